@@ -1,0 +1,150 @@
+"""Smoke tests proving that the services CI starts are the real thing.
+
+Each test talks to one real component named by an environment variable (see .ci/run):
+
+* ``MARKET_TEST_POSTGRESQL_URL``    -- PostgreSQL 15, through SQLAlchemy + psycopg
+* ``MARKET_TEST_ELASTICSEARCH_URL`` -- Elasticsearch, through the official ``elasticsearch`` client
+* ``MARKET_TEST_CHROMIUM``          -- Debian's Chromium, driven by Playwright with ``executable_path``
+
+A test skips when its variable is unset, unless ``MARKET_TEST_REQUIRE_SERVICES=1``, in which case
+it fails: in CI a missing service must never turn into a silent skip.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+
+CHINESE_TEXT = "知识产权质押融资"
+
+
+def _service_env(name: str) -> str:
+    """Return the env var's value; skip (or fail under MARKET_TEST_REQUIRE_SERVICES=1) if unset."""
+    value = os.environ.get(name, "").strip()
+    if not value:
+        if os.environ.get("MARKET_TEST_REQUIRE_SERVICES", "").strip() == "1":
+            pytest.fail(f"{name} is not set, and MARKET_TEST_REQUIRE_SERVICES=1 forbids skipping", pytrace=False)
+        pytest.skip(f"{name} is not set")
+    return value
+
+
+def _artifacts_dir(tmp_path: Path) -> Path:
+    configured = os.environ.get("MARKET_ARTIFACTS_DIR", "").strip()
+    directory = Path(configured) if configured else tmp_path
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory
+
+
+@pytest.mark.postgresql
+def test_postgresql_is_real_postgresql_15() -> None:
+    url = _service_env("MARKET_TEST_POSTGRESQL_URL")
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url, connect_args={"connect_timeout": 10})
+    try:
+        with engine.connect() as conn:
+            version = conn.execute(text("select version()")).scalar_one()
+            assert version.startswith("PostgreSQL 15"), version
+            assert conn.execute(text("show server_encoding")).scalar_one() == "UTF8"
+            # Chinese text survives a server round trip unchanged.
+            echoed = conn.execute(text("select cast(:s as text) || '✓'"), {"s": CHINESE_TEXT}).scalar_one()
+            assert echoed == CHINESE_TEXT + "✓"
+            # A real write in a temporary table.
+            conn.execute(text("create temporary table ci_smoke (id serial primary key, name text not null)"))
+            conn.execute(text("insert into ci_smoke (name) values (:n)"), {"n": CHINESE_TEXT})
+            assert conn.execute(text("select name from ci_smoke")).scalar_one() == CHINESE_TEXT
+            conn.rollback()
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.elasticsearch
+def test_elasticsearch_round_trip() -> None:
+    url = _service_env("MARKET_TEST_ELASTICSEARCH_URL")
+    from elasticsearch import Elasticsearch
+
+    index = f"ci-smoke-{uuid.uuid4().hex}"
+    with Elasticsearch(url, request_timeout=30) as es:
+        health = es.cluster.health(wait_for_status="yellow", timeout="30s")
+        assert health["status"] in {"green", "yellow"}, health
+        es.indices.create(
+            index=index,
+            settings={"number_of_shards": 1, "number_of_replicas": 0},
+            mappings={
+                "properties": {
+                    "title": {"type": "text", "analyzer": "standard"},
+                    "patent_no": {"type": "keyword"},
+                }
+            },
+        )
+        try:
+            es.index(index=index, id="1", document={"title": f"{CHINESE_TEXT} pledge", "patent_no": "ZL2020100001.1"})
+            es.index(index=index, id="2", document={"title": "unrelated trademark", "patent_no": "TM-42"})
+            es.indices.refresh(index=index)
+
+            hits = es.search(index=index, query={"match": {"title": "质押"}})["hits"]
+            assert hits["total"]["value"] == 1, hits
+            assert hits["hits"][0]["_id"] == "1"
+            assert hits["hits"][0]["_source"]["title"].startswith(CHINESE_TEXT)
+
+            by_keyword = es.search(index=index, query={"term": {"patent_no": "ZL2020100001.1"}})["hits"]
+            assert [h["_id"] for h in by_keyword["hits"]] == ["1"]
+        finally:
+            es.indices.delete(index=index, ignore_unavailable=True)
+        assert not es.indices.exists(index=index)
+
+
+@pytest.mark.browser
+def test_chromium_renders_chinese_and_screenshots(tmp_path: Path) -> None:
+    executable = _service_env("MARKET_TEST_CHROMIUM")
+    from playwright.sync_api import sync_playwright
+
+    html = (
+        '<!doctype html><html lang="zh-CN"><meta charset="utf-8"><title>ci smoke</title>'
+        '<body style="margin:16px;font:32px sans-serif">'
+        f'<p id="zh">{CHINESE_TEXT}</p><p id="en">IP Pledge Market</p></body></html>'
+    )
+    shot = _artifacts_dir(tmp_path) / "ci-smoke-chromium.png"
+    shot.unlink(missing_ok=True)
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS, timeout=60_000)
+        try:
+            page = browser.new_page(viewport={"width": 800, "height": 300})
+            page.goto("data:text/html;charset=utf-8," + quote(html))
+            assert page.title() == "ci smoke"
+            assert page.text_content("#zh") == CHINESE_TEXT
+
+            # Ask the renderer which platform fonts it really used: Chinese must not fall back to tofu.
+            cdp = page.context.new_cdp_session(page)
+            cdp.send("DOM.enable")
+            cdp.send("CSS.enable")
+            root = cdp.send("DOM.getDocument")["root"]["nodeId"]
+            node = cdp.send("DOM.querySelector", {"nodeId": root, "selector": "#zh"})["nodeId"]
+            fonts = cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]
+            families = [f["familyName"] for f in fonts]
+            assert any("CJK" in name for name in families), families
+            cdp.detach()
+
+            page.screenshot(path=str(shot), full_page=True)
+        finally:
+            browser.close()
+
+    data = shot.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert len(data) > 2000, len(data)
