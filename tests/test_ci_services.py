@@ -38,7 +38,9 @@ def _service_env(name: str) -> str:
     value = os.environ.get(name, "").strip()
     if not value:
         if os.environ.get("MARKET_TEST_REQUIRE_SERVICES", "").strip() == "1":
-            pytest.fail(f"{name} is not set, and MARKET_TEST_REQUIRE_SERVICES=1 forbids skipping", pytrace=False)
+            pytest.fail(
+                f"{name} is not set, and MARKET_TEST_REQUIRE_SERVICES=1 forbids skipping", pytrace=False
+            )
         pytest.skip(f"{name} is not set")
     return value
 
@@ -93,7 +95,8 @@ def test_elasticsearch_round_trip() -> None:
             },
         )
         try:
-            es.index(index=index, id="1", document={"title": f"{CHINESE_TEXT} pledge", "patent_no": "ZL2020100001.1"})
+            doc = {"title": f"{CHINESE_TEXT} pledge", "patent_no": "ZL2020100001.1"}
+            es.index(index=index, id="1", document=doc)
             es.index(index=index, id="2", document={"title": "unrelated trademark", "patent_no": "TM-42"})
             es.indices.refresh(index=index)
 
@@ -123,7 +126,9 @@ def test_chromium_renders_chinese_and_screenshots(tmp_path: Path) -> None:
     shot.unlink(missing_ok=True)
 
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS, timeout=60_000)
+        browser = pw.chromium.launch(
+            executable_path=executable, headless=True, args=CHROMIUM_ARGS, timeout=60_000
+        )
         try:
             page = browser.new_page(viewport={"width": 800, "height": 300})
             page.goto("data:text/html;charset=utf-8," + quote(html))
