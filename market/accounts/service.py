@@ -1,0 +1,263 @@
+"""Account and organisation rules: sign-up, log-in, passwords, verification by exchange staff."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from stdnum.cn import uscc
+from stdnum.exceptions import ValidationError
+
+from market.accounts.models import ROLE_ORG_KIND, Organisation, OrgKind, OrgStatus, Role, User
+from market.audit.service import record, snapshot
+from market.errors import Conflict, Forbidden, InvalidInput, NotFound  # noqa: F401  (re-exported)
+from market.reference.models import District, Industry
+from market.security import check_password, hash_password, password_problem
+from market.states import StateMachine
+
+ORG_STATES = StateMachine(
+    "organisation",
+    {
+        OrgStatus.PENDING: {OrgStatus.VERIFIED, OrgStatus.REJECTED},
+        OrgStatus.REJECTED: {OrgStatus.PENDING, OrgStatus.VERIFIED},
+        OrgStatus.VERIFIED: {OrgStatus.SUSPENDED},
+        OrgStatus.SUSPENDED: {OrgStatus.VERIFIED},
+    },
+)
+ORG_FIELDS = ["kind", "name", "credit_code", "district_code", "industry_code", "status", "status_reason"]
+USER_FIELDS = ["email", "name", "role", "organisation_id", "locale", "active"]
+
+
+@dataclass
+class OrgDetails:
+    name: str
+    credit_code: str | None = None
+    district_code: str | None = None
+    industry_code: str | None = None
+    contact_name: str | None = None
+    contact_phone: str | None = None
+    contact_email: str | None = None
+    address: str | None = None
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def normalise_credit_code(code: str | None) -> str | None:
+    """Validate a unified social credit code (统一社会信用代码) including its check digit."""
+    if not code or not code.strip():
+        return None
+    try:
+        return uscc.validate(code.strip().upper())
+    except ValidationError as exc:
+        raise InvalidInput("The unified social credit code is not valid (check its 18 characters).") from exc
+
+
+def _check_org(session: Session, details: OrgDetails, exclude_id: int | None = None) -> str | None:
+    code = normalise_credit_code(details.credit_code)
+    name = details.name.strip()
+    if not name:
+        raise InvalidInput("The organisation name is required.")
+    q = select(Organisation.id).where(func.lower(Organisation.name) == name.lower())
+    if exclude_id:
+        q = q.where(Organisation.id != exclude_id)
+    if session.scalar(q):
+        raise Conflict("An organisation with this name is already registered.")
+    if code:
+        q = select(Organisation.id).where(Organisation.credit_code == code)
+        if exclude_id:
+            q = q.where(Organisation.id != exclude_id)
+        if session.scalar(q):
+            raise Conflict("An organisation with this credit code is already registered.")
+    if details.district_code and session.get(District, details.district_code) is None:
+        raise InvalidInput("Unknown district.")
+    if details.industry_code and session.get(Industry, details.industry_code) is None:
+        raise InvalidInput("Unknown industry code.")
+    return code
+
+
+def _check_new_user(session: Session, email: str, password: str) -> str:
+    email = normalise_email(email)
+    if session.scalar(select(User.id).where(User.email == email)):
+        raise Conflict("This e-mail address is already registered.")
+    problem = password_problem(password, email)
+    if problem:
+        raise InvalidInput(problem)
+    return email
+
+
+def register(
+    session: Session,
+    *,
+    email: str,
+    password: str,
+    name: str,
+    role: Role,
+    org: OrgDetails | None,
+    now: datetime,
+    locale: str = "zh_CN",
+) -> User:
+    """Sign up a user with a new organisation awaiting verification (a bidder may sign up as a person)."""
+    if role is Role.STAFF:
+        raise Forbidden("Exchange staff accounts are created by the exchange.")
+    email = _check_new_user(session, email, password)
+    organisation = None
+    if org is not None:
+        code = _check_org(session, org)
+        if role is not Role.BIDDER and not code:
+            raise InvalidInput("The unified social credit code is required for organisations.")
+        organisation = Organisation(
+            kind=ROLE_ORG_KIND[role],
+            name=org.name.strip(),
+            credit_code=code,
+            district_code=org.district_code or None,
+            industry_code=org.industry_code or None,
+            contact_name=org.contact_name or name,
+            contact_phone=org.contact_phone,
+            contact_email=org.contact_email or email,
+            address=org.address,
+            status=OrgStatus.PENDING,
+            created_at=now,
+        )
+        session.add(organisation)
+        session.flush()
+        record(session, actor=None, action="organisation.registered", entity_type="organisation",
+               entity_id=organisation.id, now=now, after=snapshot(organisation, ORG_FIELDS))
+    elif role is not Role.BIDDER:
+        raise InvalidInput("An organisation is required for this role.")
+    user = User(
+        email=email,
+        password_hash=hash_password(password),
+        name=name.strip(),
+        role=role,
+        organisation=organisation,
+        locale=locale,
+        active=True,
+        session_version=1,
+        created_at=now,
+    )
+    session.add(user)
+    session.flush()
+    record(session, actor=user, action="user.registered", entity_type="user", entity_id=user.id, now=now,
+           after=snapshot(user, USER_FIELDS))
+    return user
+
+
+def create_user(
+    session: Session, *, email: str, password: str, role: Role, org_name: str | None, now: datetime,
+    name: str | None = None, credit_code: str | None = None, check_strength: bool = True,
+) -> User:
+    """Administrative creation (CLI, scripts): the organisation is created verified when it does not exist."""
+    email = normalise_email(email)
+    if session.scalar(select(User.id).where(User.email == email)):
+        raise Conflict("This e-mail address is already registered.")
+    if check_strength:
+        problem = password_problem(password, email)
+        if problem:
+            raise InvalidInput(problem)
+    organisation = None
+    if org_name:
+        organisation = session.scalar(select(Organisation).where(Organisation.name == org_name.strip()))
+        if organisation is None:
+            organisation = Organisation(
+                kind=ROLE_ORG_KIND[role], name=org_name.strip(), credit_code=normalise_credit_code(credit_code),
+                status=OrgStatus.VERIFIED, created_at=now, verified_at=now, contact_email=email,
+            )
+            session.add(organisation)
+            session.flush()
+            record(session, actor=None, action="organisation.created", entity_type="organisation",
+                   entity_id=organisation.id, now=now, after=snapshot(organisation, ORG_FIELDS))
+        elif organisation.kind is not ROLE_ORG_KIND[role] and role is not Role.BIDDER:
+            raise Conflict("The organisation exists with another kind.")
+    elif role is not Role.BIDDER:
+        raise InvalidInput("An organisation is required for this role.")
+    user = User(email=email, password_hash=hash_password(password), name=name or email.split("@")[0], role=role,
+                organisation=organisation, locale="zh_CN", active=True, session_version=1, created_at=now)
+    session.add(user)
+    session.flush()
+    record(session, actor=None, action="user.created", entity_type="user", entity_id=user.id, now=now,
+           after=snapshot(user, USER_FIELDS))
+    return user
+
+
+def authenticate(session: Session, email: str, password: str, now: datetime) -> User:
+    """The user for these credentials; the same message whether the e-mail or the password was wrong."""
+    user = session.scalar(select(User).where(User.email == normalise_email(email)))
+    if user is None or not check_password(user.password_hash, password):
+        raise InvalidInput("Wrong e-mail or password.")
+    if not user.active:
+        raise Forbidden("This account is disabled.")
+    user.last_login_at = now
+    return user
+
+
+def change_password(session: Session, user: User, old: str, new: str, now: datetime) -> None:
+    if not check_password(user.password_hash, old):
+        raise InvalidInput("The current password is wrong.")
+    problem = password_problem(new, user.email)
+    if problem:
+        raise InvalidInput(problem)
+    user.password_hash = hash_password(new)
+    user.session_version += 1
+    record(session, actor=user, action="user.password_changed", entity_type="user", entity_id=user.id, now=now)
+
+
+def set_locale(session: Session, user: User, locale: str) -> None:
+    user.locale = locale
+
+
+def decide_organisation(
+    session: Session, staff: User, org_id: int, *, approve: bool, reason: str | None, now: datetime
+) -> Organisation:
+    """Exchange staff verify or reject an organisation; a rejection needs a reason the applicant will see."""
+    if staff.role is not Role.STAFF:
+        raise Forbidden("Only exchange staff can verify organisations.")
+    org = session.get(Organisation, org_id)
+    if org is None:
+        raise NotFound("No such organisation.")
+    target = OrgStatus.VERIFIED if approve else OrgStatus.REJECTED
+    ORG_STATES.check(org.status, target)
+    if not approve and not (reason and reason.strip()):
+        raise InvalidInput("Give the reason for the rejection.")
+    before = snapshot(org, ORG_FIELDS)
+    org.status = target
+    org.status_reason = reason.strip() if reason else None
+    if approve:
+        org.verified_at = now
+    record(session, actor=staff, action=f"organisation.{target.value}", entity_type="organisation",
+           entity_id=org.id, now=now, before=before, after=snapshot(org, ORG_FIELDS), note=reason)
+    return org
+
+
+def update_organisation(session: Session, user: User, details: OrgDetails, now: datetime) -> Organisation:
+    """A member edits the profile; a rejected organisation goes back to the verification queue."""
+    org = user.organisation
+    if org is None:
+        raise NotFound("You do not belong to an organisation.")
+    code = _check_org(session, details, exclude_id=org.id)
+    before = snapshot(org, ORG_FIELDS)
+    if org.is_verified and (code != org.credit_code or details.name.strip() != org.name):
+        raise Forbidden("The name and credit code of a verified organisation can only be changed by the exchange.")
+    org.name = details.name.strip()
+    org.credit_code = code
+    org.district_code = details.district_code or None
+    org.industry_code = details.industry_code or None
+    org.contact_name = details.contact_name
+    org.contact_phone = details.contact_phone
+    org.contact_email = details.contact_email
+    org.address = details.address
+    if org.status is OrgStatus.REJECTED:
+        ORG_STATES.check(org.status, OrgStatus.PENDING)
+        org.status = OrgStatus.PENDING
+    record(session, actor=user, action="organisation.updated", entity_type="organisation", entity_id=org.id,
+           now=now, before=before, after=snapshot(org, ORG_FIELDS))
+    return org
+
+
+__all__ = [
+    "OrgDetails", "register", "create_user", "authenticate", "change_password", "decide_organisation",
+    "update_organisation", "set_locale", "normalise_credit_code", "OrgKind",
+]

@@ -1,0 +1,151 @@
+"""Sign-up, log-in, log-out, password change and the organisation profile."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from market.accounts import service
+from market.accounts.forms import EmptyForm, LoginForm, OrgForm, PasswordForm, SignupForm
+from market.accounts.models import Role, User
+from market.db import db, utcnow
+from market.errors import DomainError
+from market.extensions import limiter, login_manager
+from market.reference.choices import district_choices, industry_choices
+from market.security import safe_next
+
+auth_bp = Blueprint("auth", __name__)
+orgs_bp = Blueprint("orgs", __name__, url_prefix="/organisation")
+
+
+@login_manager.user_loader
+def load_user(token: str) -> User | None:
+    user_id, _sep, version = token.partition(":")
+    if not user_id.isdigit():
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or str(user.session_version) != version:
+        return None
+    return user
+
+
+def _fill_org_choices(form) -> None:
+    form.district_code.choices = district_choices(db.session)
+    form.industry_code.choices = industry_choices(db.session)
+
+
+def _org_details(form) -> service.OrgDetails:
+    return service.OrgDetails(
+        name=form.org_name.data or "",
+        credit_code=form.credit_code.data,
+        district_code=form.district_code.data or None,
+        industry_code=form.industry_code.data or None,
+        contact_name=form.contact_name.data,
+        contact_phone=form.contact_phone.data,
+        contact_email=getattr(form, "contact_email", None) and form.contact_email.data,
+        address=form.address.data,
+    )
+
+
+@auth_bp.route("/signup", methods=["GET", "POST"])
+def signup():
+    if current_user.is_authenticated:
+        return redirect(url_for("main.workspace"))
+    form = SignupForm()
+    _fill_org_choices(form)
+    if form.validate_on_submit():
+        role = Role(form.role.data)
+        org = _org_details(form) if (form.org_name.data or "").strip() else None
+        try:
+            from market.i18n import select_locale
+
+            user = service.register(
+                db.session, email=form.email.data, password=form.password.data, name=form.name.data,
+                role=role, org=org, now=utcnow(), locale=select_locale(),
+            )
+            db.session.commit()
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.localized(), "error")
+        else:
+            login_user(user)
+            if user.organisation is not None:
+                flash(_("Welcome! Your organisation is waiting for verification by the exchange."), "success")
+            else:
+                flash(_("Welcome! Your account is ready."), "success")
+            return redirect(url_for("main.workspace"))
+    return render_template("auth/signup.html", form=form)
+
+
+def _login_limit_key() -> str:
+    return f"login:{request.remote_addr}"
+
+
+@auth_bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"], key_func=_login_limit_key)
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("main.workspace"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        try:
+            user = service.authenticate(db.session, form.email.data, form.password.data, utcnow())
+            db.session.commit()
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.localized(), "error")
+        else:
+            login_user(user)
+            return redirect(safe_next(request.args.get("next")) or url_for("main.workspace"))
+    return render_template("auth/login.html", form=form)
+
+
+@auth_bp.route("/logout", methods=["POST"])
+@login_required
+def logout():
+    if EmptyForm().validate_on_submit():
+        logout_user()
+        flash(_("You have logged out."), "info")
+    return redirect(url_for("main.home"))
+
+
+@auth_bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def password():
+    form = PasswordForm()
+    if form.validate_on_submit():
+        try:
+            service.change_password(db.session, current_user, form.current.data, form.new.data, utcnow())
+            db.session.commit()
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.localized(), "error")
+        else:
+            login_user(current_user)  # the session id carries the new session version
+            flash(_("Your password was changed. Other sessions were logged out."), "success")
+            return redirect(url_for("main.workspace"))
+    return render_template("auth/password.html", form=form)
+
+
+@orgs_bp.route("/", methods=["GET", "POST"])
+@login_required
+def profile():
+    org = current_user.organisation
+    if org is None:
+        return render_template("orgs/none.html")
+    form = OrgForm(obj=org)
+    _fill_org_choices(form)
+    if request.method == "GET":
+        form.org_name.data = org.name
+    if form.validate_on_submit():
+        try:
+            service.update_organisation(db.session, current_user, _org_details(form), utcnow())
+            db.session.commit()
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.localized(), "error")
+        else:
+            flash(_("Saved."), "success")
+            return redirect(url_for("orgs.profile"))
+    return render_template("orgs/profile.html", org=org, form=form)

@@ -1,0 +1,69 @@
+"""Configuration: defaults, then MARKET_* environment variables, then the test mapping."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+ENV_KEYS = {
+    "MARKET_DATABASE_URL": "SQLALCHEMY_DATABASE_URI",
+    "MARKET_ELASTICSEARCH_URL": "ELASTICSEARCH_URL",
+    "MARKET_SECRET_KEY": "SECRET_KEY",
+    "MARKET_RATELIMIT_STORAGE_URI": "RATELIMIT_STORAGE_URI",
+    "MARKET_SEARCH_INDEX_PREFIX": "SEARCH_INDEX_PREFIX",
+}
+
+
+def _secret_key(instance_path: Path) -> str:
+    """A stable secret for local use, kept in the instance folder (never in the repository)."""
+    path = instance_path / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    key = secrets.token_hex(32)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+def load(app, test_config: dict | None) -> None:
+    instance = Path(app.instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
+    app.config.update(
+        SQLALCHEMY_DATABASE_URI=f"sqlite:///{instance / 'market.sqlite3'}",
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        ELASTICSEARCH_URL=None,
+        SEARCH_INDEX_PREFIX="market",
+        SEARCH_EMBEDDED_PATH=str(instance / "search.sqlite3"),
+        BABEL_DEFAULT_LOCALE="zh_CN",
+        BABEL_DEFAULT_TIMEZONE="Asia/Shanghai",
+        LANGUAGES=["zh_CN", "en"],
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        # Cookies are marked Secure when served over HTTPS (set MARKET_COOKIE_SECURE=0 only for plain-HTTP demos).
+        SESSION_COOKIE_SECURE=False,
+        WTF_CSRF_TIME_LIMIT=None,
+        MAX_CONTENT_LENGTH=10 * 1024 * 1024,
+        RATELIMIT_STORAGE_URI="memory://",
+        RATELIMIT_HEADERS_ENABLED=True,
+        LOGIN_RATE_LIMIT="10 per minute",
+        BID_RATE_LIMIT="120 per minute",
+        FORCE_HTTPS=False,
+        API_TITLE="IP Pledge Market API",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api/v1",
+        OPENAPI_JSON_PATH="openapi.json",
+    )
+    for env, key in ENV_KEYS.items():
+        if os.environ.get(env):
+            app.config[key] = os.environ[env]
+    if os.environ.get("MARKET_COOKIE_SECURE") == "1":
+        app.config["SESSION_COOKIE_SECURE"] = True
+        app.config["REMEMBER_COOKIE_SECURE"] = True
+    if test_config:
+        app.config.update(test_config)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _secret_key(instance)

@@ -1,0 +1,65 @@
+"""The declarative base, the Flask-SQLAlchemy handle and column helpers shared by every area."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import MetaData, Numeric, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# Money is always an exact decimal: 18 digits with 2 decimals covers any loan in 元.
+Money = Numeric(18, 2, asdecimal=True)
+# Rates and shares as fractions (0.0435), exact.
+Rate = Numeric(9, 6, asdecimal=True)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+db = SQLAlchemy(model_class=Base)
+
+
+def utcnow() -> datetime:
+    """The current time in UTC, naive (stored as such on every database)."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def pk():
+    return mapped_column(primary_key=True)
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record):  # pragma: no cover - trivial
+    # SQLite enforces foreign keys only when asked, per connection; WAL lets readers run beside a writer.
+    module = type(dbapi_connection).__module__
+    if module.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.close()
+
+
+def enum_type(enum_cls, length: int = 32):
+    """A portable enum column: stored as its value string with a CHECK constraint, same on SQLite and PostgreSQL."""
+    from sqlalchemy import Enum as SAEnum
+
+    return SAEnum(
+        enum_cls,
+        native_enum=False,
+        length=length,
+        values_callable=lambda e: [m.value for m in e],
+        validate_strings=True,
+        create_constraint=True,
+        name=enum_cls.__name__.lower(),
+    )

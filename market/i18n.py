@@ -1,0 +1,111 @@
+"""Languages: Chinese first, English on a switch remembered per user; money shown with 万/亿 where people expect it.
+
+Translations live as one .po file per area under translations/zh_CN/LC_MESSAGES/; they are merged and compiled
+into messages.mo when the app starts and any .po is newer, so no build step is needed after a checkout.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from babel.messages.catalog import Catalog
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_compact_decimal, format_decimal
+from flask import current_app, request, session
+from flask_babel import format_date, format_datetime, get_locale
+from flask_login import current_user
+
+TRANSLATIONS = Path(__file__).parent / "translations"
+LANGUAGE_NAMES = {"zh_CN": "中文", "en": "English"}
+
+
+def merged_catalog(locale: str) -> Catalog:
+    """All areas' .po files for one locale merged into one catalog (later files must not redefine a message)."""
+    catalog = Catalog(locale=locale, domain="messages")
+    for po_path in sorted((TRANSLATIONS / locale / "LC_MESSAGES").glob("*.po")):
+        with po_path.open("rb") as fh:
+            part = read_po(fh, locale=locale)
+        for message in part:
+            if message.id and message.string:
+                catalog[message.id] = message
+    return catalog
+
+
+def compile_translations() -> None:
+    """Compile each locale's merged catalog to messages.mo if missing or older than any .po file."""
+    for locale_dir in TRANSLATIONS.iterdir():
+        folder = locale_dir / "LC_MESSAGES"
+        po_files = list(folder.glob("*.po"))
+        if not po_files:
+            continue
+        mo_path = folder / "messages.mo"
+        newest = max(p.stat().st_mtime for p in po_files)
+        if mo_path.exists() and mo_path.stat().st_mtime >= newest:
+            continue
+        tmp = mo_path.with_suffix(".mo.tmp")
+        with tmp.open("wb") as fh:
+            write_mo(fh, merged_catalog(locale_dir.name))
+        tmp.replace(mo_path)
+
+
+def select_locale() -> str:
+    languages = current_app.config["LANGUAGES"]
+    if current_user and current_user.is_authenticated and current_user.locale in languages:
+        return current_user.locale
+    chosen = session.get("locale") if request else None
+    if chosen in languages:
+        return chosen
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def to_decimal(value) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    try:
+        return value if isinstance(value, Decimal) else Decimal(str(value))
+    except InvalidOperation:
+        return None
+
+
+def money(value, compact: bool = True) -> str:
+    """¥ amount for people: 150万 / 2.06亿 in Chinese, 1.5M / 2.06B in English; exact below 10,000."""
+    amount = to_decimal(value)
+    if amount is None:
+        return "—"
+    locale = str(get_locale() or "zh_CN")
+    if compact and abs(amount) >= 10000:
+        return "¥" + format_compact_decimal(amount, locale=locale, fraction_digits=2)
+    return "¥" + format_decimal(amount, format="#,##0.00", locale=locale)
+
+
+def money_exact(value) -> str:
+    amount = to_decimal(value)
+    if amount is None:
+        return "—"
+    return "¥" + format_decimal(amount, format="#,##0.00", locale=str(get_locale() or "zh_CN"))
+
+
+def percent(value, digits: int = 2) -> str:
+    amount = to_decimal(value)
+    if amount is None:
+        return "—"
+    return f"{(amount * 100).quantize(Decimal(1).scaleb(-digits))}%"
+
+
+def when(value) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, datetime):
+        return format_datetime(value, "medium")
+    if isinstance(value, date):
+        return format_date(value, "medium")
+    return str(value)
+
+
+def init_app(app) -> None:
+    compile_translations()
+    app.jinja_env.filters.update(money=money, money_exact=money_exact, percent=percent, when=when)
+    app.jinja_env.globals.update(LANGUAGE_NAMES=LANGUAGE_NAMES)

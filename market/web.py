@@ -1,0 +1,142 @@
+"""Binding extensions, blueprints, error pages and security headers to the app."""
+
+from __future__ import annotations
+
+from flask import Flask, jsonify, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from market import i18n, models  # noqa: F401  (models: every table registered on the metadata)
+from market.errors import DomainError
+from market.extensions import api, babel, csrf, db, limiter, login_manager, talisman
+
+CSP = {
+    "default-src": "'self'",
+    "img-src": "'self' data:",
+    "style-src": "'self'",
+    "script-src": "'self'",
+    "connect-src": "'self'",
+    "object-src": "'none'",
+    "base-uri": "'self'",
+    "frame-ancestors": "'none'",
+    "form-action": "'self'",
+}
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def json_error(status: int, code: str, message: str, details=None):
+    body = {"error": {"code": code, "message": message}}
+    if details:
+        body["error"]["details"] = details
+    response = jsonify(body)
+    response.status_code = status
+    return response
+
+
+def init_app(app: Flask) -> None:
+    db.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("Please log in to see this page.")
+    login_manager.login_message_category = "info"
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=i18n.select_locale)
+    i18n.init_app(app)
+    from market.main import labels
+
+    labels.init_app(app)
+    limiter.init_app(app)
+    talisman.init_app(
+        app,
+        force_https=app.config["FORCE_HTTPS"],
+        session_cookie_secure=app.config["SESSION_COOKIE_SECURE"],
+        content_security_policy=CSP,
+        frame_options="DENY",
+        referrer_policy="same-origin",
+        strict_transport_security=app.config["FORCE_HTTPS"],
+    )
+
+    from market.accounts.views import auth_bp, orgs_bp
+    from market.main.views import main_bp
+    from market.staff.views import staff_bp
+
+    for bp in (main_bp, auth_bp, orgs_bp, staff_bp):
+        app.register_blueprint(bp)
+
+    from market.api import init_api
+    from market.cli import register as register_cli
+
+    init_api(app, api)
+    register_cli(app)
+    _register_errors(app)
+
+    @app.context_processor
+    def _globals():
+        from market.i18n import select_locale
+
+        return {"current_locale": select_locale()}
+
+
+def _register_errors(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        message = _("The form expired or did not come from this site. Please try again.")
+        if _wants_json():
+            return json_error(400, "csrf", message)
+        return render_template("error.html", status=400, message=message), 400
+
+    @app.errorhandler(DomainError)
+    def domain_error(error: DomainError):
+        if _wants_json():
+            return json_error(error.status, error.code, error.localized())
+        return render_template("error.html", status=error.status, message=error.localized()), error.status
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        messages = {
+            400: _("The request could not be understood."),
+            401: _("Please log in."),
+            403: _("You do not have permission to do this."),
+            404: _("This page does not exist."),
+            405: _("This method is not allowed here."),
+            409: _("This conflicts with the current state."),
+            413: _("The upload is too large."),
+            422: _("The request was not valid."),
+            429: _("Too many attempts. Please wait a moment and try again."),
+        }
+        status = error.code or 500
+        message = messages.get(status, error.description or _("Something went wrong."))
+        if _wants_json():
+            details = getattr(error, "data", {}).get("messages") if hasattr(error, "data") else None
+            return json_error(status, error.name.lower().replace(" ", "_"), message, details)
+        return render_template("error.html", status=status, message=message), status
+
+    @app.errorhandler(500)
+    def server_error(error):
+        db.session.rollback()
+        message = _("Something went wrong on our side. Nothing was saved.")
+        if _wants_json():
+            return json_error(500, "internal", message)
+        return render_template("error.html", status=500, message=message), 500
+
+    @app.route("/language/<code>", methods=["POST"])
+    def set_language(code: str):
+        from flask_login import current_user
+
+        from market.accounts.service import set_locale
+
+        if code not in app.config["LANGUAGES"]:
+            return redirect(url_for("main.home"))
+        session["locale"] = code
+        if current_user.is_authenticated:
+            set_locale(db.session, current_user, code)
+            db.session.commit()
+        target = request.form.get("next", "")
+        from market.security import safe_next
+
+        return redirect(safe_next(target) or url_for("main.home"))
