@@ -1,0 +1,97 @@
+"""The one text analysis shared by every search backend, for documents and queries alike.
+
+Rules: HTML tags are stripped (inline tags such as ``<sub>`` join their neighbours, so ``LiFePO<sub>4</sub>``
+gives ``lifepo4``) and entities unescaped; text is NFKC-normalised and lower-cased; each run of CJK characters
+becomes overlapping bigrams (a run of one character stays a unigram); other letters and digits form words,
+split at anything else (``li-ion`` gives ``li``, ``ion``). Tokens only ever hold letters and digits, so a
+whitespace split of :func:`analyzed` gives back :func:`tokens` exactly.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from dataclasses import dataclass
+
+__all__ = ["Token", "analyzed", "plain_text", "spans", "tokens", "unique"]
+
+_CJK = (
+    "\u2e80-\u2fdf\u3005\u3007\u3021-\u3029\u3040-\u30ff\u3100-\u312f\u31a0-\u31ff"
+    "\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0003134f"
+)
+_PIECE = re.compile(rf"(?P<cjk>[{_CJK}]+)|(?P<word>[^\W_{_CJK}]+)")
+_INLINE_TAG = re.compile(r"</?(?:sub|sup|i|b|em|strong|span|u|small|font)\b[^>]*>", re.IGNORECASE)
+_ANY_TAG = re.compile(r"<[^>]*>")
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """One token and where it came from in :func:`plain_text` of the input (``start``/``end`` offsets)."""
+
+    text: str
+    start: int
+    end: int
+
+
+def plain_text(text: str) -> str:
+    """Return ``text`` without HTML markup, entities unescaped: what highlighting shows and offsets refer to."""
+    if "<" in text:
+        text = _ANY_TAG.sub(" ", _INLINE_TAG.sub("", text))
+    if "&" in text:
+        text = html.unescape(text)
+    return text
+
+
+def _normalise(text: str) -> tuple[str, list[int]]:
+    """NFKC + lower-case ``text`` cluster by cluster, with a map from each output char to its input offset."""
+    out: list[str] = []
+    origin: list[int] = []
+    i, n = 0, len(text)
+    while i < n:
+        j = i + 1
+        while j < n and unicodedata.combining(text[j]):
+            j += 1
+        norm = unicodedata.normalize("NFKC", text[i:j]).lower()
+        out.append(norm)
+        origin.extend([i] * len(norm))
+        i = j
+    origin.append(n)
+    return "".join(out), origin
+
+
+def spans(text: str) -> list[Token]:
+    """Analyse ``text`` (after :func:`plain_text`) into tokens with offsets into the plain text."""
+    plain = plain_text(text)
+    norm, origin = _normalise(plain)
+
+    def end_of(k: int) -> int:
+        # The input offset just after normalised char k-1: the start of the next input cluster.
+        return next((origin[m] for m in range(k, len(origin)) if origin[m] != origin[k - 1]), len(plain))
+
+    result: list[Token] = []
+    for match in _PIECE.finditer(norm):
+        start, end = match.span()
+        if match.lastgroup == "word":
+            result.append(Token(norm[start:end], origin[start], end_of(end)))
+        elif end - start == 1:
+            result.append(Token(norm[start:end], origin[start], end_of(end)))
+        else:
+            for k in range(start, end - 1):
+                result.append(Token(norm[k : k + 2], origin[k], end_of(k + 2)))
+    return result
+
+
+def tokens(text: str) -> list[str]:
+    """Return the tokens of ``text`` in order (documents and queries go through this same function)."""
+    return [t.text for t in spans(text)]
+
+
+def analyzed(text: str) -> str:
+    """Return the tokens of ``text`` joined by single spaces: the form both engines index and split on spaces."""
+    return " ".join(tokens(text))
+
+
+def unique(items: list[str]) -> list[str]:
+    """Return ``items`` without repeats, first occurrence kept (query tokens are counted once)."""
+    return list(dict.fromkeys(items))
