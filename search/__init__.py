@@ -6,12 +6,12 @@ This package knows nothing of ``market``: the application hands it plain dicts a
 from __future__ import annotations
 
 from .base import (
+    Schema,
     SearchBackend,
     SearchError,
     SearchQuery,
     SearchResult,
     SearchUnavailable,
-    Schema,
     UnknownIndex,
 )
 

@@ -20,7 +20,7 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from itertools import islice
 from typing import Any
 
@@ -142,7 +142,7 @@ def date_value(value: date | datetime | str, end_of_day: bool = False) -> str:
     if not isinstance(value, datetime):
         value = datetime.combine(value, time.max if end_of_day else time.min)
     elif value.tzinfo is not None:
-        value = value.astimezone(timezone.utc).replace(tzinfo=None)
+        value = value.astimezone(UTC).replace(tzinfo=None)
     return value.isoformat(timespec="milliseconds")
 
 

@@ -119,7 +119,8 @@ class EmbeddedBackend(SearchBackend):
         nums, dates = schema.numeric_fields, schema.date_fields
         cols = ["id", "raw", *(f"n_{f}" for f in nums), *(f"d_{f}" for f in dates)]
         insert_doc = f"INSERT INTO {doc_t} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
-        insert_fts = f"INSERT INTO {fts} (rowid, {', '.join(schema.text_fields)}) VALUES (?{', ?' * len(schema.text_fields)})"
+        text_cols = ", ".join(schema.text_fields)
+        insert_fts = f"INSERT INTO {fts} (rowid, {text_cols}) VALUES (?{', ?' * len(schema.text_fields)})"
         written = 0
         for raw_doc in docs:
             doc = schema.normalise(raw_doc)
