@@ -73,7 +73,7 @@ def demo_command(host: str, port: int, no_serve: bool, threads: int) -> None:
     from market.demo import prepare_demo
 
     logins = prepare_demo(echo=click.echo)
-    click.echo("\nDemo logins (password for all: %s):" % logins["password"])
+    click.echo("\nDemo logins (password for all: {}):".format(logins["password"]))
     for role, email in logins["accounts"]:
         click.echo(f"  {role:<10} {email}")
     if no_serve:

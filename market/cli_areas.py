@@ -9,16 +9,17 @@ search_group = click.Group("search", help="Keep the search index in step with th
 auctions_group = click.Group("auctions", help="Run the auction clock.")
 bulletin_group = click.Group("bulletin", help="Publish the periodic bulletin of financing needs.")
 
-GROUPS = [import_group, search_group, auctions_group, bulletin_group]
-# Modules that attach commands to the groups above when imported.
-AREA_COMMAND_MODULES: list[str] = []
+GROUPS = {g.name: g for g in (import_group, search_group, auctions_group, bulletin_group)}
 
 
 def register_area_commands(app) -> None:
-    import importlib
+    from market.areas import collect
 
-    for name in AREA_COMMAND_MODULES:
-        importlib.import_module(name)
-    for group in GROUPS:
+    for group_name, command in collect("commands"):
+        if group_name is None:
+            app.cli.add_command(command)
+        elif command.name not in GROUPS[group_name].commands:
+            GROUPS[group_name].add_command(command)
+    for group in GROUPS.values():
         if group.commands:
             app.cli.add_command(group)

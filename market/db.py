@@ -39,15 +39,28 @@ def pk():
     return mapped_column(primary_key=True)
 
 
+def _is_sqlite(dbapi_connection) -> bool:
+    return type(dbapi_connection).__module__.startswith("sqlite3")
+
+
 @event.listens_for(Engine, "connect")
-def _sqlite_pragmas(dbapi_connection, connection_record):  # pragma: no cover - trivial
-    # SQLite enforces foreign keys only when asked, per connection; WAL lets readers run beside a writer.
-    module = type(dbapi_connection).__module__
-    if module.startswith("sqlite3"):
+def _sqlite_connect(dbapi_connection, connection_record):
+    # SQLite enforces foreign keys only when asked, per connection. The driver's own transaction handling is
+    # switched off so that SQLAlchemy's BEGIN/SAVEPOINT are real (pysqlite otherwise defers BEGIN and breaks
+    # savepoints); WAL lets readers run beside the one writer; busy_timeout makes writers queue instead of failing.
+    if _is_sqlite(dbapi_connection):
+        dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_begin(conn):
+    if _is_sqlite(conn.connection.dbapi_connection):
+        conn.exec_driver_sql("BEGIN")
 
 
 def enum_type(enum_cls, length: int = 32):

@@ -62,7 +62,9 @@ def prepare_demo(echo: Callable[[str], None] = print) -> dict:
     echo(f"Schema up to date; reference rows added: {counts}")
     accounts = load_demo_accounts()
     echo(f"Demo accounts ready: {len(accounts)}")
-    for step in DEMO_STEPS:
+    from market.areas import all_areas
+
+    for step in DEMO_STEPS + [a.demo_step for a in all_areas() if hasattr(a, "demo_step")]:
         step(echo)
         db.session.commit()
     return {"password": DEMO_PASSWORD, "accounts": accounts}

@@ -7,14 +7,16 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp
 
-SIGNUP_ROLES = [
+from market.formkit import choices
+
+SIGNUP_ROLES = choices([
     ("enterprise", _l("Enterprise seeking financing")),
     ("bank", _l("Bank or financial institution")),
     ("bidder", _l("Bidder (person or company)")),
     ("valuer", _l("Valuation agency or expert")),
     ("guarantor", _l("Guarantor")),
     ("insurer", _l("Insurer")),
-]
+])
 
 
 class OrgFieldsMixin:

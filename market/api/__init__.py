@@ -15,8 +15,10 @@ def init_api(app: Flask, api: Api) -> None:
     import importlib
 
     api.init_app(app)
-    for name in API_MODULES:
-        module = importlib.import_module(name)
-        csrf.exempt(module.blp)
-        api.register_blueprint(module.blp)
+    from market.areas import collect
+
+    blueprints = [importlib.import_module(name).blp for name in API_MODULES] + collect("api_blueprints")
+    for blp in blueprints:
+        csrf.exempt(blp)
+        api.register_blueprint(blp)
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})

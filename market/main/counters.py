@@ -31,4 +31,6 @@ COUNTERS: list[tuple[str, object, Callable[[Session], int]]] = [
 
 
 def home_counters(session: Session) -> list[dict]:
-    return [{"key": key, "label": label, "value": fn(session)} for key, label, fn in COUNTERS]
+    from market.areas import collect
+
+    return [{"key": key, "label": label, "value": fn(session)} for key, label, fn in COUNTERS + collect("counters")]

@@ -45,7 +45,9 @@ NAV: list[tuple[str, object, set[Role] | None]] = [
 def nav_items() -> list[dict]:
     role = current_user.role if current_user.is_authenticated else None
     items = []
-    for endpoint, label, roles in NAV:
+    from market.areas import collect
+
+    for endpoint, label, roles in NAV[:1] + collect("nav") + NAV[1:]:
         if roles is None or (role is not None and role in roles):
             items.append({"url": url_for(endpoint), "label": label})
     return items
@@ -71,7 +73,9 @@ WORKSPACE_CARDS: list[tuple[Role | None, str, object, object]] = [
 
 def workspace_cards(role: str) -> list[dict]:
     cards = []
-    for card_role, endpoint, title, text in WORKSPACE_CARDS:
+    from market.areas import collect
+
+    for card_role, endpoint, title, text in collect("cards") + WORKSPACE_CARDS:
         if card_role is not None and card_role.value != role:
             continue
         if endpoint == "orgs.profile" and role == Role.BIDDER.value and not current_user.organisation:

@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from market.formkit import choices
 from market.reference.models import District, Industry, IpcTitle
 
 IPC_SECTION_ZH = {
@@ -21,15 +22,15 @@ IPC_SECTION_ZH = {
 }
 
 
-def district_choices(session: Session) -> list[tuple[str, str]]:
+def district_choices(session: Session) -> list:
     rows = session.scalars(select(District).order_by(District.code)).all()
-    return [("", _l("— choose —"))] + [(d.code, d.name) for d in rows]
+    return choices([("", _l("— choose —"))] + [(d.code, d.name) for d in rows])
 
 
-def industry_choices(session: Session) -> list[tuple[str, str]]:
+def industry_choices(session: Session) -> list:
     """GB/T 4754 divisions (大类), prefixed by their section letter, e.g. 'C 39 计算机、通信和其他电子设备制造业'."""
     rows = session.scalars(select(Industry).where(Industry.level == 2).order_by(Industry.code)).all()
-    return [("", _l("— choose —"))] + [(i.code, f"{i.section} {i.code} {i.name}") for i in rows]
+    return choices([("", _l("— choose —"))] + [(i.code, f"{i.section} {i.code} {i.name}") for i in rows])
 
 
 def ipc_title(session: Session, symbol: str) -> str:

@@ -10,4 +10,6 @@ PANELS: list[tuple[object, Callable[[Session], object]]] = []
 
 
 def console_panels(session: Session) -> list[dict]:
-    return [{"label": label, "value": fn(session)} for label, fn in PANELS]
+    from market.areas import collect
+
+    return [{"label": label, "value": fn(session)} for label, fn in PANELS + collect("panels")]

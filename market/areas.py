@@ -1,0 +1,39 @@
+"""Discovery of the product's areas. Each area is a subpackage `market/<area>/` with an `area.py` module that may define:
+
+- `ORDER` (int, for menus and the API document; default 100)
+- `blueprints`, `api_blueprints`: Flask / flask-smorest blueprints
+- `nav`: [(endpoint, label, roles)], `cards`: [(role or None, endpoint, title, text)]
+- `counters`: [(key, label, fn(session) -> int)] for the home page; `panels`: [(label, fn(session))] for the staff console
+- `commands`: [(group name or None, click command)]; groups: import, search, auctions, bulletin
+- `demo_step(echo)`: loads the area's demo data (called in ORDER by `market demo`)
+- `init_app(app)`: anything else (filters, hooks)
+
+Importing `area.py` must import the area's models, so the metadata (and Alembic) sees every table.
+An area never edits another area's files; the core reads these lists.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from functools import cache
+from pathlib import Path
+from types import ModuleType
+
+PACKAGE = Path(__file__).resolve().parent
+
+
+@cache
+def all_areas() -> tuple[ModuleType, ...]:
+    modules = []
+    for info in pkgutil.iter_modules([str(PACKAGE)]):
+        if info.ispkg and (PACKAGE / info.name / "area.py").exists():
+            modules.append(importlib.import_module(f"market.{info.name}.area"))
+    return tuple(sorted(modules, key=lambda m: (getattr(m, "ORDER", 100), m.__name__)))
+
+
+def collect(name: str) -> list:
+    items: list = []
+    for module in all_areas():
+        items.extend(getattr(module, name, []))
+    return items

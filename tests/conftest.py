@@ -1,0 +1,179 @@
+"""Shared fixtures: the app on every configured database, a rolled-back session per test, factories, clients.
+
+The suite runs on SQLite always and, when MARKET_TEST_POSTGRESQL_URL is set, on PostgreSQL too (every test that
+uses `app` is parametrised over both). With MARKET_TEST_REQUIRE_SERVICES=1 (CI), missing services fail tests.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from decimal import Decimal
+from itertools import count
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from market import create_app
+from market.accounts.models import ROLE_ORG_KIND, Organisation, OrgStatus, Role, User
+from market.bootstrap import init_db
+from market.db import db
+from market.demo import credit_code
+from market.security import hash_password
+
+PG_URL = os.environ.get("MARKET_TEST_POSTGRESQL_URL")
+REQUIRE_SERVICES = os.environ.get("MARKET_TEST_REQUIRE_SERVICES") == "1"
+DATABASES = ["sqlite"] + (["postgresql"] if PG_URL else [])
+PASSWORD = "correct-horse-42"
+NOW = datetime(2026, 11, 28, 9, 30)
+_hashed = hash_password(PASSWORD)  # argon2 is deliberately slow: hash once for all test users
+_seq = count(1)
+
+
+def pytest_report_header(config):
+    return f"databases: {', '.join(DATABASES)}; elasticsearch: {os.environ.get('MARKET_TEST_ELASTICSEARCH_URL') or '-'}"
+
+
+def base_config(url: str) -> dict:
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "SQLALCHEMY_DATABASE_URI": url,
+        "WTF_CSRF_ENABLED": False,
+        "RATELIMIT_ENABLED": False,
+        "SERVER_NAME": "market.test",
+    }
+
+
+def reset_postgresql(url: str) -> None:
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+def build_app(url: str, **overrides):
+    """A new app on `url` with the schema migrated and reference data loaded."""
+    if url.startswith("postgresql"):
+        reset_postgresql(url)
+    app = create_app({**base_config(url), **overrides})
+    with app.app_context():
+        init_db()
+    return app
+
+
+@pytest.fixture(scope="session", params=DATABASES)
+def app(request, tmp_path_factory):
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+    else:
+        url = PG_URL
+    application = build_app(url)
+    yield application
+    with application.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def make_app(tmp_path):
+    """Factory for a private app (own database) when a test needs real commits, threads or other settings."""
+    made = []
+
+    def factory(**overrides):
+        url = overrides.pop("url", None) or f"sqlite:///{tmp_path / f'private{len(made)}.sqlite3'}"
+        application = build_app(url, **overrides)
+        made.append(application)
+        return application
+
+    yield factory
+    for application in made:
+        with application.app_context():
+            db.engine.dispose()
+
+
+@pytest.fixture
+def session(app):
+    """db.session bound to one outer transaction that is rolled back after the test (views' commits are savepoints)."""
+    with app.app_context():
+        connection = db.engine.connect()
+        outer = connection.begin()
+        original = db.session
+        db.session = db._make_scoped_session({"bind": connection, "join_transaction_mode": "create_savepoint"})
+        try:
+            yield db.session
+        finally:
+            db.session.remove()
+            db.session = original
+            outer.rollback()
+            connection.close()
+
+
+@pytest.fixture
+def client(app, session):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+class Factory:
+    """Creates organisations and users directly (no audit noise), verified unless told otherwise."""
+
+    def __init__(self, session):
+        self.session = session
+
+    def org(self, kind, name: str | None = None, status: OrgStatus = OrgStatus.VERIFIED, **fields) -> Organisation:
+        n = next(_seq)
+        org = Organisation(
+            kind=kind, name=name or f"测试机构{n}", credit_code=credit_code(f"91500112MA5U{n:05d}"),
+            status=status, created_at=NOW, verified_at=NOW if status is OrgStatus.VERIFIED else None,
+            district_code=fields.pop("district_code", "500112"), industry_code=fields.pop("industry_code", "3841"),
+            **fields,
+        )
+        self.session.add(org)
+        self.session.flush()
+        return org
+
+    def user(self, role: Role | str, org: Organisation | None | bool = True, **fields) -> User:
+        role = Role(role)
+        if org is True:
+            org = self.org(ROLE_ORG_KIND[role])
+        n = next(_seq)
+        user = User(
+            email=fields.pop("email", f"{role.value}{n}@example.cq"), password_hash=_hashed,
+            name=fields.pop("name", f"{role.value}{n}"), role=role, organisation=org or None,
+            locale=fields.pop("locale", "zh_CN"), active=True, session_version=1, created_at=NOW, **fields,
+        )
+        self.session.add(user)
+        self.session.flush()
+        return user
+
+
+@pytest.fixture
+def factory(session):
+    return Factory(session)
+
+
+def login(client, user: User, password: str = PASSWORD):
+    response = client.post("/login", data={"email": user.email, "password": password})
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    return response
+
+
+@pytest.fixture
+def login_as(client, factory):
+    """Log the test client in as a new user of `role` (verified organisation) and return the user."""
+
+    def do(role: Role | str, **kwargs) -> User:
+        user = factory.user(role, **kwargs)
+        login(client, user)
+        return user
+
+    return do
+
+
+def dec(value) -> Decimal:
+    return Decimal(str(value))
