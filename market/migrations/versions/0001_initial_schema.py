@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 13:14:28.262045
+Create Date: 2026-11-28 13:15:45.877068
 """
 from alembic import op
 import sqlalchemy as sa
@@ -91,6 +91,40 @@ def upgrade() -> None:
     with op.batch_alter_table('town', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_town_district_code'), ['district_code'], unique=False)
 
+    op.create_table('ip_asset',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.Enum('invention', 'utility_model', 'design', 'ic_layout', 'trademark', 'copyright', 'trade_secret', 'licence', name='ipkind', native_enum=False, create_constraint=True, length=32), nullable=False),
+    sa.Column('application_number', sa.String(length=20), nullable=True),
+    sa.Column('publication_number', sa.String(length=20), nullable=True),
+    sa.Column('registration_number', sa.String(length=40), nullable=True),
+    sa.Column('title', sa.String(length=500), nullable=False),
+    sa.Column('abstract', sa.Text(), nullable=True),
+    sa.Column('ipc_codes', sa.JSON(), nullable=False),
+    sa.Column('applicants', sa.String(length=500), nullable=True),
+    sa.Column('inventors', sa.String(length=500), nullable=True),
+    sa.Column('owner_org_id', sa.Integer(), nullable=True),
+    sa.Column('filing_date', sa.Date(), nullable=True),
+    sa.Column('publication_date', sa.Date(), nullable=True),
+    sa.Column('grant_date', sa.Date(), nullable=True),
+    sa.Column('legal_status', sa.Enum('application', 'granted', 'lapsed', 'invalidated', 'expired', 'rejected', 'withdrawn', name='legalstatus', native_enum=False, create_constraint=True, length=32), nullable=False),
+    sa.Column('legal_status_raw', sa.String(length=60), nullable=True),
+    sa.Column('legal_status_date', sa.Date(), nullable=True),
+    sa.Column('pledge_state', sa.Enum('free', 'pledged', 'in_disposal', name='pledgestate', native_enum=False, create_constraint=True, length=32), nullable=False),
+    sa.Column('frozen', sa.Boolean(), nullable=False),
+    sa.Column('source', sa.String(length=120), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['owner_org_id'], ['organisation.id'], name=op.f('fk_ip_asset_owner_org_id_organisation')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_ip_asset')),
+    sa.UniqueConstraint('application_number', name=op.f('uq_ip_asset_application_number')),
+    sa.UniqueConstraint('publication_number', name=op.f('uq_ip_asset_publication_number'))
+    )
+    with op.batch_alter_table('ip_asset', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_ip_asset_kind'), ['kind'], unique=False)
+        batch_op.create_index(batch_op.f('ix_ip_asset_legal_status'), ['legal_status'], unique=False)
+        batch_op.create_index(batch_op.f('ix_ip_asset_owner_org_id'), ['owner_org_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_ip_asset_pledge_state'), ['pledge_state'], unique=False)
+
     op.create_table('user_account',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('email', sa.String(length=254), nullable=False),
@@ -171,6 +205,13 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_user_account_organisation_id'))
 
     op.drop_table('user_account')
+    with op.batch_alter_table('ip_asset', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_ip_asset_pledge_state'))
+        batch_op.drop_index(batch_op.f('ix_ip_asset_owner_org_id'))
+        batch_op.drop_index(batch_op.f('ix_ip_asset_legal_status'))
+        batch_op.drop_index(batch_op.f('ix_ip_asset_kind'))
+
+    op.drop_table('ip_asset')
     with op.batch_alter_table('town', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_town_district_code'))
 

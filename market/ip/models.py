@@ -1,0 +1,74 @@
+"""IP assets of every kind the policy may allow, with the patent data banks look at, and their pledge state."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+from sqlalchemy import JSON, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from market.db import Base, enum_type
+
+
+class IpKind(enum.StrEnum):
+    INVENTION = "invention"  # 发明专利
+    UTILITY_MODEL = "utility_model"  # 实用新型
+    DESIGN = "design"  # 外观设计
+    IC_LAYOUT = "ic_layout"  # 集成电路布图设计
+    TRADEMARK = "trademark"
+    COPYRIGHT = "copyright"
+    TRADE_SECRET = "trade_secret"
+    LICENCE = "licence"  # patent/trademark/copyright licence
+
+
+PATENT_KINDS = frozenset({IpKind.INVENTION, IpKind.UTILITY_MODEL, IpKind.DESIGN})
+
+
+class LegalStatus(enum.StrEnum):
+    APPLICATION = "application"  # published, under examination: not yet a right
+    GRANTED = "granted"  # in force
+    LAPSED = "lapsed"  # terminated, e.g. annual fees unpaid
+    INVALIDATED = "invalidated"
+    EXPIRED = "expired"  # term ended
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+
+
+VALID_STATUSES = frozenset({LegalStatus.GRANTED})
+
+
+class PledgeState(enum.StrEnum):
+    FREE = "free"
+    PLEDGED = "pledged"
+    IN_DISPOSAL = "in_disposal"
+
+
+class IpAsset(Base):
+    __tablename__ = "ip_asset"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[IpKind] = mapped_column(enum_type(IpKind), index=True)
+    # Patents: CNIPA application number, normalised without "CN" and dot, e.g. 2017101064521 (12 digits + check).
+    application_number: Mapped[str | None] = mapped_column(String(20), unique=True)
+    publication_number: Mapped[str | None] = mapped_column(String(20), unique=True)
+    registration_number: Mapped[str | None] = mapped_column(String(40))  # trademarks, copyrights, IC layouts
+    title: Mapped[str] = mapped_column(String(500))
+    abstract: Mapped[str | None] = mapped_column(Text)
+    ipc_codes: Mapped[list[str]] = mapped_column(JSON, default=list)  # e.g. ["H01M", "H01M10/0525"]
+    applicants: Mapped[str | None] = mapped_column(String(500))  # " ; "-separated, as CNIPA lists them
+    inventors: Mapped[str | None] = mapped_column(String(500))
+    owner_org_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"), index=True)
+    filing_date: Mapped[date | None]
+    publication_date: Mapped[date | None]
+    grant_date: Mapped[date | None]
+    legal_status: Mapped[LegalStatus] = mapped_column(enum_type(LegalStatus), index=True)
+    legal_status_raw: Mapped[str | None] = mapped_column(String(60))  # the CNIPA wording, e.g. 专利权的终止
+    legal_status_date: Mapped[date | None]
+    pledge_state: Mapped[PledgeState] = mapped_column(enum_type(PledgeState), default=PledgeState.FREE, index=True)
+    frozen: Mapped[bool] = mapped_column(default=False)  # judicial freeze / dispute: cannot be pledged
+    source: Mapped[str | None] = mapped_column(String(120))  # where the record came from (import file, owner)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    owner = relationship("Organisation")
