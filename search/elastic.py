@@ -1,0 +1,357 @@
+"""The Elasticsearch backend (official ``elasticsearch`` 9.x client), for the same contract as the embedded one.
+
+Text arrives pre-analysed by :mod:`search.analysis` and is indexed with the built-in ``whitespace`` analyzer
+(the minimal server has no ``cjk`` analyzer), queried with one ``term`` clause per token and field, so the
+tokens and the BM25 sums match the embedded backend. Each index is one shard (exact statistics and facet
+counts) behind an alias ``<prefix><schema name>``; a rebuild fills a fresh index then swaps the alias.
+The raw text is kept in a non-indexed ``raw`` object for highlighting in Python.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any, ClassVar
+
+import elastic_transport
+from elasticsearch import ApiError, Elasticsearch, NotFoundError, __versionstr__
+from elasticsearch.helpers import streaming_bulk
+
+from .analysis import analyzed, tokens, unique
+from .base import (
+    Schema,
+    SearchBackend,
+    SearchError,
+    SearchQuery,
+    SearchResult,
+    SearchUnavailable,
+    UnknownIndex,
+    keyword_value,
+    range_bounds,
+)
+from .highlight import highlights_for
+
+__all__ = ["ElasticsearchBackend"]
+
+_CLIENT_MAJOR = int(__versionstr__.split(".")[0])
+_MIMETYPE = re.compile(r"application/(json|x-ndjson)")
+_PREFIX = re.compile(r"^[a-z0-9][a-z0-9_\-]*$")
+
+
+class _CompatElasticsearch(Elasticsearch):
+    """A client that asks an older server major for its own API version (REST compatibility headers).
+
+    The 9.x client always sends ``compatible-with=9``, which an 8.x server refuses; the Maven Central
+    integ-test distribution is 8.x only, so the server's major is detected once and used in the headers.
+    """
+
+    compat_major: ClassVar[int] = _CLIENT_MAJOR
+
+    def perform_request(  # type: ignore[override]
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        body: Any | None = None,
+        endpoint_id: str | None = None,
+        path_parts: Mapping[str, Any] | None = None,
+    ) -> Any:
+        if headers:
+            sub = rf"application/vnd.elasticsearch+\1; compatible-with={self.compat_major}"
+            headers = {
+                k: _MIMETYPE.sub(sub, v) if k.lower() in ("accept", "content-type") else v for k, v in headers.items()
+            }
+        return super().perform_request(
+            method, path, params=params, headers=headers, body=body, endpoint_id=endpoint_id, path_parts=path_parts
+        )
+
+
+@contextmanager
+def _unavailable() -> Iterator[None]:
+    """Turn connection failures, timeouts and 429/503 answers into :class:`SearchUnavailable`."""
+    try:
+        yield
+    except (elastic_transport.ConnectionError, elastic_transport.ConnectionTimeout) as exc:
+        raise SearchUnavailable(f"Elasticsearch unreachable: {exc}") from exc
+    except ApiError as exc:
+        if exc.meta.status in (429, 502, 503, 504):
+            raise SearchUnavailable(f"Elasticsearch unavailable: {exc}") from exc
+        raise
+
+
+def _mapping(schema: Schema) -> dict[str, Any]:
+    props: dict[str, Any] = {"id": {"type": "keyword"}, "raw": {"type": "object", "enabled": False}}
+    for name in schema.text_fields:
+        props[name] = {"type": "text", "analyzer": "whitespace", "index_options": "freqs"}
+    for name in schema.keyword_fields:
+        props[name] = {"type": "keyword"}
+    for name in schema.numeric_fields:
+        props[name] = {"type": "double"}
+    for name in schema.date_fields:
+        props[name] = {"type": "date", "format": "strict_date_optional_time"}
+    return {"dynamic": "strict", "_meta": {"schema": schema.fingerprint()}, "properties": props}
+
+
+class ElasticsearchBackend(SearchBackend):
+    """Indexes ``<index_prefix><schema name>`` on an Elasticsearch 8.x/9.x server; no I/O until first used."""
+
+    def __init__(self, url: str, index_prefix: str = "market-", request_timeout: float = 10.0) -> None:
+        if not _PREFIX.match(index_prefix):
+            raise ValueError(f"index prefix must be lower-case letters, digits, '-' or '_': {index_prefix!r}")
+        self.url = url
+        self.prefix = index_prefix
+        self._timeout = request_timeout
+        self._es: Elasticsearch | None = None
+        self._schemas: dict[str, Schema] = {}
+
+    # -- plumbing ---------------------------------------------------------------------------------------
+
+    @property
+    def client(self) -> Elasticsearch:
+        """The client, created on first use with the API version the server speaks."""
+        if self._es is None:
+            opts: dict[str, Any] = {"request_timeout": self._timeout, "max_retries": 1, "retry_on_timeout": False}
+            probe = Elasticsearch(self.url, **opts)
+            try:
+                with _unavailable():
+                    resp = probe.transport.perform_request(
+                        "GET", "/_nodes/_local?filter_path=nodes.*.version", headers={"accept": "application/json"}
+                    )
+                versions = [n["version"] for n in resp.body["nodes"].values()]
+                major = int(versions[0].split(".")[0])
+            finally:
+                probe.close()
+            cls = type("_Compat", (_CompatElasticsearch,), {"compat_major": min(major, _CLIENT_MAJOR)})
+            self._es = cls(self.url, **opts)
+        return self._es
+
+    def alias(self, schema_name: str) -> str:
+        """The alias searches and writes go through."""
+        return f"{self.prefix}{schema_name}"
+
+    def _schema(self, name: str) -> Schema:
+        schema = self._schemas.get(name)
+        if schema is None:
+            found = self._current(name)
+            if found is None:
+                raise UnknownIndex(name)
+            schema = self._schemas[name] = found[1]
+        return schema
+
+    def _current(self, name: str) -> tuple[list[str], Schema | None] | None:
+        """The concrete indexes behind the alias and the schema stored in their mapping, or None."""
+        with _unavailable():
+            try:
+                mappings = self.client.indices.get_mapping(index=self.alias(name)).body
+            except NotFoundError:
+                return None
+        schema = None
+        for info in mappings.values():
+            meta = info.get("mappings", {}).get("_meta", {})
+            if "schema" in meta:
+                schema = Schema.from_fingerprint(meta["schema"])
+        return sorted(mappings), schema
+
+    def _create(self, schema: Schema, refresh_interval: str = "1s") -> str:
+        name = f"{self.alias(schema.name)}-{time.time_ns()}"
+        settings = {"number_of_shards": 1, "number_of_replicas": 0, "refresh_interval": refresh_interval}
+        with _unavailable():
+            self.client.indices.create(index=name, settings=settings, mappings=_mapping(schema))
+        return name
+
+    def _swap(self, schema_name: str, new: str) -> None:
+        """Point the alias at ``new`` alone in one atomic step, then delete the indexes it pointed at."""
+        alias = self.alias(schema_name)
+        current = self._current(schema_name)
+        old = current[0] if current else []
+        actions: list[dict[str, Any]] = [{"remove": {"index": i, "alias": alias}} for i in old]
+        actions.append({"add": {"index": new, "alias": alias}})
+        with _unavailable():
+            self.client.indices.update_aliases(actions=actions)
+            if old:
+                self.client.indices.delete(index=",".join(old))
+
+    def _source(self, schema: Schema, doc: Mapping[str, Any]) -> dict[str, Any]:
+        body: dict[str, Any] = {"id": doc["id"], "raw": {f: doc[f] for f in schema.text_fields}}
+        for name in schema.text_fields:
+            body[name] = analyzed(doc[name])
+        for name in (*schema.keyword_fields, *schema.numeric_fields, *schema.date_fields):
+            if doc[name] not in (None, []):
+                body[name] = doc[name]
+        return body
+
+    def _bulk(self, actions: Iterable[dict[str, Any]], ignore_404: bool = False) -> int:
+        done = 0
+        with _unavailable():
+            for ok, item in streaming_bulk(self.client, actions, chunk_size=500, raise_on_error=False):
+                info = next(iter(item.values()))
+                if ok or (ignore_404 and info.get("status") == 404):
+                    done += 1
+                elif info.get("status") in (429, 503):
+                    raise SearchUnavailable(f"bulk item rejected: {info}")
+                else:
+                    raise SearchError(f"bulk item failed: {info}")
+        return done
+
+    # -- interface --------------------------------------------------------------------------------------
+
+    def ensure_index(self, schema: Schema) -> bool:
+        current = self._current(schema.name)
+        self._schemas[schema.name] = schema
+        if current is not None and current[1] == schema:
+            return False
+        self._swap(schema.name, self._create(schema))
+        return True
+
+    def index(self, schema_name: str, docs: Iterable[Mapping[str, Any]]) -> int:
+        schema = self._schema(schema_name)
+        alias = self.alias(schema_name)
+
+        def actions() -> Iterator[dict[str, Any]]:
+            for raw in docs:
+                doc = schema.normalise(raw)
+                yield {"_op_type": "index", "_index": alias, "_id": doc["id"], "_source": self._source(schema, doc)}
+
+        return self._bulk(actions())
+
+    def delete(self, schema_name: str, ids: Iterable[str]) -> None:
+        alias = self.alias(self._schema(schema_name).name)
+        self._bulk(({"_op_type": "delete", "_index": alias, "_id": str(i)} for i in ids), ignore_404=True)
+
+    def rebuild(self, schema: Schema, docs: Iterable[Mapping[str, Any]], batch_size: int = 500) -> int:
+        """Fill a fresh index with ``docs``, then swap the alias to it atomically and drop the old one."""
+        self._schemas[schema.name] = schema
+        new = self._create(schema, refresh_interval="-1")
+        try:
+            written = self._bulk(
+                {"_op_type": "index", "_index": new, "_id": d["id"], "_source": self._source(schema, d)}
+                for d in map(schema.normalise, docs)
+            )
+            with _unavailable():
+                self.client.indices.put_settings(index=new, settings={"refresh_interval": "1s"})
+                self.client.indices.refresh(index=new)
+        except BaseException:
+            with _unavailable():
+                self.client.indices.delete(index=new, ignore_unavailable=True)
+            raise
+        self._swap(schema.name, new)
+        return written
+
+    def refresh(self, schema_name: str) -> None:
+        self._schema(schema_name)
+        with _unavailable():
+            self.client.indices.refresh(index=self.alias(schema_name))
+
+    def clear(self, schema_name: str) -> None:
+        """Swap in an empty index (the minimal server has no delete-by-query)."""
+        self._swap(schema_name, self._create(self._schema(schema_name)))
+
+    def drop(self, schema_name: str) -> None:
+        current = self._current(schema_name)
+        if current:
+            with _unavailable():
+                self.client.indices.delete(index=",".join(current[0]))
+        self._schemas.pop(schema_name, None)
+
+    def drop_all(self) -> None:
+        """Delete every index under this backend's prefix (test clean-up)."""
+        with _unavailable():
+            names = list(self.client.indices.get(index=f"{self.prefix}*", expand_wildcards="all").body)
+            if names:
+                self.client.indices.delete(index=",".join(names))
+        self._schemas.clear()
+
+    def count(self, schema_name: str) -> int:
+        self._schema(schema_name)
+        with _unavailable():
+            return int(self.client.count(index=self.alias(schema_name))["count"])
+
+    def health(self) -> dict[str, Any]:
+        try:
+            with _unavailable():
+                status = self.client.cluster.health(timeout="5s")["status"]
+            return {"ok": status in ("green", "yellow"), "backend": "elasticsearch", "url": self.url, "status": status}
+        except (SearchError, ApiError) as exc:
+            return {"ok": False, "backend": "elasticsearch", "url": self.url, "error": str(exc)}
+
+    def close(self) -> None:
+        if self._es is not None:
+            self._es.close()
+            self._es = None
+
+    # -- search -----------------------------------------------------------------------------------------
+
+    def search(self, schema_name: str, query: SearchQuery) -> SearchResult:
+        schema = self._schema(schema_name)
+        query.check(schema)
+        query_tokens = unique(tokens(query.q))
+        must = [self._token_clause(schema, tok) for tok in query_tokens]
+        ranges = []
+        for name, bounds in query.ranges.items():
+            lo, hi = range_bounds(schema, name, bounds)
+            cond = {k: v for k, v in (("gte", lo), ("lte", hi)) if v is not None}
+            if cond:
+                ranges.append({"range": {name: cond}})
+        filters = {
+            name: {"terms": {name: [keyword_value(v) for v in values]}}
+            for name, values in query.filters.items()
+            if values
+        }
+        body: dict[str, Any] = {
+            "query": {"bool": {"must": must, "filter": ranges}},
+            "from": query.offset,
+            "size": query.per_page,
+            "track_total_hits": True,
+            "sort": self._sort(query, bool(must)),
+            "_source": ["raw"] if query.highlight_fields and must else False,
+        }
+        if filters:
+            body["post_filter"] = {"bool": {"filter": list(filters.values())}}
+        if query.facets:
+            body["aggs"] = {
+                name: {
+                    "filter": {"bool": {"filter": [c for f, c in filters.items() if f != name]}},
+                    "aggs": {
+                        "values": {
+                            "terms": {
+                                "field": name,
+                                "size": query.facet_size,
+                                "order": [{"_count": "desc"}, {"_key": "asc"}],
+                            }
+                        }
+                    },
+                }
+                for name in query.facets
+            }
+        with _unavailable():
+            resp = self.client.search(index=self.alias(schema_name), **body).body
+        hits = resp["hits"]["hits"]
+        facets = {
+            name: [(b["key"], b["doc_count"]) for b in resp["aggregations"][name]["values"]["buckets"]]
+            for name in query.facets
+        }
+        stored = {h["_id"]: h["_source"]["raw"] for h in hits if "_source" in h}
+        return SearchResult(
+            total=resp["hits"]["total"]["value"],
+            ids=[h["_id"] for h in hits],
+            facets=facets,
+            highlights=highlights_for(stored, query.highlight_fields, query_tokens, query.fragment_size),
+        )
+
+    @staticmethod
+    def _token_clause(schema: Schema, token: str) -> dict[str, Any]:
+        """One query token: it must occur in some text field; the fields' BM25 parts add up, times their boosts."""
+        terms = [{"term": {f: {"value": token, "boost": b}}} for f, b in schema.text_fields.items()]
+        return terms[0] if len(terms) == 1 else {"bool": {"should": terms, "minimum_should_match": 1}}
+
+    @staticmethod
+    def _sort(query: SearchQuery, scored: bool) -> list[Any]:
+        sort = query.sort_field()
+        if sort is not None:
+            order = "desc" if sort[1] else "asc"
+            return [{sort[0]: {"order": order, "missing": "_last"}}, {"id": "asc"}]
+        return [{"_score": "desc"}, {"id": "asc"}] if scored else [{"id": "asc"}]
