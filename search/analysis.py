@@ -1,10 +1,15 @@
 """The one text analysis shared by every search backend, for documents and queries alike.
 
-Rules: HTML tags are stripped (inline tags such as ``<sub>`` join their neighbours, so ``LiFePO<sub>4</sub>``
-gives ``lifepo4``) and entities unescaped; text is NFKC-normalised and lower-cased; each run of CJK characters
-becomes overlapping bigrams (a run of one character stays a unigram); other letters and digits form words,
-split at anything else (``li-ion`` gives ``li``, ``ion``). Tokens only ever hold letters and digits, so a
-whitespace split of :func:`analyzed` gives back :func:`tokens` exactly.
+Rules:
+
+* formatting tags are stripped: inline ones such as ``<sub>`` join their neighbours (``LiFePO<sub>4</sub>``
+  gives ``lifepo4``), ``<br>``/``<p>``/``<div>`` become spaces; any other ``<...>``, e.g. ``<script>``, stays
+  literal text, so highlighting shows it escaped; entities are unescaped;
+* text is NFKC-normalised and lower-cased;
+* each run of CJK characters becomes overlapping bigrams (a run of one character stays a unigram);
+* other letters and digits form words, split at anything else (``li-ion`` gives ``li``, ``ion``).
+
+Tokens only ever hold letters and digits, so a whitespace split of :func:`analyzed` gives :func:`tokens` back.
 """
 
 from __future__ import annotations
@@ -21,8 +26,8 @@ _CJK = (
     "\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0003134f"
 )
 _PIECE = re.compile(rf"(?P<cjk>[{_CJK}]+)|(?P<word>[^\W_{_CJK}]+)")
-_INLINE_TAG = re.compile(r"</?(?:sub|sup|i|b|em|strong|span|u|small|font)\b[^>]*>", re.IGNORECASE)
-_ANY_TAG = re.compile(r"<[^>]*>")
+_INLINE_TAG = re.compile(r"</?(?:sub|sup|i|b|em|strong|span|u|small|font)(?:\s[^<>]*)?/?>", re.IGNORECASE)
+_BLOCK_TAG = re.compile(r"</?(?:br|p|div)(?:\s[^<>]*)?/?>", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,9 +40,9 @@ class Token:
 
 
 def plain_text(text: str) -> str:
-    """Return ``text`` without HTML markup, entities unescaped: what highlighting shows and offsets refer to."""
+    """Return ``text`` without formatting tags, entities unescaped: what highlighting shows and offsets refer to."""
     if "<" in text:
-        text = _ANY_TAG.sub(" ", _INLINE_TAG.sub("", text))
+        text = _BLOCK_TAG.sub(" ", _INLINE_TAG.sub("", text))
     if "&" in text:
         text = html.unescape(text)
     return text

@@ -1,0 +1,99 @@
+"""Fixtures for the search contract: backends, a small patent fixture set, and the real patent CSV.
+
+The Elasticsearch backend runs when ``MARKET_TEST_ELASTICSEARCH_URL`` is set; it skips otherwise, unless
+``MARKET_TEST_REQUIRE_SERVICES=1``, where a missing or unreachable server fails the tests instead.
+Every Elasticsearch backend gets its own index prefix and deletes its indexes afterwards.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from searchdata import PATENT_CSV, REAL_SCHEMA
+
+from search.elastic import ElasticsearchBackend
+from search.embedded import EmbeddedBackend
+
+ES_URL = os.environ.get("MARKET_TEST_ELASTICSEARCH_URL", "").strip()
+REQUIRE_SERVICES = os.environ.get("MARKET_TEST_REQUIRE_SERVICES", "").strip() == "1"
+
+
+def elasticsearch_url() -> str:
+    """The test server URL, or skip / fail (under MARKET_TEST_REQUIRE_SERVICES=1) when there is none."""
+    if not ES_URL:
+        if REQUIRE_SERVICES:
+            pytest.fail("MARKET_TEST_ELASTICSEARCH_URL is not set and MARKET_TEST_REQUIRE_SERVICES=1", pytrace=False)
+        pytest.skip("MARKET_TEST_ELASTICSEARCH_URL is not set")
+    return ES_URL
+
+
+def new_elastic_backend() -> ElasticsearchBackend:
+    """A backend on the test server with a fresh index prefix; skips or fails when the server is unreachable."""
+    backend = ElasticsearchBackend(elasticsearch_url(), index_prefix=f"test-{uuid.uuid4().hex[:12]}-")
+    health = backend.health()
+    if not health["ok"]:
+        backend.close()
+        message = f"Elasticsearch at {ES_URL} is not usable: {health}"
+        if REQUIRE_SERVICES:
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    return backend
+
+
+@pytest.fixture
+def elastic_backend() -> Iterator[ElasticsearchBackend]:
+    backend = new_elastic_backend()
+    yield backend
+    backend.drop_all()
+    backend.close()
+
+
+@pytest.fixture
+def embedded_backend(tmp_path: Path) -> Iterator[EmbeddedBackend]:
+    backend = EmbeddedBackend(str(tmp_path / "search.sqlite3"))
+    yield backend
+    backend.close()
+
+
+def load_real_patents() -> list[dict[str, Any]]:
+    """The 9,740 real patents as documents for :data:`REAL_SCHEMA`."""
+    with PATENT_CSV.open(encoding="utf-8", newline="") as fh:
+        return [
+            {
+                "id": row["publication_number"],
+                "title": row["title"],
+                "kind": row["kind_code"],
+                "ipc_subclass": [c for c in row["ipc_subclasses"].split("|") if c],
+            }
+            for row in csv.DictReader(fh)
+        ]
+
+
+@pytest.fixture(scope="session")
+def real_patents() -> list[dict[str, Any]]:
+    if not PATENT_CSV.exists():
+        pytest.skip(f"real patent data not found at {PATENT_CSV}")
+    return load_real_patents()
+
+
+@pytest.fixture(scope="session")
+def real_embedded(real_patents, tmp_path_factory) -> Iterator[EmbeddedBackend]:
+    backend = EmbeddedBackend(str(tmp_path_factory.mktemp("real") / "search.sqlite3"))
+    backend.rebuild(REAL_SCHEMA, real_patents)
+    yield backend
+    backend.close()
+
+
+@pytest.fixture(scope="session")
+def real_elastic(real_patents) -> Iterator[ElasticsearchBackend]:
+    backend = new_elastic_backend()
+    backend.rebuild(REAL_SCHEMA, real_patents)
+    yield backend
+    backend.drop_all()
+    backend.close()

@@ -1,0 +1,264 @@
+"""One contract, every backend (cachelib style): ``TestEmbedded`` always, ``TestElasticsearch`` with a server.
+
+Expected values are computed here from the fixture documents, not copied from a backend's answer.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from datetime import date
+from typing import Any
+
+import pytest
+from searchdata import DOCS, REAL_SCHEMA, SCHEMA
+
+from search import Schema, SearchBackend, SearchQuery, UnknownIndex
+
+
+def ids_where(pred) -> set[str]:
+    return {d["id"] for d in DOCS if pred(d)}
+
+
+def text_of(doc: dict[str, Any]) -> str:
+    return f"{doc['title']} {doc['abstract']}".lower()
+
+
+class BackendContract:
+    """Every test here runs against each backend subclass's ``backend`` fixture."""
+
+    @pytest.fixture
+    def backend(self) -> SearchBackend:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    @pytest.fixture
+    def loaded(self, backend: SearchBackend) -> SearchBackend:
+        backend.ensure_index(SCHEMA)
+        assert backend.index("patent", DOCS) == len(DOCS)
+        backend.refresh("patent")
+        return backend
+
+    def find(self, backend: SearchBackend, **kw: Any) -> list[str]:
+        return backend.search("patent", SearchQuery(per_page=100, **kw)).ids
+
+    def test_ensure_index_is_idempotent_and_recreates_on_schema_change(self, backend):
+        assert backend.ensure_index(SCHEMA) is True
+        assert backend.ensure_index(SCHEMA) is False
+        backend.index("patent", DOCS[:2])
+        backend.refresh("patent")
+        changed = Schema("patent", {"title": 1.0}, ["kind"])
+        assert backend.ensure_index(changed) is True
+        assert backend.count("patent") == 0
+
+    def test_unknown_index(self, backend):
+        with pytest.raises(UnknownIndex):
+            backend.search("nope", SearchQuery())
+
+    def test_round_trip(self, loaded):
+        assert loaded.count("patent") == len(DOCS)
+        assert self.find(loaded, q="正极") == ["p01"]
+        assert self.find(loaded) == sorted(d["id"] for d in DOCS)  # no query: everything, by id
+
+    def test_upsert_replaces(self, loaded):
+        loaded.index("patent", [{**DOCS[0], "title": "更换后的标题", "kind": "B"}])
+        loaded.refresh("patent")
+        assert loaded.count("patent") == len(DOCS)
+        assert self.find(loaded, q="正极") == []
+        assert self.find(loaded, q="更换") == ["p01"]
+        assert "p01" in self.find(loaded, filters={"kind": ["B"]})
+        assert "p01" not in self.find(loaded, filters={"kind": ["A"]})
+
+    def test_delete(self, loaded):
+        loaded.delete("patent", ["p01", "does-not-exist"])
+        loaded.refresh("patent")
+        assert loaded.count("patent") == len(DOCS) - 1
+        assert self.find(loaded, q="正极") == []
+
+    @pytest.mark.parametrize("q", ["电池", "质押", "装置", "锂离子电池", "battery"])
+    def test_queries_match_every_token(self, loaded, q):
+        assert set(self.find(loaded, q=q)) == ids_where(lambda d: q in text_of(d))
+
+    def test_mixed_chinese_english_needs_all_tokens(self, loaded):
+        assert self.find(loaded, q="锂电池 battery") == ["p02"]
+        assert set(self.find(loaded, q="Li-ion")) == {"p01"}
+        assert self.find(loaded, q="ＬＩＦＥＰＯ４") == ["p01"]  # full-width folds, <sub> stripped
+
+    def test_single_character_matches_only_single_character_runs(self, loaded):
+        assert self.find(loaded, q="电") == []
+        assert self.find(loaded, q="一种电") == ["p10"]
+
+    def test_relevance_prefers_boosted_field_and_breaks_ties_by_id(self, loaded):
+        # p03 has 风险评估 in the title (boost 2) and the abstract; nothing else has it.
+        assert self.find(loaded, q="风险") == ["p03"]
+        # Identical titles score the same and come back in id order.
+        loaded.index("patent", [{"id": "z2", "title": "电池"}, {"id": "z1", "title": "电池"}])
+        loaded.refresh("patent")
+        ids = self.find(loaded, q="电池")
+        assert ids[:2] == ["z1", "z2"]
+
+    def test_filters_or_within_and_across(self, loaded):
+        assert set(self.find(loaded, filters={"kind": ["A", "U"]})) == ids_where(lambda d: d["kind"] in "AU")
+        expected = ids_where(lambda d: d["kind"] == "A" and {"H01M", "G06Q"} & set(d["ipc_subclass"]))
+        assert set(self.find(loaded, filters={"kind": ["A"], "ipc_subclass": ["H01M", "G06Q"]})) == expected
+        assert set(self.find(loaded, q="电池", filters={"kind": ["U"]})) == {"p04"}
+        assert set(self.find(loaded, filters={"kind": []})) == ids_where(lambda d: True)
+
+    def test_ranges(self, loaded):
+        def val(lo, hi):
+            return ids_where(lambda d: d["valuation"] is not None and lo <= d["valuation"] <= hi)
+
+        assert set(self.find(loaded, ranges={"valuation": (300_000, 1_200_000)})) == val(300_000, 1_200_000)
+        assert set(self.find(loaded, ranges={"valuation": (None, 150_000)})) == val(0, 150_000)
+        assert set(self.find(loaded, ranges={"valuation": (800_000, None)})) == val(800_000, 10**12)
+        # A bare date as upper bound includes that whole day.
+        found = self.find(loaded, ranges={"filed_on": (date(2021, 1, 1), "2021-12-31")})
+        assert set(found) == ids_where(
+            lambda d: d["filed_on"] and date(2021, 1, 1) <= d["filed_on"] <= date(2021, 12, 31)
+        )
+
+    def test_facets_count_over_the_filtered_set_and_are_disjunctive(self, loaded):
+        res = loaded.search(
+            "patent",
+            SearchQuery(q="装置", filters={"kind": ["U"]}, facets=["kind", "ipc_subclass"], per_page=0),
+        )
+        hits = [d for d in DOCS if "装置" in text_of(d)]
+        kind_counts = Counter(d["kind"] for d in hits)  # own filter ignored: disjunctive
+        ipc_counts = Counter(c for d in hits if d["kind"] == "U" for c in d["ipc_subclass"])
+
+        def ordered(counter: Counter) -> list[tuple[str, int]]:
+            return sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))
+
+        assert res.total == sum(1 for d in hits if d["kind"] == "U")
+        assert res.ids == []
+        assert res.facets == {"kind": ordered(kind_counts), "ipc_subclass": ordered(ipc_counts)}
+        small = loaded.search("patent", SearchQuery(facets=["ipc_subclass"], facet_size=2, per_page=0))
+        all_ipc = Counter(c for d in DOCS for c in d["ipc_subclass"])
+        assert small.facets["ipc_subclass"] == ordered(all_ipc)[:2]
+
+    def test_sort_by_number_missing_last_ties_by_id(self, loaded):
+        with_value = [d for d in DOCS if d["valuation"] is not None]
+        missing = sorted(d["id"] for d in DOCS if d["valuation"] is None)
+        desc = [d["id"] for d in sorted(with_value, key=lambda d: (-d["valuation"], d["id"]))]
+        asc = [d["id"] for d in sorted(with_value, key=lambda d: (d["valuation"], d["id"]))]
+        assert self.find(loaded, sort="-valuation") == desc + missing
+        assert self.find(loaded, sort="valuation") == asc + missing
+        assert self.find(loaded, sort="-filed_on")[0] == "p10"
+
+    def test_paging(self, loaded):
+        everything = self.find(loaded, sort="-valuation")
+        pages = [loaded.search("patent", SearchQuery(sort="-valuation", page=p, per_page=3)) for p in (1, 2, 3, 4)]
+        assert {p.total for p in pages} == {len(DOCS)}
+        assert [i for p in pages for i in p.ids] == everything
+        assert loaded.search("patent", SearchQuery(page=5, per_page=3)).ids == []
+
+    def test_highlight_escapes_markup(self, loaded):
+        res = loaded.search("patent", SearchQuery(q="数据", highlight_fields=["title", "abstract"]))
+        assert res.ids == ["p05"]
+        assert res.highlights == {"p05": {"title": "&lt;script&gt;alert(1)&lt;/script&gt; <mark>数据</mark>处理装置"}}
+        res = loaded.search("patent", SearchQuery(q="锂离子电池 battery", highlight_fields=["title", "abstract"]))
+        assert res.highlights["p01"] == {
+            "title": "一种<mark>锂离子电池</mark>正极材料及其制备方法",
+            "abstract": "Li-ion <mark>battery</mark> cathode LiFePO4",
+        }
+
+    def test_invalid_query_fields_are_rejected(self, loaded):
+        for bad in (SearchQuery(filters={"title": ["x"]}), SearchQuery(sort="kind"), SearchQuery(facets=["valuation"])):
+            with pytest.raises(ValueError):
+                loaded.search("patent", bad)
+
+    def test_clear(self, loaded):
+        loaded.clear("patent")
+        loaded.refresh("patent")
+        assert loaded.count("patent") == 0
+        assert loaded.search("patent", SearchQuery(q="电池")).total == 0
+        loaded.index("patent", DOCS[:1])
+        loaded.refresh("patent")
+        assert self.find(loaded, q="正极") == ["p01"]
+
+    def test_rebuild_replaces_everything(self, loaded):
+        assert loaded.rebuild(SCHEMA, iter(DOCS[5:])) == len(DOCS) - 5
+        assert loaded.count("patent") == len(DOCS) - 5
+        assert self.find(loaded, q="正极") == []
+        assert set(self.find(loaded, q="装置")) == ids_where(lambda d: d["id"] >= "p06" and "装置" in text_of(d))
+
+    def test_health(self, backend):
+        assert backend.health()["ok"] is True
+
+
+class TestEmbedded(BackendContract):
+    @pytest.fixture
+    def backend(self, embedded_backend):
+        return embedded_backend
+
+    def test_in_memory_and_threads(self):
+        from search.embedded import EmbeddedBackend
+
+        backend = EmbeddedBackend(":memory:")
+        backend.ensure_index(SCHEMA)
+        errors: list[BaseException] = []
+
+        def work(n: int) -> None:
+            try:
+                for i in range(20):
+                    backend.index("patent", [{**DOCS[i % len(DOCS)], "id": f"t{n}-{i}"}])
+                    backend.search("patent", SearchQuery(q="装置", facets=["kind"]))
+            except BaseException as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        assert backend.count("patent") == 80
+        backend.close()
+
+
+@pytest.mark.elasticsearch
+class TestElasticsearch(BackendContract):
+    @pytest.fixture
+    def backend(self, elastic_backend):
+        return elastic_backend
+
+    def test_rebuild_swaps_the_alias_and_drops_the_old_index(self, loaded):
+        alias = loaded.alias("patent")
+        before = set(loaded.client.indices.get_alias(name=alias).body)
+        loaded.rebuild(SCHEMA, DOCS[:3])
+        after = set(loaded.client.indices.get_alias(name=alias).body)
+        assert len(before) == len(after) == 1 and before != after
+        assert not loaded.client.indices.exists(index=before.pop())
+
+
+class RealDataContract:
+    """Two-character queries on the 9,740 real titles: exact totals, counted here by substring."""
+
+    @pytest.mark.parametrize("q", ["电池", "质押", "装置", "锂电池", "锂离子电池"])
+    def test_real_titles(self, real, real_patents, q):
+        expected = {d["id"] for d in real_patents if q in d["title"]}
+        res = real.search("patent", SearchQuery(q=q, per_page=1000))
+        assert res.total == len(expected) > 0
+        assert set(res.ids) <= expected and len(res.ids) == min(1000, len(expected))
+
+    def test_real_count_and_facets(self, real, real_patents):
+        assert real.count("patent") == len(real_patents) == 9740
+        res = real.search("patent", SearchQuery(facets=["kind"], per_page=0))
+        counts = Counter(d["kind"] for d in real_patents)
+        assert res.facets["kind"] == sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+class TestRealEmbedded(RealDataContract):
+    @pytest.fixture
+    def real(self, real_embedded):
+        return real_embedded
+
+
+@pytest.mark.elasticsearch
+class TestRealElasticsearch(RealDataContract):
+    @pytest.fixture
+    def real(self, real_elastic):
+        return real_elastic
+
+
+def test_schema_of_real_index_is_title_only():
+    assert list(REAL_SCHEMA.text_fields) == ["title"]
