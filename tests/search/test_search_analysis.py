@@ -1,0 +1,96 @@
+"""The shared analysis, highlighting and backend selection (no server needed)."""
+
+from __future__ import annotations
+
+import pytest
+
+from search import Schema, SearchQuery, SearchUnavailable, make_backend
+from search.analysis import analyzed, plain_text, spans, tokens
+from search.elastic import ElasticsearchBackend
+from search.embedded import EmbeddedBackend
+from search.highlight import highlight
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("电池", ["电池"]),
+        ("锂离子电池", ["锂离", "离子", "子电", "电池"]),
+        ("电", ["电"]),
+        ("锂电池 Li-ion battery", ["锂电", "电池", "li", "ion", "battery"]),
+        ("LiFePO<sub>4</sub>正极", ["lifepo4", "正极"]),
+        ("ＡＢＣ１２３ 全角", ["abc123", "全角"]),
+        ("5G通信", ["5g", "通信"]),
+        ("a_b 3.5V", ["a", "b", "3", "5v"]),
+        ("<script>x</script>", ["script", "x", "script"]),
+        ("&lt;b&gt; &amp;", ["b"]),
+        ("", []),
+    ],
+)
+def test_tokens(text, expected):
+    assert tokens(text) == expected
+    assert analyzed(text) == " ".join(expected)
+    assert analyzed(text).split() == tokens(text)
+
+
+def test_spans_point_into_the_plain_text():
+    text = "高<sub>2</sub>压 ＬＥＤ灯"
+    plain = plain_text(text)
+    assert [(t.text, plain[t.start : t.end]) for t in spans(text)] == [
+        ("高", "高"),
+        ("2", "2"),
+        ("压", "压"),
+        ("led", "ＬＥＤ"),
+        ("灯", "灯"),
+    ]
+
+
+def test_highlight_merges_overlapping_bigrams_and_escapes():
+    assert highlight("一种锂离子电池", ["锂离", "离子"]) == "一种<mark>锂离子</mark>电池"
+    assert highlight("a < b & 电池", ["电池"]) == "a &lt; b &amp; <mark>电池</mark>"
+    assert highlight("无关", ["电池"]) is None
+
+
+def test_highlight_cuts_long_text_around_the_first_match():
+    text = "甲" * 300 + "电池" + "乙" * 300
+    snippet = highlight(text, ["电池"], fragment_size=40)
+    assert snippet is not None and snippet.startswith("…") and snippet.endswith("…")
+    assert "<mark>电池</mark>" in snippet
+    assert len(snippet.replace("<mark>", "").replace("</mark>", "")) == 42
+
+
+def test_schema_rejects_bad_names_and_unknown_fields():
+    with pytest.raises(ValueError):
+        Schema("Bad Name", {"title": 1.0})
+    with pytest.raises(ValueError):
+        Schema("patent", {"title": 1.0}, ["title"])
+    schema = Schema("patent", {"title": 1.0})
+    with pytest.raises(ValueError):
+        schema.normalise({"id": "1", "nope": 1})
+    with pytest.raises(ValueError):
+        schema.normalise({"title": "no id"})
+
+
+def test_query_paging_limits():
+    with pytest.raises(ValueError):
+        SearchQuery(page=0)
+    with pytest.raises(ValueError):
+        SearchQuery(page=501, per_page=20)
+
+
+def test_make_backend(tmp_path):
+    embedded = make_backend(None, str(tmp_path / "s.sqlite3"))
+    assert isinstance(embedded, EmbeddedBackend)
+    embedded.close()
+    elastic = make_backend("http://127.0.0.1:9200", "unused", index_prefix="x-")
+    assert isinstance(elastic, ElasticsearchBackend) and elastic.prefix == "x-"
+    with pytest.raises(ValueError):
+        make_backend("ftp://nowhere", "unused")
+
+
+def test_unreachable_elasticsearch_raises_search_unavailable():
+    backend = ElasticsearchBackend("http://127.0.0.1:9", index_prefix="down-", request_timeout=2)
+    with pytest.raises(SearchUnavailable):
+        backend.ensure_index(Schema("patent", {"title": 1.0}))
+    assert backend.health()["ok"] is False
+    backend.close()
