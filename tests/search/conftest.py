@@ -9,16 +9,24 @@ from __future__ import annotations
 
 import csv
 import os
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from searchdata import PATENT_CSV, REAL_SCHEMA
 
-from search.elastic import ElasticsearchBackend
-from search.embedded import EmbeddedBackend
+# Under a bare `pytest` (not `python -m pytest`) the repo root may be missing from sys.path while tests/ is
+# there, and then `import search` finds this directory as a namespace package instead of the real one.
+_ROOT = str(Path(__file__).resolve().parents[2])
+if _ROOT not in sys.path:
+    sys.path.insert(0, _ROOT)
+
+from searchdata import PATENT_CSV, REAL_SCHEMA  # noqa: E402
+
+from search.elastic import ElasticsearchBackend  # noqa: E402
+from search.embedded import EmbeddedBackend  # noqa: E402
 
 ES_URL = os.environ.get("MARKET_TEST_ELASTICSEARCH_URL", "").strip()
 REQUIRE_SERVICES = os.environ.get("MARKET_TEST_REQUIRE_SERVICES", "").strip() == "1"
