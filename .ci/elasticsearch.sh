@@ -110,17 +110,22 @@ start() {
         log "no JDK at ES_JAVA_HOME=$ES_JAVA_HOME (needs JDK 21+)"
         return 1
     fi
+    command -v mvn >/dev/null || { log "mvn not found (apt-get install maven)"; return 1; }
     fetch
-    configure
-    rm -f "$PID_FILE"
-    export ES_JAVA_OPTS="-Xms$ES_HEAP -Xmx$ES_HEAP ${MARKET_ES_JAVA_OPTS:-}"
-    log "starting $HOME_DIR on $URL"
-    as_server_user "$HOME_DIR/bin/elasticsearch" -d -p "$PID_FILE" \
-        >"$RUN_DIR/stdout.log" 2>&1 || {
-        log "the server did not start"
-        tail -n 40 "$RUN_DIR/stdout.log" "$LOG_DIR/"*.log 2>/dev/null >&2 || true
-        return 1
-    }
+    if [[ -s "$PID_FILE" ]] && kill -0 "$(cat "$PID_FILE")" 2>/dev/null; then
+        log "pid $(cat "$PID_FILE") is starting already; waiting for it"
+    else
+        configure
+        rm -f "$PID_FILE"
+        export ES_JAVA_OPTS="-Xms$ES_HEAP -Xmx$ES_HEAP ${MARKET_ES_JAVA_OPTS:-}"
+        log "starting $HOME_DIR on $URL"
+        as_server_user "$HOME_DIR/bin/elasticsearch" -d -p "$PID_FILE" \
+            >"$RUN_DIR/stdout.log" 2>&1 || {
+            log "the server did not start"
+            tail -n 40 "$RUN_DIR/stdout.log" "$LOG_DIR/"*.log 2>/dev/null >&2 || true
+            return 1
+        }
+    fi
     for _ in $(seq 1 120); do
         if curl -fsS --max-time 5 "$URL/_cluster/health?wait_for_status=yellow&timeout=1s" >/dev/null 2>&1; then
             log "healthy (version $ES_VERSION)"
@@ -157,6 +162,6 @@ case "${1:-start}" in
     start) start ;;
     stop) stop ;;
     restart) stop; start ;;
-    status) healthy && echo "$URL" ;;
+    status) if healthy; then echo "$URL"; else exit 1; fi ;;
     *) echo "usage: $0 [start|stop|restart|status]" >&2; exit 2 ;;
 esac
