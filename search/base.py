@@ -67,7 +67,7 @@ class Schema:
     date_fields: Sequence[str] = ()
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "text_fields", dict(self.text_fields))
+        object.__setattr__(self, "text_fields", {k: float(v) for k, v in self.text_fields.items()})
         for attr in ("keyword_fields", "numeric_fields", "date_fields"):
             object.__setattr__(self, attr, tuple(getattr(self, attr)))
         names = [self.name, *self.all_fields]
@@ -181,6 +181,10 @@ class SearchQuery:
             raise ValueError("page must be >= 1 and per_page within 0..1000")
         if self.page * self.per_page > MAX_RESULT_WINDOW:
             raise ValueError(f"cannot page beyond {MAX_RESULT_WINDOW} results")
+        if not 1 <= self.facet_size <= 1000:
+            raise ValueError("facet_size must be within 1..1000")
+        if any(isinstance(v, str | bytes) for v in self.filters.values()):
+            raise ValueError("filter values must be a list of values, not a single string")
 
     @property
     def offset(self) -> int:

@@ -76,6 +76,8 @@ def test_query_paging_limits():
         SearchQuery(page=0)
     with pytest.raises(ValueError):
         SearchQuery(page=501, per_page=20)
+    with pytest.raises(ValueError):
+        SearchQuery(filters={"kind": "A"})
 
 
 def test_make_backend(tmp_path):
