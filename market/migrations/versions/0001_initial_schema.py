@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 13:15:45.877068
+Create Date: 2026-11-28 13:20:36.261058
 """
 from alembic import op
 import sqlalchemy as sa
@@ -46,6 +46,17 @@ def upgrade() -> None:
     sa.Column('title_en', sa.Text(), nullable=False),
     sa.Column('title_zh', sa.String(length=60), nullable=True),
     sa.PrimaryKeyConstraint('symbol', name=op.f('pk_ipc_title'))
+    )
+    op.create_table('need_bulletin',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('number', sa.Integer(), nullable=False),
+    sa.Column('period_start', sa.Date(), nullable=False),
+    sa.Column('period_end', sa.Date(), nullable=False),
+    sa.Column('need_ids', sa.JSON(), nullable=False),
+    sa.Column('entries', sa.JSON(), nullable=False),
+    sa.Column('published_at', sa.DateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_need_bulletin')),
+    sa.UniqueConstraint('number', name=op.f('uq_need_bulletin_number'))
     )
     op.create_table('industry_group_member',
     sa.Column('group_code', sa.String(length=40), nullable=False),
@@ -125,6 +136,32 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_ip_asset_owner_org_id'), ['owner_org_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_ip_asset_pledge_state'), ['pledge_state'], unique=False)
 
+    op.create_table('loan_product',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('bank_org_id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=120), nullable=False),
+    sa.Column('description', sa.Text(), nullable=True),
+    sa.Column('min_amount', sa.Numeric(precision=18, scale=2), nullable=False),
+    sa.Column('max_amount', sa.Numeric(precision=18, scale=2), nullable=False),
+    sa.Column('min_term_months', sa.Integer(), nullable=False),
+    sa.Column('max_term_months', sa.Integer(), nullable=False),
+    sa.Column('min_rate', sa.Numeric(precision=9, scale=6), nullable=False),
+    sa.Column('max_rate', sa.Numeric(precision=9, scale=6), nullable=False),
+    sa.Column('accepted_kinds', sa.JSON(), nullable=False),
+    sa.Column('target_industries', sa.JSON(), nullable=False),
+    sa.Column('target_groups', sa.JSON(), nullable=False),
+    sa.Column('requires_guarantee', sa.Boolean(), nullable=False),
+    sa.Column('requires_insurance', sa.Boolean(), nullable=False),
+    sa.Column('max_ltv', sa.JSON(), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['bank_org_id'], ['organisation.id'], name=op.f('fk_loan_product_bank_org_id_organisation')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_loan_product'))
+    )
+    with op.batch_alter_table('loan_product', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_loan_product_bank_org_id'), ['bank_org_id'], unique=False)
+
     op.create_table('user_account',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('email', sa.String(length=254), nullable=False),
@@ -183,11 +220,139 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_audit_entry_entity_id'), ['entity_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_audit_entry_entity_type'), ['entity_type'], unique=False)
 
+    op.create_table('need',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('org_id', sa.Integer(), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('title', sa.String(length=120), nullable=False),
+    sa.Column('amount', sa.Numeric(precision=18, scale=2), nullable=False),
+    sa.Column('term_months', sa.Integer(), nullable=False),
+    sa.Column('purpose', sa.Text(), nullable=False),
+    sa.Column('max_rate', sa.Numeric(precision=9, scale=6), nullable=False),
+    sa.Column('tangible_collateral', sa.String(length=500), nullable=True),
+    sa.Column('tangible_value', sa.Numeric(precision=18, scale=2), nullable=True),
+    sa.Column('industry_code', sa.String(length=5), nullable=True),
+    sa.Column('district_code', sa.String(length=6), nullable=True),
+    sa.Column('group_codes', sa.JSON(), nullable=False),
+    sa.Column('ip_kinds', sa.JSON(), nullable=False),
+    sa.Column('ipc_sections', sa.JSON(), nullable=False),
+    sa.Column('ipc_classes', sa.JSON(), nullable=False),
+    sa.Column('amount_band', sa.String(length=20), nullable=True),
+    sa.Column('status', sa.Enum('draft', 'submitted', 'published', 'in_talks', 'funded', 'closed', 'rejected', 'withdrawn', 'expired', name='needstatus', native_enum=False, create_constraint=True, length=32), nullable=False),
+    sa.Column('review_checklist', sa.JSON(), nullable=False),
+    sa.Column('rejection_reason', sa.Text(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.Column('submitted_at', sa.DateTime(), nullable=True),
+    sa.Column('published_at', sa.DateTime(), nullable=True),
+    sa.Column('first_response_at', sa.DateTime(), nullable=True),
+    sa.Column('escalated_at', sa.DateTime(), nullable=True),
+    sa.Column('closed_at', sa.DateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['created_by_id'], ['user_account.id'], name=op.f('fk_need_created_by_id_user_account')),
+    sa.ForeignKeyConstraint(['district_code'], ['district.code'], name=op.f('fk_need_district_code_district')),
+    sa.ForeignKeyConstraint(['industry_code'], ['industry.code'], name=op.f('fk_need_industry_code_industry')),
+    sa.ForeignKeyConstraint(['org_id'], ['organisation.id'], name=op.f('fk_need_org_id_organisation')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_need'))
+    )
+    with op.batch_alter_table('need', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_need_amount_band'), ['amount_band'], unique=False)
+        batch_op.create_index(batch_op.f('ix_need_district_code'), ['district_code'], unique=False)
+        batch_op.create_index(batch_op.f('ix_need_industry_code'), ['industry_code'], unique=False)
+        batch_op.create_index(batch_op.f('ix_need_org_id'), ['org_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_need_published_at'), ['published_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_need_status'), ['status'], unique=False)
+
+    op.create_table('need_asset',
+    sa.Column('need_id', sa.Integer(), nullable=False),
+    sa.Column('asset_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['asset_id'], ['ip_asset.id'], name=op.f('fk_need_asset_asset_id_ip_asset')),
+    sa.ForeignKeyConstraint(['need_id'], ['need.id'], name=op.f('fk_need_asset_need_id_need')),
+    sa.PrimaryKeyConstraint('need_id', 'asset_id', name=op.f('pk_need_asset'))
+    )
+    with op.batch_alter_table('need_asset', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_need_asset_asset_id'), ['asset_id'], unique=False)
+
+    op.create_table('need_claim',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('need_id', sa.Integer(), nullable=False),
+    sa.Column('bank_org_id', sa.Integer(), nullable=False),
+    sa.Column('product_id', sa.Integer(), nullable=True),
+    sa.Column('status', sa.Enum('interest', 'meeting', 'offer', 'accepted', 'declined', 'withdrawn', name='claimstatus', native_enum=False, create_constraint=True, length=32), nullable=False),
+    sa.Column('note', sa.Text(), nullable=True),
+    sa.Column('meeting_at', sa.DateTime(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['bank_org_id'], ['organisation.id'], name=op.f('fk_need_claim_bank_org_id_organisation')),
+    sa.ForeignKeyConstraint(['need_id'], ['need.id'], name=op.f('fk_need_claim_need_id_need')),
+    sa.ForeignKeyConstraint(['product_id'], ['loan_product.id'], name=op.f('fk_need_claim_product_id_loan_product')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_need_claim')),
+    sa.UniqueConstraint('need_id', 'bank_org_id', name=op.f('uq_need_claim_need_id_bank_org_id'))
+    )
+    with op.batch_alter_table('need_claim', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_need_claim_bank_org_id'), ['bank_org_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_need_claim_need_id'), ['need_id'], unique=False)
+
+    op.create_table('need_preferred_bank',
+    sa.Column('need_id', sa.Integer(), nullable=False),
+    sa.Column('bank_org_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['bank_org_id'], ['organisation.id'], name=op.f('fk_need_preferred_bank_bank_org_id_organisation')),
+    sa.ForeignKeyConstraint(['need_id'], ['need.id'], name=op.f('fk_need_preferred_bank_need_id_need')),
+    sa.PrimaryKeyConstraint('need_id', 'bank_org_id', name=op.f('pk_need_preferred_bank'))
+    )
+    op.create_table('need_offer',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('need_id', sa.Integer(), nullable=False),
+    sa.Column('claim_id', sa.Integer(), nullable=True),
+    sa.Column('bank_org_id', sa.Integer(), nullable=False),
+    sa.Column('product_id', sa.Integer(), nullable=True),
+    sa.Column('amount', sa.Numeric(precision=18, scale=2), nullable=False),
+    sa.Column('annual_rate', sa.Numeric(precision=9, scale=6), nullable=False),
+    sa.Column('term_months', sa.Integer(), nullable=False),
+    sa.Column('conditions', sa.Text(), nullable=True),
+    sa.Column('status', sa.Enum('pending', 'accepted', 'declined', 'withdrawn', name='offerstatus', native_enum=False, create_constraint=True, length=32), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('decided_at', sa.DateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['bank_org_id'], ['organisation.id'], name=op.f('fk_need_offer_bank_org_id_organisation')),
+    sa.ForeignKeyConstraint(['claim_id'], ['need_claim.id'], name=op.f('fk_need_offer_claim_id_need_claim')),
+    sa.ForeignKeyConstraint(['need_id'], ['need.id'], name=op.f('fk_need_offer_need_id_need')),
+    sa.ForeignKeyConstraint(['product_id'], ['loan_product.id'], name=op.f('fk_need_offer_product_id_loan_product')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_need_offer'))
+    )
+    with op.batch_alter_table('need_offer', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_need_offer_bank_org_id'), ['bank_org_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_need_offer_need_id'), ['need_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_need_offer_status'), ['status'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('need_offer', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_need_offer_status'))
+        batch_op.drop_index(batch_op.f('ix_need_offer_need_id'))
+        batch_op.drop_index(batch_op.f('ix_need_offer_bank_org_id'))
+
+    op.drop_table('need_offer')
+    op.drop_table('need_preferred_bank')
+    with op.batch_alter_table('need_claim', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_need_claim_need_id'))
+        batch_op.drop_index(batch_op.f('ix_need_claim_bank_org_id'))
+
+    op.drop_table('need_claim')
+    with op.batch_alter_table('need_asset', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_need_asset_asset_id'))
+
+    op.drop_table('need_asset')
+    with op.batch_alter_table('need', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_need_status'))
+        batch_op.drop_index(batch_op.f('ix_need_published_at'))
+        batch_op.drop_index(batch_op.f('ix_need_org_id'))
+        batch_op.drop_index(batch_op.f('ix_need_industry_code'))
+        batch_op.drop_index(batch_op.f('ix_need_district_code'))
+        batch_op.drop_index(batch_op.f('ix_need_amount_band'))
+
+    op.drop_table('need')
     with op.batch_alter_table('audit_entry', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_audit_entry_entity_type'))
         batch_op.drop_index(batch_op.f('ix_audit_entry_entity_id'))
@@ -205,6 +370,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_user_account_organisation_id'))
 
     op.drop_table('user_account')
+    with op.batch_alter_table('loan_product', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_loan_product_bank_org_id'))
+
+    op.drop_table('loan_product')
     with op.batch_alter_table('ip_asset', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_ip_asset_pledge_state'))
         batch_op.drop_index(batch_op.f('ix_ip_asset_owner_org_id'))
@@ -224,6 +393,7 @@ def downgrade() -> None:
 
     op.drop_table('organisation')
     op.drop_table('industry_group_member')
+    op.drop_table('need_bulletin')
     op.drop_table('ipc_title')
     op.drop_table('industry_group')
     with op.batch_alter_table('industry', schema=None) as batch_op:

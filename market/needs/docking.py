@@ -1,0 +1,335 @@
+"""Bank loan products and docking (对接): a bank claims a need (interest), meets the enterprise, makes an offer;
+the enterprise accepts one offer (the others are declined). Needs no bank answers are escalated to staff.
+
+Decision: the first claim moves a published need to in_talks; accepting an offer keeps the need in in_talks (with
+the accepted offer recorded) — the loans area moves it to funded when the loan is drawn."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from market.accounts.models import Organisation, Role, User
+from market.audit.service import record, snapshot
+from market.errors import Conflict, Forbidden, InvalidInput, NotFound
+from market.ip.models import IpKind
+from market.needs.models import (
+    PUBLIC_STATUSES,
+    Claim,
+    ClaimStatus,
+    LoanProduct,
+    Need,
+    NeedStatus,
+    Offer,
+    OfferStatus,
+)
+from market.needs.rules import DEFAULT_RESPONSE_WORKING_DAYS, add_working_days
+from market.needs.service import own_need, transition
+from market.states import StateMachine
+
+C = ClaimStatus
+CLAIM_STATES = StateMachine("docking record", {
+    C.INTEREST: [C.MEETING, C.OFFER, C.WITHDRAWN, C.DECLINED],
+    C.MEETING: [C.OFFER, C.WITHDRAWN, C.DECLINED],
+    C.OFFER: [C.ACCEPTED, C.DECLINED, C.WITHDRAWN],
+})
+OS = OfferStatus
+OFFER_STATES = StateMachine("offer", {OS.PENDING: [OS.ACCEPTED, OS.DECLINED, OS.WITHDRAWN]})
+
+CLAIM_FIELDS = ["status", "product_id", "meeting_at"]
+OFFER_FIELDS = ["status", "amount", "annual_rate", "term_months", "decided_at"]
+PRODUCT_FIELDS = ["name", "min_amount", "max_amount", "min_term_months", "max_term_months", "min_rate", "max_rate",
+                  "accepted_kinds", "target_industries", "target_groups", "requires_guarantee", "requires_insurance",
+                  "max_ltv", "active"]
+
+
+def _require_bank(actor: User) -> Organisation:
+    if actor.role is not Role.BANK or actor.organisation is None:
+        raise Forbidden("Only banks can do this.")
+    if not actor.can_act:
+        raise Forbidden("Your organisation must be verified before it can act.")
+    return actor.organisation
+
+
+@dataclass
+class ProductInput:
+    name: str
+    min_amount: Decimal
+    max_amount: Decimal
+    min_term_months: int
+    max_term_months: int
+    min_rate: Decimal
+    max_rate: Decimal
+    accepted_kinds: list[str]
+    target_industries: list[str] = field(default_factory=list)
+    target_groups: list[str] = field(default_factory=list)
+    requires_guarantee: bool = False
+    requires_insurance: bool = False
+    max_ltv: dict[str, Decimal] = field(default_factory=dict)
+    description: str | None = None
+
+
+def _validate_product(data: ProductInput) -> dict[str, str]:
+    if not (data.name or "").strip():
+        raise InvalidInput("Give the product a name.")
+    if not (Decimal(0) < data.min_amount <= data.max_amount):
+        raise InvalidInput("The amount range must be positive and the minimum not above the maximum.")
+    if not (1 <= data.min_term_months <= data.max_term_months <= 360):
+        raise InvalidInput("The term range must be between 1 and 360 months, the minimum not above the maximum.")
+    if not (Decimal(0) < data.min_rate <= data.max_rate < Decimal(1)):
+        raise InvalidInput("The rate range must be fractions between 0 and 1, the minimum not above the maximum.")
+    try:
+        kinds = [IpKind(k).value for k in data.accepted_kinds]
+    except ValueError as exc:
+        raise InvalidInput("Unknown IP kind in the accepted kinds.") from exc
+    if not kinds:
+        raise InvalidInput("Accept at least one IP kind.")
+    ltv: dict[str, str] = {}
+    for kind, value in (data.max_ltv or {}).items():
+        if kind not in kinds:
+            raise InvalidInput("A loan-to-value limit is given for a kind the product does not accept.")
+        value = Decimal(str(value))
+        if not Decimal(0) < value <= Decimal(1):
+            raise InvalidInput("Loan-to-value limits are fractions above 0 and at most 1.")
+        ltv[kind] = str(value)
+    return ltv
+
+
+def save_product(session: Session, actor: User, data: ProductInput, now: datetime,
+                 product_id: int | None = None) -> LoanProduct:
+    """Publish a new loan product of the actor's bank, or change one of its own."""
+    bank = _require_bank(actor)
+    ltv = _validate_product(data)
+    if product_id is None:
+        product = LoanProduct(bank_org_id=bank.id, created_at=now, active=True)
+        before = None
+    else:
+        product = session.get(LoanProduct, product_id)
+        if product is None or product.bank_org_id != bank.id:
+            raise NotFound("This loan product does not exist.")
+        before = snapshot(product, PRODUCT_FIELDS)
+    product.name = data.name.strip()
+    product.description = (data.description or "").strip() or None
+    product.min_amount, product.max_amount = data.min_amount, data.max_amount
+    product.min_term_months, product.max_term_months = data.min_term_months, data.max_term_months
+    product.min_rate, product.max_rate = data.min_rate, data.max_rate
+    product.accepted_kinds = [IpKind(k).value for k in data.accepted_kinds]
+    product.target_industries = [c.strip() for c in data.target_industries if c.strip()]
+    product.target_groups = [c.strip() for c in data.target_groups if c.strip()]
+    product.requires_guarantee = data.requires_guarantee
+    product.requires_insurance = data.requires_insurance
+    product.max_ltv = ltv
+    product.updated_at = now
+    session.add(product)
+    session.flush()
+    record(session, actor=actor, action="product.saved", entity_type="loan_product", entity_id=product.id, now=now,
+           before=before, after=snapshot(product, PRODUCT_FIELDS))
+    return product
+
+
+def active_products(session: Session, bank_org_id: int | None = None) -> list[LoanProduct]:
+    query = select(LoanProduct).where(LoanProduct.active.is_(True)).order_by(LoanProduct.id)
+    if bank_org_id is not None:
+        query = query.where(LoanProduct.bank_org_id == bank_org_id)
+    return list(session.scalars(query))
+
+
+def _claim_transition(session: Session, actor: User | None, claim: Claim, dst: ClaimStatus, now: datetime) -> None:
+    CLAIM_STATES.check(claim.status, dst)
+    before = snapshot(claim, CLAIM_FIELDS)
+    claim.status = dst
+    claim.updated_at = now
+    session.flush()
+    record(session, actor=actor, action=f"claim.{dst.value}", entity_type="need_claim", entity_id=claim.id, now=now,
+           before=before, after=snapshot(claim, CLAIM_FIELDS))
+
+
+def _offer_transition(session: Session, actor: User | None, offer: Offer, dst: OfferStatus, now: datetime) -> None:
+    OFFER_STATES.check(offer.status, dst)
+    before = snapshot(offer, OFFER_FIELDS)
+    offer.status = dst
+    offer.decided_at = now
+    session.flush()
+    record(session, actor=actor, action=f"offer.{dst.value}", entity_type="need_offer", entity_id=offer.id, now=now,
+           before=before, after=snapshot(offer, OFFER_FIELDS))
+
+
+def _open_need_for_bank(session: Session, need_id: int) -> Need:
+    need = session.get(Need, need_id)
+    if need is None or need.status not in PUBLIC_STATUSES:
+        raise NotFound("This financing need does not exist.")
+    if need.accepted_offer is not None:
+        raise Conflict("The enterprise has already accepted an offer on this need.")
+    return need
+
+
+def claim_need(session: Session, actor: User, need_id: int, now: datetime, product_id: int | None = None,
+               note: str | None = None) -> Claim:
+    """The actor's bank declares interest in a published need. Several banks may claim one need."""
+    bank = _require_bank(actor)
+    need = _open_need_for_bank(session, need_id)
+    if any(c.bank_org_id == bank.id for c in need.claims):
+        raise Conflict("Your bank has already claimed this need.")
+    if product_id is not None:
+        product = session.get(LoanProduct, product_id)
+        if product is None or product.bank_org_id != bank.id:
+            raise InvalidInput("Choose one of your own loan products.")
+    claim = Claim(need_id=need.id, need=need, bank_org_id=bank.id, product_id=product_id, status=C.INTEREST,
+                  note=(note or "").strip() or None, created_at=now, updated_at=now)
+    session.add(claim)
+    session.flush()
+    record(session, actor=actor, action="claim.interest", entity_type="need_claim", entity_id=claim.id, now=now,
+           after=snapshot(claim, CLAIM_FIELDS))
+    if need.first_response_at is None:
+        need.first_response_at = now
+    if need.status is NeedStatus.PUBLISHED:
+        transition(session, actor, need, NeedStatus.IN_TALKS, now, note="first bank interest")
+    return claim
+
+
+def _own_claim(session: Session, bank: Organisation, need_id: int) -> Claim:
+    claim = session.scalar(select(Claim).where(Claim.need_id == need_id, Claim.bank_org_id == bank.id))
+    if claim is None:
+        raise NotFound("Your bank has not claimed this need.")
+    return claim
+
+
+def schedule_meeting(session: Session, actor: User, need_id: int, meeting_at: datetime, now: datetime) -> Claim:
+    bank = _require_bank(actor)
+    claim = _own_claim(session, bank, need_id)
+    claim.meeting_at = meeting_at
+    _claim_transition(session, actor, claim, C.MEETING, now)
+    return claim
+
+
+def make_offer(session: Session, actor: User, need_id: int, amount: Decimal, annual_rate: Decimal,
+               term_months: int, now: datetime, product_id: int | None = None,
+               conditions: str | None = None) -> Offer:
+    """The bank that claimed a need offers a loan (claiming it first if it has not)."""
+    bank = _require_bank(actor)
+    need = _open_need_for_bank(session, need_id)
+    if amount is None or amount <= 0 or amount != amount.quantize(Decimal("0.01")):
+        raise InvalidInput("The amount must be more than zero, with at most two decimals.")
+    if annual_rate is None or not Decimal(0) < annual_rate < Decimal(1):
+        raise InvalidInput("The annual rate must be a fraction between 0 and 1.")
+    if not 1 <= term_months <= 360:
+        raise InvalidInput("The term must be between 1 and 360 months.")
+    claim = session.scalar(select(Claim).where(Claim.need_id == need.id, Claim.bank_org_id == bank.id))
+    if claim is None:
+        claim = claim_need(session, actor, need.id, now, product_id=product_id)
+    if claim.status not in (C.INTEREST, C.MEETING):
+        raise Conflict("Your bank already has an offer or a closed docking record on this need.")
+    if product_id is not None:
+        product = session.get(LoanProduct, product_id)
+        if product is None or product.bank_org_id != bank.id:
+            raise InvalidInput("Choose one of your own loan products.")
+    offer = Offer(need_id=need.id, need=need, claim_id=claim.id, bank_org_id=bank.id,
+                  product_id=product_id or claim.product_id, amount=amount, annual_rate=annual_rate,
+                  term_months=term_months, conditions=(conditions or "").strip() or None, status=OS.PENDING,
+                  created_at=now)
+    session.add(offer)
+    session.flush()
+    record(session, actor=actor, action="offer.made", entity_type="need_offer", entity_id=offer.id, now=now,
+           after=snapshot(offer, OFFER_FIELDS))
+    _claim_transition(session, actor, claim, C.OFFER, now)
+    return offer
+
+
+def _offer_of_own_need(session: Session, actor: User, offer_id: int) -> Offer:
+    offer = session.get(Offer, offer_id)
+    if offer is None:
+        raise NotFound("This offer does not exist.")
+    own_need(session, actor, offer.need_id)
+    return offer
+
+
+def _claim_of(session: Session, offer: Offer) -> Claim | None:
+    return session.get(Claim, offer.claim_id) if offer.claim_id else None
+
+
+def accept_offer(session: Session, actor: User, offer_id: int, now: datetime) -> Offer:
+    """The enterprise accepts one offer; every other pending offer on the need is declined."""
+    offer = _offer_of_own_need(session, actor, offer_id)
+    need = offer.need
+    if need.status is not NeedStatus.IN_TALKS:
+        raise Conflict("Offers can only be accepted while the need is in talks.")
+    _offer_transition(session, actor, offer, OS.ACCEPTED, now)
+    claim = _claim_of(session, offer)
+    if claim is not None:
+        _claim_transition(session, actor, claim, C.ACCEPTED, now)
+    for other in need.offers:
+        if other.id != offer.id and other.status is OS.PENDING:
+            _offer_transition(session, actor, other, OS.DECLINED, now)
+    for other_claim in need.claims:
+        if other_claim.id != offer.claim_id and other_claim.status in CLAIM_STATES.transitions:
+            _claim_transition(session, actor, other_claim, C.DECLINED, now)
+    record(session, actor=actor, action="need.offer_accepted", entity_type="need", entity_id=need.id, now=now,
+           after={"offer_id": offer.id, "bank_org_id": offer.bank_org_id})
+    return offer
+
+
+def decline_offer(session: Session, actor: User, offer_id: int, now: datetime) -> Offer:
+    offer = _offer_of_own_need(session, actor, offer_id)
+    _offer_transition(session, actor, offer, OS.DECLINED, now)
+    claim = _claim_of(session, offer)
+    if claim is not None:
+        _claim_transition(session, actor, claim, C.DECLINED, now)
+    return offer
+
+
+def withdraw_offer(session: Session, actor: User, offer_id: int, now: datetime) -> Offer:
+    bank = _require_bank(actor)
+    offer = session.get(Offer, offer_id)
+    if offer is None or offer.bank_org_id != bank.id:
+        raise NotFound("This offer does not exist.")
+    _offer_transition(session, actor, offer, OS.WITHDRAWN, now)
+    claim = _claim_of(session, offer)
+    if claim is not None:
+        _claim_transition(session, actor, claim, C.WITHDRAWN, now)
+    return offer
+
+
+def close_open_docking(session: Session, actor: User | None, need: Need, now: datetime) -> None:
+    """When a need is withdrawn or closed, pending offers are withdrawn and open claims declined."""
+    for offer in need.offers:
+        if offer.status is OS.PENDING:
+            _offer_transition(session, actor, offer, OS.WITHDRAWN, now)
+    for claim in need.claims:
+        if claim.status in (C.INTEREST, C.MEETING, C.OFFER):
+            _claim_transition(session, actor, claim, C.DECLINED, now)
+
+
+def offers_for_bank(session: Session, bank_org_id: int) -> list[Offer]:
+    return list(session.scalars(select(Offer).where(Offer.bank_org_id == bank_org_id).order_by(Offer.id.desc())))
+
+
+def response_deadline(need: Need, working_days: int = DEFAULT_RESPONSE_WORKING_DAYS) -> datetime | None:
+    return add_working_days(need.published_at, working_days) if need.published_at else None
+
+
+def overdue_needs(session: Session, now: datetime, working_days: int = DEFAULT_RESPONSE_WORKING_DAYS) -> list[Need]:
+    """Published needs no bank has answered within `working_days` working days (not yet escalated)."""
+    candidates = session.scalars(select(Need).where(
+        Need.status == NeedStatus.PUBLISHED, Need.first_response_at.is_(None), Need.escalated_at.is_(None),
+    ).order_by(Need.published_at))
+    return [n for n in candidates if response_deadline(n, working_days) <= now]
+
+
+def escalate_needs(session: Session, now: datetime, working_days: int = DEFAULT_RESPONSE_WORKING_DAYS) -> list[Need]:
+    """Mark overdue needs as escalated to staff (each once), audited as the system."""
+    needs = overdue_needs(session, now, working_days)
+    for need in needs:
+        need.escalated_at = now
+        record(session, actor=None, action="need.escalated", entity_type="need", entity_id=need.id, now=now,
+               after={"escalated_at": now, "working_days": working_days})
+    session.flush()
+    return needs
+
+
+def escalated_needs(session: Session) -> list[Need]:
+    return list(session.scalars(select(Need).where(
+        Need.escalated_at.is_not(None), Need.status == NeedStatus.PUBLISHED).order_by(Need.escalated_at)))

@@ -1,0 +1,66 @@
+"""Small pure rules of the needs area: amount bands, working days, eligible kinds, the review checklist."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from flask_babel import lazy_gettext as _l
+
+from market.ip.models import IpKind
+
+DEFAULT_ELIGIBLE_KINDS = frozenset({IpKind.INVENTION, IpKind.UTILITY_MODEL, IpKind.DESIGN, IpKind.IC_LAYOUT})
+DEFAULT_RESPONSE_WORKING_DAYS = 5
+
+# (code, upper bound exclusive in 元 or None, label)
+AMOUNT_BANDS: list[tuple[str, Decimal | None, object]] = [
+    ("lt1m", Decimal("1000000"), _l("Under 1 million")),
+    ("1m-5m", Decimal("5000000"), _l("1 to 5 million")),
+    ("5m-10m", Decimal("10000000"), _l("5 to 10 million")),
+    ("10m-50m", Decimal("50000000"), _l("10 to 50 million")),
+    ("ge50m", None, _l("50 million and more")),
+]
+AMOUNT_BAND_LABELS = {code: label for code, _upper, label in AMOUNT_BANDS}
+
+REVIEW_CHECKLIST: list[tuple[str, object]] = [
+    ("identity", _l("The enterprise and its credit code match the registry")),
+    ("assets", _l("The offered assets are the enterprise's own, in force and free")),
+    ("terms", _l("Amount, term and rate are plausible")),
+    ("purpose", _l("The purpose is clear and lawful")),
+]
+
+
+def amount_band(amount: Decimal) -> str:
+    for code, upper, _label in AMOUNT_BANDS:
+        if upper is None or amount < upper:
+            return code
+    raise AssertionError("unreachable")
+
+
+def add_working_days(start: datetime, days: int) -> datetime:
+    """`start` moved forward by `days` working days (Saturdays and Sundays skipped), same time of day."""
+    current = start
+    left = days
+    while left > 0:
+        current += timedelta(days=1)
+        if current.weekday() < 5:
+            left -= 1
+    return current
+
+
+def eligible_kinds(session, now: datetime) -> frozenset[IpKind]:
+    """The IP kinds the pledge policy in force accepts; the 2015 measures' four kinds when no policy engine exists."""
+    import importlib.util
+
+    # The policy engine counts only once the loans area is registered (its tables are then in the schema).
+    if importlib.util.find_spec("market.loans") is None or importlib.util.find_spec("market.loans.area") is None:
+        return DEFAULT_ELIGIBLE_KINDS
+    try:
+        from market.loans.policy import policy_in_force
+    except ImportError:
+        return DEFAULT_ELIGIBLE_KINDS
+    policy = policy_in_force(session, now.date())
+    kinds = getattr(policy, "eligible_kinds", None) if policy is not None else None
+    if not kinds:
+        return DEFAULT_ELIGIBLE_KINDS
+    return frozenset(IpKind(k) for k in kinds)

@@ -1,0 +1,328 @@
+"""Financing needs: posting, review by staff, visibility, withdrawal and classification.
+
+Every state change goes through `NEED_STATES` and is written to the audit log. Services only flush."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from market.accounts.models import Organisation, OrgKind, Role, User
+from market.audit.service import record, snapshot
+from market.errors import Conflict, Forbidden, InvalidInput, NotFound
+from market.ip.models import VALID_STATUSES, IpAsset, IpKind, PledgeState
+from market.needs.models import (
+    EDITABLE_STATUSES,
+    OPEN_STATUSES,
+    PUBLIC_STATUSES,
+    Claim,
+    Need,
+    NeedAsset,
+    NeedPreferredBank,
+    NeedStatus,
+)
+from market.needs.rules import REVIEW_CHECKLIST, amount_band, eligible_kinds
+from market.reference.loader import groups_for_industry
+from market.states import StateMachine
+
+S = NeedStatus
+NEED_STATES = StateMachine("financing need", {
+    S.DRAFT: [S.SUBMITTED, S.WITHDRAWN],
+    S.SUBMITTED: [S.PUBLISHED, S.REJECTED, S.WITHDRAWN],
+    S.REJECTED: [S.SUBMITTED, S.WITHDRAWN],
+    S.PUBLISHED: [S.IN_TALKS, S.WITHDRAWN, S.EXPIRED, S.CLOSED],
+    S.IN_TALKS: [S.FUNDED, S.WITHDRAWN, S.CLOSED],
+    S.FUNDED: [S.CLOSED],
+})
+
+AUDIT_FIELDS = ["status", "amount", "term_months", "max_rate", "rejection_reason", "escalated_at"]
+MAX_AMOUNT = Decimal("10000000000")
+MAX_TERM_MONTHS = 120
+MAX_ASSETS = 50
+
+
+@dataclass
+class NeedInput:
+    title: str
+    amount: Decimal
+    term_months: int
+    purpose: str
+    max_rate: Decimal
+    asset_ids: list[int]
+    tangible_collateral: str | None = None
+    tangible_value: Decimal | None = None
+    preferred_bank_ids: list[int] = field(default_factory=list)
+
+
+def _require_enterprise(actor: User) -> Organisation:
+    if actor.role is not Role.ENTERPRISE or actor.organisation is None:
+        raise Forbidden("Only enterprises can post financing needs.")
+    if not actor.can_act:
+        raise Forbidden("Your organisation must be verified before it can act.")
+    return actor.organisation
+
+
+def _require_staff(actor: User) -> None:
+    if actor.role is not Role.STAFF or not actor.can_act:
+        raise Forbidden("Only exchange staff can do this.")
+
+
+def transition(session: Session, actor: User | None, need: Need, dst: NeedStatus, now: datetime,
+               note: str | None = None) -> None:
+    """Move `need` to `dst` if the state machine allows it, and audit the change."""
+    NEED_STATES.check(need.status, dst)
+    before = snapshot(need, AUDIT_FIELDS)
+    need.status = dst
+    need.updated_at = now
+    if dst is S.SUBMITTED:
+        need.submitted_at = now
+    elif dst is S.PUBLISHED:
+        need.published_at = now
+        need.rejection_reason = None
+    elif dst in (S.CLOSED, S.WITHDRAWN, S.EXPIRED, S.FUNDED):
+        need.closed_at = now
+    session.flush()
+    record(session, actor=actor, action=f"need.{dst.value}", entity_type="need", entity_id=need.id, now=now,
+           before=before, after=snapshot(need, AUDIT_FIELDS), note=note)
+
+
+def _validate_terms(data: NeedInput) -> None:
+    if not (data.title or "").strip():
+        raise InvalidInput("Give the need a title.")
+    if data.amount is None or data.amount <= 0 or data.amount > MAX_AMOUNT:
+        raise InvalidInput("The amount must be more than zero and at most 10 billion yuan.")
+    if data.amount != data.amount.quantize(Decimal("0.01")):
+        raise InvalidInput("The amount may have at most two decimals.")
+    if not 1 <= data.term_months <= MAX_TERM_MONTHS:
+        raise InvalidInput("The term must be between 1 and 120 months.")
+    if data.max_rate is None or not Decimal("0") < data.max_rate < Decimal("1"):
+        raise InvalidInput("The highest annual rate must be a fraction between 0 and 1, e.g. 0.06 for 6%.")
+    if not (data.purpose or "").strip():
+        raise InvalidInput("Say what the money is for.")
+    if data.tangible_value is not None and data.tangible_value < 0:
+        raise InvalidInput("The value of the tangible collateral cannot be negative.")
+    if data.tangible_value is not None and not (data.tangible_collateral or "").strip():
+        raise InvalidInput("Describe the tangible collateral you give a value for.")
+
+
+def check_assets(session: Session, org: Organisation, asset_ids: list[int], now: datetime,
+                 need_id: int | None = None) -> list[IpAsset]:
+    """The assets an enterprise may offer: its own, of an eligible kind, in force, free, not frozen, and not
+    already offered by another of its open needs. Raises the first refusal; changes nothing."""
+    ids = list(dict.fromkeys(int(i) for i in asset_ids))
+    if not ids:
+        raise InvalidInput("Offer at least one IP asset.")
+    if len(ids) > MAX_ASSETS:
+        raise InvalidInput("Offer at most %(n)s IP assets in one need.", n=MAX_ASSETS)
+    assets = {a.id: a for a in session.scalars(select(IpAsset).where(IpAsset.id.in_(ids)))}
+    kinds = eligible_kinds(session, now)
+    for asset_id in ids:
+        asset = assets.get(asset_id)
+        if asset is None or asset.owner_org_id != org.id:
+            raise Forbidden("IP asset #%(id)s does not belong to your organisation.", id=asset_id)
+        if asset.kind not in kinds:
+            raise InvalidInput("“%(title)s” is of a kind (%(kind)s) that the pledge policy in force does not accept.",
+                               title=asset.title, kind=asset.kind.value)
+        if asset.legal_status not in VALID_STATUSES:
+            raise InvalidInput("“%(title)s” is not a right in force (%(status)s).", title=asset.title,
+                               status=asset.legal_status.value)
+        if asset.pledge_state is PledgeState.PLEDGED:
+            raise Conflict("“%(title)s” is already pledged.", title=asset.title)
+        if asset.pledge_state is PledgeState.IN_DISPOSAL:
+            raise Conflict("“%(title)s” is in disposal.", title=asset.title)
+        if asset.frozen:
+            raise Conflict("“%(title)s” is frozen.", title=asset.title)
+    busy = session.execute(
+        select(NeedAsset.asset_id, Need.id).join(Need).where(
+            NeedAsset.asset_id.in_(ids), Need.status.in_(OPEN_STATUSES), Need.id != (need_id or 0))
+    ).first()
+    if busy is not None:
+        raise Conflict("“%(title)s” is already offered in your financing need #%(need)s.",
+                       title=assets[busy[0]].title, need=busy[1])
+    return [assets[i] for i in ids]
+
+
+def _check_banks(session: Session, bank_ids: list[int]) -> list[int]:
+    ids = list(dict.fromkeys(int(i) for i in bank_ids))
+    if not ids:
+        return []
+    found = set(session.scalars(select(Organisation.id).where(Organisation.id.in_(ids),
+                                                              Organisation.kind == OrgKind.BANK)))
+    for bank_id in ids:
+        if bank_id not in found:
+            raise InvalidInput("Organisation #%(id)s is not a bank.", id=bank_id)
+    return ids
+
+
+def classify(session: Session, need: Need, assets: list[IpAsset]) -> None:
+    """Copy the classification (industry, group, district, kinds, IPC, amount band) onto the need."""
+    org = need.org or session.get(Organisation, need.org_id)
+    need.industry_code = org.industry_code
+    need.district_code = org.district_code
+    need.group_codes = [g.code for g in groups_for_industry(session, org.industry_code)]
+    need.ip_kinds = sorted({a.kind.value for a in assets})
+    ipc = [c.strip().upper() for a in assets for c in (a.ipc_codes or []) if c and c.strip()]
+    need.ipc_sections = sorted({c[:1] for c in ipc})
+    need.ipc_classes = sorted({c[:3] for c in ipc if len(c) >= 3})
+    need.amount_band = amount_band(need.amount)
+
+
+def _apply(session: Session, need: Need, data: NeedInput, assets: list[IpAsset], bank_ids: list[int]) -> None:
+    need.title = data.title.strip()
+    need.amount = data.amount
+    need.term_months = data.term_months
+    need.purpose = data.purpose.strip()
+    need.max_rate = data.max_rate
+    need.tangible_collateral = (data.tangible_collateral or "").strip() or None
+    need.tangible_value = data.tangible_value if need.tangible_collateral else None
+    need.assets = [NeedAsset(asset_id=a.id) for a in assets]
+    need.preferred = [NeedPreferredBank(bank_org_id=b) for b in bank_ids]
+    classify(session, need, assets)
+
+
+def create_need(session: Session, actor: User, data: NeedInput, now: datetime, submit: bool = False) -> Need:
+    """A new draft need of the actor's enterprise (submitted for review at once when `submit`)."""
+    org = _require_enterprise(actor)
+    _validate_terms(data)
+    assets = check_assets(session, org, data.asset_ids, now)
+    bank_ids = _check_banks(session, data.preferred_bank_ids)
+    need = Need(org_id=org.id, org=org, created_by_id=actor.id, status=S.DRAFT, created_at=now, updated_at=now,
+                review_checklist={})
+    _apply(session, need, data, assets, bank_ids)
+    session.add(need)
+    session.flush()
+    record(session, actor=actor, action="need.created", entity_type="need", entity_id=need.id, now=now,
+           after=snapshot(need, AUDIT_FIELDS))
+    if submit:
+        transition(session, actor, need, S.SUBMITTED, now)
+    return need
+
+
+def own_need(session: Session, actor: User, need_id: int) -> Need:
+    """The actor's own need; another enterprise's need is reported as not found."""
+    org = _require_enterprise(actor)
+    need = session.get(Need, need_id)
+    if need is None or need.org_id != org.id:
+        raise NotFound("This financing need does not exist.")
+    return need
+
+
+def update_need(session: Session, actor: User, need_id: int, data: NeedInput, now: datetime) -> Need:
+    """Change a draft or rejected need (to fix what staff pointed out)."""
+    need = own_need(session, actor, need_id)
+    if need.status not in EDITABLE_STATUSES:
+        raise Conflict("Only a draft or a rejected need can be changed.")
+    _validate_terms(data)
+    assets = check_assets(session, need.org, data.asset_ids, now, need_id=need.id)
+    bank_ids = _check_banks(session, data.preferred_bank_ids)
+    before = snapshot(need, AUDIT_FIELDS)
+    _apply(session, need, data, assets, bank_ids)
+    need.updated_at = now
+    session.flush()
+    record(session, actor=actor, action="need.updated", entity_type="need", entity_id=need.id, now=now,
+           before=before, after=snapshot(need, AUDIT_FIELDS))
+    return need
+
+
+def submit_need(session: Session, actor: User, need_id: int, now: datetime) -> Need:
+    """Send a draft (or a fixed, rejected need) to staff; the assets are checked again."""
+    need = own_need(session, actor, need_id)
+    NEED_STATES.check(need.status, S.SUBMITTED)
+    assets = check_assets(session, need.org, need.asset_ids, now, need_id=need.id)
+    classify(session, need, assets)
+    transition(session, actor, need, S.SUBMITTED, now)
+    return need
+
+
+def withdraw_need(session: Session, actor: User, need_id: int, now: datetime) -> Need:
+    need = own_need(session, actor, need_id)
+    if need.accepted_offer is not None:
+        raise Conflict("An offer on this need has been accepted; it can no longer be withdrawn here.")
+    transition(session, actor, need, S.WITHDRAWN, now)
+    _close_docking(session, actor, need, now)
+    return need
+
+
+def _close_docking(session: Session, actor: User | None, need: Need, now: datetime) -> None:
+    from market.needs.docking import close_open_docking
+
+    close_open_docking(session, actor, need, now)
+
+
+def review_need(session: Session, actor: User, need_id: int, approve: bool, checklist: dict[str, bool],
+                reason: str | None, now: datetime) -> Need:
+    """Staff publish a submitted need (every checklist item ticked) or reject it with a reason."""
+    _require_staff(actor)
+    need = session.get(Need, need_id)
+    if need is None:
+        raise NotFound("This financing need does not exist.")
+    ticks = {key: bool(checklist.get(key)) for key, _label in REVIEW_CHECKLIST}
+    reason = (reason or "").strip() or None
+    if approve:
+        missing = [key for key, ok in ticks.items() if not ok]
+        if missing:
+            raise InvalidInput("Tick every checklist item before publishing (missing: %(items)s).",
+                               items=", ".join(missing))
+        NEED_STATES.check(need.status, S.PUBLISHED)
+        check_assets(session, need.org, need.asset_ids, now, need_id=need.id)
+        need.review_checklist = ticks
+        transition(session, actor, need, S.PUBLISHED, now, note=reason)
+    else:
+        if not reason:
+            raise InvalidInput("Give the enterprise a reason for the rejection.")
+        NEED_STATES.check(need.status, S.REJECTED)
+        need.review_checklist = ticks
+        need.rejection_reason = reason
+        transition(session, actor, need, S.REJECTED, now, note=reason)
+    return need
+
+
+def close_need(session: Session, actor: User, need_id: int, now: datetime, note: str | None = None) -> Need:
+    _require_staff(actor)
+    need = session.get(Need, need_id)
+    if need is None:
+        raise NotFound("This financing need does not exist.")
+    transition(session, actor, need, S.CLOSED, now, note=note)
+    _close_docking(session, actor, need, now)
+    return need
+
+
+def can_see(actor: User | None, need: Need) -> bool:
+    """Owners and staff see every state; others only published needs or needs their bank has docked with."""
+    if actor is not None and actor.role is Role.STAFF:
+        return True
+    if actor is not None and actor.organisation_id is not None and actor.organisation_id == need.org_id:
+        return True
+    if need.status in PUBLIC_STATUSES:
+        return True
+    if actor is not None and actor.organisation_id is not None:
+        return any(c.bank_org_id == actor.organisation_id for c in need.claims)
+    return False
+
+
+def visible_need(session: Session, actor: User | None, need_id: int) -> Need:
+    need = session.get(Need, need_id)
+    if need is None or not can_see(actor, need):
+        raise NotFound("This financing need does not exist.")
+    return need
+
+
+def needs_of(session: Session, actor: User) -> list[Need]:
+    org = _require_enterprise(actor) if actor.can_act else actor.organisation
+    return list(session.scalars(select(Need).where(Need.org_id == org.id).order_by(Need.id.desc())))
+
+
+def review_queue(session: Session) -> list[Need]:
+    return list(session.scalars(select(Need).where(Need.status == S.SUBMITTED).order_by(Need.submitted_at)))
+
+
+def docked_with(session: Session, bank_org_id: int) -> list[Claim]:
+    return list(session.scalars(select(Claim).where(Claim.bank_org_id == bank_org_id).order_by(Claim.id.desc())))
+
+
+def kind_values(kinds) -> list[str]:
+    return [IpKind(k).value for k in kinds]
