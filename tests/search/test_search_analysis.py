@@ -81,7 +81,7 @@ def test_query_paging_limits():
 
 
 def test_make_backend(tmp_path):
-    embedded = make_backend(None, str(tmp_path / "s.sqlite3"))
+    embedded = make_backend(None, str(tmp_path / "instance" / "s.sqlite3"))
     assert isinstance(embedded, EmbeddedBackend)
     embedded.close()
     elastic = make_backend("http://127.0.0.1:9200", "unused", index_prefix="x-")
