@@ -35,8 +35,45 @@ def regen_initial_migration() -> Path:
     return target
 
 
+
+
+DOMAIN_ERRORS = ("DomainError", "NotFound", "Forbidden", "Conflict", "InvalidInput", "InvalidTransition", "Unauthorized")
+
+
+def extract_messages() -> dict[str, list[str]]:
+    """Every translatable msgid in market/ and templates/ with where it is used (for the catalog check)."""
+    from babel.messages.extract import extract_from_dir
+
+    from market import ROOT
+
+    method_map = [("**.py", "python"), ("**.html", "jinja2")]
+    keywords = {"_": None, "_l": None, "gettext": None, "lazy_gettext": None, "ngettext": (1, 2), "N_": None}
+    # Domain errors carry their msgid as the first argument.
+    keywords.update({name: (1,) for name in DOMAIN_ERRORS})
+    found: dict[str, list[str]] = {}
+    for folder in ("market", "templates"):
+        for filename, lineno, message, _comments, _context in extract_from_dir(
+            ROOT / folder, method_map, keywords=keywords, comment_tags=()
+        ):
+            ids = message if isinstance(message, tuple) else (message,)
+            for msgid in ids:
+                if msgid:
+                    found.setdefault(msgid, []).append(f"{folder}/{filename}:{lineno}")
+    return found
+
+
+def missing_translations(locale: str = "zh_CN") -> dict[str, list[str]]:
+    from market.i18n import merged_catalog
+
+    catalog = merged_catalog(locale)
+    return {m: where for m, where in extract_messages().items() if not (catalog.get(m) and catalog.get(m).string)}
+
+
 if __name__ == "__main__":
     if sys.argv[1:] == ["regen-migration"]:
         print(regen_initial_migration())
+    elif sys.argv[1:2] == ["missing-translations"]:
+        for msgid, where in sorted(missing_translations().items()):
+            print(f"{msgid!r}  # {where[0]}")
     else:
         print(__doc__)

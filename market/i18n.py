@@ -6,6 +6,7 @@ into messages.mo when the app starts and any .po is newer, so no build step is n
 
 from __future__ import annotations
 
+import os
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -35,17 +36,22 @@ def merged_catalog(locale: str) -> Catalog:
 
 
 def compile_translations() -> None:
-    """Compile each locale's merged catalog to messages.mo if missing or older than any .po file."""
+    """Compile each locale's merged catalog to messages.mo if missing or older than any .po file.
+
+    Babel resolves "zh_CN" to zh_Hans_CN, which gettext expands to zh_Hans_CN and zh (not zh_CN), so the
+    compiled catalog is written under the language code alone (translations/zh/LC_MESSAGES/messages.mo).
+    """
     for locale_dir in TRANSLATIONS.iterdir():
-        folder = locale_dir / "LC_MESSAGES"
-        po_files = list(folder.glob("*.po"))
+        po_files = list((locale_dir / "LC_MESSAGES").glob("*.po"))
         if not po_files:
             continue
-        mo_path = folder / "messages.mo"
+        out_dir = TRANSLATIONS / locale_dir.name.split("_")[0] / "LC_MESSAGES"
+        out_dir.mkdir(parents=True, exist_ok=True)
+        mo_path = out_dir / "messages.mo"
         newest = max(p.stat().st_mtime for p in po_files)
         if mo_path.exists() and mo_path.stat().st_mtime >= newest:
             continue
-        tmp = mo_path.with_suffix(".mo.tmp")
+        tmp = mo_path.with_suffix(f".{os.getpid()}.tmp")
         with tmp.open("wb") as fh:
             write_mo(fh, merged_catalog(locale_dir.name))
         tmp.replace(mo_path)

@@ -13,6 +13,12 @@ from flask_login import current_user, login_required
 
 from market.accounts.models import Role
 
+
+def N_(message: str) -> str:
+    """Marks a msgid for extraction; it is translated where it is shown."""
+    return message
+
+
 _hasher = PasswordHasher()
 
 MIN_PASSWORD_LENGTH = 10
@@ -35,16 +41,16 @@ def check_password(password_hash: str, password: str) -> bool:
 def password_problem(password: str, email: str = "") -> str | None:
     """Why a password is too weak (an English msgid), or None when it is acceptable."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        return "The password must be at least 10 characters long."
+        return N_("The password must be at least 10 characters long.")
     if len(password) > 128:
-        return "The password must be at most 128 characters long."
+        return N_("The password must be at most 128 characters long.")
     if not re.search(r"[A-Za-z]", password) or not re.search(r"\d", password):
-        return "The password must contain both letters and digits."
+        return N_("The password must contain both letters and digits.")
     if password.lower() in COMMON_PASSWORDS or len(set(password)) < 5:
-        return "This password is too easy to guess."
+        return N_("This password is too easy to guess.")
     local = email.split("@")[0].lower()
     if len(local) >= 4 and local in password.lower():
-        return "The password must not contain your e-mail name."
+        return N_("The password must not contain your e-mail name.")
     return None
 
 

@@ -13,6 +13,8 @@ from itertools import count
 
 import pytest
 from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session as OrmSession
+from sqlalchemy.orm import scoped_session, sessionmaker
 
 from market import create_app
 from market.accounts.models import ROLE_ORG_KIND, Organisation, OrgStatus, Role, User
@@ -92,21 +94,38 @@ def make_app(tmp_path):
             db.engine.dispose()
 
 
+class _TestSession(scoped_session):
+    """One Session for the whole test, shared by the test body and every request it makes.
+
+    Flask-SQLAlchemy removes the session after each request; here that only expires it, so the test's objects
+    stay attached and show what the views committed. Commits are savepoints inside the test's outer transaction.
+    """
+
+    def remove(self):
+        if self.registry.has():
+            self.registry().expire_all()
+
+
 @pytest.fixture
 def session(app):
-    """db.session bound to one outer transaction that is rolled back after the test (views' commits are savepoints)."""
+    """db.session bound to one outer transaction that is rolled back after the test.
+
+    No app context stays pushed during the test: each request gets its own (and its own `g`), as in production.
+    """
     with app.app_context():
         connection = db.engine.connect()
-        outer = connection.begin()
-        original = db.session
-        db.session = db._make_scoped_session({"bind": connection, "join_transaction_mode": "create_savepoint"})
-        try:
-            yield db.session
-        finally:
-            db.session.remove()
-            db.session = original
-            outer.rollback()
-            connection.close()
+    outer = connection.begin()
+    original = db.session
+    # A plain SQLAlchemy Session: Flask-SQLAlchemy's own Session ignores `bind` and would use the engine.
+    factory = sessionmaker(bind=connection, join_transaction_mode="create_savepoint", class_=OrmSession)
+    db.session = _TestSession(factory, scopefunc=lambda: "test")
+    try:
+        yield db.session
+    finally:
+        db.session.registry().close()
+        db.session = original
+        outer.rollback()
+        connection.close()
 
 
 @pytest.fixture
@@ -134,7 +153,7 @@ class Factory:
             **fields,
         )
         self.session.add(org)
-        self.session.flush()
+        self.session.commit()  # a savepoint: a view that rolls back its own work leaves the test's data alone
         return org
 
     def user(self, role: Role | str, org: Organisation | None | bool = True, **fields) -> User:
@@ -148,7 +167,7 @@ class Factory:
             locale=fields.pop("locale", "zh_CN"), active=True, session_version=1, created_at=NOW, **fields,
         )
         self.session.add(user)
-        self.session.flush()
+        self.session.commit()
         return user
 
 

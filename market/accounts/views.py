@@ -122,7 +122,7 @@ def password():
             db.session.rollback()
             flash(exc.localized(), "error")
         else:
-            login_user(current_user)  # the session id carries the new session version
+            login_user(current_user._get_current_object())  # the session id carries the new session version
             flash(_("Your password was changed. Other sessions were logged out."), "success")
             return redirect(url_for("main.workspace"))
     return render_template("auth/password.html", form=form)
