@@ -33,6 +33,7 @@ class LegalStatus(enum.StrEnum):
     EXPIRED = "expired"  # term ended
     REJECTED = "rejected"
     WITHDRAWN = "withdrawn"
+    UNKNOWN = "unknown"  # the source gave no usable status (e.g. 无数据, 著录事项变更): never pledgeable
 
 
 VALID_STATUSES = frozenset({LegalStatus.GRANTED})
@@ -72,3 +73,27 @@ class IpAsset(Base):
     updated_at: Mapped[datetime]
 
     owner = relationship("Organisation")
+
+
+class OutboxOp(enum.StrEnum):
+    UPSERT = "upsert"
+    DELETE = "delete"
+
+
+class SearchOutbox(Base):
+    """A pending change of the search index, written in the same transaction as the database change.
+
+    `drain` applies rows in id order and deletes them only after the engine accepted them, so an engine that is
+    down never loses a write. Every change adds a row (no upsert: a change committed while a drain runs keeps its
+    own row, so the drain cannot delete it); a drain applies each document once per batch, as it is now in the DB.
+    """
+
+    __tablename__ = "search_outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    index_name: Mapped[str] = mapped_column(String(40))
+    doc_id: Mapped[str] = mapped_column(String(40))
+    op: Mapped[OutboxOp] = mapped_column(enum_type(OutboxOp), default=OutboxOp.UPSERT)
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(String(500))

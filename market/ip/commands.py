@@ -1,0 +1,85 @@
+"""`market import patents FILE`, `market search sync`, `market search reindex`."""
+
+from __future__ import annotations
+
+import click
+from flask.cli import with_appcontext
+from sqlalchemy import select
+
+from market.db import db, utcnow
+
+
+def echo_report(report, max_lines: int = 50) -> None:
+    click.echo(f"{report.format}: {report.total} rows, {report.created} created, {report.updated} updated, "
+               f"{len(report.rejected)} rejected")
+    for line, reason in report.rejected[:max_lines]:
+        click.echo(f"  line {line}: {reason}", err=True)
+    if len(report.rejected) > max_lines:
+        click.echo(f"  … {len(report.rejected) - max_lines} more rejected rows", err=True)
+
+
+def sync_now() -> None:
+    from market.ip.indexing import drain, get_backend
+
+    result = drain(db.session, get_backend())
+    db.session.commit()
+    if result.error:
+        click.echo(f"Search index not updated ({result.error}); {result.remaining} changes wait in the outbox.")
+    else:
+        click.echo(f"Search index updated: {result.applied} changes applied, {result.remaining} waiting.")
+    return result
+
+
+@click.command("patents")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--owner", "owner_name", default=None, help="Name of the enterprise that owns every imported patent.")
+@click.option("--no-sync", is_flag=True, help="Leave the index changes in the outbox (run `market search sync`).")
+@with_appcontext
+def import_patents_command(file: str, owner_name: str | None, no_sync: bool) -> None:
+    """Import patents from a CSV (the two CNIPA formats in market/data) or JSON Lines file."""
+    from tqdm import tqdm
+
+    from market.accounts.models import Organisation
+    from market.errors import DomainError
+    from market.ip.importer import import_file
+
+    owner = None
+    if owner_name:
+        owner = db.session.scalar(select(Organisation).where(Organisation.name == owner_name.strip()))
+        if owner is None:
+            raise click.ClickException(f"No organisation named {owner_name!r}.")
+    with tqdm(unit="row", desc="patents", dynamic_ncols=True) as bar:
+        try:
+            report = import_file(db.session, None, file, utcnow(), owner=owner, progress=bar.update)
+        except DomainError as exc:
+            db.session.rollback()
+            raise click.ClickException(exc.message % exc.params if exc.params else exc.message) from exc
+    db.session.commit()
+    echo_report(report)
+    if not no_sync:
+        sync_now()
+
+
+@click.command("sync")
+@with_appcontext
+def sync_command() -> None:
+    """Apply the pending index changes (the outbox) to the search engine."""
+    result = sync_now()
+    if result.error:
+        raise SystemExit(1)
+
+
+@click.command("reindex")
+@with_appcontext
+def reindex_command() -> None:
+    """Rebuild the patent index from the database."""
+    from market.ip.indexing import get_backend, reindex
+    from search import SearchError
+
+    try:
+        written = reindex(db.session, get_backend())
+    except SearchError as exc:
+        db.session.rollback()
+        raise click.ClickException(f"Search engine unavailable: {exc}") from exc
+    db.session.commit()
+    click.echo(f"Patent index rebuilt: {written} documents.")
