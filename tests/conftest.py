@@ -24,6 +24,7 @@ from market.demo import credit_code
 from market.security import hash_password
 
 PG_URL = os.environ.get("MARKET_TEST_POSTGRESQL_URL")
+PG_URL_2 = os.environ.get("MARKET_TEST_POSTGRESQL_URL_2")
 REQUIRE_SERVICES = os.environ.get("MARKET_TEST_REQUIRE_SERVICES") == "1"
 DATABASES = ["sqlite"] + (["postgresql"] if PG_URL else [])
 PASSWORD = "correct-horse-42"
@@ -84,6 +85,9 @@ def make_app(tmp_path):
 
     def factory(**overrides):
         url = overrides.pop("url", None) or f"sqlite:///{tmp_path / f'private{len(made)}.sqlite3'}"
+        if url == PG_URL:
+            # The shared PostgreSQL database belongs to the session-wide `app`; a private app gets the second one.
+            url = PG_URL_2 or pytest.fail("MARKET_TEST_POSTGRESQL_URL_2 is needed for a private PostgreSQL app")
         application = build_app(url, **overrides)
         made.append(application)
         return application
