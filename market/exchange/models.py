@@ -1,0 +1,169 @@
+"""Disposal listings of IP (auction, licence, fixed-price sale), bidders' deposits, every bid, and the lot's ledger."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from market.db import Base, Money, enum_type
+
+
+class ListingSource(enum.StrEnum):
+    DEFAULT = "default"  # a defaulted pledge, put up by the lending bank
+    VOLUNTARY = "voluntary"  # the owner transfers or licenses
+
+
+class ListingKind(enum.StrEnum):
+    AUCTION = "auction"
+    LICENCE = "licence"  # an auction of a licence rather than the right itself
+    FIXED_PRICE = "fixed_price"  # 变卖 after a failed re-auction: first buyer at the price wins
+
+
+class ListingStatus(enum.StrEnum):
+    DRAFT = "draft"
+    UNDER_REVIEW = "under_review"
+    ANNOUNCED = "announced"
+    BIDDING = "bidding"
+    SOLD = "sold"  # closed with a winner, awaiting payment
+    FAILED = "failed"  # closed without a bid
+    UNPAID = "unpaid"  # the winner did not pay by the deadline: deposit forfeited
+    SETTLED = "settled"
+    CANCELLED = "cancelled"
+
+
+class DepositStatus(enum.StrEnum):
+    HELD = "held"
+    REFUNDED = "refunded"
+    FORFEITED = "forfeited"
+    APPLIED = "applied"  # counted towards the winner's price
+
+
+class PreemptionKind(enum.StrEnum):
+    CO_OWNER = "co_owner"
+    EXCLUSIVE_LICENSEE = "exclusive_licensee"
+
+
+class Listing(Base):
+    __tablename__ = "listing"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    asset_id: Mapped[int] = mapped_column(ForeignKey("ip_asset.id"), index=True)
+    source: Mapped[ListingSource] = mapped_column(enum_type(ListingSource))
+    # The defaulted loan (market.loans); an id only until that model exists in the tree.
+    loan_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    kind: Mapped[ListingKind] = mapped_column(enum_type(ListingKind), default=ListingKind.AUCTION)
+    title: Mapped[str] = mapped_column(String(500))
+    description: Mapped[str | None] = mapped_column(Text)
+    seller_org_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"), index=True)
+    owner_org_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))
+    bank_org_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))
+    valuation: Mapped[Decimal] = mapped_column(Money)
+    starting_price: Mapped[Decimal] = mapped_column(Money)
+    increment: Mapped[Decimal] = mapped_column(Money)
+    deposit_amount: Mapped[Decimal] = mapped_column(Money)
+    notice_starts_at: Mapped[datetime]
+    bidding_starts_at: Mapped[datetime]
+    scheduled_ends_at: Mapped[datetime]
+    ends_at: Mapped[datetime] = mapped_column(index=True)  # moves with late bids
+    status: Mapped[ListingStatus] = mapped_column(enum_type(ListingStatus), default=ListingStatus.DRAFT, index=True)
+    round: Mapped[int] = mapped_column(default=1)  # 1 first auction, 2 re-auction, 3 fixed-price sale
+    previous_id: Mapped[int | None] = mapped_column(ForeignKey("listing.id"))
+    current_price: Mapped[Decimal | None] = mapped_column(Money)
+    bid_count: Mapped[int] = mapped_column(default=0)
+    leader_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    leader_preemption: Mapped[bool] = mapped_column(default=False)
+    winner_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    sale_price: Mapped[Decimal | None] = mapped_column(Money)
+    closed_at: Mapped[datetime | None]
+    payment_due_at: Mapped[datetime | None]
+    paid_at: Mapped[datetime | None]
+    rules_version: Mapped[str] = mapped_column(String(60))
+    checklist: Mapped[dict] = mapped_column(JSON, default=dict)
+    review_note: Mapped[str | None] = mapped_column(String(500))
+    due_diligence: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    asset = relationship("IpAsset")
+    seller = relationship("Organisation", foreign_keys=[seller_org_id])
+    previous = relationship("Listing", remote_side=[id])
+
+
+class PreemptionRight(Base):
+    """A known holder of a pre-emption right on the lot: wins a tie (see rules.py)."""
+
+    __tablename__ = "listing_preemption"
+    __table_args__ = (UniqueConstraint("listing_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    listing_id: Mapped[int] = mapped_column(ForeignKey("listing.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    kind: Mapped[PreemptionKind] = mapped_column(enum_type(PreemptionKind))
+    notified_at: Mapped[datetime | None]
+
+
+class Deposit(Base):
+    __tablename__ = "listing_deposit"
+    __table_args__ = (UniqueConstraint("listing_id", "bidder_id"), UniqueConstraint("listing_id", "code"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    listing_id: Mapped[int] = mapped_column(ForeignKey("listing.id"), index=True)
+    bidder_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    code: Mapped[str] = mapped_column(String(8))  # shown as 竞买人 A3F2 while bidding
+    amount: Mapped[Decimal] = mapped_column(Money)
+    status: Mapped[DepositStatus] = mapped_column(enum_type(DepositStatus), default=DepositStatus.HELD)
+    paid_at: Mapped[datetime]
+    settled_at: Mapped[datetime | None]
+
+    bidder = relationship("User")
+
+
+class Bid(Base):
+    """Every bid that reached the server, accepted or not (the rules ask to keep every bid record)."""
+
+    __tablename__ = "listing_bid"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    listing_id: Mapped[int] = mapped_column(ForeignKey("listing.id"), index=True)
+    bidder_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    code: Mapped[str] = mapped_column(String(8))
+    amount: Mapped[Decimal] = mapped_column(Money)
+    placed_at: Mapped[datetime]  # server time
+    accepted: Mapped[bool]
+    preemption: Mapped[bool] = mapped_column(default=False)
+    outcome: Mapped[str] = mapped_column(String(20))  # rules.BidVerdict value
+    ends_at_after: Mapped[datetime | None]
+
+
+class LedgerEntry(Base):
+    """Money movements of one lot (simulated payments): deposits in and out, the price, proceeds to the bank."""
+
+    __tablename__ = "listing_ledger"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    listing_id: Mapped[int] = mapped_column(ForeignKey("listing.id"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    org_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))
+    entry: Mapped[str] = mapped_column(String(30))  # deposit_paid, deposit_refunded, deposit_forfeited, ...
+    amount: Mapped[Decimal] = mapped_column(Money)
+    at: Mapped[datetime]
+    reference: Mapped[str | None] = mapped_column(String(80))
+
+
+class Transfer(Base):
+    """The record that the right (or licence) passes to the buyer after payment."""
+
+    __tablename__ = "listing_transfer"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    listing_id: Mapped[int] = mapped_column(ForeignKey("listing.id"), unique=True)
+    asset_id: Mapped[int] = mapped_column(ForeignKey("ip_asset.id"))
+    buyer_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    price: Mapped[Decimal] = mapped_column(Money)
+    at: Mapped[datetime]
+    claim_hook: Mapped[str | None] = mapped_column(String(200))  # what happened with the loss hand-off

@@ -1,0 +1,499 @@
+"""Exchange operations: listings through review, deposits, bids, the auction clock, re-auction and settlement.
+
+Concurrency (one design for SQLite and PostgreSQL): a bid first *locks the lot* with a no-op
+`UPDATE listing SET bid_count = bid_count WHERE id = :id` as the first statement of its transaction. On PostgreSQL
+that takes the row lock (like SELECT ... FOR UPDATE, other lots stay free); on SQLite it takes the database write lock
+at once (busy_timeout queues the others), so no transaction reads a snapshot and then fails to upgrade it. Then the
+state is read fresh, judged by `rules`, and written with a conditional
+`UPDATE ... WHERE id=:id AND bid_count=:seen AND status='bidding' AND ends_at > :now` whose rowcount must be 1
+(belt and braces: it also refuses any bid after the close, whatever the lock). The clock (`tick`) opens and closes
+lots with conditional UPDATEs on the status, so running it twice, or twice at once, changes each lot once.
+Views must start the bid transaction clean (commit the token lookup first) — see `api.py`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from flask import current_app
+from sqlalchemy import case, select, update
+from sqlalchemy.orm import Session
+
+from market.accounts.models import Role, User
+from market.audit.service import record, snapshot
+from market.errors import Conflict, Forbidden, InvalidInput, NotFound
+from market.exchange import rules
+from market.exchange.models import (
+    Bid,
+    Deposit,
+    DepositStatus,
+    LedgerEntry,
+    Listing,
+    ListingKind,
+    ListingSource,
+    ListingStatus,
+    PreemptionRight,
+    Transfer,
+)
+from market.exchange.states import LISTING
+from market.ip.models import IpAsset, PledgeState
+
+FIELDS = ["status", "round", "starting_price", "current_price", "bid_count", "ends_at", "winner_id", "sale_price",
+          "payment_due_at", "paid_at"]
+CHECKLIST = ("terms_within_rules", "asset_right_valid", "parties_notified", "preemption_holders_notified",
+             "due_diligence_reviewed", "no_freeze_or_dispute")
+
+
+def _audit(session, actor, listing, action, before, now, note=None):
+    record(session, actor=actor, action=f"listing.{action}", entity_type="listing", entity_id=listing.id, now=now,
+           before=before, after=snapshot(listing, FIELDS), note=note)
+
+
+def _move(session, actor, listing: Listing, dst: ListingStatus, now: datetime, note: str | None = None) -> None:
+    LISTING.check(listing.status, dst)
+    before = snapshot(listing, FIELDS)
+    listing.status = dst
+    listing.updated_at = now
+    session.flush()
+    _audit(session, actor, listing, dst.value, before, now, note)
+
+
+def get_listing(session: Session, listing_id: int) -> Listing:
+    listing = session.get(Listing, listing_id)
+    if listing is None:
+        raise NotFound("This listing does not exist.")
+    return listing
+
+
+def _require_actor(actor: User) -> None:
+    if actor is None or not actor.can_act:
+        raise Forbidden("Your organisation must be verified before you can do this.")
+
+
+def due_diligence_pack(session: Session, asset: IpAsset, loan_id: int | None, now: datetime) -> dict:
+    """What a bidder needs to know, built from the asset record (and the loan's default record when available)."""
+    term_end = rules.remaining_term_end(asset.kind.value, asset.filing_date)
+    pack = {
+        "built_at": now.isoformat(),
+        "asset": {"id": asset.id, "kind": asset.kind.value, "title": asset.title,
+                  "application_number": asset.application_number, "publication_number": asset.publication_number,
+                  "registration_number": asset.registration_number, "ipc_codes": list(asset.ipc_codes or []),
+                  "applicants": asset.applicants},
+        "legal_status": {"status": asset.legal_status.value, "raw": asset.legal_status_raw,
+                         "date": asset.legal_status_date.isoformat() if asset.legal_status_date else None,
+                         "frozen": asset.frozen},
+        "remaining_life": {"term_ends": term_end.isoformat() if term_end else None,
+                           "days": (term_end - now.date()).days if term_end else None},
+        "pledge_state": asset.pledge_state.value,
+        "loan": _loan_default_record(session, loan_id),
+    }
+    return pack
+
+
+def _loan_default_record(session: Session, loan_id: int | None) -> dict | None:
+    """The loan's default record from market.loans when that area provides a Loan model; None otherwise."""
+    if loan_id is None:
+        return None
+    try:
+        from market.loans.models import Loan  # type: ignore[import-not-found]
+    except ImportError:
+        return {"loan_id": loan_id, "available": False}
+    loan = session.get(Loan, loan_id)
+    if loan is None:
+        return {"loan_id": loan_id, "available": False}
+    out = {"loan_id": loan_id, "available": True}
+    for name in ("status", "principal", "amount", "outstanding_principal", "defaulted_at", "default_reason",
+                 "bank_org_id", "borrower_org_id"):
+        value = getattr(loan, name, None)
+        if value is not None:
+            out[name] = value.isoformat() if hasattr(value, "isoformat") else str(getattr(value, "value", value))
+    return out
+
+
+def _terms(listing: Listing) -> rules.Terms:
+    return rules.Terms(valuation=listing.valuation, starting_price=listing.starting_price,
+                       increment=listing.increment, deposit=listing.deposit_amount,
+                       notice_starts_at=listing.notice_starts_at, bidding_starts_at=listing.bidding_starts_at,
+                       ends_at=listing.scheduled_ends_at)
+
+
+def _check(listing: Listing) -> None:
+    failed_price = listing.previous.starting_price if listing.previous is not None and listing.round == 2 else None
+    if listing.kind is ListingKind.FIXED_PRICE:
+        return
+    problems = rules.check_terms(_terms(listing), failed_starting_price=failed_price)
+    if problems:
+        raise InvalidInput(problems[0])
+
+
+def create_listing(session: Session, actor: User, *, asset_id: int, source: ListingSource, valuation: Decimal,
+                   starting_price: Decimal, increment: Decimal, deposit_amount: Decimal, notice_starts_at: datetime,
+                   bidding_starts_at: datetime, ends_at: datetime, now: datetime,
+                   kind: ListingKind = ListingKind.AUCTION, loan_id: int | None = None, bank_org_id: int | None = None,
+                   title: str | None = None, description: str | None = None,
+                   preemption: list[tuple[int, object]] = ()) -> Listing:
+    """A draft listing: by staff, by the lending bank (default) or by the owner (voluntary transfer or licence)."""
+    _require_actor(actor)
+    asset = session.get(IpAsset, asset_id)
+    if asset is None:
+        raise NotFound("This IP asset does not exist.")
+    if actor.role is Role.BANK:
+        if source is not ListingSource.DEFAULT:
+            raise Forbidden("A bank can only list defaulted pledges.")
+        bank_org_id = actor.organisation_id
+    elif actor.role is Role.ENTERPRISE:
+        if source is not ListingSource.VOLUNTARY or asset.owner_org_id != actor.organisation_id:
+            raise Forbidden("Only the owner can put this asset up for transfer.")
+    elif actor.role is not Role.STAFF:
+        raise Forbidden("Your role cannot create listings.")
+    if session.scalar(select(Listing.id).where(
+            Listing.asset_id == asset_id,
+            Listing.status.in_([ListingStatus.UNDER_REVIEW, ListingStatus.ANNOUNCED, ListingStatus.BIDDING]))):
+        raise Conflict("This asset already has an open listing.")
+    listing = Listing(
+        asset_id=asset_id, source=source, loan_id=loan_id, kind=kind, title=title or asset.title,
+        description=description, seller_org_id=bank_org_id if source is ListingSource.DEFAULT else asset.owner_org_id,
+        owner_org_id=asset.owner_org_id, bank_org_id=bank_org_id, valuation=valuation, starting_price=starting_price,
+        increment=increment, deposit_amount=deposit_amount, notice_starts_at=notice_starts_at,
+        bidding_starts_at=bidding_starts_at, scheduled_ends_at=ends_at, ends_at=ends_at,
+        status=ListingStatus.DRAFT, round=1, bid_count=0, leader_preemption=False,
+        rules_version=rules.RULES_VERSION, checklist={}, created_by_id=actor.id, created_at=now, updated_at=now,
+        due_diligence=due_diligence_pack(session, asset, loan_id, now),
+    )
+    _check(listing)
+    session.add(listing)
+    session.flush()
+    for user_id, right in preemption:
+        session.add(PreemptionRight(listing_id=listing.id, user_id=user_id, kind=right))
+    _audit(session, actor, listing, "created", None, now)
+    session.flush()
+    return listing
+
+
+def submit_listing(session: Session, actor: User, listing: Listing, now: datetime) -> None:
+    _require_actor(actor)
+    if actor.role is not Role.STAFF and actor.id != listing.created_by_id:
+        raise Forbidden("Only the listing's author can submit it.")
+    _move(session, actor, listing, ListingStatus.UNDER_REVIEW, now)
+
+
+def review_listing(session: Session, actor: User, listing: Listing, checklist: dict[str, bool], approve: bool,
+                   now: datetime, note: str | None = None) -> None:
+    """Staff review: approving needs every checklist item ticked and valid terms; the lot is then announced."""
+    _require_actor(actor)
+    if actor.role is not Role.STAFF:
+        raise Forbidden("Only exchange staff can review listings.")
+    listing.checklist = {item: bool(checklist.get(item)) for item in CHECKLIST}
+    listing.review_note = note
+    if approve:
+        if not all(listing.checklist.values()):
+            raise InvalidInput("Every item of the checklist must be confirmed before approval.")
+        _check(listing)
+        asset = listing.asset
+        if asset.legal_status.value != "granted" and listing.source is ListingSource.DEFAULT:
+            raise InvalidInput("The right is not in force.")
+        listing.due_diligence = due_diligence_pack(session, asset, listing.loan_id, now)
+        asset.pledge_state = PledgeState.IN_DISPOSAL
+        _move(session, actor, listing, ListingStatus.ANNOUNCED, now, note)
+    else:
+        _move(session, actor, listing, ListingStatus.DRAFT, now, note)
+
+
+def cancel_listing(session: Session, actor: User, listing: Listing, now: datetime, note: str | None = None) -> None:
+    _require_actor(actor)
+    if actor.role is not Role.STAFF:
+        raise Forbidden("Only exchange staff can cancel listings.")
+    _move(session, actor, listing, ListingStatus.CANCELLED, now, note)
+    _refund_all(session, listing, now, except_user=None)
+
+
+def _barred_user_ids(session: Session, listing: Listing) -> set[int]:
+    """Winners who did not pay in an earlier round of the same lot may not bid again."""
+    barred, cur = set(), listing.previous
+    while cur is not None:
+        if cur.status is ListingStatus.UNPAID and cur.winner_id:
+            barred.add(cur.winner_id)
+        cur = cur.previous
+    return barred
+
+
+def pay_deposit(session: Session, actor: User, listing: Listing, now: datetime) -> Deposit:
+    """Record a (simulated) deposit payment in the lot's ledger and give the bidder a code for this lot."""
+    _require_actor(actor)
+    if listing.status not in (ListingStatus.ANNOUNCED, ListingStatus.BIDDING) or now >= listing.ends_at:
+        raise Conflict("Deposits are taken only while the lot is announced or in bidding.")
+    conflicted = {listing.owner_org_id, listing.bank_org_id, listing.seller_org_id} - {None}
+    if actor.role is Role.STAFF or (actor.organisation_id is not None and actor.organisation_id in conflicted):
+        raise Forbidden("You are a party to this lot and may not bid on it.")
+    if actor.id in _barred_user_ids(session, listing):
+        raise Forbidden("A winner who did not pay may not bid in the re-auction.")
+    if session.scalar(select(Deposit.id).where(Deposit.listing_id == listing.id, Deposit.bidder_id == actor.id)):
+        raise Conflict("You have already paid the deposit for this lot.")
+    taken = set(session.scalars(select(Deposit.code).where(Deposit.listing_id == listing.id)))
+    secret = current_app.config["SECRET_KEY"] if current_app else ""
+    attempt, code = 0, rules.bidder_code(secret, listing.id, actor.id)
+    while code in taken:
+        attempt += 1
+        code = rules.bidder_code(secret, listing.id, actor.id, attempt)
+    deposit = Deposit(listing_id=listing.id, bidder_id=actor.id, code=code, amount=listing.deposit_amount,
+                      status=DepositStatus.HELD, paid_at=now)
+    session.add(deposit)
+    session.add(LedgerEntry(listing_id=listing.id, user_id=actor.id, entry="deposit_paid",
+                            amount=listing.deposit_amount, at=now, reference=f"sim-{code}"))
+    session.flush()
+    record(session, actor=actor, action="listing.deposit_paid", entity_type="listing", entity_id=listing.id, now=now,
+           after={"code": code, "amount": listing.deposit_amount})
+    return deposit
+
+
+def lock_lot(session: Session, listing_id: int) -> None:
+    """Take the lot's write lock first thing in the transaction (row lock on PostgreSQL, write lock on SQLite)."""
+    session.execute(update(Listing).where(Listing.id == listing_id).values(bid_count=Listing.bid_count)
+                    .execution_options(synchronize_session=False))
+
+
+def place_bid(session: Session, actor: User, listing_id: int, amount: Decimal, now: datetime) -> Bid:
+    """Judge and record one bid at server time `now`. Returns the Bid (also when refused: every bid is kept);
+    raises Forbidden without a held deposit and NotFound for an unknown lot. See `bid_error` for refusals."""
+    lock_lot(session, listing_id)
+    listing = session.execute(select(Listing).where(Listing.id == listing_id)
+                              .execution_options(populate_existing=True)).scalar_one_or_none()
+    if listing is None:
+        raise NotFound("This listing does not exist.")
+    _require_actor(actor)
+    deposit = session.scalar(select(Deposit).where(Deposit.listing_id == listing_id, Deposit.bidder_id == actor.id))
+    if deposit is None or deposit.status is not DepositStatus.HELD:
+        raise Forbidden("Pay the deposit before bidding.")
+    amount = Decimal(amount)
+    if amount != amount.quantize(rules.CENT) or amount <= 0:
+        raise InvalidInput("The amount must be positive with at most two decimals.")
+    preemption = session.scalar(select(PreemptionRight.id).where(
+        PreemptionRight.listing_id == listing_id, PreemptionRight.user_id == actor.id)) is not None
+    if listing.status is not ListingStatus.BIDDING:
+        verdict = rules.BidVerdict.CLOSED
+    elif listing.kind is ListingKind.FIXED_PRICE:
+        verdict = rules.BidVerdict.CLOSED if now >= listing.ends_at else (
+            rules.BidVerdict.ACCEPTED if amount >= listing.starting_price else rules.BidVerdict.TOO_LOW)
+    else:
+        verdict = rules.judge_bid(amount, starting_price=listing.starting_price, increment=listing.increment,
+                                  current_price=listing.current_price, ends_at=listing.ends_at, now=now,
+                                  preemption=preemption, leader_has_preemption=listing.leader_preemption)
+    bid = Bid(listing_id=listing_id, bidder_id=actor.id, code=deposit.code, amount=amount, placed_at=now,
+              accepted=False, preemption=preemption, outcome=verdict)
+    if verdict == rules.BidVerdict.ACCEPTED:
+        fixed = listing.kind is ListingKind.FIXED_PRICE
+        new_end = listing.ends_at if fixed else rules.extended_end(listing.ends_at, now)
+        values = dict(current_price=amount, bid_count=Listing.bid_count + 1, ends_at=new_end, leader_id=actor.id,
+                      leader_preemption=preemption, updated_at=now)
+        result = session.execute(
+            update(Listing).where(Listing.id == listing_id, Listing.bid_count == listing.bid_count,
+                                  Listing.status == ListingStatus.BIDDING, Listing.ends_at > now)
+            .values(**values).execution_options(synchronize_session=False))
+        if result.rowcount == 1:
+            bid.accepted, bid.ends_at_after = True, new_end
+        else:  # only reachable if the lock was bypassed; the conditional UPDATE still refuses the bid
+            bid.outcome = rules.BidVerdict.OUTBID
+    session.add(bid)
+    session.flush()
+    if bid.accepted and listing.kind is ListingKind.FIXED_PRICE:
+        session.refresh(listing)
+        _close(session, listing, now, force=True)
+    return bid
+
+
+def bid_error(bid: Bid):
+    """The domain error for a refused bid (the view commits the record first, then raises this)."""
+    if bid.outcome == rules.BidVerdict.CLOSED:
+        return Conflict("Bidding on this lot is closed; the bid was not accepted.")
+    if bid.outcome == rules.BidVerdict.TOO_LOW:
+        return InvalidInput("The bid is below the minimum bid.")
+    return Conflict("You have been outbid: the current price is already at or above this amount.")
+
+
+def _refund_all(session: Session, listing: Listing, now: datetime, except_user: int | None) -> int:
+    n = 0
+    for deposit in session.scalars(select(Deposit).where(Deposit.listing_id == listing.id,
+                                                         Deposit.status == DepositStatus.HELD)):
+        if deposit.bidder_id == except_user:
+            continue
+        deposit.status, deposit.settled_at = DepositStatus.REFUNDED, now
+        session.add(LedgerEntry(listing_id=listing.id, user_id=deposit.bidder_id, entry="deposit_refunded",
+                                amount=-deposit.amount, at=now))
+        n += 1
+    session.flush()
+    return n
+
+
+def _close(session: Session, listing: Listing, now: datetime, force: bool = False) -> bool:
+    """Close a lot in bidding exactly once: sold to the leader or failed; losers' deposits refunded."""
+    cond = [Listing.id == listing.id, Listing.status == ListingStatus.BIDDING]
+    if not force:
+        cond.append(Listing.ends_at <= now)
+    before = snapshot(listing, FIELDS)
+    result = session.execute(
+        update(Listing).where(*cond).values(
+            status=case((Listing.bid_count > 0, ListingStatus.SOLD.value), else_=ListingStatus.FAILED.value),
+            closed_at=now, updated_at=now).execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        return False
+    session.refresh(listing)
+    if listing.status is ListingStatus.SOLD:
+        listing.winner_id, listing.sale_price = listing.leader_id, listing.current_price
+        listing.payment_due_at = rules.payment_deadline(now)
+    _refund_all(session, listing, now, except_user=listing.winner_id)
+    session.flush()
+    _audit(session, None, listing, listing.status.value, before, now)
+    return True
+
+
+def _system_move(session: Session, listing_id: int, src: ListingStatus, dst: ListingStatus, now: datetime,
+                 extra_cond=()) -> bool:
+    LISTING.check(src, dst)
+    result = session.execute(update(Listing).where(Listing.id == listing_id, Listing.status == src, *extra_cond)
+                             .values(status=dst, updated_at=now).execution_options(synchronize_session=False))
+    return result.rowcount == 1
+
+
+def tick(session: Session, now: datetime) -> dict[str, int]:
+    """The auction clock: open announced lots, close ended ones, forfeit unpaid winners. Idempotent and safe to
+    run concurrently (each change is a conditional UPDATE that only one run can win)."""
+    counts = {"opened": 0, "closed": 0, "unpaid": 0}
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(update(Listing).where(Listing.id == -1).values(bid_count=Listing.bid_count))
+    for listing in session.scalars(select(Listing).where(Listing.status == ListingStatus.ANNOUNCED,
+                                                         Listing.bidding_starts_at <= now)).all():
+        before = snapshot(listing, FIELDS)
+        if _system_move(session, listing.id, ListingStatus.ANNOUNCED, ListingStatus.BIDDING, now):
+            session.refresh(listing)
+            _audit(session, None, listing, "bidding", before, now)
+            counts["opened"] += 1
+    for listing in session.scalars(select(Listing).where(Listing.status == ListingStatus.BIDDING,
+                                                         Listing.ends_at <= now)).all():
+        counts["closed"] += _close(session, listing, now)
+    for listing in session.scalars(select(Listing).where(Listing.status == ListingStatus.SOLD,
+                                                         Listing.payment_due_at <= now)).all():
+        before = snapshot(listing, FIELDS)
+        if _system_move(session, listing.id, ListingStatus.SOLD, ListingStatus.UNPAID, now):
+            session.refresh(listing)
+            for deposit in session.scalars(select(Deposit).where(Deposit.listing_id == listing.id,
+                                                                 Deposit.bidder_id == listing.winner_id)):
+                deposit.status, deposit.settled_at = DepositStatus.FORFEITED, now
+                session.add(LedgerEntry(listing_id=listing.id, user_id=deposit.bidder_id, entry="deposit_forfeited",
+                                        amount=Decimal("0"), at=now, reference=str(deposit.amount)))
+            _audit(session, None, listing, "unpaid", before, now)
+            counts["unpaid"] += 1
+    session.flush()
+    return counts
+
+
+def create_reauction(session: Session, actor: User, failed: Listing, *, starting_price: Decimal,
+                     deposit_amount: Decimal, increment: Decimal, notice_starts_at: datetime,
+                     bidding_starts_at: datetime, ends_at: datetime, now: datetime) -> Listing:
+    """Re-run a failed (or unpaid) first auction within 30 days, at most 20 % lower, with a 15-day notice."""
+    _require_actor(actor)
+    if actor.role is not Role.STAFF:
+        raise Forbidden("Only exchange staff can schedule a re-auction.")
+    if failed.status not in (ListingStatus.FAILED, ListingStatus.UNPAID) or failed.round != 1:
+        raise Conflict("Only a failed or unpaid first auction can be re-auctioned.")
+    if now > rules.reauction_deadline(failed.closed_at):
+        raise Conflict("The re-auction must be scheduled within 30 days of the failed auction.")
+    if session.scalar(select(Listing.id).where(Listing.previous_id == failed.id)):
+        raise Conflict("This lot already has a follow-up listing.")
+    listing = _follow_up(failed, round_=2, kind=failed.kind, starting_price=starting_price,
+                         deposit_amount=deposit_amount, increment=increment, notice_starts_at=notice_starts_at,
+                         bidding_starts_at=bidding_starts_at, ends_at=ends_at, actor=actor, now=now)
+    listing.previous = failed
+    _check(listing)
+    session.add(listing)
+    session.flush()
+    _copy_preemption(session, failed, listing)
+    _audit(session, actor, listing, "created", None, now, note=f"re-auction of {failed.id}")
+    return listing
+
+
+def offer_fixed_price(session: Session, actor: User, failed: Listing, now: datetime) -> Listing:
+    """After a failed re-auction: a 60-day fixed-price sale (变卖) at the re-auction's starting price, open at once."""
+    _require_actor(actor)
+    if actor.role is not Role.STAFF:
+        raise Forbidden("Only exchange staff can offer a lot at a fixed price.")
+    if failed.status not in (ListingStatus.FAILED, ListingStatus.UNPAID) or failed.round != 2:
+        raise Conflict("Only a failed re-auction can be offered at a fixed price.")
+    if session.scalar(select(Listing.id).where(Listing.previous_id == failed.id)):
+        raise Conflict("This lot already has a follow-up listing.")
+    start, end = rules.fixed_price_window(now)
+    listing = _follow_up(failed, round_=3, kind=ListingKind.FIXED_PRICE, starting_price=failed.starting_price,
+                         deposit_amount=failed.deposit_amount, increment=failed.increment, notice_starts_at=now,
+                         bidding_starts_at=start, ends_at=end, actor=actor, now=now)
+    listing.previous = failed
+    listing.status = ListingStatus.BIDDING
+    session.add(listing)
+    session.flush()
+    _copy_preemption(session, failed, listing)
+    _audit(session, actor, listing, "created", None, now, note=f"fixed-price sale after {failed.id}")
+    return listing
+
+
+def _follow_up(failed: Listing, *, round_: int, kind, actor, now, **terms) -> Listing:
+    return Listing(asset_id=failed.asset_id, source=failed.source, loan_id=failed.loan_id, kind=kind,
+                   title=failed.title, description=failed.description, seller_org_id=failed.seller_org_id,
+                   owner_org_id=failed.owner_org_id, bank_org_id=failed.bank_org_id, valuation=failed.valuation,
+                   scheduled_ends_at=terms["ends_at"], status=ListingStatus.ANNOUNCED, round=round_,
+                   bid_count=0, leader_preemption=False, rules_version=rules.RULES_VERSION,
+                   checklist=dict(failed.checklist or {}), due_diligence=dict(failed.due_diligence or {}),
+                   created_by_id=actor.id, created_at=now, updated_at=now, **terms)
+
+
+def _copy_preemption(session: Session, src: Listing, dst: Listing) -> None:
+    for right in session.scalars(select(PreemptionRight).where(PreemptionRight.listing_id == src.id)):
+        session.add(PreemptionRight(listing_id=dst.id, user_id=right.user_id, kind=right.kind))
+    session.flush()
+
+
+def record_payment(session: Session, actor: User, listing: Listing, now: datetime) -> Transfer:
+    """The winner's (simulated) payment: deposit applied, balance in, proceeds to the seller, transfer recorded,
+    and the loss handed to the loans area's claim flow."""
+    _require_actor(actor)
+    if actor.role is not Role.STAFF and actor.id != listing.winner_id:
+        raise Forbidden("Only the winner or exchange staff can record the payment.")
+    if listing.status is not ListingStatus.SOLD:
+        raise Conflict("Only a sold lot awaiting payment can be settled.")
+    if listing.payment_due_at is not None and now > listing.payment_due_at:
+        raise Conflict("The payment deadline has passed.")
+    deposit = session.scalar(select(Deposit).where(Deposit.listing_id == listing.id,
+                                                   Deposit.bidder_id == listing.winner_id))
+    paid_by_deposit = Decimal("0")
+    if deposit is not None and deposit.status is DepositStatus.HELD:
+        deposit.status, deposit.settled_at = DepositStatus.APPLIED, now
+        paid_by_deposit = deposit.amount
+        session.add(LedgerEntry(listing_id=listing.id, user_id=listing.winner_id, entry="deposit_applied",
+                                amount=Decimal("0"), at=now, reference=str(deposit.amount)))
+    session.add(LedgerEntry(listing_id=listing.id, user_id=listing.winner_id, entry="balance_paid",
+                            amount=listing.sale_price - paid_by_deposit, at=now))
+    session.add(LedgerEntry(listing_id=listing.id, org_id=listing.seller_org_id, entry="proceeds_to_seller",
+                            amount=-listing.sale_price, at=now))
+    listing.paid_at = now
+    transfer = Transfer(listing_id=listing.id, asset_id=listing.asset_id, buyer_id=listing.winner_id,
+                        price=listing.sale_price, at=now)
+    session.add(transfer)
+    listing.asset.pledge_state = PledgeState.FREE
+    _move(session, actor, listing, ListingStatus.SETTLED, now)
+    transfer.claim_hook = hand_loss_to_claims(session, actor, listing, now)
+    session.flush()
+    return transfer
+
+
+def hand_loss_to_claims(session: Session, actor: User, listing: Listing, now: datetime) -> str:
+    """Hook for the loans area: a defaulted loan's recovery goes to `market.loans.service.assemble_claim` when that
+    function exists; otherwise the hand-off is recorded as pending (returns what happened)."""
+    if listing.loan_id is None or listing.source is not ListingSource.DEFAULT:
+        return "not a defaulted loan"
+    try:
+        from market.loans import service as loans_service  # type: ignore[attr-defined]
+    except ImportError:
+        return "pending: market.loans.service not available"
+    assemble = getattr(loans_service, "assemble_claim", None)
+    if assemble is None:
+        return "pending: market.loans.service.assemble_claim not available"
+    assemble(session, actor, loan_id=listing.loan_id, recovered_amount=listing.sale_price, now=now)
+    return "handed to market.loans.service.assemble_claim"
