@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 13:21:41.144964
+Create Date: 2026-11-28 13:22:09.217549
 """
 from alembic import op
 import sqlalchemy as sa
@@ -47,6 +47,35 @@ def upgrade() -> None:
     sa.Column('title_zh', sa.String(length=60), nullable=True),
     sa.PrimaryKeyConstraint('symbol', name=op.f('pk_ipc_title'))
     )
+    op.create_table('loan_fund',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('balance', sa.Numeric(precision=18, scale=2), nullable=False),
+    sa.CheckConstraint('balance >= 0', name=op.f('ck_loan_fund_balance_not_negative')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_loan_fund'))
+    )
+    op.create_table('loan_policy',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('code', sa.String(length=40), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('effective_from', sa.Date(), nullable=False),
+    sa.Column('effective_to', sa.Date(), nullable=True),
+    sa.Column('eligible_kinds', sa.JSON(), nullable=False),
+    sa.Column('rate_cap_mode', sa.Enum('benchmark_ratio', 'lpr_spread', name='ratecapmode', native_enum=False, create_constraint=True, length=32), nullable=False),
+    sa.Column('rate_cap_ratio', sa.Numeric(precision=9, scale=6), nullable=False),
+    sa.Column('rate_cap_spread_bp', sa.Integer(), nullable=True),
+    sa.Column('premium_subsidy_rate', sa.Numeric(precision=9, scale=6), nullable=False),
+    sa.Column('compensation_rate', sa.Numeric(precision=9, scale=6), nullable=False),
+    sa.Column('compensation_cap', sa.Numeric(precision=18, scale=2), nullable=False),
+    sa.Column('enterprise_risk_ceiling', sa.Numeric(precision=9, scale=6), nullable=False),
+    sa.Column('spending_order', sa.JSON(), nullable=False),
+    sa.Column('source', sa.String(length=300), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_loan_policy')),
+    sa.UniqueConstraint('code', name=op.f('uq_loan_policy_code'))
+    )
+    with op.batch_alter_table('loan_policy', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_loan_policy_effective_from'), ['effective_from'], unique=False)
+
     op.create_table('need_bulletin',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('number', sa.Integer(), nullable=False),
@@ -288,6 +317,76 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_listing_seller_org_id'), ['seller_org_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_listing_status'), ['status'], unique=False)
 
+    op.create_table('loan',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('bank_org_id', sa.Integer(), nullable=False),
+    sa.Column('enterprise_org_id', sa.Integer(), nullable=False),
+    sa.Column('policy_id', sa.Integer(), nullable=False),
+    sa.Column('principal', sa.Numeric(precision=18, scale=2), nullable=False),
+    sa.Column('annual_rate', sa.Numeric(precision=9, scale=6), nullable=False),
+    sa.Column('benchmark_rate', sa.Numeric(precision=9, scale=6), nullable=False),
+    sa.Column('rate_within_cap', sa.Boolean(), nullable=False),
+    sa.Column('term_months', sa.Integer(), nullable=False),
+    sa.Column('repayment_method', sa.Enum('equal_principal', 'bullet', name='repaymentmethod', native_enum=False, create_constraint=True, length=32), nullable=False),
+    sa.Column('signed_on', sa.Date(), nullable=False),
+    sa.Column('maturity', sa.Date(), nullable=False),
+    sa.Column('status', sa.Enum('active', 'overdue', 'defaulted', 'in_disposal', 'repaid', 'written_off', 'closed', name='loanstatus', native_enum=False, create_constraint=True, length=32), nullable=False),
+    sa.Column('guarantor_org_id', sa.Integer(), nullable=True),
+    sa.Column('guarantee_coverage', sa.Numeric(precision=9, scale=6), nullable=False),
+    sa.Column('guarantee_premium', sa.Numeric(precision=18, scale=2), nullable=False),
+    sa.Column('insurer_org_id', sa.Integer(), nullable=True),
+    sa.Column('insurance_coverage', sa.Numeric(precision=9, scale=6), nullable=False),
+    sa.Column('insurance_premium', sa.Numeric(precision=18, scale=2), nullable=False),
+    sa.Column('premium_subsidy', sa.Numeric(precision=18, scale=2), nullable=False),
+    sa.Column('collateral_text', sa.Text(), nullable=True),
+    sa.Column('offer_id', sa.Integer(), nullable=True),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('defaulted_on', sa.Date(), nullable=True),
+    sa.Column('closed_at', sa.DateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['bank_org_id'], ['organisation.id'], name=op.f('fk_loan_bank_org_id_organisation')),
+    sa.ForeignKeyConstraint(['created_by_id'], ['user_account.id'], name=op.f('fk_loan_created_by_id_user_account')),
+    sa.ForeignKeyConstraint(['enterprise_org_id'], ['organisation.id'], name=op.f('fk_loan_enterprise_org_id_organisation')),
+    sa.ForeignKeyConstraint(['guarantor_org_id'], ['organisation.id'], name=op.f('fk_loan_guarantor_org_id_organisation')),
+    sa.ForeignKeyConstraint(['insurer_org_id'], ['organisation.id'], name=op.f('fk_loan_insurer_org_id_organisation')),
+    sa.ForeignKeyConstraint(['policy_id'], ['loan_policy.id'], name=op.f('fk_loan_policy_id_loan_policy')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_loan'))
+    )
+    with op.batch_alter_table('loan', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_loan_bank_org_id'), ['bank_org_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_loan_enterprise_org_id'), ['enterprise_org_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_loan_offer_id'), ['offer_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_loan_signed_on'), ['signed_on'], unique=False)
+        batch_op.create_index(batch_op.f('ix_loan_status'), ['status'], unique=False)
+
+    op.create_table('loan_ledger_txn',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('ref', sa.String(length=60), nullable=False),
+    sa.Column('kind', sa.String(length=30), nullable=False),
+    sa.Column('memo', sa.String(length=300), nullable=True),
+    sa.Column('amount', sa.Numeric(precision=18, scale=2), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['created_by_id'], ['user_account.id'], name=op.f('fk_loan_ledger_txn_created_by_id_user_account')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_loan_ledger_txn')),
+    sa.UniqueConstraint('ref', name=op.f('uq_loan_ledger_txn_ref'))
+    )
+    op.create_table('loan_reference_rate',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=30), nullable=False),
+    sa.Column('effective_on', sa.Date(), nullable=False),
+    sa.Column('rate', sa.Numeric(precision=9, scale=6), nullable=False),
+    sa.Column('source', sa.String(length=200), nullable=True),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['created_by_id'], ['user_account.id'], name=op.f('fk_loan_reference_rate_created_by_id_user_account')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_loan_reference_rate')),
+    sa.UniqueConstraint('kind', 'effective_on', name=op.f('uq_loan_reference_rate_kind_effective_on'))
+    )
+    with op.batch_alter_table('loan_reference_rate', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_loan_reference_rate_effective_on'), ['effective_on'], unique=False)
+        batch_op.create_index(batch_op.f('ix_loan_reference_rate_kind'), ['kind'], unique=False)
+
     op.create_table('need',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('org_id', sa.Integer(), nullable=False),
@@ -329,6 +428,26 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_need_org_id'), ['org_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_need_published_at'), ['published_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_need_status'), ['status'], unique=False)
+
+    op.create_table('notice',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('recipient_org_id', sa.Integer(), nullable=True),
+    sa.Column('recipient_user_id', sa.Integer(), nullable=True),
+    sa.Column('recipient_role', sa.String(length=20), nullable=True),
+    sa.Column('msgid', sa.String(length=300), nullable=False),
+    sa.Column('params', sa.JSON(), nullable=False),
+    sa.Column('link', sa.String(length=300), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('read_at', sa.DateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['recipient_org_id'], ['organisation.id'], name=op.f('fk_notice_recipient_org_id_organisation')),
+    sa.ForeignKeyConstraint(['recipient_user_id'], ['user_account.id'], name=op.f('fk_notice_recipient_user_id_user_account')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_notice'))
+    )
+    with op.batch_alter_table('notice', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_notice_created_at'), ['created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_notice_recipient_org_id'), ['recipient_org_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_notice_recipient_role'), ['recipient_role'], unique=False)
+        batch_op.create_index(batch_op.f('ix_notice_recipient_user_id'), ['recipient_user_id'], unique=False)
 
     op.create_table('listing_bid',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -412,6 +531,61 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_listing_transfer')),
     sa.UniqueConstraint('listing_id', name=op.f('uq_listing_transfer_listing_id'))
     )
+    op.create_table('loan_claim',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('loan_id', sa.Integer(), nullable=False),
+    sa.Column('policy_id', sa.Integer(), nullable=False),
+    sa.Column('outstanding_principal', sa.Numeric(precision=18, scale=2), nullable=False),
+    sa.Column('recovery', sa.Numeric(precision=18, scale=2), nullable=False),
+    sa.Column('loss', sa.Numeric(precision=18, scale=2), nullable=False),
+    sa.Column('guarantor_share', sa.Numeric(precision=18, scale=2), nullable=False),
+    sa.Column('insurer_share', sa.Numeric(precision=18, scale=2), nullable=False),
+    sa.Column('bank_loss', sa.Numeric(precision=18, scale=2), nullable=False),
+    sa.Column('compensation', sa.Numeric(precision=18, scale=2), nullable=False),
+    sa.Column('reason', sa.String(length=300), nullable=True),
+    sa.Column('reason_params', sa.JSON(), nullable=True),
+    sa.Column('status', sa.Enum('submitted', 'approved', 'paid', 'rejected', 'not_covered', name='compensationstatus', native_enum=False, create_constraint=True, length=32), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('approved_at', sa.DateTime(), nullable=True),
+    sa.Column('approved_by_id', sa.Integer(), nullable=True),
+    sa.Column('paid_at', sa.DateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['approved_by_id'], ['user_account.id'], name=op.f('fk_loan_claim_approved_by_id_user_account')),
+    sa.ForeignKeyConstraint(['loan_id'], ['loan.id'], name=op.f('fk_loan_claim_loan_id_loan')),
+    sa.ForeignKeyConstraint(['policy_id'], ['loan_policy.id'], name=op.f('fk_loan_claim_policy_id_loan_policy')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_loan_claim')),
+    sa.UniqueConstraint('loan_id', name=op.f('uq_loan_claim_loan_id'))
+    )
+    with op.batch_alter_table('loan_claim', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_loan_claim_approved_at'), ['approved_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_loan_claim_status'), ['status'], unique=False)
+
+    op.create_table('loan_ledger_line',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('txn_id', sa.Integer(), nullable=False),
+    sa.Column('account', sa.Enum('fund_cash', 'compensation_paid', 'subsidies_paid', 'fund_contributions', name='ledgeraccount', native_enum=False, create_constraint=True, length=32), nullable=False),
+    sa.Column('amount', sa.Numeric(precision=18, scale=2), nullable=False),
+    sa.ForeignKeyConstraint(['txn_id'], ['loan_ledger_txn.id'], name=op.f('fk_loan_ledger_line_txn_id_loan_ledger_txn')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_loan_ledger_line'))
+    )
+    with op.batch_alter_table('loan_ledger_line', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_loan_ledger_line_account'), ['account'], unique=False)
+        batch_op.create_index(batch_op.f('ix_loan_ledger_line_txn_id'), ['txn_id'], unique=False)
+
+    op.create_table('loan_repayment',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('loan_id', sa.Integer(), nullable=False),
+    sa.Column('paid_on', sa.Date(), nullable=False),
+    sa.Column('principal', sa.Numeric(precision=18, scale=2), nullable=False),
+    sa.Column('interest', sa.Numeric(precision=18, scale=2), nullable=False),
+    sa.Column('recorded_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['loan_id'], ['loan.id'], name=op.f('fk_loan_repayment_loan_id_loan')),
+    sa.ForeignKeyConstraint(['recorded_by_id'], ['user_account.id'], name=op.f('fk_loan_repayment_recorded_by_id_user_account')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_loan_repayment'))
+    )
+    with op.batch_alter_table('loan_repayment', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_loan_repayment_loan_id'), ['loan_id'], unique=False)
+
     op.create_table('need_asset',
     sa.Column('need_id', sa.Integer(), nullable=False),
     sa.Column('asset_id', sa.Integer(), nullable=False),
@@ -449,6 +623,40 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['need_id'], ['need.id'], name=op.f('fk_need_preferred_bank_need_id_need')),
     sa.PrimaryKeyConstraint('need_id', 'bank_org_id', name=op.f('pk_need_preferred_bank'))
     )
+    op.create_table('pledge',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('loan_id', sa.Integer(), nullable=False),
+    sa.Column('asset_id', sa.Integer(), nullable=False),
+    sa.Column('registration_number', sa.String(length=60), nullable=False),
+    sa.Column('registered_on', sa.Date(), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('released_at', sa.DateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['asset_id'], ['ip_asset.id'], name=op.f('fk_pledge_asset_id_ip_asset')),
+    sa.ForeignKeyConstraint(['loan_id'], ['loan.id'], name=op.f('fk_pledge_loan_id_loan')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_pledge'))
+    )
+    with op.batch_alter_table('pledge', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_pledge_asset_id'), ['asset_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_pledge_loan_id'), ['loan_id'], unique=False)
+        batch_op.create_index('uq_pledge_active_asset', ['asset_id'], unique=True, sqlite_where=sa.text('active = 1'), postgresql_where=sa.text('active'))
+
+    op.create_table('loan_watch_flag',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('loan_id', sa.Integer(), nullable=False),
+    sa.Column('pledge_id', sa.Integer(), nullable=False),
+    sa.Column('asset_id', sa.Integer(), nullable=False),
+    sa.Column('reason', sa.String(length=30), nullable=False),
+    sa.Column('raised_at', sa.DateTime(), nullable=False),
+    sa.Column('resolved_at', sa.DateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['asset_id'], ['ip_asset.id'], name=op.f('fk_loan_watch_flag_asset_id_ip_asset')),
+    sa.ForeignKeyConstraint(['loan_id'], ['loan.id'], name=op.f('fk_loan_watch_flag_loan_id_loan')),
+    sa.ForeignKeyConstraint(['pledge_id'], ['pledge.id'], name=op.f('fk_loan_watch_flag_pledge_id_pledge')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_loan_watch_flag')),
+    sa.UniqueConstraint('pledge_id', 'reason', name=op.f('uq_loan_watch_flag_pledge_id_reason'))
+    )
+    with op.batch_alter_table('loan_watch_flag', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_loan_watch_flag_loan_id'), ['loan_id'], unique=False)
+
     op.create_table('need_offer',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('need_id', sa.Integer(), nullable=False),
@@ -484,6 +692,16 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_need_offer_bank_org_id'))
 
     op.drop_table('need_offer')
+    with op.batch_alter_table('loan_watch_flag', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_loan_watch_flag_loan_id'))
+
+    op.drop_table('loan_watch_flag')
+    with op.batch_alter_table('pledge', schema=None) as batch_op:
+        batch_op.drop_index('uq_pledge_active_asset', sqlite_where=sa.text('active = 1'), postgresql_where=sa.text('active'))
+        batch_op.drop_index(batch_op.f('ix_pledge_loan_id'))
+        batch_op.drop_index(batch_op.f('ix_pledge_asset_id'))
+
+    op.drop_table('pledge')
     op.drop_table('need_preferred_bank')
     with op.batch_alter_table('need_claim', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_need_claim_need_id'))
@@ -494,6 +712,20 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_need_asset_asset_id'))
 
     op.drop_table('need_asset')
+    with op.batch_alter_table('loan_repayment', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_loan_repayment_loan_id'))
+
+    op.drop_table('loan_repayment')
+    with op.batch_alter_table('loan_ledger_line', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_loan_ledger_line_txn_id'))
+        batch_op.drop_index(batch_op.f('ix_loan_ledger_line_account'))
+
+    op.drop_table('loan_ledger_line')
+    with op.batch_alter_table('loan_claim', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_loan_claim_status'))
+        batch_op.drop_index(batch_op.f('ix_loan_claim_approved_at'))
+
+    op.drop_table('loan_claim')
     op.drop_table('listing_transfer')
     with op.batch_alter_table('listing_preemption', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_listing_preemption_listing_id'))
@@ -512,6 +744,13 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_listing_bid_listing_id'))
 
     op.drop_table('listing_bid')
+    with op.batch_alter_table('notice', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_notice_recipient_user_id'))
+        batch_op.drop_index(batch_op.f('ix_notice_recipient_role'))
+        batch_op.drop_index(batch_op.f('ix_notice_recipient_org_id'))
+        batch_op.drop_index(batch_op.f('ix_notice_created_at'))
+
+    op.drop_table('notice')
     with op.batch_alter_table('need', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_need_status'))
         batch_op.drop_index(batch_op.f('ix_need_published_at'))
@@ -521,6 +760,20 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_need_amount_band'))
 
     op.drop_table('need')
+    with op.batch_alter_table('loan_reference_rate', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_loan_reference_rate_kind'))
+        batch_op.drop_index(batch_op.f('ix_loan_reference_rate_effective_on'))
+
+    op.drop_table('loan_reference_rate')
+    op.drop_table('loan_ledger_txn')
+    with op.batch_alter_table('loan', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_loan_status'))
+        batch_op.drop_index(batch_op.f('ix_loan_signed_on'))
+        batch_op.drop_index(batch_op.f('ix_loan_offer_id'))
+        batch_op.drop_index(batch_op.f('ix_loan_enterprise_org_id'))
+        batch_op.drop_index(batch_op.f('ix_loan_bank_org_id'))
+
+    op.drop_table('loan')
     with op.batch_alter_table('listing', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_listing_status'))
         batch_op.drop_index(batch_op.f('ix_listing_seller_org_id'))
@@ -574,6 +827,11 @@ def downgrade() -> None:
 
     op.drop_table('search_outbox')
     op.drop_table('need_bulletin')
+    with op.batch_alter_table('loan_policy', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_loan_policy_effective_from'))
+
+    op.drop_table('loan_policy')
+    op.drop_table('loan_fund')
     op.drop_table('ipc_title')
     op.drop_table('industry_group')
     with op.batch_alter_table('industry', schema=None) as batch_op:

@@ -1,0 +1,652 @@
+"""Rules of loans: signing with pledges, schedules and repayments, overdue detection, post-loan watch, default,
+compensation claims and the compensation fund.
+
+Interface for the exchange area (disposal of defaulted pledges):
+- a loan the bank declared `defaulted` has its pledged assets listed by the exchange; call
+  `start_disposal(session, actor, loan_id, now)` when they are put up (loan → in_disposal, assets → in_disposal);
+- when the disposal is settled, call `record_recovery(session, actor, loan_id, recovery, now)`: it assembles the
+  compensation claim (loss = outstanding principal − recovery) for staff approval.
+"""
+
+from __future__ import annotations
+
+import calendar
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from market.accounts.models import Organisation, OrgKind, Role
+from market.audit.service import record, snapshot
+from market.errors import Conflict, Forbidden, InvalidInput, NotFound
+from market.ip.models import IpAsset, LegalStatus, PledgeState
+from market.loans.models import (
+    LOAN_STATES,
+    OPEN_STATUSES,
+    CompensationClaim,
+    CompensationStatus,
+    Fund,
+    LedgerAccount,
+    LedgerLine,
+    LedgerTxn,
+    Loan,
+    LoanStatus,
+    Pledge,
+    Repayment,
+    RepaymentMethod,
+    WatchFlag,
+)
+from market.loans.policy import ZERO, as_decimal, evaluate_plan, kind_eligible, money, policy_in_force, rate_reasons
+from market.loans.rates import rate_on
+from market.notices.service import notify
+
+LOAN_FIELDS = ["status", "principal", "annual_rate", "defaulted_on"]
+CLAIM_FIELDS = ["status", "compensation", "approved_at", "paid_at"]
+OPENING_CONTRIBUTION = Decimal("25000000.00")
+FUND_ID = 1
+BAD_STATUSES = {
+    LegalStatus.LAPSED: "lapsed",
+    LegalStatus.INVALIDATED: "invalidated",
+    LegalStatus.EXPIRED: "expired",
+    LegalStatus.REJECTED: "rejected",
+    LegalStatus.WITHDRAWN: "withdrawn",
+}
+
+
+# ------------------------------------------------------------------------------------------------ helpers
+
+def _require(actor, *roles: Role) -> None:
+    if actor is None or actor.role not in roles:
+        raise Forbidden("Your role cannot do this.")
+    if not actor.can_act:
+        raise Forbidden("Your organisation must be verified before it can act.")
+
+
+def get_loan(session: Session, loan_id: int) -> Loan:
+    loan = session.get(Loan, loan_id)
+    if loan is None:
+        raise NotFound("This loan does not exist.")
+    return loan
+
+
+def loan_for(session: Session, actor, loan_id: int) -> Loan:
+    """A loan the actor may see: its bank, its enterprise, its guarantor/insurer, or staff."""
+    loan = get_loan(session, loan_id)
+    if actor.role is Role.STAFF:
+        return loan
+    if actor.organisation_id is not None and actor.organisation_id in (
+        loan.bank_org_id, loan.enterprise_org_id, loan.guarantor_org_id, loan.insurer_org_id
+    ):
+        return loan
+    raise NotFound("This loan does not exist.")
+
+
+def _own_bank_loan(session: Session, actor, loan_id: int) -> Loan:
+    _require(actor, Role.BANK)
+    loan = get_loan(session, loan_id)
+    if loan.bank_org_id != actor.organisation_id:
+        raise NotFound("This loan does not exist.")
+    return loan
+
+
+def _set_status(session: Session, actor, loan: Loan, status: LoanStatus, now: datetime, action: str) -> None:
+    LOAN_STATES.check(loan.status, status)
+    before = snapshot(loan, LOAN_FIELDS)
+    loan.status = status
+    session.flush()
+    record(session, actor=actor, action=action, entity_type="loan", entity_id=loan.id, now=now, before=before,
+           after=snapshot(loan, LOAN_FIELDS))
+
+
+def add_months(day: date, months: int) -> date:
+    month = day.month - 1 + months
+    year = day.year + month // 12
+    month = month % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+# ------------------------------------------------------------------------------------------------ schedule
+
+@dataclass(frozen=True)
+class Installment:
+    seq: int
+    due_on: date
+    principal: Decimal
+    interest: Decimal
+
+    @property
+    def total(self) -> Decimal:
+        return self.principal + self.interest
+
+
+def schedule(principal: Decimal, annual_rate: Decimal, term_months: int, signed_on: date,
+             method: RepaymentMethod = RepaymentMethod.EQUAL_PRINCIPAL) -> list[Installment]:
+    """Monthly schedule. Equal principal (等额本金): principal/term each month, the last takes the rounding rest;
+    bullet: monthly interest, principal at maturity. Interest = outstanding × rate / 12, to the cent, half up."""
+    principal = money(principal)
+    monthly_rate = Decimal(annual_rate) / 12
+    items = []
+    outstanding = principal
+    part = money(principal / term_months)
+    for k in range(1, term_months + 1):
+        if method is RepaymentMethod.BULLET:
+            pay = principal if k == term_months else ZERO
+        else:
+            pay = outstanding if k == term_months else part
+        items.append(Installment(k, add_months(signed_on, k), pay, money(outstanding * monthly_rate)))
+        outstanding -= pay
+    return items
+
+
+def repaid_principal(loan: Loan) -> Decimal:
+    return sum((Decimal(r.principal) for r in loan.repayments), ZERO)
+
+
+def outstanding_principal(loan: Loan) -> Decimal:
+    return money(Decimal(loan.principal) - repaid_principal(loan))
+
+
+def loan_schedule(loan: Loan) -> list[Installment]:
+    return schedule(loan.principal, loan.annual_rate, loan.term_months, loan.signed_on, loan.repayment_method)
+
+
+def amount_overdue(loan: Loan, today: date) -> Decimal:
+    """What should have been paid before `today` (principal + interest) and was not."""
+    due = sum((i.total for i in loan_schedule(loan) if i.due_on < today), ZERO)
+    paid = sum((Decimal(r.principal) + Decimal(r.interest) for r in loan.repayments if r.paid_on <= today), ZERO)
+    return max(money(due - paid), ZERO)
+
+
+def is_overdue(loan: Loan, today: date) -> bool:
+    return amount_overdue(loan, today) > 0
+
+
+# ------------------------------------------------------------------------------------------------ signing
+
+def _org(session: Session, org_id: int | None, kind: OrgKind, what: str) -> Organisation | None:
+    if org_id is None:
+        return None
+    org = session.get(Organisation, org_id)
+    if org is None or org.kind is not kind:
+        raise InvalidInput("The %(what)s is not a known organisation of that kind.", what=what)
+    if not org.is_verified:
+        raise InvalidInput("The %(what)s is not verified.", what=what)
+    return org
+
+
+def sign_loan(session: Session, bank_user, *, enterprise_org_id: int, principal, annual_rate, term_months: int,
+              asset_ids: list[int], signed_on: date, now: datetime, registration_number: str,
+              registered_on: date | None = None, repayment_method: RepaymentMethod = RepaymentMethod.EQUAL_PRINCIPAL,
+              guarantor_org_id: int | None = None, guarantee_coverage=0, guarantee_premium=0,
+              insurer_org_id: int | None = None, insurance_coverage=0, insurance_premium=0,
+              collateral_text: str | None = None, offer_id: int | None = None) -> Loan:
+    """Record a signed loan with its pledges. Each asset must belong to the enterprise, be granted, of a kind the
+    policy in force on `signed_on` accepts, and free (not pledged, frozen or in disposal). One active pledge per
+    asset is enforced by the database as well (partial unique index), so concurrent signings cannot both win."""
+    _require(bank_user, Role.BANK)
+    enterprise = _org(session, enterprise_org_id, OrgKind.ENTERPRISE, "enterprise")
+    _org(session, guarantor_org_id, OrgKind.GUARANTOR, "guarantor")
+    _org(session, insurer_org_id, OrgKind.INSURER, "insurer")
+    if guarantor_org_id is None and (Decimal(str(guarantee_coverage)) or Decimal(str(guarantee_premium))):
+        raise InvalidInput("A guarantee needs a guarantor.")
+    if insurer_org_id is None and (Decimal(str(insurance_coverage)) or Decimal(str(insurance_premium))):
+        raise InvalidInput("An insurance needs an insurer.")
+    registration_number = (registration_number or "").strip()
+    if not registration_number:
+        raise InvalidInput("The pledge registration number is required.")
+    if not asset_ids:
+        raise InvalidInput("A loan needs at least one pledged IP asset.")
+    if len(set(asset_ids)) != len(asset_ids):
+        raise InvalidInput("An asset is listed twice.")
+    policy = policy_in_force(session, signed_on)
+    benchmark = rate_on(session, policy.rate_benchmark_kind, signed_on)
+    plan = evaluate_plan(policy, principal, annual_rate, benchmark, term_months, guarantee_coverage,
+                         guarantee_premium, insurance_coverage, insurance_premium)
+    assets = []
+    for asset_id in asset_ids:
+        asset = session.get(IpAsset, asset_id)
+        if asset is None or asset.owner_org_id != enterprise.id:
+            raise InvalidInput("Asset %(id)s does not belong to the enterprise.", id=asset_id)
+        if asset.legal_status is not LegalStatus.GRANTED:
+            raise InvalidInput("Asset %(id)s is not a right in force and cannot be pledged.", id=asset_id)
+        if not kind_eligible(policy, asset.kind):
+            raise InvalidInput("The policy in force does not accept this kind of IP as a pledge (asset %(id)s).",
+                               id=asset_id)
+        if asset.frozen:
+            raise Conflict("Asset %(id)s is frozen and cannot be pledged.", id=asset_id)
+        if asset.pledge_state is not PledgeState.FREE:
+            raise Conflict("Asset %(id)s is already pledged or in disposal.", id=asset_id)
+        assets.append(asset)
+
+    loan = Loan(
+        bank_org_id=bank_user.organisation_id, enterprise_org_id=enterprise.id, policy_id=policy.id,
+        principal=money(as_decimal(principal, "principal")), annual_rate=as_decimal(annual_rate, "annual_rate"),
+        benchmark_rate=benchmark, rate_within_cap=plan.eligible, term_months=int(term_months),
+        repayment_method=RepaymentMethod(repayment_method), signed_on=signed_on,
+        maturity=add_months(signed_on, int(term_months)), status=LoanStatus.ACTIVE,
+        guarantor_org_id=guarantor_org_id, guarantee_coverage=as_decimal(guarantee_coverage, "guarantee_coverage"),
+        guarantee_premium=money(as_decimal(guarantee_premium, "guarantee_premium")),
+        insurer_org_id=insurer_org_id, insurance_coverage=as_decimal(insurance_coverage, "insurance_coverage"),
+        insurance_premium=money(as_decimal(insurance_premium, "insurance_premium")),
+        premium_subsidy=plan.premium_subsidy, collateral_text=(collateral_text or None), offer_id=offer_id,
+        created_by_id=bank_user.id, created_at=now,
+    )
+    session.add(loan)
+    try:
+        session.flush()
+        for asset in assets:
+            # Compare-and-set: only a free asset becomes pledged (the second of two racing signings sees 0 rows).
+            result = session.execute(
+                update(IpAsset).where(IpAsset.id == asset.id, IpAsset.pledge_state == PledgeState.FREE)
+                .values(pledge_state=PledgeState.PLEDGED, updated_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            if result.rowcount != 1:
+                raise Conflict("Asset %(id)s is already pledged or in disposal.", id=asset.id)
+            session.add(Pledge(loan_id=loan.id, asset_id=asset.id, registration_number=registration_number,
+                               registered_on=registered_on or signed_on, active=True))
+        session.flush()
+    except IntegrityError as exc:
+        raise Conflict("One of the assets is already pledged for another loan.") from exc
+    for asset in assets:
+        session.refresh(asset)
+    record(session, actor=bank_user, action="loan.signed", entity_type="loan", entity_id=loan.id, now=now,
+           after={**snapshot(loan, LOAN_FIELDS), "assets": list(asset_ids), "policy": policy.code,
+                  "benchmark_rate": benchmark, "rate_within_cap": plan.eligible})
+    return loan
+
+
+def sign_loan_from_offer(session: Session, bank_user, offer, *, signed_on: date, now: datetime,
+                         registration_number: str, **extra) -> Loan:
+    """Sign a loan from an accepted market.needs Offer: amount, rate, term and assets come from the offer.
+
+    The offer is read duck-typed (amount, annual_rate, term_months, asset ids, enterprise) because its model belongs
+    to another area; missing attributes are an InvalidInput, not a crash."""
+    status = getattr(getattr(offer, "status", None), "value", getattr(offer, "status", None))
+    if status not in ("accepted",):
+        raise InvalidInput("Only an accepted offer can become a loan.")
+    if getattr(offer, "bank_org_id", bank_user.organisation_id) != bank_user.organisation_id:
+        raise Forbidden("This offer is not your bank's.")
+    asset_ids = extra.pop("asset_ids", None) or _offer_asset_ids(offer)
+    enterprise_org_id = extra.pop("enterprise_org_id", None) or _offer_enterprise(offer)
+    try:
+        amount, rate, term = offer.amount, offer.annual_rate, offer.term_months
+    except AttributeError as exc:
+        raise InvalidInput("The offer lacks an amount, a rate or a term.") from exc
+    return sign_loan(session, bank_user, enterprise_org_id=enterprise_org_id, principal=amount, annual_rate=rate,
+                     term_months=term, asset_ids=asset_ids, signed_on=signed_on, now=now,
+                     registration_number=registration_number, offer_id=offer.id, **extra)
+
+
+def _offer_asset_ids(offer) -> list[int]:
+    for name in ("asset_ids", "assets"):
+        value = getattr(offer, name, None)
+        if value:
+            return [getattr(a, "id", a) for a in value]
+    need = getattr(offer, "need", None)
+    for name in ("asset_ids", "assets"):
+        value = getattr(need, name, None) if need is not None else None
+        if value:
+            return [getattr(a, "id", a) for a in value]
+    raise InvalidInput("The offer names no IP assets to pledge.")
+
+
+def _offer_enterprise(offer) -> int:
+    for holder in (offer, getattr(offer, "need", None)):
+        for name in ("enterprise_org_id", "org_id", "organisation_id"):
+            value = getattr(holder, name, None) if holder is not None else None
+            if value:
+                return value
+    raise InvalidInput("The offer names no enterprise.")
+
+
+# ------------------------------------------------------------------------------------------------ repayments
+
+def _release_pledges(session: Session, loan: Loan, now: datetime) -> None:
+    for pledge in loan.pledges:
+        if pledge.active:
+            pledge.active = False
+            pledge.released_at = now
+            if pledge.asset.pledge_state is PledgeState.PLEDGED:
+                pledge.asset.pledge_state = PledgeState.FREE
+                pledge.asset.updated_at = now
+    session.flush()
+
+
+def record_repayment(session: Session, bank_user, loan_id: int, *, paid_on: date, principal, interest,
+                     now: datetime) -> Repayment:
+    loan = _own_bank_loan(session, bank_user, loan_id)
+    if loan.status not in OPEN_STATUSES:
+        raise Conflict("Repayments can only be recorded on an active or overdue loan.")
+    principal = money(as_decimal(principal, "principal"))
+    interest = money(as_decimal(interest, "interest"))
+    if principal < 0 or interest < 0 or (principal == 0 and interest == 0):
+        raise InvalidInput("A repayment needs a positive principal or interest.")
+    if principal > outstanding_principal(loan):
+        raise InvalidInput("The principal repaid exceeds the outstanding principal.")
+    if paid_on < loan.signed_on:
+        raise InvalidInput("A repayment cannot precede the signing date.")
+    repayment = Repayment(loan=loan, paid_on=paid_on, principal=principal, interest=interest,
+                          recorded_by_id=bank_user.id, created_at=now)
+    session.add(repayment)
+    session.flush()
+    record(session, actor=bank_user, action="loan.repayment", entity_type="loan", entity_id=loan.id, now=now,
+           after={"paid_on": paid_on, "principal": principal, "interest": interest})
+    if outstanding_principal(loan) == 0:
+        _set_status(session, bank_user, loan, LoanStatus.REPAID, now, "loan.repaid")
+        _release_pledges(session, loan, now)
+    elif loan.status is LoanStatus.OVERDUE and not is_overdue(loan, paid_on):
+        _set_status(session, bank_user, loan, LoanStatus.ACTIVE, now, "loan.cured")
+    return repayment
+
+
+# ------------------------------------------------------------------------------------------------ monitoring
+
+def _raise_flag(session: Session, loan: Loan, pledge: Pledge, reason: str, now: datetime) -> bool:
+    exists = session.scalar(select(WatchFlag.id).where(WatchFlag.pledge_id == pledge.id, WatchFlag.reason == reason))
+    if exists:
+        return False
+    session.add(WatchFlag(loan_id=loan.id, pledge_id=pledge.id, asset_id=pledge.asset_id, reason=reason,
+                          raised_at=now))
+    session.flush()
+    title = pledge.asset.title
+    msg = "A pledged asset of loan %(loan)s changed: %(title)s (%(reason)s)."
+    link = f"/loans/{loan.id}"
+    notify(session, msgid=msg, now=now, org_id=loan.bank_org_id, link=link, loan=loan.id, title=title, reason=reason)
+    notify(session, msgid=msg, now=now, role=Role.STAFF.value, link=link, loan=loan.id, title=title, reason=reason)
+    return True
+
+
+def watch_reasons(loan: Loan, pledge: Pledge) -> list[str]:
+    asset = pledge.asset
+    reasons = []
+    if asset.legal_status in BAD_STATUSES:
+        reasons.append(BAD_STATUSES[asset.legal_status])
+    if asset.owner_org_id != loan.enterprise_org_id:
+        reasons.append("transferred")
+    if asset.frozen:
+        reasons.append("frozen")
+    return reasons
+
+
+def tick(session: Session, today: date, now: datetime) -> dict[str, int]:
+    """Daily post-loan run: overdue detection (and cure), watch flags for pledged assets. Idempotent."""
+    counts = {"overdue": 0, "cured": 0, "flags": 0}
+    loans = session.scalars(select(Loan).where(Loan.status.in_(
+        [LoanStatus.ACTIVE, LoanStatus.OVERDUE, LoanStatus.DEFAULTED, LoanStatus.IN_DISPOSAL]))).all()
+    for loan in loans:
+        if loan.status is LoanStatus.ACTIVE and is_overdue(loan, today):
+            _set_status(session, None, loan, LoanStatus.OVERDUE, now, "loan.overdue")
+            counts["overdue"] += 1
+            msg = "Loan %(loan)s is overdue by %(amount)s."
+            amount = amount_overdue(loan, today)
+            notify(session, msgid=msg, now=now, org_id=loan.bank_org_id, link=f"/loans/{loan.id}", loan=loan.id,
+                   amount=amount)
+            notify(session, msgid=msg, now=now, role=Role.STAFF.value, link=f"/loans/{loan.id}", loan=loan.id,
+                   amount=amount)
+        elif loan.status is LoanStatus.OVERDUE and not is_overdue(loan, today):
+            _set_status(session, None, loan, LoanStatus.ACTIVE, now, "loan.cured")
+            counts["cured"] += 1
+        for pledge in loan.pledges:
+            if pledge.active:
+                for reason in watch_reasons(loan, pledge):
+                    counts["flags"] += _raise_flag(session, loan, pledge, reason, now)
+    return counts
+
+
+# ------------------------------------------------------------------------------------------------ default, disposal
+
+def declare_default(session: Session, bank_user, loan_id: int, now: datetime) -> Loan:
+    loan = _own_bank_loan(session, bank_user, loan_id)
+    _set_status(session, bank_user, loan, LoanStatus.DEFAULTED, now, "loan.defaulted")
+    loan.defaulted_on = now.date()
+    session.flush()
+    notify(session, msgid="The bank declared loan %(loan)s in default; its pledges await disposal.", now=now,
+           role=Role.STAFF.value, link=f"/loans/{loan.id}", loan=loan.id)
+    return loan
+
+
+def start_disposal(session: Session, actor, loan_id: int, now: datetime) -> Loan:
+    """Called when the exchange lists the pledged assets of a defaulted loan."""
+    loan = get_loan(session, loan_id)
+    if actor is not None and actor.role is not Role.STAFF and actor.organisation_id != loan.bank_org_id:
+        raise Forbidden("Your role cannot do this.")
+    _set_status(session, actor, loan, LoanStatus.IN_DISPOSAL, now, "loan.in_disposal")
+    for pledge in loan.pledges:
+        if pledge.active:
+            pledge.asset.pledge_state = PledgeState.IN_DISPOSAL
+            pledge.asset.updated_at = now
+    session.flush()
+    return loan
+
+
+def record_recovery(session: Session, actor, loan_id: int, recovery, now: datetime) -> CompensationClaim:
+    """Callback of the exchange after a disposal settles: assembles the compensation claim."""
+    loan = get_loan(session, loan_id)
+    if actor is not None and actor.role is not Role.STAFF and actor.organisation_id != loan.bank_org_id:
+        raise Forbidden("Your role cannot do this.")
+    return assemble_claim(session, loan, recovery, now, actor=actor)
+
+
+# ------------------------------------------------------------------------------------------------ claims
+
+def assemble_claim(session: Session, loan: Loan, recovery, now: datetime, actor=None) -> CompensationClaim:
+    """loss = outstanding principal − recovery; the guarantor and the insurer carry their coverage of it; the bank's
+    remaining principal loss is compensated min(30 %, ¥1,500,000) when the rate was within the cap of the policy in
+    force at signing (loan.policy), else 0 with the reason. One claim per loan."""
+    if loan.status not in (LoanStatus.DEFAULTED, LoanStatus.IN_DISPOSAL):
+        raise Conflict("Only a defaulted loan can be claimed for compensation.")
+    if session.scalar(select(CompensationClaim.id).where(CompensationClaim.loan_id == loan.id)):
+        raise Conflict("This loan already has a compensation claim.")
+    recovery = money(as_decimal(recovery, "recovery"))
+    if recovery < 0:
+        raise InvalidInput("The recovery must not be negative.")
+    policy = loan.policy
+    outstanding = outstanding_principal(loan)
+    loss = max(outstanding - recovery, ZERO)
+    guarantor = money(loss * Decimal(loan.guarantee_coverage))
+    insurer = money(loss * Decimal(loan.insurance_coverage))
+    bank_loss = max(loss - guarantor - insurer, ZERO)
+    reasons = rate_reasons(policy, Decimal(loan.annual_rate), Decimal(loan.benchmark_rate))
+    if reasons:
+        amount, reason, params = ZERO, reasons[0].message, reasons[0].params
+    elif bank_loss == 0:
+        amount, reason, params = ZERO, "There is no principal loss to compensate.", {}
+    else:
+        amount = min(money(bank_loss * Decimal(policy.compensation_rate)), money(policy.compensation_cap))
+        reason, params = None, None
+    claim = CompensationClaim(
+        loan_id=loan.id, policy_id=policy.id, outstanding_principal=outstanding, recovery=recovery,
+        loss=loss, guarantor_share=guarantor, insurer_share=insurer, bank_loss=bank_loss,
+        compensation=amount, reason=reason, reason_params=params,
+        status=CompensationStatus.SUBMITTED if amount > 0 else CompensationStatus.NOT_COVERED, created_at=now)
+    session.add(claim)
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        raise Conflict("This loan already has a compensation claim.") from exc
+    record(session, actor=actor, action="claim.assembled", entity_type="claim", entity_id=claim.id, now=now,
+           after={**snapshot(claim, CLAIM_FIELDS), "loan": loan.id, "loss": loss, "bank_loss": bank_loss})
+    if amount > 0:
+        notify(session, msgid="A compensation claim for loan %(loan)s awaits approval.", now=now,
+               role=Role.STAFF.value, link="/loans/claims", loan=loan.id)
+    return claim
+
+
+def get_claim(session: Session, claim_id: int) -> CompensationClaim:
+    claim = session.get(CompensationClaim, claim_id)
+    if claim is None:
+        raise NotFound("This claim does not exist.")
+    return claim
+
+
+def approve_claim(session: Session, staff, claim_id: int, now: datetime) -> CompensationClaim:
+    _require(staff, Role.STAFF)
+    claim = get_claim(session, claim_id)
+    if claim.status is not CompensationStatus.SUBMITTED:
+        raise Conflict("Only a submitted claim can be approved.")
+    before = snapshot(claim, CLAIM_FIELDS)
+    claim.status = CompensationStatus.APPROVED
+    claim.approved_at = now
+    claim.approved_by_id = staff.id
+    session.flush()
+    record(session, actor=staff, action="claim.approved", entity_type="claim", entity_id=claim.id, now=now,
+           before=before, after=snapshot(claim, CLAIM_FIELDS))
+    pay_queue(session, now)
+    return claim
+
+
+def reject_claim(session: Session, staff, claim_id: int, now: datetime) -> CompensationClaim:
+    _require(staff, Role.STAFF)
+    claim = get_claim(session, claim_id)
+    if claim.status is not CompensationStatus.SUBMITTED:
+        raise Conflict("Only a submitted claim can be rejected.")
+    before = snapshot(claim, CLAIM_FIELDS)
+    claim.status = CompensationStatus.REJECTED
+    session.flush()
+    record(session, actor=staff, action="claim.rejected", entity_type="claim", entity_id=claim.id, now=now,
+           before=before, after=snapshot(claim, CLAIM_FIELDS))
+    return claim
+
+
+def waiting_claims(session: Session) -> list[CompensationClaim]:
+    return list(session.scalars(select(CompensationClaim).where(CompensationClaim.status == CompensationStatus.APPROVED)
+                                .order_by(CompensationClaim.approved_at, CompensationClaim.id)))
+
+
+def pay_claim(session: Session, claim: CompensationClaim, now: datetime) -> bool:
+    """Pay one approved claim from the fund. Idempotent: a paid claim is not paid again (status compare-and-set plus
+    the unique ledger reference); returns False when the fund is short (the claim keeps waiting)."""
+    if claim.status is CompensationStatus.PAID:
+        return False
+    if claim.status is not CompensationStatus.APPROVED:
+        raise Conflict("Only an approved claim can be paid.")
+    ensure_fund(session, now)
+    if not _debit_fund(session, claim.compensation):
+        return False
+    changed = session.execute(
+        update(CompensationClaim)
+        .where(CompensationClaim.id == claim.id, CompensationClaim.status == CompensationStatus.APPROVED)
+        .values(status=CompensationStatus.PAID, paid_at=now).execution_options(synchronize_session=False)
+    ).rowcount
+    if changed != 1:  # paid meanwhile by someone else: give the money back
+        _credit_fund(session, claim.compensation)
+        session.refresh(claim)
+        return False
+    _post(session, f"claim:{claim.id}", "compensation", claim.compensation, LedgerAccount.COMPENSATION_PAID,
+          f"Compensation for loan {claim.loan_id}", None, now)
+    session.refresh(claim)
+    record(session, actor=None, action="claim.paid", entity_type="claim", entity_id=claim.id, now=now,
+           after=snapshot(claim, CLAIM_FIELDS))
+    loan = claim.loan
+    notify(session, msgid="Compensation of %(amount)s for loan %(loan)s was paid.", now=now,
+           org_id=loan.bank_org_id, link=f"/loans/{loan.id}", amount=claim.compensation, loan=loan.id)
+    return True
+
+
+def pay_queue(session: Session, now: datetime) -> int:
+    """Pay approved claims strictly in order of approval (FIFO); stop at the first the fund cannot cover."""
+    paid = 0
+    for claim in waiting_claims(session):
+        if not pay_claim(session, claim, now):
+            break
+        paid += 1
+    return paid
+
+
+# ------------------------------------------------------------------------------------------------ fund ledger
+
+def ensure_fund(session: Session, now: datetime) -> Fund:
+    """The fund row; on first use it is opened with the ¥25,000,000 contribution of the municipal science fund."""
+    fund = session.get(Fund, FUND_ID)
+    if fund is None:
+        fund = Fund(id=FUND_ID, balance=ZERO)
+        session.add(fund)
+        session.flush()
+        _credit_fund(session, OPENING_CONTRIBUTION)
+        _post(session, "contribution:opening", "contribution", OPENING_CONTRIBUTION, LedgerAccount.FUND_CONTRIBUTIONS,
+              "First fund from the municipal science special fund (市级财政科技专项资金)", None, now)
+        session.refresh(fund)
+    return fund
+
+
+def _debit_fund(session: Session, amount: Decimal) -> bool:
+    result = session.execute(
+        update(Fund).where(Fund.id == FUND_ID, Fund.balance >= amount).values(balance=Fund.balance - amount)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def _credit_fund(session: Session, amount: Decimal) -> None:
+    session.execute(update(Fund).where(Fund.id == FUND_ID).values(balance=Fund.balance + amount)
+                    .execution_options(synchronize_session=False))
+
+
+def _post(session: Session, ref: str, kind: str, amount: Decimal, other: LedgerAccount, memo: str | None, actor,
+          now: datetime) -> LedgerTxn:
+    """One balanced transaction between fund_cash and `other`: contributions debit fund_cash, payments credit it."""
+    txn = LedgerTxn(ref=ref, kind=kind, memo=memo, amount=amount, created_by_id=getattr(actor, "id", None),
+                    created_at=now)
+    sign = Decimal(1) if other is LedgerAccount.FUND_CONTRIBUTIONS else Decimal(-1)
+    txn.lines = [LedgerLine(account=LedgerAccount.FUND_CASH, amount=sign * amount),
+                 LedgerLine(account=other, amount=-sign * amount)]
+    session.add(txn)
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        raise Conflict("This payment was already recorded.") from exc
+    return txn
+
+
+def fund_balance(session: Session, now: datetime) -> Decimal:
+    return money(ensure_fund(session, now).balance)
+
+
+def account_balance(session: Session, account: LedgerAccount) -> Decimal:
+    from sqlalchemy import func
+
+    total = session.scalar(select(func.coalesce(func.sum(LedgerLine.amount), 0)).where(LedgerLine.account == account))
+    return money(Decimal(total))
+
+
+def contribute(session: Session, staff, amount, now: datetime, memo: str | None = None) -> LedgerTxn:
+    """Staff top up the fund; waiting claims are then paid in order."""
+    _require(staff, Role.STAFF)
+    amount = money(as_decimal(amount, "amount"))
+    if amount <= 0:
+        raise InvalidInput("A contribution must be positive.")
+    ensure_fund(session, now)
+    _credit_fund(session, amount)
+    txn = _post(session, f"contribution:{uuid.uuid4().hex}", "contribution", amount, LedgerAccount.FUND_CONTRIBUTIONS,
+                memo or "Top-up", staff, now)
+    record(session, actor=staff, action="fund.contribution", entity_type="fund", entity_id=FUND_ID, now=now,
+           after={"amount": amount, "memo": memo})
+    pay_queue(session, now)
+    return txn
+
+
+def pay_subsidy(session: Session, staff, loan_id: int, now: datetime) -> LedgerTxn:
+    """Pay a loan's guarantee/insurance premium subsidy (credit enhancement: first in the spending order).
+    Idempotent: a second call returns the same transaction. Refused (409) when the fund is short."""
+    _require(staff, Role.STAFF)
+    loan = get_loan(session, loan_id)
+    ref = f"subsidy:loan:{loan.id}"
+    existing = session.scalar(select(LedgerTxn).where(LedgerTxn.ref == ref))
+    if existing is not None:
+        return existing
+    amount = money(loan.premium_subsidy)
+    if amount <= 0:
+        raise InvalidInput("This loan has no premium subsidy.")
+    ensure_fund(session, now)
+    if not _debit_fund(session, amount):
+        raise Conflict("The fund balance is too low for this payment.")
+    txn = _post(session, ref, "subsidy", amount, LedgerAccount.SUBSIDIES_PAID,
+                f"Premium subsidy for loan {loan.id}", staff, now)
+    record(session, actor=staff, action="fund.subsidy", entity_type="loan", entity_id=loan.id, now=now,
+           after={"amount": amount})
+    return txn
