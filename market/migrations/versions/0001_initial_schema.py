@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 13:21:19.816435
+Create Date: 2026-11-28 13:22:09.217549
 """
 from alembic import op
 import sqlalchemy as sa
@@ -544,7 +544,7 @@ def upgrade() -> None:
     sa.Column('compensation', sa.Numeric(precision=18, scale=2), nullable=False),
     sa.Column('reason', sa.String(length=300), nullable=True),
     sa.Column('reason_params', sa.JSON(), nullable=True),
-    sa.Column('status', sa.Enum('submitted', 'approved', 'paid', 'rejected', 'not_covered', name='claimstatus', native_enum=False, create_constraint=True, length=32), nullable=False),
+    sa.Column('status', sa.Enum('submitted', 'approved', 'paid', 'rejected', 'not_covered', name='compensationstatus', native_enum=False, create_constraint=True, length=32), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('approved_at', sa.DateTime(), nullable=True),
     sa.Column('approved_by_id', sa.Integer(), nullable=True),
