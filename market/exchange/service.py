@@ -103,7 +103,7 @@ def _loan_default_record(session: Session, loan_id: int | None) -> dict | None:
     if loan is None:
         return {"loan_id": loan_id, "available": False}
     out = {"loan_id": loan_id, "available": True}
-    for name in ("status", "principal", "amount", "outstanding_principal", "defaulted_at", "default_reason",
+    for name in ("status", "principal", "amount", "outstanding_principal", "defaulted_on", "default_reason",
                  "bank_org_id", "borrower_org_id"):
         value = getattr(loan, name, None)
         if value is not None:

@@ -1,0 +1,60 @@
+"""Demo lots: one in bidding with a couple of bids, one announced, one sold (skipped when no assets exist)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from market.accounts.models import User
+from market.db import db, utcnow
+from market.exchange import service
+from market.exchange.models import Listing, ListingSource
+from market.ip.models import IpAsset, LegalStatus
+
+
+def _user(email: str) -> User | None:
+    return db.session.scalar(select(User).where(User.email == email))
+
+
+def demo_step(echo) -> None:
+    session = db.session
+    if session.scalar(select(Listing.id).limit(1)):
+        echo("Exchange demo: lots already there")
+        return
+    staff, bank = _user("staff@demo.cq"), _user("bank@demo.cq")
+    bidders = [u for u in (_user("bidder@demo.cq"), _user("bidder2@demo.cq")) if u is not None]
+    assets = session.scalars(select(IpAsset).where(IpAsset.legal_status == LegalStatus.GRANTED,
+                                                   IpAsset.frozen.is_(False)).order_by(IpAsset.id).limit(3)).all()
+    if staff is None or bank is None or len(bidders) < 2 or len(assets) < 3:
+        echo("Exchange demo: skipped (needs 3 granted assets, staff, bank and two bidders)")
+        return
+    now = utcnow().replace(microsecond=0)
+    plans = [  # (asset, valuation, notice start, bidding start, hours of bidding)
+        (assets[0], Decimal("1200000"), now - timedelta(days=31), now - timedelta(hours=1), 25),
+        (assets[1], Decimal("800000"), now - timedelta(days=1), now + timedelta(days=29), 24),
+        (assets[2], Decimal("500000"), now - timedelta(days=45), now - timedelta(days=15), 24),
+    ]
+    lots = []
+    for asset, valuation, notice, start, hours in plans:
+        price = (valuation * Decimal("0.7")).quantize(Decimal("1"))
+        created = notice - timedelta(days=5)
+        lot = service.create_listing(
+            session, bank, asset_id=asset.id, source=ListingSource.DEFAULT, valuation=valuation,
+            starting_price=price, increment=Decimal("10000"), deposit_amount=(price / 10).quantize(Decimal("1")),
+            notice_starts_at=notice, bidding_starts_at=start, ends_at=start + timedelta(hours=hours), now=created)
+        service.submit_listing(session, bank, lot, created)
+        service.review_listing(session, staff, lot, {k: True for k in service.CHECKLIST}, True, created)
+        lots.append(lot)
+    live, _announced, sold = lots
+    for lot in (live, sold):
+        service.tick(session, lot.bidding_starts_at)
+        for user in bidders:
+            service.pay_deposit(session, user, lot, lot.bidding_starts_at)
+        at = lot.bidding_starts_at + timedelta(minutes=10)
+        service.place_bid(session, bidders[0], lot.id, lot.starting_price, at)
+        service.place_bid(session, bidders[1], lot.id, lot.starting_price + lot.increment, at + timedelta(minutes=7))
+    service.tick(session, sold.ends_at)
+    session.flush()
+    echo(f"Exchange demo: lots {live.id} (bidding), {_announced.id} (announced), {sold.id} (sold)")

@@ -1,0 +1,90 @@
+"""Exchange pages: public listings and results, the live auction page, deposit and bid forms."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from market.db import db, utcnow
+from market.errors import DomainError
+from market.exchange import service
+from market.exchange.forms import BidForm, DepositForm
+from market.exchange.models import Deposit, Listing, ListingStatus
+from market.exchange.views_state import auction_state
+
+exchange_bp = Blueprint("exchange", __name__, url_prefix="/exchange")
+
+HIDDEN = (ListingStatus.DRAFT, ListingStatus.UNDER_REVIEW)
+DONE = (ListingStatus.SOLD, ListingStatus.SETTLED, ListingStatus.UNPAID, ListingStatus.FAILED)
+
+
+def _public(listing_id: int) -> Listing:
+    listing = db.session.get(Listing, listing_id)
+    if listing is None or listing.status in HIDDEN:
+        abort(404)
+    return listing
+
+
+@exchange_bp.get("/")
+def listings():
+    rows = db.session.scalars(select(Listing).where(Listing.status.not_in(HIDDEN)).order_by(Listing.id.desc())
+                              .limit(200)).all()
+    return render_template("exchange/listings.html", listings=rows)
+
+
+@exchange_bp.get("/results")
+def results():
+    rows = db.session.scalars(select(Listing).where(Listing.status.in_(DONE)).order_by(Listing.closed_at.desc())
+                              .limit(200)).all()
+    return render_template("exchange/results.html", listings=rows)
+
+
+@exchange_bp.get("/<int:listing_id>")
+def auction(listing_id: int):
+    listing = _public(listing_id)
+    mine = None
+    if current_user.is_authenticated:
+        mine = db.session.scalar(select(Deposit).where(Deposit.listing_id == listing.id,
+                                                       Deposit.bidder_id == current_user.id))
+    state = auction_state(db.session, listing, utcnow())
+    form = BidForm(amount=state["next_min_bid"])
+    return render_template("exchange/auction.html", listing=listing, state=state, mine=mine, bid_form=form,
+                           deposit_form=DepositForm())
+
+
+@exchange_bp.post("/<int:listing_id>/deposit")
+@login_required
+def deposit(listing_id: int):
+    listing = _public(listing_id)
+    if DepositForm().validate_on_submit():
+        try:
+            made = service.pay_deposit(db.session, current_user, listing, utcnow())
+            db.session.commit()
+            flash(_("Deposit paid. You bid as %(code)s.", code=_("Bidder %(code)s", code=made.code)), "success")
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.localized(), "error")
+    return redirect(url_for("exchange.auction", listing_id=listing_id))
+
+
+@exchange_bp.post("/<int:listing_id>/bid")
+@login_required
+def bid(listing_id: int):
+    form = BidForm()
+    if not form.validate_on_submit():
+        flash(_("Enter an amount in yuan with at most two decimals."), "error")
+        return redirect(url_for("exchange.auction", listing_id=listing_id))
+    db.session.commit()  # start the bid transaction clean: the lot's lock must be its first statement
+    try:
+        placed = service.place_bid(db.session, current_user, listing_id, form.amount.data, utcnow())
+        db.session.commit()
+        if placed.accepted:
+            flash(_("Your bid was accepted."), "success")
+        else:
+            flash(service.bid_error(placed).localized(), "error")
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.localized(), "error")
+    return redirect(url_for("exchange.auction", listing_id=listing_id))
