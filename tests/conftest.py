@@ -200,3 +200,66 @@ def login_as(client, factory):
 
 def dec(value) -> Decimal:
     return Decimal(str(value))
+
+
+CHROMIUM = os.environ.get("MARKET_TEST_CHROMIUM")
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
+ARTIFACTS = os.environ.get("MARKET_ARTIFACTS_DIR")
+
+
+@pytest.fixture
+def live_server(make_app):
+    """The app served by waitress (the production server) on a free local port, with CSRF on. Yields (app, url)."""
+    import threading
+
+    from waitress.server import create_server
+
+    application = make_app(WTF_CSRF_ENABLED=True, SERVER_NAME=None)
+    server = create_server(application, host="127.0.0.1", port=0, threads=8)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    yield application, f"http://127.0.0.1:{server.effective_port}"
+    server.close()
+    thread.join(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium driven by Playwright (never a downloaded browser). Skips, or fails in CI, without it."""
+    if not CHROMIUM or not os.path.exists(CHROMIUM):
+        if REQUIRE_SERVICES:
+            pytest.fail("MARKET_TEST_CHROMIUM is not set or missing while MARKET_TEST_REQUIRE_SERVICES=1")
+        pytest.skip("MARKET_TEST_CHROMIUM is not set")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        instance = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def page_for(browser, request):
+    """New isolated browser contexts (one per person); console errors (e.g. CSP violations) fail the test."""
+    contexts, errors = [], []
+
+    def make(locale: str = "zh-CN"):
+        context = browser.new_context(locale=locale, viewport={"width": 1280, "height": 900})
+        contexts.append(context)
+        page = context.new_page()
+        page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        return page
+
+    yield make
+    for context in contexts:
+        context.close()
+    assert not errors, errors
+
+
+def screenshot(page, name: str) -> None:
+    """Keep a screenshot as CI output (MARKET_ARTIFACTS_DIR), for people to look at."""
+    if ARTIFACTS:
+        os.makedirs(os.path.join(ARTIFACTS, "screenshots"), exist_ok=True)
+        page.screenshot(path=os.path.join(ARTIFACTS, "screenshots", f"{name}.png"), full_page=True)
