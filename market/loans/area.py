@@ -1,6 +1,28 @@
 """Loans: the policy engine and plan calculator, loans with pledges, repayments, post-loan monitoring,
 compensation claims and the fund ledger."""
 
+from flask_babel import lazy_gettext as _l
+
+from market.accounts.models import Role
 from market.loans import models  # noqa: F401
+from market.loans.api import blp
+from market.loans.views import loans_bp, loans_tick
 
 ORDER = 40
+blueprints = [loans_bp]
+api_blueprints = [blp]
+commands = [(None, loans_tick)]
+nav = [
+    ("loans.plans", _l("Financing plans"), None),
+    ("loans.index", _l("Loans"), {Role.BANK, Role.STAFF, Role.ENTERPRISE}),
+    ("loans.claims", _l("Compensation claims"), {Role.STAFF}),
+    ("loans.fund", _l("Compensation fund"), {Role.STAFF}),
+]
+cards = [
+    (Role.BANK, "loans.new", _l("Record a loan"), _l("Register a signed IP pledge loan and its pledges.")),
+    (Role.BANK, "loans.index", _l("Loans and monitoring"), _l("Schedules, repayments, watch flags, default.")),
+    (Role.STAFF, "loans.claims", _l("Compensation claims"), _l("Approve claims; they are paid in order.")),
+    (Role.STAFF, "loans.fund", _l("Compensation fund"), _l("Ledger, balance and top-ups.")),
+    (Role.STAFF, "loans.rates", _l("Benchmark and LPR rates"), _l("The dated rate table the cap is judged by.")),
+    (None, "loans.plans", _l("Financing-plan calculator"), _l("Subsidy, compensation and shares of a loss.")),
+]

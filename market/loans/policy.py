@@ -122,7 +122,7 @@ def ensure_policies(session: Session, now: datetime) -> None:
 
 def policy_in_force(session: Session, on: date) -> Policy:
     """The policy version in force on `on` (seeded on first use of an empty table)."""
-    if session.scalar(select(Policy.id).limit(1)) is None:
+    if session.scalar(select(Policy.id).where(Policy.code == SEED_POLICIES[0]["code"])) is None:
         ensure_policies(session, datetime.combine(on, datetime.min.time()))
     policy = session.scalars(
         select(Policy)

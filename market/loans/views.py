@@ -1,0 +1,257 @@
+"""Pages of the loans area: the plan calculator, bank loan pages, staff claims queue, fund ledger and rate table."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import click
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from market.accounts.models import Organisation, OrgKind, OrgStatus, Role
+from market.db import db, utcnow
+from market.errors import DomainError
+from market.loans import service
+from market.loans.forms import ConfirmForm, ContributionForm, LoanForm, PlanForm, RateForm, RecoveryForm, RepaymentForm
+from market.loans.models import CompensationClaim, CompensationStatus, LedgerTxn, Loan, RepaymentMethod
+from market.loans.policy import evaluate_plan, policy_in_force
+from market.loans.rates import RATE_KINDS, ReferenceRate, add_rate, benchmark_on
+from market.security import roles_required
+
+loans_bp = Blueprint("loans", __name__)
+
+
+def _fail(exc: DomainError) -> None:
+    db.session.rollback()
+    flash(exc.localized(), "error")
+
+
+@loans_bp.route("/plans", methods=["GET", "POST"])
+def plans():
+    """The financing-plan calculator: public."""
+    form = PlanForm()
+    result = policy = None
+    today = utcnow().date()
+    if form.validate_on_submit():
+        try:
+            policy = policy_in_force(db.session, today)
+            benchmark = form.benchmark_rate.data or benchmark_on(db.session, today)
+            result = evaluate_plan(
+                policy, form.loan_amount.data, form.annual_rate.data, benchmark, form.term_months.data,
+                form.guarantee_coverage.data or 0, form.guarantee_premium.data or 0,
+                form.insurance_coverage.data or 0, form.insurance_premium.data or 0,
+            )
+            db.session.commit()
+        except DomainError as exc:
+            _fail(exc)
+            result = None
+    elif not form.is_submitted():
+        form.benchmark_rate.data = benchmark_on(db.session, today)
+        db.session.commit()
+    return render_template("loans/plans.html", form=form, result=result, policy=policy)
+
+
+@loans_bp.route("/loans/")
+@roles_required(Role.BANK, Role.STAFF, Role.ENTERPRISE)
+def index():
+    q = select(Loan).order_by(Loan.id.desc())
+    if current_user.role is Role.BANK:
+        q = q.where(Loan.bank_org_id == current_user.organisation_id)
+    elif current_user.role is Role.ENTERPRISE:
+        q = q.where(Loan.enterprise_org_id == current_user.organisation_id)
+    loans = db.session.scalars(q.limit(500)).all()
+    return render_template("loans/index.html", loans=loans, outstanding=service.outstanding_principal)
+
+
+def _org_choices(kind: OrgKind, optional: bool) -> list[tuple[int, str]]:
+    orgs = db.session.scalars(select(Organisation).where(Organisation.kind == kind,
+                                                         Organisation.status == OrgStatus.VERIFIED)
+                              .order_by(Organisation.name)).all()
+    return ([(0, "—")] if optional else []) + [(o.id, o.name) for o in orgs]
+
+
+@loans_bp.route("/loans/new", methods=["GET", "POST"])
+@roles_required(Role.BANK)
+def new():
+    form = LoanForm()
+    form.enterprise_org_id.choices = _org_choices(OrgKind.ENTERPRISE, False)
+    form.guarantor_org_id.choices = _org_choices(OrgKind.GUARANTOR, True)
+    form.insurer_org_id.choices = _org_choices(OrgKind.INSURER, True)
+    if form.validate_on_submit():
+        try:
+            asset_ids = [int(x) for x in form.asset_ids.data.replace("，", ",").split(",") if x.strip()]
+        except ValueError:
+            flash(_("Asset ids must be whole numbers separated by commas."), "error")
+            return render_template("loans/new.html", form=form), 422
+        try:
+            loan = service.sign_loan(
+                db.session, current_user, enterprise_org_id=form.enterprise_org_id.data,
+                principal=form.principal.data, annual_rate=form.annual_rate.data, term_months=form.term_months.data,
+                asset_ids=asset_ids, signed_on=form.signed_on.data, now=utcnow(),
+                registration_number=form.registration_number.data,
+                repayment_method=RepaymentMethod(form.repayment_method.data),
+                guarantor_org_id=form.guarantor_org_id.data or None,
+                guarantee_coverage=form.guarantee_coverage.data or 0,
+                guarantee_premium=form.guarantee_premium.data or 0,
+                insurer_org_id=form.insurer_org_id.data or None,
+                insurance_coverage=form.insurance_coverage.data or 0,
+                insurance_premium=form.insurance_premium.data or 0,
+                collateral_text=form.collateral_text.data,
+            )
+            db.session.commit()
+        except DomainError as exc:
+            _fail(exc)
+        else:
+            flash(_("The loan was recorded."), "success")
+            return redirect(url_for("loans.detail", loan_id=loan.id))
+    return render_template("loans/new.html", form=form)
+
+
+@loans_bp.route("/loans/<int:loan_id>", methods=["GET"])
+@roles_required(Role.BANK, Role.STAFF, Role.ENTERPRISE, Role.GUARANTOR, Role.INSURER)
+def detail(loan_id: int):
+    try:
+        loan = service.loan_for(db.session, current_user, loan_id)
+    except DomainError:
+        abort(404)
+    claim = db.session.scalar(select(CompensationClaim).where(CompensationClaim.loan_id == loan.id))
+    return render_template(
+        "loans/detail.html", loan=loan, schedule=service.loan_schedule(loan), claim=claim,
+        outstanding=service.outstanding_principal(loan), overdue=service.amount_overdue(loan, utcnow().date()),
+        repayment_form=RepaymentForm(), confirm=ConfirmForm(), recovery_form=RecoveryForm(),
+        is_bank=current_user.role is Role.BANK and loan.bank_org_id == current_user.organisation_id,
+    )
+
+
+@loans_bp.route("/loans/<int:loan_id>/repayments", methods=["POST"])
+@roles_required(Role.BANK)
+def repay(loan_id: int):
+    form = RepaymentForm()
+    if form.validate_on_submit():
+        try:
+            service.record_repayment(db.session, current_user, loan_id, paid_on=form.paid_on.data,
+                                     principal=form.principal.data or 0, interest=form.interest.data or 0,
+                                     now=utcnow())
+            db.session.commit()
+            flash(_("The repayment was recorded."), "success")
+        except DomainError as exc:
+            _fail(exc)
+    else:
+        flash(_("Please check the repayment form."), "error")
+    return redirect(url_for("loans.detail", loan_id=loan_id))
+
+
+@loans_bp.route("/loans/<int:loan_id>/default", methods=["POST"])
+@roles_required(Role.BANK)
+def default(loan_id: int):
+    if ConfirmForm().validate_on_submit():
+        try:
+            service.declare_default(db.session, current_user, loan_id, utcnow())
+            db.session.commit()
+            flash(_("The loan was declared in default."), "success")
+        except DomainError as exc:
+            _fail(exc)
+    return redirect(url_for("loans.detail", loan_id=loan_id))
+
+
+@loans_bp.route("/loans/<int:loan_id>/claim", methods=["POST"])
+@roles_required(Role.BANK, Role.STAFF)
+def claim(loan_id: int):
+    form = RecoveryForm()
+    if form.validate_on_submit():
+        try:
+            service.record_recovery(db.session, current_user, loan_id, form.recovery.data, utcnow())
+            db.session.commit()
+            flash(_("The compensation claim was assembled."), "success")
+        except DomainError as exc:
+            _fail(exc)
+    return redirect(url_for("loans.detail", loan_id=loan_id))
+
+
+@loans_bp.route("/loans/claims")
+@roles_required(Role.STAFF)
+def claims():
+    rows = db.session.scalars(select(CompensationClaim).order_by(CompensationClaim.id.desc()).limit(500)).all()
+    return render_template("loans/claims.html", claims=rows, waiting=service.waiting_claims(db.session),
+                           confirm=ConfirmForm(), Status=CompensationStatus)
+
+
+@loans_bp.route("/loans/claims/<int:claim_id>/<any(approve, reject):decision>", methods=["POST"])
+@roles_required(Role.STAFF)
+def decide_claim(claim_id: int, decision: str):
+    if ConfirmForm().validate_on_submit():
+        try:
+            fn = service.approve_claim if decision == "approve" else service.reject_claim
+            fn(db.session, current_user, claim_id, utcnow())
+            db.session.commit()
+            flash(_("Decision saved."), "success")
+        except DomainError as exc:
+            _fail(exc)
+    return redirect(url_for("loans.claims"))
+
+
+@loans_bp.route("/loans/fund", methods=["GET", "POST"])
+@roles_required(Role.STAFF)
+def fund():
+    form = ContributionForm()
+    if form.validate_on_submit():
+        try:
+            service.contribute(db.session, current_user, form.amount.data, utcnow(), form.memo.data)
+            db.session.commit()
+            flash(_("The fund was topped up."), "success")
+            return redirect(url_for("loans.fund"))
+        except DomainError as exc:
+            _fail(exc)
+    now = utcnow()
+    balance = service.fund_balance(db.session, now)
+    db.session.commit()
+    txns = db.session.scalars(select(LedgerTxn).order_by(LedgerTxn.id.desc()).limit(200)).all()
+    waiting = service.waiting_claims(db.session)
+    return render_template("loans/fund.html", form=form, balance=balance, txns=txns, waiting=waiting,
+                           waiting_amount=sum((c.compensation for c in waiting), Decimal(0)))
+
+
+@loans_bp.route("/loans/<int:loan_id>/subsidy", methods=["POST"])
+@roles_required(Role.STAFF)
+def subsidy(loan_id: int):
+    if ConfirmForm().validate_on_submit():
+        try:
+            service.pay_subsidy(db.session, current_user, loan_id, utcnow())
+            db.session.commit()
+            flash(_("The premium subsidy was paid."), "success")
+        except DomainError as exc:
+            _fail(exc)
+    return redirect(url_for("loans.detail", loan_id=loan_id))
+
+
+@loans_bp.route("/loans/rates", methods=["GET", "POST"])
+@roles_required(Role.STAFF)
+def rates():
+    form = RateForm()
+    if form.validate_on_submit():
+        try:
+            add_rate(db.session, current_user, kind=form.kind.data, effective_on=form.effective_on.data,
+                     rate=form.rate.data, source=form.source.data or None, now=utcnow())
+            db.session.commit()
+            flash(_("The rate was added."), "success")
+            return redirect(url_for("loans.rates"))
+        except DomainError as exc:
+            _fail(exc)
+    benchmark_on(db.session, utcnow().date())  # seeds an empty table
+    db.session.commit()
+    rows = db.session.scalars(select(ReferenceRate).order_by(ReferenceRate.kind, ReferenceRate.effective_on.desc()))
+    return render_template("loans/rates.html", form=form, rows=list(rows), kinds=RATE_KINDS)
+
+
+@click.command("loans-tick")
+@click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="Run as of this date.")
+def loans_tick(today):
+    """Post-loan run: mark overdue loans, raise watch flags, notify banks and staff, pay waiting claims."""
+    now = utcnow()
+    day = today.date() if today else now.date()
+    counts = service.tick(db.session, day, now)
+    counts["claims_paid"] = service.pay_queue(db.session, now)
+    db.session.commit()
+    click.echo(", ".join(f"{k}: {v}" for k, v in counts.items()))

@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from itertools import count
+
+import pytest
+
+from market.accounts.models import OrgKind, Role
+from market.ip.models import IpAsset, IpKind, LegalStatus, PledgeState
+from tests.conftest import NOW
+
+_n = count(1)
+
+
+def make_asset(session, owner, kind=IpKind.INVENTION, status=LegalStatus.GRANTED, **kw) -> IpAsset:
+    n = next(_n)
+    asset = IpAsset(kind=kind, application_number=f"2016{n:08d}X", title=f"一种测试专利{n}", owner_org_id=owner.id,
+                    legal_status=status, pledge_state=kw.pop("pledge_state", PledgeState.FREE), created_at=NOW,
+                    updated_at=NOW, **kw)
+    session.add(asset)
+    session.flush()
+    return asset
+
+
+class World:
+    def __init__(self, session, factory):
+        self.session = session
+        self.bank_user = factory.user(Role.BANK)
+        self.staff = factory.user(Role.STAFF)
+        self.enterprise = factory.org(OrgKind.ENTERPRISE)
+        self.guarantor = factory.org(OrgKind.GUARANTOR)
+        self.insurer = factory.org(OrgKind.INSURER)
+
+    def asset(self, **kw):
+        return make_asset(self.session, self.enterprise, **kw)
+
+    def loan(self, principal="4000000", rate="0.0500", signed_on=date(2016, 3, 1), term=12, assets=None, **kw):
+        from market.loans.service import sign_loan
+
+        assets = assets or [self.asset()]
+        return sign_loan(self.session, self.bank_user, enterprise_org_id=self.enterprise.id,
+                         principal=Decimal(principal), annual_rate=Decimal(rate), term_months=term,
+                         asset_ids=[a.id for a in assets], signed_on=signed_on, now=NOW,
+                         registration_number="X2016500000123", **kw)
+
+
+@pytest.fixture
+def world(session, factory):
+    return World(session, factory)
