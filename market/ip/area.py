@@ -4,11 +4,39 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
+from market.accounts.models import Role
 from market.ip import models  # noqa: F401
 from market.ip.commands import import_patents_command, reindex_command, sync_command
 
 ORDER = 20
 
+
+def _blueprints():
+    from market.ip.views import ip_bp
+
+    return [ip_bp]
+
+
+def _api_blueprints():
+    from market.ip.api import blp
+
+    return [blp]
+
+
+blueprints = _blueprints()
+api_blueprints = _api_blueprints()
+nav = [
+    ("ip.search", _l("Patent search"), {Role.BANK, Role.STAFF, Role.ENTERPRISE, Role.VALUER, Role.GUARANTOR,
+                                         Role.INSURER}),
+    ("ip.mine", _l("My IP assets"), {Role.ENTERPRISE}),
+]
+cards = [
+    (Role.BANK, "ip.search", _l("Patent search"),
+     _l("Search indexed patents that can serve as collateral; filter what is pledgeable now.")),
+    (Role.ENTERPRISE, "ip.mine", _l("My IP assets"),
+     _l("Register your patents and other IP, see what can be pledged.")),
+    (Role.STAFF, "ip.bulk_import", _l("Import patents"), _l("Bulk import of CNIPA patent files (CSV or JSON Lines).")),
+]
 commands = [("import", import_patents_command), ("search", sync_command), ("search", reindex_command)]
 
 

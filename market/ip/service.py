@@ -40,8 +40,23 @@ MEASURES_2015_KINDS = frozenset({IpKind.INVENTION, IpKind.UTILITY_MODEL, IpKind.
 
 
 def eligible_kinds_in_force(session: Session | None = None, today: date | None = None) -> frozenset[IpKind]:
-    """The kinds the policy in force allows. Until the policy engine exists: the 2015 measures."""
-    return MEASURES_2015_KINDS
+    """The kinds the policy in force allows (read from market/loans' policy table when there is a version in force;
+    read-only here, never seeded), else the 2015 measures."""
+    if session is None:
+        return MEASURES_2015_KINDS
+    try:
+        from market.loans.policy import Policy
+    except ImportError:
+        return MEASURES_2015_KINDS
+    on = today or date.today()
+    kinds = session.scalars(
+        select(Policy.eligible_kinds).where(Policy.effective_from <= on)
+        .where(Policy.effective_to.is_(None) | (Policy.effective_to >= on))
+        .order_by(Policy.effective_from.desc(), Policy.id.desc()).limit(1)
+    ).first()
+    if not kinds:
+        return MEASURES_2015_KINDS
+    return frozenset(IpKind(k) for k in kinds if k in {m.value for m in IpKind})
 
 
 # ---------------------------------------------------------------------------------------------------- outbox
@@ -53,6 +68,11 @@ def enqueue(session: Session, asset_id: int, now: datetime, op: OutboxOp = Outbo
 
 
 # ------------------------------------------------------------------------------------------------- eligibility
+
+
+def N_(message: str) -> str:  # noqa: N802 - marks a msgid for extraction; translated where shown
+    return message
+
 
 
 @dataclass
@@ -77,22 +97,22 @@ def pledgeable(
     kinds = frozenset(eligible_kinds) if eligible_kinds is not None else MEASURES_2015_KINDS
     reasons: list[str] = []
     if asset.kind not in kinds:
-        reasons.append("This kind of IP is not an eligible pledge object under the policy in force.")
+        reasons.append(N_("This kind of IP is not an eligible pledge object under the policy in force."))
     if asset.kind in PATENT_KINDS or asset.kind is IpKind.IC_LAYOUT:
         if asset.legal_status not in VALID_STATUSES:
-            reasons.append("The right is not in force.")
+            reasons.append(N_("The right is not in force."))
     if asset.pledge_state is PledgeState.PLEDGED:
-        reasons.append("The asset is already pledged.")
+        reasons.append(N_("The asset is already pledged."))
     elif asset.pledge_state is PledgeState.IN_DISPOSAL:
-        reasons.append("The asset is being disposed of.")
+        reasons.append(N_("The asset is being disposed of."))
     if asset.frozen:
-        reasons.append("The asset is frozen (judicial freeze or dispute).")
+        reasons.append(N_("The asset is frozen (judicial freeze or dispute)."))
     left = numbers.remaining_months(asset.kind, asset.filing_date, today)
     if asset.kind in PATENT_KINDS or asset.kind is IpKind.IC_LAYOUT:
         if left is None:
-            reasons.append("The remaining life is unknown (no filing date).")
+            reasons.append(N_("The remaining life is unknown (no filing date)."))
         elif left < term_months + margin_months:
-            reasons.append("The remaining life is shorter than the loan term plus the margin.")
+            reasons.append(N_("The remaining life is shorter than the loan term plus the margin."))
     return Eligibility(ok=not reasons, reasons=reasons, remaining_months=left)
 
 

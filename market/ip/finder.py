@@ -1,0 +1,200 @@
+"""Patent search for banks: query parameters → SearchQuery, hits reloaded from the database in hit order.
+
+Shared by the search page, `GET /api/v1/patents` and the CSV export, so all three read parameters the same way.
+"""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from market.accounts.models import Organisation
+from market.errors import InvalidInput
+from market.ip import numbers
+from market.ip.indexing import SCHEMA, ensure_ready
+from market.ip.models import IpAsset, LegalStatus, PledgeState
+from market.ip.service import INDEX_NAME
+from market.reference.models import District, Industry
+from search import SearchBackend, SearchQuery
+
+FACETS = ["ipc_section", "ipc_class", "ipc_subclass", "kind", "legal_status", "pledge_state", "life_band",
+          "district", "industry", "owner"]
+SORTS = {"relevance": "relevance", "life": "-expiry_date", "life_asc": "expiry_date", "date": "-filing_date",
+         "date_asc": "filing_date"}
+MAX_PER_PAGE = 100
+
+
+def add_months(day: date, months: int) -> date:
+    month0 = day.month - 1 + months
+    year, month = day.year + month0 // 12, month0 % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def _int(args, name: str, default: int, lo: int, hi: int) -> int:
+    raw = args.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(str(raw).strip())
+    except ValueError:
+        raise InvalidInput("The parameter %(name)s must be a whole number.", name=name) from None
+    if not lo <= value <= hi:
+        raise InvalidInput("The parameter %(name)s must be between %(lo)s and %(hi)s.", name=name, lo=lo, hi=hi)
+    return value
+
+
+@dataclass
+class PatentSearch:
+    q: str = ""
+    filters: dict[str, list[str]] = field(default_factory=dict)
+    sort: str = "relevance"
+    page: int = 1
+    per_page: int = 20
+    pledgeable: bool = False
+    term_months: int = 12
+    margin_months: int = 6
+
+    def as_args(self) -> dict:
+        """The canonical query-string form (for links)."""
+        args: dict = {"q": self.q, "sort": self.sort, "per_page": self.per_page}
+        args.update({k: v for k, v in self.filters.items() if v})
+        if self.pledgeable:
+            args.update(pledgeable=1, term_months=self.term_months, margin_months=self.margin_months)
+        return args
+
+    def toggled(self, name: str, value: str) -> dict:
+        """Query args with `value` added to (or removed from) the filter `name`, back on page 1."""
+        args = self.as_args()
+        current = list(self.filters.get(name, []))
+        args[name] = [v for v in current if v != value] if value in current else current + [value]
+        return args
+
+
+def parse_params(args, *, max_per_page: int = MAX_PER_PAGE) -> PatentSearch:
+    """Read request args (a MultiDict); raise InvalidInput (422) for anything out of range."""
+    q = (args.get("q") or "").strip()
+    if len(q) > 200:
+        raise InvalidInput("The search text is too long (200 characters at most).")
+    sort = args.get("sort") or "relevance"
+    if sort not in SORTS:
+        raise InvalidInput("Unknown sort %(sort)s.", sort=sort[:40])
+    filters: dict[str, list[str]] = {}
+    for name in FACETS:
+        values = [v.strip() for v in args.getlist(name) if v and v.strip()] if hasattr(args, "getlist") else []
+        if any(len(v) > 40 for v in values) or len(values) > 50:
+            raise InvalidInput("The filter %(name)s is not valid.", name=name)
+        if values:
+            filters[name] = values
+    pledge_flag = (args.get("pledgeable") or "").lower()
+    if pledge_flag not in ("", "0", "1", "true", "false", "on", "off"):
+        raise InvalidInput("The parameter %(name)s must be 1 or 0.", name="pledgeable")
+    return PatentSearch(
+        q=q, filters=filters, sort=sort,
+        page=_int(args, "page", 1, 1, 10_000),
+        per_page=_int(args, "per_page", 20, 1, max_per_page),
+        pledgeable=pledge_flag in ("1", "true", "on"),
+        term_months=_int(args, "term_months", 12, 1, 360),
+        margin_months=_int(args, "margin_months", 6, 0, 120),
+    )
+
+
+def build_query(params: PatentSearch, today: date, *, page: int | None = None, per_page: int | None = None,
+                facets: bool = True) -> SearchQuery:
+    filters = {k: list(v) for k, v in params.filters.items()}
+    ranges = {}
+    if params.pledgeable:
+        required = {"legal_status": [LegalStatus.GRANTED.value], "pledge_state": [PledgeState.FREE.value],
+                    "frozen": ["false"], "pledgeable_kind": ["true"]}
+        for name, values in required.items():
+            given = filters.get(name)
+            filters[name] = ([v for v in values if v in given] or ["-none-"]) if given else values
+        ranges["expiry_date"] = (add_months(today, params.term_months + params.margin_months), None)
+    page = page or params.page
+    per_page = per_page or params.per_page
+    if page * per_page > 10_000:
+        raise InvalidInput("Results beyond the first 10,000 cannot be paged; narrow the search.")
+    return SearchQuery(
+        q=params.q, filters=filters, ranges=ranges, facets=FACETS if facets else (), sort=SORTS[params.sort],
+        page=page, per_page=per_page, highlight_fields=("title", "abstract", "applicants") if params.q else (),
+    )
+
+
+@dataclass
+class Hits:
+    total: int
+    items: list[IpAsset]
+    highlights: dict[int, dict[str, str]]
+    facets: dict[str, list[tuple[str, int]]]
+
+
+def run(session: Session, backend: SearchBackend, query: SearchQuery) -> Hits:
+    """Search, then reload the rows from the database in hit order (a hit deleted meanwhile is skipped)."""
+    ensure_ready(backend)
+    query.check(SCHEMA)
+    result = backend.search(INDEX_NAME, query)
+    ids = [int(i) for i in result.ids if i.isdigit()]
+    rows = {a.id: a for a in session.scalars(
+        select(IpAsset).where(IpAsset.id.in_(ids)).options(selectinload(IpAsset.owner)))} if ids else {}
+    return Hits(
+        total=result.total, items=[rows[i] for i in ids if i in rows],
+        highlights={int(k): v for k, v in result.highlights.items() if k.isdigit()}, facets=result.facets,
+    )
+
+
+def facet_labels(session: Session, facets: dict[str, list[tuple[str, int]]]) -> dict[str, dict[str, str]]:
+    """Display labels for facet values (IPC titles, district/industry/owner names, enum labels)."""
+    from market.ip.labels import BAND_LABELS, kind_label, pledge_label, status_label
+    from market.reference.choices import ipc_title
+
+    labels: dict[str, dict[str, str]] = {}
+    for name, buckets in facets.items():
+        values = [v for v, _n in buckets]
+        if name.startswith("ipc_"):
+            labels[name] = {v: f"{v} {ipc_title(session, v)}" if ipc_title(session, v) != v else v for v in values}
+        elif name == "district":
+            rows = session.execute(select(District.code, District.name).where(District.code.in_(values))).all()
+            labels[name] = dict(rows)
+        elif name == "industry":
+            rows = session.execute(select(Industry.code, Industry.name).where(Industry.code.in_(values))).all()
+            labels[name] = {code: f"{code} {title}" for code, title in rows}
+        elif name == "owner":
+            ids = [int(v) for v in values if v.isdigit()]
+            rows = session.execute(select(Organisation.id, Organisation.name).where(Organisation.id.in_(ids))).all()
+            labels[name] = {str(i): n for i, n in rows}
+        elif name == "kind":
+            labels[name] = {v: str(kind_label(v)) for v in values}
+        elif name == "legal_status":
+            labels[name] = {v: str(status_label(v)) for v in values}
+        elif name == "pledge_state":
+            labels[name] = {v: str(pledge_label(v)) for v in values}
+        elif name == "life_band":
+            labels[name] = {v: str(BAND_LABELS.get(v, v)) for v in values}
+    return labels
+
+
+def item_dict(asset: IpAsset, today: date, highlight: dict[str, str] | None = None) -> dict:
+    years = numbers.remaining_years(asset.kind, asset.filing_date, today)
+    expiry = numbers.expiry_date(asset.kind, asset.filing_date)
+    return {
+        "id": asset.id,
+        "publication_number": asset.publication_number,
+        "application_number": numbers.format_application_number(asset.application_number) or None,
+        "title": asset.title,
+        "kind": asset.kind.value,
+        "ipc": list(asset.ipc_codes or []),
+        "legal_status": asset.legal_status.value,
+        "legal_status_raw": asset.legal_status_raw,
+        "pledge_state": asset.pledge_state.value,
+        "frozen": asset.frozen,
+        "applicants": asset.applicants,
+        "owner": asset.owner.name if asset.owner else None,
+        "filing_date": asset.filing_date.isoformat() if asset.filing_date else None,
+        "grant_date": asset.grant_date.isoformat() if asset.grant_date else None,
+        "expiry_date": expiry.isoformat() if expiry else None,
+        "remaining_years": years,
+        "highlight": highlight or {},
+    }
