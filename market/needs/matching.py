@@ -8,6 +8,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+
+def _(msgid: str) -> str:
+    """Marks a msgid for extraction; the reason is translated when it is shown (see labels.reason_text)."""
+    return msgid
+
+
 WEIGHTS = {"amount": 25, "term": 15, "rate": 20, "ip_kinds": 20, "industry": 10, "preferred_bank": 10}
 
 
@@ -39,13 +45,13 @@ class Match:
 
 def _industry_fits(need, product) -> tuple[bool, str]:
     if not product.target_industries and not product.target_groups:
-        return True, "The product lends to every industry."
+        return True, _("The product lends to every industry.")
     code = need.industry_code or ""
     if any(code.startswith(prefix) for prefix in product.target_industries):
-        return True, "The enterprise's industry is one the product targets."
+        return True, _("The enterprise's industry is one the product targets.")
     if set(need.group_codes or []) & set(product.target_groups):
-        return True, "The enterprise's Chongqing industry group is one the product targets."
-    return False, "The product targets other industries."
+        return True, _("The enterprise's Chongqing industry group is one the product targets.")
+    return False, _("The product targets other industries.")
 
 
 def score(need, product) -> Match:
@@ -61,38 +67,38 @@ def score(need, product) -> Match:
 
     amount = Decimal(need.amount)
     add("amount", product.min_amount <= amount <= product.max_amount,
-        "The amount %(amount)s is within the product's range %(low)s–%(high)s."
+        _("The amount %(amount)s is within the product's range %(low)s–%(high)s.")
         if product.min_amount <= amount <= product.max_amount
-        else "The amount %(amount)s is outside the product's range %(low)s–%(high)s.",
+        else _("The amount %(amount)s is outside the product's range %(low)s–%(high)s."),
         amount=amount, low=product.min_amount, high=product.max_amount)
     term_ok = product.min_term_months <= need.term_months <= product.max_term_months
     add("term", term_ok,
-        "The term of %(term)s months is within %(low)s–%(high)s months." if term_ok
-        else "The term of %(term)s months is outside %(low)s–%(high)s months.",
+        _("The term of %(term)s months is within %(low)s–%(high)s months.") if term_ok
+        else _("The term of %(term)s months is outside %(low)s–%(high)s months."),
         term=need.term_months, low=product.min_term_months, high=product.max_term_months)
     rate_ok = product.min_rate <= need.max_rate
     add("rate", rate_ok,
-        "The product's lowest rate %(low)s is within the enterprise's ceiling %(ceiling)s." if rate_ok
-        else "The product's lowest rate %(low)s is above the enterprise's ceiling %(ceiling)s.",
+        _("The product's lowest rate %(low)s is within the enterprise's ceiling %(ceiling)s.") if rate_ok
+        else _("The product's lowest rate %(low)s is above the enterprise's ceiling %(ceiling)s."),
         low=product.min_rate, ceiling=need.max_rate)
     kinds = set(need.ip_kinds or [])
     accepted = kinds & set(product.accepted_kinds or [])
     if kinds and accepted == kinds:
-        add("ip_kinds", True, "The product accepts every kind of IP offered.")
+        add("ip_kinds", True, _("The product accepts every kind of IP offered."))
     elif accepted:
-        add("ip_kinds", False, "The product accepts only some of the IP kinds offered (%(kinds)s).",
+        add("ip_kinds", False, _("The product accepts only some of the IP kinds offered (%(kinds)s)."),
             partial=Decimal(len(accepted)) / Decimal(len(kinds)), kinds=", ".join(sorted(accepted)))
     else:
-        add("ip_kinds", False, "The product accepts none of the IP kinds offered.")
+        add("ip_kinds", False, _("The product accepts none of the IP kinds offered."))
     industry_ok, message = _industry_fits(need, product)
     add("industry", industry_ok, message)
     preferred = list(getattr(need, "preferred_bank_ids", []) or [])
     if not preferred:
-        add("preferred_bank", True, "The enterprise has no preferred bank.", partial=Decimal("0.5"))
+        add("preferred_bank", True, _("The enterprise has no preferred bank."), partial=Decimal("0.5"))
     elif product.bank_org_id in preferred:
-        add("preferred_bank", True, "The enterprise prefers this bank.")
+        add("preferred_bank", True, _("The enterprise prefers this bank."))
     else:
-        add("preferred_bank", False, "The enterprise prefers other banks.")
+        add("preferred_bank", False, _("The enterprise prefers other banks."))
     total = sum(r.points for r in reasons)
     return Match(need.id, product.id, product.bank_org_id, total, tuple(reasons))
 

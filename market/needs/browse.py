@@ -1,0 +1,84 @@
+"""Browsing published needs with filters and facet counts, in SQL (the search index covers patents only; the
+needs table is small — the 2015 database held 898 enterprises — so the database filters and counts directly)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from sqlalchemy import String, cast, func, or_, select
+from sqlalchemy.orm import Session
+
+from market.needs.models import PUBLIC_STATUSES, Need
+
+FACETS = ("industry", "group", "amount_band", "ip_kind", "district", "ipc_section", "ipc_class")
+LIST_COLUMNS = {"group": Need.group_codes, "ip_kind": Need.ip_kinds, "ipc_section": Need.ipc_sections,
+                "ipc_class": Need.ipc_classes}
+
+
+@dataclass
+class BrowseResult:
+    total: int
+    page: int
+    per_page: int
+    items: list[Need]
+    facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def _contains(column, value: str):
+    # JSON lists are stored as text on both SQLite and PostgreSQL; a quoted value is an exact element match.
+    return cast(column, String).like(f'%"{value}"%')
+
+
+def _conditions(filters: dict[str, str], skip: str | None = None) -> list:
+    conds = [Need.status.in_(PUBLIC_STATUSES)]
+    for key, value in filters.items():
+        if not value or key == skip:
+            continue
+        value = value.replace('"', "").replace("%", "") if key in LIST_COLUMNS else value
+        if key == "industry":
+            conds.append(Need.industry_code.startswith(value, autoescape=True))
+        elif key == "amount_band":
+            conds.append(Need.amount_band == value)
+        elif key == "district":
+            conds.append(Need.district_code == value)
+        elif key in LIST_COLUMNS:
+            conds.append(_contains(LIST_COLUMNS[key], value))
+        elif key == "q":
+            like = f"%{value}%"
+            conds.append(or_(Need.title.like(like), Need.purpose.like(like)))
+    return conds
+
+
+def _facet_values(need: Need, facet: str) -> list[str]:
+    if facet == "industry":
+        return [need.industry_code[:2]] if need.industry_code else []
+    if facet == "amount_band":
+        return [need.amount_band] if need.amount_band else []
+    if facet == "district":
+        return [need.district_code] if need.district_code else []
+    return list(getattr(need, {"group": "group_codes", "ip_kind": "ip_kinds", "ipc_section": "ipc_sections",
+                               "ipc_class": "ipc_classes"}[facet]) or [])
+
+
+def browse_needs(session: Session, filters: dict[str, str], page: int = 1, per_page: int = 20) -> BrowseResult:
+    """Published and in-talks needs matching `filters`, newest first, with disjunctive facet counts (a facet's
+    counts ignore that facet's own filter, so every choice shows how many it would give)."""
+    filters = {k: (v or "").strip() for k, v in filters.items() if k in FACETS or k == "q"}
+    page = max(1, page)
+    per_page = max(1, min(per_page, 100))
+    conds = _conditions(filters)
+    total = session.scalar(select(func.count()).select_from(Need).where(*conds)) or 0
+    items = list(session.scalars(select(Need).where(*conds).order_by(Need.published_at.desc(), Need.id.desc())
+                                 .limit(per_page).offset((page - 1) * per_page)))
+    facets: dict[str, list[tuple[str, int]]] = {}
+    for facet in FACETS:
+        counter: Counter[str] = Counter()
+        for need in session.scalars(select(Need).where(*_conditions(filters, skip=facet))):
+            counter.update(_facet_values(need, facet))
+        facets[facet] = sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))
+    return BrowseResult(total, page, per_page, items, facets)

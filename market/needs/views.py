@@ -1,0 +1,351 @@
+"""Pages of the financing-needs database: browse, post and fix needs, staff review, bank products, matching and
+docking. Views validate a form, call one service, commit once."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from market.accounts.forms import EmptyForm
+from market.accounts.models import Organisation, OrgKind, Role
+from market.db import db, utcnow
+from market.errors import DomainError
+from market.ip.models import IpAsset, IpKind
+from market.needs import browse, docking, matching, service
+from market.needs.forms import (
+    ClaimForm,
+    MeetingForm,
+    NeedForm,
+    OfferForm,
+    ProductForm,
+    ReviewForm,
+    percent_to_fraction,
+)
+from market.needs.models import LoanProduct, Need
+from market.needs.rules import AMOUNT_BANDS, REVIEW_CHECKLIST
+from market.reference.models import District, IndustryGroup
+from market.security import roles_required
+
+needs_bp = Blueprint("needs", __name__, url_prefix="/needs")
+
+
+def _fail(exc: DomainError) -> None:
+    db.session.rollback()
+    flash(exc.localized(), "error")
+
+
+def _banks() -> list[Organisation]:
+    return list(db.session.scalars(select(Organisation).where(Organisation.kind == OrgKind.BANK)
+                                   .order_by(Organisation.name)))
+
+
+def _fill_need_choices(form: NeedForm, need: Need | None = None) -> None:
+    org_id = current_user.organisation_id
+    assets = db.session.scalars(select(IpAsset).where(IpAsset.owner_org_id == org_id).order_by(IpAsset.id)).all()
+    form.asset_ids.choices = [(a.id, f"{a.title} ({a.application_number or a.registration_number or a.id})")
+                              for a in assets]
+    form.preferred_bank_ids.choices = [(b.id, b.name) for b in _banks()]
+
+
+def _need_input(form: NeedForm) -> service.NeedInput:
+    return service.NeedInput(
+        title=form.title.data, amount=form.amount.data, term_months=form.term_months.data,
+        purpose=form.purpose.data, max_rate=percent_to_fraction(form.max_rate_pct.data),
+        asset_ids=form.asset_ids.data or [], tangible_collateral=form.tangible_collateral.data,
+        tangible_value=form.tangible_value.data, preferred_bank_ids=form.preferred_bank_ids.data or [],
+    )
+
+
+@needs_bp.route("/")
+@login_required
+def browse_page():
+    filters = {k: request.args.get(k, "") for k in (*browse.FACETS, "q")}
+    page = request.args.get("page", 1, type=int) or 1
+    result = browse.browse_needs(db.session, filters, page=page)
+    districts = {d.code: d.name for d in db.session.scalars(select(District))}
+    groups = {g.code: g for g in db.session.scalars(select(IndustryGroup))}
+    return render_template("needs/browse.html", result=result, filters=filters, districts=districts, groups=groups,
+                           page=result.page, pages=result.pages)
+
+
+@needs_bp.route("/mine")
+@roles_required(Role.ENTERPRISE)
+def mine():
+    needs = db.session.scalars(select(Need).where(Need.org_id == current_user.organisation_id)
+                               .order_by(Need.id.desc())).all()
+    return render_template("needs/mine.html", needs=needs)
+
+
+@needs_bp.route("/new", methods=["GET", "POST"])
+@roles_required(Role.ENTERPRISE)
+def new():
+    form = NeedForm()
+    _fill_need_choices(form)
+    if form.validate_on_submit():
+        try:
+            need = service.create_need(db.session, current_user, _need_input(form), utcnow(),
+                                       submit=form.submit_now.data)
+            db.session.commit()
+        except DomainError as exc:
+            _fail(exc)
+        else:
+            flash(_("Your financing need was saved."), "success")
+            return redirect(url_for("needs.detail", need_id=need.id))
+    return render_template("needs/form.html", form=form, need=None)
+
+
+@needs_bp.route("/<int:need_id>/edit", methods=["GET", "POST"])
+@roles_required(Role.ENTERPRISE)
+def edit(need_id: int):
+    need = service.own_need(db.session, current_user, need_id)
+    form = NeedForm(obj=need) if request.method == "GET" else NeedForm()
+    if request.method == "GET":
+        form.max_rate_pct.data = need.max_rate * 100
+        form.asset_ids.data = need.asset_ids
+        form.preferred_bank_ids.data = need.preferred_bank_ids
+    _fill_need_choices(form, need)
+    if form.validate_on_submit():
+        try:
+            service.update_need(db.session, current_user, need.id, _need_input(form), utcnow())
+            if form.submit_now.data:
+                service.submit_need(db.session, current_user, need.id, utcnow())
+            db.session.commit()
+        except DomainError as exc:
+            _fail(exc)
+        else:
+            flash(_("Your financing need was saved."), "success")
+            return redirect(url_for("needs.detail", need_id=need.id))
+    return render_template("needs/form.html", form=form, need=need)
+
+
+@needs_bp.route("/<int:need_id>")
+@login_required
+def detail(need_id: int):
+    need = service.visible_need(db.session, current_user, need_id)
+    context = {"need": need, "empty": EmptyForm(), "checklist": REVIEW_CHECKLIST}
+    if current_user.role is Role.BANK:
+        products = docking.active_products(db.session, current_user.organisation_id)
+        context.update(matches=matching.rank_products(need, products), products={p.id: p for p in products},
+                       my_claim=next((c for c in need.claims if c.bank_org_id == current_user.organisation_id),
+                                     None),
+                       claim_form=ClaimForm(), meeting_form=MeetingForm(), offer_form=OfferForm(
+                           amount=need.amount, term_months=need.term_months, annual_rate_pct=need.max_rate * 100))
+    elif current_user.role is Role.STAFF:
+        context.update(review_form=ReviewForm())
+    elif need.org_id == current_user.organisation_id:
+        products = docking.active_products(db.session)
+        context.update(matches=matching.rank_products(need, products)[:10],
+                       products={p.id: p for p in products})
+    return render_template("needs/detail.html", **context)
+
+
+def _post_need_action(need_id: int, action, message: str):
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        action(db.session, current_user, need_id, utcnow())
+        db.session.commit()
+    except DomainError as exc:
+        _fail(exc)
+    else:
+        flash(message, "success")
+    return redirect(url_for("needs.detail", need_id=need_id))
+
+
+@needs_bp.route("/<int:need_id>/submit", methods=["POST"])
+@roles_required(Role.ENTERPRISE)
+def submit(need_id: int):
+    return _post_need_action(need_id, service.submit_need, _("Submitted for review by the exchange."))
+
+
+@needs_bp.route("/<int:need_id>/withdraw", methods=["POST"])
+@roles_required(Role.ENTERPRISE)
+def withdraw(need_id: int):
+    return _post_need_action(need_id, service.withdraw_need, _("The need was withdrawn."))
+
+
+@needs_bp.route("/review")
+@roles_required(Role.STAFF)
+def review_queue():
+    return render_template("needs/review_queue.html", needs=service.review_queue(db.session),
+                           escalated=docking.escalated_needs(db.session))
+
+
+@needs_bp.route("/<int:need_id>/review", methods=["POST"])
+@roles_required(Role.STAFF)
+def review(need_id: int):
+    form = ReviewForm()
+    if not form.validate_on_submit():
+        abort(400)
+    approve = request.form.get("decision") == "publish"
+    ticks = {key: getattr(form, key).data for key, _label in REVIEW_CHECKLIST}
+    try:
+        service.review_need(db.session, current_user, need_id, approve, ticks, form.reason.data, utcnow())
+        db.session.commit()
+    except DomainError as exc:
+        _fail(exc)
+        return redirect(url_for("needs.detail", need_id=need_id))
+    flash(_("The need was published.") if approve else _("The need was returned to the enterprise."), "success")
+    return redirect(url_for("needs.review_queue"))
+
+
+@needs_bp.route("/bank")
+@roles_required(Role.BANK)
+def bank_matches():
+    products = docking.active_products(db.session, current_user.organisation_id)
+    needs = db.session.scalars(select(Need).where(Need.status.in_(browse.PUBLIC_STATUSES))
+                               .order_by(Need.published_at.desc())).all()
+    by_id = {n.id: n for n in needs}
+    return render_template("needs/bank.html", matches=matching.rank_needs(needs, products), needs=by_id,
+                           products={p.id: p for p in products},
+                           claims=service.docked_with(db.session, current_user.organisation_id),
+                           offers=docking.offers_for_bank(db.session, current_user.organisation_id))
+
+
+@needs_bp.route("/<int:need_id>/claim", methods=["POST"])
+@roles_required(Role.BANK)
+def claim(need_id: int):
+    form = ClaimForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        docking.claim_need(db.session, current_user, need_id, utcnow(), product_id=form.product_id.data,
+                           note=form.note.data)
+        db.session.commit()
+    except DomainError as exc:
+        _fail(exc)
+    else:
+        flash(_("Your bank's interest was sent to the enterprise."), "success")
+    return redirect(url_for("needs.detail", need_id=need_id))
+
+
+@needs_bp.route("/<int:need_id>/meeting", methods=["POST"])
+@roles_required(Role.BANK)
+def meeting(need_id: int):
+    form = MeetingForm()
+    if not form.validate_on_submit():
+        flash(_("Give a valid meeting time."), "error")
+        return redirect(url_for("needs.detail", need_id=need_id))
+    try:
+        docking.schedule_meeting(db.session, current_user, need_id, form.meeting_at.data, utcnow())
+        db.session.commit()
+    except DomainError as exc:
+        _fail(exc)
+    else:
+        flash(_("The meeting was arranged."), "success")
+    return redirect(url_for("needs.detail", need_id=need_id))
+
+
+@needs_bp.route("/<int:need_id>/offer", methods=["POST"])
+@roles_required(Role.BANK)
+def offer(need_id: int):
+    form = OfferForm()
+    if not form.validate_on_submit():
+        flash(_("Check the offer: amount, rate and term are required."), "error")
+        return redirect(url_for("needs.detail", need_id=need_id))
+    try:
+        docking.make_offer(db.session, current_user, need_id, form.amount.data,
+                           percent_to_fraction(form.annual_rate_pct.data), form.term_months.data, utcnow(),
+                           product_id=form.product_id.data, conditions=form.conditions.data)
+        db.session.commit()
+    except DomainError as exc:
+        _fail(exc)
+    else:
+        flash(_("Your offer was sent."), "success")
+    return redirect(url_for("needs.detail", need_id=need_id))
+
+
+def _offer_action(offer_id: int, action, message: str):
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        offer = action(db.session, current_user, offer_id, utcnow())
+        need_id = offer.need_id
+        db.session.commit()
+    except DomainError as exc:
+        _fail(exc)
+        return redirect(url_for("needs.mine" if current_user.role is Role.ENTERPRISE else "needs.bank_matches"))
+    flash(message, "success")
+    return redirect(url_for("needs.detail", need_id=need_id))
+
+
+@needs_bp.route("/offers/<int:offer_id>/accept", methods=["POST"])
+@roles_required(Role.ENTERPRISE)
+def accept(offer_id: int):
+    return _offer_action(offer_id, docking.accept_offer, _("You accepted the offer; the other offers were declined."))
+
+
+@needs_bp.route("/offers/<int:offer_id>/decline", methods=["POST"])
+@roles_required(Role.ENTERPRISE)
+def decline(offer_id: int):
+    return _offer_action(offer_id, docking.decline_offer, _("You declined the offer."))
+
+
+@needs_bp.route("/offers/<int:offer_id>/withdraw", methods=["POST"])
+@roles_required(Role.BANK)
+def withdraw_offer(offer_id: int):
+    return _offer_action(offer_id, docking.withdraw_offer, _("Your offer was withdrawn."))
+
+
+@needs_bp.route("/products")
+@roles_required(Role.BANK)
+def products():
+    rows = db.session.scalars(select(LoanProduct).where(LoanProduct.bank_org_id == current_user.organisation_id)
+                              .order_by(LoanProduct.id)).all()
+    return render_template("needs/products.html", products=rows)
+
+
+def _product_input(form: ProductForm) -> docking.ProductInput:
+    ltv = {}
+    for kind in ("invention", "utility_model", "design"):
+        value = getattr(form, f"ltv_{kind}").data
+        if value is not None:
+            ltv[kind] = percent_to_fraction(value)
+    return docking.ProductInput(
+        name=form.name.data, description=form.description.data, min_amount=form.min_amount.data,
+        max_amount=form.max_amount.data, min_term_months=form.min_term_months.data,
+        max_term_months=form.max_term_months.data, min_rate=percent_to_fraction(form.min_rate_pct.data),
+        max_rate=percent_to_fraction(form.max_rate_pct.data), accepted_kinds=form.accepted_kinds.data or [],
+        target_industries=[c.strip() for c in (form.target_industries.data or "").split(",") if c.strip()],
+        target_groups=form.target_groups.data or [], requires_guarantee=form.requires_guarantee.data,
+        requires_insurance=form.requires_insurance.data, max_ltv=ltv,
+    )
+
+
+@needs_bp.route("/products/new", methods=["GET", "POST"])
+@needs_bp.route("/products/<int:product_id>/edit", methods=["GET", "POST"])
+@roles_required(Role.BANK)
+def product_form(product_id: int | None = None):
+    product = None
+    if product_id is not None:
+        product = db.session.get(LoanProduct, product_id)
+        if product is None or product.bank_org_id != current_user.organisation_id:
+            abort(404)
+    form = ProductForm()
+    if request.method == "GET" and product is not None:
+        form = ProductForm(obj=product)
+        form.min_rate_pct.data = product.min_rate * 100
+        form.max_rate_pct.data = product.max_rate * 100
+        form.target_industries.data = ", ".join(product.target_industries)
+        for kind, value in product.max_ltv.items():
+            if hasattr(form, f"ltv_{kind}"):
+                getattr(form, f"ltv_{kind}").data = Decimal(value) * 100
+    from market.needs.labels import kind_label
+
+    form.accepted_kinds.choices = [(k.value, kind_label(k.value)) for k in IpKind]
+    form.target_groups.choices = [(g.code, g.name_zh) for g in db.session.scalars(
+        select(IndustryGroup).order_by(IndustryGroup.family, IndustryGroup.code))]
+    if form.validate_on_submit():
+        try:
+            docking.save_product(db.session, current_user, _product_input(form), utcnow(), product_id=product_id)
+            db.session.commit()
+        except DomainError as exc:
+            _fail(exc)
+        else:
+            flash(_("The loan product was saved."), "success")
+            return redirect(url_for("needs.products"))
+    return render_template("needs/product_form.html", form=form, product=product, bands=AMOUNT_BANDS)
