@@ -113,10 +113,16 @@ SEED_POLICIES = [
 
 def ensure_policies(session: Session, now: datetime) -> None:
     """Insert the seed policies that are missing (idempotent)."""
+    from sqlalchemy.exc import IntegrityError
+
     existing = set(session.scalars(select(Policy.code)))
     for spec in SEED_POLICIES:
         if spec["code"] not in existing:
-            session.add(Policy(**spec, created_at=now))
+            try:
+                with session.begin_nested():  # a concurrent first use may seed the same row: keep theirs
+                    session.add(Policy(**spec, created_at=now))
+            except IntegrityError:
+                pass
     session.flush()
 
 

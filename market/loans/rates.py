@@ -62,9 +62,17 @@ SEED_RATES: list[tuple[str, date, str, str]] = [
 
 def ensure_rates(session: Session, now: datetime) -> None:
     existing = {(k, d) for k, d in session.execute(select(ReferenceRate.kind, ReferenceRate.effective_on))}
-    for kind, on, rate, source in SEED_RATES:
-        if (kind, on) not in existing:
-            session.add(ReferenceRate(kind=kind, effective_on=on, rate=Decimal(rate), source=source, created_at=now))
+    from sqlalchemy.exc import IntegrityError
+
+    missing = [r for r in SEED_RATES if (r[0], r[1]) not in existing]
+    if missing:
+        try:
+            with session.begin_nested():  # a concurrent first use may seed the same rows: keep theirs
+                for kind, on, rate, source in missing:
+                    session.add(ReferenceRate(kind=kind, effective_on=on, rate=Decimal(rate), source=source,
+                                              created_at=now))
+        except IntegrityError:
+            pass
     session.flush()
 
 

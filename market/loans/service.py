@@ -564,9 +564,12 @@ def ensure_fund(session: Session, now: datetime) -> Fund:
     """The fund row; on first use it is opened with the ¥25,000,000 contribution of the municipal science fund."""
     fund = session.get(Fund, FUND_ID)
     if fund is None:
-        fund = Fund(id=FUND_ID, balance=ZERO)
-        session.add(fund)
-        session.flush()
+        try:
+            with session.begin_nested():  # a concurrent first use may open it: keep theirs
+                session.add(Fund(id=FUND_ID, balance=ZERO))
+        except IntegrityError:
+            return session.get(Fund, FUND_ID)
+        fund = session.get(Fund, FUND_ID)
         _credit_fund(session, OPENING_CONTRIBUTION)
         _post(session, "contribution:opening", "contribution", OPENING_CONTRIBUTION, LedgerAccount.FUND_CONTRIBUTIONS,
               "First fund from the municipal science special fund (市级财政科技专项资金)", None, now)

@@ -153,7 +153,7 @@ def _race(app):
     with app.app_context():
         from sqlalchemy import func, select
 
-        from market.ip.models import IpAsset, PledgeState
+        from market.ip.models import IpAsset
         from market.loans.models import Pledge
 
         active = db.session.scalar(select(func.count()).select_from(Pledge).where(Pledge.asset_id == asset_id,
