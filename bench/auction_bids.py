@@ -1,0 +1,190 @@
+"""Concurrent bidding over HTTP against a real server: waitress on 127.0.0.1 with its own temporary SQLite database.
+
+N bidders (threads, one HTTP connection each) each try M times: read the state, bid the next minimum. Checks:
+every accepted bid is at least the previous accepted bid plus the increment; the final price equals the highest
+accepted bid; the number of accepted bids equals the 201 responses and the lot's bid count (none lost or counted
+twice); every request got 201 or 409 (no 5xx). Prints a summary.
+
+Usage: ``python bench/auction_bids.py [--bidders 50] [--bids 20] [--threads 8] [--db sqlite|URL]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections import Counter
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+
+def setup(app, bidders: int):
+    from market.accounts.models import OrgKind, Role
+    from market.accounts.service import create_user
+    from market.api.auth import issue_token
+    from market.db import db, utcnow
+    from market.exchange import service
+    from market.exchange.models import ListingSource
+    from market.ip.models import IpAsset, IpKind, LegalStatus, PledgeState
+
+    now = utcnow().replace(microsecond=0)
+    with app.app_context():
+        s = db.session
+
+        def user(role, email, org):
+            u = create_user(s, email=email, password="bench-pass-2026", role=role, org_name=org, name=email,
+                            now=now, check_strength=False)
+            if u.organisation is not None:
+                from market.accounts.models import OrgStatus
+
+                u.organisation.status = OrgStatus.VERIFIED
+            s.flush()
+            return u
+
+        staff = user(Role.STAFF, "staff@bench.cq", "交易所(bench)")
+        bank = user(Role.BANK, "bank@bench.cq", "银行(bench)")
+        owner = user(Role.ENTERPRISE, "owner@bench.cq", "企业(bench)")
+        assert owner.organisation.kind is OrgKind.ENTERPRISE
+        asset = IpAsset(kind=IpKind.INVENTION, title="基准测试专利 (generated)", legal_status=LegalStatus.GRANTED,
+                        pledge_state=PledgeState.PLEDGED, owner_org_id=owner.organisation_id,
+                        filing_date=date(2018, 1, 1), frozen=False, created_at=now, updated_at=now)
+        s.add(asset)
+        s.flush()
+        start = now - timedelta(hours=1)
+        lot = service.create_listing(s, bank, asset_id=asset.id, source=ListingSource.DEFAULT,
+                                     valuation=Decimal("1000000"), starting_price=Decimal("700000"),
+                                     increment=Decimal("1000"), deposit_amount=Decimal("70000"),
+                                     notice_starts_at=start - timedelta(days=30), bidding_starts_at=start,
+                                     ends_at=start + timedelta(hours=25), now=start - timedelta(days=31))
+        service.submit_listing(s, bank, lot, now)
+        service.review_listing(s, staff, lot, {k: True for k in service.CHECKLIST}, True, now)
+        service.tick(s, now)
+        tokens = []
+        for i in range(bidders):
+            b = user(Role.BIDDER, f"bidder{i}@bench.cq", None)
+            service.pay_deposit(s, b, lot, now)
+            tokens.append(issue_token(s, b, "bench", "read write", now)[1])
+        s.commit()
+        return lot.id, tokens
+
+
+def call(base, method, path, token=None, body=None):
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(base + path, data=data, method=method)
+    req.add_header("Content-Type", "application/json")
+    if token:
+        req.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(req, timeout=60) as resp:
+            return resp.status, json.loads(resp.read() or b"null")
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"null")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--bidders", type=int, default=50)
+    ap.add_argument("--bids", type=int, default=20)
+    ap.add_argument("--threads", type=int, default=8, help="waitress worker threads")
+    ap.add_argument("--db", default="sqlite", help="'sqlite' (temporary file) or a database URL (schema is reset)")
+    args = ap.parse_args(argv)
+
+    from waitress.server import create_server
+
+    from market import create_app
+    from market.bootstrap import init_db
+    from market.db import db
+
+    tmp = tempfile.TemporaryDirectory()
+    url = f"sqlite:///{tmp.name}/bench.sqlite3" if args.db == "sqlite" else args.db
+    if url.startswith("postgresql"):
+        from sqlalchemy import create_engine, text
+
+        engine = create_engine(url)
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "RATELIMIT_ENABLED": False,
+                      "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": args.threads + 2}})
+    with app.app_context():
+        init_db()
+    listing_id, tokens = setup(app, args.bidders)
+    server = create_server(app, host="127.0.0.1", port=0, threads=args.threads)
+    base = f"http://127.0.0.1:{server.effective_port}"
+    threading.Thread(target=server.run, daemon=True).start()
+
+    statuses: Counter = Counter()
+    latencies: list[float] = []
+    lock = threading.Lock()
+
+    def bidder(token):
+        for _ in range(args.bids):
+            _s, state = call(base, "GET", f"/api/v1/auctions/{listing_id}")
+            t0 = time.perf_counter()
+            code, _body = call(base, "POST", f"/api/v1/auctions/{listing_id}/bids", token,
+                               {"amount": state["next_min_bid"]})
+            with lock:
+                statuses[code] += 1
+                latencies.append(time.perf_counter() - t0)
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=bidder, args=(t,)) for t in tokens]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - started
+    _s, final = call(base, "GET", f"/api/v1/auctions/{listing_id}")
+    # The server thread is a daemon and ends with the process (closing it under waitress's feet only adds noise).
+
+    from sqlalchemy import select
+
+    from market.exchange.models import Bid, Listing
+
+    problems = []
+    with app.app_context():
+        lot = db.session.get(Listing, listing_id)
+        accepted = db.session.scalars(select(Bid).where(Bid.listing_id == listing_id, Bid.accepted.is_(True))
+                                      .order_by(Bid.id)).all()
+        recorded = len(db.session.scalars(select(Bid.id).where(Bid.listing_id == listing_id)).all())
+        for prev, cur in zip(accepted, accepted[1:], strict=False):
+            if cur.amount < prev.amount + lot.increment:
+                problems.append(f"bid {cur.id} {cur.amount} < {prev.amount} + {lot.increment}")
+        if not accepted or lot.current_price != max(b.amount for b in accepted) or \
+                lot.current_price != accepted[-1].amount:
+            problems.append(f"final price {lot.current_price} is not the highest accepted bid")
+        if not (len(accepted) == statuses[201] == lot.bid_count):
+            problems.append(f"accepted: {len(accepted)} rows, {statuses[201]} responses, bid_count {lot.bid_count}")
+        if recorded != sum(statuses.values()):
+            problems.append(f"{recorded} bid records for {sum(statuses.values())} requests")
+        if set(statuses) - {201, 409}:
+            problems.append(f"unexpected statuses {dict(statuses)}")
+        if final["current_price"] != str(lot.current_price):
+            problems.append("API state differs from the database")
+        db.engine.dispose()
+    total = sum(statuses.values())
+    lat = sorted(latencies)
+    print(f"database: {url.split(':')[0]}; waitress threads: {args.threads}")
+    print(f"{args.bidders} bidders x {args.bids} bids = {total} bid requests in {elapsed:.2f} s "
+          f"({total / elapsed:.0f} bids/s incl. a state read before each)")
+    print(f"responses: {dict(sorted(statuses.items()))}; accepted bids: {statuses[201]}; "
+          f"final price: {final['current_price']}; ends_at: {final['ends_at']}")
+    print(f"bid latency: p50 {statistics.median(lat) * 1000:.1f} ms, p95 {lat[int(len(lat) * 0.95) - 1] * 1000:.1f} ms,"
+          f" max {lat[-1] * 1000:.1f} ms")
+    print("checks: " + ("all passed" if not problems else "FAILED\n  " + "\n  ".join(problems)))
+    tmp.cleanup()
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
