@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 
 from market.accounts.models import Role
 from market.needs import models  # noqa: F401
+from market.needs.api import blp as needs_api
 from market.needs.commands import needs_group
 from market.needs.models import Need, NeedStatus
 from market.needs.views import needs_bp
@@ -13,6 +14,7 @@ from market.needs.views import needs_bp
 ORDER = 40
 
 blueprints = [needs_bp]
+api_blueprints = [needs_api]
 
 nav = [
     ("needs.browse_page", _l("Financing needs"), {Role.BANK, Role.STAFF, Role.ENTERPRISE, Role.GUARANTOR,
