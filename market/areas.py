@@ -1,9 +1,12 @@
-"""Discovery of the product's areas. Each area is a subpackage `market/<area>/` with an `area.py` module that may define:
+"""Discovery of the product's areas.
+
+Each area is a subpackage `market/<area>/` with an `area.py` module that may define:
 
 - `ORDER` (int, for menus and the API document; default 100)
 - `blueprints`, `api_blueprints`: Flask / flask-smorest blueprints
 - `nav`: [(endpoint, label, roles)], `cards`: [(role or None, endpoint, title, text)]
-- `counters`: [(key, label, fn(session) -> int)] for the home page; `panels`: [(label, fn(session))] for the staff console
+- `counters`: [(key, label, fn(session) -> int)] for the home page
+- `panels`: [(label, fn(session))] for the staff console
 - `commands`: [(group name or None, click command)]; groups: import, search, auctions, bulletin
 - `demo_step(echo)`: loads the area's demo data (called in ORDER by `market demo`)
 - `init_app(app)`: anything else (filters, hooks)

@@ -27,7 +27,8 @@ def init_db_command() -> None:
     from market.bootstrap import init_db
 
     counts = init_db()
-    click.echo(f"Database ready at {db.engine.url.render_as_string(hide_password=True)}; reference rows added: {counts}")
+    url = db.engine.url.render_as_string(hide_password=True)
+    click.echo(f"Database ready at {url}; reference rows added: {counts}")
 
 
 @click.group("users")

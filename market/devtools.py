@@ -37,7 +37,9 @@ def regen_initial_migration() -> Path:
 
 
 
-DOMAIN_ERRORS = ("DomainError", "NotFound", "Forbidden", "Conflict", "InvalidInput", "InvalidTransition", "Unauthorized")
+DOMAIN_ERRORS = (
+    "DomainError", "NotFound", "Forbidden", "Conflict", "InvalidInput", "InvalidTransition", "Unauthorized"
+)
 
 
 def extract_messages() -> dict[str, list[str]]:

@@ -23,7 +23,10 @@ _hasher = PasswordHasher()
 
 MIN_PASSWORD_LENGTH = 10
 COMMON_PASSWORDS = frozenset(
-    {"password123", "1234567890", "qwertyuiop", "password1234", "abc1234567", "iloveyou12", "admin12345", "1qaz2wsx3edc"}
+    {
+        "password123", "1234567890", "qwertyuiop", "password1234", "abc1234567", "iloveyou12", "admin12345",
+        "1qaz2wsx3edc",
+    }
 )
 
 

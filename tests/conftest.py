@@ -203,7 +203,8 @@ def dec(value) -> Decimal:
 
 
 CHROMIUM = os.environ.get("MARKET_TEST_CHROMIUM")
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
 ARTIFACTS = os.environ.get("MARKET_ARTIFACTS_DIR")
 

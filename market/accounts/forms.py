@@ -31,7 +31,9 @@ class OrgFieldsMixin:
     contact_name = StringField(_l("Contact person"), validators=[Optional(), Length(max=60)])
     contact_phone = StringField(
         _l("Contact phone"),
-        validators=[Optional(), Length(max=30), Regexp(r"^[0-9+\-() ]*$", message=_l("Digits, spaces and + - ( ) only."))],
+        validators=[
+            Optional(), Length(max=30), Regexp(r"^[0-9+\-() ]*$", message=_l("Digits, spaces and + - ( ) only."))
+        ],
     )
     address = StringField(_l("Address"), validators=[Optional(), Length(max=200)])
 
