@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from market.db import Base, Money, enum_type
@@ -53,8 +53,7 @@ class Listing(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     asset_id: Mapped[int] = mapped_column(ForeignKey("ip_asset.id"), index=True)
     source: Mapped[ListingSource] = mapped_column(enum_type(ListingSource))
-    # The defaulted loan (market.loans); an id only until that model exists in the tree.
-    loan_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    loan_id: Mapped[int | None] = mapped_column(ForeignKey("loan.id"), index=True)  # the defaulted loan
     kind: Mapped[ListingKind] = mapped_column(enum_type(ListingKind), default=ListingKind.AUCTION)
     title: Mapped[str] = mapped_column(String(500))
     description: Mapped[str | None] = mapped_column(Text)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 13:22:09.217549
+Create Date: 2026-11-28 13:28:50.348472
 """
 from alembic import op
 import sqlalchemy as sa
@@ -262,61 +262,6 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_audit_entry_entity_id'), ['entity_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_audit_entry_entity_type'), ['entity_type'], unique=False)
 
-    op.create_table('listing',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('asset_id', sa.Integer(), nullable=False),
-    sa.Column('source', sa.Enum('default', 'voluntary', name='listingsource', native_enum=False, create_constraint=True, length=32), nullable=False),
-    sa.Column('loan_id', sa.Integer(), nullable=True),
-    sa.Column('kind', sa.Enum('auction', 'licence', 'fixed_price', name='listingkind', native_enum=False, create_constraint=True, length=32), nullable=False),
-    sa.Column('title', sa.String(length=500), nullable=False),
-    sa.Column('description', sa.Text(), nullable=True),
-    sa.Column('seller_org_id', sa.Integer(), nullable=True),
-    sa.Column('owner_org_id', sa.Integer(), nullable=True),
-    sa.Column('bank_org_id', sa.Integer(), nullable=True),
-    sa.Column('valuation', sa.Numeric(precision=18, scale=2), nullable=False),
-    sa.Column('starting_price', sa.Numeric(precision=18, scale=2), nullable=False),
-    sa.Column('increment', sa.Numeric(precision=18, scale=2), nullable=False),
-    sa.Column('deposit_amount', sa.Numeric(precision=18, scale=2), nullable=False),
-    sa.Column('notice_starts_at', sa.DateTime(), nullable=False),
-    sa.Column('bidding_starts_at', sa.DateTime(), nullable=False),
-    sa.Column('scheduled_ends_at', sa.DateTime(), nullable=False),
-    sa.Column('ends_at', sa.DateTime(), nullable=False),
-    sa.Column('status', sa.Enum('draft', 'under_review', 'announced', 'bidding', 'sold', 'failed', 'unpaid', 'settled', 'cancelled', name='listingstatus', native_enum=False, create_constraint=True, length=32), nullable=False),
-    sa.Column('round', sa.Integer(), nullable=False),
-    sa.Column('previous_id', sa.Integer(), nullable=True),
-    sa.Column('current_price', sa.Numeric(precision=18, scale=2), nullable=True),
-    sa.Column('bid_count', sa.Integer(), nullable=False),
-    sa.Column('leader_id', sa.Integer(), nullable=True),
-    sa.Column('leader_preemption', sa.Boolean(), nullable=False),
-    sa.Column('winner_id', sa.Integer(), nullable=True),
-    sa.Column('sale_price', sa.Numeric(precision=18, scale=2), nullable=True),
-    sa.Column('closed_at', sa.DateTime(), nullable=True),
-    sa.Column('payment_due_at', sa.DateTime(), nullable=True),
-    sa.Column('paid_at', sa.DateTime(), nullable=True),
-    sa.Column('rules_version', sa.String(length=60), nullable=False),
-    sa.Column('checklist', sa.JSON(), nullable=False),
-    sa.Column('review_note', sa.String(length=500), nullable=True),
-    sa.Column('due_diligence', sa.JSON(), nullable=False),
-    sa.Column('created_by_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', sa.DateTime(), nullable=False),
-    sa.Column('updated_at', sa.DateTime(), nullable=False),
-    sa.ForeignKeyConstraint(['asset_id'], ['ip_asset.id'], name=op.f('fk_listing_asset_id_ip_asset')),
-    sa.ForeignKeyConstraint(['bank_org_id'], ['organisation.id'], name=op.f('fk_listing_bank_org_id_organisation')),
-    sa.ForeignKeyConstraint(['created_by_id'], ['user_account.id'], name=op.f('fk_listing_created_by_id_user_account')),
-    sa.ForeignKeyConstraint(['leader_id'], ['user_account.id'], name=op.f('fk_listing_leader_id_user_account')),
-    sa.ForeignKeyConstraint(['owner_org_id'], ['organisation.id'], name=op.f('fk_listing_owner_org_id_organisation')),
-    sa.ForeignKeyConstraint(['previous_id'], ['listing.id'], name=op.f('fk_listing_previous_id_listing')),
-    sa.ForeignKeyConstraint(['seller_org_id'], ['organisation.id'], name=op.f('fk_listing_seller_org_id_organisation')),
-    sa.ForeignKeyConstraint(['winner_id'], ['user_account.id'], name=op.f('fk_listing_winner_id_user_account')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_listing'))
-    )
-    with op.batch_alter_table('listing', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_listing_asset_id'), ['asset_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_listing_ends_at'), ['ends_at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_listing_loan_id'), ['loan_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_listing_seller_org_id'), ['seller_org_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_listing_status'), ['status'], unique=False)
-
     op.create_table('loan',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('bank_org_id', sa.Integer(), nullable=False),
@@ -449,88 +394,62 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_notice_recipient_role'), ['recipient_role'], unique=False)
         batch_op.create_index(batch_op.f('ix_notice_recipient_user_id'), ['recipient_user_id'], unique=False)
 
-    op.create_table('listing_bid',
+    op.create_table('listing',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('listing_id', sa.Integer(), nullable=False),
-    sa.Column('bidder_id', sa.Integer(), nullable=False),
-    sa.Column('code', sa.String(length=8), nullable=False),
-    sa.Column('amount', sa.Numeric(precision=18, scale=2), nullable=False),
-    sa.Column('placed_at', sa.DateTime(), nullable=False),
-    sa.Column('accepted', sa.Boolean(), nullable=False),
-    sa.Column('preemption', sa.Boolean(), nullable=False),
-    sa.Column('outcome', sa.String(length=20), nullable=False),
-    sa.Column('ends_at_after', sa.DateTime(), nullable=True),
-    sa.ForeignKeyConstraint(['bidder_id'], ['user_account.id'], name=op.f('fk_listing_bid_bidder_id_user_account')),
-    sa.ForeignKeyConstraint(['listing_id'], ['listing.id'], name=op.f('fk_listing_bid_listing_id_listing')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_listing_bid'))
-    )
-    with op.batch_alter_table('listing_bid', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_listing_bid_listing_id'), ['listing_id'], unique=False)
-
-    op.create_table('listing_deposit',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('listing_id', sa.Integer(), nullable=False),
-    sa.Column('bidder_id', sa.Integer(), nullable=False),
-    sa.Column('code', sa.String(length=8), nullable=False),
-    sa.Column('amount', sa.Numeric(precision=18, scale=2), nullable=False),
-    sa.Column('status', sa.Enum('held', 'refunded', 'forfeited', 'applied', name='depositstatus', native_enum=False, create_constraint=True, length=32), nullable=False),
-    sa.Column('paid_at', sa.DateTime(), nullable=False),
-    sa.Column('settled_at', sa.DateTime(), nullable=True),
-    sa.ForeignKeyConstraint(['bidder_id'], ['user_account.id'], name=op.f('fk_listing_deposit_bidder_id_user_account')),
-    sa.ForeignKeyConstraint(['listing_id'], ['listing.id'], name=op.f('fk_listing_deposit_listing_id_listing')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_listing_deposit')),
-    sa.UniqueConstraint('listing_id', 'bidder_id', name=op.f('uq_listing_deposit_listing_id_bidder_id')),
-    sa.UniqueConstraint('listing_id', 'code', name=op.f('uq_listing_deposit_listing_id_code'))
-    )
-    with op.batch_alter_table('listing_deposit', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_listing_deposit_bidder_id'), ['bidder_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_listing_deposit_listing_id'), ['listing_id'], unique=False)
-
-    op.create_table('listing_ledger',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('listing_id', sa.Integer(), nullable=False),
-    sa.Column('user_id', sa.Integer(), nullable=True),
-    sa.Column('org_id', sa.Integer(), nullable=True),
-    sa.Column('entry', sa.String(length=30), nullable=False),
-    sa.Column('amount', sa.Numeric(precision=18, scale=2), nullable=False),
-    sa.Column('at', sa.DateTime(), nullable=False),
-    sa.Column('reference', sa.String(length=80), nullable=True),
-    sa.ForeignKeyConstraint(['listing_id'], ['listing.id'], name=op.f('fk_listing_ledger_listing_id_listing')),
-    sa.ForeignKeyConstraint(['org_id'], ['organisation.id'], name=op.f('fk_listing_ledger_org_id_organisation')),
-    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_listing_ledger_user_id_user_account')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_listing_ledger'))
-    )
-    with op.batch_alter_table('listing_ledger', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_listing_ledger_listing_id'), ['listing_id'], unique=False)
-
-    op.create_table('listing_preemption',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('listing_id', sa.Integer(), nullable=False),
-    sa.Column('user_id', sa.Integer(), nullable=False),
-    sa.Column('kind', sa.Enum('co_owner', 'exclusive_licensee', name='preemptionkind', native_enum=False, create_constraint=True, length=32), nullable=False),
-    sa.Column('notified_at', sa.DateTime(), nullable=True),
-    sa.ForeignKeyConstraint(['listing_id'], ['listing.id'], name=op.f('fk_listing_preemption_listing_id_listing')),
-    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_listing_preemption_user_id_user_account')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_listing_preemption')),
-    sa.UniqueConstraint('listing_id', 'user_id', name=op.f('uq_listing_preemption_listing_id_user_id'))
-    )
-    with op.batch_alter_table('listing_preemption', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_listing_preemption_listing_id'), ['listing_id'], unique=False)
-
-    op.create_table('listing_transfer',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('listing_id', sa.Integer(), nullable=False),
     sa.Column('asset_id', sa.Integer(), nullable=False),
-    sa.Column('buyer_id', sa.Integer(), nullable=False),
-    sa.Column('price', sa.Numeric(precision=18, scale=2), nullable=False),
-    sa.Column('at', sa.DateTime(), nullable=False),
-    sa.Column('claim_hook', sa.String(length=200), nullable=True),
-    sa.ForeignKeyConstraint(['asset_id'], ['ip_asset.id'], name=op.f('fk_listing_transfer_asset_id_ip_asset')),
-    sa.ForeignKeyConstraint(['buyer_id'], ['user_account.id'], name=op.f('fk_listing_transfer_buyer_id_user_account')),
-    sa.ForeignKeyConstraint(['listing_id'], ['listing.id'], name=op.f('fk_listing_transfer_listing_id_listing')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_listing_transfer')),
-    sa.UniqueConstraint('listing_id', name=op.f('uq_listing_transfer_listing_id'))
+    sa.Column('source', sa.Enum('default', 'voluntary', name='listingsource', native_enum=False, create_constraint=True, length=32), nullable=False),
+    sa.Column('loan_id', sa.Integer(), nullable=True),
+    sa.Column('kind', sa.Enum('auction', 'licence', 'fixed_price', name='listingkind', native_enum=False, create_constraint=True, length=32), nullable=False),
+    sa.Column('title', sa.String(length=500), nullable=False),
+    sa.Column('description', sa.Text(), nullable=True),
+    sa.Column('seller_org_id', sa.Integer(), nullable=True),
+    sa.Column('owner_org_id', sa.Integer(), nullable=True),
+    sa.Column('bank_org_id', sa.Integer(), nullable=True),
+    sa.Column('valuation', sa.Numeric(precision=18, scale=2), nullable=False),
+    sa.Column('starting_price', sa.Numeric(precision=18, scale=2), nullable=False),
+    sa.Column('increment', sa.Numeric(precision=18, scale=2), nullable=False),
+    sa.Column('deposit_amount', sa.Numeric(precision=18, scale=2), nullable=False),
+    sa.Column('notice_starts_at', sa.DateTime(), nullable=False),
+    sa.Column('bidding_starts_at', sa.DateTime(), nullable=False),
+    sa.Column('scheduled_ends_at', sa.DateTime(), nullable=False),
+    sa.Column('ends_at', sa.DateTime(), nullable=False),
+    sa.Column('status', sa.Enum('draft', 'under_review', 'announced', 'bidding', 'sold', 'failed', 'unpaid', 'settled', 'cancelled', name='listingstatus', native_enum=False, create_constraint=True, length=32), nullable=False),
+    sa.Column('round', sa.Integer(), nullable=False),
+    sa.Column('previous_id', sa.Integer(), nullable=True),
+    sa.Column('current_price', sa.Numeric(precision=18, scale=2), nullable=True),
+    sa.Column('bid_count', sa.Integer(), nullable=False),
+    sa.Column('leader_id', sa.Integer(), nullable=True),
+    sa.Column('leader_preemption', sa.Boolean(), nullable=False),
+    sa.Column('winner_id', sa.Integer(), nullable=True),
+    sa.Column('sale_price', sa.Numeric(precision=18, scale=2), nullable=True),
+    sa.Column('closed_at', sa.DateTime(), nullable=True),
+    sa.Column('payment_due_at', sa.DateTime(), nullable=True),
+    sa.Column('paid_at', sa.DateTime(), nullable=True),
+    sa.Column('rules_version', sa.String(length=60), nullable=False),
+    sa.Column('checklist', sa.JSON(), nullable=False),
+    sa.Column('review_note', sa.String(length=500), nullable=True),
+    sa.Column('due_diligence', sa.JSON(), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['asset_id'], ['ip_asset.id'], name=op.f('fk_listing_asset_id_ip_asset')),
+    sa.ForeignKeyConstraint(['bank_org_id'], ['organisation.id'], name=op.f('fk_listing_bank_org_id_organisation')),
+    sa.ForeignKeyConstraint(['created_by_id'], ['user_account.id'], name=op.f('fk_listing_created_by_id_user_account')),
+    sa.ForeignKeyConstraint(['leader_id'], ['user_account.id'], name=op.f('fk_listing_leader_id_user_account')),
+    sa.ForeignKeyConstraint(['loan_id'], ['loan.id'], name=op.f('fk_listing_loan_id_loan')),
+    sa.ForeignKeyConstraint(['owner_org_id'], ['organisation.id'], name=op.f('fk_listing_owner_org_id_organisation')),
+    sa.ForeignKeyConstraint(['previous_id'], ['listing.id'], name=op.f('fk_listing_previous_id_listing')),
+    sa.ForeignKeyConstraint(['seller_org_id'], ['organisation.id'], name=op.f('fk_listing_seller_org_id_organisation')),
+    sa.ForeignKeyConstraint(['winner_id'], ['user_account.id'], name=op.f('fk_listing_winner_id_user_account')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_listing'))
     )
+    with op.batch_alter_table('listing', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_listing_asset_id'), ['asset_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_listing_ends_at'), ['ends_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_listing_loan_id'), ['loan_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_listing_seller_org_id'), ['seller_org_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_listing_status'), ['status'], unique=False)
+
     op.create_table('loan_claim',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('loan_id', sa.Integer(), nullable=False),
@@ -640,6 +559,88 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_pledge_loan_id'), ['loan_id'], unique=False)
         batch_op.create_index('uq_pledge_active_asset', ['asset_id'], unique=True, sqlite_where=sa.text('active = 1'), postgresql_where=sa.text('active'))
 
+    op.create_table('listing_bid',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('listing_id', sa.Integer(), nullable=False),
+    sa.Column('bidder_id', sa.Integer(), nullable=False),
+    sa.Column('code', sa.String(length=8), nullable=False),
+    sa.Column('amount', sa.Numeric(precision=18, scale=2), nullable=False),
+    sa.Column('placed_at', sa.DateTime(), nullable=False),
+    sa.Column('accepted', sa.Boolean(), nullable=False),
+    sa.Column('preemption', sa.Boolean(), nullable=False),
+    sa.Column('outcome', sa.String(length=20), nullable=False),
+    sa.Column('ends_at_after', sa.DateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['bidder_id'], ['user_account.id'], name=op.f('fk_listing_bid_bidder_id_user_account')),
+    sa.ForeignKeyConstraint(['listing_id'], ['listing.id'], name=op.f('fk_listing_bid_listing_id_listing')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_listing_bid'))
+    )
+    with op.batch_alter_table('listing_bid', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_listing_bid_listing_id'), ['listing_id'], unique=False)
+
+    op.create_table('listing_deposit',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('listing_id', sa.Integer(), nullable=False),
+    sa.Column('bidder_id', sa.Integer(), nullable=False),
+    sa.Column('code', sa.String(length=8), nullable=False),
+    sa.Column('amount', sa.Numeric(precision=18, scale=2), nullable=False),
+    sa.Column('status', sa.Enum('held', 'refunded', 'forfeited', 'applied', name='depositstatus', native_enum=False, create_constraint=True, length=32), nullable=False),
+    sa.Column('paid_at', sa.DateTime(), nullable=False),
+    sa.Column('settled_at', sa.DateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['bidder_id'], ['user_account.id'], name=op.f('fk_listing_deposit_bidder_id_user_account')),
+    sa.ForeignKeyConstraint(['listing_id'], ['listing.id'], name=op.f('fk_listing_deposit_listing_id_listing')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_listing_deposit')),
+    sa.UniqueConstraint('listing_id', 'bidder_id', name=op.f('uq_listing_deposit_listing_id_bidder_id')),
+    sa.UniqueConstraint('listing_id', 'code', name=op.f('uq_listing_deposit_listing_id_code'))
+    )
+    with op.batch_alter_table('listing_deposit', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_listing_deposit_bidder_id'), ['bidder_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_listing_deposit_listing_id'), ['listing_id'], unique=False)
+
+    op.create_table('listing_ledger',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('listing_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=True),
+    sa.Column('org_id', sa.Integer(), nullable=True),
+    sa.Column('entry', sa.String(length=30), nullable=False),
+    sa.Column('amount', sa.Numeric(precision=18, scale=2), nullable=False),
+    sa.Column('at', sa.DateTime(), nullable=False),
+    sa.Column('reference', sa.String(length=80), nullable=True),
+    sa.ForeignKeyConstraint(['listing_id'], ['listing.id'], name=op.f('fk_listing_ledger_listing_id_listing')),
+    sa.ForeignKeyConstraint(['org_id'], ['organisation.id'], name=op.f('fk_listing_ledger_org_id_organisation')),
+    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_listing_ledger_user_id_user_account')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_listing_ledger'))
+    )
+    with op.batch_alter_table('listing_ledger', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_listing_ledger_listing_id'), ['listing_id'], unique=False)
+
+    op.create_table('listing_preemption',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('listing_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.Enum('co_owner', 'exclusive_licensee', name='preemptionkind', native_enum=False, create_constraint=True, length=32), nullable=False),
+    sa.Column('notified_at', sa.DateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['listing_id'], ['listing.id'], name=op.f('fk_listing_preemption_listing_id_listing')),
+    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_listing_preemption_user_id_user_account')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_listing_preemption')),
+    sa.UniqueConstraint('listing_id', 'user_id', name=op.f('uq_listing_preemption_listing_id_user_id'))
+    )
+    with op.batch_alter_table('listing_preemption', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_listing_preemption_listing_id'), ['listing_id'], unique=False)
+
+    op.create_table('listing_transfer',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('listing_id', sa.Integer(), nullable=False),
+    sa.Column('asset_id', sa.Integer(), nullable=False),
+    sa.Column('buyer_id', sa.Integer(), nullable=False),
+    sa.Column('price', sa.Numeric(precision=18, scale=2), nullable=False),
+    sa.Column('at', sa.DateTime(), nullable=False),
+    sa.Column('claim_hook', sa.String(length=200), nullable=True),
+    sa.ForeignKeyConstraint(['asset_id'], ['ip_asset.id'], name=op.f('fk_listing_transfer_asset_id_ip_asset')),
+    sa.ForeignKeyConstraint(['buyer_id'], ['user_account.id'], name=op.f('fk_listing_transfer_buyer_id_user_account')),
+    sa.ForeignKeyConstraint(['listing_id'], ['listing.id'], name=op.f('fk_listing_transfer_listing_id_listing')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_listing_transfer')),
+    sa.UniqueConstraint('listing_id', name=op.f('uq_listing_transfer_listing_id'))
+    )
     op.create_table('loan_watch_flag',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('loan_id', sa.Integer(), nullable=False),
@@ -696,6 +697,24 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_loan_watch_flag_loan_id'))
 
     op.drop_table('loan_watch_flag')
+    op.drop_table('listing_transfer')
+    with op.batch_alter_table('listing_preemption', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_listing_preemption_listing_id'))
+
+    op.drop_table('listing_preemption')
+    with op.batch_alter_table('listing_ledger', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_listing_ledger_listing_id'))
+
+    op.drop_table('listing_ledger')
+    with op.batch_alter_table('listing_deposit', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_listing_deposit_listing_id'))
+        batch_op.drop_index(batch_op.f('ix_listing_deposit_bidder_id'))
+
+    op.drop_table('listing_deposit')
+    with op.batch_alter_table('listing_bid', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_listing_bid_listing_id'))
+
+    op.drop_table('listing_bid')
     with op.batch_alter_table('pledge', schema=None) as batch_op:
         batch_op.drop_index('uq_pledge_active_asset', sqlite_where=sa.text('active = 1'), postgresql_where=sa.text('active'))
         batch_op.drop_index(batch_op.f('ix_pledge_loan_id'))
@@ -726,24 +745,14 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_loan_claim_approved_at'))
 
     op.drop_table('loan_claim')
-    op.drop_table('listing_transfer')
-    with op.batch_alter_table('listing_preemption', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_listing_preemption_listing_id'))
+    with op.batch_alter_table('listing', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_listing_status'))
+        batch_op.drop_index(batch_op.f('ix_listing_seller_org_id'))
+        batch_op.drop_index(batch_op.f('ix_listing_loan_id'))
+        batch_op.drop_index(batch_op.f('ix_listing_ends_at'))
+        batch_op.drop_index(batch_op.f('ix_listing_asset_id'))
 
-    op.drop_table('listing_preemption')
-    with op.batch_alter_table('listing_ledger', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_listing_ledger_listing_id'))
-
-    op.drop_table('listing_ledger')
-    with op.batch_alter_table('listing_deposit', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_listing_deposit_listing_id'))
-        batch_op.drop_index(batch_op.f('ix_listing_deposit_bidder_id'))
-
-    op.drop_table('listing_deposit')
-    with op.batch_alter_table('listing_bid', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_listing_bid_listing_id'))
-
-    op.drop_table('listing_bid')
+    op.drop_table('listing')
     with op.batch_alter_table('notice', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_notice_recipient_user_id'))
         batch_op.drop_index(batch_op.f('ix_notice_recipient_role'))
@@ -774,14 +783,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_loan_bank_org_id'))
 
     op.drop_table('loan')
-    with op.batch_alter_table('listing', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_listing_status'))
-        batch_op.drop_index(batch_op.f('ix_listing_seller_org_id'))
-        batch_op.drop_index(batch_op.f('ix_listing_loan_id'))
-        batch_op.drop_index(batch_op.f('ix_listing_ends_at'))
-        batch_op.drop_index(batch_op.f('ix_listing_asset_id'))
-
-    op.drop_table('listing')
     with op.batch_alter_table('audit_entry', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_audit_entry_entity_type'))
         batch_op.drop_index(batch_op.f('ix_audit_entry_entity_id'))
