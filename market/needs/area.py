@@ -8,6 +8,7 @@ from market.accounts.models import Role
 from market.needs import models  # noqa: F401
 from market.needs.api import blp as needs_api
 from market.needs.commands import needs_group
+from market.needs.demo import demo_step  # noqa: F401
 from market.needs.models import Need, NeedStatus
 from market.needs.views import needs_bp
 
