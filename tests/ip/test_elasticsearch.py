@@ -1,0 +1,63 @@
+"""With MARKET_TEST_ELASTICSEARCH_URL: indexing through the app on Elasticsearch; an engine down loses nothing."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from datetime import date
+
+import pytest
+from sqlalchemy import func, select
+
+from market.db import db, utcnow
+from market.ip import indexing
+from market.ip.demo import LEGAL_STATUS
+from market.ip.finder import PatentSearch, build_query, run
+from market.ip.importer import import_file
+from market.ip.models import SearchOutbox
+
+ES_URL = os.environ.get("MARKET_TEST_ELASTICSEARCH_URL")
+pytestmark = [
+    pytest.mark.elasticsearch,
+    pytest.mark.skipif(not ES_URL and os.environ.get("MARKET_TEST_REQUIRE_SERVICES") != "1",
+                       reason="MARKET_TEST_ELASTICSEARCH_URL not set"),
+]
+
+
+@pytest.fixture
+def prefix():
+    value = f"t_{uuid.uuid4().hex[:10]}"
+    yield value
+    from search import make_backend
+
+    backend = make_backend(ES_URL, ":memory:", index_prefix=value + "-")
+    try:
+        backend.drop("patents")
+    finally:
+        backend.close()
+
+
+def test_app_indexes_through_elasticsearch(make_app, prefix):
+    app = make_app(ELASTICSEARCH_URL=ES_URL, SEARCH_INDEX_PREFIX=prefix)
+    with app.app_context():
+        import_file(db.session, None, LEGAL_STATUS, utcnow())
+        db.session.commit()
+        result = indexing.drain(db.session, indexing.get_backend())
+        db.session.commit()
+        assert result.error is None and result.applied == 866
+        hits = run(db.session, indexing.get_backend(), build_query(PatentSearch(q="合金"), date.today()))
+        assert hits.total > 0 and all("合金" in a.title or a.abstract for a in hits.items[:5])
+
+
+def test_engine_down_during_import_then_sync_to_real_elasticsearch(make_app, prefix, tmp_path):
+    down = make_app(ELASTICSEARCH_URL="http://127.0.0.1:9", SEARCH_INDEX_PREFIX=prefix)
+    out = down.test_cli_runner().invoke(args=["import", "patents", str(LEGAL_STATUS)])
+    assert out.exit_code == 0, out.output
+    assert "866 waiting" in out.output or "866 changes wait" in out.output
+    url = down.config["SQLALCHEMY_DATABASE_URI"]
+    up = make_app(url=url, ELASTICSEARCH_URL=ES_URL, SEARCH_INDEX_PREFIX=prefix)
+    out = up.test_cli_runner().invoke(args=["search", "sync"])
+    assert out.exit_code == 0, out.output
+    with up.app_context():
+        assert db.session.scalar(select(func.count()).select_from(SearchOutbox)) == 0
+        assert indexing.get_backend().count("patents") == 866
