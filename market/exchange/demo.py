@@ -48,13 +48,14 @@ def demo_step(echo) -> None:
         service.review_listing(session, staff, lot, {k: True for k in service.CHECKLIST}, True, created)
         lots.append(lot)
     live, _announced, sold = lots
-    for lot in (live, sold):
+    for lot in (sold, live):  # in time order: a tick at the later start would close the earlier lot unbid
         service.tick(session, lot.bidding_starts_at)
         for user in bidders:
             service.pay_deposit(session, user, lot, lot.bidding_starts_at)
         at = lot.bidding_starts_at + timedelta(minutes=10)
         service.place_bid(session, bidders[0], lot.id, lot.starting_price, at)
         service.place_bid(session, bidders[1], lot.id, lot.starting_price + lot.increment, at + timedelta(minutes=7))
-    service.tick(session, sold.ends_at)
+        if lot is sold:
+            service.tick(session, sold.ends_at)
     session.flush()
     echo(f"Exchange demo: lots {live.id} (bidding), {_announced.id} (announced), {sold.id} (sold)")

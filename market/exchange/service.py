@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from market.accounts.models import Role, User
 from market.audit.service import record, snapshot
-from market.errors import Conflict, Forbidden, InvalidInput, NotFound
+from market.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from market.exchange import rules
 from market.exchange.models import (
     Bid,
@@ -484,16 +484,22 @@ def record_payment(session: Session, actor: User, listing: Listing, now: datetim
 
 
 def hand_loss_to_claims(session: Session, actor: User, listing: Listing, now: datetime) -> str:
-    """Hook for the loans area: a defaulted loan's recovery goes to `market.loans.service.assemble_claim` when that
-    function exists; otherwise the hand-off is recorded as pending (returns what happened)."""
+    """Hand a defaulted loan's recovery (the sale price) to `market.loans.service.assemble_claim` when that function
+    exists; a refusal there (e.g. a claim already made) does not undo the settlement and is recorded instead."""
     if listing.loan_id is None or listing.source is not ListingSource.DEFAULT:
         return "not a defaulted loan"
     try:
-        from market.loans import service as loans_service  # type: ignore[attr-defined]
+        from market.loans import service as loans_service
+        from market.loans.models import Loan
     except ImportError:
         return "pending: market.loans.service not available"
     assemble = getattr(loans_service, "assemble_claim", None)
-    if assemble is None:
-        return "pending: market.loans.service.assemble_claim not available"
-    assemble(session, actor, loan_id=listing.loan_id, recovered_amount=listing.sale_price, now=now)
-    return "handed to market.loans.service.assemble_claim"
+    loan = session.get(Loan, listing.loan_id)
+    if assemble is None or loan is None:
+        return "pending: market.loans.service.assemble_claim or the loan not available"
+    try:
+        with session.begin_nested():
+            claim = assemble(session, loan, listing.sale_price, now, actor=actor)
+    except DomainError as exc:
+        return f"not handed: {exc.message}"[:200]
+    return f"claim {getattr(claim, 'id', '?')} assembled by market.loans.service.assemble_claim"

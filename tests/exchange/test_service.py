@@ -3,7 +3,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from market.accounts.models import Role
+from market.accounts.models import OrgKind, Role
 from market.errors import Conflict, Forbidden, InvalidInput
 from market.exchange import service
 from market.exchange.models import DepositStatus, LedgerEntry, ListingStatus, PreemptionKind
@@ -188,3 +188,36 @@ def test_reauction_only_within_30_days(session, factory, lot):
         service.create_reauction(session, who["staff"], listing, starting_price=D("600000"), deposit_amount=D("60000"),
                                  increment=D("5000"), notice_starts_at=t, bidding_starts_at=t + timedelta(days=15),
                                  ends_at=t + timedelta(days=16), now=t)
+
+
+def test_settlement_hands_loss_to_claims_hook(session, factory, lot):
+    listing, _who = lot
+    listing.loan_id = None
+    a = bidder_with_deposit(session, factory, listing)
+    bid(session, a, listing, "700000", NOW + timedelta(hours=1))
+    service.tick(session, listing.ends_at)
+    session.refresh(listing)
+    with pytest.raises(Forbidden):
+        service.record_payment(session, factory.user(Role.BIDDER), listing, listing.ends_at)
+    transfer = service.record_payment(session, a, listing, listing.ends_at + timedelta(days=1))
+    entries = {e.entry: e.amount for e in session.scalars(service.select(LedgerEntry).where(
+        LedgerEntry.listing_id == listing.id))}
+    assert entries["balance_paid"] == D("630000") and entries["proceeds_to_seller"] == D("-700000")
+    assert transfer.buyer_id == a.id and listing.asset.pledge_state.value == "free"
+
+
+def test_demo_step(session, factory):
+    from market.exchange.demo import demo_step
+    from tests.exchange.conftest import make_asset
+
+    for email, role in [("staff@demo.cq", Role.STAFF), ("bank@demo.cq", Role.BANK), ("bidder@demo.cq", Role.BIDDER),
+                        ("bidder2@demo.cq", Role.BIDDER)]:
+        factory.user(role, email=email)
+    owner = factory.org(OrgKind.ENTERPRISE)
+    for _ in range(3):
+        make_asset(session, owner.id)
+    lines = []
+    demo_step(lines.append)
+    assert "(bidding)" in lines[0] and "(sold)" in lines[0], lines
+    demo_step(lines.append)
+    assert "already" in lines[1]
