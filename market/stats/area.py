@@ -1,0 +1,16 @@
+"""Statistics and transparency: the public dashboard (/stats) with the paper's headline figures computed live,
+CSV exports, and the home-page counters."""
+
+from flask_babel import lazy_gettext as _l
+
+from market.stats import figures
+from market.stats.views import stats_bp
+
+ORDER = 80
+blueprints = [stats_bp]
+nav = [("stats.index", _l("Statistics"), None)]
+counters = [
+    ("valid_patents", _l("Valid patents"), figures.valid_patents),
+    ("loans", _l("IP pledge loans"), figures.loan_count),
+    ("enterprises_with_needs", _l("Enterprises with financing needs"), figures.enterprises_with_needs),
+]
