@@ -14,3 +14,14 @@ counters = [
     ("loans", _l("IP pledge loans"), figures.loan_count),
     ("enterprises_with_needs", _l("Enterprises with financing needs"), figures.enterprises_with_needs),
 ]
+
+
+def _need_to_loan(session) -> str:
+    days = figures.need_to_loan_days(session)
+    median = figures.median_need_to_loan_days(session)
+    if median is None:
+        return "—"
+    return _l("%(days)s days (median of %(n)s loans)", days=median, n=len(days))
+
+
+panels = [(_l("Time from need to loan"), _need_to_loan)]

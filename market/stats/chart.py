@@ -15,11 +15,13 @@ VALUE_WIDTH = 130
 ROW_HEIGHT = 26
 BAR_HEIGHT = 18
 PAD = 6
+MAX_LABEL = 14  # characters that fit in LABEL_WIDTH at 12px (CJK); longer labels are cut, the full one is in <title>
 
 
 @dataclass(frozen=True)
 class Bar:
     label: str
+    short_label: str
     value_text: str
     x: int
     y: int
@@ -46,7 +48,8 @@ def bar_chart(items: list[tuple[str, Decimal | int, str]]) -> Chart:
         if value and width < 1:
             width = 1
         y = PAD + i * ROW_HEIGHT
-        bars.append(Bar(label=label, value_text=text, x=LABEL_WIDTH, y=y, width=width, height=BAR_HEIGHT,
-                        text_y=y + BAR_HEIGHT - 4, value_x=LABEL_WIDTH + width + 6))
+        short = label if len(label) <= MAX_LABEL else label[:MAX_LABEL - 1] + "…"
+        bars.append(Bar(label=label, short_label=short, value_text=text, x=LABEL_WIDTH, y=y, width=width,
+                        height=BAR_HEIGHT, text_y=y + BAR_HEIGHT - 4, value_x=LABEL_WIDTH + width + 6))
     return Chart(bars=bars, width=LABEL_WIDTH + BAR_WIDTH + VALUE_WIDTH, height=PAD * 2 + ROW_HEIGHT * len(bars),
                  label_width=LABEL_WIDTH)

@@ -159,3 +159,26 @@ def headline(session: Session) -> dict:
         "claims_paid": claims_paid(session),
         "fund_balance": fund_balance(session),
     }
+
+
+# ------------------------------------------------------------------------------------------------ staff figures
+
+def need_to_loan_days(session: Session) -> list[int]:
+    """Days from a need's publication (or submission, or creation) to the signing of the loan made from its offer."""
+    from market.needs.models import Offer
+
+    query = (select(Need.published_at, Need.submitted_at, Need.created_at, Loan.signed_on)
+             .join(Offer, Offer.id == Loan.offer_id).join(Need, Need.id == Offer.need_id))
+    days = []
+    for published, submitted, created, signed_on in session.execute(query):
+        start = (published or submitted or created).date()
+        days.append(max((signed_on - start).days, 0))
+    return sorted(days)
+
+
+def median_need_to_loan_days(session: Session) -> Decimal | None:
+    days = need_to_loan_days(session)
+    if not days:
+        return None
+    mid = len(days) // 2
+    return Decimal(days[mid]) if len(days) % 2 else (Decimal(days[mid - 1] + days[mid]) / 2)

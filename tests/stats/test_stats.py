@@ -197,3 +197,31 @@ def test_home_counters_include_stats(client, world):
     html = client.get("/").get_data(as_text=True)
     for key in ("valid_patents", "loans", "enterprises_with_needs"):
         assert f'data-counter="{key}"' in html
+
+
+def test_time_from_need_to_loan(world, client, login_as):
+    from datetime import datetime
+
+    from market.needs.models import Offer
+
+    s = world.s
+    assert figures.median_need_to_loan_days(s) is None
+    for days, published in ((10, datetime(2016, 5, 1, 8)), (20, datetime(2016, 5, 1, 8)), (31, None)):
+        need = make_need(s, world.ent3, NeedStatus.FUNDED)
+        need.published_at = published
+        need.created_at = datetime(2016, 5, 1, 9)
+        offer = Offer(need_id=need.id, bank_org_id=world.bank_b.organisation_id, amount=D("1000000"),
+                      annual_rate=D("0.05"), term_months=12, created_at=NOW)
+        s.add(offer)
+        s.flush()
+        asset = make_asset(s, world.ent3)
+        loans.sign_loan(s, world.bank_b, enterprise_org_id=world.ent3.id, principal=D("1000000"),
+                        annual_rate=D("0.05"), term_months=12, asset_ids=[asset.id],
+                        signed_on=date(2016, 5, 1 + days) if days < 31 else date(2016, 6, 1), now=NOW,
+                        registration_number="X1", offer_id=offer.id)
+    assert figures.need_to_loan_days(s) == [10, 20, 31]
+    assert figures.median_need_to_loan_days(s) == D(20)
+    s.commit()
+    login_as(Role.STAFF)
+    html = client.get("/staff/").get_data(as_text=True)
+    assert "从融资需求到放款的时间" in html and "20 天" in html
