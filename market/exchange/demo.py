@@ -34,7 +34,7 @@ def demo_step(echo) -> None:
     plans = [  # (asset, valuation, notice start, bidding start, hours of bidding)
         (assets[0], Decimal("1200000"), now - timedelta(days=31), now - timedelta(hours=1), 25),
         (assets[1], Decimal("800000"), now - timedelta(days=1), now + timedelta(days=29), 24),
-        (assets[2], Decimal("500000"), now - timedelta(days=45), now - timedelta(days=15), 24),
+        (assets[2], Decimal("500000"), now - timedelta(days=35), now - timedelta(days=5), 24),  # payment still due
     ]
     lots = []
     for asset, valuation, notice, start, hours in plans:
