@@ -28,7 +28,7 @@ def index():
     for name in ("by-month", "by-bank"):
         rows = all_tables[name].rows
         charts[name] = {
-            "loans": bar_chart([(r[0], r[1], str(r[1])) for r in rows]),
+            "loans": bar_chart([(r[0], r[1], f"{r[1]:,}") for r in rows]),
             "principal": bar_chart([(r[0], r[2], money(r[2])) for r in rows]),
         }
     return render_template("stats/index.html", h=h, paper=PAPER, tables=all_tables, charts=charts,

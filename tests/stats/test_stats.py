@@ -246,3 +246,8 @@ def test_time_from_need_to_loan(world, client, login_as):
     login_as(Role.STAFF)
     html = client.get("/staff/").get_data(as_text=True)
     assert "从融资需求到放款的时间" in html and " 笔贷款的中位数" in html
+
+
+def test_paper_figures_are_shown_with_separators(client, session):
+    html = client.get("/stats").get_data(as_text=True)
+    assert "40,189" in html and "4,749" in html and "176" in html and "20+" in html
