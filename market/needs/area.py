@@ -7,14 +7,14 @@ from sqlalchemy import func, select
 from market.accounts.models import Role
 from market.needs import models  # noqa: F401
 from market.needs.api import blp as needs_api
-from market.needs.commands import needs_group
+from market.needs.commands import bulletin_publish_command, needs_group
 from market.needs.demo import demo_step  # noqa: F401
 from market.needs.models import Need, NeedStatus
-from market.needs.views import needs_bp
+from market.needs.views import bulletin_bp, needs_bp
 
 ORDER = 40
 
-blueprints = [needs_bp]
+blueprints = [needs_bp, bulletin_bp]
 api_blueprints = [needs_api]
 
 nav = [
@@ -23,6 +23,7 @@ nav = [
     ("needs.mine", _l("My needs"), {Role.ENTERPRISE}),
     ("needs.bank_matches", _l("Matched needs"), {Role.BANK}),
     ("needs.review_queue", _l("Needs to review"), {Role.STAFF}),
+    ("bulletins.bulletins", _l("Bulletins"), None),
 ]
 
 cards = [
@@ -56,7 +57,7 @@ panels = [
     (_l("Needs escalated (no bank response)"), _escalated),
 ]
 
-commands = [(None, needs_group)]
+commands = [(None, needs_group), ("bulletin", bulletin_publish_command)]
 
 
 def init_app(app):

@@ -25,3 +25,23 @@ def escalate_command(days: int | None) -> None:
     click.echo(f"Escalated {len(needs)} need(s) with no bank response in {days} working days.")
     for need in needs:
         click.echo(f"  #{need.id} {need.title} (published {need.published_at:%Y-%m-%d %H:%M})")
+
+
+@click.command("publish")
+@click.option("--until", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="End of the period (exclusive), default today.")
+@click.option("--days", type=int, default=7, show_default=True, help="Length of the first period.")
+@with_appcontext
+def bulletin_publish_command(until, days: int) -> None:
+    """Publish the bulletin of needs newly published since the last edition (web page, CSV, Atom)."""
+    from market.errors import DomainError
+    from market.needs.bulletin import publish_bulletin
+
+    try:
+        bulletin = publish_bulletin(db.session, utcnow(), until=until.date() if until else None, days=days)
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        raise click.ClickException(exc.message % exc.params if exc.params else exc.message) from exc
+    click.echo(f"Bulletin No. {bulletin.number}: {bulletin.period_start} – {bulletin.period_end}, "
+               f"{len(bulletin.need_ids)} need(s). Pages: /bulletins/{bulletin.number} (.csv, .atom)")

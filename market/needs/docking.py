@@ -333,3 +333,18 @@ def escalate_needs(session: Session, now: datetime, working_days: int = DEFAULT_
 def escalated_needs(session: Session) -> list[Need]:
     return list(session.scalars(select(Need).where(
         Need.escalated_at.is_not(None), Need.status == NeedStatus.PUBLISHED).order_by(Need.escalated_at)))
+
+
+def mark_funded(session: Session, actor: User | None, need_id: int, now: datetime) -> Need:
+    """For the loans area: the loan from the accepted offer was made, so the need is funded. `actor` is the bank
+    of the accepted offer, staff, or None (system)."""
+    need = session.get(Need, need_id)
+    if need is None:
+        raise NotFound("This financing need does not exist.")
+    accepted = need.accepted_offer
+    if accepted is None:
+        raise Conflict("Only a need with an accepted offer can be funded.")
+    if actor is not None and actor.role is not Role.STAFF and actor.organisation_id != accepted.bank_org_id:
+        raise Forbidden("Only the bank of the accepted offer can do this.")
+    transition(session, actor, need, NeedStatus.FUNDED, now, note=f"offer {accepted.id}")
+    return need

@@ -31,6 +31,8 @@ from market.reference.models import District, IndustryGroup
 from market.security import roles_required
 
 needs_bp = Blueprint("needs", __name__, url_prefix="/needs")
+# The bulletin is public, like the exchange's announcements.
+bulletin_bp = Blueprint("bulletins", __name__, url_prefix="/bulletins")
 
 
 def _fail(exc: DomainError) -> None:
@@ -349,3 +351,44 @@ def product_form(product_id: int | None = None):
             flash(_("The loan product was saved."), "success")
             return redirect(url_for("needs.products"))
     return render_template("needs/product_form.html", form=form, product=product, bands=AMOUNT_BANDS)
+
+
+@bulletin_bp.route("/")
+def bulletins():
+    from market.needs.models import Bulletin
+
+    rows = db.session.scalars(select(Bulletin).order_by(Bulletin.number.desc())).all()
+    return render_template("needs/bulletins.html", bulletins=rows)
+
+
+@bulletin_bp.route("/<int:number>")
+def bulletin_page(number: int):
+    from market.needs.bulletin import get_bulletin
+
+    return render_template("needs/bulletin.html", bulletin=get_bulletin(db.session, number))
+
+
+@bulletin_bp.route("/<int:number>.csv")
+def bulletin_csv(number: int):
+    from flask import Response
+
+    from market.needs.bulletin import bulletin_csv as to_csv
+    from market.needs.bulletin import get_bulletin
+
+    bulletin = get_bulletin(db.session, number)
+    return Response(to_csv(bulletin), mimetype="text/csv", headers={
+        "Content-Disposition": f"attachment; filename=needs-bulletin-{number}.csv"})
+
+
+@bulletin_bp.route("/<int:number>.atom")
+def bulletin_atom(number: int):
+    from flask import Response
+
+    from market.needs.bulletin import bulletin_atom as to_atom
+    from market.needs.bulletin import get_bulletin
+
+    bulletin = get_bulletin(db.session, number)
+    body = to_atom(bulletin, url_for("bulletins.bulletin_atom", number=number, _external=True),
+                   _("Financing needs bulletin No. %(n)s", n=number),
+                   lambda need_id: url_for("needs.detail", need_id=need_id, _external=True))
+    return Response(body, content_type="application/atom+xml; charset=utf-8")
