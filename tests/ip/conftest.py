@@ -13,7 +13,7 @@ def ipapp(make_app, tmp_path):
 
 @pytest.fixture
 def users(ipapp):
-    from conftest import Factory
+    from tests.conftest import Factory
 
     from market.db import db
 
@@ -25,7 +25,7 @@ def users(ipapp):
 
 
 def log_in(client, email):
-    from conftest import PASSWORD
+    from tests.conftest import PASSWORD
 
     r = client.post("/login", data={"email": email, "password": PASSWORD})
     assert r.status_code == 302
