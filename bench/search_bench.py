@@ -1,0 +1,456 @@
+"""Search benchmark: index build, faceted full-text query latency, memory, bulk throughput, API overhead.
+
+Data: N GENERATED patents from ``bench/gen_patents.py`` (ids ``GEN…``), indexed with the app's real patent
+schema (``market.ip.indexing.SCHEMA``). Backends run side by side in ONE process and one run, queries
+interleaved (embedded, Elasticsearch, embedded, …), so machine load from other processes hits both alike:
+compare the ratios, not the absolute figures, on a shared machine.
+
+Measured:
+
+* build: ``backend.rebuild(SCHEMA, docs)`` wall time for N docs already in memory (includes normalising and
+  the shared text analysis, commit / refresh / alias swap), docs/s;
+* raw bulk (Elasticsearch): ``elasticsearch.helpers.bulk`` (chunk 500, same as the backend) of the same
+  ``_source`` bodies, prepared before the clock starts, into a plain index with the same mapping and settings
+  (1 shard, 0 replicas, refresh off, then one refresh); rebuild and raw bulk alternate, ``rounds`` times;
+* query: a faceted full-text query (``q`` from :data:`QUERIES`, facets kind + ipc_section + ipc_subclass,
+  20 per page, highlights on title), one untimed warm-up pass, then ``reps`` timed passes over all queries;
+  p50/p95 of ``time.perf_counter`` around ``backend.search``;
+* memory: ``resource.getrusage(RUSAGE_SELF).ru_maxrss`` (peak RSS of this process, KiB) at checkpoints; the
+  Elasticsearch JVM is another process: its heap is read from ``_nodes/stats``. (tracemalloc is not used: it
+  slows Python allocation and misses SQLite's C allocations.)
+* API: ``GET /api/v1/patents?q=…&per_page=20`` through the Flask test client against a private app whose
+  database holds the same N patents and whose index was built by ``market.ip.indexing.reindex``; compared
+  with ``backend.search`` of the very SearchQuery the API builds (``finder.build_query``), interleaved.
+
+Usage: ``python bench/search_bench.py [--quick] [--json] [-n N] [--es-url URL|none]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
+
+from gen_patents import GenPatent, generate  # noqa: E402
+
+from search import SearchQuery  # noqa: E402
+
+# Real queries: two-character words, longer Chinese terms split into bigrams, Latin/digit and mixed ones.
+QUERIES = [
+    "电池", "装置", "传感器", "机器人", "光伏", "储能", "无人机", "混凝土", "污水处理", "新能源汽车",
+    "人工智能", "区块链", "图像识别", "石墨烯", "芯片", "轴承", "电机", "阀门", "中药", "疫苗",
+    "水泥", "农业", "温室", "散热", "锂电池", "数据处理", "智能家居", "5G", "LED", "LED路灯",
+    "3D打印", "5G 基站", "PCB 电路板", "GPS 定位", "检测方法", "制备方法",
+]
+FACETS = ("kind", "ipc_section", "ipc_subclass")
+TODAY = date(2026, 1, 1)
+
+
+# ------------------------------------------------------------------------------------------------ helpers
+
+
+def log(*parts: Any) -> None:
+    print(*parts, file=sys.stderr, flush=True)
+
+
+def maxrss_kib() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def pct(samples: list[float], p: float) -> float:
+    """Nearest-rank percentile."""
+    s = sorted(samples)
+    return s[max(0, min(len(s) - 1, round(p / 100 * len(s) + 0.5) - 1))]
+
+
+def summary(samples_s: list[float]) -> dict[str, float]:
+    ms = [x * 1000 for x in samples_s]
+    return {"p50_ms": round(pct(ms, 50), 3), "p95_ms": round(pct(ms, 95), 3), "mean_ms": round(statistics.mean(ms), 3),
+            "max_ms": round(max(ms), 3), "samples": len(ms)}
+
+
+def machine() -> dict[str, Any]:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    mem = next((int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
+                if line.startswith("MemTotal")), 0)
+    return {"nproc": os.cpu_count(), "cpu": cpu, "mem_total_gib": round(mem / 1024 / 1024, 1),
+            "python": platform.python_version(), "load_avg_at_start": [round(x, 2) for x in os.getloadavg()]}
+
+
+def documents(patents: list[GenPatent]) -> list[dict]:
+    """Index documents in the shape of ``DocBuilder.document`` (no owner, no abstract, no valuation)."""
+    from market.ip import numbers
+    from market.ip.importer import KIND_CODES
+    from market.ip.indexing import life_band
+    from market.reference.choices import IPC_SECTION_ZH
+
+    docs = []
+    for p in patents:
+        kind, status = KIND_CODES[p.kind_code]
+        years = numbers.remaining_years(kind, p.filing_date, TODAY)
+        codes = p.ipc_subclasses
+        docs.append({
+            "id": p.id, "title": p.title, "abstract": None, "applicants": None,
+            "ipc_titles": " ; ".join(dict.fromkeys(IPC_SECTION_ZH.get(c[:1], "") for c in codes)),
+            "kind": kind.value, "legal_status": status.value, "pledge_state": "free",
+            "ipc_section": sorted({c[:1] for c in codes}), "ipc_class": sorted({c[:3] for c in codes}),
+            "ipc_subclass": sorted(set(codes)), "district": None, "industry": None, "owner": None,
+            "pledgeable_kind": True, "frozen": False, "life_band": life_band(years), "remaining_years": years,
+            "valuation": None, "filing_date": p.filing_date, "expiry_date": numbers.expiry_date(kind, p.filing_date),
+        })
+    return docs
+
+
+def bench_query(q: str) -> SearchQuery:
+    return SearchQuery(q=q, facets=FACETS, per_page=20, highlight_fields=("title",))
+
+
+def es_heap(client) -> dict[str, Any]:
+    try:
+        nodes = client.nodes.stats(metric="jvm").body["nodes"]
+        jvm = next(iter(nodes.values()))["jvm"]["mem"]
+        return {"heap_used_mib": round(jvm["heap_used_in_bytes"] / 2**20, 1),
+                "heap_max_mib": round(jvm["heap_max_in_bytes"] / 2**20, 1)}
+    except Exception as exc:  # noqa: BLE001 - informative only
+        return {"error": str(exc)[:200]}
+
+
+# ------------------------------------------------------------------------------------------------ phases
+
+
+def build_phase(backends: dict, docs: list[dict], rounds: int, out: dict) -> None:
+    """Time rebuild on each backend; on Elasticsearch alternate with the raw bulk helper."""
+    from market.ip.indexing import SCHEMA
+
+    n = len(docs)
+    for name, backend in backends.items():
+        res = out["backends"][name]
+        builds = []
+        raws = []
+        for _ in range(rounds):
+            if name == "elasticsearch":
+                raws.append(raw_bulk(backend, docs))
+            t0 = time.perf_counter()
+            written = backend.rebuild(SCHEMA, docs)
+            builds.append(time.perf_counter() - t0)
+            assert written == n, (name, written, n)
+        res["build_s"] = [round(b, 2) for b in builds]
+        res["build_docs_per_s"] = round(n / statistics.median(builds))
+        res["count"] = backend.count(SCHEMA.name)
+        res["maxrss_kib_after_build"] = maxrss_kib()
+        if raws:
+            res["raw_bulk_s"] = [round(r, 2) for r in raws]
+            res["raw_bulk_docs_per_s"] = round(n / statistics.median(raws))
+            res["rebuild_over_raw_bulk"] = round(res["build_docs_per_s"] / res["raw_bulk_docs_per_s"], 3)
+            # Where the gap goes: the Python-side document preparation rebuild does and the raw bulk does not.
+            t0 = time.perf_counter()
+            for d in docs:
+                backend._source(SCHEMA, SCHEMA.normalise(d))
+            res["prepare_docs_s"] = round(time.perf_counter() - t0, 2)
+            res["es_jvm_after_build"] = es_heap(backend.client)
+
+
+def raw_bulk(backend, docs: list[dict]) -> float:
+    """Seconds for helpers.bulk of prepared bodies into a plain index with the backend's mapping, + refresh."""
+    from elasticsearch.helpers import bulk
+
+    from market.ip.indexing import SCHEMA
+    from search.elastic import _mapping
+
+    client = backend.client
+    index = f"{backend.prefix}raw-{time.time_ns()}"
+    client.indices.create(index=index, mappings=_mapping(SCHEMA),
+                          settings={"number_of_shards": 1, "number_of_replicas": 0, "refresh_interval": "-1"})
+    actions = [{"_op_type": "index", "_index": index, "_id": d["id"],
+                "_source": backend._source(SCHEMA, SCHEMA.normalise(d))} for d in docs]
+    try:
+        t0 = time.perf_counter()
+        ok, errors = bulk(client, actions, chunk_size=500, raise_on_error=True)
+        client.indices.put_settings(index=index, settings={"refresh_interval": "1s"})
+        client.indices.refresh(index=index)
+        elapsed = time.perf_counter() - t0
+        assert ok == len(docs) and not errors
+        return elapsed
+    finally:
+        client.indices.delete(index=index, ignore_unavailable=True)
+
+
+def query_phase(backends: dict, reps: int, out: dict) -> None:
+    from market.ip.indexing import SCHEMA
+
+    queries = [bench_query(q) for q in QUERIES]
+    totals: dict[str, list[int]] = {name: [] for name in backends}
+    for name, backend in backends.items():  # warm-up, untimed; also the hit counts
+        totals[name] = [backend.search(SCHEMA.name, q).total for q in queries]
+    samples: dict[str, list[float]] = {name: [] for name in backends}
+    for _ in range(reps):
+        for q in queries:
+            for name, backend in backends.items():
+                t0 = time.perf_counter()
+                backend.search(SCHEMA.name, q)
+                samples[name].append(time.perf_counter() - t0)
+    for name in backends:
+        out["backends"][name]["query"] = summary(samples[name])
+        out["backends"][name]["maxrss_kib_after_queries"] = maxrss_kib()
+    out["query_hits"] = dict(zip(QUERIES, next(iter(totals.values())), strict=True))
+    if len(totals) > 1:
+        vals = list(totals.values())
+        out["hit_counts_equal"] = all(v == vals[0] for v in vals)
+
+
+# ------------------------------------------------------------------------------------------------ API
+
+
+def api_phase(patents: list[GenPatent], es_url: str | None, reps: int, workdir: Path, out: dict) -> None:
+    """Through the API: same N patents in a private app's database, index built by the app's reindex."""
+    api_file = ROOT / "market" / "ip" / "api.py"
+    try:
+        from market.ip import api as _api  # noqa: F401
+        from market.ip import finder
+    except ImportError as exc:
+        out["api"] = {"status": "missing", "reason": f"{api_file.relative_to(ROOT)} not importable: {exc}"}
+        return
+    from sqlalchemy import insert
+    from werkzeug.datastructures import MultiDict
+
+    from market import create_app
+    from market.accounts.models import ROLE_ORG_KIND, Organisation, OrgStatus, Role, User
+    from market.bootstrap import init_db
+    from market.db import db
+    from market.demo import credit_code
+    from market.ip import indexing
+    from market.ip.importer import KIND_CODES
+    from market.ip.models import IpAsset, PledgeState
+    from market.security import hash_password
+    from search import make_backend
+
+    app = create_app({
+        "TESTING": True, "SECRET_KEY": "bench", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{workdir / 'api.sqlite3'}",
+        "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False, "ELASTICSEARCH_URL": None,
+        "SEARCH_EMBEDDED_PATH": str(workdir / "api-search.sqlite3"),
+    })
+    rules = {r.rule for r in app.url_map.iter_rules()}
+    if "/api/v1/patents" not in rules:
+        out["api"] = {"status": "missing", "reason": "GET /api/v1/patents is not registered"}
+        return
+    now = datetime(2026, 1, 1, 9, 0)
+    res: dict[str, Any] = {"status": "ok", "path": "/api/v1/patents", "per_page": 20}
+    with app.app_context():
+        init_db()
+        org = Organisation(kind=ROLE_ORG_KIND[Role.BANK], name="基准测试银行",
+                           credit_code=credit_code("91500112MA5UBENCH"),
+                           status=OrgStatus.VERIFIED, created_at=now, verified_at=now, district_code="500112",
+                           industry_code="6621")
+        user = User(email="bench@example.cq", password_hash=hash_password("bench-password-1"), name="bench",
+                    role=Role.BANK, organisation=org, locale="zh_CN", active=True, session_version=1, created_at=now)
+        db.session.add_all([org, user])
+        db.session.commit()
+        t0 = time.perf_counter()
+        rows = []
+        for p in patents:
+            kind, status = KIND_CODES[p.kind_code]
+            rows.append({"kind": kind, "publication_number": p.id, "title": p.title,
+                         "ipc_codes": list(p.ipc_subclasses),
+                         "legal_status": status, "pledge_state": PledgeState.FREE, "frozen": False,
+                         "filing_date": p.filing_date, "source": "generated (bench/gen_patents.py)",
+                         "created_at": now, "updated_at": now})
+            if len(rows) == 5000:
+                db.session.execute(insert(IpAsset), rows)
+                rows = []
+        if rows:
+            db.session.execute(insert(IpAsset), rows)
+        db.session.commit()
+        res["db_load_s"] = round(time.perf_counter() - t0, 2)
+
+        backends = {"embedded": make_backend(None, str(workdir / "api-search.sqlite3"))}
+        if es_url:
+            backends["elasticsearch"] = make_backend(es_url, "", index_prefix=f"bench-api-{os.getpid()}-")
+        try:
+            for name, backend in backends.items():
+                t0 = time.perf_counter()
+                written = indexing.reindex(db.session, backend, now)
+                db.session.commit()
+                res.setdefault(name, {})["reindex_s"] = round(time.perf_counter() - t0, 2)
+                res[name]["reindex_docs"] = written
+            client = app.test_client()
+            token = client.post("/api/v1/tokens", json={"email": "bench@example.cq", "password": "bench-password-1"},
+                                base_url="http://localhost").get_json()["token"]
+            headers = {"Authorization": f"Bearer {token}"}
+            today = now.date()  # the API uses utcnow().date(); only the pledgeable filter depends on it (unused)
+            queries = [(q, finder.build_query(finder.parse_params(MultiDict({"q": q, "per_page": "20"})), today))
+                       for q in QUERIES]
+
+            def api_call(q: str) -> None:
+                resp = client.get("/api/v1/patents", query_string={"q": q, "per_page": 20}, headers=headers,
+                                  base_url="http://localhost")
+                assert resp.status_code == 200, resp.get_data(as_text=True)[:300]
+                resp.get_json()
+
+            for name, backend in backends.items():
+                app.extensions["search"] = backend  # the API's get_backend() returns this one
+                api_s, be_s = [], []
+                for q, sq in queries:  # warm-up
+                    api_call(q)
+                    backend.search(indexing.SCHEMA.name, sq)
+                for _ in range(reps):
+                    for q, sq in queries:
+                        t0 = time.perf_counter()
+                        api_call(q)
+                        t1 = time.perf_counter()
+                        backend.search(indexing.SCHEMA.name, sq)
+                        t2 = time.perf_counter()
+                        api_s.append(t1 - t0)
+                        be_s.append(t2 - t1)
+                a, b = summary(api_s), summary(be_s)
+                res[name].update(api=a, backend=b, api_p50_over_backend_p50=round(a["p50_ms"] / b["p50_ms"], 3),
+                                 facets_in_api_query=list(queries[0][1].facets),
+                                 highlight_fields=list(queries[0][1].highlight_fields))
+        finally:
+            app.extensions["search"] = None
+            for name, backend in backends.items():
+                if name == "elasticsearch":
+                    with contextlib.suppress(Exception):
+                        backend.drop_all()
+                backend.close()
+            db.session.remove()
+            db.engine.dispose()
+    res["maxrss_kib_after_api"] = maxrss_kib()
+    out["api"] = res
+
+
+# ------------------------------------------------------------------------------------------------ main
+
+
+def targets(out: dict) -> dict[str, Any]:
+    t: dict[str, Any] = {}
+    be = out["backends"]
+    if "elasticsearch" in be and "query" in be["elasticsearch"]:
+        e, s = be["embedded"]["query"]["p95_ms"], be["elasticsearch"]["query"]["p95_ms"]
+        t["embedded_p95_le_es_p95"] = {"embedded_p95_ms": e, "es_p95_ms": s, "met": e <= s}
+        r = be["elasticsearch"]["rebuild_over_raw_bulk"]
+        t["reindex_ge_0.8_raw_bulk"] = {"ratio": r, "met": r >= 0.8}
+    api = out.get("api", {})
+    for name in ("embedded", "elasticsearch"):
+        if isinstance(api.get(name), dict) and "api_p50_over_backend_p50" in api[name]:
+            r = api[name]["api_p50_over_backend_p50"]
+            t[f"api_p50_le_1.3_backend_p50_{name}"] = {"ratio": r, "met": r <= 1.3}
+    return t
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="N=2,000, 1 round, 1 repetition (CI smoke run)")
+    ap.add_argument("--json", action="store_true", help="print the results as JSON")
+    ap.add_argument("-n", type=int, help="patents (default 100,000; 2,000 with --quick)")
+    ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--reps", type=int, help="timed passes over the queries (default 5; 1 with --quick)")
+    ap.add_argument("--rounds", type=int, help="build rounds (default 2; 1 with --quick)")
+    ap.add_argument("--es-url", default=os.environ.get("MARKET_BENCH_ELASTICSEARCH_URL")
+                    or os.environ.get("MARKET_TEST_ELASTICSEARCH_URL") or "",
+                    help="Elasticsearch URL, 'none' to skip (default: MARKET_BENCH_ELASTICSEARCH_URL or "
+                         "MARKET_TEST_ELASTICSEARCH_URL)")
+    ap.add_argument("--no-api", action="store_true", help="skip the through-the-API part")
+    args = ap.parse_args(argv)
+    n = args.n or (2_000 if args.quick else 100_000)
+    reps = args.reps or (1 if args.quick else 5)
+    rounds = args.rounds or (1 if args.quick else 2)
+    es_url = "" if args.es_url.lower() in ("", "none") else args.es_url
+
+    started = time.perf_counter()
+    out: dict[str, Any] = {
+        "data": {"generated": True, "n": n, "seed": args.seed, "generator": "bench/gen_patents.py"},
+        "quick": args.quick, "reps": reps, "rounds": rounds, "queries": QUERIES, "facets": list(FACETS),
+        "per_page": 20, "machine": machine(), "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "memory_method": "resource.getrusage(RUSAGE_SELF).ru_maxrss (peak RSS of the process, KiB, monotone)",
+        "backends": {}, "maxrss_kib_start": maxrss_kib(),
+    }
+    t0 = time.perf_counter()
+    patents = list(generate(n, args.seed))
+    docs = documents(patents)
+    out["data"]["generate_s"] = round(time.perf_counter() - t0, 2)
+    out["maxrss_kib_after_data"] = maxrss_kib()
+    log(f"generated {n} patents in {out['data']['generate_s']} s")
+
+    from search.embedded import EmbeddedBackend
+
+    with tempfile.TemporaryDirectory(prefix="search-bench-") as tmp:
+        workdir = Path(tmp)
+        backends: dict[str, Any] = {"embedded": EmbeddedBackend(str(workdir / "bench-search.sqlite3"))}
+        out["backends"]["embedded"] = {"path": "temp file"}
+        if es_url:
+            from search.elastic import ElasticsearchBackend
+
+            prefix = f"bench-{os.getpid()}-{time.time_ns() % 10**6}-"
+            backends["elasticsearch"] = ElasticsearchBackend(es_url, index_prefix=prefix, request_timeout=120)
+            out["backends"]["elasticsearch"] = {"url": es_url, "index_prefix": prefix}
+        else:
+            out["backends"]["elasticsearch"] = {"skipped": "no Elasticsearch URL"}
+        try:
+            build_phase(backends, docs, rounds, out)
+            log("build done", {k: v.get("build_docs_per_s") for k, v in out["backends"].items()})
+            query_phase(backends, reps, out)
+            log("queries done")
+            size = (workdir / "bench-search.sqlite3").stat().st_size
+            out["backends"]["embedded"]["file_mib"] = round(size / 2**20, 1)
+        finally:
+            for name, backend in backends.items():
+                if name == "elasticsearch":
+                    with contextlib.suppress(Exception):
+                        out["backends"][name]["es_jvm_at_end"] = es_heap(backend.client)
+                    backend.drop_all()
+                backend.close()
+        if args.no_api:
+            out["api"] = {"status": "skipped"}
+        else:
+            api_phase(patents, es_url or None, reps, workdir, out)
+            log("api done", out["api"].get("status"))
+    out["targets"] = targets(out)
+    out["total_s"] = round(time.perf_counter() - started, 1)
+    out["maxrss_kib_end"] = maxrss_kib()
+    if args.json:
+        print(json.dumps(out, ensure_ascii=False, indent=2))
+    else:
+        print_table(out)
+    return 0
+
+
+def print_table(out: dict) -> None:
+    print(f"N={out['data']['n']} generated patents, reps={out['reps']}, rounds={out['rounds']}, "
+          f"machine: {out['machine']['nproc']} cpu {out['machine']['cpu']}")
+    for name, r in out["backends"].items():
+        if "query" not in r:
+            print(f"{name}: {r}")
+            continue
+        q = r["query"]
+        print(f"{name:14} build {r['build_docs_per_s']:>8} docs/s  p50 {q['p50_ms']:8.2f} ms  p95 {q['p95_ms']:8.2f} ms"
+              + (f"  raw bulk {r['raw_bulk_docs_per_s']} docs/s (ratio {r['rebuild_over_raw_bulk']})"
+                 if "raw_bulk_docs_per_s" in r else ""))
+    api = out.get("api", {})
+    for name in ("embedded", "elasticsearch"):
+        if isinstance(api.get(name), dict) and "api" in api[name]:
+            a = api[name]
+            print(f"API/{name:10} p50 {a['api']['p50_ms']:.2f} ms vs backend {a['backend']['p50_ms']:.2f} ms "
+                  f"(ratio {a['api_p50_over_backend_p50']})")
+    if api.get("status") != "ok":
+        print(f"API: {api}")
+    for k, v in out["targets"].items():
+        print(f"target {k}: {v}")
+    print(f"peak RSS {out['maxrss_kib_end']} KiB, total {out['total_s']} s")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
