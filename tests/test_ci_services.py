@@ -149,9 +149,9 @@ def test_elasticsearch_round_trip() -> None:
 
 
 @pytest.mark.browser
-def test_chromium_renders_chinese_and_screenshots(tmp_path: Path) -> None:
-    executable = _service_env("MARKET_TEST_CHROMIUM")
-    from playwright.sync_api import sync_playwright
+def test_chromium_renders_chinese_and_screenshots(tmp_path: Path, browser) -> None:
+    """Uses the suite's one Playwright-driven Chromium (a second sync Playwright cannot run beside it)."""
+    _service_env("MARKET_TEST_CHROMIUM")
 
     html = (
         '<!doctype html><html lang="zh-CN"><meta charset="utf-8"><title>ci smoke</title>'
@@ -161,28 +161,27 @@ def test_chromium_renders_chinese_and_screenshots(tmp_path: Path) -> None:
     shot = _artifacts_dir(tmp_path) / "ci-smoke-chromium.png"
     shot.unlink(missing_ok=True)
 
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS, timeout=60_000)
-        try:
-            page = browser.new_page(viewport={"width": 800, "height": 300})
-            page.goto("data:text/html;charset=utf-8," + quote(html))
-            assert page.title() == "ci smoke"
-            assert page.text_content("#zh") == CHINESE_TEXT
+    context = browser.new_context(viewport={"width": 800, "height": 300})
+    try:
+        page = context.new_page()
+        page.goto("data:text/html;charset=utf-8," + quote(html))
+        assert page.title() == "ci smoke"
+        assert page.text_content("#zh") == CHINESE_TEXT
 
-            # Ask the renderer which platform fonts it really used: Chinese must not fall back to tofu.
-            cdp = page.context.new_cdp_session(page)
-            cdp.send("DOM.enable")
-            cdp.send("CSS.enable")
-            root = cdp.send("DOM.getDocument")["root"]["nodeId"]
-            node = cdp.send("DOM.querySelector", {"nodeId": root, "selector": "#zh"})["nodeId"]
-            fonts = cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]
-            families = [f["familyName"] for f in fonts]
-            assert any("CJK" in name for name in families), families
-            cdp.detach()
+        # Ask the renderer which platform fonts it really used: Chinese must not fall back to tofu.
+        cdp = page.context.new_cdp_session(page)
+        cdp.send("DOM.enable")
+        cdp.send("CSS.enable")
+        root = cdp.send("DOM.getDocument")["root"]["nodeId"]
+        node = cdp.send("DOM.querySelector", {"nodeId": root, "selector": "#zh"})["nodeId"]
+        fonts = cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]
+        families = [f["familyName"] for f in fonts]
+        assert any("CJK" in name for name in families), families
+        cdp.detach()
 
-            page.screenshot(path=str(shot), full_page=True)
-        finally:
-            browser.close()
+        page.screenshot(path=str(shot), full_page=True)
+    finally:
+        context.close()
 
     data = shot.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
