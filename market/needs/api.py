@@ -7,6 +7,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from market.accounts.models import Role
 from market.api.auth import api_user
@@ -243,7 +244,8 @@ def need_matches(need_id, actor):
 def bank_matches(actor):
     """Published needs ranked for the actor's bank, each with its best product, score and reasons."""
     products = docking.active_products(db.session, actor.organisation_id)
-    needs = db.session.scalars(select(Need).where(Need.status.in_(PUBLIC_STATUSES))).all()
+    needs = db.session.scalars(select(Need).options(selectinload(Need.preferred))
+                               .where(Need.status.in_(PUBLIC_STATUSES))).all()
     return {"items": [match_json(m) for m in matching.rank_needs(needs, products)]}
 
 

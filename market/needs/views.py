@@ -9,6 +9,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from market.accounts.forms import EmptyForm
 from market.accounts.models import Organisation, OrgKind, Role
@@ -199,7 +200,8 @@ def review(need_id: int):
 @roles_required(Role.BANK)
 def bank_matches():
     products = docking.active_products(db.session, current_user.organisation_id)
-    needs = db.session.scalars(select(Need).where(Need.status.in_(browse.PUBLIC_STATUSES))
+    needs = db.session.scalars(select(Need).options(selectinload(Need.preferred))
+                               .where(Need.status.in_(browse.PUBLIC_STATUSES))
                                .order_by(Need.published_at.desc())).all()
     by_id = {n.id: n for n in needs}
     return render_template("needs/bank.html", matches=matching.rank_needs(needs, products), needs=by_id,
