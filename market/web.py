@@ -6,11 +6,13 @@ from flask import Flask, jsonify, redirect, render_template, request, session, u
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from market import i18n, models  # noqa: F401  (models: every table registered on the metadata)
 from market.errors import DomainError
 from market.extensions import api, babel, csrf, db, limiter, login_manager, talisman
+from search import SearchUnavailable
 
 CSP = {
     "default-src": "'self'",
@@ -119,6 +121,31 @@ def _register_errors(app: Flask) -> None:
             details = getattr(error, "data", {}).get("messages") if hasattr(error, "data") else None
             return json_error(status, error.name.lower().replace(" ", "_"), message, details)
         return render_template("error.html", status=status, message=message), status
+
+    @app.errorhandler(OperationalError)
+    def database_unavailable(error):
+        """The database is locked, down or the connection dropped: say so plainly, nothing was saved."""
+        try:
+            db.session.rollback()
+        except Exception:  # noqa: BLE001 - the connection may be gone; the pool replaces it on the next request
+            db.session.remove()
+        message = _("The database is busy or unreachable. Nothing was saved; please try again in a moment.")
+        if _wants_json():
+            response = json_error(503, "database_unavailable", message)
+        else:
+            try:
+                response = app.make_response((render_template("error.html", status=503, message=message), 503))
+            except Exception:  # noqa: BLE001 - the page itself may need the database (the current user)
+                response = app.make_response((message, 503, {"Content-Type": "text/plain; charset=utf-8"}))
+        response.headers["Retry-After"] = "5"
+        return response
+
+    @app.errorhandler(SearchUnavailable)
+    def search_unavailable(error):
+        message = _("Search is temporarily unavailable. Nothing was lost; please try again in a moment.")
+        if _wants_json():
+            return json_error(503, "search_unavailable", message)
+        return render_template("error.html", status=503, message=message), 503
 
     @app.errorhandler(500)
     def server_error(error):
