@@ -166,3 +166,29 @@ class Transfer(Base):
     price: Mapped[Decimal] = mapped_column(Money)
     at: Mapped[datetime]
     claim_hook: Mapped[str | None] = mapped_column(String(200))  # what happened with the loss hand-off
+
+
+class ObjectionStatus(enum.StrEnum):
+    OPEN = "open"
+    UPHELD = "upheld"  # the lot is cancelled
+    DISMISSED = "dismissed"
+
+
+class Objection(Base):
+    """An objection raised during the announcement period (异议); exchange staff resolve it."""
+
+    __tablename__ = "listing_objection"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    listing_id: Mapped[int] = mapped_column(ForeignKey("listing.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    org_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[ObjectionStatus] = mapped_column(enum_type(ObjectionStatus), default=ObjectionStatus.OPEN,
+                                                    index=True)
+    created_at: Mapped[datetime]
+    resolved_at: Mapped[datetime | None]
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    resolution: Mapped[str | None] = mapped_column(String(500))
+
+    user = relationship("User", foreign_keys=[user_id])

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 13:28:50.348472
+Create Date: 2026-11-28 13:50:16.555695
 """
 from alembic import op
 import sqlalchemy as sa
@@ -613,6 +613,27 @@ def upgrade() -> None:
     with op.batch_alter_table('listing_ledger', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_listing_ledger_listing_id'), ['listing_id'], unique=False)
 
+    op.create_table('listing_objection',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('listing_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('org_id', sa.Integer(), nullable=True),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('status', sa.Enum('open', 'upheld', 'dismissed', name='objectionstatus', native_enum=False, create_constraint=True, length=32), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('resolved_at', sa.DateTime(), nullable=True),
+    sa.Column('resolved_by_id', sa.Integer(), nullable=True),
+    sa.Column('resolution', sa.String(length=500), nullable=True),
+    sa.ForeignKeyConstraint(['listing_id'], ['listing.id'], name=op.f('fk_listing_objection_listing_id_listing')),
+    sa.ForeignKeyConstraint(['org_id'], ['organisation.id'], name=op.f('fk_listing_objection_org_id_organisation')),
+    sa.ForeignKeyConstraint(['resolved_by_id'], ['user_account.id'], name=op.f('fk_listing_objection_resolved_by_id_user_account')),
+    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_listing_objection_user_id_user_account')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_listing_objection'))
+    )
+    with op.batch_alter_table('listing_objection', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_listing_objection_listing_id'), ['listing_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_listing_objection_status'), ['status'], unique=False)
+
     op.create_table('listing_preemption',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('listing_id', sa.Integer(), nullable=False),
@@ -702,6 +723,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_listing_preemption_listing_id'))
 
     op.drop_table('listing_preemption')
+    with op.batch_alter_table('listing_objection', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_listing_objection_status'))
+        batch_op.drop_index(batch_op.f('ix_listing_objection_listing_id'))
+
+    op.drop_table('listing_objection')
     with op.batch_alter_table('listing_ledger', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_listing_ledger_listing_id'))
 
