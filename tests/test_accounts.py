@@ -141,3 +141,11 @@ def test_audit_entries_cannot_be_changed(session, factory):
     entry.action = "tampered"
     with pytest.raises(AppendOnlyViolation):
         session.flush()
+
+
+def test_audit_viewer_shows_what_changed(client, session, factory, login_as):
+    pending = factory.org("enterprise", status=OrgStatus.PENDING)
+    login_as(Role.STAFF)
+    client.post(f"/staff/organisations/{pending.id}", data={"reject": "1", "reason": "材料不全"})
+    page = client.get(f"/staff/audit?entity_type=organisation&entity_id={pending.id}").get_data(as_text=True)
+    assert "<del>pending</del> → <ins>rejected</ins>" in page and "材料不全" in page

@@ -53,13 +53,20 @@ def nav_items() -> list[dict]:
     return items
 
 
+def audit_changes(before: dict | None, after: dict | None) -> list[tuple[str, object, object]]:
+    """The fields an audit entry changed, as (field, before, after); a creation lists every field it set."""
+    before, after = before or {}, after or {}
+    keys = list(after) + [k for k in before if k not in after]
+    return [(k, before.get(k), after.get(k)) for k in keys if before.get(k) != after.get(k)]
+
+
 def init_app(app) -> None:
     app.jinja_env.filters.update(
         role_label=lambda v: ROLE_LABELS.get(Role(v), v),
         org_kind_label=lambda v: ORG_KIND_LABELS.get(OrgKind(v), v),
         org_status_label=lambda v: ORG_STATUS_LABELS.get(OrgStatus(v), v),
     )
-    app.jinja_env.globals.update(nav_items=nav_items, workspace_cards=workspace_cards)
+    app.jinja_env.globals.update(nav_items=nav_items, workspace_cards=workspace_cards, audit_changes=audit_changes)
 
 
 # (role or None for all, endpoint, title, text) — areas append cards for the roles they serve.
