@@ -57,7 +57,21 @@ def audit_changes(before: dict | None, after: dict | None) -> list[tuple[str, ob
     """The fields an audit entry changed, as (field, before, after); a creation lists every field it set."""
     before, after = before or {}, after or {}
     keys = list(after) + [k for k in before if k not in after]
-    return [(k, before.get(k), after.get(k)) for k in keys if before.get(k) != after.get(k)]
+    return [(k, before.get(k), after.get(k)) for k in keys if not _same(before.get(k), after.get(k))]
+
+
+def _same(a, b) -> bool:
+    """Equal values, counting "840000" and "840000.00" (amounts recorded before and after a flush) as the same."""
+    if a == b:
+        return True
+    if isinstance(a, str) and isinstance(b, str):
+        from decimal import Decimal, InvalidOperation
+
+        try:
+            return Decimal(a) == Decimal(b)
+        except InvalidOperation:
+            return False
+    return False
 
 
 def init_app(app) -> None:
