@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 13:50:16.555695
+Create Date: 2026-11-28 13:51:55.793383
 """
 from alembic import op
 import sqlalchemy as sa
@@ -262,6 +262,18 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_audit_entry_entity_id'), ['entity_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_audit_entry_entity_type'), ['entity_type'], unique=False)
 
+    op.create_table('expert_profile',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('title', sa.String(length=60), nullable=True),
+    sa.Column('bio', sa.Text(), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_expert_profile_user_id_user_account')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_expert_profile')),
+    sa.UniqueConstraint('user_id', name=op.f('uq_expert_profile_user_id'))
+    )
     op.create_table('loan',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('bank_org_id', sa.Integer(), nullable=False),
@@ -394,6 +406,108 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_notice_recipient_role'), ['recipient_role'], unique=False)
         batch_op.create_index(batch_op.f('ix_notice_recipient_user_id'), ['recipient_user_id'], unique=False)
 
+    op.create_table('valuation',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('asset_id', sa.Integer(), nullable=False),
+    sa.Column('agency_org_id', sa.Integer(), nullable=False),
+    sa.Column('valuer_id', sa.Integer(), nullable=False),
+    sa.Column('value_type', sa.Enum('market', 'normal_liquidation', 'in_use', 'mortgage_lending', 'recoverable', 'liquidation', name='valuetype', native_enum=False, create_constraint=True, length=32), nullable=False),
+    sa.Column('amount', sa.Numeric(precision=18, scale=2), nullable=False),
+    sa.Column('valuation_date', sa.Date(), nullable=False),
+    sa.Column('valid_until', sa.Date(), nullable=False),
+    sa.Column('method', sa.Enum('income', 'market', 'cost', name='valuationmethod', native_enum=False, create_constraint=True, length=32), nullable=False),
+    sa.Column('signer_name', sa.String(length=60), nullable=False),
+    sa.Column('signer_qualification', sa.String(length=40), nullable=False),
+    sa.Column('basis', sa.Text(), nullable=True),
+    sa.Column('status', sa.Enum('draft', 'issued', 'withdrawn', name='valuationstatus', native_enum=False, create_constraint=True, length=32), nullable=False),
+    sa.Column('file_key', sa.String(length=64), nullable=True),
+    sa.Column('file_name', sa.String(length=200), nullable=True),
+    sa.Column('file_size', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('issued_at', sa.DateTime(), nullable=True),
+    sa.Column('withdrawn_at', sa.DateTime(), nullable=True),
+    sa.Column('withdrawal_reason', sa.String(length=500), nullable=True),
+    sa.Column('superseded_by_id', sa.Integer(), nullable=True),
+    sa.CheckConstraint('amount > 0', name=op.f('ck_valuation_amount_positive')),
+    sa.CheckConstraint('valid_until >= valuation_date', name=op.f('ck_valuation_validity_after_date')),
+    sa.ForeignKeyConstraint(['agency_org_id'], ['organisation.id'], name=op.f('fk_valuation_agency_org_id_organisation')),
+    sa.ForeignKeyConstraint(['asset_id'], ['ip_asset.id'], name=op.f('fk_valuation_asset_id_ip_asset')),
+    sa.ForeignKeyConstraint(['superseded_by_id'], ['valuation.id'], name=op.f('fk_valuation_superseded_by_id_valuation')),
+    sa.ForeignKeyConstraint(['valuer_id'], ['user_account.id'], name=op.f('fk_valuation_valuer_id_user_account')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_valuation')),
+    sa.UniqueConstraint('file_key', name=op.f('uq_valuation_file_key'))
+    )
+    with op.batch_alter_table('valuation', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_valuation_agency_org_id'), ['agency_org_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_valuation_asset_id'), ['asset_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_valuation_issued_at'), ['issued_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_valuation_status'), ['status'], unique=False)
+        batch_op.create_index(batch_op.f('ix_valuation_valuation_date'), ['valuation_date'], unique=False)
+        batch_op.create_index(batch_op.f('ix_valuation_valuer_id'), ['valuer_id'], unique=False)
+
+    op.create_table('valuation_conflict',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('valuer_id', sa.Integer(), nullable=True),
+    sa.Column('agency_org_id', sa.Integer(), nullable=True),
+    sa.Column('tied_org_id', sa.Integer(), nullable=True),
+    sa.Column('asset_id', sa.Integer(), nullable=True),
+    sa.Column('reason', sa.String(length=500), nullable=False),
+    sa.Column('declared_by_id', sa.Integer(), nullable=True),
+    sa.Column('declared_at', sa.DateTime(), nullable=False),
+    sa.CheckConstraint('tied_org_id IS NOT NULL OR asset_id IS NOT NULL', name=op.f('ck_valuation_conflict_what')),
+    sa.CheckConstraint('valuer_id IS NOT NULL OR agency_org_id IS NOT NULL', name=op.f('ck_valuation_conflict_who')),
+    sa.ForeignKeyConstraint(['agency_org_id'], ['organisation.id'], name=op.f('fk_valuation_conflict_agency_org_id_organisation')),
+    sa.ForeignKeyConstraint(['asset_id'], ['ip_asset.id'], name=op.f('fk_valuation_conflict_asset_id_ip_asset')),
+    sa.ForeignKeyConstraint(['declared_by_id'], ['user_account.id'], name=op.f('fk_valuation_conflict_declared_by_id_user_account')),
+    sa.ForeignKeyConstraint(['tied_org_id'], ['organisation.id'], name=op.f('fk_valuation_conflict_tied_org_id_organisation')),
+    sa.ForeignKeyConstraint(['valuer_id'], ['user_account.id'], name=op.f('fk_valuation_conflict_valuer_id_user_account')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_valuation_conflict'))
+    )
+    with op.batch_alter_table('valuation_conflict', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_valuation_conflict_agency_org_id'), ['agency_org_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_valuation_conflict_asset_id'), ['asset_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_valuation_conflict_tied_org_id'), ['tied_org_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_valuation_conflict_valuer_id'), ['valuer_id'], unique=False)
+
+    op.create_table('consultation',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('org_id', sa.Integer(), nullable=False),
+    sa.Column('requested_by_id', sa.Integer(), nullable=True),
+    sa.Column('need_id', sa.Integer(), nullable=True),
+    sa.Column('asset_id', sa.Integer(), nullable=True),
+    sa.Column('expert_id', sa.Integer(), nullable=False),
+    sa.Column('matched', sa.Boolean(), nullable=False),
+    sa.Column('question', sa.Text(), nullable=False),
+    sa.Column('status', sa.Enum('requested', 'answered', 'closed', name='consultationstatus', native_enum=False, create_constraint=True, length=32), nullable=False),
+    sa.Column('answer', sa.Text(), nullable=True),
+    sa.Column('suggested_amount', sa.Numeric(precision=18, scale=2), nullable=True),
+    sa.Column('suggested_term_months', sa.Integer(), nullable=True),
+    sa.Column('suggested_value_type', sa.Enum('market', 'normal_liquidation', 'in_use', 'mortgage_lending', 'recoverable', 'liquidation', name='valuetype', native_enum=False, create_constraint=True, length=32), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('answered_at', sa.DateTime(), nullable=True),
+    sa.Column('closed_at', sa.DateTime(), nullable=True),
+    sa.CheckConstraint('need_id IS NOT NULL OR asset_id IS NOT NULL', name=op.f('ck_consultation_subject')),
+    sa.ForeignKeyConstraint(['asset_id'], ['ip_asset.id'], name=op.f('fk_consultation_asset_id_ip_asset')),
+    sa.ForeignKeyConstraint(['expert_id'], ['expert_profile.id'], name=op.f('fk_consultation_expert_id_expert_profile')),
+    sa.ForeignKeyConstraint(['need_id'], ['need.id'], name=op.f('fk_consultation_need_id_need')),
+    sa.ForeignKeyConstraint(['org_id'], ['organisation.id'], name=op.f('fk_consultation_org_id_organisation')),
+    sa.ForeignKeyConstraint(['requested_by_id'], ['user_account.id'], name=op.f('fk_consultation_requested_by_id_user_account')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_consultation'))
+    )
+    with op.batch_alter_table('consultation', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_consultation_asset_id'), ['asset_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_consultation_expert_id'), ['expert_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_consultation_need_id'), ['need_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_consultation_org_id'), ['org_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_consultation_status'), ['status'], unique=False)
+
+    op.create_table('expert_speciality',
+    sa.Column('expert_id', sa.Integer(), nullable=False),
+    sa.Column('ipc_symbol', sa.String(length=4), nullable=False),
+    sa.ForeignKeyConstraint(['expert_id'], ['expert_profile.id'], name=op.f('fk_expert_speciality_expert_id_expert_profile')),
+    sa.ForeignKeyConstraint(['ipc_symbol'], ['ipc_title.symbol'], name=op.f('fk_expert_speciality_ipc_symbol_ipc_title')),
+    sa.PrimaryKeyConstraint('expert_id', 'ipc_symbol', name=op.f('pk_expert_speciality'))
+    )
     op.create_table('listing',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('asset_id', sa.Integer(), nullable=False),
@@ -779,6 +893,31 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_listing_asset_id'))
 
     op.drop_table('listing')
+    op.drop_table('expert_speciality')
+    with op.batch_alter_table('consultation', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_consultation_status'))
+        batch_op.drop_index(batch_op.f('ix_consultation_org_id'))
+        batch_op.drop_index(batch_op.f('ix_consultation_need_id'))
+        batch_op.drop_index(batch_op.f('ix_consultation_expert_id'))
+        batch_op.drop_index(batch_op.f('ix_consultation_asset_id'))
+
+    op.drop_table('consultation')
+    with op.batch_alter_table('valuation_conflict', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_valuation_conflict_valuer_id'))
+        batch_op.drop_index(batch_op.f('ix_valuation_conflict_tied_org_id'))
+        batch_op.drop_index(batch_op.f('ix_valuation_conflict_asset_id'))
+        batch_op.drop_index(batch_op.f('ix_valuation_conflict_agency_org_id'))
+
+    op.drop_table('valuation_conflict')
+    with op.batch_alter_table('valuation', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_valuation_valuer_id'))
+        batch_op.drop_index(batch_op.f('ix_valuation_valuation_date'))
+        batch_op.drop_index(batch_op.f('ix_valuation_status'))
+        batch_op.drop_index(batch_op.f('ix_valuation_issued_at'))
+        batch_op.drop_index(batch_op.f('ix_valuation_asset_id'))
+        batch_op.drop_index(batch_op.f('ix_valuation_agency_org_id'))
+
+    op.drop_table('valuation')
     with op.batch_alter_table('notice', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_notice_recipient_user_id'))
         batch_op.drop_index(batch_op.f('ix_notice_recipient_role'))
@@ -809,6 +948,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_loan_bank_org_id'))
 
     op.drop_table('loan')
+    op.drop_table('expert_profile')
     with op.batch_alter_table('audit_entry', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_audit_entry_entity_type'))
         batch_op.drop_index(batch_op.f('ix_audit_entry_entity_id'))

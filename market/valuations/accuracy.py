@@ -1,0 +1,75 @@
+"""Accountability of valuers (评估责任): their valuations compared with what the exchange later sold the asset for.
+
+For every lot the exchange sold (sold or settled, with a price), the latest report on the same asset issued before
+the lot was listed is matched; its absolute error is |valuation − price| / price. Rows are per agency and valuer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from market.accounts.models import Organisation, User
+from market.exchange.models import Listing, ListingStatus
+from market.valuations.models import REPORT_STATUSES, Valuation
+
+SOLD_STATUSES = (ListingStatus.SOLD, ListingStatus.SETTLED)
+
+
+@dataclass
+class AccuracyRow:
+    agency_id: int
+    agency: str
+    valuer_id: int
+    valuer: str
+    n: int
+    mean_abs_error: Decimal  # a fraction: 0.2500 is 25 %
+
+    @property
+    def mean_abs_pct_error(self) -> Decimal:
+        return (self.mean_abs_error * 100).quantize(Decimal("0.01"))
+
+
+@dataclass
+class Match:
+    listing_id: int
+    valuation_id: int
+    valuation: Decimal
+    price: Decimal
+    abs_error: Decimal
+
+
+def disposal_matches(session: Session) -> list[Match]:
+    """Each sold lot with the latest valuation of its asset issued before the lot was created."""
+    lots = session.execute(select(Listing.id, Listing.asset_id, Listing.sale_price, Listing.created_at).where(
+        Listing.status.in_(SOLD_STATUSES), Listing.sale_price.is_not(None), Listing.sale_price > 0)
+        .order_by(Listing.id)).all()
+    matches = []
+    for listing_id, asset_id, price, listed_at in lots:
+        valuation = session.scalar(select(Valuation).where(
+            Valuation.asset_id == asset_id, Valuation.status.in_(REPORT_STATUSES),
+            Valuation.issued_at.is_not(None), Valuation.issued_at < listed_at)
+            .order_by(Valuation.issued_at.desc(), Valuation.id.desc()).limit(1))
+        if valuation is None:
+            continue
+        error = abs(valuation.amount - price) / price
+        matches.append(Match(listing_id, valuation.id, valuation.amount, price, error))
+    return matches
+
+
+def valuer_accuracy(session: Session) -> list[AccuracyRow]:
+    """Rows (agency, valuer, n, mean absolute error), most accurate first."""
+    groups: dict[tuple[int, int], list[Decimal]] = {}
+    for match in disposal_matches(session):
+        v = session.get(Valuation, match.valuation_id)
+        groups.setdefault((v.agency_org_id, v.valuer_id), []).append(match.abs_error)
+    rows = []
+    for (agency_id, valuer_id), errors in groups.items():
+        agency = session.get(Organisation, agency_id)
+        valuer = session.get(User, valuer_id)
+        mean = (sum(errors, Decimal(0)) / len(errors)).quantize(Decimal("0.0001"))
+        rows.append(AccuracyRow(agency_id, agency.name, valuer_id, valuer.name, len(errors), mean))
+    return sorted(rows, key=lambda r: (r.mean_abs_error, -r.n, r.agency, r.valuer))

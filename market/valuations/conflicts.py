@@ -1,0 +1,91 @@
+"""The conflict-of-interest rule (评估回避): a valuer may not value, or advise on, an asset when the valuer's
+agency or the valuer is tied to the asset's owner or to a bank holding an active pledge on it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from market.accounts.models import Organisation, Role, User
+from market.audit.service import record, snapshot
+from market.errors import Conflict, Forbidden, InvalidInput, NotFound
+from market.ip.models import IpAsset
+from market.loans.models import Loan, Pledge
+from market.security import N_
+from market.valuations.models import ConflictDeclaration
+
+OWNER_SAME_ORG = N_("You may not value this asset: your organisation owns it.")
+BANK_SAME_ORG = N_("You may not value this asset: your organisation is the lending bank of an active pledge on it.")
+DECLARED_OWNER = N_("You may not value this asset: a tie with its owner has been declared.")
+DECLARED_BANK = N_("You may not value this asset: a tie with the bank that holds an active pledge on it has been "
+                   "declared.")
+DECLARED_ASSET = N_("You may not value this asset: a conflict of interest on it has been declared.")
+DECLARATION_FIELDS = ["valuer_id", "agency_org_id", "tied_org_id", "asset_id", "reason"]
+
+
+def lending_bank_ids(session: Session, asset_id: int) -> set[int]:
+    """Banks whose loans hold an active pledge on the asset."""
+    return set(session.scalars(select(Loan.bank_org_id).join(Pledge, Pledge.loan_id == Loan.id)
+                               .where(Pledge.asset_id == asset_id, Pledge.active.is_(True))))
+
+
+def conflict_reasons(session: Session, valuer: User, asset: IpAsset) -> list[str]:
+    """Every reason (an English msgid) why `valuer` may not value `asset`; empty when there is none."""
+    reasons = []
+    agency = valuer.organisation_id
+    banks = lending_bank_ids(session, asset.id)
+    if agency is not None and asset.owner_org_id == agency:
+        reasons.append(OWNER_SAME_ORG)
+    if agency is not None and agency in banks:
+        reasons.append(BANK_SAME_ORG)
+    who = [ConflictDeclaration.valuer_id == valuer.id]
+    if agency is not None:
+        who.append(ConflictDeclaration.agency_org_id == agency)
+    declared = session.scalars(select(ConflictDeclaration).where(or_(*who))).all()
+    for d in declared:
+        if d.asset_id == asset.id:
+            reasons.append(DECLARED_ASSET)
+        elif d.tied_org_id is not None and d.tied_org_id == asset.owner_org_id:
+            reasons.append(DECLARED_OWNER)
+        elif d.tied_org_id is not None and d.tied_org_id in banks:
+            reasons.append(DECLARED_BANK)
+    return list(dict.fromkeys(reasons))
+
+
+def check_no_conflict(session: Session, valuer: User, asset: IpAsset) -> None:
+    reasons = conflict_reasons(session, valuer, asset)
+    if reasons:
+        raise Conflict(reasons[0])
+
+
+def declare_conflict(session: Session, actor: User, *, tied_org_id: int | None, asset_id: int | None, reason: str,
+                     whole_agency: bool, now: datetime) -> ConflictDeclaration:
+    """A valuer declares a tie of their own (or of their whole agency) with an organisation or an asset."""
+    if actor.role is not Role.VALUER or not actor.can_act:
+        raise Forbidden("Only a valuer of a verified agency can declare a conflict of interest.")
+    if tied_org_id is None and asset_id is None:
+        raise InvalidInput("Name the organisation or the asset the tie is with.")
+    if not (reason or "").strip():
+        raise InvalidInput("Say what the tie is.")
+    if tied_org_id is not None and session.get(Organisation, tied_org_id) is None:
+        raise NotFound("This organisation does not exist.")
+    if asset_id is not None and session.get(IpAsset, asset_id) is None:
+        raise NotFound("This asset does not exist.")
+    declaration = ConflictDeclaration(
+        valuer_id=None if whole_agency else actor.id, agency_org_id=actor.organisation_id if whole_agency else None,
+        tied_org_id=tied_org_id, asset_id=asset_id, reason=reason.strip()[:500], declared_by_id=actor.id,
+        declared_at=now)
+    session.add(declaration)
+    session.flush()
+    record(session, actor=actor, action="valuation.conflict_declared", entity_type="valuation_conflict",
+           entity_id=declaration.id, now=now, after=snapshot(declaration, DECLARATION_FIELDS))
+    return declaration
+
+
+def declarations_of(session: Session, actor: User) -> list[ConflictDeclaration]:
+    who = [ConflictDeclaration.valuer_id == actor.id]
+    if actor.organisation_id is not None:
+        who.append(ConflictDeclaration.agency_org_id == actor.organisation_id)
+    return list(session.scalars(select(ConflictDeclaration).where(or_(*who)).order_by(ConflictDeclaration.id.desc())))
