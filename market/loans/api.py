@@ -141,6 +141,40 @@ class Loans(MethodView):
         return loan_json(loan, detail=True), 201
 
 
+class OfferLoanCreate(Schema):
+    signed_on = fields.Date(required=True)
+    registration_number = fields.String(required=True, validate=validate.Length(min=1, max=60))
+    registered_on = fields.Date(load_default=None)
+    repayment_method = fields.String(load_default="equal_principal",
+                                     validate=validate.OneOf([m.value for m in RepaymentMethod]))
+    guarantor_org_id = fields.Integer(load_default=None, strict=True)
+    guarantee_coverage = _dec(load_default=0, validate=validate.Range(0, 1))
+    guarantee_premium = _dec(load_default=0, validate=validate.Range(0))
+    insurer_org_id = fields.Integer(load_default=None, strict=True)
+    insurance_coverage = _dec(load_default=0, validate=validate.Range(0, 1))
+    insurance_premium = _dec(load_default=0, validate=validate.Range(0))
+    collateral_text = fields.String(load_default=None, validate=validate.Length(max=2000))
+
+
+@blp.route("/offers/<int:offer_id>/loan")
+class OfferLoan(MethodView):
+    @blp.arguments(OfferLoanCreate)
+    @blp.doc(security=[{"bearer": []}])
+    @api_user(Role.BANK, scope="write")
+    def post(self, data, offer_id, actor):
+        """Sign the loan of an offer the enterprise accepted: principal, rate and term from the offer, pledges on the
+        need's assets; the need becomes funded. 409 when the offer is not accepted, already signed, or an asset is no
+        longer free (nothing is written then)."""
+        data["repayment_method"] = RepaymentMethod(data["repayment_method"])
+        loan = service.sign_loan_from_offer(db.session, actor, offer_id, now=utcnow(), **data)
+        loan_id = loan.id
+        db.session.commit()
+        from market.needs.indexing import quick_drain
+
+        quick_drain()
+        return loan_json(service.get_loan(db.session, loan_id), detail=True), 201
+
+
 @blp.route("/loans/<int:loan_id>")
 class LoanItem(MethodView):
     @blp.doc(security=[{"bearer": []}])

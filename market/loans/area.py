@@ -26,3 +26,9 @@ cards = [
     (Role.STAFF, "loans.rates", _l("Benchmark and LPR rates"), _l("The dated rate table the cap is judged by.")),
     (None, "loans.plans", _l("Financing-plan calculator"), _l("Subsidy, compensation and shares of a loss.")),
 ]
+
+
+def init_app(app) -> None:
+    from market.loans import labels
+
+    labels.init_app(app)

@@ -56,6 +56,27 @@ class LoanForm(FlaskForm):
     submit = SubmitField(_l("Record the loan"))
 
 
+class SignOfferForm(FlaskForm):
+    """Signing the loan of an accepted offer: amount, rate, term and assets come from the offer and the need."""
+
+    signed_on = DateField(_l("Signed on"), validators=[InputRequired()])
+    registration_number = StringField(_l("Pledge registration number"), validators=[DataRequired(), Length(max=60)])
+    registered_on = DateField(_l("Pledge registered on"), validators=[InputRequired()])
+    repayment_method = SelectField(_l("Repayment"), choices=METHODS)
+    guarantor_org_id = SelectField(_l("Guarantor"), coerce=int, validators=[Optional()])
+    guarantee_coverage = DecimalField(_l("Guarantee coverage (fraction)"), places=4, default=0,
+                                      validators=[Optional(), NumberRange(min=0, max=1)])
+    guarantee_premium = DecimalField(_l("Guarantee premium (yuan)"), places=2, default=0,
+                                     validators=[Optional(), NumberRange(min=0)])
+    insurer_org_id = SelectField(_l("Insurer"), coerce=int, validators=[Optional()])
+    insurance_coverage = DecimalField(_l("Insurance coverage (fraction)"), places=4, default=0,
+                                      validators=[Optional(), NumberRange(min=0, max=1)])
+    insurance_premium = DecimalField(_l("Insurance premium (yuan)"), places=2, default=0,
+                                     validators=[Optional(), NumberRange(min=0)])
+    collateral_text = TextAreaField(_l("Tangible collateral"), validators=[Optional(), Length(max=2000)])
+    submit = SubmitField(_l("Sign the loan"))
+
+
 class RepaymentForm(FlaskForm):
     paid_on = DateField(_l("Paid on"), validators=[InputRequired()])
     principal = DecimalField(_l("Principal (yuan)"), places=2, default=0, validators=[Optional(), NumberRange(min=0)])

@@ -260,48 +260,65 @@ def sign_loan(session: Session, bank_user, *, enterprise_org_id: int, principal,
     return loan
 
 
-def sign_loan_from_offer(session: Session, bank_user, offer, *, signed_on: date, now: datetime,
-                         registration_number: str, **extra) -> Loan:
-    """Sign a loan from an accepted market.needs Offer: amount, rate, term and assets come from the offer.
+def offer_for_signing(session: Session, bank_user, offer_id: int):
+    """The accepted market.needs Offer of the actor's bank that can still become a loan (for the signing page)."""
+    from market.needs.models import NeedStatus, Offer, OfferStatus
 
-    The offer is read duck-typed (amount, annual_rate, term_months, asset ids, enterprise) because its model belongs
-    to another area; missing attributes are an InvalidInput, not a crash."""
-    status = getattr(getattr(offer, "status", None), "value", getattr(offer, "status", None))
-    if status not in ("accepted",):
-        raise InvalidInput("Only an accepted offer can become a loan.")
-    if getattr(offer, "bank_org_id", bank_user.organisation_id) != bank_user.organisation_id:
-        raise Forbidden("This offer is not your bank's.")
-    asset_ids = extra.pop("asset_ids", None) or _offer_asset_ids(offer)
-    enterprise_org_id = extra.pop("enterprise_org_id", None) or _offer_enterprise(offer)
-    try:
-        amount, rate, term = offer.amount, offer.annual_rate, offer.term_months
-    except AttributeError as exc:
-        raise InvalidInput("The offer lacks an amount, a rate or a term.") from exc
-    return sign_loan(session, bank_user, enterprise_org_id=enterprise_org_id, principal=amount, annual_rate=rate,
-                     term_months=term, asset_ids=asset_ids, signed_on=signed_on, now=now,
-                     registration_number=registration_number, offer_id=offer.id, **extra)
+    _require(bank_user, Role.BANK)
+    offer = session.get(Offer, offer_id)
+    if offer is None or offer.bank_org_id != bank_user.organisation_id:
+        raise NotFound("This offer does not exist.")
+    if offer.status is not OfferStatus.ACCEPTED:
+        raise Conflict("Only an offer the enterprise accepted can become a loan.")
+    if loan_of_offer(session, offer.id) is not None:
+        raise Conflict("A loan was already signed from this offer.")
+    if offer.need.status is not NeedStatus.IN_TALKS:
+        raise Conflict("The need of this offer is no longer in talks.")
+    return offer
 
 
-def _offer_asset_ids(offer) -> list[int]:
-    for name in ("asset_ids", "assets"):
-        value = getattr(offer, name, None)
-        if value:
-            return [getattr(a, "id", a) for a in value]
-    need = getattr(offer, "need", None)
-    for name in ("asset_ids", "assets"):
-        value = getattr(need, name, None) if need is not None else None
-        if value:
-            return [getattr(a, "id", a) for a in value]
-    raise InvalidInput("The offer names no IP assets to pledge.")
+def loan_of_offer(session: Session, offer_id: int) -> Loan | None:
+    return session.scalar(select(Loan).where(Loan.offer_id == offer_id).order_by(Loan.id).limit(1))
 
 
-def _offer_enterprise(offer) -> int:
-    for holder in (offer, getattr(offer, "need", None)):
-        for name in ("enterprise_org_id", "org_id", "organisation_id"):
-            value = getattr(holder, name, None) if holder is not None else None
-            if value:
-                return value
-    raise InvalidInput("The offer names no enterprise.")
+def loan_of_need(session: Session, need) -> Loan | None:
+    """The loan signed from the accepted offer of a market.needs Need, if any."""
+    offer_ids = [o.id for o in need.offers]
+    if not offer_ids:
+        return None
+    return session.scalar(select(Loan).where(Loan.offer_id.in_(offer_ids)).order_by(Loan.id).limit(1))
+
+
+def sign_loan_from_offer(session: Session, bank_user, offer_id: int, *, signed_on: date, now: datetime,
+                         registration_number: str, registered_on: date | None = None,
+                         repayment_method: RepaymentMethod = RepaymentMethod.EQUAL_PRINCIPAL,
+                         guarantor_org_id: int | None = None, guarantee_coverage=0, guarantee_premium=0,
+                         insurer_org_id: int | None = None, insurance_coverage=0, insurance_premium=0,
+                         collateral_text: str | None = None) -> Loan:
+    """Sign the loan of an accepted market.needs Offer: the principal, rate and term are the offer's, the pledged
+    assets are the need's, the enterprise is the need's owner. The need becomes funded
+    (`market.needs.docking.mark_funded`). All or nothing: a refusal (an asset pledged meanwhile, a second signing of
+    the same offer, ...) leaves nothing written, even inside the caller's transaction (a savepoint)."""
+    from market.needs.docking import mark_funded
+
+    offer = offer_for_signing(session, bank_user, offer_id)
+    need = offer.need
+    with session.begin_nested():
+        loan = sign_loan(
+            session, bank_user, enterprise_org_id=need.org_id, principal=offer.amount, annual_rate=offer.annual_rate,
+            term_months=offer.term_months, asset_ids=list(need.asset_ids), signed_on=signed_on, now=now,
+            registration_number=registration_number, registered_on=registered_on,
+            repayment_method=repayment_method, guarantor_org_id=guarantor_org_id,
+            guarantee_coverage=guarantee_coverage, guarantee_premium=guarantee_premium,
+            insurer_org_id=insurer_org_id, insurance_coverage=insurance_coverage,
+            insurance_premium=insurance_premium,
+            collateral_text=(collateral_text or "").strip() or need.tangible_collateral, offer_id=offer.id)
+        mark_funded(session, bank_user, need.id, now)
+        record(session, actor=bank_user, action="loan.signed_from_offer", entity_type="loan", entity_id=loan.id,
+               now=now, after={"offer_id": offer.id, "need_id": need.id, "assets": list(need.asset_ids)})
+        notify(session, msgid="The loan for your financing need “%(title)s” was signed.", now=now,
+               org_id=need.org_id, link=f"/needs/{need.id}", title=need.title)
+    return loan
 
 
 # ------------------------------------------------------------------------------------------------ repayments

@@ -14,7 +14,16 @@ from market.accounts.models import Organisation, OrgKind, OrgStatus, Role
 from market.db import db, utcnow
 from market.errors import DomainError
 from market.loans import service
-from market.loans.forms import ConfirmForm, ContributionForm, LoanForm, PlanForm, RateForm, RecoveryForm, RepaymentForm
+from market.loans.forms import (
+    ConfirmForm,
+    ContributionForm,
+    LoanForm,
+    PlanForm,
+    RateForm,
+    RecoveryForm,
+    RepaymentForm,
+    SignOfferForm,
+)
 from market.loans.models import CompensationClaim, CompensationStatus, LedgerTxn, Loan, RepaymentMethod
 from market.loans.policy import evaluate_plan, policy_in_force
 from market.loans.rates import RATE_KINDS, ReferenceRate, add_rate, benchmark_on
@@ -109,6 +118,64 @@ def new():
     return render_template("loans/new.html", form=form)
 
 
+@loans_bp.route("/loans/from-offer/<int:offer_id>", methods=["GET", "POST"])
+@roles_required(Role.BANK)
+def sign_offer(offer_id: int):
+    """The bank signs the loan of an offer the enterprise accepted (amount, rate, term and assets prefilled)."""
+    try:
+        offer = service.offer_for_signing(db.session, current_user, offer_id)
+    except DomainError as exc:
+        db.session.rollback()
+        existing = service.loan_of_offer(db.session, offer_id)
+        if existing is not None and existing.bank_org_id == current_user.organisation_id:
+            flash(_("A loan was already signed from this offer."), "info")
+            return redirect(url_for("loans.detail", loan_id=existing.id))
+        flash(exc.localized(), "error")
+        return redirect(url_for("needs.bank_matches"))
+    need = offer.need
+    form = SignOfferForm()
+    form.guarantor_org_id.choices = _org_choices(OrgKind.GUARANTOR, True)
+    form.insurer_org_id.choices = _org_choices(OrgKind.INSURER, True)
+    today = utcnow().date()
+    if not form.is_submitted():
+        form.signed_on.data = today
+        form.registered_on.data = today
+        form.collateral_text.data = need.tangible_collateral
+    plan = None
+    try:
+        policy = policy_in_force(db.session, form.signed_on.data or today)
+        plan = evaluate_plan(policy, offer.amount, offer.annual_rate, benchmark_on(db.session, today),
+                             offer.term_months)
+    except DomainError:
+        policy = None
+    if form.validate_on_submit():
+        try:
+            loan = service.sign_loan_from_offer(
+                db.session, current_user, offer.id, signed_on=form.signed_on.data, now=utcnow(),
+                registration_number=form.registration_number.data, registered_on=form.registered_on.data,
+                repayment_method=RepaymentMethod(form.repayment_method.data),
+                guarantor_org_id=form.guarantor_org_id.data or None,
+                guarantee_coverage=form.guarantee_coverage.data or 0,
+                guarantee_premium=form.guarantee_premium.data or 0,
+                insurer_org_id=form.insurer_org_id.data or None,
+                insurance_coverage=form.insurance_coverage.data or 0,
+                insurance_premium=form.insurance_premium.data or 0,
+                collateral_text=form.collateral_text.data,
+            )
+            loan_id = loan.id
+            db.session.commit()
+        except DomainError as exc:
+            _fail(exc)
+            return render_template("loans/sign_offer.html", form=form, offer=offer, need=need, plan=plan,
+                                   policy=policy), exc.status
+        from market.needs.indexing import quick_drain
+
+        quick_drain()
+        flash(_("The loan was signed; the financing need is funded."), "success")
+        return redirect(url_for("loans.detail", loan_id=loan_id))
+    return render_template("loans/sign_offer.html", form=form, offer=offer, need=need, plan=plan, policy=policy)
+
+
 @loans_bp.route("/loans/<int:loan_id>", methods=["GET"])
 @roles_required(Role.BANK, Role.STAFF, Role.ENTERPRISE, Role.GUARANTOR, Role.INSURER)
 def detail(loan_id: int):
@@ -117,8 +184,14 @@ def detail(loan_id: int):
     except DomainError:
         abort(404)
     claim = db.session.scalar(select(CompensationClaim).where(CompensationClaim.loan_id == loan.id))
+    need_id = None
+    if loan.offer_id is not None:
+        from market.needs.models import Offer
+
+        offer = db.session.get(Offer, loan.offer_id)
+        need_id = offer.need_id if offer is not None else None
     return render_template(
-        "loans/detail.html", loan=loan, schedule=service.loan_schedule(loan), claim=claim,
+        "loans/detail.html", loan=loan, schedule=service.loan_schedule(loan), claim=claim, need_id=need_id,
         outstanding=service.outstanding_principal(loan), overdue=service.amount_overdue(loan, utcnow().date()),
         repayment_form=RepaymentForm(), confirm=ConfirmForm(), recovery_form=RecoveryForm(),
         is_bank=current_user.role is Role.BANK and loan.bank_org_id == current_user.organisation_id,

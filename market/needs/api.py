@@ -14,6 +14,7 @@ from market.api.auth import api_user
 from market.db import db, utcnow
 from market.errors import NotFound
 from market.needs import browse, docking, matching, service
+from market.needs.indexing import quick_drain
 from market.needs.labels import reason_text
 from market.needs.models import PUBLIC_STATUSES, Claim, LoanProduct, Need, Offer
 
@@ -162,8 +163,10 @@ class Needs(MethodView):
     def get(self, args, actor):
         """Published needs (and needs in talks) with filters and facet counts."""
         page, per_page = args.pop("page"), args.pop("per_page")
-        result = browse.browse_needs(db.session, args, page=page, per_page=per_page)
-        return {"total": result.total, "page": result.page, "per_page": result.per_page,
+        from market.needs.indexing import get_backend
+
+        result = browse.search_needs(db.session, get_backend(), args, page=page, per_page=per_page)
+        return {"engine": result.engine, "total": result.total, "page": result.page, "per_page": result.per_page,
                 "items": [need_json(n) for n in result.items],
                 "facets": {k: [{"value": v, "count": c} for v, c in values] for k, values in result.facets.items()}}
 
@@ -205,6 +208,7 @@ def _need_action(name: str, fn, role: Role):
     def action(need_id, actor):
         need = fn(db.session, actor, need_id, utcnow())
         db.session.commit()
+        quick_drain()
         return need_json(need, detail=True)
 
     action.__doc__ = f"{name.capitalize()} the need."
@@ -224,6 +228,7 @@ def review(data, need_id, actor):
     need = service.review_need(db.session, actor, need_id, data["approve"], data["checklist"], data["reason"],
                                utcnow())
     db.session.commit()
+    quick_drain()
     return need_json(need, detail=True)
 
 
@@ -299,6 +304,7 @@ class Claims(MethodView):
         claim = docking.claim_need(db.session, actor, need_id, utcnow(), product_id=data["product_id"],
                                    note=data["note"])
         db.session.commit()
+        quick_drain()
         return claim_json(claim), 201
 
 
@@ -320,6 +326,7 @@ class Offers(MethodView):
                                    data["term_months"], utcnow(), product_id=data["product_id"],
                                    conditions=data["conditions"])
         db.session.commit()
+        quick_drain()
         return offer_json(offer), 201
 
 

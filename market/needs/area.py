@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from market.accounts.models import Role
 from market.needs import models  # noqa: F401
 from market.needs.api import blp as needs_api
-from market.needs.commands import bulletin_publish_command, needs_group
+from market.needs.commands import bulletin_publish_command, needs_group, reindex_needs_command
 from market.needs.demo import demo_step  # noqa: F401
 from market.needs.models import Need, NeedStatus
 from market.needs.views import bulletin_bp, needs_bp
@@ -57,11 +57,12 @@ panels = [
     (_l("Needs escalated (no bank response)"), _escalated),
 ]
 
-commands = [(None, needs_group), ("bulletin", bulletin_publish_command)]
+commands = [(None, needs_group), ("bulletin", bulletin_publish_command), ("search", reindex_needs_command)]
 
 
 def init_app(app):
     from market.needs import labels
 
     app.config.setdefault("NEEDS_RESPONSE_WORKING_DAYS", 5)
+    app.config.setdefault("NEEDS_EXPIRY_DAYS", 180)
     labels.init_app(app)

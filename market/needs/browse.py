@@ -1,5 +1,6 @@
-"""Browsing published needs with filters and facet counts, in SQL (the search index covers patents only; the
-needs table is small — the 2015 database held 898 enterprises — so the database filters and counts directly)."""
+"""Browsing published needs with filters and facet counts: through the `needs` search index (`search_needs`, full
+text in Chinese and facets), with the same query done in SQL (`browse_needs`) as the fallback when the engine is
+unavailable. The database stays the source of truth: hits are reloaded and only public needs are shown."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ class BrowseResult:
     per_page: int
     items: list[Need]
     facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    engine: str = "database"  # "search" when the index answered
 
     @property
     def pages(self) -> int:
@@ -84,3 +86,38 @@ def browse_needs(session: Session, filters: dict[str, str], page: int = 1, per_p
             counter.update(_facet_values(row, facet))
         facets[facet] = sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))
     return BrowseResult(total, page, per_page, items, facets)
+
+
+def _clean(filters: dict[str, str]) -> dict[str, str]:
+    return {k: (v or "").strip() for k, v in filters.items() if (k in FACETS or k == "q") and (v or "").strip()}
+
+
+def search_needs(session: Session, backend, filters: dict[str, str], page: int = 1, per_page: int = 20,
+                 fallback: bool = True) -> BrowseResult:
+    """Published needs through the search index: `q` in full text (title ×3, purpose, enterprise name; Chinese by
+    bigrams, so 电池 finds 锂电池), keyword filters with disjunctive facet counts, newest first without `q`.
+    Falls back to `browse_needs` (SQL) when the engine is unavailable and `fallback` is set."""
+    from market.needs.indexing import INDEX_NAME, SCHEMA, ensure_ready
+    from search import SearchError, SearchQuery
+
+    filters = _clean(filters)
+    page = max(1, page)
+    per_page = max(1, min(per_page, 100))
+    q = filters.pop("q", "")
+    if "industry" in filters:
+        filters["industry"] = filters["industry"][:2]
+    query = SearchQuery(
+        q=q, filters={k: [v] for k, v in filters.items()} | {"status": [s.value for s in PUBLIC_STATUSES]},
+        facets=FACETS, sort="relevance" if q else "-published_at", page=page, per_page=per_page)
+    try:
+        query.check(SCHEMA)
+        ensure_ready(backend)
+        hit = backend.search(INDEX_NAME, query)
+    except SearchError:
+        if not fallback:
+            raise
+        return browse_needs(session, {**filters, "q": q}, page=page, per_page=per_page)
+    ids = [int(i) for i in hit.ids if i.isdigit()]
+    rows = {n.id: n for n in session.scalars(select(Need).where(Need.id.in_(ids)))} if ids else {}
+    items = [rows[i] for i in ids if i in rows and rows[i].status in PUBLIC_STATUSES]
+    return BrowseResult(hit.total, page, per_page, items, {k: list(v) for k, v in hit.facets.items()}, "search")

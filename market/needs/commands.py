@@ -1,4 +1,6 @@
-"""`market needs escalate`: needs no bank answered within N working days go to staff."""
+"""`market needs escalate` (needs no bank answered within N working days go to staff), `market needs expire`
+(published needs older than N days expire), `market needs tick` (both, then the index), `market needs
+sync-index` / `market needs reindex` (the needs search index; also `market search reindex-needs`)."""
 
 from __future__ import annotations
 
@@ -25,6 +27,83 @@ def escalate_command(days: int | None) -> None:
     click.echo(f"Escalated {len(needs)} need(s) with no bank response in {days} working days.")
     for need in needs:
         click.echo(f"  #{need.id} {need.title} (published {need.published_at:%Y-%m-%d %H:%M})")
+
+
+def _expiry_days(days: int | None) -> int:
+    from market.needs.service import DEFAULT_EXPIRY_DAYS
+
+    return days or current_app.config.get("NEEDS_EXPIRY_DAYS", DEFAULT_EXPIRY_DAYS)
+
+
+def _sync_index() -> str:
+    from market.needs.indexing import drain, get_backend
+
+    result = drain(db.session, get_backend())
+    db.session.commit()
+    if result["error"]:
+        return f"Needs index not updated ({result['error']}); {result['remaining']} changes wait in the outbox."
+    return f"Needs index updated: {result['applied']} changes applied, {result['remaining']} waiting."
+
+
+@needs_group.command("expire")
+@click.option("--days", type=int, default=None, help="Days after publication (default: config NEEDS_EXPIRY_DAYS).")
+@with_appcontext
+def expire_command(days: int | None) -> None:
+    """Expire published needs no bank took up within N days of publication."""
+    from market.needs.service import expire_needs
+
+    days = _expiry_days(days)
+    needs = expire_needs(db.session, utcnow(), days=days)
+    db.session.commit()
+    click.echo(f"Expired {len(needs)} need(s) published more than {days} days ago.")
+    for need in needs:
+        click.echo(f"  #{need.id} {need.title}")
+    click.echo(_sync_index())
+
+
+@needs_group.command("tick")
+@with_appcontext
+def tick_command() -> None:
+    """The daily run: escalate unanswered needs, expire old ones, bring the needs index up to date."""
+    from market.needs.docking import escalate_needs
+    from market.needs.service import expire_needs
+
+    now = utcnow()
+    working_days = current_app.config.get("NEEDS_RESPONSE_WORKING_DAYS", DEFAULT_RESPONSE_WORKING_DAYS)
+    escalated = escalate_needs(db.session, now, working_days=working_days)
+    expired = expire_needs(db.session, now, days=_expiry_days(None))
+    db.session.commit()
+    click.echo(f"Escalated {len(escalated)} need(s); expired {len(expired)} need(s).")
+    click.echo(_sync_index())
+
+
+@needs_group.command("sync-index")
+@with_appcontext
+def sync_index_command() -> None:
+    """Apply the pending needs index changes (the outbox) to the search engine."""
+    message = _sync_index()
+    click.echo(message)
+    if "not updated" in message:
+        raise SystemExit(1)
+
+
+@click.command("reindex-needs")
+@with_appcontext
+def reindex_needs_command() -> None:
+    """Rebuild the needs index from the database."""
+    from market.needs.indexing import get_backend, reindex
+    from search import SearchError
+
+    try:
+        written = reindex(db.session, get_backend())
+    except SearchError as exc:
+        db.session.rollback()
+        raise click.ClickException(f"Search engine unavailable: {exc}") from exc
+    db.session.commit()
+    click.echo(f"Needs index rebuilt: {written} published needs.")
+
+
+needs_group.add_command(reindex_needs_command, "reindex")
 
 
 @click.command("publish")

@@ -88,6 +88,9 @@ def transition(session: Session, actor: User | None, need: Need, dst: NeedStatus
     session.flush()
     record(session, actor=actor, action=f"need.{dst.value}", entity_type="need", entity_id=need.id, now=now,
            before=before, after=snapshot(need, AUDIT_FIELDS), note=note)
+    from market.needs.indexing import enqueue
+
+    enqueue(session, need.id, now)  # published needs enter the index; any other state leaves it
 
 
 def _validate_terms(data: NeedInput) -> None:
@@ -326,3 +329,22 @@ def docked_with(session: Session, bank_org_id: int) -> list[Claim]:
 
 def kind_values(kinds) -> list[str]:
     return [IpKind(k).value for k in kinds]
+
+
+DEFAULT_EXPIRY_DAYS = 180
+
+
+def expire_needs(session: Session, now: datetime, days: int = DEFAULT_EXPIRY_DAYS) -> list[Need]:
+    """Published needs no bank took up within `days` days of publication expire (audited as the system). Needs in
+    talks do not expire: a bank is working on them."""
+    from datetime import timedelta
+
+    if days < 1:
+        raise InvalidInput("The expiry period must be at least one day.")
+    cutoff = now - timedelta(days=days)
+    needs = list(session.scalars(select(Need).where(Need.status == S.PUBLISHED, Need.published_at <= cutoff)
+                                 .order_by(Need.published_at, Need.id)))
+    for need in needs:
+        transition(session, None, need, S.EXPIRED, now, note=f"published more than {days} days ago")
+        _close_docking(session, None, need, now)
+    return needs

@@ -41,6 +41,13 @@ def _fail(exc: DomainError) -> None:
     flash(exc.localized(), "error")
 
 
+def _sync_index() -> None:
+    """After a committed change of a need's state: apply the needs outbox to the search index (never fails)."""
+    from market.needs.indexing import quick_drain
+
+    quick_drain()
+
+
 def _banks() -> list[Organisation]:
     return list(db.session.scalars(select(Organisation).where(Organisation.kind == OrgKind.BANK)
                                    .order_by(Organisation.name)))
@@ -68,7 +75,9 @@ def _need_input(form: NeedForm) -> service.NeedInput:
 def browse_page():
     filters = {k: request.args.get(k, "") for k in (*browse.FACETS, "q")}
     page = request.args.get("page", 1, type=int) or 1
-    result = browse.browse_needs(db.session, filters, page=page)
+    from market.needs.indexing import get_backend
+
+    result = browse.search_needs(db.session, get_backend(), filters, page=page)
     districts = {d.code: d.name for d in db.session.scalars(select(District))}
     groups = {g.code: g for g in db.session.scalars(select(IndustryGroup))}
     return render_template("needs/browse.html", result=result, filters=filters, districts=districts, groups=groups,
@@ -130,6 +139,7 @@ def edit(need_id: int):
 def detail(need_id: int):
     need = service.visible_need(db.session, current_user, need_id)
     context = {"need": need, "empty": EmptyForm(), "checklist": REVIEW_CHECKLIST}
+    context.update(_loan_context(need))
     if current_user.role is Role.BANK:
         products = docking.active_products(db.session, current_user.organisation_id)
         context.update(matches=matching.rank_products(need, products), products={p.id: p for p in products},
@@ -146,6 +156,25 @@ def detail(need_id: int):
     return render_template("needs/detail.html", **context)
 
 
+def _loan_context(need: Need) -> dict:
+    """Post-loan maintenance (贷后维护) on the need page: the loan signed from its accepted offer, shown to the
+    enterprise, the lending bank and staff; and whether the viewing bank may sign the loan of its accepted offer."""
+    from market.loans import service as loans
+
+    loan = loans.loan_of_need(db.session, need)
+    org_id = current_user.organisation_id
+    out: dict = {"loan": None, "can_sign": False}
+    if loan is not None and (current_user.role is Role.STAFF or org_id in (loan.bank_org_id, loan.enterprise_org_id)):
+        today = utcnow().date()
+        out.update(loan=loan, loan_outstanding=loans.outstanding_principal(loan),
+                   loan_overdue=loans.amount_overdue(loan, today),
+                   loan_next=next((i for i in loans.loan_schedule(loan) if i.due_on >= today), None))
+    accepted = need.accepted_offer
+    out["can_sign"] = (loan is None and accepted is not None and current_user.role is Role.BANK
+                       and accepted.bank_org_id == org_id and need.status.value == "in_talks")
+    return out
+
+
 def _post_need_action(need_id: int, action, message: str):
     if not EmptyForm().validate_on_submit():
         abort(400)
@@ -155,6 +184,7 @@ def _post_need_action(need_id: int, action, message: str):
     except DomainError as exc:
         _fail(exc)
     else:
+        _sync_index()
         flash(message, "success")
     return redirect(url_for("needs.detail", need_id=need_id))
 
@@ -192,6 +222,7 @@ def review(need_id: int):
     except DomainError as exc:
         _fail(exc)
         return redirect(url_for("needs.detail", need_id=need_id))
+    _sync_index()
     flash(_("The need was published.") if approve else _("The need was returned to the enterprise."), "success")
     return redirect(url_for("needs.review_queue"))
 
@@ -204,10 +235,14 @@ def bank_matches():
                                .where(Need.status.in_(browse.PUBLIC_STATUSES))
                                .order_by(Need.published_at.desc())).all()
     by_id = {n.id: n for n in needs}
+    from market.loans.service import loan_of_offer
+
+    offers = docking.offers_for_bank(db.session, current_user.organisation_id)
     return render_template("needs/bank.html", matches=matching.rank_needs(needs, products), needs=by_id,
-                           products={p.id: p for p in products},
-                           claims=service.docked_with(db.session, current_user.organisation_id),
-                           offers=docking.offers_for_bank(db.session, current_user.organisation_id))
+                           products={p.id: p for p in products}, offers=offers,
+                           offer_loans={o.id: loan_of_offer(db.session, o.id) for o in offers
+                                        if o.status.value == "accepted"},
+                           claims=service.docked_with(db.session, current_user.organisation_id))
 
 
 @needs_bp.route("/<int:need_id>/claim", methods=["POST"])
@@ -223,6 +258,7 @@ def claim(need_id: int):
     except DomainError as exc:
         _fail(exc)
     else:
+        _sync_index()
         flash(_("Your bank's interest was sent to the enterprise."), "success")
     return redirect(url_for("needs.detail", need_id=need_id))
 
@@ -259,6 +295,7 @@ def offer(need_id: int):
     except DomainError as exc:
         _fail(exc)
     else:
+        _sync_index()
         flash(_("Your offer was sent."), "success")
     return redirect(url_for("needs.detail", need_id=need_id))
 

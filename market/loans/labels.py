@@ -1,0 +1,43 @@
+"""Translatable labels of loan states and watch-flag reasons, as Jinja filters (`loan_status`, `flag_reason`)."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+from market.loans.models import LoanStatus
+
+LOAN_STATUS_LABELS = {
+    LoanStatus.ACTIVE: _l("Performing"),
+    LoanStatus.OVERDUE: _l("Overdue"),
+    LoanStatus.DEFAULTED: _l("In default"),
+    LoanStatus.IN_DISPOSAL: _l("Pledges in disposal"),
+    LoanStatus.REPAID: _l("Repaid"),
+    LoanStatus.WRITTEN_OFF: _l("Written off"),
+    LoanStatus.CLOSED: _l("Closed"),
+}
+FLAG_LABELS = {
+    "lapsed": _l("lapsed (fees unpaid)"),
+    "invalidated": _l("invalidated"),
+    "expired": _l("expired"),
+    "rejected": _l("rejected"),
+    "withdrawn": _l("withdrawn"),
+    "transferred": _l("transferred to another owner"),
+    "frozen": _l("frozen"),
+    "valuation_expiring": _l("valuation expiring"),
+}
+
+
+def loan_status(value) -> str:
+    try:
+        return str(LOAN_STATUS_LABELS[LoanStatus(getattr(value, "value", value))])
+    except (KeyError, ValueError):
+        return str(value)
+
+
+def flag_reason(value) -> str:
+    label = FLAG_LABELS.get(str(value))
+    return str(label) if label is not None else str(value)
+
+
+def init_app(app) -> None:
+    app.jinja_env.filters.update(loan_status=loan_status, flag_reason=flag_reason)
