@@ -17,7 +17,9 @@ from datetime import datetime
 from decimal import Decimal
 
 from flask import current_app
-from sqlalchemy import case, select, update
+from sqlalchemy import case, exists, func, select, update
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from market.accounts.models import Role, User
@@ -33,6 +35,8 @@ from market.exchange.models import (
     ListingKind,
     ListingSource,
     ListingStatus,
+    Objection,
+    ObjectionStatus,
     PreemptionRight,
     Transfer,
 )
@@ -71,44 +75,114 @@ def _require_actor(actor: User) -> None:
         raise Forbidden("Your organisation must be verified before you can do this.")
 
 
-def due_diligence_pack(session: Session, asset: IpAsset, loan_id: int | None, now: datetime) -> dict:
-    """What a bidder needs to know, built from the asset record (and the loan's default record when available)."""
+def due_diligence_pack(session: Session, asset: IpAsset, loan_id: int | None, now: datetime,
+                       valuation: Decimal | None = None) -> dict:
+    """What a bidder needs to know, built from the records: asset data, legal status, remaining life, the latest
+    valuation (market.valuations when it provides `latest_valuation`, else the listing's own valuation), the asset's
+    pledge history, licences sold on the exchange, and the defaulted loan's record."""
     term_end = rules.remaining_term_end(asset.kind.value, asset.filing_date)
     pack = {
         "built_at": now.isoformat(),
         "asset": {"id": asset.id, "kind": asset.kind.value, "title": asset.title,
                   "application_number": asset.application_number, "publication_number": asset.publication_number,
                   "registration_number": asset.registration_number, "ipc_codes": list(asset.ipc_codes or []),
-                  "applicants": asset.applicants},
+                  "applicants": asset.applicants,
+                  "filing_date": asset.filing_date.isoformat() if asset.filing_date else None,
+                  "grant_date": asset.grant_date.isoformat() if asset.grant_date else None},
         "legal_status": {"status": asset.legal_status.value, "raw": asset.legal_status_raw,
                          "date": asset.legal_status_date.isoformat() if asset.legal_status_date else None,
                          "frozen": asset.frozen},
         "remaining_life": {"term_ends": term_end.isoformat() if term_end else None,
                            "days": (term_end - now.date()).days if term_end else None},
         "pledge_state": asset.pledge_state.value,
+        "valuation": _valuation_record(session, asset, valuation, now.date()),
+        "pledge_history": _pledge_history(session, asset.id),
+        "licences": _licences(session, asset.id),
         "loan": _loan_default_record(session, loan_id),
     }
     return pack
 
 
+def latest_valuation(session: Session, asset: IpAsset, on) -> dict | None:
+    """Adapter to `market.valuations.service.latest_valuation(session, asset_id, on)` (the report in force on `on`):
+    None when that area is absent or has no report in force; else {"amount", "date", "source", "id", "value_type"}."""
+    try:
+        from market.valuations import service as valuations
+    except ImportError:
+        return None
+    fn = getattr(valuations, "latest_valuation", None)
+    found = fn(session, asset.id, on) if fn is not None else None
+    if found is None:
+        return None
+    when = getattr(found, "valuation_date", None)
+    kind = getattr(found, "value_type", None)
+    return {"amount": str(found.amount), "date": when.isoformat() if when else None, "source": "valuations",
+            "id": found.id, "value_type": getattr(kind, "value", kind)}
+
+
+def _valuation_record(session: Session, asset: IpAsset, own: Decimal | None, on) -> dict | None:
+    found = latest_valuation(session, asset, on)
+    if found is not None:
+        return found
+    return {"amount": str(own), "date": None, "source": "listing"} if own is not None else None
+
+
+def _pledge_history(session: Session, asset_id: int) -> list[dict]:
+    try:
+        from market.loans.models import Loan, Pledge
+    except ImportError:
+        return []
+    from market.accounts.models import Organisation
+
+    rows = session.execute(select(Pledge, Organisation.name).join(Loan, Loan.id == Pledge.loan_id)
+                           .join(Organisation, Organisation.id == Loan.bank_org_id)
+                           .where(Pledge.asset_id == asset_id).order_by(Pledge.id)).all()
+    return [{"loan_id": p.loan_id, "bank": bank, "registration_number": p.registration_number,
+             "registered_on": p.registered_on.isoformat() if p.registered_on else None, "active": p.active,
+             "released_at": p.released_at.isoformat() if p.released_at else None} for p, bank in rows]
+
+
+def _licences(session: Session, asset_id: int) -> list[dict]:
+    """Licences of the asset granted through the exchange (settled licence listings)."""
+    rows = session.execute(select(Listing.id, Transfer.price, Transfer.at)
+                           .join(Transfer, Transfer.listing_id == Listing.id)
+                           .where(Listing.asset_id == asset_id, Listing.kind == ListingKind.LICENCE)).all()
+    return [{"listing_id": lid, "price": str(price), "at": at.isoformat()} for lid, price, at in rows]
+
+
 def _loan_default_record(session: Session, loan_id: int | None) -> dict | None:
-    """The loan's default record from market.loans when that area provides a Loan model; None otherwise."""
+    """The loan's default record from market.loans: status, principal, outstanding principal, default date, bank."""
     if loan_id is None:
         return None
     try:
-        from market.loans.models import Loan  # type: ignore[import-not-found]
+        from market.loans import service as loans_service
+        from market.loans.models import Loan
     except ImportError:
         return {"loan_id": loan_id, "available": False}
     loan = session.get(Loan, loan_id)
     if loan is None:
         return {"loan_id": loan_id, "available": False}
     out = {"loan_id": loan_id, "available": True}
-    for name in ("status", "principal", "amount", "outstanding_principal", "defaulted_on", "default_reason",
-                 "bank_org_id", "borrower_org_id"):
+    for name in ("status", "principal", "annual_rate", "signed_on", "maturity", "defaulted_on", "bank_org_id",
+                 "enterprise_org_id"):
         value = getattr(loan, name, None)
         if value is not None:
             out[name] = value.isoformat() if hasattr(value, "isoformat") else str(getattr(value, "value", value))
+    out["bank"] = loan.bank.name if loan.bank else None
+    out["enterprise"] = loan.enterprise.name if loan.enterprise else None
+    out["outstanding_principal"] = str(loans_service.outstanding_principal(loan))
     return out
+
+
+def outstanding_principal(session: Session, listing: Listing) -> Decimal | None:
+    """The defaulted loan's outstanding principal (for the results page), None for a voluntary listing."""
+    if listing.loan_id is None:
+        return None
+    from market.loans import service as loans_service
+    from market.loans.models import Loan
+
+    loan = session.get(Loan, listing.loan_id)
+    return loans_service.outstanding_principal(loan) if loan is not None else None
 
 
 def _terms(listing: Listing) -> rules.Terms:
@@ -159,7 +233,7 @@ def create_listing(session: Session, actor: User, *, asset_id: int, source: List
         bidding_starts_at=bidding_starts_at, scheduled_ends_at=ends_at, ends_at=ends_at,
         status=ListingStatus.DRAFT, round=1, bid_count=0, leader_preemption=False,
         rules_version=rules.RULES_VERSION, checklist={}, created_by_id=actor.id, created_at=now, updated_at=now,
-        due_diligence=due_diligence_pack(session, asset, loan_id, now),
+        due_diligence=due_diligence_pack(session, asset, loan_id, now, valuation),
     )
     _check(listing)
     session.add(listing)
@@ -193,9 +267,12 @@ def review_listing(session: Session, actor: User, listing: Listing, checklist: d
         asset = listing.asset
         if asset.legal_status.value != "granted" and listing.source is ListingSource.DEFAULT:
             raise InvalidInput("The right is not in force.")
-        listing.due_diligence = due_diligence_pack(session, asset, listing.loan_id, now)
+        listing.due_diligence = due_diligence_pack(session, asset, listing.loan_id, now, listing.valuation)
         asset.pledge_state = PledgeState.IN_DISPOSAL
         _move(session, actor, listing, ListingStatus.ANNOUNCED, now, note)
+        from market.exchange.announce import notify_announced
+
+        notify_announced(session, listing, now)
     else:
         _move(session, actor, listing, ListingStatus.DRAFT, now, note)
 
@@ -218,27 +295,75 @@ def _barred_user_ids(session: Session, listing: Listing) -> set[int]:
     return barred
 
 
-def pay_deposit(session: Session, actor: User, listing: Listing, now: datetime) -> Deposit:
-    """Record a (simulated) deposit payment in the lot's ledger and give the bidder a code for this lot."""
+def conflicted_org_ids(session: Session, listing: Listing) -> set[int]:
+    """Organisations whose people may not bid: the owner (the defaulting enterprise), the seller, the lending bank
+    (also read from the loan itself, so a listing made by staff is covered)."""
+    orgs = {listing.owner_org_id, listing.bank_org_id, listing.seller_org_id}
+    if listing.loan_id is not None:
+        try:
+            from market.loans.models import Loan
+        except ImportError:
+            Loan = None  # noqa: N806
+        loan = session.get(Loan, listing.loan_id) if Loan is not None else None
+        if loan is not None:
+            orgs |= {loan.bank_org_id, loan.enterprise_org_id}
+    return orgs - {None}
+
+
+def check_not_conflicted(session: Session, actor: User, listing: Listing) -> None:
+    if actor.role is Role.STAFF or (actor.organisation_id is not None
+                                    and actor.organisation_id in conflicted_org_ids(session, listing)):
+        raise Forbidden("You are a party to this lot and may not bid on it.")
+
+
+def pay_deposit(session: Session, actor: User, listing: Listing | int, now: datetime) -> Deposit:
+    """Record a (simulated) deposit payment in the lot's ledger and give the bidder a code for this lot.
+
+    Serialised per lot like bids: the lot's lock is the first statement (callers start the transaction clean), so
+    two payments by one user at once give one deposit and a 409, and two bidders never take the same code. Belt and
+    braces: a unique-constraint clash (same bidder → 409; same code → next code) is caught in a savepoint."""
+    listing_id = listing if isinstance(listing, int) else sa_inspect(listing).identity[0]
+    lock_lot(session, listing_id)
+    listing = session.execute(select(Listing).where(Listing.id == listing_id)
+                              .execution_options(populate_existing=True)).scalar_one_or_none()
+    if listing is None:
+        raise NotFound("This listing does not exist.")
     _require_actor(actor)
     if listing.status not in (ListingStatus.ANNOUNCED, ListingStatus.BIDDING) or now >= listing.ends_at:
         raise Conflict("Deposits are taken only while the lot is announced or in bidding.")
-    conflicted = {listing.owner_org_id, listing.bank_org_id, listing.seller_org_id} - {None}
-    if actor.role is Role.STAFF or (actor.organisation_id is not None and actor.organisation_id in conflicted):
-        raise Forbidden("You are a party to this lot and may not bid on it.")
+    check_not_conflicted(session, actor, listing)
     if actor.id in _barred_user_ids(session, listing):
         raise Forbidden("A winner who did not pay may not bid in the re-auction.")
-    if session.scalar(select(Deposit.id).where(Deposit.listing_id == listing.id, Deposit.bidder_id == actor.id)):
+
+    def already_paid():
+        return session.scalar(select(Deposit.id).where(Deposit.listing_id == listing.id,
+                                                       Deposit.bidder_id == actor.id)) is not None
+
+    if already_paid():
         raise Conflict("You have already paid the deposit for this lot.")
     taken = set(session.scalars(select(Deposit.code).where(Deposit.listing_id == listing.id)))
     secret = current_app.config["SECRET_KEY"] if current_app else ""
-    attempt, code = 0, rules.bidder_code(secret, listing.id, actor.id)
-    while code in taken:
-        attempt += 1
+    deposit = None
+    for attempt in range(64):
         code = rules.bidder_code(secret, listing.id, actor.id, attempt)
-    deposit = Deposit(listing_id=listing.id, bidder_id=actor.id, code=code, amount=listing.deposit_amount,
-                      status=DepositStatus.HELD, paid_at=now)
-    session.add(deposit)
+        if code in taken:
+            continue
+        candidate = Deposit(listing_id=listing.id, bidder_id=actor.id, code=code, amount=listing.deposit_amount,
+                            status=DepositStatus.HELD, paid_at=now)
+        try:
+            with session.begin_nested():
+                session.add(candidate)
+                session.flush()
+        except IntegrityError:
+            if already_paid():
+                raise Conflict("You have already paid the deposit for this lot.") from None
+            taken.add(code)
+            continue
+        deposit = candidate
+        break
+    if deposit is None:
+        raise Conflict("No bidder code could be assigned; please try again.")
+    code = deposit.code
     session.add(LedgerEntry(listing_id=listing.id, user_id=actor.id, entry="deposit_paid",
                             amount=listing.deposit_amount, at=now, reference=f"sim-{code}"))
     session.flush()
@@ -265,6 +390,7 @@ def place_bid(session: Session, actor: User, listing_id: int, amount: Decimal, n
     deposit = session.scalar(select(Deposit).where(Deposit.listing_id == listing_id, Deposit.bidder_id == actor.id))
     if deposit is None or deposit.status is not DepositStatus.HELD:
         raise Forbidden("Pay the deposit before bidding.")
+    check_not_conflicted(session, actor, listing)
     amount = Decimal(amount)
     if amount != amount.quantize(rules.CENT) or amount <= 0:
         raise InvalidInput("The amount must be positive with at most two decimals.")
@@ -361,10 +487,12 @@ def tick(session: Session, now: datetime) -> dict[str, int]:
     counts = {"opened": 0, "closed": 0, "unpaid": 0}
     if session.get_bind().dialect.name == "sqlite":
         session.execute(update(Listing).where(Listing.id == -1).values(bid_count=Listing.bid_count))
+    open_objection = exists().where(Objection.listing_id == Listing.id, Objection.status == ObjectionStatus.OPEN)
     for listing in session.scalars(select(Listing).where(Listing.status == ListingStatus.ANNOUNCED,
-                                                         Listing.bidding_starts_at <= now)).all():
+                                                         Listing.bidding_starts_at <= now, ~open_objection)).all():
         before = snapshot(listing, FIELDS)
-        if _system_move(session, listing.id, ListingStatus.ANNOUNCED, ListingStatus.BIDDING, now):
+        if _system_move(session, listing.id, ListingStatus.ANNOUNCED, ListingStatus.BIDDING, now,
+                        extra_cond=(~open_objection,)):
             session.refresh(listing)
             _audit(session, None, listing, "bidding", before, now)
             counts["opened"] += 1
@@ -483,9 +611,29 @@ def record_payment(session: Session, actor: User, listing: Listing, now: datetim
     return transfer
 
 
-def hand_loss_to_claims(session: Session, actor: User, listing: Listing, now: datetime) -> str:
-    """Hand a defaulted loan's recovery (the sale price) to `market.loans.service.assemble_claim` when that function
-    exists; a refusal there (e.g. a claim already made) does not undo the settlement and is recorded instead."""
+OPEN_FOR_CLAIM = (ListingStatus.DRAFT, ListingStatus.UNDER_REVIEW, ListingStatus.ANNOUNCED, ListingStatus.BIDDING,
+                  ListingStatus.SOLD)
+
+
+def loan_recovery(session: Session, loan_id: int, final: bool = False) -> tuple[Decimal, int]:
+    """Sum of the sale prices of the loan's settled lots, and how many of its lots are still open: in progress, or
+    failed/unpaid auctions without a follow-up yet (a re-auction or fixed-price sale may come) unless `final`."""
+    recovered = session.scalar(select(func.coalesce(func.sum(Listing.sale_price), 0)).where(
+        Listing.loan_id == loan_id, Listing.status == ListingStatus.SETTLED))
+    still_open = session.scalar(select(func.count()).select_from(Listing).where(
+        Listing.loan_id == loan_id, Listing.status.in_(OPEN_FOR_CLAIM)))
+    if not final:
+        follow_up = select(Listing.previous_id).where(Listing.previous_id.is_not(None))
+        still_open += session.scalar(select(func.count()).select_from(Listing).where(
+            Listing.loan_id == loan_id, Listing.status.in_([ListingStatus.FAILED, ListingStatus.UNPAID]),
+            Listing.round < 3, Listing.id.not_in(follow_up)))
+    return Decimal(recovered), still_open
+
+
+def hand_loss_to_claims(session: Session, actor: User, listing: Listing, now: datetime, final: bool = False) -> str:
+    """Hand a defaulted loan's recovery to `market.loans.service.assemble_claim` (loss = outstanding principal −
+    recovery) once none of the loan's lots is open any more: the recovery is the sum of the loan's settled sale
+    prices. A refusal there (e.g. a claim already made) does not undo the settlement and is recorded instead."""
     if listing.loan_id is None or listing.source is not ListingSource.DEFAULT:
         return "not a defaulted loan"
     try:
@@ -497,9 +645,32 @@ def hand_loss_to_claims(session: Session, actor: User, listing: Listing, now: da
     loan = session.get(Loan, listing.loan_id)
     if assemble is None or loan is None:
         return "pending: market.loans.service.assemble_claim or the loan not available"
+    recovery, still_open = loan_recovery(session, loan.id, final)
+    if still_open:
+        return f"pending: {still_open} other lot(s) of loan {loan.id} still open"
     try:
         with session.begin_nested():
-            claim = assemble(session, loan, listing.sale_price, now, actor=actor)
+            claim = assemble(session, loan, recovery, now, actor=actor)
     except DomainError as exc:
         return f"not handed: {exc.message}"[:200]
-    return f"claim {getattr(claim, 'id', '?')} assembled by market.loans.service.assemble_claim"
+    return f"claim {getattr(claim, 'id', '?')} assembled by market.loans.service.assemble_claim (recovery {recovery})"
+
+
+def end_loan_disposal(session: Session, actor: User, loan_id: int, now: datetime) -> str:
+    """Staff end the disposal of a loan whose remaining lots failed (no re-auction or fixed-price sale wanted): the
+    claim is assembled with what the settled lots recovered (possibly nothing)."""
+    _require_actor(actor)
+    if actor.role is not Role.STAFF:
+        raise Forbidden("Only exchange staff can end a disposal.")
+    listing = session.scalar(select(Listing).where(Listing.loan_id == loan_id, Listing.source == ListingSource.DEFAULT)
+                             .order_by(Listing.id.desc()))
+    if listing is None:
+        raise NotFound("This loan has no listing.")
+    if loan_recovery(session, loan_id, final=True)[1]:
+        raise Conflict("A lot of this loan is still open.")
+    outcome = hand_loss_to_claims(session, actor, listing, now, final=True)
+    record(session, actor=actor, action="listing.disposal_ended", entity_type="listing", entity_id=listing.id,
+           now=now, note=outcome)
+    if outcome.startswith("not handed"):
+        raise Conflict("The claim could not be assembled: %(reason)s", reason=outcome)
+    return outcome
