@@ -155,7 +155,9 @@ class Deposits(MethodView):
     @api_user(scope="write")
     def post(self, listing_id, actor):
         """Pay the deposit (simulated payment recorded in the lot's ledger); returns the bidder code."""
-        deposit = service.pay_deposit(db.session, actor, _public_listing(listing_id), utcnow())
+        _public_listing(listing_id)
+        db.session.commit()  # start clean: the lot's lock is the deposit transaction's first statement
+        deposit = service.pay_deposit(db.session, actor, listing_id, utcnow())
         db.session.commit()
         return {"code": deposit.code, "amount": deposit.amount, "status": deposit.status.value,
                 "paid_at": deposit.paid_at}

@@ -57,10 +57,11 @@ def auction(listing_id: int):
 @exchange_bp.post("/<int:listing_id>/deposit")
 @login_required
 def deposit(listing_id: int):
-    listing = _public(listing_id)
+    _public(listing_id)
     if DepositForm().validate_on_submit():
+        db.session.commit()  # start clean: the lot's lock is the deposit transaction's first statement
         try:
-            made = service.pay_deposit(db.session, current_user, listing, utcnow())
+            made = service.pay_deposit(db.session, current_user, listing_id, utcnow())
             db.session.commit()
             flash(_("Deposit paid. You bid as %(code)s.", code=_("Bidder %(code)s", code=made.code)), "success")
         except DomainError as exc:
