@@ -1,0 +1,135 @@
+"""Published needs in the search index (outbox → drain, Chinese full text, facets, removal) and expiry."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import func, select
+
+from market.accounts.models import Role
+from market.audit.models import AuditEntry
+from market.db import db
+from market.ip.models import SearchOutbox
+from market.needs import browse, docking, indexing, service
+from market.needs.models import NeedStatus
+from tests.conftest import NOW, Factory, login
+from tests.needs.conftest import NeedsKit
+
+
+def _outbox(session) -> int:
+    return session.scalar(select(func.count()).select_from(SearchOutbox).where(SearchOutbox.index_name == "needs"))
+
+
+def test_needs_index_story(make_app, tmp_path):
+    app = make_app(SEARCH_EMBEDDED_PATH=str(tmp_path / "search.sqlite3"))
+    with app.app_context():
+        session = db.session
+        kit = NeedsKit(session, Factory(session))
+        ent = kit.enterprise()
+        staff = kit.factory.user(Role.STAFF)
+        bank = kit.factory.user(Role.BANK)
+        battery = kit.published_need(ent, staff, title="动力电池回收中试线", purpose="建设梯次利用与拆解中试线")
+        robot = kit.published_need(kit.enterprise(), staff, title="协作机器人关节模组量产",
+                                   purpose="采购精密减速器", amount=Decimal("800000"))
+        draft_assets = [kit.asset(ent.organisation)]
+        service.create_need(session, ent, kit.data(draft_assets, title="电池材料草稿"), NOW)
+        session.commit()
+        assert _outbox(session) >= 2
+        backend = indexing.get_backend()
+        result = indexing.drain(session, backend)
+        session.commit()
+        assert result["error"] is None and result["remaining"] == 0 and _outbox(session) == 0
+
+        found = browse.search_needs(session, backend, {"q": "电池"})
+        assert found.engine == "search"
+        assert [n.id for n in found.items] == [battery.id]  # 电池 matches 动力电池, not the draft
+        assert found.total == 1
+        everything = browse.search_needs(session, backend, {})
+        assert {n.id for n in everything.items} == {battery.id, robot.id}
+        assert dict(everything.facets["amount_band"])[robot.amount_band] == 1
+        assert dict(everything.facets["ipc_section"])["H"] == 2, everything.facets
+        only_small = browse.search_needs(session, backend, {"amount_band": robot.amount_band})
+        assert [n.id for n in only_small.items] == [robot.id]
+        # disjunctive facets: the chosen facet still counts both bands
+        assert len(only_small.facets["amount_band"]) == 2
+        assert [n.id for n in browse.search_needs(session, backend, {"q": "机器人"}).items] == [robot.id]
+        assert browse.search_needs(session, backend, {"q": ent.organisation.name}).total >= 1
+
+        # a claim keeps the need (in talks); withdrawal removes it
+        docking.claim_need(session, bank, battery.id, NOW + timedelta(hours=1))
+        service.close_need(session, staff, robot.id, NOW + timedelta(hours=2))
+        session.commit()
+        indexing.drain(session, backend)
+        session.commit()
+        hits = browse.search_needs(session, backend, {})
+        assert [n.id for n in hits.items] == [battery.id]
+        assert hits.items[0].status is NeedStatus.IN_TALKS
+
+        # a full rebuild gives the same
+        assert indexing.reindex(session, backend) == 1
+        session.commit()
+        assert [n.id for n in browse.search_needs(session, backend, {"q": "电池"}).items] == [battery.id]
+
+        # the browse page and the API use the index
+        client = app.test_client()
+        login(client, bank)
+        page = client.get("/needs/?q=电池").get_data(as_text=True)
+        assert "动力电池回收中试线" in page and "协作机器人关节模组量产" not in page
+
+
+def test_engine_down_falls_back_to_the_database_and_keeps_the_outbox(make_app, tmp_path):
+    app = make_app(ELASTICSEARCH_URL="http://127.0.0.1:9", SEARCH_EMBEDDED_PATH=str(tmp_path / "s.sqlite3"))
+    with app.app_context():
+        session = db.session
+        kit = NeedsKit(session, Factory(session))
+        need = kit.published_need(title="电池极片产线")
+        session.commit()
+        result = indexing.drain(session, indexing.get_backend())
+        session.commit()
+        assert result["error"] and result["remaining"] >= 1
+        found = browse.search_needs(session, indexing.get_backend(), {"q": "电池"})
+        assert found.engine == "database" and need.id in [n.id for n in found.items]
+
+
+def test_published_needs_expire_after_the_period(session, kit, factory):
+    staff = factory.user(Role.STAFF)
+    old = kit.published_need(staff=staff, title="很久以前的需求")
+    old.published_at = NOW - timedelta(days=181)
+    fresh = kit.published_need(staff=staff)
+    fresh.published_at = NOW - timedelta(days=179)
+    talking = kit.published_need(staff=staff)
+    talking.published_at = NOW - timedelta(days=400)
+    docking.claim_need(session, factory.user(Role.BANK), talking.id, NOW - timedelta(days=300))
+    session.flush()
+    expired = service.expire_needs(session, NOW, days=180)
+    assert [n.id for n in expired] == [old.id]
+    assert old.status is NeedStatus.EXPIRED and old.closed_at == NOW
+    assert fresh.status is NeedStatus.PUBLISHED and talking.status is NeedStatus.IN_TALKS
+    assert session.scalar(select(AuditEntry.action).where(AuditEntry.entity_type == "need",
+                                                          AuditEntry.entity_id == str(old.id),
+                                                          AuditEntry.action == "need.expired"))
+    assert service.expire_needs(session, NOW, days=180) == []  # idempotent
+    # 179 days later the fresh one goes too
+    assert [n.id for n in service.expire_needs(session, NOW + timedelta(days=2), days=180)] == [fresh.id]
+
+
+def test_expire_and_tick_commands(make_app, tmp_path):
+    app = make_app(SEARCH_EMBEDDED_PATH=str(tmp_path / "search.sqlite3"), NEEDS_EXPIRY_DAYS=30)
+    with app.app_context():
+        kit = NeedsKit(db.session, Factory(db.session))
+        need = kit.published_need()
+        need.published_at = datetime.now() - timedelta(days=31)  # noqa: DTZ005 - naive UTC-ish, a month back
+        db.session.commit()
+        need_id = need.id
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["needs", "expire"])
+    assert result.exit_code == 0, result.output
+    assert "Expired 1 need(s) published more than 30 days ago" in result.output
+    assert "Needs index updated" in result.output
+    result = runner.invoke(args=["needs", "tick"])
+    assert result.exit_code == 0 and "expired 0 need(s)" in result.output, result.output
+    result = runner.invoke(args=["search", "reindex-needs"])
+    assert result.exit_code == 0 and "0 published needs" in result.output, result.output
+    with app.app_context():
+        assert db.session.get(type(need), need_id).status is NeedStatus.EXPIRED
