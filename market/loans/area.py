@@ -24,6 +24,8 @@ cards = [
     (Role.STAFF, "loans.claims", _l("Compensation claims"), _l("Approve claims; they are paid in order.")),
     (Role.STAFF, "loans.fund", _l("Compensation fund"), _l("Ledger, balance and top-ups.")),
     (Role.STAFF, "loans.rates", _l("Benchmark and LPR rates"), _l("The dated rate table the cap is judged by.")),
+    (Role.STAFF, "loans.policies", _l("Policy versions"),
+     _l("Eligible kinds, rate cap, subsidy, compensation and the enterprise ceiling, by effective date.")),
     (None, "loans.plans", _l("Financing-plan calculator"), _l("Subsidy, compensation and shares of a loss.")),
 ]
 

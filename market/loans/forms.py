@@ -6,7 +6,16 @@ from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, DecimalField, IntegerField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import (
+    DateField,
+    DecimalField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from market.formkit import choices
@@ -29,6 +38,8 @@ class PlanForm(FlaskForm):
                                       validators=[Optional(), NumberRange(min=0, max=1)])
     insurance_premium = DecimalField(_l("Insurance premium (yuan)"), places=2, default=0,
                                      validators=[Optional(), NumberRange(min=0)])
+    signed_on = DateField(_l("Signing date (the policy in force on it applies; default today)"),
+                          validators=[Optional()])
     submit = SubmitField(_l("Evaluate"))
 
 
@@ -107,3 +118,26 @@ class RateForm(FlaskForm):
     rate = DecimalField(_l("Rate (fraction, e.g. 0.0435)"), places=6, validators=[InputRequired()])
     source = StringField(_l("Source"), validators=[Optional(), Length(max=200)])
     submit = SubmitField(_l("Add rate"))
+
+
+class PolicyForm(FlaskForm):
+    name = StringField(_l("Name of the version"), validators=[DataRequired(), Length(max=200)])
+    effective_from = DateField(_l("Takes effect on"), validators=[InputRequired()])
+    eligible_kinds = SelectMultipleField(_l("Eligible IP kinds"), validators=[DataRequired()])
+    rate_cap_mode = SelectField(_l("Rate cap"), choices=choices([
+        ("benchmark_ratio", _l("A multiple of the PBoC benchmark rate")),
+        ("lpr_spread", _l("LPR plus basis points"))]))
+    rate_cap_ratio = DecimalField(_l("Multiple of the benchmark (1.5 = 150 %)"), places=4, default=Decimal("1.5"),
+                                  validators=[Optional(), NumberRange(min=1, max=5)])
+    rate_cap_spread_bp = IntegerField(_l("Basis points over the LPR"), validators=[Optional(),
+                                                                                   NumberRange(min=0, max=2000)])
+    premium_subsidy_rate = DecimalField(_l("Premium subsidy cap (fraction of the loan, 0.01 = 1 %)"), places=4,
+                                        default=Decimal("0.01"), validators=[InputRequired(), NumberRange(0, 1)])
+    compensation_rate = DecimalField(_l("Compensation share of the principal loss (0.30 = 30 %)"), places=4,
+                                     default=Decimal("0.30"), validators=[InputRequired(), NumberRange(0, 1)])
+    compensation_cap = DecimalField(_l("Compensation cap per loan (yuan)"), places=2, default=Decimal("1500000"),
+                                    validators=[InputRequired(), NumberRange(min=0)])
+    enterprise_risk_ceiling = DecimalField(_l("Enterprise risk ceiling (0.10 = 10 %)"), places=4,
+                                           default=Decimal("0.10"), validators=[InputRequired(), NumberRange(0, 1)])
+    source = StringField(_l("Source"), validators=[Optional(), Length(max=300)])
+    submit = SubmitField(_l("Add the version"))

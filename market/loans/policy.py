@@ -336,3 +336,98 @@ def evaluate_plan(policy, loan_amount, annual_rate, benchmark_rate, term_months,
         enterprise_share=enterprise_share, enterprise_within_ceiling=within, warnings=warnings,
         policy_code=getattr(policy, "code", "") or "",
     )
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Versions kept by staff
+# ---------------------------------------------------------------------------------------------------------------
+
+POLICY_FIELDS = ["code", "name", "effective_from", "effective_to", "eligible_kinds", "rate_cap_mode", "rate_cap_ratio",
+                 "rate_cap_spread_bp", "premium_subsidy_rate", "compensation_rate", "compensation_cap",
+                 "enterprise_risk_ceiling"]
+
+
+def policy_versions(session: Session) -> list[Policy]:
+    return list(session.scalars(select(Policy).order_by(Policy.effective_from.desc(), Policy.id.desc())))
+
+
+def add_policy(session: Session, staff, *, name: str, effective_from: date, eligible_kinds: list[str],
+               rate_cap_mode: RateCapMode | str, rate_cap_ratio=None, rate_cap_spread_bp: int | None = None,
+               premium_subsidy_rate, compensation_rate, compensation_cap, enterprise_risk_ceiling, now: datetime,
+               source: str | None = None) -> Policy:
+    """Staff add a new policy version taking effect on `effective_from`. Versions follow each other in time: the
+    date must lie after the start of every existing version and outside any version's closed period (an overlapping
+    date is refused); the version in force until then ends the day before. Loans keep the version they were signed
+    under, so a new version never changes an existing loan."""
+    from datetime import timedelta
+
+    from market.accounts.models import Role
+    from market.audit.service import record, snapshot
+    from market.errors import Conflict, Forbidden
+    from market.ip.models import IpKind
+
+    if staff is None or staff.role is not Role.STAFF or not staff.can_act:
+        raise Forbidden("Only exchange staff can do this.")
+    name = (name or "").strip()
+    if not name:
+        raise InvalidInput("Give the policy version a name.")
+    if effective_from is None:
+        raise InvalidInput("Give the date the version takes effect.")
+    known = {k.value for k in IpKind}
+    kinds = list(dict.fromkeys(str(k) for k in eligible_kinds or []))
+    if not kinds or any(k not in known for k in kinds):
+        raise InvalidInput("Choose the eligible IP kinds (at least one known kind).")
+    mode = RateCapMode(rate_cap_mode)
+    if mode is RateCapMode.BENCHMARK_RATIO:
+        ratio = as_decimal(rate_cap_ratio, "rate_cap_ratio") if rate_cap_ratio not in (None, "") else None
+        if ratio is None or not Decimal("1") <= ratio <= Decimal("5"):
+            raise InvalidInput("The rate cap must be a multiple of the benchmark between 1 and 5 (1.5 = 150 %).")
+        spread = None
+    else:
+        if rate_cap_spread_bp is None or not 0 <= int(rate_cap_spread_bp) <= 2000:
+            raise InvalidInput("The rate cap must be LPR plus 0 to 2,000 basis points.")
+        ratio, spread = Decimal("0"), int(rate_cap_spread_bp)
+    subsidy = as_decimal(premium_subsidy_rate, "premium_subsidy_rate")
+    share = as_decimal(compensation_rate, "compensation_rate")
+    ceiling = as_decimal(enterprise_risk_ceiling, "enterprise_risk_ceiling")
+    for value in (subsidy, share, ceiling):
+        if not Decimal(0) <= value <= Decimal(1):
+            raise InvalidInput("Shares and caps given as fractions must lie between 0 and 1.")
+    cap = money(as_decimal(compensation_cap, "compensation_cap"))
+    if cap < 0:
+        raise InvalidInput("The compensation cap must not be negative.")
+
+    ensure_policies(session, now)
+    versions = policy_versions(session)
+    for version in versions:
+        ends = version.effective_to
+        if version.effective_from >= effective_from or (ends is not None and ends >= effective_from):
+            raise Conflict("The date %(date)s overlaps the version “%(name)s” (from %(start)s). A new version must "
+                           "take effect after every existing one.", date=effective_from.isoformat(),
+                           name=version.name, start=version.effective_from.isoformat())
+    current = next((v for v in versions if v.effective_to is None), None)
+    if current is not None:
+        before = snapshot(current, POLICY_FIELDS)
+        current.effective_to = effective_from - timedelta(days=1)
+        session.flush()
+        record(session, actor=staff, action="policy.ended", entity_type="loan_policy", entity_id=current.id, now=now,
+               before=before, after=snapshot(current, POLICY_FIELDS))
+    policy = Policy(
+        code=f"v{effective_from:%Y%m%d}", name=name, effective_from=effective_from, effective_to=None,
+        eligible_kinds=kinds, rate_cap_mode=mode, rate_cap_ratio=ratio, rate_cap_spread_bp=spread,
+        premium_subsidy_rate=subsidy, compensation_rate=share, compensation_cap=cap,
+        enterprise_risk_ceiling=ceiling,
+        spending_order=list(current.spending_order) if current is not None else list(SPENDING_ORDER),
+        source=(source or "").strip() or None, created_at=now)
+    session.add(policy)
+    from sqlalchemy.exc import IntegrityError
+
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError as exc:
+        raise Conflict("A policy version taking effect on %(date)s already exists.",
+                       date=effective_from.isoformat()) from exc
+    record(session, actor=staff, action="policy.added", entity_type="loan_policy", entity_id=policy.id, now=now,
+           after=snapshot(policy, POLICY_FIELDS))
+    return policy

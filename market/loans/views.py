@@ -19,6 +19,7 @@ from market.loans.forms import (
     ContributionForm,
     LoanForm,
     PlanForm,
+    PolicyForm,
     RateForm,
     RecoveryForm,
     RepaymentForm,
@@ -45,8 +46,9 @@ def plans():
     today = utcnow().date()
     if form.validate_on_submit():
         try:
-            policy = policy_in_force(db.session, today)
-            benchmark = form.benchmark_rate.data or benchmark_on(db.session, today)
+            on = form.signed_on.data or today
+            policy = policy_in_force(db.session, on)
+            benchmark = form.benchmark_rate.data or benchmark_on(db.session, on)
             result = evaluate_plan(
                 policy, form.loan_amount.data, form.annual_rate.data, benchmark, form.term_months.data,
                 form.guarantee_coverage.data or 0, form.guarantee_premium.data or 0,
@@ -59,7 +61,44 @@ def plans():
     elif not form.is_submitted():
         form.benchmark_rate.data = benchmark_on(db.session, today)
         db.session.commit()
+    if policy is None:
+        policy = policy_in_force(db.session, today)
+        db.session.commit()
     return render_template("loans/plans.html", form=form, result=result, policy=policy)
+
+
+@loans_bp.route("/loans/policies", methods=["GET", "POST"])
+@roles_required(Role.STAFF)
+def policies():
+    """Staff keep the policy versions: a new version takes effect on a date after every existing one."""
+    from market.ip.models import IpKind
+    from market.loans.policy import add_policy, policy_versions
+    from market.needs.labels import kind_label
+
+    form = PolicyForm()
+    form.eligible_kinds.choices = [(k.value, kind_label(k.value)) for k in IpKind]
+    if not form.is_submitted():
+        form.eligible_kinds.data = ["invention", "utility_model", "design", "ic_layout"]
+    if form.validate_on_submit():
+        try:
+            add_policy(db.session, current_user, name=form.name.data, effective_from=form.effective_from.data,
+                       eligible_kinds=form.eligible_kinds.data, rate_cap_mode=form.rate_cap_mode.data,
+                       rate_cap_ratio=form.rate_cap_ratio.data, rate_cap_spread_bp=form.rate_cap_spread_bp.data,
+                       premium_subsidy_rate=form.premium_subsidy_rate.data,
+                       compensation_rate=form.compensation_rate.data, compensation_cap=form.compensation_cap.data,
+                       enterprise_risk_ceiling=form.enterprise_risk_ceiling.data, source=form.source.data,
+                       now=utcnow())
+            db.session.commit()
+        except DomainError as exc:
+            _fail(exc)
+        else:
+            flash(_("The policy version was added."), "success")
+            return redirect(url_for("loans.policies"))
+    today = utcnow().date()
+    current = policy_in_force(db.session, today)
+    db.session.commit()
+    return render_template("loans/policies.html", form=form, versions=policy_versions(db.session), current=current,
+                           today=today)
 
 
 @loans_bp.route("/loans/")
