@@ -11,6 +11,10 @@ Matching and ranking rules (identical on every backend):
 * ``filters``: OR within a field, AND across fields; an empty value list puts no condition.
   ``ranges``: inclusive bounds, ``None`` for an open end. Facet counts are over documents matching ``q``,
   ``ranges`` and the filters of *other* fields (disjunctive facets), ordered by count desc then value asc.
+* ``range_facets``: named buckets over a numeric or date field, ``name → (field, [(key, lo, hi), …])``
+  (inclusive bounds, ``None`` open), computed at query time (so buckets relative to "today" never go stale
+  in the index). They count like keyword facets (disjunctive) and come back in bucket order, empty buckets left
+  out; ``filters[name] = [key, …]`` keeps documents in any of the chosen buckets (OR), ANDed with other filters.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ __all__ = [
     "SearchUnavailable",
     "Schema",
     "UnknownIndex",
+    "range_buckets",
 ]
 
 MAX_RESULT_WINDOW = 10_000
@@ -175,6 +180,7 @@ class SearchQuery:
     per_page: int = 20
     highlight_fields: Sequence[str] = ()
     fragment_size: int = 160
+    range_facets: Mapping[str, tuple[str, Sequence[tuple[str, Any, Any]]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.page < 1 or not 0 <= self.per_page <= 1000:
@@ -201,13 +207,20 @@ class SearchQuery:
         """Raise ``ValueError`` when the query names fields the schema cannot filter, facet or sort on."""
         kw = set(schema.keyword_fields)
         ranged = set(schema.numeric_fields) | set(schema.date_fields)
-        bad = (set(self.filters) - kw) | (set(self.facets) - kw) | (set(self.ranges) - ranged)
+        bad = (set(self.filters) - kw - set(self.range_facets)) | (set(self.facets) - kw) | (set(self.ranges) - ranged)
+        bad |= {n for n, (f, _b) in self.range_facets.items() if f not in ranged or n in kw or not _NAME.match(n)}
         bad |= set(self.highlight_fields) - set(schema.text_fields)
         sort = self.sort_field()
         if sort and sort[0] not in ranged:
             bad.add(sort[0])
         if bad:
             raise ValueError(f"fields not usable that way in {schema.name!r}: {sorted(bad)}")
+
+
+def range_buckets(schema: Schema, query: SearchQuery, name: str) -> list[tuple[str, Any, Any]]:
+    """The buckets of range facet ``name`` with bounds in the stored form of its field."""
+    field_name, buckets = query.range_facets[name]
+    return [(key, *range_bounds(schema, field_name, (lo, hi))) for key, lo, hi in buckets]
 
 
 @dataclass

@@ -30,6 +30,7 @@ from .base import (
     UnknownIndex,
     keyword_value,
     range_bounds,
+    range_buckets,
 )
 from .highlight import highlights_for
 
@@ -297,7 +298,9 @@ class ElasticsearchBackend(SearchBackend):
             if cond:
                 ranges.append({"range": {name: cond}})
         filters = {
-            name: {"terms": {name: [keyword_value(v) for v in values]}}
+            name: self._range_filter(schema, query, name, {keyword_value(v) for v in values})
+            if name in query.range_facets
+            else {"terms": {name: [keyword_value(v) for v in values]}}
             for name, values in query.filters.items()
             if values
         }
@@ -311,8 +314,17 @@ class ElasticsearchBackend(SearchBackend):
         }
         if filters:
             body["post_filter"] = {"bool": {"filter": list(filters.values())}}
+        aggs: dict[str, Any] = {}
+        for name in query.range_facets:
+            aggs[name] = {
+                "filter": {"bool": {"filter": [c for f, c in filters.items() if f != name]}},
+                "aggs": {"values": {"filters": {"filters": {
+                    key: self._range_clause(query.range_facets[name][0], lo, hi)
+                    for key, lo, hi in range_buckets(schema, query, name)
+                }}}},
+            }
         if query.facets:
-            body["aggs"] = {
+            aggs |= {
                 name: {
                     "filter": {"bool": {"filter": [c for f, c in filters.items() if f != name]}},
                     "aggs": {
@@ -327,6 +339,8 @@ class ElasticsearchBackend(SearchBackend):
                 }
                 for name in query.facets
             }
+        if aggs:
+            body["aggs"] = aggs
         with _unavailable():
             resp = self.client.search(index=self.alias(schema_name), **body).body
         hits = resp["hits"]["hits"]
@@ -334,6 +348,10 @@ class ElasticsearchBackend(SearchBackend):
             name: [(b["key"], b["doc_count"]) for b in resp["aggregations"][name]["values"]["buckets"]]
             for name in query.facets
         }
+        for name in query.range_facets:
+            found = resp["aggregations"][name]["values"]["buckets"]
+            facets[name] = [(key, found[key]["doc_count"]) for key, _lo, _hi in range_buckets(schema, query, name)
+                            if found.get(key, {}).get("doc_count")]
         stored = {h["_id"]: h["_source"]["raw"] for h in hits if "_source" in h}
         return SearchResult(
             total=resp["hits"]["total"]["value"],
@@ -341,6 +359,20 @@ class ElasticsearchBackend(SearchBackend):
             facets=facets,
             highlights=highlights_for(stored, query.highlight_fields, query_tokens, query.fragment_size),
         )
+
+    @staticmethod
+    def _range_clause(field_name: str, lo: Any, hi: Any) -> dict[str, Any]:
+        cond = {k: v for k, v in (("gte", lo), ("lte", hi)) if v is not None}
+        return {"range": {field_name: cond}} if cond else {"exists": {"field": field_name}}
+
+    def _range_filter(self, schema: Schema, query: SearchQuery, name: str, keys: set[str]) -> dict[str, Any]:
+        """Documents in any chosen bucket of range facet ``name`` (none when no key names a bucket)."""
+        field_name = query.range_facets[name][0]
+        should = [self._range_clause(field_name, lo, hi) for key, lo, hi in range_buckets(schema, query, name)
+                  if key in keys]
+        if not should:
+            return {"bool": {"must_not": [{"match_all": {}}]}}
+        return {"bool": {"should": should, "minimum_should_match": 1}}
 
     @staticmethod
     def _token_clause(schema: Schema, token: str) -> dict[str, Any]:

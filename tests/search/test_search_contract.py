@@ -135,6 +135,52 @@ class BackendContract:
         all_ipc = Counter(c for d in DOCS for c in d["ipc_subclass"])
         assert small.facets["ipc_subclass"] == ordered(all_ipc)[:2]
 
+    @staticmethod
+    def age_buckets(today: date) -> tuple[str, list[tuple[str, Any, Any]]]:
+        """Filing-date buckets relative to ``today`` (as remaining-life bands are built from the expiry date)."""
+        year = date(today.year - 1, today.month, today.day)
+        return ("filed_on", [("new", year, today), ("old", None, date.fromordinal(year.toordinal() - 1))])
+
+    @pytest.mark.parametrize("today", [date(2022, 1, 1), date(2023, 1, 1)])
+    def test_range_facets_are_computed_at_query_time(self, loaded, today):
+        buckets = self.age_buckets(today)
+        year = buckets[1][0][1]
+        new = {d["id"] for d in DOCS if d.get("filed_on") and year <= d["filed_on"] <= today}
+        old = {d["id"] for d in DOCS if d.get("filed_on") and d["filed_on"] < year}
+        res = loaded.search("patent", SearchQuery(range_facets={"age": buckets}, per_page=100))
+        assert res.facets["age"] == [(k, n) for k, n in (("new", len(new)), ("old", len(old))) if n]
+        # a bucket as a filter (OR of buckets), its own facet disjunctive, other facets over the filtered set
+        res = loaded.search("patent", SearchQuery(range_facets={"age": buckets}, filters={"age": ["new"]},
+                                                  facets=["kind"], per_page=100))
+        assert set(res.ids) == new and res.total == len(new)
+        assert res.facets["age"] == [(k, n) for k, n in (("new", len(new)), ("old", len(old))) if n]
+        kinds = Counter(d["kind"] for d in DOCS if d["id"] in new)
+        assert res.facets["kind"] == sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0]))
+        both = loaded.search("patent", SearchQuery(range_facets={"age": buckets}, filters={"age": ["new", "old"]}))
+        assert both.total == len(new | old)
+        # another filter narrows the range facet's counts
+        res = loaded.search("patent", SearchQuery(q="装置", range_facets={"age": buckets}, filters={"kind": ["U"]}))
+        hits = {d["id"] for d in DOCS if "装置" in text_of(d) and d["kind"] == "U"}
+        expected = [("new", len(hits & new)), ("old", len(hits & old))]
+        assert res.facets["age"] == [(k, n) for k, n in expected if n]
+
+    def test_facets_follow_writes(self, loaded):
+        query = SearchQuery(q="装置", facets=["kind", "ipc_subclass"], per_page=0)
+        loaded.search("patent", query)  # facet state warmed up before the writes
+        loaded.index("patent", [{**DOCS[0], "id": "new-1", "title": "一种新的装置", "kind": "B",
+                                 "ipc_subclass": ["Z99Z"]}])
+        loaded.delete("patent", [d["id"] for d in DOCS if "装置" in text_of(d) and d["kind"] == "U"][:1])
+        loaded.refresh("patent")
+        docs = [d for d in DOCS if d["id"] != next(
+            d["id"] for d in DOCS if "装置" in text_of(d) and d["kind"] == "U")]
+        docs.append({**DOCS[0], "id": "new-1", "title": "一种新的装置", "kind": "B", "ipc_subclass": ["Z99Z"]})
+        hits = [d for d in docs if "装置" in text_of(d)]
+        res = loaded.search("patent", query)
+        assert res.total == len(hits)
+        assert res.facets["kind"] == sorted(Counter(d["kind"] for d in hits).items(), key=lambda kv: (-kv[1], kv[0]))
+        subclasses = Counter(c for d in hits for c in d["ipc_subclass"])
+        assert res.facets["ipc_subclass"] == sorted(subclasses.items(), key=lambda kv: (-kv[1], kv[0]))
+
     def test_sort_by_number_missing_last_ties_by_id(self, loaded):
         with_value = [d for d in DOCS if d["valuation"] is not None]
         missing = sorted(d["id"] for d in DOCS if d["valuation"] is None)
@@ -213,6 +259,17 @@ class TestEmbedded(BackendContract):
         assert errors == []
         assert backend.count("patent") == 80
         backend.close()
+
+    def test_facets_see_writes_of_another_connection(self, loaded, tmp_path):
+        from search.embedded import EmbeddedBackend
+
+        query = SearchQuery(facets=["kind"], per_page=0)
+        before = dict(loaded.search("patent", query).facets["kind"])
+        other = EmbeddedBackend(loaded.path)  # e.g. `market search sync` in another process
+        other.index("patent", [{**DOCS[0], "id": "x-1", "kind": "B"}])
+        other.close()
+        after = dict(loaded.search("patent", query).facets["kind"])
+        assert after == {**before, "B": before.get("B", 0) + 1}
 
 
 @pytest.mark.elasticsearch
