@@ -1,8 +1,13 @@
 """The IP exchange: disposal listings of defaulted pledges and voluntary transfers, deposits, online auctions."""
 
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
 
-from market.exchange import models  # noqa: F401
+from market.accounts.models import Role
+from market.exchange import (
+    models,  # noqa: F401
+    views_staff,  # noqa: F401  (routes on exchange_bp)
+)
 from market.exchange.api import blp
 from market.exchange.commands import tick_command
 from market.exchange.demo import demo_step  # noqa: F401
@@ -11,5 +16,28 @@ from market.exchange.views import exchange_bp
 ORDER = 60
 blueprints = [exchange_bp]
 api_blueprints = [blp]
-nav = [("exchange.listings", _l("IP exchange"), None)]
+nav = [("exchange.listings", _l("IP exchange"), None),
+       ("exchange.staff_console", _l("Disposal desk"), {Role.STAFF})]
+cards = [
+    (Role.STAFF, "exchange.staff_console", _l("Disposal desk"),
+     _l("Defaulted loans to list, lots to review, objections, payments and settlement.")),
+    (Role.ENTERPRISE, "exchange.new_listing", _l("Transfer or license a patent"),
+     _l("Offer your IP at the exchange by online auction.")),
+    (Role.BIDDER, "exchange.my_deposits", _l("My deposits"), _l("Deposits paid, refunded and applied, lot by lot.")),
+]
+
+
+def _count(*statuses):
+    def count(session):
+        from market.exchange.models import Listing
+
+        return session.scalar(select(func.count()).select_from(Listing).where(Listing.status.in_(statuses)))
+
+    return count
+
+
+panels = [
+    (_l("Lots awaiting review"), _count(models.ListingStatus.UNDER_REVIEW)),
+    (_l("Sold lots awaiting payment"), _count(models.ListingStatus.SOLD)),
+]
 commands = [("auctions", tick_command)]

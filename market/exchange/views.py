@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from market.db import db, utcnow
 from market.errors import DomainError
-from market.exchange import service
-from market.exchange.forms import BidForm, DepositForm
+from market.exchange import disposal, service
+from market.exchange.forms import BidForm, DepositForm, ObjectionForm
 from market.exchange.models import Deposit, Listing, ListingStatus
 from market.exchange.views_state import auction_state
 
@@ -36,22 +36,29 @@ def listings():
 
 @exchange_bp.get("/results")
 def results():
+    """Public results after the close: the winner (by bidder code), sale price against valuation and, for a defaulted
+    loan, against its outstanding principal."""
     rows = db.session.scalars(select(Listing).where(Listing.status.in_(DONE)).order_by(Listing.closed_at.desc())
                               .limit(200)).all()
-    return render_template("exchange/results.html", listings=rows)
+    codes = dict(((d.listing_id, d.bidder_id), d.code) for d in db.session.scalars(select(Deposit).where(
+        Deposit.listing_id.in_([r.id for r in rows])))) if rows else {}
+    results = [{"listing": r, "winner_code": codes.get((r.id, r.winner_id)) if r.winner_id else None,
+                "outstanding": service.outstanding_principal(db.session, r)} for r in rows]
+    return render_template("exchange/results.html", results=results)
 
 
 @exchange_bp.get("/<int:listing_id>")
 def auction(listing_id: int):
     listing = _public(listing_id)
-    mine = None
+    mine, ledger = None, []
     if current_user.is_authenticated:
         mine = db.session.scalar(select(Deposit).where(Deposit.listing_id == listing.id,
                                                        Deposit.bidder_id == current_user.id))
+        ledger = disposal.ledger_of(db.session, current_user, listing.id)
     state = auction_state(db.session, listing, utcnow())
     form = BidForm(amount=state["next_min_bid"])
     return render_template("exchange/auction.html", listing=listing, state=state, mine=mine, bid_form=form,
-                           deposit_form=DepositForm())
+                           deposit_form=DepositForm(), objection_form=ObjectionForm(), ledger=ledger)
 
 
 @exchange_bp.post("/<int:listing_id>/deposit")
