@@ -6,9 +6,10 @@ from flask_babel import lazy_gettext as _l
 from market.accounts.models import Role
 from market.loans import models  # noqa: F401
 from market.loans.api import blp
+from market.loans.demo import demo_step  # noqa: F401
 from market.loans.views import loans_bp, loans_tick
 
-ORDER = 40
+ORDER = 50  # after needs (40): the demo step signs loans from the demo needs' offers
 blueprints = [loans_bp]
 api_blueprints = [blp]
 commands = [(None, loans_tick)]

@@ -494,6 +494,10 @@ def assemble_claim(session: Session, loan: Loan, recovery, now: datetime, actor=
     return claim
 
 
+def loan_claim(session: Session, loan_id: int) -> CompensationClaim | None:
+    return session.scalar(select(CompensationClaim).where(CompensationClaim.loan_id == loan_id))
+
+
 def get_claim(session: Session, claim_id: int) -> CompensationClaim:
     claim = session.get(CompensationClaim, claim_id)
     if claim is None:
