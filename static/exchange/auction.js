@@ -36,6 +36,11 @@
     skew = Date.parse(state.server_time + (state.server_time.endsWith("Z") ? "" : "Z")) - Date.now();
     setText("current_price", yuan(state.current_price));
     setText("next_min_bid", yuan(state.next_min_bid));
+    var amount = document.querySelector("[data-test=bid-form] input[name=amount]");
+    if (amount && state.next_min_bid !== null && state.next_min_bid !== undefined &&
+        !(parseFloat(amount.value) >= parseFloat(state.next_min_bid))) {
+      amount.value = state.next_min_bid;  // someone else bid: offer the new minimum
+    }
     setText("ends_at", state.ends_at.replace("T", " ").slice(0, 19) + " UTC");
     var list = root.querySelector("[data-field=bids]");
     if (list) {
