@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import html
 import re
+import sys
 import unicodedata
 from dataclasses import dataclass
+from functools import cache
 
 __all__ = ["Token", "analyzed", "plain_text", "spans", "tokens", "unique"]
 
@@ -49,7 +51,11 @@ def plain_text(text: str) -> str:
 
 
 def _normalise(text: str) -> tuple[str, list[int]]:
-    """NFKC + lower-case ``text`` cluster by cluster, with a map from each output char to its input offset."""
+    """NFKC + lower-case ``text`` cluster by cluster, with a map from each output char to its input offset.
+
+    Reference implementation; :func:`_fast_norm` gives the same string in one ``str.translate`` pass whenever
+    every cluster is a single character (no combining marks), which is nearly always.
+    """
     out: list[str] = []
     origin: list[int] = []
     i, n = 0, len(text)
@@ -65,16 +71,57 @@ def _normalise(text: str) -> tuple[str, list[int]]:
     return "".join(out), origin
 
 
+class _CharTable(dict):
+    """``ord(c) → NFKC(c).lower()`` for ``str.translate``, filled on first sight of each character."""
+
+    def __missing__(self, code: int) -> str:
+        value = self[code] = unicodedata.normalize("NFKC", chr(code)).lower()
+        return value
+
+
+_CHARS = _CharTable()
+
+
+@cache
+def _combining() -> re.Pattern[str]:
+    """Every character with a non-zero canonical combining class (built once, ~0.2 s)."""
+    marks = "".join(re.escape(chr(c)) for c in range(sys.maxunicode + 1) if unicodedata.combining(chr(c)))
+    return re.compile(f"[{marks}]")
+
+
+def _fast_norm(text: str) -> tuple[str, bool] | None:
+    """``(normalised text, one output char per input char?)`` without per-character Python work, or None when
+    ``text`` holds combining marks (clusters of several characters: use :func:`_normalise`)."""
+    if text.isascii():
+        return text.lower(), True
+    if _combining().search(text):
+        return None
+    norm = text.translate(_CHARS)
+    # NFKC and lower() never delete a character, so equal lengths mean each char mapped to exactly one
+    return norm, len(norm) == len(text)
+
+
 def spans(text: str) -> list[Token]:
     """Analyse ``text`` (after :func:`plain_text`) into tokens with offsets into the plain text."""
     plain = plain_text(text)
+    fast = _fast_norm(plain)
+    if fast is not None and fast[1]:
+        norm = fast[0]
+        result: list[Token] = []
+        for match in _PIECE.finditer(norm):
+            start, end = match.span()
+            if match.lastgroup == "word" or end - start == 1:
+                result.append(Token(norm[start:end], start, end))
+            else:
+                result.extend(Token(norm[k : k + 2], k, k + 2) for k in range(start, end - 1))
+        return result
     norm, origin = _normalise(plain)
 
     def end_of(k: int) -> int:
         # The input offset just after normalised char k-1: the start of the next input cluster.
         return next((origin[m] for m in range(k, len(origin)) if origin[m] != origin[k - 1]), len(plain))
 
-    result: list[Token] = []
+    result = []
     for match in _PIECE.finditer(norm):
         start, end = match.span()
         if match.lastgroup == "word":
@@ -89,7 +136,17 @@ def spans(text: str) -> list[Token]:
 
 def tokens(text: str) -> list[str]:
     """Return the tokens of ``text`` in order (documents and queries go through this same function)."""
-    return [t.text for t in spans(text)]
+    plain = plain_text(text)
+    fast = _fast_norm(plain)
+    norm = fast[0] if fast is not None else _normalise(plain)[0]
+    result: list[str] = []
+    for match in _PIECE.finditer(norm):
+        piece = match.group()
+        if match.lastgroup == "word" or len(piece) == 1:
+            result.append(piece)
+        else:
+            result.extend([piece[k : k + 2] for k in range(len(piece) - 1)])
+    return result
 
 
 def analyzed(text: str) -> str:

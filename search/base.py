@@ -81,6 +81,7 @@ class Schema:
             raise ValueError(f"bad or repeated schema names: {bad or self.all_fields}")
         if not self.text_fields or any(b <= 0 for b in self.text_fields.values()):
             raise ValueError("a schema needs at least one text field, boosts > 0")
+        object.__setattr__(self, "_allowed", frozenset((*self.all_fields, "id")))
 
     @property
     def all_fields(self) -> tuple[str, ...]:
@@ -110,7 +111,7 @@ class Schema:
         """Check a document and convert its values to storage form (str keywords, float numbers, ISO dates)."""
         if "id" not in doc or doc["id"] in (None, ""):
             raise ValueError("a document needs an 'id'")
-        unknown = set(doc) - set(self.all_fields) - {"id"}
+        unknown = doc.keys() - self._allowed  # type: ignore[attr-defined]
         if unknown:
             raise ValueError(f"fields not in schema {self.name!r}: {sorted(unknown)}")
         out: dict[str, Any] = {"id": str(doc["id"])}
@@ -119,8 +120,14 @@ class Schema:
             out[name] = "" if value is None else str(value)
         for name in self.keyword_fields:
             value = doc.get(name)
-            values = value if isinstance(value, list | tuple | set | frozenset) else [value]
-            out[name] = sorted({keyword_value(v) for v in values if v is not None})
+            if value is None:
+                out[name] = []
+            elif type(value) is str:
+                out[name] = [value]
+            elif isinstance(value, list | tuple | set | frozenset):
+                out[name] = sorted({keyword_value(v) for v in value if v is not None})
+            else:
+                out[name] = [keyword_value(value)]
         for name in self.numeric_fields:
             value = doc.get(name)
             out[name] = None if value is None else float(value)

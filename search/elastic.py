@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 import elastic_transport
 from elasticsearch import ApiError, Elasticsearch, NotFoundError, __versionstr__
-from elasticsearch.helpers import streaming_bulk
+from elasticsearch.helpers import parallel_bulk, streaming_bulk
 
 from .analysis import analyzed, tokens, unique
 from .base import (
@@ -185,10 +185,17 @@ class ElasticsearchBackend(SearchBackend):
                 body[name] = doc[name]
         return body
 
-    def _bulk(self, actions: Iterable[dict[str, Any]], ignore_404: bool = False) -> int:
+    def _bulk(self, actions: Iterable[dict[str, Any]], ignore_404: bool = False, parallel: bool = False) -> int:
+        """Send ``actions`` in chunks of 500. ``parallel``: two sender threads, so the next chunk is prepared
+        (normalised and analysed by the ``actions`` generator) while the server indexes the current one."""
         done = 0
+        if parallel:
+            results = parallel_bulk(self.client, actions, thread_count=2, queue_size=2, chunk_size=500,
+                                    raise_on_error=False, raise_on_exception=True)
+        else:
+            results = streaming_bulk(self.client, actions, chunk_size=500, raise_on_error=False)
         with _unavailable():
-            for ok, item in streaming_bulk(self.client, actions, chunk_size=500, raise_on_error=False):
+            for ok, item in results:
                 info = next(iter(item.values()))
                 if ok or (ignore_404 and info.get("status") == 404):
                     done += 1
@@ -229,8 +236,9 @@ class ElasticsearchBackend(SearchBackend):
         new = self._create(schema, refresh_interval="-1")
         try:
             written = self._bulk(
-                {"_op_type": "index", "_index": new, "_id": d["id"], "_source": self._source(schema, d)}
-                for d in map(schema.normalise, docs)
+                ({"_op_type": "index", "_index": new, "_id": d["id"], "_source": self._source(schema, d)}
+                 for d in map(schema.normalise, docs)),
+                parallel=True,
             )
             with _unavailable():
                 self.client.indices.put_settings(index=new, settings={"refresh_interval": "1s"})

@@ -96,3 +96,49 @@ def test_unreachable_elasticsearch_raises_search_unavailable():
         backend.ensure_index(Schema("patent", {"title": 1.0}))
     assert backend.health()["ok"] is False
     backend.close()
+
+
+def _reference_spans(text: str) -> list[tuple[str, int, int]]:
+    """The original per-cluster analysis (before the one-pass fast path), kept here to prove the tokens equal."""
+    from search.analysis import _PIECE, _normalise
+
+    plain = plain_text(text)
+    norm, origin = _normalise(plain)
+
+    def end_of(k: int) -> int:
+        return next((origin[m] for m in range(k, len(origin)) if origin[m] != origin[k - 1]), len(plain))
+
+    out = []
+    for match in _PIECE.finditer(norm):
+        start, end = match.span()
+        if match.lastgroup == "word" or end - start == 1:
+            out.append((norm[start:end], origin[start], end_of(end)))
+        else:
+            out.extend((norm[k : k + 2], origin[k], end_of(k + 2)) for k in range(start, end - 1))
+    return out
+
+
+TRICKY = [
+    "ＡＢＣ１２３ 全角", "ﬁle ﬂow ㈱公司 ⅷ ① ㎏", "café cafe\u0301 Ǆ ß ΣΑΣ İstanbul", "한국어 텍스트 \u1100\u1161",
+    "𝐀𝐁𝐂 𠀀𠀁 \U0002a700文字", "x\u0301\u0302y 电\u0301池", "Ⅻ号 ½ ™ ℃ ＋－", "tab\tnew\nline", "",
+]
+
+
+@pytest.mark.parametrize("text", TRICKY)
+def test_fast_analysis_equals_the_reference(text):
+    assert [(t.text, t.start, t.end) for t in spans(text)] == _reference_spans(text)
+    assert tokens(text) == [t for t, _s, _e in _reference_spans(text)]
+
+
+def test_fast_analysis_equals_the_reference_on_every_real_title():
+    import csv
+
+    from searchdata import PATENT_CSV
+
+    if not PATENT_CSV.exists():
+        pytest.skip("real data missing")
+    with PATENT_CSV.open(encoding="utf-8", newline="") as fh:
+        titles = [row["title"] for row in csv.DictReader(fh)]
+    assert len(titles) > 9000
+    for title in titles:
+        assert [(t.text, t.start, t.end) for t in spans(title)] == _reference_spans(title), title
