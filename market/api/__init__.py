@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from flask import Flask
 from flask_smorest import Api
+from marshmallow import Schema, fields
 
 from market.extensions import csrf
 
@@ -11,10 +14,37 @@ from market.extensions import csrf
 API_MODULES = ["market.api.tokens"]
 
 
+class ErrorDetail(Schema):
+    code = fields.String(required=True, metadata={"example": "not_found"})
+    message = fields.String(required=True)
+    details = fields.Raw(metadata={"description": "Per-field messages when the input was not valid"})
+
+
+class ApiError(Schema):
+    """What every error looks like: `{"error": {"code", "message"}}` (see market.web.json_error)."""
+
+    error = fields.Nested(ErrorDetail, required=True)
+
+
+def _decimal_bounds_as_numbers(self, field, ret, **kwargs) -> dict:
+    """apispec copies a `Range(min=Decimal("0"))` bound as a Decimal, which the JSON document then carries as the
+    string "0"; JSON Schema wants a number there. Only the document's bound changes (values stay exact)."""
+    for key in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        value = ret.get(key)
+        if isinstance(value, Decimal):
+            ret[key] = int(value) if value == value.to_integral_value() else float(value)
+    return ret
+
+
 def init_api(app: Flask, api: Api) -> None:
     import importlib
 
+    # The document describes the error envelope the app really sends (flask-smorest's default differs).
+    api.ERROR_SCHEMA = ApiError
     api.init_app(app)
+    if not getattr(api, "_decimal_bounds_fixed", False):
+        api.ma_plugin.converter.add_attribute_function(_decimal_bounds_as_numbers)
+        api._decimal_bounds_fixed = True
     from market.areas import collect
 
     blueprints = [importlib.import_module(name).blp for name in API_MODULES] + collect("api_blueprints")
@@ -22,3 +52,16 @@ def init_api(app: Flask, api: Api) -> None:
         csrf.exempt(blp)
         api.register_blueprint(blp)
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
+    app.before_request(_ids_in_range)
+
+
+MAX_ID = 2**63 - 1  # BIGINT / SQLite INTEGER
+
+
+def _ids_in_range():
+    """An id in an API path that no database column can hold is simply not found (not a 500 from the driver)."""
+    from flask import abort, request
+
+    if request.path.startswith("/api/") and request.view_args:
+        if any(isinstance(v, int) and not -MAX_ID <= v <= MAX_ID for v in request.view_args.values()):
+            abort(404)

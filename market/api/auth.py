@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import wraps
 
 from flask import g, request
@@ -12,9 +12,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from market.accounts.models import ApiToken, Role, User
-from market.errors import DomainError, Forbidden
+from market.errors import DomainError, Forbidden, NotFound
 
 TOKEN_PREFIX = "ipm_"
+SCOPES = ("read", "write")
+# last_used_at is written at most this often per token (a read through the API should not write on every call).
+LAST_USED_RESOLUTION = timedelta(seconds=60)
 
 
 class Unauthorized(DomainError):
@@ -35,11 +38,34 @@ def issue_token(session: Session, user: User, name: str, scopes: str, now: datet
     return token, secret
 
 
-def user_for_token(session: Session, secret: str) -> User | None:
+def list_tokens(session: Session, user: User) -> list[ApiToken]:
+    """The user's tokens, newest first, revoked ones included (they show when they were revoked)."""
+    return list(session.scalars(select(ApiToken).where(ApiToken.user_id == user.id)
+                                .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())))
+
+
+def revoke_token(session: Session, user: User, token_id: int, now: datetime) -> ApiToken:
+    """Revoke one of the user's own tokens (idempotent: revoking twice keeps the first time)."""
+    token = session.get(ApiToken, token_id)
+    if token is None or token.user_id != user.id:
+        raise NotFound("No such token.")
+    if token.revoked_at is None:
+        token.revoked_at = now
+        session.flush()
+    return token
+
+
+def user_for_token(session: Session, secret: str, now: datetime | None = None) -> User | None:
+    """The active user behind a valid, unrevoked token (None otherwise); marks the token as used at `now`."""
+    if not secret:
+        return None
     token = session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(secret)))
     if token is None or token.revoked_at is not None or not token.user.active:
         return None
     g.api_token = token
+    if now is not None and (token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION):
+        token.last_used_at = now
+        g.api_token_touched = True
     return token.user
 
 
@@ -49,13 +75,15 @@ def api_user(*roles: Role, scope: str = "read"):
     def decorator(view):
         @wraps(view)
         def wrapped(*args, **kwargs):
-            from market.db import db
+            from market.db import db, utcnow
 
             header = request.headers.get("Authorization", "")
             scheme, _sep, secret = header.partition(" ")
-            user = user_for_token(db.session, secret.strip()) if scheme.lower() == "bearer" else None
+            user = user_for_token(db.session, secret.strip(), utcnow()) if scheme.lower() == "bearer" else None
             if user is None:
                 raise Unauthorized("A valid bearer token is required.")
+            if g.pop("api_token_touched", False):
+                db.session.commit()  # only last_used_at is pending here; the view's own work commits later
             if scope not in g.api_token.scopes.split():
                 raise Forbidden("This token lacks the %(scope)s scope.", scope=scope)
             if roles and user.role not in roles:

@@ -1,6 +1,9 @@
-"""POST /api/v1/tokens: exchange e-mail and password for a bearer token."""
+"""Bearer tokens: `POST /api/v1/tokens` exchanges e-mail and password for a token; `GET /api/v1/tokens` lists the
+caller's tokens (prefix, scopes, created, last used, revoked); `DELETE /api/v1/tokens/{token_id}` revokes one."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 from flask import current_app
 from flask.views import MethodView
@@ -8,7 +11,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from market.accounts import service
-from market.api.auth import api_user, issue_token
+from market.api.auth import api_user, issue_token, list_tokens, revoke_token
 from market.db import db, utcnow
 from market.extensions import limiter
 
@@ -28,6 +31,32 @@ class TokenResponse(Schema):
     scopes = fields.String()
 
 
+class TokenInfo(Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    prefix = fields.String(required=True, metadata={"description": "The first characters of the secret"})
+    scopes = fields.List(fields.String(), required=True)
+    created_at = fields.DateTime(required=True)
+    last_used_at = fields.DateTime(allow_none=True, required=True)
+    revoked_at = fields.DateTime(allow_none=True, required=True)
+    active = fields.Boolean(required=True)
+
+
+class TokenList(Schema):
+    items = fields.List(fields.Nested(TokenInfo), required=True)
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """Stored times are naive UTC; on the wire they carry their offset (RFC 3339 date-time needs one)."""
+    return value.replace(tzinfo=UTC) if value is not None else None
+
+
+def token_info(token) -> dict:
+    return {"id": token.id, "name": token.name, "prefix": token.prefix, "scopes": token.scopes.split(),
+            "created_at": _utc(token.created_at), "last_used_at": _utc(token.last_used_at),
+            "revoked_at": _utc(token.revoked_at), "active": token.revoked_at is None}
+
+
 class MeResponse(Schema):
     id = fields.Integer()
     email = fields.String()
@@ -39,7 +68,14 @@ class MeResponse(Schema):
 
 @blp.route("/tokens")
 class Tokens(MethodView):
-    decorators = [limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"])]
+    decorators = [limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])]
+
+    @blp.response(200, TokenList)
+    @blp.doc(security=[{"bearer": []}])
+    @api_user(scope="read")
+    def get(self, actor):
+        """The caller's tokens, newest first (the secret itself is never shown again)."""
+        return {"items": [token_info(t) for t in list_tokens(db.session, actor)]}
 
     @blp.arguments(TokenRequest)
     @blp.response(201, TokenResponse)
@@ -55,6 +91,18 @@ class Tokens(MethodView):
         token, secret = issue_token(db.session, user, data["name"], data["scopes"], now)
         db.session.commit()
         return {"token": secret, "id": token.id, "scopes": token.scopes}
+
+
+@blp.route("/tokens/<int:token_id>")
+class TokenItem(MethodView):
+    @blp.response(200, TokenInfo)
+    @blp.doc(security=[{"bearer": []}])
+    @api_user(scope="write")
+    def delete(self, token_id, actor):
+        """Revoke one of the caller's tokens; it is refused (401) from then on."""
+        token = revoke_token(db.session, actor, token_id, utcnow())
+        db.session.commit()
+        return token_info(token)
 
 
 @blp.route("/me")

@@ -3,12 +3,22 @@ CSV exports, and the home-page counters."""
 
 from flask_babel import lazy_gettext as _l
 
+from market.accounts.models import Role
 from market.stats import figures
 from market.stats.views import stats_bp
 
 ORDER = 80
 blueprints = [stats_bp]
-nav = [("stats.index", _l("Statistics"), None)]
+nav = [
+    ("stats.index", _l("Statistics"), None),
+    ("stats.staff", _l("Staff statistics"), {Role.STAFF}),
+]
+cards = [
+    (Role.STAFF, "stats.staff", _l("Staff statistics"),
+     _l("Recovery per defaulted loan, compensation with names, valuer accuracy, time from need to loan.")),
+    (None, "stats.compensation", _l("Compensation paid per loan"),
+     _l("Open page: what the fund paid per loan, enterprise names masked.")),
+]
 counters = [
     ("valid_patents", _l("Valid patents"), figures.valid_patents),
     ("loans", _l("IP pledge loans"), figures.loan_count),

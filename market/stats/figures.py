@@ -145,7 +145,12 @@ def loans_by_bank(session: Session) -> list[Row]:
 
 
 def headline(session: Session) -> dict:
+    rec = recoveries(session)
     return {
+        "recovery_rate": recovery_rate(session, rec),
+        "disposals_settled": sum(r.lots_settled for r in rec),
+        "recovered": sum((r.proceeds for r in rec), ZERO),
+        "median_need_to_loan_days": median_need_to_loan_days(session),
         "verified_banks": verified_banks(session),
         "banks_with_loans": banks_with_loans(session),
         "loans": loan_count(session),
@@ -182,3 +187,251 @@ def median_need_to_loan_days(session: Session) -> Decimal | None:
         return None
     mid = len(days) // 2
     return Decimal(days[mid]) if len(days) % 2 else (Decimal(days[mid - 1] + days[mid]) / 2)
+
+
+# ------------------------------------------------------------------------------------------------ breadth
+
+def _rows(counts: dict, sums: dict) -> list[Row]:
+    """Rows largest principal first, then by key."""
+    return sorted((Row(k, counts[k], sums[k]) for k in counts), key=lambda r: (-r.principal, r.key))
+
+
+def _grouped(pairs) -> list[Row]:
+    counts: dict[str, int] = defaultdict(int)
+    sums: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    for key, principal in pairs:
+        counts[key] += 1
+        sums[key] += _money(principal)
+    return _rows(counts, sums)
+
+
+UNKNOWN = "—"
+
+
+def loans_by_district(session: Session) -> list[Row]:
+    """Loans by the Chongqing district of the borrowing enterprise (— when the enterprise has none)."""
+    from market.reference.models import District
+
+    names = dict(session.execute(select(District.code, District.name)).all())
+    query = (select(Organisation.district_code, Loan.principal)
+             .join(Organisation, Organisation.id == Loan.enterprise_org_id))
+    return _grouped((names.get(code, code) if code else UNKNOWN, p) for code, p in session.execute(query))
+
+
+def _division(code: str | None) -> str | None:
+    """The GB/T 4754-2017 division (大类, two digits) of an industry code at any level below it."""
+    if not code or not code[:2].isdigit():
+        return None
+    return code[:2]
+
+
+def loans_by_industry_division(session: Session) -> list[Row]:
+    """Loans by the GB/T 4754-2017 division (大类) of the enterprise's industry, keyed "39 name"."""
+    from market.reference.models import Industry
+
+    names = dict(session.execute(select(Industry.code, Industry.name).where(Industry.level == 2)).all())
+    query = (select(Organisation.industry_code, Loan.principal)
+             .join(Organisation, Organisation.id == Loan.enterprise_org_id))
+    pairs = []
+    for code, principal in session.execute(query):
+        division = _division(code)
+        pairs.append((f"{division} {names.get(division, '')}".strip() if division else UNKNOWN, principal))
+    return _grouped(pairs)
+
+
+def loans_by_industry_group(session: Session, english: bool = False) -> list[Row]:
+    """Loans by Chongqing industry group ("6+1" pillar, "2+10" strategic) of the enterprise's industry, through
+    `market.reference.loader.groups_for_industry`. A loan whose industry is in two groups counts in both; one in no
+    group counts under —. So the rows can add up to more than all loans."""
+    from market.reference.loader import groups_for_industry
+
+    query = (select(Organisation.industry_code, Loan.principal)
+             .join(Organisation, Organisation.id == Loan.enterprise_org_id))
+    cache: dict[str | None, list[str]] = {}
+    pairs = []
+    for code, principal in session.execute(query):
+        if code not in cache:
+            cache[code] = [g.name_en if english else g.name_zh for g in groups_for_industry(session, code)]
+        for name in cache[code] or [UNKNOWN]:
+            pairs.append((name, principal))
+    return _grouped(pairs)
+
+
+def loan_primary_kinds(session: Session) -> dict[int, str]:
+    """Each loan's IP kind: the kind of its first registered pledge (lowest pledge id)."""
+    from market.ip.models import IpAsset
+    from market.loans.models import Pledge
+
+    kinds: dict[int, str] = {}
+    query = select(Pledge.loan_id, IpAsset.kind).join(IpAsset, IpAsset.id == Pledge.asset_id).order_by(Pledge.id)
+    for loan_id, kind in session.execute(query):
+        kinds.setdefault(loan_id, IpKind(kind).value)
+    return kinds
+
+
+def loans_by_ip_kind(session: Session) -> list[Row]:
+    """Loans by the kind of their first pledged asset (key: the IpKind value; — for a loan with no pledge)."""
+    kinds = loan_primary_kinds(session)
+    return _grouped((kinds.get(loan_id, UNKNOWN), p) for loan_id, p in session.execute(select(Loan.id, Loan.principal)))
+
+
+# ------------------------------------------------------------------------------------------------ recovery
+
+@dataclass(frozen=True)
+class Recovery:
+    loan_id: int
+    bank: str
+    enterprise: str
+    defaulted_on: object
+    outstanding: Decimal  # principal outstanding at default
+    proceeds: Decimal  # sale prices of the loan's settled disposal lots
+    lots_settled: int
+
+    @property
+    def rate(self) -> Decimal | None:
+        return (self.proceeds / self.outstanding).quantize(Decimal("0.0001")) if self.outstanding > 0 else None
+
+
+def _defaulted_query():
+    return select(Loan).where(Loan.status.in_(DEFAULTED_STATUSES) | Loan.defaulted_on.is_not(None))
+
+
+def outstanding_at_default(loan: Loan) -> Decimal:
+    """Principal less the principal repaid on or before the default date (all repayments when no date)."""
+    repaid = sum((_money(r.principal) for r in loan.repayments
+                  if loan.defaulted_on is None or r.paid_on <= loan.defaulted_on), ZERO)
+    return _money(loan.principal) - repaid
+
+
+def disposal_proceeds(session: Session) -> dict[int, tuple[Decimal, int]]:
+    """Per loan: the sum of the sale prices of its settled exchange lots and their number (empty without the
+    exchange area)."""
+    try:
+        from market.exchange.models import Listing, ListingStatus
+    except ImportError:  # pragma: no cover - the exchange area is part of the product
+        return {}
+    out: dict[int, tuple[Decimal, int]] = {}
+    query = select(Listing.loan_id, Listing.sale_price).where(
+        Listing.loan_id.is_not(None), Listing.status == ListingStatus.SETTLED, Listing.sale_price.is_not(None))
+    for loan_id, price in session.execute(query):
+        total, n = out.get(loan_id, (ZERO, 0))
+        out[loan_id] = (total + _money(price), n + 1)
+    return out
+
+
+def recoveries(session: Session) -> list[Recovery]:
+    """Every defaulted loan with its outstanding principal at default and what disposals recovered, by loan id."""
+    proceeds = disposal_proceeds(session)
+    rows = []
+    for loan in session.scalars(_defaulted_query().order_by(Loan.id)):
+        total, n = proceeds.get(loan.id, (ZERO, 0))
+        rows.append(Recovery(loan.id, loan.bank.name, loan.enterprise.name, loan.defaulted_on,
+                             outstanding_at_default(loan), total, n))
+    return rows
+
+
+def recovery_rate(session: Session, rows: list[Recovery] | None = None) -> Decimal | None:
+    """Disposal proceeds / outstanding principal at default, over defaulted loans with at least one settled lot;
+    None when none has one yet."""
+    rows = recoveries(session) if rows is None else rows
+    done = [r for r in rows if r.lots_settled]
+    outstanding = sum((r.outstanding for r in done), ZERO)
+    if outstanding <= 0:
+        return None
+    return (sum((r.proceeds for r in done), ZERO) / outstanding).quantize(Decimal("0.0001"))
+
+
+# ------------------------------------------------------------------------------------------------ compensation
+
+@dataclass(frozen=True)
+class Compensation:
+    claim_id: int
+    loan_id: int
+    bank: str
+    enterprise: str
+    principal: Decimal
+    outstanding: Decimal
+    recovery: Decimal
+    loss: Decimal
+    compensation: Decimal
+    paid_on: object
+
+
+def compensation_by_loan(session: Session) -> list[Compensation]:
+    """Every paid compensation claim, one per loan, oldest payment first."""
+    query = (select(CompensationClaim).where(CompensationClaim.status == CompensationStatus.PAID)
+             .order_by(CompensationClaim.paid_at, CompensationClaim.id))
+    return [Compensation(c.id, c.loan_id, c.loan.bank.name, c.loan.enterprise.name, _money(c.loan.principal),
+                         _money(c.outstanding_principal), _money(c.recovery), _money(c.loss),
+                         _money(c.compensation), c.paid_at.date() if c.paid_at else None)
+            for c in session.scalars(query)]
+
+
+ORG_SUFFIXES = ("股份有限公司", "有限责任公司", "有限公司", "合伙企业", "研究院", "研究所", "公司", "厂")
+SECTOR_WORDS = ("科技", "技术", "电子", "信息", "软件", "智能", "医药", "生物", "制药", "汽车", "机械", "材料",
+                "新材料", "能源", "化工", "环保", "装备", "制造", "网络", "数据", "光电", "通信")
+
+
+def mask_name(name: str) -> str:
+    """Anonymise an enterprise name for the open pages: keep the place (first two characters) and the sector word
+    and legal form at the end, mask the rest: 重庆星辰科技有限公司 -> 重庆**科技有限公司."""
+    name = (name or "").strip()
+    if len(name) <= 2:
+        return "**"
+    rest = name[2:]
+    suffix = next((s for s in ORG_SUFFIXES if rest.endswith(s)), "")
+    body = rest[: len(rest) - len(suffix)]
+    sector = next((w for w in sorted(SECTOR_WORDS, key=len, reverse=True) if body.endswith(w) and len(body) > len(w)),
+                  "")
+    if not body or (not sector and not suffix and len(body) < 2):
+        return name[:1] + "**" + (name[-1:] if len(name) > 3 else "")
+    return name[:2] + "**" + sector + suffix
+
+
+# ------------------------------------------------------------------------------------------------ valuers
+
+@dataclass(frozen=True)
+class Accuracy:
+    agency: str
+    valuer: str
+    n: int
+    mean_abs_error: Decimal  # fraction
+
+
+def valuer_accuracy_source() -> str:
+    """"valuations" when market.valuations.service.valuer_accuracy exists, else "listings"."""
+    try:
+        from market.valuations.service import valuer_accuracy  # noqa: F401
+    except ImportError:
+        return "listings"
+    return "valuations"
+
+
+def valuer_accuracy(session: Session) -> list[Accuracy]:
+    """Each valuer's accuracy: mean |valuation − disposal price| / price over the lots the exchange sold.
+
+    Uses `market.valuations.service.valuer_accuracy` (valuation reports with their agency and signer) when that area
+    exists; otherwise falls back to the valuation written on the sold listing itself, whose valuer is not recorded,
+    grouped under the selling bank."""
+    if valuer_accuracy_source() == "valuations":
+        from market.valuations.service import valuer_accuracy as from_reports
+
+        return [Accuracy(r.agency, r.valuer, r.n, Decimal(r.mean_abs_error)) for r in from_reports(session)]
+    from market.exchange.models import Listing, ListingStatus
+
+    errors: dict[str, list[Decimal]] = defaultdict(list)
+    query = (select(Organisation.name, Listing.valuation, Listing.sale_price)
+             .join(Organisation, Organisation.id == Listing.seller_org_id, isouter=True)
+             .where(Listing.status.in_((ListingStatus.SOLD, ListingStatus.SETTLED)), Listing.sale_price > 0))
+    for seller, valuation, price in session.execute(query):
+        errors[seller or UNKNOWN].append(abs(_money(valuation) - _money(price)) / _money(price))
+    rows = [Accuracy(k, UNKNOWN, len(v), (sum(v, Decimal(0)) / len(v)).quantize(Decimal("0.0001")))
+            for k, v in errors.items()]
+    return sorted(rows, key=lambda r: (r.mean_abs_error, -r.n, r.agency))
+
+
+def mean_need_to_loan_days(session: Session) -> Decimal | None:
+    days = need_to_loan_days(session)
+    if not days:
+        return None
+    return (Decimal(sum(days)) / len(days)).quantize(Decimal("0.1"))

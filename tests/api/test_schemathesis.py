@@ -1,0 +1,115 @@
+"""Schemathesis over the served OpenAPI document (/api/v1/openapi.json), against the WSGI app, with a bank's bearer
+token: every operation, a bounded number of generated examples, no 5xx and every response as the document says.
+
+Schemathesis' pytest plugin (`schemathesis.pytest.from_fixture`) does not work with pytest 9 (it reads a private
+`_nodeid`), so the test walks the operations itself with schemathesis' Python API and Hypothesis' `@given`.
+"""
+
+from __future__ import annotations
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, Phase, given, settings
+
+from market.accounts.models import Role
+from market.api.auth import issue_token
+from tests.conftest import NOW
+
+EXAMPLES = 5
+# Services raise InvalidInput (422) for rules a JSON schema cannot state (an unknown organisation id, a minimum above
+# the maximum, ...): a schema-valid request may rightly be refused with 422, so "positive data acceptance" is not
+# checked. Everything else is: no 5xx, status codes, content types and bodies as documented, auth enforced.
+EXCLUDED_CHECKS = [schemathesis.checks.positive_data_acceptance]
+
+# Failures in other areas' endpoints, reported to their owners: operation -> a text the failure must contain to be
+# tolerated (any other failure of the operation still fails the test). Remove the entry when the owner fixes it.
+KNOWN_MISMATCHES: dict[str, str] = {
+    # market/ip/api.py: any life_band value gives a 500 ("fields not usable that way in 'patents': ['life_band']")
+    "GET /api/v1/patents": "life_band",
+    # market/needs/api.py: page * per_page beyond 10,000 gives a 500 ("ValueError: cannot page beyond 10000 results")
+    "GET /api/v1/needs": "cannot page beyond 10000 results",
+}
+
+
+def documents_success(operation) -> bool:
+    return any(str(code).startswith("2") for code in operation.definition.raw.get("responses", {}))
+
+
+def _label(operation) -> str:
+    return f"{operation.method.upper()} {operation.path}"
+
+
+def run_operation(operation, headers, statuses: list[int]) -> str | None:
+    """Generate and send EXAMPLES cases; returns the first failure as text, or None.
+
+    An operation whose document declares no 2xx response (only `default`, the error envelope) cannot have its
+    success bodies checked: for those responses the body check is skipped (everything else still applies) and the
+    operation is listed by `test_every_operation_documents_its_success_response`."""
+    failures: list[str] = []
+    undocumented = not documents_success(operation)
+
+    @given(case=operation.as_strategy())
+    @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
+              phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+    def check(case):
+        response = case.call(headers=headers)
+        statuses.append(response.status_code)
+        excluded = list(EXCLUDED_CHECKS)
+        if undocumented and 200 <= response.status_code < 300:
+            excluded.append(schemathesis.checks.response_schema_conformance)
+        case.validate_response(response, headers=headers, excluded_checks=excluded)
+
+    try:
+        check()
+    except BaseException as exc:  # noqa: BLE001 - FailureGroup is a BaseExceptionGroup; reported per operation
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        parts = [f"{type(exc).__name__}: {exc}"]
+        parts += [f"{type(e).__name__}: {e}" for e in getattr(exc, "exceptions", ())]
+        failures.append("\n".join(parts))
+    return failures[0] if failures else None
+
+
+@pytest.fixture
+def bank_user(session, factory):
+    return factory.user(Role.BANK)
+
+
+def bearer_for(session, user, name="schemathesis") -> dict:
+    _token, secret = issue_token(session, user, name, "read write", NOW)
+    session.commit()
+    return {"Authorization": f"Bearer {secret}"}
+
+
+def test_every_operation_conforms_to_the_document(app, session, bank_user):
+    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
+    bearer = bearer_for(session, bank_user)
+    operations = [result.ok() for result in schema.get_all_operations()]
+    # Revoking tokens runs last, with tokens of its own, so it cannot revoke the one the other operations use.
+    operations.sort(key=lambda op: _label(op) == "DELETE /api/v1/tokens/{token_id}")
+    problems, authorised = {}, {}
+    for operation in operations:
+        label = _label(operation)
+        headers = bearer
+        if label == "DELETE /api/v1/tokens/{token_id}":
+            headers = bearer_for(session, bank_user, "to revoke")
+        statuses: list[int] = []
+        failure = run_operation(operation, headers, statuses)
+        if operation.definition.raw.get("security") and not failure:
+            authorised[label] = any(code != 401 for code in statuses)
+        if failure and not (label in KNOWN_MISMATCHES and KNOWN_MISMATCHES[label] in failure):
+            problems[label] = failure
+    assert len(operations) >= 30
+    assert not problems, "Failing operations: " + ", ".join(problems) + "\n\n" + "\n\n".join(
+        f"{k}\n{v}" for k, v in problems.items())
+    # the token worked: every operation got past authentication at least once
+    assert all(authorised.values()), [k for k, v in authorised.items() if not v]
+
+
+def test_every_operation_documents_its_success_response(app):
+    """Lists the operations whose document has no 2xx response (their success bodies cannot be checked)."""
+    document = app.test_client().get("/api/v1/openapi.json").get_json()
+    missing = [f"{method.upper()} {path}" for path, ops in document["paths"].items() for method, op in ops.items()
+               if method != "parameters" and not any(code.startswith("2") for code in op["responses"])]
+    mine = [m for m in missing if m.split()[1].startswith("/api/v1/tokens") or m.endswith("/api/v1/me")]
+    assert not mine, mine
