@@ -71,7 +71,7 @@ def list_loan(loan_id: int):
     if form.validate_on_submit():
         valuations = {}
         for asset in assets:
-            raw = (request.form.get(f"valuation_{asset.id}") or "").replace(",").strip()
+            raw = (request.form.get(f"valuation_{asset.id}") or "").replace(",", "").strip()
             if raw:
                 try:
                     valuations[asset.id] = Decimal(raw).quantize(Decimal("0.01"))
