@@ -118,6 +118,27 @@ def need_json(need: Need, detail: bool = False) -> dict:
     return body
 
 
+def _loan_summary(need: Need, actor) -> dict | None:
+    from market.loans import service as loans
+
+    loan = loans.loan_of_need(db.session, need)
+    if loan is None or not (actor.role is Role.STAFF
+                            or actor.organisation_id in (loan.bank_org_id, loan.enterprise_org_id)):
+        return None
+    today = utcnow().date()
+    return {
+        "id": loan.id, "status": loan.status.value, "bank_org_id": loan.bank_org_id, "principal": str(loan.principal),
+        "annual_rate": str(loan.annual_rate), "term_months": loan.term_months,
+        "signed_on": loan.signed_on.isoformat(), "maturity": loan.maturity.isoformat(),
+        "outstanding_principal": str(loans.outstanding_principal(loan)),
+        "overdue_amount": str(loans.amount_overdue(loan, today)),
+        "repayments": [{"paid_on": r.paid_on.isoformat(), "principal": str(r.principal), "interest": str(r.interest)}
+                       for r in loan.repayments],
+        "watch_flags": [{"asset_id": f.asset_id, "reason": f.reason, "raised_at": f.raised_at.isoformat(),
+                         "resolved_at": f.resolved_at.isoformat() if f.resolved_at else None} for f in loan.flags],
+    }
+
+
 def product_json(p: LoanProduct) -> dict:
     return {
         "id": p.id, "bank_org_id": p.bank_org_id, "bank_name": p.bank.name, "name": p.name,
@@ -185,8 +206,13 @@ class NeedOne(MethodView):
     @blp.doc(security=BEARER)
     @api_user()
     def get(self, need_id, actor):
-        """One need; unpublished needs of others are 404."""
-        return need_json(service.visible_need(db.session, actor, need_id), detail=True)
+        """One need; unpublished needs of others are 404. `loan` (post-loan maintenance) is the loan signed from the
+        accepted offer, shown to the enterprise, the lending bank and staff: status, outstanding principal,
+        overdue amount, repayments and watch flags."""
+        need = service.visible_need(db.session, actor, need_id)
+        body = need_json(need, detail=True)
+        body["loan"] = _loan_summary(need, actor)
+        return body
 
     @blp.doc(security=BEARER)
     @blp.arguments(NeedRequest)

@@ -163,3 +163,9 @@ def test_api_signs_once(client, session, story):
     r = client.post(url, headers=headers, json=body)
     assert r.status_code == 409 and r.json["error"]["code"] == "conflict"
     assert client.post(url, headers=headers, json={"signed_on": "x"}).status_code == 422
+    need = client.get(f"/api/v1/needs/{story['need'].id}", headers=headers).json
+    assert need["status"] == "funded" and need["loan"]["status"] == "active"
+    assert need["loan"]["outstanding_principal"] == "2800000.00" and need["loan"]["repayments"] == []
+    _t, ent_secret = issue_token(session, story["ent"], "test", "read write", NOW)
+    mine = client.get(f"/api/v1/needs/{story['need'].id}", headers={"Authorization": f"Bearer {ent_secret}"}).json
+    assert mine["loan"] is not None and mine["loan"]["principal"] == "2800000.00"
