@@ -129,7 +129,7 @@ class ExpertProfile(Base):
 
     @property
     def symbols(self) -> list[str]:
-        return [s.ipc_symbol for s in self.specialities]
+        return sorted(s.ipc_symbol for s in self.specialities)
 
 
 class ExpertSpeciality(Base):
