@@ -9,6 +9,7 @@ from functools import wraps
 
 from flask import g, request
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from market.accounts.models import ApiToken, Role, User
@@ -83,7 +84,12 @@ def api_user(*roles: Role, scope: str = "read"):
             if user is None:
                 raise Unauthorized("A valid bearer token is required.")
             if g.pop("api_token_touched", False):
-                db.session.commit()  # only last_used_at is pending here; the view's own work commits later
+                try:
+                    db.session.commit()  # only last_used_at is pending here; the view's own work commits later
+                except OperationalError:
+                    # last_used_at is advisory. On SQLite a concurrent writer makes this read-then-write
+                    # transaction fail at once (it cannot upgrade its snapshot); skip the mark, serve the request.
+                    db.session.rollback()
             if scope not in g.api_token.scopes.split():
                 raise Forbidden("This token lacks the %(scope)s scope.", scope=scope)
             if roles and user.role not in roles:
