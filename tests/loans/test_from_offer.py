@@ -169,3 +169,67 @@ def test_api_signs_once(client, session, story):
     _t, ent_secret = issue_token(session, story["ent"], "test", "read write", NOW)
     mine = client.get(f"/api/v1/needs/{story['need'].id}", headers={"Authorization": f"Bearer {ent_secret}"}).json
     assert mine["loan"] is not None and mine["loan"]["principal"] == "2800000.00"
+
+
+def _race_same_offer(app):
+    """Two officers of the bank sign the same accepted offer at the same moment: exactly one loan."""
+    import threading
+
+    from market.db import db
+    from tests.conftest import Factory
+
+    with app.app_context():
+        kit = NeedsKit(db.session, Factory(db.session))
+        ent = kit.enterprise()
+        need = kit.published_need(ent)
+        first = kit.factory.user(Role.BANK)
+        second = kit.factory.user(Role.BANK, org=first.organisation)
+        offer = docking.make_offer(db.session, first, need.id, Decimal("1000000"), Decimal("0.05"), 12, NOW)
+        docking.accept_offer(db.session, ent, offer.id, NOW)
+        db.session.commit()
+        ids, offer_id, need_id = [first.id, second.id], offer.id, need.id
+    barrier = threading.Barrier(2)
+    outcomes = []
+
+    def run(user_id):
+        from market.accounts.models import User
+
+        with app.app_context():
+            session = db.session
+            try:
+                user = session.get(User, user_id)
+                _ = user.organisation.is_verified
+                barrier.wait()
+                service.sign_loan_from_offer(session, user, offer_id, signed_on=SIGNED, now=AT,
+                                             registration_number=f"R{user_id}")
+                session.commit()
+                outcomes.append("ok")
+            except Exception as exc:  # noqa: BLE001 - the loser may see Conflict or a lock error
+                session.rollback()
+                outcomes.append(type(exc).__name__)
+            finally:
+                session.remove()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in ids]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    with app.app_context():
+        from market.needs.models import Need
+
+        loans = db.session.scalar(select(func.count()).select_from(Loan).where(Loan.offer_id == offer_id))
+        status = db.session.get(Need, need_id).status
+    return outcomes, loans, status
+
+
+def test_same_offer_signed_twice_at_once(make_app):
+    import os
+
+    apps = [make_app()]
+    if os.environ.get("MARKET_TEST_POSTGRESQL_URL"):
+        apps.append(make_app(url=os.environ["MARKET_TEST_POSTGRESQL_URL"]))
+    for app in apps:
+        outcomes, loans, status = _race_same_offer(app)
+        assert outcomes.count("ok") == 1, outcomes
+        assert loans == 1 and status is NeedStatus.FUNDED
