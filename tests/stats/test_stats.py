@@ -252,3 +252,244 @@ def test_time_from_need_to_loan(world, client, login_as):
 def test_paper_figures_are_shown_with_separators(client, session):
     html = client.get("/stats").get_data(as_text=True)
     assert "40,189" in html and "4,749" in html and "176" in html and "20+" in html
+
+
+# ------------------------------------------------------------------------------------------------ breadth
+
+from collections import defaultdict  # noqa: E402
+from datetime import datetime, timedelta  # noqa: E402
+
+from market.exchange.models import Listing, ListingSource, ListingStatus  # noqa: E402
+from market.loans.models import CompensationClaim, CompensationStatus  # noqa: E402
+from market.reference.models import District, Industry, IndustryGroup, IndustryGroupMember  # noqa: E402
+from market.stats import tables  # noqa: E402
+
+
+def _group(pairs):
+    out = defaultdict(lambda: [0, D("0")])
+    for key, principal in pairs:
+        out[key][0] += 1
+        out[key][1] += principal
+    return {k: (n, p) for k, (n, p) in out.items()}
+
+
+def _as_dict(rows):
+    return {r.key: (r.loans, r.principal) for r in rows}
+
+
+def test_loans_by_district_industry_group_and_kind_recomputed_from_rows(world):
+    s = world.s
+    all_loans = s.scalars(select(Loan)).all()
+    districts = {d.code: d.name for d in s.scalars(select(District))}
+    assert _as_dict(figures.loans_by_district(s)) == _group(
+        (districts.get(ln.enterprise.district_code, ln.enterprise.district_code) if ln.enterprise.district_code
+         else "—", ln.principal) for ln in all_loans)
+    divisions = {i.code: i.name for i in s.scalars(select(Industry).where(Industry.level == 2))}
+
+    def division(code):
+        return f"{code[:2]} {divisions.get(code[:2], '')}".strip() if code and code[:2].isdigit() else "—"
+
+    assert _as_dict(figures.loans_by_industry_division(s)) == _group(
+        (division(ln.enterprise.industry_code), ln.principal) for ln in all_loans)
+    members = defaultdict(set)
+    for m in s.scalars(select(IndustryGroupMember)):
+        members[m.industry_code].add(m.group_code)
+    names = {g.code: g.name_zh for g in s.scalars(select(IndustryGroup))}
+    pairs = []
+    for ln in all_loans:
+        code = ln.enterprise.industry_code or ""
+        groups = {g for n in range(1, len(code) + 1) for g in members.get(code[:n], ())}
+        pairs += [(names[g], ln.principal) for g in groups] or [("—", ln.principal)]
+    assert _as_dict(figures.loans_by_industry_group(s)) == _group(pairs)
+    kinds = _group(((min(ln.pledges, key=lambda p: p.id).asset.kind.value if ln.pledges else "—"), ln.principal)
+                   for ln in all_loans)
+    assert _as_dict(figures.loans_by_ip_kind(s)) == kinds
+    # every loan counted once by district, division and kind
+    for rows in (figures.loans_by_district(s), figures.loans_by_industry_division(s), figures.loans_by_ip_kind(s)):
+        assert sum(r.loans for r in rows) == len(all_loans)
+        assert sum((r.principal for r in rows), D(0)) == sum((ln.principal for ln in all_loans), D(0))
+
+
+def test_world_loans_fall_in_their_district_and_kind(before, world):
+    s = world.s
+    district = s.get(District, "500112").name
+    assert _as_dict(figures.loans_by_district(s))[district][0] >= 3
+    assert _as_dict(figures.loans_by_ip_kind(s))["invention"][0] >= 3
+
+
+def _settle_lot(s, loan, price, valuation=D("3000000")):
+    asset_id = loan.pledges[0].asset_id
+    listing = Listing(asset_id=asset_id, source=ListingSource.DEFAULT, loan_id=loan.id, title="处置",
+                      valuation=valuation,
+                      starting_price=valuation * D("0.7"), increment=D("10000"), deposit_amount=D("100000"),
+                      notice_starts_at=NOW, bidding_starts_at=NOW, scheduled_ends_at=NOW, ends_at=NOW,
+                      status=ListingStatus.SETTLED, sale_price=price, closed_at=NOW, paid_at=NOW,
+                      rules_version="test", seller_org_id=loan.bank_org_id, created_at=NOW, updated_at=NOW)
+    s.add(listing)
+    s.flush()
+    return listing
+
+
+def test_recovery_rate_recomputed_from_loans_repayments_and_settled_lots(world):
+    s = world.s
+    _settle_lot(s, world.l1, D("1000000.00"))
+    _settle_lot(s, world.l1, D("500000.05"))
+    rows = {r.loan_id: r for r in figures.recoveries(s)}
+    r = rows[world.l1.id]
+    assert r.outstanding == D("4000000.10") and r.proceeds == D("1500000.05") and r.lots_settled == 2
+    assert r.rate == (D("1500000.05") / D("4000000.10")).quantize(D("0.0001"))
+    # recompute over every defaulted loan from the rows
+    defaulted = [ln for ln in s.scalars(select(Loan)) if ln.defaulted_on or ln.status.value in
+                 ("defaulted", "in_disposal", "written_off")]
+    lots = s.scalars(select(Listing).where(Listing.status == ListingStatus.SETTLED)).all()
+    proceeds = {ln.id: sum((lt.sale_price for lt in lots if lt.loan_id == ln.id), D(0)) for ln in defaulted}
+    done = [ln for ln in defaulted if any(lt.loan_id == ln.id for lt in lots)]
+    outstanding = {ln.id: ln.principal - sum((p.principal for p in ln.repayments
+                                             if not ln.defaulted_on or p.paid_on <= ln.defaulted_on), D(0))
+                   for ln in defaulted}
+    expected = (sum((proceeds[ln.id] for ln in done), D(0)) / sum((outstanding[ln.id] for ln in done), D(0)))
+    assert figures.recovery_rate(s) == expected.quantize(D("0.0001"))
+    h = figures.headline(s)
+    assert h["recovery_rate"] == figures.recovery_rate(s) and h["recovered"] >= D("1500000.05")
+
+
+def test_recovery_rate_none_without_a_settled_lot(make_app):
+    from market.db import db
+
+    with make_app().app_context():
+        assert figures.recovery_rate(db.session) is None and figures.recoveries(db.session) == []
+        assert figures.loans_by_district(db.session) == [] and figures.valuer_accuracy(db.session) == []
+
+
+def test_compensation_by_loan_recomputed_and_masked(world, client):
+    s = world.s
+    paid = s.scalars(select(CompensationClaim).where(CompensationClaim.status == CompensationStatus.PAID)).all()
+    rows = figures.compensation_by_loan(s)
+    assert {(r.loan_id, r.compensation) for r in rows} == {(c.loan_id, c.compensation) for c in paid}
+    assert sum((r.compensation for r in rows), D(0)) == figures.compensation_paid(s)
+    mine = next(r for r in rows if r.loan_id == world.l1.id)
+    assert mine.compensation == D("1200000.03") and mine.outstanding == D("4000000.10")
+    s.commit()
+    html = client.get("/stats/compensation").get_data(as_text=True)
+    assert "¥1,200,000.03" in html  # exact amount
+    assert world.ent1.name not in html and figures.mask_name(world.ent1.name) in html
+    assert "<script>" not in html and 'style="' not in html
+
+
+@pytest.mark.parametrize("name, masked", [
+    ("重庆星辰科技有限公司", "重庆**科技有限公司"),
+    ("重庆长安汽车股份有限公司", "重庆**汽车股份有限公司"),
+    ("重庆某某有限公司", "重庆**有限公司"),
+    ("测试机构12", "测试**"),
+    ("甲乙", "**"),
+])
+def test_mask_name(name, masked):
+    assert figures.mask_name(name) == masked
+    assert figures.mask_name(name) != name
+
+
+def test_valuer_accuracy_fallback_recomputed_from_sold_lots(world, monkeypatch):
+    s = world.s
+    _settle_lot(s, world.l1, D("2400000"), valuation=D("3000000"))
+    _settle_lot(s, world.l2, D("2000000"), valuation=D("1500000"))
+    monkeypatch.setattr(figures, "valuer_accuracy_source", lambda: "listings")
+    rows = {r.agency: r for r in figures.valuer_accuracy(s)}
+    lots = s.scalars(select(Listing).where(Listing.status.in_((ListingStatus.SOLD, ListingStatus.SETTLED)),
+                                           Listing.seller_org_id == world.bank_a.organisation_id)).all()
+    errors = [abs(lt.valuation - lt.sale_price) / lt.sale_price for lt in lots]
+    row = rows["重庆统计银行甲"]
+    assert row.n == len(errors) == 2
+    assert row.mean_abs_error == (sum(errors, D(0)) / len(errors)).quantize(D("0.0001")) == D("0.2500")
+
+
+def test_valuer_accuracy_uses_the_valuations_area_when_present(world):
+    if figures.valuer_accuracy_source() != "valuations":
+        pytest.skip("market.valuations.service.valuer_accuracy is not there")
+    from market.valuations.service import valuer_accuracy
+
+    ours = [(r.agency, r.valuer, r.n, r.mean_abs_error) for r in figures.valuer_accuracy(world.s)]
+    assert ours == [(r.agency, r.valuer, r.n, r.mean_abs_error) for r in valuer_accuracy(world.s)]
+
+
+def test_need_to_loan_mean(world):
+    days = figures.need_to_loan_days(world.s)
+    mean = figures.mean_need_to_loan_days(world.s)
+    assert mean is None if not days else mean == (D(sum(days)) / len(days)).quantize(D("0.1"))
+
+
+def test_every_table_matches_its_figures(app, world):
+    s = world.s
+    with app.test_request_context():
+        t = tables.all_tables(s, tables.TABLE_NAMES)
+    assert set(t) == set(tables.TABLE_NAMES)
+    assert [[r.key, r.loans, r.principal] for r in figures.loans_by_district(s)] == t["by-district"].rows
+    assert sum(row[2] for row in t["by-kind"].rows) == figures.loan_principal(s)
+    assert len(t["recoveries"].rows) == figures.defaulted_loans(s)
+    assert sum(row[7] for row in t["compensation"].rows) == figures.compensation_paid(s)
+    assert all(t[name].staff for name in tables.STAFF_TABLES)
+    assert not any(t[name].staff for name in tables.PUBLIC_TABLES)
+
+
+@pytest.mark.parametrize("name", ["headline", "by-month", "by-bank", "by-district", "by-industry", "by-group",
+                                  "by-kind", "outcomes", "compensation"])
+def test_excel_exports_open_with_exact_numbers(client, world, name):
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    world.s.commit()
+    response = client.get(f"/stats/{name}.xlsx")
+    assert response.status_code == 200 and response.mimetype.endswith("spreadsheetml.sheet")
+    ws = load_workbook(BytesIO(response.get_data())).active
+    rows = list(ws.iter_rows(values_only=True))
+    csv_rows = list(csv.reader(io.StringIO(client.get(f"/stats/{name}.csv").get_data().decode("utf-8-sig"))))
+    assert len(rows) == len(csv_rows) and list(rows[0]) == csv_rows[0]
+
+
+def test_excel_by_bank_has_exact_amounts(client, world):
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    world.s.commit()
+    ws = load_workbook(BytesIO(client.get("/stats/by-bank.xlsx").get_data())).active
+    row = next(r for r in ws.iter_rows(values_only=True) if r[0] == "重庆统计银行甲")
+    assert row[1] == 2 and D(str(row[2])) == D("5500000.10")
+
+
+def test_staff_tables_are_for_staff_only(client, world, login_as):
+    world.s.commit()
+    for path in ("/stats/recoveries.csv", "/stats/valuers.xlsx", "/stats/compensation-named.csv"):
+        assert client.get(path).status_code == 404
+    assert client.get("/stats/staff").status_code == 302
+    login_as(Role.BANK)
+    assert client.get("/stats/staff").status_code == 403
+    assert client.get("/stats/recoveries.csv").status_code == 403
+
+
+def test_staff_page_and_named_exports(client, world, login_as):
+    world.s.commit()
+    login_as(Role.STAFF)
+    html = client.get("/stats/staff").get_data(as_text=True)
+    assert "违约贷款及其回收" in html and "评估准确度" in html and world.ent1.name in html
+    text = client.get("/stats/compensation-named.csv").get_data().decode("utf-8-sig")
+    assert world.ent1.name in text and "1200000.03" in text
+    assert client.get("/stats/recoveries.xlsx").status_code == 200
+
+
+def test_dashboard_shows_every_section_in_both_languages(client, world):
+    world.s.commit()
+    html = client.get("/stats").get_data(as_text=True)
+    for text in ("按区县的贷款", "按行业的贷款", "按重庆产业集群的贷款", "按知识产权类型的贷款", "回收率",
+                 "从融资需求到放款的中位天数", "已发布的融资需求简报", "已完成的处置及成交价", "逐笔贷款的风险补偿"):
+        assert text in html, text
+    assert html.count("<svg") >= 12 and ".xlsx" in html
+    assert 'href="/exchange/results"' in html or "/results" in html
+    _set_language(client, "en")
+    html = client.get("/stats").get_data(as_text=True)
+    for text in ("Loans by district", "Loans by IP kind", "Recovery rate", "Invention patent",
+                 "Compensation paid per loan"):
+        assert text in html, text
+
+
+_unused = (datetime, timedelta)
