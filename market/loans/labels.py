@@ -24,6 +24,7 @@ FLAG_LABELS = {
     "transferred": _l("transferred to another owner"),
     "frozen": _l("frozen"),
     "valuation_expiring": _l("valuation expiring"),
+    "valuation_expired": _l("no valuation in force"),
 }
 
 

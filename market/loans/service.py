@@ -410,9 +410,33 @@ def tick(session: Session, today: date, now: datetime) -> dict[str, int]:
             counts["cured"] += 1
         for pledge in loan.pledges:
             if pledge.active:
-                for reason in watch_reasons(loan, pledge):
+                for reason in watch_reasons(loan, pledge) + valuation_reasons(session, loan, pledge, today):
                     counts["flags"] += _raise_flag(session, loan, pledge, reason, now)
     return counts
+
+
+VALUATION_WARNING_DAYS = 30
+
+
+def valuation_reasons(session: Session, loan: Loan, pledge: Pledge, today: date,
+                      warning_days: int = VALUATION_WARNING_DAYS) -> list[str]:
+    """Watch the valuation reports of a pledged asset (market.valuations): "valuation_expiring" when the report in
+    force ends within `warning_days` days and before the loan matures; "valuation_expired" when the asset has
+    reports but none is in force any more. Nothing when the valuations area is absent or the asset has no report."""
+    from datetime import timedelta
+
+    try:
+        from market.valuations.service import latest_valuation, valuations_for_asset
+    except ImportError:  # pragma: no cover - the valuations area is optional
+        return []
+    if loan.status not in OPEN_STATUSES:
+        return []
+    current = latest_valuation(session, pledge.asset_id, today)
+    if current is None:
+        return ["valuation_expired"] if valuations_for_asset(session, pledge.asset_id) else []
+    if current.valid_until <= today + timedelta(days=warning_days) and current.valid_until < loan.maturity:
+        return ["valuation_expiring"]
+    return []
 
 
 # ------------------------------------------------------------------------------------------------ default, disposal
