@@ -95,13 +95,11 @@ def documents(patents: list[GenPatent]) -> list[dict]:
     """Index documents in the shape of ``DocBuilder.document`` (no owner, no abstract, no valuation)."""
     from market.ip import numbers
     from market.ip.importer import KIND_CODES
-    from market.ip.indexing import life_band
     from market.reference.choices import IPC_SECTION_ZH
 
     docs = []
     for p in patents:
         kind, status = KIND_CODES[p.kind_code]
-        years = numbers.remaining_years(kind, p.filing_date, TODAY)
         codes = p.ipc_subclasses
         docs.append({
             "id": p.id, "title": p.title, "abstract": None, "applicants": None,
@@ -109,7 +107,7 @@ def documents(patents: list[GenPatent]) -> list[dict]:
             "kind": kind.value, "legal_status": status.value, "pledge_state": "free",
             "ipc_section": sorted({c[:1] for c in codes}), "ipc_class": sorted({c[:3] for c in codes}),
             "ipc_subclass": sorted(set(codes)), "district": None, "industry": None, "owner": None,
-            "pledgeable_kind": True, "frozen": False, "life_band": life_band(years), "remaining_years": years,
+            "pledgeable_kind": True, "frozen": False,
             "valuation": None, "filing_date": p.filing_date, "expiry_date": numbers.expiry_date(kind, p.filing_date),
         })
     return docs

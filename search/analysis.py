@@ -7,7 +7,10 @@ Rules:
   literal text, so highlighting shows it escaped; entities are unescaped;
 * text is NFKC-normalised and lower-cased;
 * each run of CJK characters becomes overlapping bigrams (a run of one character stays a unigram);
-* other letters and digits form words, split at anything else (``li-ion`` gives ``li``, ``ion``).
+* other letters and digits form words, split at anything else (``li-ion`` gives ``li``, ``ion``);
+* English plurals are folded by the minimal rules of Lucene's ``EnglishMinimalStemmer`` (ASCII-letter words of
+  3+ letters: ``batteries`` → ``battery``, ``means`` → ``mean``, not ``-ss``/``-us``), so the English IPC titles
+  (``…e.g. BATTERIES…``) match a query for ``battery``.
 
 Tokens only ever hold letters and digits, so a whitespace split of :func:`analyzed` gives :func:`tokens` back.
 """
@@ -89,6 +92,22 @@ def _combining() -> re.Pattern[str]:
     return re.compile(f"[{marks}]")
 
 
+def _stem(word: str) -> str:
+    """Lucene's EnglishMinimalStemmer (plural -s/-es/-ies) on ASCII-letter words; anything else unchanged."""
+    n = len(word)
+    if n < 3 or word[-1] != "s" or not (word.isascii() and word.isalpha()):
+        return word
+    before = word[-2]
+    if before in "us":
+        return word
+    if before == "e":
+        if n > 3 and word[-3] == "i" and word[-4] not in "ae":
+            return word[:-3] + "y"
+        if word[-3] in "iaoe":
+            return word
+    return word[:-1]
+
+
 def _fast_norm(text: str) -> tuple[str, bool] | None:
     """``(normalised text, one output char per input char?)`` without per-character Python work, or None when
     ``text`` holds combining marks (clusters of several characters: use :func:`_normalise`)."""
@@ -110,7 +129,9 @@ def spans(text: str) -> list[Token]:
         result: list[Token] = []
         for match in _PIECE.finditer(norm):
             start, end = match.span()
-            if match.lastgroup == "word" or end - start == 1:
+            if match.lastgroup == "word":
+                result.append(Token(_stem(norm[start:end]), start, end))
+            elif end - start == 1:
                 result.append(Token(norm[start:end], start, end))
             else:
                 result.extend(Token(norm[k : k + 2], k, k + 2) for k in range(start, end - 1))
@@ -125,7 +146,7 @@ def spans(text: str) -> list[Token]:
     for match in _PIECE.finditer(norm):
         start, end = match.span()
         if match.lastgroup == "word":
-            result.append(Token(norm[start:end], origin[start], end_of(end)))
+            result.append(Token(_stem(norm[start:end]), origin[start], end_of(end)))
         elif end - start == 1:
             result.append(Token(norm[start:end], origin[start], end_of(end)))
         else:
@@ -142,7 +163,9 @@ def tokens(text: str) -> list[str]:
     result: list[str] = []
     for match in _PIECE.finditer(norm):
         piece = match.group()
-        if match.lastgroup == "word" or len(piece) == 1:
+        if match.lastgroup == "word":
+            result.append(_stem(piece))
+        elif len(piece) == 1:
             result.append(piece)
         else:
             result.extend([piece[k : k + 2] for k in range(len(piece) - 1)])

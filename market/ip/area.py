@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 
 from market.accounts.models import Role
@@ -36,7 +37,14 @@ cards = [
     (Role.ENTERPRISE, "ip.mine", _l("My IP assets"),
      _l("Register your patents and other IP, see what can be pledged.")),
     (Role.STAFF, "ip.bulk_import", _l("Import patents"), _l("Bulk import of CNIPA patent files (CSV or JSON Lines).")),
+    (Role.BANK, "ip.saved_searches", _l("Saved searches"), LazyString(lambda: _saved_card_text())),
 ]
+
+
+def _saved_card_text() -> str:
+    from market.ip.views import saved_card_text
+
+    return saved_card_text()
 commands = [("import", import_patents_command), ("search", sync_command), ("search", reindex_command)]
 
 

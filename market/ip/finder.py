@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import calendar
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -18,7 +18,7 @@ from market.ip import numbers
 from market.ip.indexing import SCHEMA, ensure_ready
 from market.ip.models import IpAsset, LegalStatus, PledgeState
 from market.ip.service import INDEX_NAME
-from market.reference.models import District, Industry
+from market.reference.models import District, Industry, IpcTitle
 from search import SearchBackend, SearchQuery
 
 FACETS = ["ipc_section", "ipc_class", "ipc_subclass", "kind", "legal_status", "pledge_state", "life_band",
@@ -26,6 +26,22 @@ FACETS = ["ipc_section", "ipc_class", "ipc_subclass", "kind", "legal_status", "p
 SORTS = {"relevance": "relevance", "life": "-expiry_date", "life_asc": "expiry_date", "date": "-filing_date",
          "date_asc": "filing_date"}
 MAX_PER_PAGE = 100
+
+
+LIFE_BAND_YEARS = [("0-3", 0, 3), ("3-5", 3, 5), ("5-10", 5, 10), ("10+", 10, None)]
+
+
+def life_bands(today: date) -> tuple[str, list[tuple[str, date | None, date | None]]]:
+    """The remaining-life facet as ranges on expiry_date relative to ``today`` (inclusive bounds).
+
+    "0" = expired before today; "0-3" = expires from today up to the day before today + 3 years; and so on.
+    Computed per query, so the bands stay exact without a reindex as time passes.
+    """
+    day = timedelta(days=1)
+    buckets: list[tuple[str, date | None, date | None]] = [("0", None, today - day)]
+    for key, lo, hi in LIFE_BAND_YEARS:
+        buckets.append((key, add_months(today, 12 * lo), add_months(today, 12 * hi) - day if hi else None))
+    return ("expiry_date", buckets)
 
 
 def add_months(day: date, months: int) -> date:
@@ -118,7 +134,8 @@ def build_query(params: PatentSearch, today: date, *, page: int | None = None, p
     if page * per_page > 10_000:
         raise InvalidInput("Results beyond the first 10,000 cannot be paged; narrow the search.")
     return SearchQuery(
-        q=params.q, filters=filters, ranges=ranges, facets=FACETS if facets else (), sort=SORTS[params.sort],
+        q=params.q, filters=filters, ranges=ranges, facets=[f for f in FACETS if f != "life_band"] if facets else (),
+        range_facets={"life_band": life_bands(today)}, sort=SORTS[params.sort],
         page=page, per_page=per_page, highlight_fields=("title", "abstract", "applicants") if params.q else (),
     )
 
@@ -148,13 +165,14 @@ def run(session: Session, backend: SearchBackend, query: SearchQuery) -> Hits:
 def facet_labels(session: Session, facets: dict[str, list[tuple[str, int]]]) -> dict[str, dict[str, str]]:
     """Display labels for facet values (IPC titles, district/industry/owner names, enum labels)."""
     from market.ip.labels import BAND_LABELS, kind_label, pledge_label, status_label
-    from market.reference.choices import ipc_title
 
     labels: dict[str, dict[str, str]] = {}
+    titles = ipc_titles(session, {v for name, buckets in facets.items() if name.startswith("ipc_")
+                                  for v, _n in buckets})
     for name, buckets in facets.items():
         values = [v for v, _n in buckets]
         if name.startswith("ipc_"):
-            labels[name] = {v: f"{v} {ipc_title(session, v)}" if ipc_title(session, v) != v else v for v in values}
+            labels[name] = {v: f"{v} {titles[v]}" if v in titles else v for v in values}
         elif name == "district":
             rows = session.execute(select(District.code, District.name).where(District.code.in_(values))).all()
             labels[name] = dict(rows)
@@ -174,6 +192,20 @@ def facet_labels(session: Session, facets: dict[str, list[tuple[str, int]]]) -> 
         elif name == "life_band":
             labels[name] = {v: str(BAND_LABELS.get(v, v)) for v in values}
     return labels
+
+
+def ipc_titles(session: Session, symbols: set[str]) -> dict[str, str]:
+    """Titles of IPC symbols in the current language (Chinese for sections, English otherwise): one query."""
+    from flask_babel import get_locale
+
+    if not symbols:
+        return {}
+    zh = str(get_locale() or "").startswith("zh")
+    rows = session.execute(
+        select(IpcTitle.symbol, IpcTitle.title_en, IpcTitle.title_zh).where(IpcTitle.symbol.in_(sorted(symbols)))
+    ).all()
+    return {symbol: (title_zh if zh and title_zh else title_en) for symbol, title_en, title_zh in rows
+            if title_en or title_zh}
 
 
 def item_dict(asset: IpAsset, today: date, highlight: dict[str, str] | None = None) -> dict:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import BooleanField, DateField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import BooleanField, DateField, HiddenField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from market.formkit import choices
@@ -73,3 +73,9 @@ class ImportForm(FlaskForm):
     file = FileField(_l("File (CSV or JSON Lines, UTF-8)"), validators=[FileRequired()])
     owner = SelectField(_l("Owner (optional)"), validators=[Optional()], validate_choice=True)
     submit = SubmitField(_l("Import"))
+
+
+class SavedSearchForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)])
+    query = HiddenField()  # the search's query string
+    submit = SubmitField(_l("Save this search"))

@@ -30,24 +30,13 @@ SCHEMA = Schema(
     INDEX_NAME,
     text_fields={"title": 3.0, "abstract": 1.0, "applicants": 1.0, "ipc_titles": 1.0},
     keyword_fields=("kind", "legal_status", "pledge_state", "ipc_section", "ipc_class", "ipc_subclass", "district",
-                    "industry", "owner", "pledgeable_kind", "frozen", "life_band"),
-    numeric_fields=("remaining_years", "valuation"),
-    date_fields=("filing_date", "expiry_date"),
+                    "industry", "owner", "pledgeable_kind", "frozen"),
+    numeric_fields=("valuation",),
+    date_fields=("filing_date", "expiry_date", "created_at"),
 )
-# Remaining-life bands for the facet (years, lower bound inclusive). Computed at index time: `market search
-# reindex` daily keeps them exact; the "pledgeable now" filter uses expiry_date, which never drifts.
-LIFE_BANDS = [(0, "0"), (0.0001, "0-3"), (3, "3-5"), (5, "5-10"), (10, "10+")]
+# Remaining life is not stored: the "life_band" facet is computed at query time from expiry_date and today
+# (finder.life_bands), so the index never goes stale as time passes.
 _lock = threading.Lock()
-
-
-def life_band(years: float | None) -> str:
-    if years is None:
-        return "unknown"
-    band = "0"
-    for lower, name in LIFE_BANDS:
-        if years >= lower:
-            band = name
-    return band
 
 
 # --------------------------------------------------------------------------------------------- app backend
@@ -110,7 +99,6 @@ class DocBuilder:
 
     def document(self, asset: IpAsset) -> dict:
         codes = list(asset.ipc_codes or [])
-        years = numbers.remaining_years(asset.kind, asset.filing_date, self.today)
         org = asset.owner
         return {
             "id": str(asset.id),
@@ -129,11 +117,10 @@ class DocBuilder:
             "owner": str(org.id) if org else None,
             "pledgeable_kind": asset.kind in self.kinds,
             "frozen": bool(asset.frozen),
-            "life_band": life_band(years),
-            "remaining_years": years,
             "valuation": None,  # valuations come from the valuation area later
             "filing_date": asset.filing_date,
             "expiry_date": numbers.expiry_date(asset.kind, asset.filing_date),
+            "created_at": asset.created_at,  # saved searches alert on patents created since their last check
         }
 
 
@@ -204,7 +191,21 @@ def drain(session: Session, backend: SearchBackend, limit: int = 10_000_000, *, 
     result.remaining = session.scalar(
         select(func.count()).select_from(SearchOutbox).where(SearchOutbox.index_name == INDEX_NAME)
     ) or 0
+    if result.applied and not result.error and not result.remaining:
+        alert_saved_searches(session, backend, now)
     return result
+
+
+def alert_saved_searches(session: Session, backend: SearchBackend, now: datetime) -> int:
+    """Saved searches: notify banks of new matching patents (a search engine failure only postpones it)."""
+    from market.ip.saved import check_saved_searches
+
+    try:
+        with session.begin_nested():
+            return check_saved_searches(session, backend, now)
+    except SearchError:
+        log.warning("saved-search alerts postponed: search engine unavailable", exc_info=True)
+        return 0
 
 
 def all_documents(session: Session, today: date, batch_size: int = 1000) -> Iterator[dict]:
@@ -233,6 +234,7 @@ def reindex(session: Session, backend: SearchBackend, now: datetime | None = Non
     if high is not None:
         session.execute(delete(SearchOutbox).where(SearchOutbox.index_name == INDEX_NAME, SearchOutbox.id <= high))
         session.flush()
+    alert_saved_searches(session, backend, now)
     return written
 
 

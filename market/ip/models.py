@@ -97,3 +97,18 @@ class SearchOutbox(Base):
     created_at: Mapped[datetime] = mapped_column(index=True)
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(String(500))
+
+
+class SavedSearch(Base):
+    """A bank user's saved patent search; new patents matching it raise a notice (see market.ip.saved)."""
+
+    __tablename__ = "saved_search"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    owner_org_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    query: Mapped[dict] = mapped_column(JSON, default=dict)  # canonical search args: q, sort, filters, pledgeable…
+    created_at: Mapped[datetime]
+    last_checked_at: Mapped[datetime]  # patents created after this are "new" for the next alert
+    last_seen_at: Mapped[datetime]  # when the owner last opened it: the card counts matches created since

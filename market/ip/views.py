@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import csv
 import io
+from urllib.parse import parse_qsl, urlencode
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, stream_with_context, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from werkzeug.datastructures import MultiDict
 
 from market.accounts.models import Organisation, OrgKind, OrgStatus, Role
 from market.audit.models import AuditEntry
 from market.db import db, utcnow
 from market.errors import DomainError
 from market.formkit import choices
-from market.ip import finder, service
-from market.ip.forms import AssetForm, ImportForm
+from market.ip import finder, saved, service
+from market.ip.forms import AssetForm, ImportForm, SavedSearchForm
 from market.ip.indexing import get_backend, quick_drain
 from market.security import roles_required
 from search import SearchError
@@ -50,9 +52,13 @@ def search():
             error, status = _("The search engine is not available right now. Please try again shortly."), 503
     pages = max((hits.total + params.per_page - 1) // params.per_page, 1) if hits else 1
     pages = min(pages, 10_000 // params.per_page)
+    save_form = None
+    if current_user.role is Role.BANK and hits is not None:
+        save_form = SavedSearchForm(formdata=None, query=urlencode(params.as_args(), doseq=True),
+                                    name=params.q[:100])
     return render_template(
         "ip/search.html", params=params, hits=hits, labels=labels, error=error, page=params.page, pages=pages,
-        today=today, facet_names=finder.FACETS, sorts=list(finder.SORTS),
+        today=today, facet_names=finder.FACETS, sorts=list(finder.SORTS), save_form=save_form,
         items=[finder.item_dict(a, today, hits.highlights.get(a.id)) for a in hits.items] if hits else [],
     ), status
 
@@ -202,3 +208,71 @@ def bulk_import():
             flash(_("Import finished: %(created)s created, %(updated)s updated, %(rejected)s rejected.",
                     created=report.created, updated=report.updated, rejected=len(report.rejected)), "success")
     return render_template("ip/import.html", form=form, report=report)
+
+
+# ------------------------------------------------------------------------------------------- saved searches
+
+
+@ip_bp.route("/patents/saved", methods=["GET", "POST"])
+@roles_required(Role.BANK)
+def saved_searches():
+    form = SavedSearchForm()
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                item = saved.save_search(db.session, current_user, form.name.data,
+                                         MultiDict(parse_qsl(form.query.data or "")), utcnow())
+                db.session.commit()
+            except DomainError as exc:
+                db.session.rollback()
+                flash(exc.localized(), "error")
+            else:
+                flash(_("Saved. You will get a notice when new patents match \u201c%(name)s\u201d.", name=item.name),
+                      "success")
+        else:
+            flash(_("Give the saved search a name of at most 100 characters."), "error")
+        return redirect(url_for("ip.saved_searches"))
+    now = utcnow()
+    items = saved.saved_searches_of(db.session, current_user)
+    counts = saved.new_counts(db.session, get_backend(), current_user, now) if items else {}
+    return render_template("ip/saved.html", items=items, counts=counts)
+
+
+@ip_bp.route("/patents/saved/<int:saved_id>")
+@roles_required(Role.BANK)
+def open_saved_search(saved_id: int):
+    try:
+        args = saved.open_saved_search(db.session, current_user, saved_id, utcnow())
+        db.session.commit()
+    except DomainError as exc:
+        flash(exc.localized(), "error")
+        return redirect(url_for("ip.saved_searches"))
+    return redirect(url_for("ip.search", **args))
+
+
+@ip_bp.route("/patents/saved/<int:saved_id>/delete", methods=["POST"])
+@roles_required(Role.BANK)
+def delete_saved_search(saved_id: int):
+    try:
+        saved.delete_saved_search(db.session, current_user, saved_id)
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.localized(), "error")
+    else:
+        flash(_("The saved search was deleted."), "success")
+    return redirect(url_for("ip.saved_searches"))
+
+
+def saved_card_text() -> str:
+    """The bank workspace card: how many patents are new in the user's saved searches since last opened."""
+    try:
+        items = saved.saved_searches_of(db.session, current_user)
+        if not items:
+            return _("Save a patent search to be told when new patents match it.")
+        counts = saved.new_counts(db.session, get_backend(), current_user, utcnow())
+    except Exception:  # noqa: BLE001 - a card never breaks the workspace
+        return _("Your saved patent searches.")
+    new = sum(n or 0 for n in counts.values())
+    return _("%(searches)s saved searches, %(new)s new matching patents since you last looked.",
+             searches=len(items), new=new)

@@ -13,9 +13,8 @@ def ipapp(make_app, tmp_path):
 
 @pytest.fixture
 def users(ipapp):
-    from tests.conftest import Factory
-
     from market.db import db
+    from tests.conftest import Factory
 
     with ipapp.app_context():
         f = Factory(db.session)

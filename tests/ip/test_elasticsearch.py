@@ -37,27 +37,35 @@ def prefix():
         backend.close()
 
 
-def test_app_indexes_through_elasticsearch(make_app, prefix):
+def legal_slice(tmp_path, rows: int = 200):
+    """The first rows of the real legal-status file (the registry tests import every row)."""
+    lines = LEGAL_STATUS.read_text(encoding="utf-8").splitlines(keepends=True)
+    out = tmp_path / "legal.csv"
+    out.write_text("".join(lines[: rows + 1]), encoding="utf-8")
+    return out
+
+
+def test_app_indexes_through_elasticsearch(make_app, prefix, tmp_path):
     app = make_app(ELASTICSEARCH_URL=ES_URL, SEARCH_INDEX_PREFIX=prefix)
     with app.app_context():
-        import_file(db.session, None, LEGAL_STATUS, utcnow())
+        import_file(db.session, None, legal_slice(tmp_path), utcnow())
         db.session.commit()
         result = indexing.drain(db.session, indexing.get_backend())
         db.session.commit()
-        assert result.error is None and result.applied == 866
+        assert result.error is None and result.applied == 200
         hits = run(db.session, indexing.get_backend(), build_query(PatentSearch(q="合金"), date.today()))
         assert hits.total > 0 and all("合金" in a.title or a.abstract for a in hits.items[:5])
 
 
 def test_engine_down_during_import_then_sync_to_real_elasticsearch(make_app, prefix, tmp_path):
     down = make_app(ELASTICSEARCH_URL="http://127.0.0.1:9", SEARCH_INDEX_PREFIX=prefix)
-    out = down.test_cli_runner().invoke(args=["import", "patents", str(LEGAL_STATUS)])
+    out = down.test_cli_runner().invoke(args=["import", "patents", str(legal_slice(tmp_path))])
     assert out.exit_code == 0, out.output
-    assert "866 waiting" in out.output or "866 changes wait" in out.output
+    assert "200 waiting" in out.output or "200 changes wait" in out.output
     url = down.config["SQLALCHEMY_DATABASE_URI"]
     up = make_app(url=url, ELASTICSEARCH_URL=ES_URL, SEARCH_INDEX_PREFIX=prefix)
     out = up.test_cli_runner().invoke(args=["search", "sync"])
     assert out.exit_code == 0, out.output
     with up.app_context():
         assert db.session.scalar(select(func.count()).select_from(SearchOutbox)) == 0
-        assert indexing.get_backend().count("patents") == 866
+        assert indexing.get_backend().count("patents") == 200

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 13:51:55.793383
+Create Date: 2026-11-28 14:11:59.109726
 """
 from alembic import op
 import sqlalchemy as sa
@@ -405,6 +405,23 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_notice_recipient_org_id'), ['recipient_org_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_notice_recipient_role'), ['recipient_role'], unique=False)
         batch_op.create_index(batch_op.f('ix_notice_recipient_user_id'), ['recipient_user_id'], unique=False)
+
+    op.create_table('saved_search',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('owner_user_id', sa.Integer(), nullable=False),
+    sa.Column('owner_org_id', sa.Integer(), nullable=True),
+    sa.Column('name', sa.String(length=100), nullable=False),
+    sa.Column('query', sa.JSON(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('last_checked_at', sa.DateTime(), nullable=False),
+    sa.Column('last_seen_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['owner_org_id'], ['organisation.id'], name=op.f('fk_saved_search_owner_org_id_organisation')),
+    sa.ForeignKeyConstraint(['owner_user_id'], ['user_account.id'], name=op.f('fk_saved_search_owner_user_id_user_account')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_saved_search'))
+    )
+    with op.batch_alter_table('saved_search', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_saved_search_owner_org_id'), ['owner_org_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_saved_search_owner_user_id'), ['owner_user_id'], unique=False)
 
     op.create_table('valuation',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -918,6 +935,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_valuation_agency_org_id'))
 
     op.drop_table('valuation')
+    with op.batch_alter_table('saved_search', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_saved_search_owner_user_id'))
+        batch_op.drop_index(batch_op.f('ix_saved_search_owner_org_id'))
+
+    op.drop_table('saved_search')
     with op.batch_alter_table('notice', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_notice_recipient_user_id'))
         batch_op.drop_index(batch_op.f('ix_notice_recipient_role'))
