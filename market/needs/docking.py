@@ -269,6 +269,10 @@ def accept_offer(session: Session, actor: User, offer_id: int, now: datetime) ->
             _claim_transition(session, actor, other_claim, C.DECLINED, now)
     record(session, actor=actor, action="need.offer_accepted", entity_type="need", entity_id=need.id, now=now,
            after={"offer_id": offer.id, "bank_org_id": offer.bank_org_id})
+    from market.notices.service import notify
+
+    notify(session, msgid="The enterprise accepted your offer on “%(title)s”: sign the loan.", now=now,
+           org_id=offer.bank_org_id, link=f"/loans/from-offer/{offer.id}", title=need.title)
     return offer
 
 

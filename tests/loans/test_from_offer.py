@@ -68,6 +68,12 @@ def test_sign_from_offer_creates_loan_pledges_and_funds_the_need(session, factor
     assert session.scalar(select(SearchOutbox.id).where(SearchOutbox.index_name == "needs",
                                                         SearchOutbox.doc_id == str(need.id)))
     assert service.loan_of_need(session, need).id == loan.id
+    from market.notices.models import Notice
+
+    links = set(session.scalars(select(Notice.link).where(Notice.recipient_org_id == story["bank"].organisation_id)))
+    assert f"/loans/from-offer/{offer.id}" in links  # the bank was told to sign
+    assert session.scalar(select(Notice.id).where(Notice.recipient_org_id == need.org_id,
+                                                  Notice.link == f"/needs/{need.id}"))
 
 
 def test_offer_not_accepted_is_refused(session, factory, kit):
