@@ -284,8 +284,9 @@ class Recovery:
     enterprise: str
     defaulted_on: object
     outstanding: Decimal  # principal outstanding at default
-    proceeds: Decimal  # sale prices of the loan's settled disposal lots
+    proceeds: Decimal  # sale prices of the loan's settled disposal lots (or the claim's recorded recovery)
     lots_settled: int
+    source: str | None = None  # "exchange" (settled lots), "claim" (the claim's recovery), None (nothing yet)
 
     @property
     def rate(self) -> Decimal | None:
@@ -320,21 +321,29 @@ def disposal_proceeds(session: Session) -> dict[int, tuple[Decimal, int]]:
 
 
 def recoveries(session: Session) -> list[Recovery]:
-    """Every defaulted loan with its outstanding principal at default and what disposals recovered, by loan id."""
+    """Every defaulted loan with its outstanding principal at default and what was recovered, by loan id.
+
+    The recovery is the sum of the sale prices of the loan's settled exchange lots; a loan with none whose
+    compensation claim recorded a recovery (assembled outside the exchange) counts that recovery instead, with
+    `lots_settled` 0 and `source` "claim"."""
     proceeds = disposal_proceeds(session)
+    claimed = dict(session.execute(select(CompensationClaim.loan_id, CompensationClaim.recovery)).all())
     rows = []
     for loan in session.scalars(_defaulted_query().order_by(Loan.id)):
         total, n = proceeds.get(loan.id, (ZERO, 0))
+        source = "exchange" if n else None
+        if not n and loan.id in claimed:
+            total, source = _money(claimed[loan.id]), "claim"
         rows.append(Recovery(loan.id, loan.bank.name, loan.enterprise.name, loan.defaulted_on,
-                             outstanding_at_default(loan), total, n))
+                             outstanding_at_default(loan), total, n, source))
     return rows
 
 
 def recovery_rate(session: Session, rows: list[Recovery] | None = None) -> Decimal | None:
-    """Disposal proceeds / outstanding principal at default, over defaulted loans with at least one settled lot;
-    None when none has one yet."""
+    """Recovered / outstanding principal at default, over the defaulted loans whose recovery is known (settled
+    exchange lots, else the recovery recorded on the compensation claim); None when none is known yet."""
     rows = recoveries(session) if rows is None else rows
-    done = [r for r in rows if r.lots_settled]
+    done = [r for r in rows if r.source]
     outstanding = sum((r.outstanding for r in done), ZERO)
     if outstanding <= 0:
         return None

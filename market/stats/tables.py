@@ -111,8 +111,8 @@ def outcomes_table(session: Session, h: dict | None = None) -> Table:
         [_("Defaulted loans"), "int", h["defaulted_loans"]],
         [_("Default rate (defaulted loans / all loans)"), "percent", h["default_rate"]],
         [_("Disposal lots settled for defaulted loans"), "int", h["disposals_settled"]],
-        [_("Recovered through disposals"), "money", h["recovered"]],
-        [_("Recovery rate (disposal proceeds / principal outstanding at default)"), "percent", h["recovery_rate"]],
+        [_("Recovered on defaulted loans"), "money", h["recovered"]],
+        [_("Recovery rate (recovered / principal outstanding at default)"), "percent", h["recovery_rate"]],
         [_("Compensation claims paid"), "int", h["claims_paid"]],
         [_("Compensation paid to banks"), "money", h["compensation_paid"]],
         [_("Compensation fund balance"), "money", h["fund_balance"]],
@@ -120,7 +120,9 @@ def outcomes_table(session: Session, h: dict | None = None) -> Table:
     ]
     t = Table("outcomes", _("Defaults, recovery and risk compensation"), [_("Figure"), _("Value")], ["text", "row"],
               [[label, value] for label, _kind, value in rows], [kind for _label, kind, _value in rows])
-    t.note = _("The recovery rate counts the defaulted loans with at least one settled disposal lot.")
+    t.note = _("Recovery: the sale prices of a defaulted loan's settled disposal lots, or, before any lot is "
+               "settled, the recovery recorded on its compensation claim; the rate counts the loans whose recovery "
+               "is known.")
     return t
 
 
@@ -131,7 +133,7 @@ def compensation_table(session: Session, named: bool = False) -> Table:
         rows.append([c.loan_id, c.bank, enterprise, c.principal, c.outstanding, c.recovery, c.loss, c.compensation,
                      c.paid_on.isoformat() if c.paid_on else None])
     headers = [_("Loan"), _("Bank"), _("Enterprise"), _("Principal (¥)"), _("Outstanding at default (¥)"),
-               _("Recovery (¥)"), _("Loss (¥)"), _("Compensation paid (¥)"), _("Paid on")]
+               _("Recovery (¥)"), _("Loss (¥)"), _("Compensation paid (¥)"), _("Compensation paid on")]
     kinds = ["int", "text", "text", "money", "money", "money", "money", "money", "text"]
     if named:
         return Table("compensation-named", _("Compensation paid per loan (named)"), headers, kinds, rows, staff=True)
@@ -141,12 +143,13 @@ def compensation_table(session: Session, named: bool = False) -> Table:
 
 
 def recoveries_table(session: Session) -> Table:
+    sources = {"exchange": _("exchange settlement"), "claim": _("compensation claim"), None: "—"}
     rows = [[r.loan_id, r.bank, r.enterprise, r.defaulted_on.isoformat() if r.defaulted_on else None, r.outstanding,
-             r.lots_settled, r.proceeds, r.rate] for r in figures.recoveries(session)]
+             r.lots_settled, r.proceeds, sources[r.source], r.rate] for r in figures.recoveries(session)]
     return Table("recoveries", _("Defaulted loans and their recovery"),
                  [_("Loan"), _("Bank"), _("Enterprise"), _("Defaulted on"), _("Outstanding at default (¥)"),
-                  _("Lots settled"), _("Disposal proceeds (¥)"), _("Recovery rate")],
-                 ["int", "text", "text", "text", "money", "int", "money", "percent"], rows, staff=True)
+                  _("Lots settled"), _("Recovered (¥)"), _("Recovery from"), _("Recovery rate")],
+                 ["int", "text", "text", "text", "money", "int", "money", "text", "percent"], rows, staff=True)
 
 
 def valuers_table(session: Session) -> Table:

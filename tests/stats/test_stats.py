@@ -337,13 +337,18 @@ def test_recovery_rate_recomputed_from_loans_repayments_and_settled_lots(world):
     rows = {r.loan_id: r for r in figures.recoveries(s)}
     r = rows[world.l1.id]
     assert r.outstanding == D("4000000.10") and r.proceeds == D("1500000.05") and r.lots_settled == 2
+    assert r.source == "exchange"
     assert r.rate == (D("1500000.05") / D("4000000.10")).quantize(D("0.0001"))
     # recompute over every defaulted loan from the rows
     defaulted = [ln for ln in s.scalars(select(Loan)) if ln.defaulted_on or ln.status.value in
                  ("defaulted", "in_disposal", "written_off")]
     lots = s.scalars(select(Listing).where(Listing.status == ListingStatus.SETTLED)).all()
+    claims = {c.loan_id: c.recovery for c in s.scalars(select(CompensationClaim))}
     proceeds = {ln.id: sum((lt.sale_price for lt in lots if lt.loan_id == ln.id), D(0)) for ln in defaulted}
-    done = [ln for ln in defaulted if any(lt.loan_id == ln.id for lt in lots)]
+    for ln in defaulted:  # no settled lot yet: the recovery recorded on the claim
+        if not any(lt.loan_id == ln.id for lt in lots) and ln.id in claims:
+            proceeds[ln.id] = claims[ln.id]
+    done = [ln for ln in defaulted if any(lt.loan_id == ln.id for lt in lots) or ln.id in claims]
     outstanding = {ln.id: ln.principal - sum((p.principal for p in ln.repayments
                                              if not ln.defaulted_on or p.paid_on <= ln.defaulted_on), D(0))
                    for ln in defaulted}
@@ -351,6 +356,11 @@ def test_recovery_rate_recomputed_from_loans_repayments_and_settled_lots(world):
     assert figures.recovery_rate(s) == expected.quantize(D("0.0001"))
     h = figures.headline(s)
     assert h["recovery_rate"] == figures.recovery_rate(s) and h["recovered"] >= D("1500000.05")
+
+
+def test_recovery_from_the_claim_before_any_lot_is_settled(world):
+    r = next(r for r in figures.recoveries(world.s) if r.loan_id == world.l1.id)
+    assert r.source == "claim" and r.lots_settled == 0 and r.proceeds == D("0.00") and r.rate == D("0")
 
 
 def test_recovery_rate_none_without_a_settled_lot(make_app):
