@@ -1,0 +1,103 @@
+"""The product app under waitress (the production server, as `market demo` serves it) plus one bare Flask route for
+the benchmark's baseline. The route lives only in this wrapper, never in the product.
+
+  python bench/load/server.py prepare --db URL --search-path P --out setup.json [--bidders N] [--minimal]
+      create the schema, load the demo data (same code as `market demo --no-serve`; --minimal: only the 866 real
+      patents with legal status and a bank account), add a lot in bidding with N bidders holding deposits and API
+      tokens; write what the load runs need to setup.json
+  python bench/load/server.py serve --db URL --search-path P --port N [--threads 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+
+def make_app(db_url: str, search_path: str, es_url: str | None):
+    from market import create_app
+
+    config = {
+        "SQLALCHEMY_DATABASE_URI": db_url,
+        "SEARCH_EMBEDDED_PATH": search_path,
+        "ELASTICSEARCH_URL": es_url or None,
+        "SECRET_KEY": "load-bench",
+        # Measure the server, not the limiter (a few hundred requests per second from one client address).
+        "RATELIMIT_ENABLED": False,
+    }
+    if es_url:
+        config["SEARCH_INDEX_PREFIX"] = "loadbench"
+    app = create_app(config)
+
+    @app.route("/_bench/bare")
+    def bare():
+        return "ok"
+
+    return app
+
+
+def prepare_minimal() -> dict:
+    """Quick mode: schema, one bank account, the 866 real patents with legal status, indexed. Seconds, not minutes."""
+    from market.accounts.models import OrgStatus, Role
+    from market.accounts.service import create_user
+    from market.bootstrap import init_db
+    from market.db import db, utcnow
+    from market.demo import DEMO_PASSWORD
+    from market.ip.demo import LEGAL_STATUS
+    from market.ip.importer import import_file
+    from market.ip.indexing import drain, get_backend
+
+    init_db()
+    now = utcnow()
+    create_user(db.session, email="bank@load.cq", password=DEMO_PASSWORD, role=Role.BANK, org_name="银行(load)",
+                now=now, check_strength=False).organisation.status = OrgStatus.VERIFIED
+    import_file(db.session, None, LEGAL_STATUS, now)
+    db.session.commit()
+    drain(db.session, get_backend())
+    db.session.commit()
+    return {"password": DEMO_PASSWORD, "accounts": [("bank", "bank@load.cq")]}
+
+
+def prepare(args) -> None:
+    from auction_bids import setup as auction_setup
+
+    from market.demo import prepare_demo
+
+    app = make_app(args.db, args.search_path, args.es_url)
+    with app.app_context():
+        logins = prepare_minimal() if args.minimal else prepare_demo(echo=lambda *_a, **_k: None)
+    listing_id, tokens = auction_setup(app, args.bidders)
+    Path(args.out).write_text(json.dumps({"listing_id": listing_id, "tokens": tokens, "password": logins["password"],
+                                          "accounts": logins["accounts"]}))
+
+
+def serve(args) -> None:
+    from waitress import serve as waitress_serve
+
+    app = make_app(args.db, args.search_path, args.es_url)
+    waitress_serve(app, host="127.0.0.1", port=args.port, threads=args.threads, ident="ip-pledge-market")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("command", choices=["prepare", "serve"])
+    ap.add_argument("--db", required=True)
+    ap.add_argument("--search-path", required=True)
+    ap.add_argument("--es-url", default=None)
+    ap.add_argument("--out")
+    ap.add_argument("--bidders", type=int, default=20)
+    ap.add_argument("--minimal", action="store_true", help="small data set (quick mode) instead of the demo")
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=8)
+    args = ap.parse_args()
+    prepare(args) if args.command == "prepare" else serve(args)
+
+
+if __name__ == "__main__":
+    main()
