@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import uuid
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import func, select
 
 from market.accounts.models import Role
@@ -21,8 +24,31 @@ def _outbox(session) -> int:
     return session.scalar(select(func.count()).select_from(SearchOutbox).where(SearchOutbox.index_name == "needs"))
 
 
-def test_needs_index_story(make_app, tmp_path):
-    app = make_app(SEARCH_EMBEDDED_PATH=str(tmp_path / "search.sqlite3"))
+ES_URL = os.environ.get("MARKET_TEST_ELASTICSEARCH_URL")
+
+
+@pytest.fixture(params=["embedded", pytest.param("elasticsearch", marks=pytest.mark.elasticsearch)])
+def search_config(request, tmp_path):
+    if request.param == "embedded":
+        yield {"SEARCH_EMBEDDED_PATH": str(tmp_path / "search.sqlite3")}
+        return
+    if not ES_URL:
+        if os.environ.get("MARKET_TEST_REQUIRE_SERVICES") == "1":
+            pytest.fail("MARKET_TEST_ELASTICSEARCH_URL is needed")
+        pytest.skip("MARKET_TEST_ELASTICSEARCH_URL not set")
+    prefix = f"t_{uuid.uuid4().hex[:10]}"
+    yield {"ELASTICSEARCH_URL": ES_URL, "SEARCH_INDEX_PREFIX": prefix}
+    from search import make_backend
+
+    backend = make_backend(ES_URL, ":memory:", index_prefix=prefix + "-")
+    try:
+        backend.drop("needs")
+    finally:
+        backend.close()
+
+
+def test_needs_index_story(make_app, search_config):
+    app = make_app(**search_config)
     with app.app_context():
         session = db.session
         kit = NeedsKit(session, Factory(session))
@@ -76,6 +102,12 @@ def test_needs_index_story(make_app, tmp_path):
         login(client, bank)
         page = client.get("/needs/?q=电池").get_data(as_text=True)
         assert "动力电池回收中试线" in page and "协作机器人关节模组量产" not in page
+        from market.api.auth import issue_token
+
+        _t, secret = issue_token(session, bank, "test", "read", NOW)
+        body = client.get("/api/v1/needs?q=电池", headers={"Authorization": f"Bearer {secret}"}).json
+        assert body["engine"] == "search" and [i["id"] for i in body["items"]] == [battery.id]
+        assert body["total"] == 1 and "ipc_section" in body["facets"]
 
 
 def test_engine_down_falls_back_to_the_database_and_keeps_the_outbox(make_app, tmp_path):
