@@ -9,7 +9,10 @@ The raw text is kept in a non-indexed ``raw`` object for highlighting in Python.
 
 from __future__ import annotations
 
+import contextlib
+import queue
 import re
+import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -17,7 +20,7 @@ from typing import Any, ClassVar
 
 import elastic_transport
 from elasticsearch import ApiError, Elasticsearch, NotFoundError, __versionstr__
-from elasticsearch.helpers import parallel_bulk, streaming_bulk
+from elasticsearch.helpers import streaming_bulk
 
 from .analysis import analyzed, tokens, unique
 from .base import (
@@ -28,6 +31,7 @@ from .base import (
     SearchResult,
     SearchUnavailable,
     UnknownIndex,
+    batched,
     keyword_value,
     range_bounds,
     range_buckets,
@@ -185,15 +189,9 @@ class ElasticsearchBackend(SearchBackend):
                 body[name] = doc[name]
         return body
 
-    def _bulk(self, actions: Iterable[dict[str, Any]], ignore_404: bool = False, parallel: bool = False) -> int:
-        """Send ``actions`` in chunks of 500. ``parallel``: two sender threads, so the next chunk is prepared
-        (normalised and analysed by the ``actions`` generator) while the server indexes the current one."""
+    def _bulk(self, actions: Iterable[dict[str, Any]], ignore_404: bool = False) -> int:
         done = 0
-        if parallel:
-            results = parallel_bulk(self.client, actions, thread_count=2, queue_size=2, chunk_size=500,
-                                    raise_on_error=False, raise_on_exception=True)
-        else:
-            results = streaming_bulk(self.client, actions, chunk_size=500, raise_on_error=False)
+        results = streaming_bulk(self.client, actions, chunk_size=500, raise_on_error=False)
         with _unavailable():
             for ok, item in results:
                 info = next(iter(item.values()))
@@ -204,6 +202,49 @@ class ElasticsearchBackend(SearchBackend):
                 else:
                     raise SearchError(f"bulk item failed: {info}")
         return done
+
+    def _pipelined_bulk(self, actions: Iterable[dict[str, Any]]) -> int:
+        """:meth:`_bulk` with the next chunks prepared while the server indexes the current one.
+
+        ``actions`` is consumed in the calling thread (it may read the caller's database session and does the
+        text analysis); a sender thread streams the prepared chunks to the server. While it waits for the
+        server (the GIL is released on I/O), the caller prepares the following chunks (at most 4 ahead).
+        """
+        chunks: queue.Queue[list[dict[str, Any]] | None] = queue.Queue(maxsize=4)
+        outcome: dict[str, Any] = {}
+
+        def feed() -> Iterator[dict[str, Any]]:
+            while (chunk := chunks.get()) is not None:
+                yield from chunk
+
+        def send() -> None:
+            try:
+                outcome["done"] = self._bulk(feed())
+            except BaseException as exc:  # noqa: BLE001 - re-raised in the calling thread
+                outcome["error"] = exc
+
+        def put(item: list[dict[str, Any]] | None) -> None:
+            while sender.is_alive():
+                try:
+                    chunks.put(item, timeout=0.1)
+                    return
+                except queue.Full:
+                    continue
+            raise outcome.get("error") or SearchError("bulk sender stopped")
+
+        sender = threading.Thread(target=send, name="search-bulk-sender", daemon=True)
+        sender.start()
+        try:
+            for chunk in batched(actions, 500):
+                put(chunk)
+        finally:
+            if sender.is_alive():
+                with contextlib.suppress(BaseException):
+                    put(None)
+            sender.join()
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["done"]
 
     # -- interface --------------------------------------------------------------------------------------
 
@@ -235,10 +276,9 @@ class ElasticsearchBackend(SearchBackend):
         self._schemas[schema.name] = schema
         new = self._create(schema, refresh_interval="-1")
         try:
-            written = self._bulk(
-                ({"_op_type": "index", "_index": new, "_id": d["id"], "_source": self._source(schema, d)}
-                 for d in map(schema.normalise, docs)),
-                parallel=True,
+            written = self._pipelined_bulk(
+                {"_op_type": "index", "_index": new, "_id": d["id"], "_source": self._source(schema, d)}
+                for d in map(schema.normalise, docs)
             )
             with _unavailable():
                 self.client.indices.put_settings(index=new, settings={"refresh_interval": "1s"})

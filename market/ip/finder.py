@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload
 
 from market.accounts.models import Organisation
 from market.errors import InvalidInput
@@ -155,7 +155,7 @@ def run(session: Session, backend: SearchBackend, query: SearchQuery) -> Hits:
     result = backend.search(INDEX_NAME, query)
     ids = [int(i) for i in result.ids if i.isdigit()]
     rows = {a.id: a for a in session.scalars(
-        select(IpAsset).where(IpAsset.id.in_(ids)).options(selectinload(IpAsset.owner)))} if ids else {}
+        select(IpAsset).where(IpAsset.id.in_(ids)).options(joinedload(IpAsset.owner)))} if ids else {}
     return Hits(
         total=result.total, items=[rows[i] for i in ids if i in rows],
         highlights={int(k): v for k, v in result.highlights.items() if k.isdigit()}, facets=result.facets,
@@ -167,18 +167,19 @@ def facet_labels(session: Session, facets: dict[str, list[tuple[str, int]]]) -> 
     from market.ip.labels import BAND_LABELS, kind_label, pledge_label, status_label
 
     labels: dict[str, dict[str, str]] = {}
+    ref = reference_names(session)
     titles = ipc_titles(session, {v for name, buckets in facets.items() if name.startswith("ipc_")
                                   for v, _n in buckets})
     for name, buckets in facets.items():
         values = [v for v, _n in buckets]
-        if name.startswith("ipc_"):
+        if not values:
+            labels[name] = {}
+        elif name.startswith("ipc_"):
             labels[name] = {v: f"{v} {titles[v]}" if v in titles else v for v in values}
         elif name == "district":
-            rows = session.execute(select(District.code, District.name).where(District.code.in_(values))).all()
-            labels[name] = dict(rows)
+            labels[name] = {v: ref["district"][v] for v in values if v in ref["district"]}
         elif name == "industry":
-            rows = session.execute(select(Industry.code, Industry.name).where(Industry.code.in_(values))).all()
-            labels[name] = {code: f"{code} {title}" for code, title in rows}
+            labels[name] = {v: f"{v} {ref['industry'][v]}" for v in values if v in ref["industry"]}
         elif name == "owner":
             ids = [int(v) for v in values if v.isdigit()]
             rows = session.execute(select(Organisation.id, Organisation.name).where(Organisation.id.in_(ids))).all()
@@ -194,17 +195,37 @@ def facet_labels(session: Session, facets: dict[str, list[tuple[str, int]]]) -> 
     return labels
 
 
+_REFERENCE: dict[str, dict[str, dict]] = {}
+
+
+def reference_names(session: Session) -> dict[str, dict]:
+    """IPC titles, district and industry names: reference data loaded from the shipped data sets, read once per
+    process and database (facet labels then cost no query)."""
+    key = str(session.get_bind().url)
+    cached = _REFERENCE.get(key)
+    if cached is None:
+        cached = {
+            "ipc": {s: (en, zh) for s, en, zh in session.execute(
+                select(IpcTitle.symbol, IpcTitle.title_en, IpcTitle.title_zh))},
+            "district": dict(session.execute(select(District.code, District.name)).all()),
+            "industry": dict(session.execute(select(Industry.code, Industry.name)).all()),
+        }
+        if not all(cached.values()):
+            return cached  # not loaded yet (an empty database): do not keep
+        _REFERENCE[key] = cached
+    return cached
+
+
 def ipc_titles(session: Session, symbols: set[str]) -> dict[str, str]:
-    """Titles of IPC symbols in the current language (Chinese for sections, English otherwise): one query."""
+    """Titles of IPC symbols in the current language (Chinese for sections, English otherwise)."""
     from flask_babel import get_locale
 
     if not symbols:
         return {}
     zh = str(get_locale() or "").startswith("zh")
-    rows = session.execute(
-        select(IpcTitle.symbol, IpcTitle.title_en, IpcTitle.title_zh).where(IpcTitle.symbol.in_(sorted(symbols)))
-    ).all()
-    return {symbol: (title_zh if zh and title_zh else title_en) for symbol, title_en, title_zh in rows
+    known = reference_names(session)["ipc"]
+    found = {s: known[s] for s in symbols if s in known}
+    return {s: (title_zh if zh and title_zh else title_en) for s, (title_en, title_zh) in found.items()
             if title_en or title_zh}
 
 

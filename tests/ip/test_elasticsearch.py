@@ -55,6 +55,10 @@ def test_app_indexes_through_elasticsearch(make_app, prefix, tmp_path):
         assert result.error is None and result.applied == 200
         hits = run(db.session, indexing.get_backend(), build_query(PatentSearch(q="合金"), date.today()))
         assert hits.total > 0 and all("合金" in a.title or a.abstract for a in hits.items[:5])
+        # the full reindex reads the database in this thread while a sender thread feeds the server
+        assert indexing.reindex(db.session, indexing.get_backend()) == 200
+        again = run(db.session, indexing.get_backend(), build_query(PatentSearch(q="合金"), date.today()))
+        assert again.total == hits.total
 
 
 def test_engine_down_during_import_then_sync_to_real_elasticsearch(make_app, prefix, tmp_path):

@@ -278,6 +278,16 @@ class TestElasticsearch(BackendContract):
     def backend(self, elastic_backend):
         return elastic_backend
 
+    def test_rebuild_failing_midway_keeps_the_old_index(self, loaded):
+        def docs():
+            yield from (dict(d, id=f"r{i}") for i, d in enumerate(DOCS * 150))  # > 2 chunks of 500
+            raise RuntimeError("database went away")
+
+        with pytest.raises(RuntimeError, match="went away"):
+            loaded.rebuild(SCHEMA, docs())
+        assert loaded.count("patent") == len(DOCS)
+        assert len(loaded.client.indices.get(index=f"{loaded.prefix}*").body) == 1
+
     def test_rebuild_swaps_the_alias_and_drops_the_old_index(self, loaded):
         alias = loaded.alias("patent")
         before = set(loaded.client.indices.get_alias(name=alias).body)
