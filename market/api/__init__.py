@@ -7,6 +7,7 @@ from decimal import Decimal
 from flask import Flask
 from flask_smorest import Api
 from marshmallow import Schema, fields
+from marshmallow import fields as ma_fields
 
 from market.extensions import csrf
 
@@ -26,13 +27,27 @@ class ApiError(Schema):
     error = fields.Nested(ErrorDetail, required=True)
 
 
-def _decimal_bounds_as_numbers(self, field, ret, **kwargs) -> dict:
-    """apispec copies a `Range(min=Decimal("0"))` bound as a Decimal, which the JSON document then carries as the
-    string "0"; JSON Schema wants a number there. Only the document's bound changes (values stay exact)."""
+DECIMAL_PATTERN = r"^-?[0-9]+(\.[0-9]+)?$"
+
+
+def _decimal_fields(self, field, ret, **kwargs) -> dict:
+    """Decimals in the document as they travel.
+
+    - apispec copies a `Range(min=Decimal("0"))` bound as a Decimal, which the JSON document then carries as the
+      string "0"; JSON Schema wants a number there.
+    - `fields.Decimal(as_string=True)` (money, rates) is sent as a decimal string ("1500000.00"), but apispec
+      documents it as a number: it is documented as a string of that shape (inputs also take numbers)."""
     for key in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
         value = ret.get(key)
         if isinstance(value, Decimal):
             ret[key] = int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(field, ma_fields.Decimal) and field.as_string and ret.get("type") == "number":
+        ret["type"] = "string"
+        ret["format"] = "decimal"
+        ret["pattern"] = DECIMAL_PATTERN
+        for key in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+            if key in ret:  # kept for readers; JSON Schema ignores number bounds on strings
+                ret[f"x-{key}"] = ret.pop(key)
     return ret
 
 
@@ -43,7 +58,7 @@ def init_api(app: Flask, api: Api) -> None:
     api.ERROR_SCHEMA = ApiError
     api.init_app(app)
     if not getattr(api, "_decimal_bounds_fixed", False):
-        api.ma_plugin.converter.add_attribute_function(_decimal_bounds_as_numbers)
+        api.ma_plugin.converter.add_attribute_function(_decimal_fields)
         api._decimal_bounds_fixed = True
     from market.areas import collect
 

@@ -5,10 +5,12 @@ from flask_babel import lazy_gettext as _l
 
 from market.accounts.models import Role
 from market.stats import figures
+from market.stats.api import blp as stats_api
 from market.stats.views import stats_bp
 
 ORDER = 80
 blueprints = [stats_bp]
+api_blueprints = [stats_api]
 nav = [
     ("stats.index", _l("Statistics"), None),
     ("stats.staff", _l("Staff statistics"), {Role.STAFF}),

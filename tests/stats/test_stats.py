@@ -503,3 +503,30 @@ def test_dashboard_shows_every_section_in_both_languages(client, world):
 
 
 _unused = (datetime, timedelta)
+
+
+def test_stats_api_headline_and_tables(client, world):
+    world.s.commit()
+    h = client.get("/api/v1/stats")
+    assert h.status_code == 200
+    body = h.get_json()
+    assert body["loans"] == figures.loan_count(world.s) and D(body["principal"]) == figures.loan_principal(world.s)
+    assert client.get("/api/v1/stats/tables").get_json()["public"][0] == "headline"
+    t = client.get("/api/v1/stats/tables/by-bank").get_json()
+    row = next(r for r in t["rows"] if r[0] == "重庆统计银行甲")
+    assert row == ["重庆统计银行甲", 2, "5500000.10"] and t["kinds"][0] == ["text", "int", "money"]
+    assert client.get("/api/v1/stats/tables/recoveries").status_code == 404
+    assert client.get("/api/v1/stats/staff-tables/recoveries").status_code == 401
+
+
+def test_stats_api_staff_tables_need_staff(client, world, factory):
+    from market.api.auth import issue_token
+
+    world.s.commit()
+    _t, bank_secret = issue_token(world.s, factory.user(Role.BANK), "b", "read", NOW)
+    _t, staff_secret = issue_token(world.s, factory.user(Role.STAFF), "s", "read", NOW)
+    world.s.commit()
+    url = "/api/v1/stats/staff-tables/compensation-named"
+    assert client.get(url, headers={"Authorization": f"Bearer {bank_secret}"}).status_code == 403
+    body = client.get(url, headers={"Authorization": f"Bearer {staff_secret}"}).get_json()
+    assert any(world.ent1.name in row for row in body["rows"])
