@@ -57,9 +57,9 @@ def init_api(app: Flask, api: Api) -> None:
     # The document describes the error envelope the app really sends (flask-smorest's default differs).
     api.ERROR_SCHEMA = ApiError
     api.init_app(app)
-    if not getattr(api, "_decimal_bounds_fixed", False):
-        api.ma_plugin.converter.add_attribute_function(_decimal_fields)
-        api._decimal_bounds_fixed = True
+    converter = api.ma_plugin.converter  # a new spec (and converter) per app
+    if not any(getattr(f, "__name__", "") == "_decimal_fields" for f in converter.attribute_functions):
+        converter.add_attribute_function(_decimal_fields)
     from market.areas import collect
 
     blueprints = [importlib.import_module(name).blp for name in API_MODULES] + collect("api_blueprints")
@@ -70,7 +70,7 @@ def init_api(app: Flask, api: Api) -> None:
     app.before_request(_ids_in_range)
 
 
-MAX_ID = 2**63 - 1  # BIGINT / SQLite INTEGER
+MAX_ID = 2**31 - 1  # ids are INTEGER columns (PostgreSQL int4)
 
 
 def _ids_in_range():
