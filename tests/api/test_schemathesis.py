@@ -24,8 +24,6 @@ EXCLUDED_CHECKS = [schemathesis.checks.positive_data_acceptance]
 # Failures in other areas' endpoints, reported to their owners: operation -> a text the failure must contain to be
 # tolerated (any other failure of the operation still fails the test). Remove the entry when the owner fixes it.
 KNOWN_MISMATCHES: dict[str, str] = {
-    # market/ip/api.py: any life_band value gives a 500 ("fields not usable that way in 'patents': ['life_band']")
-    "GET /api/v1/patents": "life_band",
     # market/needs/api.py: page * per_page beyond 10,000 gives a 500 ("ValueError: cannot page beyond 10000 results")
     "GET /api/v1/needs": "cannot page beyond 10000 results",
     # market/exchange/api.py: naive datetimes are sent without an offset ("2036-11-25T09:30:00"), which is not an
