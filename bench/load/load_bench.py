@@ -118,10 +118,12 @@ def _ms(text: str) -> float:
 
 
 def parse_wrk(out: str) -> dict:
-    pct = {p: _ms(v) for p, v in re.findall(r"^\s+(50|99)%\s+(\S+)$", out, re.M)}
+    pct = {p: _ms(v) for p, v in re.findall(r"^\s+(50|99)%\s+(\S+)\s*$", out, re.M)}
     total = int(re.search(r"(\d+) requests in", out).group(1))
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     socket_errors = re.search(r"Socket errors: (.*)$", out, re.M)
+    if "50" not in pct or "99" not in pct:
+        raise SystemExit(f"could not read wrk's latency distribution:\n{out}")
     return {"tool": "wrk", "requests": total, "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
             "p50_ms": pct.get("50"), "p99_ms": pct.get("99"), "non_2xx_3xx": int(errors.group(1)) if errors else 0,
             "socket_errors": socket_errors.group(1).strip() if socket_errors else None}
@@ -223,9 +225,12 @@ def main(argv=None) -> int:
     setup = json.loads(setup_file.read_text())
     port = free_port()
     base = f"http://127.0.0.1:{port}"
+    # The server's output goes to a file: waitress logs a warning per queued request under load, and an unread
+    # pipe would fill up and block the server.
+    server_log = open(Path(tmp.name) / "server.log", "w+")  # noqa: SIM115 - closed with the temp dir
     server = subprocess.Popen([sys.executable, str(HERE / "server.py"), "serve", *common, "--port", str(port),
                                "--threads", str(args.threads)], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                              stdout=server_log, stderr=subprocess.STDOUT, text=True)
     result: dict = {"quick": args.quick, "tool": tool, "machine": machine(), "duration_s": args.duration,
                     "connections": args.connections, "waitress_threads": args.threads, "database": url.split(":")[0],
                     "search_backend": "elasticsearch" if args.es_url else "embedded",
@@ -240,8 +245,8 @@ def main(argv=None) -> int:
                 break
             except OSError:
                 if server.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit("server did not start: " + (server.stderr.read() if server.stderr else "")) \
-                        from None
+                    server_log.seek(0)
+                    raise SystemExit("server did not start: " + server_log.read()[-3000:]) from None
                 time.sleep(0.2)
         result["rss_kib_idle"] = rss_kib(server.pid)
         bank = next(email for role, email in setup["accounts"] if role == "bank")
@@ -290,6 +295,9 @@ def main(argv=None) -> int:
         except subprocess.TimeoutExpired:
             server.kill()
 
+    server_log.seek(0)
+    result["server_queue_warnings"] = server_log.read().count("Task queue depth")
+    server_log.close()
     result["bids_check"] = check_bids(url, listing, result["runs"]["bid"], final)
     runs = result["runs"]
     peak_mb = result["rss_kib"]["VmHWM"] / 1024

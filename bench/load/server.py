@@ -78,7 +78,12 @@ def prepare(args) -> None:
 
 
 def serve(args) -> None:
+    import faulthandler
+    import signal
+
     from waitress import serve as waitress_serve
+
+    faulthandler.register(signal.SIGUSR1, all_threads=True)  # `kill -USR1 <pid>`: every thread's stack to stderr
 
     app = make_app(args.db, args.search_path, args.es_url)
     waitress_serve(app, host="127.0.0.1", port=args.port, threads=args.threads, ident="ip-pledge-market")
