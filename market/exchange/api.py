@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from market.accounts.models import Role
 from market.api.auth import api_user
+from market.api.fields import UtcDateTime
 from market.db import db, utcnow
 from market.exchange import service
 from market.exchange.models import Bid, Listing, ListingStatus
@@ -23,7 +24,7 @@ PUBLIC = [s for s in ListingStatus if s not in (ListingStatus.DRAFT, ListingStat
 class BidOut(Schema):
     code = fields.String()
     amount = fields.Decimal(as_string=True)
-    placed_at = fields.DateTime()
+    placed_at = UtcDateTime()
     preemption = fields.Boolean()
 
 
@@ -39,9 +40,9 @@ class AuctionOut(Schema):
     valuation = fields.Decimal(as_string=True)
     current_price = fields.Decimal(as_string=True, allow_none=True)
     next_min_bid = fields.Decimal(as_string=True, allow_none=True)
-    bidding_starts_at = fields.DateTime()
-    ends_at = fields.DateTime()
-    server_time = fields.DateTime()
+    bidding_starts_at = UtcDateTime()
+    ends_at = UtcDateTime()
+    server_time = UtcDateTime()
     bid_count = fields.Integer()
     leader_code = fields.String(allow_none=True)
     winner_code = fields.String(allow_none=True)
@@ -60,9 +61,9 @@ class ListingOut(Schema):
     starting_price = fields.Decimal(as_string=True)
     current_price = fields.Decimal(as_string=True, allow_none=True)
     sale_price = fields.Decimal(as_string=True, allow_none=True)
-    notice_starts_at = fields.DateTime()
-    bidding_starts_at = fields.DateTime()
-    ends_at = fields.DateTime()
+    notice_starts_at = UtcDateTime()
+    bidding_starts_at = UtcDateTime()
+    ends_at = UtcDateTime()
     url = fields.String()
 
 
@@ -90,8 +91,8 @@ class BidResult(Schema):
     id = fields.Integer()
     code = fields.String()
     amount = fields.Decimal(as_string=True)
-    placed_at = fields.DateTime()
-    ends_at = fields.DateTime()
+    placed_at = UtcDateTime()
+    ends_at = UtcDateTime()
     accepted = fields.Boolean()
 
 
@@ -99,7 +100,7 @@ class DepositOut(Schema):
     code = fields.String()
     amount = fields.Decimal(as_string=True)
     status = fields.String()
-    paid_at = fields.DateTime()
+    paid_at = UtcDateTime()
 
 
 def _public_listing(listing_id: int) -> Listing:

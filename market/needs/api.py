@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -59,6 +59,11 @@ class NeedQuery(Schema):
     ipc_class = fields.String(load_default="")
     page = fields.Integer(load_default=1, validate=validate.Range(1, 10_000))
     per_page = fields.Integer(load_default=20, validate=validate.Range(1, 100))
+
+    @validates_schema
+    def _within_window(self, data, **kwargs):
+        if data.get("page", 1) * data.get("per_page", 20) > 10_000:
+            raise ValidationError("page × per_page may not exceed 10,000 results.", "page")
 
 
 class ReviewRequest(Schema):

@@ -23,15 +23,7 @@ EXCLUDED_CHECKS = [schemathesis.checks.positive_data_acceptance]
 
 # Failures in other areas' endpoints, reported to their owners: operation -> a text the failure must contain to be
 # tolerated (any other failure of the operation still fails the test). Remove the entry when the owner fixes it.
-KNOWN_MISMATCHES: dict[str, str] = {
-    # market/needs/api.py: page * per_page beyond 10,000 gives a 500 ("ValueError: cannot page beyond 10000 results")
-    "GET /api/v1/needs": "cannot page beyond 10000 results",
-    # market/exchange/api.py: naive datetimes are sent without an offset ("2036-11-25T09:30:00"), which is not an
-    # RFC 3339 `date-time` as the document says (ends_at, bidding_starts_at, notice_starts_at, server_time, ...)
-    "GET /api/v1/listings": 'is not a "date-time"',
-    "GET /api/v1/listings/{listing_id}": 'is not a "date-time"',
-    "GET /api/v1/auctions/{listing_id}": 'is not a "date-time"',
-}
+KNOWN_MISMATCHES: dict[str, str] = {}
 
 
 def documents_success(operation) -> bool:
