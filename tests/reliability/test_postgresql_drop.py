@@ -10,12 +10,13 @@ import uuid
 
 import pytest
 from sqlalchemy import create_engine, event, func, select, text
+from sqlalchemy.engine import make_url
 
 from market.accounts.models import Role
 from market.db import db
 from market.ip.models import IpAsset, SearchOutbox
 from tests.conftest import PG_URL, PG_URL_2, REQUIRE_SERVICES
-from tests.reliability.helpers import login, make_user
+from tests.reliability.helpers import CuttableProxy, login, make_user
 
 pytestmark = pytest.mark.postgresql
 _numbers = itertools.count(1)
@@ -131,3 +132,36 @@ def test_backends_terminated_between_requests_pool_pre_ping_recovers(pg_app):
     assert client.get("/ip/mine").status_code == 200
     response = client.post("/ip/new", data=asset_form("连接池恢复后提交的专利"))
     assert response.status_code == 302, response.get_data(as_text=True)[:800]
+
+
+# Known defect (reported): the OperationalError handler in market/web.py translates its message with `_()`, which
+# selects the locale from `current_user`, which loads the user from the database that just failed: the handler raises
+# again and the client gets a bare 500. It only works when the user was loaded before the failure.
+@pytest.mark.xfail(reason="web.py database_unavailable handler needs the database for the locale", strict=False)
+def test_database_unreachable_for_a_logged_in_user_gives_a_clear_503(make_app, tmp_path):
+    if not (PG_URL and PG_URL_2):
+        if REQUIRE_SERVICES:
+            pytest.fail("MARKET_TEST_POSTGRESQL_URL(_2) not set while MARKET_TEST_REQUIRE_SERVICES=1", pytrace=False)
+        pytest.skip("MARKET_TEST_POSTGRESQL_URL and MARKET_TEST_POSTGRESQL_URL_2 are needed")
+    real = make_url(PG_URL_2)
+    proxy = CuttableProxy(f"{real.host}:{real.port or 5432}")
+    through_proxy = real.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+    app = make_app(url=PG_URL_2, SQLALCHEMY_DATABASE_URI=through_proxy, PROPAGATE_EXCEPTIONS=False,
+                   SEARCH_EMBEDDED_PATH=str(tmp_path / "search.sqlite3"))
+    _, email = make_user(app, Role.ENTERPRISE)
+    client = app.test_client()
+    login(client, email)
+    before = counts(app)
+    proxy.cut()  # the database server is unreachable: every pooled connection reset, new ones refused
+    try:
+        page = client.get("/ip/mine")
+        post = client.post("/ip/new", data=asset_form("数据库不可达时提交的专利"))
+    finally:
+        proxy.restore()
+    for response in (page, post):
+        html = response.get_data(as_text=True)
+        assert response.status_code == 503, html[:500]
+        assert "Nothing was saved" in html or "未保存" in html
+    assert counts(app) == before
+    assert client.get("/ip/mine").status_code == 200  # recovery once it is reachable again
+    proxy.close()
