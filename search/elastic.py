@@ -9,7 +9,6 @@ The raw text is kept in a non-indexed ``raw`` object for highlighting in Python.
 
 from __future__ import annotations
 
-import contextlib
 import queue
 import re
 import threading
@@ -203,15 +202,17 @@ class ElasticsearchBackend(SearchBackend):
                     raise SearchError(f"bulk item failed: {info}")
         return done
 
-    def _pipelined_bulk(self, actions: Iterable[dict[str, Any]]) -> int:
-        """:meth:`_bulk` with the next chunks prepared while the server indexes the current one.
+    def _pipelined_bulk(self, actions: Iterable[dict[str, Any]], senders: int = 2) -> int:
+        """:meth:`_bulk` with the next chunks prepared while the server indexes the current ones.
 
         ``actions`` is consumed in the calling thread (it may read the caller's database session and does the
-        text analysis); a sender thread streams the prepared chunks to the server. While it waits for the
-        server (the GIL is released on I/O), the caller prepares the following chunks (at most 4 ahead).
+        text analysis); ``senders`` threads stream the prepared chunks of 500 to the server, so the server
+        indexes one chunk while the next is sent and the caller prepares the following ones (the GIL is
+        released while waiting on the network). At most 4 chunks wait prepared.
         """
         chunks: queue.Queue[list[dict[str, Any]] | None] = queue.Queue(maxsize=4)
-        outcome: dict[str, Any] = {}
+        done: list[int] = []
+        errors: list[BaseException] = []
 
         def feed() -> Iterator[dict[str, Any]]:
             while (chunk := chunks.get()) is not None:
@@ -219,32 +220,38 @@ class ElasticsearchBackend(SearchBackend):
 
         def send() -> None:
             try:
-                outcome["done"] = self._bulk(feed())
+                done.append(self._bulk(feed()))
             except BaseException as exc:  # noqa: BLE001 - re-raised in the calling thread
-                outcome["error"] = exc
+                errors.append(exc)
 
         def put(item: list[dict[str, Any]] | None) -> None:
-            while sender.is_alive():
+            while not errors and any(t.is_alive() for t in threads):
                 try:
                     chunks.put(item, timeout=0.1)
                     return
                 except queue.Full:
                     continue
-            raise outcome.get("error") or SearchError("bulk sender stopped")
+            raise errors[0] if errors else SearchError("bulk senders stopped")
 
-        sender = threading.Thread(target=send, name="search-bulk-sender", daemon=True)
-        sender.start()
+        threads = [threading.Thread(target=send, name=f"search-bulk-{n}", daemon=True) for n in range(senders)]
+        for t in threads:
+            t.start()
         try:
             for chunk in batched(actions, 500):
                 put(chunk)
         finally:
-            if sender.is_alive():
-                with contextlib.suppress(BaseException):
-                    put(None)
-            sender.join()
-        if "error" in outcome:
-            raise outcome["error"]
-        return outcome["done"]
+            stops = len(threads)  # one end-of-stream mark per sender, even after an error (so none waits forever)
+            while stops and any(t.is_alive() for t in threads):
+                try:
+                    chunks.put(None, timeout=0.1)
+                    stops -= 1
+                except queue.Full:
+                    continue
+            for t in threads:
+                t.join()
+        if errors:
+            raise errors[0]
+        return sum(done)
 
     # -- interface --------------------------------------------------------------------------------------
 

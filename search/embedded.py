@@ -9,6 +9,7 @@ One connection guarded by a lock serves all threads.
 
 from __future__ import annotations
 
+import heapq
 import json
 import sqlite3
 import threading
@@ -28,6 +29,7 @@ from .base import (
     SearchResult,
     SearchUnavailable,
     UnknownIndex,
+    batched,
     keyword_value,
     range_bounds,
     range_buckets,
@@ -319,6 +321,8 @@ class EmbeddedBackend(SearchBackend):
 
     def _search(self, conn, schema, query, query_tokens, match, sort, scored, active) -> SearchResult:
         doc_t, fts, kw = self._tables(schema.name)
+        if scored and not active and not query.ranges:
+            return self._ranked(conn, schema, query, query_tokens, match)
         conn.execute("CREATE TEMP TABLE IF NOT EXISTS _base (rid INTEGER PRIMARY KEY, score REAL)")
         conn.execute("CREATE TEMP TABLE IF NOT EXISTS _hits (rid INTEGER PRIMARY KEY, score REAL)")
         conn.execute("DELETE FROM temp._base")
@@ -387,8 +391,41 @@ class EmbeddedBackend(SearchBackend):
             highlights=highlights_for(stored, query.highlight_fields, query_tokens, query.fragment_size),
         )
 
+    def _ranked(self, conn, schema: Schema, query: SearchQuery, query_tokens: list[str], match: str) -> SearchResult:
+        """Text query ranked by relevance, no filter or range (the common case): one pass over the FTS matches.
+
+        The matching rids and bm25 scores come back in one statement; the page is taken in Python (the rows
+        scoring at least the page's last score, ties included, are then sorted by score and id), and the facets
+        count from the same rid list, so nothing is written to a temp table.
+        """
+        doc_t, fts, _kw = self._tables(schema.name)
+        weights = ", ".join(str(float(b)) for b in schema.text_fields.values())
+        matches = conn.execute(f"SELECT rowid, bm25({fts}, {weights}) FROM {fts} WHERE {fts} MATCH ?",
+                               [match]).fetchall()
+        rows: list[tuple[str, str]] = []
+        last = query.offset + query.per_page
+        if query.per_page and len(matches) > query.offset:
+            cutoff = heapq.nsmallest(last, (score for _rid, score in matches))[-1] if last < len(matches) else None
+            wanted = {rid: score for rid, score in matches if cutoff is None or score <= cutoff}
+            found = []
+            for chunk in batched(list(wanted), 900):
+                found += conn.execute(f"SELECT rid, id, raw FROM {doc_t} WHERE rid IN ({', '.join('?' * len(chunk))})",
+                                      chunk).fetchall()
+            found.sort(key=lambda r: (wanted[r[0]], r[1]))
+            rows = [(doc_id, raw) for _rid, doc_id, raw in found[query.offset : last]]
+        facets: dict[str, list[tuple[str, int]]] = {}
+        if query.facets or query.range_facets:
+            facets = self._facets(conn, schema, query, None, [], base_rids=[rid for rid, _s in matches])
+        stored = {doc_id: json.loads(raw) for doc_id, raw in rows}
+        return SearchResult(
+            total=len(matches),
+            ids=[doc_id for doc_id, _ in rows],
+            facets=facets,
+            highlights=highlights_for(stored, query.highlight_fields, query_tokens, query.fragment_size),
+        )
+
     def _facets(self, conn: sqlite3.Connection, schema: Schema, query: SearchQuery, base: str | None,
-                active: list[str]) -> dict[str, list[tuple[str, int]]]:
+                active: list[str], base_rids: list[int] | None = None) -> dict[str, list[tuple[str, int]]]:
         """Facet counts starting from the matching documents (``base``, then ``temp._hits`` when filtered).
 
         A facet over the hits counts the values of the hit documents from the in-memory forward index
@@ -397,17 +434,24 @@ class EmbeddedBackend(SearchBackend):
         bitsets instead (``(scope & value_bits).bit_count()`` per value).
         """
         bits = self._bits(conn, schema)
-        hits_table = "temp._hits" if active else base
-        hit_rids = None if hits_table is None else [r for (r,) in conn.execute(f"SELECT rid FROM {hits_table}")]
-        if hit_rids is not None and len(hit_rids) > bits.count // 3:
-            hit_rids = None  # most of the index: bitsets are cheaper
+        if base_rids is not None:  # the base set given as rids (no filter): the hits
+            hit_rids: list[int] | None = base_rids
+        else:
+            hits_table = "temp._hits" if active else base
+            hit_rids = None if hits_table is None else [r for (r,) in conn.execute(f"SELECT rid FROM {hits_table}")]
         memo: dict[str, int] = {}
 
         def base_bits() -> int:
             if "base" not in memo:
-                memo["base"] = bits.all if base is None else bits.of_rids(
-                    r for (r,) in conn.execute(f"SELECT rid FROM {base}"))
+                if base_rids is not None:
+                    memo["base"] = bits.of_rids(base_rids)
+                else:
+                    memo["base"] = bits.all if base is None else bits.of_rids(
+                        r for (r,) in conn.execute(f"SELECT rid FROM {base}"))
             return memo["base"]
+
+        if hit_rids is not None and len(hit_rids) > bits.count // 3:
+            hit_rids = None  # most of the index: bitsets are cheaper
 
         chosen = {name: self._filter_bits(conn, schema, query, bits, name) for name in active}
 
