@@ -22,7 +22,7 @@ import re
 import sys
 import unicodedata
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 __all__ = ["Token", "analyzed", "plain_text", "spans", "tokens", "unique"]
 
@@ -172,8 +172,13 @@ def tokens(text: str) -> list[str]:
     return result
 
 
+@lru_cache(maxsize=32768)
 def analyzed(text: str) -> str:
-    """Return the tokens of ``text`` joined by single spaces: the form both engines index and split on spaces."""
+    """Return the tokens of ``text`` joined by single spaces: the form both engines index and split on spaces.
+
+    Cached: documents repeat many texts (the IPC titles of a subclass, applicants), which a reindex then
+    analyses once.
+    """
     return " ".join(tokens(text))
 
 
