@@ -150,13 +150,18 @@ def test_engine_unreachable_during_web_writes_loses_nothing(make_app, tmp_path, 
     proc = run_market(["search", "sync"], app.config["SQLALCHEMY_DATABASE_URI"],
                       MARKET_ELASTICSEARCH_URL=proxy.url, MARKET_SEARCH_INDEX_PREFIX=es_prefix)
     out, err = proc.communicate(timeout=180)
-    proxy.close()
     assert proc.returncode == 0, (out, err[-2000:])
     assert outbox(app) == 0
     alias = f"{es_prefix}-patents"
     assert es_ids(alias) == db_ids(app), out
     stored = es_title(alias, edited)  # stored analysed (bigrams): the new title, not the old one
     assert "新标" in stored and "故障" not in stored, stored
+    # The running app recovers too: its search page answers again once the engine is back (no restart needed).
+    started = time.monotonic()
+    _wait(lambda: reader.get("/patents?q=新标题").status_code == 200, timeout=60)
+    print(f"search page back {time.monotonic() - started:.1f} s after the sync")
+    assert f"/patents/{edited}" in reader.get("/patents?q=新标题").get_data(as_text=True)
+    proxy.close()
 
 
 def test_connection_cut_in_the_middle_of_an_import_then_sync(make_app, tmp_path, es_prefix):
