@@ -1,6 +1,13 @@
 """Patent search for banks: query parameters → SearchQuery, hits reloaded from the database in hit order.
 
 Shared by the search page, `GET /api/v1/patents` and the CSV export, so all three read parameters the same way.
+
+English and mixed queries: every patent's index document carries the English titles of its IPC section, class
+and subclass (and the Chinese section title), and English plurals are folded (`search.analysis`), so `battery`
+or `电池 battery` finds H01M patents ("…e.g. BATTERIES…"). The limit: every query token must occur, the Chinese
+titles are not translated and the IPC titles are short, so an English phrase finds a patent only when all its
+words are in one of those texts — `lithium battery` finds nothing (no IPC title has both words), while
+`锂电池 battery` does. There is no bilingual dictionary or synonym expansion.
 """
 
 from __future__ import annotations
