@@ -60,7 +60,21 @@ def _sqlite_connect(dbapi_connection, connection_record):
 @event.listens_for(Engine, "begin")
 def _sqlite_begin(conn):
     if _is_sqlite(conn.connection.dbapi_connection):
-        conn.exec_driver_sql("BEGIN")
+        conn.exec_driver_sql(_sqlite_begin_statement())
+
+
+def _sqlite_begin_statement() -> str:
+    """A web read begins deferred (readers never wait); anything that may write takes the write lock up front.
+
+    In WAL mode a deferred transaction that read first and then needs to write fails at once, without waiting
+    for busy_timeout, when another connection wrote in between. Write requests, commands and ticks therefore
+    BEGIN IMMEDIATE: they queue for the lock (up to busy_timeout) instead of failing.
+    """
+    from flask import has_request_context, request
+
+    if has_request_context() and request.method in ("GET", "HEAD", "OPTIONS"):
+        return "BEGIN"
+    return "BEGIN IMMEDIATE"
 
 
 def enum_type(enum_cls, length: int = 32):

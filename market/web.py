@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, redirect, render_template, request, session, url_for
+from flask import Flask, g, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
@@ -129,6 +129,8 @@ def _register_errors(app: Flask) -> None:
             db.session.rollback()
         except Exception:  # noqa: BLE001 - the connection may be gone; the pool replaces it on the next request
             db.session.remove()
+        # The page must not touch the database again: the user (and its language) would be loaded from it.
+        g._login_user = login_manager.anonymous_user()
         message = _("The database is busy or unreachable. Nothing was saved; please try again in a moment.")
         if _wants_json():
             response = json_error(503, "database_unavailable", message)

@@ -134,10 +134,6 @@ def test_backends_terminated_between_requests_pool_pre_ping_recovers(pg_app):
     assert response.status_code == 302, response.get_data(as_text=True)[:800]
 
 
-# Known defect (reported): the OperationalError handler in market/web.py translates its message with `_()`, which
-# selects the locale from `current_user`, which loads the user from the database that just failed: the handler raises
-# again and the client gets a bare 500. It only works when the user was loaded before the failure.
-@pytest.mark.xfail(reason="web.py database_unavailable handler needs the database for the locale", strict=False)
 def test_database_unreachable_for_a_logged_in_user_gives_a_clear_503(make_app, tmp_path):
     if not (PG_URL and PG_URL_2):
         if REQUIRE_SERVICES:

@@ -61,11 +61,6 @@ def counts(app) -> tuple[int, int]:
         return assets, outbox
 
 
-# Known defect (reported): market/db.py begins every SQLite transaction with a deferred BEGIN; a web write reads the
-# user first, and in WAL mode a read transaction that then needs the write lock held by another connection gets
-# SQLITE_BUSY at once, without the busy timeout. Passes once write requests BEGIN IMMEDIATE.
-@pytest.mark.xfail(reason="deferred BEGIN: a read-then-write transaction does not wait for busy_timeout (WAL)",
-                   strict=False)
 @pytest.mark.parametrize("holder_writes", [False, True], ids=["lock-only", "holder-writes"])
 def test_write_waits_for_a_lock_released_in_time(busy_app, holder_writes):
     _, email = make_user(busy_app, Role.ENTERPRISE)
