@@ -131,9 +131,11 @@ def _race(app):
         with app.app_context():
             session = db.session
             try:
+                # Both start together. On SQLite a writing transaction takes the write lock at BEGIN (IMMEDIATE),
+                # so the second queues behind the first and then sees the pledge; on PostgreSQL both read first.
+                barrier.wait(timeout=10)
                 user = session.get(User, user_id)
                 _ = user.organisation.is_verified
-                barrier.wait()
                 sign_loan(session, user, enterprise_org_id=ent_id, principal=D("1000000"), annual_rate=D("0.05"),
                           term_months=12, asset_ids=[asset_id], signed_on=date(2016, 3, 1), now=NOW,
                           registration_number=f"R{user_id}")
