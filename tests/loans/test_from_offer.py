@@ -203,9 +203,10 @@ def _race_same_offer(app):
         with app.app_context():
             session = db.session
             try:
+                # Both start together; on SQLite the second write transaction queues behind the first (IMMEDIATE).
+                barrier.wait(timeout=10)
                 user = session.get(User, user_id)
                 _ = user.organisation.is_verified
-                barrier.wait()
                 service.sign_loan_from_offer(session, user, offer_id, signed_on=SIGNED, now=AT,
                                              registration_number=f"R{user_id}")
                 session.commit()
