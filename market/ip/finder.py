@@ -208,7 +208,8 @@ _REFERENCE: dict[str, dict[str, dict]] = {}
 def reference_names(session: Session) -> dict[str, dict]:
     """IPC titles, district and industry names: reference data loaded from the shipped data sets, read once per
     process and database (facet labels then cost no query)."""
-    key = str(session.get_bind().url)
+    bind = session.get_bind()
+    key = str(getattr(bind, "engine", bind).url)  # a Session may be bound to a Connection (tests) or an Engine
     cached = _REFERENCE.get(key)
     if cached is None:
         cached = {
