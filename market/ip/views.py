@@ -122,9 +122,17 @@ def patent(asset_id: int):
             select(AuditEntry).where(AuditEntry.entity_type == "ip_asset", AuditEntry.entity_id == str(asset.id))
             .order_by(AuditEntry.id)
         ).all()
+    from market.loans.models import Pledge
+    from market.valuations.service import visible_valuations
+
+    # Pledge registrations are public record (CNIPA publishes them): number, date, bank and whether still active.
+    pledges = db.session.scalars(
+        select(Pledge).where(Pledge.asset_id == asset.id).order_by(Pledge.registered_on.desc(), Pledge.id.desc())
+    ).all()
     return render_template("ip/patent.html", asset=asset, item=finder.item_dict(asset, today),
                            eligibility=eligibility, term=term, margin=margin, history=history,
-                           can_edit=service.can_edit(current_user, asset))
+                           can_edit=service.can_edit(current_user, asset), pledges=pledges,
+                           valuations=visible_valuations(db.session, current_user, asset.id))
 
 
 @ip_bp.route("/ip/mine")
