@@ -28,10 +28,14 @@ from market.ip.service import INDEX_NAME
 from market.reference.models import District, Industry, IpcTitle
 from search import SearchBackend, SearchQuery
 
-FACETS = ["ipc_section", "ipc_class", "ipc_subclass", "kind", "legal_status", "pledge_state", "life_band",
+FACETS = ["ipc_section", "ipc_class", "ipc_subclass", "kind", "legal_status", "pledge_state", "life_band", "value_band",
           "district", "industry", "owner"]
 SORTS = {"relevance": "relevance", "life": "-expiry_date", "life_asc": "expiry_date", "date": "-filing_date",
-         "date_asc": "filing_date"}
+         "date_asc": "filing_date", "value": "-valuation", "value_asc": "valuation"}
+# Valuation bands (元) of the latest valuation report in force, as range facets over the numeric field.
+VALUE_BANDS = ("valuation", [("lt1m", None, 999_999.99), ("1m-5m", 1_000_000, 4_999_999.99),
+                             ("5m-10m", 5_000_000, 9_999_999.99), ("10m+", 10_000_000, None)])
+RANGE_FACETS = ("life_band", "value_band")
 MAX_PER_PAGE = 100
 
 
@@ -141,8 +145,9 @@ def build_query(params: PatentSearch, today: date, *, page: int | None = None, p
     if page * per_page > 10_000:
         raise InvalidInput("Results beyond the first 10,000 cannot be paged; narrow the search.")
     return SearchQuery(
-        q=params.q, filters=filters, ranges=ranges, facets=[f for f in FACETS if f != "life_band"] if facets else (),
-        range_facets={"life_band": life_bands(today)}, sort=SORTS[params.sort],
+        q=params.q, filters=filters, ranges=ranges,
+        facets=[f for f in FACETS if f not in RANGE_FACETS] if facets else (),
+        range_facets={"life_band": life_bands(today), "value_band": VALUE_BANDS}, sort=SORTS[params.sort],
         page=page, per_page=per_page, highlight_fields=("title", "abstract", "applicants") if params.q else (),
     )
 
@@ -171,7 +176,7 @@ def run(session: Session, backend: SearchBackend, query: SearchQuery) -> Hits:
 
 def facet_labels(session: Session, facets: dict[str, list[tuple[str, int]]]) -> dict[str, dict[str, str]]:
     """Display labels for facet values (IPC titles, district/industry/owner names, enum labels)."""
-    from market.ip.labels import BAND_LABELS, kind_label, pledge_label, status_label
+    from market.ip.labels import BAND_LABELS, VALUE_BAND_LABELS, kind_label, pledge_label, status_label
 
     labels: dict[str, dict[str, str]] = {}
     ref = reference_names(session)
@@ -199,6 +204,8 @@ def facet_labels(session: Session, facets: dict[str, list[tuple[str, int]]]) -> 
             labels[name] = {v: str(pledge_label(v)) for v in values}
         elif name == "life_band":
             labels[name] = {v: str(BAND_LABELS.get(v, v)) for v in values}
+        elif name == "value_band":
+            labels[name] = {v: str(VALUE_BAND_LABELS.get(v, v)) for v in values}
     return labels
 
 

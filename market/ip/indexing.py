@@ -82,6 +82,15 @@ class DocBuilder:
         self.today = today
         self.kinds = eligible_kinds_in_force(session, today)
         self._titles: dict[str, str] | None = None
+        self._valuations: dict[int, object] | None = None
+
+    def valuations(self) -> dict[int, object]:
+        """Amount of each asset's latest valuation report in force today, loaded once per batch."""
+        if self._valuations is None:
+            from market.valuations.service import latest_amounts
+
+            self._valuations = latest_amounts(self.session, self.today)
+        return self._valuations
 
     def ipc_titles(self, codes: list[str]) -> str:
         if self._titles is None:
@@ -117,7 +126,7 @@ class DocBuilder:
             "owner": str(org.id) if org else None,
             "pledgeable_kind": asset.kind in self.kinds,
             "frozen": bool(asset.frozen),
-            "valuation": None,  # valuations come from the valuation area later
+            "valuation": self.valuations().get(asset.id),
             "filing_date": asset.filing_date,
             "expiry_date": numbers.expiry_date(asset.kind, asset.filing_date),
             "created_at": asset.created_at,  # saved searches alert on patents created since their last check

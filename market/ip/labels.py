@@ -31,6 +31,12 @@ PLEDGE_LABELS = {
     PledgeState.PLEDGED: _l("Pledged"),
     PledgeState.IN_DISPOSAL: _l("In disposal"),
 }
+VALUE_BAND_LABELS = {
+    "lt1m": _l("Under ¥1 million"),
+    "1m-5m": _l("¥1–5 million"),
+    "5m-10m": _l("¥5–10 million"),
+    "10m+": _l("¥10 million or more"),
+}
 BAND_LABELS = {
     "unknown": _l("Unknown"),
     "0": _l("Expired"),

@@ -29,6 +29,7 @@ from market.accounts.models import OrgKind, Role, User
 from market.audit.service import record, snapshot
 from market.errors import Forbidden, InvalidInput, NotFound
 from market.ip.models import IpAsset
+from market.ip.service import enqueue
 from market.notices.service import notify
 from market.valuations import files
 from market.valuations.accuracy import AccuracyRow, valuer_accuracy  # noqa: F401  (public)
@@ -173,6 +174,7 @@ def _withdraw(session: Session, actor: User, valuation: Valuation, now: datetime
     valuation.withdrawal_reason = reason[:500]
     valuation.superseded_by_id = superseded_by.id if superseded_by else None
     session.flush()
+    enqueue(session, valuation.asset_id, now)  # the patent index carries the latest valuation in force
     record(session, actor=actor, action="valuation.superseded" if superseded_by else "valuation.withdrawn",
            entity_type="valuation", entity_id=valuation.id, now=now, before=before,
            after=snapshot(valuation, FIELDS), note=reason[:500])
@@ -188,6 +190,7 @@ def issue_valuation(session: Session, actor: User, valuation_id: int, now: datet
     valuation.status = ValuationStatus.ISSUED
     valuation.issued_at = now
     session.flush()
+    enqueue(session, valuation.asset_id, now)  # the patent index carries the latest valuation in force
     record(session, actor=actor, action="valuation.issued", entity_type="valuation", entity_id=valuation.id,
            now=now, before=before, after=snapshot(valuation, FIELDS))
     older = session.scalars(select(Valuation).where(
@@ -246,6 +249,19 @@ def latest_valuation(session: Session, asset_id: int, on: date,
     candidates = session.scalars(query.order_by(Valuation.valuation_date.desc(), Valuation.issued_at.desc(),
                                                 Valuation.id.desc())).all()
     return next((v for v in candidates if v.in_force(on)), None)
+
+
+def latest_amounts(session: Session, on: date) -> dict[int, Decimal]:
+    """Each asset's latest valuation in force on `on` (same choice as `latest_valuation`), in one query."""
+    rows = session.scalars(select(Valuation).where(
+        Valuation.issued_at.is_not(None), Valuation.status.in_(REPORT_STATUSES), Valuation.valuation_date <= on,
+        Valuation.valid_until >= on).order_by(Valuation.asset_id, Valuation.valuation_date.desc(),
+                                               Valuation.issued_at.desc(), Valuation.id.desc())).all()
+    amounts: dict[int, Decimal] = {}
+    for valuation in rows:
+        if valuation.asset_id not in amounts and valuation.in_force(on):
+            amounts[valuation.asset_id] = valuation.amount
+    return amounts
 
 
 def valuations_for_asset(session: Session, asset_id: int) -> list[Valuation]:
