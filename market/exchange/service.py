@@ -604,11 +604,37 @@ def record_payment(session: Session, actor: User, listing: Listing, now: datetim
     transfer = Transfer(listing_id=listing.id, asset_id=listing.asset_id, buyer_id=listing.winner_id,
                         price=listing.sale_price, at=now)
     session.add(transfer)
-    listing.asset.pledge_state = PledgeState.FREE
+    _pass_the_right(session, actor, listing, now)
     _move(session, actor, listing, ListingStatus.SETTLED, now)
     transfer.claim_hook = hand_loss_to_claims(session, actor, listing, now)
     session.flush()
     return transfer
+
+
+def _pass_the_right(session: Session, actor: User, listing: Listing, now: datetime) -> None:
+    """After payment the pledge on the asset ends (the pledgee bank was paid from the sale) and, for a sale of the
+    right itself, the asset belongs to the buyer's organisation (a person buyer: no owner organisation on record).
+    A licence leaves ownership where it was."""
+    from market.loans.models import Pledge
+
+    asset = listing.asset
+    before = snapshot(asset, ["owner_org_id", "pledge_state"])
+    for pledge in session.scalars(select(Pledge).where(Pledge.asset_id == asset.id, Pledge.active.is_(True))):
+        pledge.active, pledge.released_at = False, now
+        record(session, actor=actor, action="pledge.released_by_disposal", entity_type="pledge",
+               entity_id=pledge.id, now=now, after={"listing_id": listing.id})
+    asset.pledge_state = PledgeState.FREE
+    if listing.kind is not ListingKind.LICENCE:
+        buyer = session.get(User, listing.winner_id)
+        asset.owner_org_id = buyer.organisation_id if buyer is not None else None
+    asset.updated_at = now
+    session.flush()
+    record(session, actor=actor, action="ip_asset.transferred", entity_type="ip_asset", entity_id=asset.id,
+           now=now, before=before, after=snapshot(asset, ["owner_org_id", "pledge_state"]),
+           note=f"listing {listing.id}")
+    from market.ip.service import enqueue
+
+    enqueue(session, asset.id, now)
 
 
 OPEN_FOR_CLAIM = (ListingStatus.DRAFT, ListingStatus.UNDER_REVIEW, ListingStatus.ANNOUNCED, ListingStatus.BIDDING,

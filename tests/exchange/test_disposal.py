@@ -98,6 +98,13 @@ def test_defaulted_loan_to_claim_with_recovery(session, factory):
     assert claim.loss == D("1879000")
     assert transfer.claim_hook.startswith(f"claim {claim.id} assembled")
     assert service.outstanding_principal(session, listing) == D("4000000")
+    # The right passed: the pledge ended and the asset now belongs to the buyer's organisation.
+    from market.ip.models import PledgeState
+    from market.loans.models import Pledge
+
+    pledge = session.scalar(select(Pledge).where(Pledge.asset_id == listing.asset_id))
+    assert pledge.active is False and pledge.released_at is not None
+    assert listing.asset.pledge_state is PledgeState.FREE and listing.asset.owner_org_id == b.organisation_id
 
 
 def test_claim_waits_for_the_loans_last_lot(session, factory):
