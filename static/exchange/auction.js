@@ -1,3 +1,8 @@
+// Times come as RFC 3339 (with an offset); older payloads had none and meant UTC.
+function parseUtc(text) {
+  return Date.parse(/(Z|[+-]\d\d:?\d\d)$/.test(text) ? text : text + "Z");
+}
+
 // Live auction page: polls the JSON state every 2 s; the countdown follows the server's end (late bids move it).
 (function () {
   "use strict";
@@ -32,8 +37,8 @@
   }
   function render(state) {
     status = state.status;
-    endsAt = Date.parse(state.ends_at + (state.ends_at.endsWith("Z") ? "" : "Z"));
-    skew = Date.parse(state.server_time + (state.server_time.endsWith("Z") ? "" : "Z")) - Date.now();
+    endsAt = parseUtc(state.ends_at);
+    skew = parseUtc(state.server_time) - Date.now();
     setText("current_price", yuan(state.current_price));
     setText("next_min_bid", yuan(state.next_min_bid));
     var amount = document.querySelector("[data-test=bid-form] input[name=amount]");
