@@ -11,11 +11,18 @@ from market.accounts.models import User
 from market.db import db, utcnow
 from market.exchange import service
 from market.exchange.models import Listing, ListingSource
-from market.ip.models import IpAsset, LegalStatus
+from market.ip.models import IpAsset, LegalStatus, PledgeState
 
 
 def _user(email: str) -> User | None:
     return db.session.scalar(select(User).where(User.email == email))
+
+
+def _valuation(session, asset_id: int, today) -> Decimal | None:
+    from market.valuations.service import latest_valuation
+
+    report = latest_valuation(session, asset_id, today)
+    return report.amount if report is not None else None
 
 
 def demo_step(echo) -> None:
@@ -25,8 +32,14 @@ def demo_step(echo) -> None:
         return
     staff, bank = _user("staff@demo.cq"), _user("bank@demo.cq")
     bidders = [u for u in (_user("bidder@demo.cq"), _user("bidder2@demo.cq")) if u is not None]
-    assets = session.scalars(select(IpAsset).where(IpAsset.legal_status == LegalStatus.GRANTED,
-                                                   IpAsset.frozen.is_(False)).order_by(IpAsset.id).limit(3)).all()
+    # Prefer the demo enterprises' free, valued patents, so the lots carry a real valuation report and the
+    # dashboard can compare valuations with sale prices; fall back to any granted asset.
+    granted = select(IpAsset).where(IpAsset.legal_status == LegalStatus.GRANTED, IpAsset.frozen.is_(False),
+                                    IpAsset.pledge_state == PledgeState.FREE)
+    today = utcnow().date()
+    valued = [a for a in session.scalars(granted.where(IpAsset.owner_org_id.is_not(None)).order_by(IpAsset.id))
+              if _valuation(session, a.id, today) is not None][:3]
+    assets = valued if len(valued) == 3 else session.scalars(granted.order_by(IpAsset.id).limit(3)).all()
     if staff is None or bank is None or len(bidders) < 2 or len(assets) < 3:
         echo("Exchange demo: skipped (needs 3 granted assets, staff, bank and two bidders)")
         return
@@ -38,6 +51,7 @@ def demo_step(echo) -> None:
     ]
     lots = []
     for asset, valuation, notice, start, hours in plans:
+        valuation = _valuation(session, asset.id, today) or valuation
         price = (valuation * Decimal("0.7")).quantize(Decimal("1"))
         created = notice - timedelta(days=5)
         lot = service.create_listing(
