@@ -34,10 +34,10 @@ def demo_step(echo) -> None:
     bidders = [u for u in (_user("bidder@demo.cq"), _user("bidder2@demo.cq")) if u is not None]
     # Prefer the demo enterprises' free, valued patents, so the lots carry a real valuation report and the
     # dashboard can compare valuations with sale prices; fall back to any granted asset.
-    granted = select(IpAsset).where(IpAsset.legal_status == LegalStatus.GRANTED, IpAsset.frozen.is_(False),
-                                    IpAsset.pledge_state == PledgeState.FREE)
+    granted = select(IpAsset).where(IpAsset.legal_status == LegalStatus.GRANTED, IpAsset.frozen.is_(False))
     today = utcnow().date()
-    valued = [a for a in session.scalars(granted.where(IpAsset.owner_org_id.is_not(None)).order_by(IpAsset.id))
+    free_owned = granted.where(IpAsset.pledge_state == PledgeState.FREE, IpAsset.owner_org_id.is_not(None))
+    valued = [a for a in session.scalars(free_owned.order_by(IpAsset.id))
               if _valuation(session, a.id, today) is not None][:3]
     assets = valued if len(valued) == 3 else session.scalars(granted.order_by(IpAsset.id).limit(3)).all()
     if staff is None or bank is None or len(bidders) < 2 or len(assets) < 3:
