@@ -3,8 +3,6 @@ caller's tokens (prefix, scopes, created, last used, revoked); `DELETE /api/v1/t
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -12,6 +10,7 @@ from marshmallow import Schema, fields, validate
 
 from market.accounts import service
 from market.api.auth import api_user, issue_token, list_tokens, revoke_token
+from market.api.fields import UtcDateTime
 from market.db import db, utcnow
 from market.extensions import limiter
 
@@ -36,9 +35,9 @@ class TokenInfo(Schema):
     name = fields.String(required=True)
     prefix = fields.String(required=True, metadata={"description": "The first characters of the secret"})
     scopes = fields.List(fields.String(), required=True)
-    created_at = fields.DateTime(required=True)
-    last_used_at = fields.DateTime(allow_none=True, required=True)
-    revoked_at = fields.DateTime(allow_none=True, required=True)
+    created_at = UtcDateTime(required=True)
+    last_used_at = UtcDateTime(allow_none=True, required=True)
+    revoked_at = UtcDateTime(allow_none=True, required=True)
     active = fields.Boolean(required=True)
 
 
@@ -46,15 +45,10 @@ class TokenList(Schema):
     items = fields.List(fields.Nested(TokenInfo), required=True)
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    """Stored times are naive UTC; on the wire they carry their offset (RFC 3339 date-time needs one)."""
-    return value.replace(tzinfo=UTC) if value is not None else None
-
-
 def token_info(token) -> dict:
     return {"id": token.id, "name": token.name, "prefix": token.prefix, "scopes": token.scopes.split(),
-            "created_at": _utc(token.created_at), "last_used_at": _utc(token.last_used_at),
-            "revoked_at": _utc(token.revoked_at), "active": token.revoked_at is None}
+            "created_at": token.created_at, "last_used_at": token.last_used_at,
+            "revoked_at": token.revoked_at, "active": token.revoked_at is None}
 
 
 class MeResponse(Schema):
