@@ -1,19 +1,25 @@
-"""JSON API of the exchange: listings, the live auction state, deposits and bids."""
+"""JSON API of the exchange: listings, the live auction state, deposits and bids; the staff's disposal desk (defaulted
+pledges to list, review with the checklist, objections, cancel, re-auction, fixed-price sale, settlement); each
+bidder's own deposits and ledger."""
 
 from __future__ import annotations
+
+from datetime import UTC
+from decimal import Decimal
 
 from flask import url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 from sqlalchemy import select
 
 from market.accounts.models import Role
 from market.api.auth import api_user
 from market.api.fields import UtcDateTime
 from market.db import db, utcnow
-from market.exchange import service
-from market.exchange.models import Bid, Listing, ListingStatus
+from market.errors import DomainError, InvalidInput, NotFound
+from market.exchange import disposal, service
+from market.exchange.models import Bid, Deposit, Listing, ListingStatus, Objection, ObjectionStatus
 from market.exchange.views_state import auction_state
 
 blp = Blueprint("exchange_api", __name__, url_prefix="/api/v1", description="IP exchange: disposal auctions")
@@ -179,3 +185,511 @@ class Bids(MethodView):
             raise service.bid_error(bid)
         return {"id": bid.id, "code": bid.code, "amount": bid.amount, "placed_at": bid.placed_at,
                 "ends_at": bid.ends_at_after, "accepted": True}
+
+
+# ------------------------------------------------------------------------------------------------ helpers of the desk
+
+MAX_AMOUNT = Decimal("9999999999999999.99")  # what a Money column (18 digits, 2 decimals) holds
+
+
+def _act(call):
+    """Run one service call and commit; on a refusal roll back so nothing of it is kept, and let the error answer."""
+    try:
+        result = call()
+    except DomainError:
+        db.session.rollback()
+        raise
+    db.session.commit()
+    return result
+
+
+def _cents(value: Decimal) -> None:
+    if value != value.quantize(Decimal("0.01")):
+        raise ValidationError("Use at most two decimals.")
+
+
+def _amount(**kw):
+    """An amount in yuan on the way in: positive, at most two decimals, within what the ledger stores."""
+    return fields.Decimal(allow_nan=False, validate=[validate.Range(min=0, min_inclusive=False, max=MAX_AMOUNT),
+                                                     _cents], **kw)
+
+
+class UtcDateTimeIn(UtcDateTime):
+    """A date-time on the way in: with an offset it is converted to UTC, without one it is taken as UTC; stored
+    naive. Years outside 2000–2199 are refused (no auction is scheduled there)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        result = super()._deserialize(value, attr, data, **kwargs)
+        if result.tzinfo is not None:
+            result = result.astimezone(UTC).replace(tzinfo=None)
+        if not 2000 <= result.year < 2200:
+            raise ValidationError("Give a date between the years 2000 and 2199.")
+        return result
+
+
+def _staff_or_author(actor, listing: Listing) -> None:
+    if actor.role is not Role.STAFF and actor.id != listing.created_by_id:
+        raise NotFound("This listing does not exist.")
+
+
+# ------------------------------------------------------------------------------------------------ desk schemas
+
+class ObjectionOut(Schema):
+    id = fields.Integer(required=True)
+    listing_id = fields.Integer(required=True)
+    status = fields.String(required=True)
+    reason = fields.String(required=True)
+    user_id = fields.Integer(required=True)
+    org_id = fields.Integer(allow_none=True, required=True)
+    created_at = UtcDateTime(required=True)
+    resolved_at = UtcDateTime(allow_none=True, required=True)
+    resolution = fields.String(allow_none=True, required=True)
+
+
+class ObjectionList(Schema):
+    items = fields.List(fields.Nested(ObjectionOut), required=True)
+
+
+class DeskDepositOut(Schema):
+    code = fields.String(required=True)
+    bidder_id = fields.Integer(required=True)
+    amount = fields.Decimal(as_string=True, required=True)
+    status = fields.String(required=True)
+    paid_at = UtcDateTime(required=True)
+    settled_at = UtcDateTime(allow_none=True, required=True)
+
+
+class DeskListingOut(ListingDetailOut):
+    asset_id = fields.Integer(required=True)
+    loan_id = fields.Integer(allow_none=True, required=True)
+    bank_org_id = fields.Integer(allow_none=True, required=True)
+    seller_org_id = fields.Integer(allow_none=True, required=True)
+    owner_org_id = fields.Integer(allow_none=True, required=True)
+    previous_id = fields.Integer(allow_none=True, required=True)
+    created_by_id = fields.Integer(allow_none=True, required=True)
+    scheduled_ends_at = UtcDateTime(required=True)
+    bid_count = fields.Integer(required=True)
+    winner_code = fields.String(allow_none=True, required=True)
+    closed_at = UtcDateTime(allow_none=True, required=True)
+    payment_due_at = UtcDateTime(allow_none=True, required=True)
+    paid_at = UtcDateTime(allow_none=True, required=True)
+    checklist = fields.Dict(keys=fields.String(), values=fields.Boolean(), required=True)
+    checklist_items = fields.List(fields.String(), required=True)
+    review_note = fields.String(allow_none=True, required=True)
+    objections = fields.List(fields.Nested(ObjectionOut), required=True)
+    deposits = fields.List(fields.Nested(DeskDepositOut), required=True)
+
+
+class DeskListingList(Schema):
+    items = fields.List(fields.Nested(DeskListingOut), required=True)
+
+
+class DeskListingRow(ListingOut):
+    loan_id = fields.Integer(allow_none=True, required=True)
+    created_by_id = fields.Integer(allow_none=True, required=True)
+
+
+class DeskListingPage(Schema):
+    total = fields.Integer(required=True)
+    items = fields.List(fields.Nested(DeskListingRow), required=True)
+
+
+class DeskListingQuery(Schema):
+    status = fields.String(validate=validate.OneOf([s.value for s in ListingStatus]))
+    loan_id = fields.Integer(strict=True)
+
+
+def _objection_dict(o: Objection) -> dict:
+    return {"id": o.id, "listing_id": o.listing_id, "status": o.status.value, "reason": o.reason, "user_id": o.user_id,
+            "org_id": o.org_id, "created_at": o.created_at, "resolved_at": o.resolved_at, "resolution": o.resolution}
+
+
+def _desk_dict(listing: Listing) -> dict:
+    deposits = db.session.scalars(select(Deposit).where(Deposit.listing_id == listing.id).order_by(Deposit.id)).all()
+    codes = {d.bidder_id: d.code for d in deposits}
+    out = _listing_dict(listing)
+    out.update({c: getattr(listing, c) for c in ("asset_id", "loan_id", "bank_org_id", "seller_org_id",
+                                                 "owner_org_id", "previous_id", "created_by_id",
+                                                 "scheduled_ends_at", "bid_count", "closed_at", "payment_due_at",
+                                                 "paid_at", "review_note")})
+    out.update(winner_code=codes.get(listing.winner_id) if listing.winner_id else None,
+               checklist=dict(listing.checklist or {}), checklist_items=list(service.CHECKLIST),
+               objections=[_objection_dict(o) for o in disposal.objections_of(db.session, listing.id)],
+               deposits=[{"code": d.code, "bidder_id": d.bidder_id, "amount": d.amount, "status": d.status.value,
+                          "paid_at": d.paid_at, "settled_at": d.settled_at} for d in deposits])
+    return out
+
+
+# ------------------------------------------------------------------------------------------------ defaulted loans
+
+class WaitingAssetOut(Schema):
+    id = fields.Integer(required=True)
+    title = fields.String(required=True)
+    kind = fields.String(required=True)
+    application_number = fields.String(allow_none=True, required=True)
+    valuation = fields.Decimal(as_string=True, allow_none=True, required=True,
+                               metadata={"description": "The valuation report in force, if any (else one must be "
+                                                        "given when listing)"})
+    valuation_source = fields.String(allow_none=True, required=True)
+
+
+class WaitingLoanOut(Schema):
+    loan_id = fields.Integer(required=True)
+    status = fields.String(required=True)
+    bank_org_id = fields.Integer(required=True)
+    enterprise_org_id = fields.Integer(required=True)
+    defaulted_on = fields.Date(allow_none=True, required=True)
+    outstanding_principal = fields.Decimal(as_string=True, required=True)
+    assets = fields.List(fields.Nested(WaitingAssetOut), required=True)
+
+
+class WaitingLoanList(Schema):
+    items = fields.List(fields.Nested(WaitingLoanOut), required=True)
+
+
+class AssetValuationIn(Schema):
+    asset_id = fields.Integer(required=True, strict=True)
+    amount = _amount(required=True)
+
+
+class ListLoanIn(Schema):
+    valuations = fields.List(fields.Nested(AssetValuationIn), load_default=list, validate=validate.Length(max=50),
+                             metadata={"description": "Valuations of assets without a valuation report in force"})
+
+    @validates_schema
+    def _distinct(self, data, **kwargs):
+        ids = [v["asset_id"] for v in data.get("valuations", [])]
+        if len(ids) != len(set(ids)):
+            raise ValidationError("An asset is valued twice.", "valuations")
+
+
+def _waiting(actor) -> list:
+    rows = disposal.defaulted_loans_to_list(db.session)
+    if actor.role is Role.BANK:
+        rows = [(loan, assets) for loan, assets in rows if loan.bank_org_id == actor.organisation_id]
+    return rows
+
+
+@blp.route("/disposal/loans")
+class DisposalQueue(MethodView):
+    @blp.response(200, WaitingLoanList)
+    @blp.doc(security=[{"bearer": []}])
+    @api_user(Role.STAFF, Role.BANK)
+    def get(self, actor):
+        """Defaulted loans whose pledged assets wait to be listed for disposal (staff: all; a bank: its own), with
+        the valuation report in force for each asset when there is one."""
+        from market.loans.service import outstanding_principal
+
+        today = utcnow().date()
+        items = []
+        for loan, assets in _waiting(actor):
+            rows = []
+            for asset in assets:
+                found = service.latest_valuation(db.session, asset, today)
+                rows.append({"id": asset.id, "title": asset.title, "kind": asset.kind.value,
+                             "application_number": asset.application_number,
+                             "valuation": Decimal(found["amount"]) if found else None,
+                             "valuation_source": found["source"] if found else None})
+            items.append({"loan_id": loan.id, "status": loan.status.value, "bank_org_id": loan.bank_org_id,
+                          "enterprise_org_id": loan.enterprise_org_id, "defaulted_on": loan.defaulted_on,
+                          "outstanding_principal": outstanding_principal(loan), "assets": rows})
+        return {"items": items}
+
+
+@blp.route("/disposal/loans/<int:loan_id>/listings")
+class DisposalListLoan(MethodView):
+    @blp.arguments(ListLoanIn)
+    @blp.response(201, DeskListingList)
+    @blp.doc(security=[{"bearer": []}])
+    @api_user(Role.STAFF, Role.BANK, scope="write")
+    def post(self, data, loan_id, actor):
+        """List a defaulted loan's pledges for disposal (staff, or the lending bank), as the web's "list for
+        disposal": one auction per actively pledged asset not yet listed, at the rules' default terms, submitted for
+        staff review; the loan moves to in_disposal. An asset's valuation is its report in force, else the one given
+        here (422 when neither). 404 unknown loan, 403 another bank's loan, 409 not defaulted or all listed."""
+        from market.loans.service import get_loan
+
+        valuations = {v["asset_id"]: v["amount"] for v in data["valuations"]}
+
+        def list_it():
+            loan = get_loan(db.session, loan_id)
+            pledged = {p.asset_id for p in loan.pledges if p.active}
+            stray = sorted(set(valuations) - pledged)
+            if stray:
+                raise InvalidInput("Asset %(asset)s is not pledged for this loan.", asset=stray[0])
+            return disposal.list_loan_for_disposal(db.session, actor, loan_id, utcnow(), valuations)
+
+        made = _act(list_it)
+        return {"items": [_desk_dict(x) for x in made]}
+
+
+class EndOut(Schema):
+    loan_id = fields.Integer(required=True)
+    loan_status = fields.String(required=True)
+    claim_id = fields.Integer(allow_none=True, required=True)
+    outcome = fields.String(required=True)
+
+
+@blp.route("/disposal/loans/<int:loan_id>/end")
+class DisposalEnd(MethodView):
+    @blp.response(200, EndOut)
+    @blp.doc(security=[{"bearer": []}])
+    @api_user(Role.STAFF, scope="write")
+    def post(self, loan_id, actor):
+        """End a loan's disposal when none of its lots is open any more (staff): the compensation claim is assembled
+        with what the settled lots recovered. 409 while a lot is open or when the claim cannot be assembled."""
+        from market.loans.service import get_loan, loan_claim
+
+        outcome = _act(lambda: service.end_loan_disposal(db.session, actor, loan_id, utcnow()))
+        claim = loan_claim(db.session, loan_id)
+        return {"loan_id": loan_id, "loan_status": get_loan(db.session, loan_id).status.value,
+                "claim_id": claim.id if claim else None, "outcome": outcome}
+
+
+# ------------------------------------------------------------------------------------------------ listings on the desk
+
+@blp.route("/disposal/listings")
+class DeskListings(MethodView):
+    @blp.arguments(DeskListingQuery, location="query")
+    @blp.response(200, DeskListingPage)
+    @blp.doc(security=[{"bearer": []}])
+    @api_user(Role.STAFF)
+    def get(self, args, actor):
+        """Every listing in any state (staff), newest first; filter by `status` or `loan_id`."""
+        query = select(Listing).order_by(Listing.id.desc())
+        if args.get("status"):
+            query = query.where(Listing.status == ListingStatus(args["status"]))
+        if args.get("loan_id") is not None:
+            query = query.where(Listing.loan_id == args["loan_id"])
+        items = [{**_listing_dict(x), "loan_id": x.loan_id, "created_by_id": x.created_by_id}
+                 for x in db.session.scalars(query.limit(300))]
+        return {"total": len(items), "items": items}
+
+
+@blp.route("/disposal/listings/<int:listing_id>")
+class DeskListing(MethodView):
+    @blp.response(200, DeskListingOut)
+    @blp.doc(security=[{"bearer": []}])
+    @api_user()
+    def get(self, listing_id, actor):
+        """One listing as the desk sees it (staff, or its author): checklist, review note, objections, deposits."""
+        listing = service.get_listing(db.session, listing_id)
+        _staff_or_author(actor, listing)
+        return _desk_dict(listing)
+
+
+@blp.route("/disposal/listings/<int:listing_id>/submit")
+class DeskSubmit(MethodView):
+    @blp.response(200, DeskListingOut)
+    @blp.doc(security=[{"bearer": []}])
+    @api_user(scope="write")
+    def post(self, listing_id, actor):
+        """Submit a draft (again) for review: its author or staff."""
+        listing = service.get_listing(db.session, listing_id)
+        _staff_or_author(actor, listing)
+        _act(lambda: service.submit_listing(db.session, actor, listing, utcnow()))
+        return _desk_dict(listing)
+
+
+class ReviewIn(Schema):
+    checklist = fields.Dict(keys=fields.String(validate=validate.OneOf(service.CHECKLIST)), values=fields.Boolean(),
+                            required=True, metadata={"description": "Each item confirmed (true) or not: "
+                                                                    + ", ".join(service.CHECKLIST)})
+    decision = fields.String(required=True, validate=validate.OneOf(["approve", "return"]))
+    note = fields.String(load_default=None, validate=validate.Length(max=500))
+
+
+@blp.route("/disposal/listings/<int:listing_id>/review")
+class DeskReview(MethodView):
+    @blp.arguments(ReviewIn)
+    @blp.response(200, DeskListingOut)
+    @blp.doc(security=[{"bearer": []}])
+    @api_user(Role.STAFF, scope="write")
+    def post(self, data, listing_id, actor):
+        """Review a lot under review (staff): approving needs every checklist item confirmed and valid terms, and
+        announces the lot (parties and pre-emption holders are told); "return" sends it back to its author."""
+        listing = service.get_listing(db.session, listing_id)
+        approve = data["decision"] == "approve"
+        _act(lambda: service.review_listing(db.session, actor, listing, data["checklist"], approve, utcnow(),
+                                            data["note"]))
+        return _desk_dict(listing)
+
+
+class NoteIn(Schema):
+    note = fields.String(load_default=None, validate=validate.Length(max=500))
+
+
+@blp.route("/disposal/listings/<int:listing_id>/cancel")
+class DeskCancel(MethodView):
+    @blp.arguments(NoteIn)
+    @blp.response(200, DeskListingOut)
+    @blp.doc(security=[{"bearer": []}])
+    @api_user(Role.STAFF, scope="write")
+    def post(self, data, listing_id, actor):
+        """Cancel a lot that is not closed (staff); held deposits are refunded."""
+        listing = service.get_listing(db.session, listing_id)
+        _act(lambda: service.cancel_listing(db.session, actor, listing, utcnow(), data["note"]))
+        return _desk_dict(listing)
+
+
+class TermsIn(Schema):
+    starting_price = _amount(required=True)
+    increment = _amount(required=True)
+    deposit_amount = _amount(required=True)
+    notice_starts_at = UtcDateTimeIn(required=True)
+    bidding_starts_at = UtcDateTimeIn(required=True)
+    ends_at = UtcDateTimeIn(required=True)
+
+
+@blp.route("/disposal/listings/<int:listing_id>/reauction")
+class DeskReauction(MethodView):
+    @blp.arguments(TermsIn)
+    @blp.response(201, DeskListingOut)
+    @blp.doc(security=[{"bearer": []}])
+    @api_user(Role.STAFF, scope="write")
+    def post(self, data, listing_id, actor):
+        """Schedule the re-auction of a failed or unpaid first auction (staff): within 30 days of its close, a
+        starting price at most 20 % lower, a notice of at least 15 days; the new lot is announced."""
+        failed = service.get_listing(db.session, listing_id)
+        made = _act(lambda: service.create_reauction(db.session, actor, failed, now=utcnow(), **data))
+        return _desk_dict(made)
+
+
+@blp.route("/disposal/listings/<int:listing_id>/fixed-price")
+class DeskFixedPrice(MethodView):
+    @blp.response(201, DeskListingOut)
+    @blp.doc(security=[{"bearer": []}])
+    @api_user(Role.STAFF, scope="write")
+    def post(self, listing_id, actor):
+        """Offer a failed re-auction's lot at a fixed price for 60 days (staff): the first buyer at the price wins."""
+        failed = service.get_listing(db.session, listing_id)
+        return _desk_dict(_act(lambda: service.offer_fixed_price(db.session, actor, failed, utcnow())))
+
+
+class PaymentOut(Schema):
+    listing_id = fields.Integer(required=True)
+    status = fields.String(required=True)
+    sale_price = fields.Decimal(as_string=True, required=True)
+    paid_at = UtcDateTime(required=True)
+    asset_id = fields.Integer(required=True)
+    claim_id = fields.Integer(allow_none=True, required=True,
+                              metadata={"description": "The defaulted loan's compensation claim, once assembled"})
+
+
+@blp.route("/auctions/<int:listing_id>/payment")
+class AuctionPayment(MethodView):
+    @blp.response(200, PaymentOut)
+    @blp.doc(security=[{"bearer": []}])
+    @api_user(scope="write")
+    def post(self, listing_id, actor):
+        """Confirm the settlement of a sold lot (the winner, or staff for the winner): the deposit counts towards
+        the price, the balance is paid, the right passes to the buyer and, for a defaulted loan, the recovery goes
+        to its compensation claim. 409 when the lot is not awaiting payment or the deadline has passed."""
+        listing = _public_listing(listing_id)
+        transfer = _act(lambda: service.record_payment(db.session, actor, listing, utcnow()))
+        claim_id = None
+        if listing.loan_id is not None:
+            from market.loans.service import loan_claim
+
+            claim = loan_claim(db.session, listing.loan_id)
+            claim_id = claim.id if claim else None
+        return {"listing_id": listing.id, "status": listing.status.value, "sale_price": transfer.price,
+                "paid_at": transfer.at, "asset_id": transfer.asset_id, "claim_id": claim_id}
+
+
+# ------------------------------------------------------------------------------------------------ objections
+
+class ObjectionIn(Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=5, max=4000))
+
+
+@blp.route("/listings/<int:listing_id>/objections")
+class ListingObjections(MethodView):
+    @blp.arguments(ObjectionIn)
+    @blp.response(201, ObjectionOut)
+    @blp.doc(security=[{"bearer": []}])
+    @api_user(scope="write")
+    def post(self, data, listing_id, actor):
+        """Object to an announced lot before bidding starts (any verified user); staff decide on it, and the lot does
+        not open for bidding while an objection is open."""
+        listing = _public_listing(listing_id)
+        return _objection_dict(_act(lambda: disposal.file_objection(db.session, actor, listing, data["reason"],
+                                                                    utcnow())))
+
+
+class ObjectionQuery(Schema):
+    status = fields.String(load_default="open", validate=validate.OneOf([s.value for s in ObjectionStatus] + ["all"]))
+
+
+@blp.route("/disposal/objections")
+class DeskObjections(MethodView):
+    @blp.arguments(ObjectionQuery, location="query")
+    @blp.response(200, ObjectionList)
+    @blp.doc(security=[{"bearer": []}])
+    @api_user(Role.STAFF)
+    def get(self, args, actor):
+        """Objections (staff): the open ones by default, oldest first."""
+        query = select(Objection).order_by(Objection.id)
+        if args["status"] != "all":
+            query = query.where(Objection.status == ObjectionStatus(args["status"]))
+        return {"items": [_objection_dict(o) for o in db.session.scalars(query.limit(500))]}
+
+
+class ResolveIn(Schema):
+    decision = fields.String(required=True, validate=validate.OneOf(["uphold", "dismiss"]))
+    note = fields.String(load_default=None, validate=validate.Length(max=500))
+
+
+@blp.route("/disposal/objections/<int:objection_id>/resolve")
+class DeskResolve(MethodView):
+    @blp.arguments(ResolveIn)
+    @blp.response(200, ObjectionOut)
+    @blp.doc(security=[{"bearer": []}])
+    @api_user(Role.STAFF, scope="write")
+    def post(self, data, objection_id, actor):
+        """Decide an open objection (staff): upholding it cancels the lot (deposits refunded); dismissing lets the
+        lot go on. The objector is told."""
+        return _objection_dict(_act(lambda: disposal.resolve_objection(
+            db.session, actor, objection_id, data["decision"] == "uphold", data["note"], utcnow())))
+
+
+# ------------------------------------------------------------------------------------------------ my deposits
+
+class MyDepositOut(Schema):
+    listing_id = fields.Integer(required=True)
+    title = fields.String(required=True)
+    code = fields.String(required=True)
+    amount = fields.Decimal(as_string=True, required=True)
+    status = fields.String(required=True)
+    paid_at = UtcDateTime(required=True)
+    settled_at = UtcDateTime(allow_none=True, required=True)
+
+
+class LedgerEntryOut(Schema):
+    listing_id = fields.Integer(required=True)
+    entry = fields.String(required=True)
+    amount = fields.Decimal(as_string=True, required=True)
+    at = UtcDateTime(required=True)
+    reference = fields.String(allow_none=True, required=True)
+
+
+class MyDeposits(Schema):
+    deposits = fields.List(fields.Nested(MyDepositOut), required=True)
+    ledger = fields.List(fields.Nested(LedgerEntryOut), required=True)
+
+
+@blp.route("/deposits")
+class MyDepositsView(MethodView):
+    @blp.response(200, MyDeposits)
+    @blp.doc(security=[{"bearer": []}])
+    @api_user()
+    def get(self, actor):
+        """The caller's own deposits over all lots (newest first) and deposit ledger: paid, refunded at the close,
+        applied to the price or forfeited."""
+        rows = db.session.execute(select(Deposit, Listing.title).join(Listing, Listing.id == Deposit.listing_id)
+                                  .where(Deposit.bidder_id == actor.id).order_by(Deposit.id.desc())).all()
+        return {"deposits": [{"listing_id": d.listing_id, "title": title, "code": d.code, "amount": d.amount,
+                              "status": d.status.value, "paid_at": d.paid_at, "settled_at": d.settled_at}
+                             for d, title in rows],
+                "ledger": [{"listing_id": e.listing_id, "entry": e.entry, "amount": e.amount, "at": e.at,
+                            "reference": e.reference} for e in disposal.ledger_of(db.session, actor)]}

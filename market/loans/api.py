@@ -1,4 +1,7 @@
-"""JSON API of loans: the plan calculator (public), loans, repayments, default, claims and the fund (bank, staff)."""
+"""JSON API of loans: the plan calculator (public), loans, schedules, repayments, default, claims and the fund.
+
+Every operation documents its success body with a schema: money and rates travel as decimal strings, dates as ISO
+8601 days, times as RFC 3339 date-times in UTC. Refusals are the services' domain errors (nothing is kept then)."""
 
 from __future__ import annotations
 
@@ -9,19 +12,40 @@ from sqlalchemy import select
 
 from market.accounts.models import Role
 from market.api.auth import api_user
+from market.api.fields import UtcDateTime
 from market.db import db, utcnow
+from market.errors import DomainError
 from market.loans import service
-from market.loans.models import CompensationClaim, Loan, RepaymentMethod
+from market.loans.models import CompensationClaim, LedgerTxn, Loan, RepaymentMethod
 from market.loans.policy import evaluate_plan, policy_in_force
 
 blp = Blueprint("loans_api", __name__, url_prefix="/api/v1", description="Financing plans, loans, claims, fund")
 
-Money = fields.Decimal(as_string=True)
+REQ = {"required": True}
+LOAN_READERS = (Role.BANK, Role.STAFF, Role.ENTERPRISE, Role.GUARANTOR, Role.INSURER)
 
 
 def _dec(**kw):
     return fields.Decimal(allow_nan=False, **kw)
 
+
+def _money(**kw):
+    """An amount (or rate) on the way out: a decimal string such as "1500000.00"."""
+    return fields.Decimal(as_string=True, **kw)
+
+
+def _act(call):
+    """Run one service call and commit; on a refusal roll back so nothing of it is kept, and let the error answer."""
+    try:
+        result = call()
+    except DomainError:
+        db.session.rollback()
+        raise
+    db.session.commit()
+    return result
+
+
+# ------------------------------------------------------------------------------------------------ plans
 
 class PlanRequest(Schema):
     loan_amount = _dec(required=True)
@@ -36,21 +60,39 @@ class PlanRequest(Schema):
     signed_on = fields.Date(load_default=None)
 
 
+class PlanOut(Schema):
+    eligible = fields.Boolean(**REQ)
+    reasons = fields.List(fields.String(), **REQ)
+    reason_codes = fields.List(fields.String(), **REQ)
+    policy = fields.String(**REQ)
+    rate_cap = _money(**REQ)
+    rate_ratio = _money(**REQ)
+    premium_subsidy = _money(**REQ)
+    premium_subsidy_guarantor = _money(**REQ)
+    premium_subsidy_insurer = _money(**REQ)
+    compensation_on_total_loss = _money(**REQ)
+    shares = fields.Dict(keys=fields.String(), values=_money(), **REQ)
+    enterprise_cost = _money(**REQ)
+    enterprise_share = _money(**REQ)
+    enterprise_within_ceiling = fields.Boolean(**REQ)
+    warnings = fields.List(fields.String(), **REQ)
+
+
 def plan_json(result) -> dict:
     return {
         "eligible": result.eligible,
         "reasons": [r.localized() for r in result.reasons],
         "reason_codes": [r.code for r in result.reasons],
         "policy": result.policy_code,
-        "rate_cap": str(result.rate_cap),
-        "rate_ratio": str(result.rate_ratio),
-        "premium_subsidy": str(result.premium_subsidy),
-        "premium_subsidy_guarantor": str(result.premium_subsidy_guarantor),
-        "premium_subsidy_insurer": str(result.premium_subsidy_insurer),
-        "compensation_on_total_loss": str(result.compensation_on_total_loss),
-        "shares": {k: str(v) for k, v in result.shares.items()},
-        "enterprise_cost": str(result.enterprise_cost),
-        "enterprise_share": str(result.enterprise_share),
+        "rate_cap": result.rate_cap,
+        "rate_ratio": result.rate_ratio,
+        "premium_subsidy": result.premium_subsidy,
+        "premium_subsidy_guarantor": result.premium_subsidy_guarantor,
+        "premium_subsidy_insurer": result.premium_subsidy_insurer,
+        "compensation_on_total_loss": result.compensation_on_total_loss,
+        "shares": dict(result.shares),
+        "enterprise_cost": result.enterprise_cost,
+        "enterprise_share": result.enterprise_share,
         "enterprise_within_ceiling": result.enterprise_within_ceiling,
         "warnings": [w.localized() for w in result.warnings],
     }
@@ -59,6 +101,7 @@ def plan_json(result) -> dict:
 @blp.route("/plans/evaluate")
 class PlanEvaluate(MethodView):
     @blp.arguments(PlanRequest)
+    @blp.response(200, PlanOut)
     def post(self, data):
         """Evaluate a financing plan against the policy in force (today, or on `signed_on`). Public."""
         on = data.pop("signed_on") or utcnow().date()
@@ -70,28 +113,99 @@ class PlanEvaluate(MethodView):
 
 # ------------------------------------------------------------------------------------------------ loans
 
+class PledgeOut(Schema):
+    id = fields.Integer(**REQ)
+    asset_id = fields.Integer(**REQ)
+    registration_number = fields.String(**REQ)
+    registered_on = fields.Date(**REQ)
+    active = fields.Boolean(**REQ)
+
+
+class InstalmentOut(Schema):
+    seq = fields.Integer(**REQ)
+    due_on = fields.Date(**REQ)
+    principal = _money(**REQ)
+    interest = _money(**REQ)
+
+
+class RepaymentOut(Schema):
+    id = fields.Integer(**REQ)
+    paid_on = fields.Date(**REQ)
+    principal = _money(**REQ)
+    interest = _money(**REQ)
+    recorded_at = UtcDateTime(**REQ)
+
+
+class WatchFlagOut(Schema):
+    asset_id = fields.Integer(**REQ)
+    reason = fields.String(**REQ)
+    raised_at = UtcDateTime(**REQ)
+    resolved_at = UtcDateTime(allow_none=True, **REQ)
+
+
+class LoanOut(Schema):
+    id = fields.Integer(**REQ)
+    status = fields.String(**REQ)
+    bank_org_id = fields.Integer(**REQ)
+    enterprise_org_id = fields.Integer(**REQ)
+    principal = _money(**REQ)
+    outstanding_principal = _money(**REQ)
+    annual_rate = _money(**REQ)
+    benchmark_rate = _money(**REQ)
+    rate_within_cap = fields.Boolean(**REQ)
+    policy = fields.String(**REQ)
+    term_months = fields.Integer(**REQ)
+    repayment_method = fields.String(**REQ)
+    signed_on = fields.Date(**REQ)
+    maturity = fields.Date(**REQ)
+    defaulted_on = fields.Date(allow_none=True, **REQ)
+    guarantor_org_id = fields.Integer(allow_none=True, **REQ)
+    guarantee_coverage = _money(**REQ)
+    guarantee_premium = _money(**REQ)
+    insurer_org_id = fields.Integer(allow_none=True, **REQ)
+    insurance_coverage = _money(**REQ)
+    insurance_premium = _money(**REQ)
+    premium_subsidy = _money(**REQ)
+    offer_id = fields.Integer(allow_none=True, **REQ)
+    pledges = fields.List(fields.Nested(PledgeOut), **REQ)
+
+
+class LoanDetailOut(LoanOut):
+    schedule = fields.List(fields.Nested(InstalmentOut), **REQ)
+    repayments = fields.List(fields.Nested(RepaymentOut), **REQ)
+    watch_flags = fields.List(fields.Nested(WatchFlagOut), **REQ)
+
+
+class LoanList(Schema):
+    items = fields.List(fields.Nested(LoanOut), **REQ)
+
+
+def repayment_json(r) -> dict:
+    return {"id": r.id, "paid_on": r.paid_on, "principal": r.principal, "interest": r.interest,
+            "recorded_at": r.created_at}
+
+
 def loan_json(loan: Loan, detail: bool = False) -> dict:
     body = {
         "id": loan.id, "status": loan.status.value, "bank_org_id": loan.bank_org_id,
-        "enterprise_org_id": loan.enterprise_org_id, "principal": str(loan.principal),
-        "outstanding_principal": str(service.outstanding_principal(loan)), "annual_rate": str(loan.annual_rate),
-        "benchmark_rate": str(loan.benchmark_rate), "rate_within_cap": loan.rate_within_cap,
+        "enterprise_org_id": loan.enterprise_org_id, "principal": loan.principal,
+        "outstanding_principal": service.outstanding_principal(loan), "annual_rate": loan.annual_rate,
+        "benchmark_rate": loan.benchmark_rate, "rate_within_cap": loan.rate_within_cap,
         "policy": loan.policy.code, "term_months": loan.term_months, "repayment_method": loan.repayment_method.value,
-        "signed_on": loan.signed_on.isoformat(), "maturity": loan.maturity.isoformat(),
-        "guarantor_org_id": loan.guarantor_org_id, "guarantee_coverage": str(loan.guarantee_coverage),
-        "guarantee_premium": str(loan.guarantee_premium), "insurer_org_id": loan.insurer_org_id,
-        "insurance_coverage": str(loan.insurance_coverage), "insurance_premium": str(loan.insurance_premium),
-        "premium_subsidy": str(loan.premium_subsidy), "offer_id": loan.offer_id,
+        "signed_on": loan.signed_on, "maturity": loan.maturity, "defaulted_on": loan.defaulted_on,
+        "guarantor_org_id": loan.guarantor_org_id, "guarantee_coverage": loan.guarantee_coverage,
+        "guarantee_premium": loan.guarantee_premium, "insurer_org_id": loan.insurer_org_id,
+        "insurance_coverage": loan.insurance_coverage, "insurance_premium": loan.insurance_premium,
+        "premium_subsidy": loan.premium_subsidy, "offer_id": loan.offer_id,
         "pledges": [{"id": p.id, "asset_id": p.asset_id, "registration_number": p.registration_number,
-                     "registered_on": p.registered_on.isoformat(), "active": p.active} for p in loan.pledges],
+                     "registered_on": p.registered_on, "active": p.active} for p in loan.pledges],
     }
     if detail:
-        body["schedule"] = [{"seq": i.seq, "due_on": i.due_on.isoformat(), "principal": str(i.principal),
-                             "interest": str(i.interest)} for i in service.loan_schedule(loan)]
-        body["repayments"] = [{"id": r.id, "paid_on": r.paid_on.isoformat(), "principal": str(r.principal),
-                               "interest": str(r.interest)} for r in loan.repayments]
-        body["watch_flags"] = [{"asset_id": f.asset_id, "reason": f.reason, "raised_at": f.raised_at.isoformat()}
-                               for f in loan.flags]
+        body["schedule"] = [{"seq": i.seq, "due_on": i.due_on, "principal": i.principal, "interest": i.interest}
+                            for i in service.loan_schedule(loan)]
+        body["repayments"] = [repayment_json(r) for r in loan.repayments]
+        body["watch_flags"] = [{"asset_id": f.asset_id, "reason": f.reason, "raised_at": f.raised_at,
+                                "resolved_at": f.resolved_at} for f in loan.flags]
     return body
 
 
@@ -116,29 +230,33 @@ class LoanCreate(Schema):
 
 
 def _visible_loans(actor):
+    """The loans the actor takes part in (staff: all), newest first."""
     q = select(Loan).order_by(Loan.id.desc())
-    if actor.role is Role.BANK:
-        q = q.where(Loan.bank_org_id == actor.organisation_id)
+    column = {Role.BANK: Loan.bank_org_id, Role.ENTERPRISE: Loan.enterprise_org_id,
+              Role.GUARANTOR: Loan.guarantor_org_id, Role.INSURER: Loan.insurer_org_id}.get(actor.role)
+    if column is not None:
+        q = q.where(column == actor.organisation_id)
     return q
 
 
 @blp.route("/loans")
 class Loans(MethodView):
+    @blp.response(200, LoanList)
     @blp.doc(security=[{"bearer": []}])
-    @api_user(Role.BANK, Role.STAFF)
+    @api_user(*LOAN_READERS)
     def get(self, actor):
-        """Loans of the bank (all loans for staff)."""
+        """Loans of the caller's organisation (as bank, enterprise, guarantor or insurer); all loans for staff."""
         return {"items": [loan_json(loan) for loan in db.session.scalars(_visible_loans(actor).limit(500))]}
 
     @blp.arguments(LoanCreate)
+    @blp.response(201, LoanDetailOut)
     @blp.doc(security=[{"bearer": []}])
     @api_user(Role.BANK, scope="write")
     def post(self, data, actor):
         """Record a signed loan with its pledges."""
         data["repayment_method"] = RepaymentMethod(data["repayment_method"])
-        loan = service.sign_loan(db.session, actor, now=utcnow(), **data)
-        db.session.commit()
-        return loan_json(loan, detail=True), 201
+        loan = _act(lambda: service.sign_loan(db.session, actor, now=utcnow(), **data))
+        return loan_json(loan, detail=True)
 
 
 class OfferLoanCreate(Schema):
@@ -159,6 +277,7 @@ class OfferLoanCreate(Schema):
 @blp.route("/offers/<int:offer_id>/loan")
 class OfferLoan(MethodView):
     @blp.arguments(OfferLoanCreate)
+    @blp.response(201, LoanDetailOut)
     @blp.doc(security=[{"bearer": []}])
     @api_user(Role.BANK, scope="write")
     def post(self, data, offer_id, actor):
@@ -166,21 +285,62 @@ class OfferLoan(MethodView):
         need's assets; the need becomes funded. 409 when the offer is not accepted, already signed, or an asset is no
         longer free (nothing is written then)."""
         data["repayment_method"] = RepaymentMethod(data["repayment_method"])
-        loan = service.sign_loan_from_offer(db.session, actor, offer_id, now=utcnow(), **data)
-        loan_id = loan.id
-        db.session.commit()
+        loan = _act(lambda: service.sign_loan_from_offer(db.session, actor, offer_id, now=utcnow(), **data))
         from market.needs.indexing import quick_drain
 
         quick_drain()
-        return loan_json(service.get_loan(db.session, loan_id), detail=True), 201
+        return loan_json(service.get_loan(db.session, loan.id), detail=True)
 
 
 @blp.route("/loans/<int:loan_id>")
 class LoanItem(MethodView):
+    @blp.response(200, LoanDetailOut)
     @blp.doc(security=[{"bearer": []}])
-    @api_user(Role.BANK, Role.STAFF)
+    @api_user(*LOAN_READERS)
     def get(self, loan_id, actor):
+        """One loan with its schedule, repayments and watch flags (its bank, enterprise, guarantor, insurer, staff)."""
         return loan_json(service.loan_for(db.session, actor, loan_id), detail=True)
+
+
+class ScheduleQuery(Schema):
+    as_of = fields.Date(load_default=None, metadata={"description": "The day to judge payments by (default today)"})
+
+
+class InstalmentStateOut(Schema):
+    seq = fields.Integer(**REQ)
+    due_on = fields.Date(**REQ)
+    principal = _money(**REQ)
+    interest = _money(**REQ)
+    total = _money(**REQ)
+    paid = _money(**REQ, metadata={"description": "Repaid by `as_of`, applied to the instalments oldest first"})
+    outstanding = _money(**REQ)
+    overdue = fields.Boolean(**REQ, metadata={"description": "Due before `as_of` and not fully paid"})
+
+
+class ScheduleOut(Schema):
+    loan_id = fields.Integer(**REQ)
+    as_of = fields.Date(**REQ)
+    status = fields.String(**REQ)
+    outstanding_principal = _money(**REQ)
+    amount_overdue = _money(**REQ)
+    items = fields.List(fields.Nested(InstalmentStateOut), **REQ)
+
+
+@blp.route("/loans/<int:loan_id>/schedule")
+class LoanSchedule(MethodView):
+    @blp.arguments(ScheduleQuery, location="query")
+    @blp.response(200, ScheduleOut)
+    @blp.doc(security=[{"bearer": []}])
+    @api_user(*LOAN_READERS)
+    def get(self, args, loan_id, actor):
+        """The repayment schedule as of a day: each instalment's due date, principal, interest, what is paid of it
+        and whether it is overdue."""
+        loan = service.loan_for(db.session, actor, loan_id)
+        today = args["as_of"] or utcnow().date()
+        return {"loan_id": loan.id, "as_of": today, "status": loan.status.value,
+                "outstanding_principal": service.outstanding_principal(loan),
+                "amount_overdue": service.amount_overdue(loan, today),
+                "items": [vars(row) for row in service.instalment_states(loan, today)]}
 
 
 class RepaymentCreate(Schema):
@@ -189,81 +349,175 @@ class RepaymentCreate(Schema):
     interest = _dec(load_default=0)
 
 
+class RepaymentList(Schema):
+    loan_id = fields.Integer(**REQ)
+    outstanding_principal = _money(**REQ)
+    items = fields.List(fields.Nested(RepaymentOut), **REQ)
+
+
 @blp.route("/loans/<int:loan_id>/repayments")
 class Repayments(MethodView):
+    @blp.response(200, RepaymentList)
+    @blp.doc(security=[{"bearer": []}])
+    @api_user(*LOAN_READERS)
+    def get(self, loan_id, actor):
+        """The repayments recorded on a loan, in the order they were recorded."""
+        loan = service.loan_for(db.session, actor, loan_id)
+        return {"loan_id": loan.id, "outstanding_principal": service.outstanding_principal(loan),
+                "items": [repayment_json(r) for r in loan.repayments]}
+
     @blp.arguments(RepaymentCreate)
+    @blp.response(201, LoanDetailOut)
     @blp.doc(security=[{"bearer": []}])
     @api_user(Role.BANK, scope="write")
     def post(self, data, loan_id, actor):
-        service.record_repayment(db.session, actor, loan_id, now=utcnow(), **data)
-        db.session.commit()
-        return loan_json(service.get_loan(db.session, loan_id), detail=True), 201
+        """Record a repayment (the loan's bank); the loan answers with its new state."""
+        _act(lambda: service.record_repayment(db.session, actor, loan_id, now=utcnow(), **data))
+        return loan_json(service.get_loan(db.session, loan_id), detail=True)
 
 
 @blp.route("/loans/<int:loan_id>/default")
 class Default(MethodView):
+    @blp.response(200, LoanOut)
     @blp.doc(security=[{"bearer": []}])
     @api_user(Role.BANK, scope="write")
     def post(self, loan_id, actor):
-        loan = service.declare_default(db.session, actor, loan_id, utcnow())
-        db.session.commit()
-        return loan_json(loan)
+        """Declare the loan in default (the loan's bank); its pledges then wait for disposal."""
+        return loan_json(_act(lambda: service.declare_default(db.session, actor, loan_id, utcnow())))
 
+
+# ------------------------------------------------------------------------------------------------ claims
 
 class RecoveryRequest(Schema):
     recovery = _dec(required=True, validate=validate.Range(0))
 
 
-def claim_json(claim: CompensationClaim) -> dict:
-    from market.errors import DomainError
+class ClaimOut(Schema):
+    id = fields.Integer(**REQ)
+    loan_id = fields.Integer(**REQ)
+    status = fields.String(**REQ)
+    outstanding_principal = _money(**REQ)
+    recovery = _money(**REQ)
+    loss = _money(**REQ)
+    guarantor_share = _money(**REQ)
+    insurer_share = _money(**REQ)
+    bank_loss = _money(**REQ)
+    compensation = _money(**REQ)
+    reason = fields.String(allow_none=True, **REQ)
+    created_at = UtcDateTime(**REQ)
+    approved_at = UtcDateTime(allow_none=True, **REQ)
+    paid_at = UtcDateTime(allow_none=True, **REQ)
 
+
+class ClaimList(Schema):
+    items = fields.List(fields.Nested(ClaimOut), **REQ)
+
+
+def claim_json(claim: CompensationClaim) -> dict:
     return {
         "id": claim.id, "loan_id": claim.loan_id, "status": claim.status.value,
-        "outstanding_principal": str(claim.outstanding_principal), "recovery": str(claim.recovery),
-        "loss": str(claim.loss), "guarantor_share": str(claim.guarantor_share),
-        "insurer_share": str(claim.insurer_share), "bank_loss": str(claim.bank_loss),
-        "compensation": str(claim.compensation),
+        "outstanding_principal": claim.outstanding_principal, "recovery": claim.recovery,
+        "loss": claim.loss, "guarantor_share": claim.guarantor_share,
+        "insurer_share": claim.insurer_share, "bank_loss": claim.bank_loss,
+        "compensation": claim.compensation,
         "reason": DomainError(claim.reason, **(claim.reason_params or {})).localized() if claim.reason else None,
-        "approved_at": claim.approved_at.isoformat() if claim.approved_at else None,
-        "paid_at": claim.paid_at.isoformat() if claim.paid_at else None,
+        "created_at": claim.created_at, "approved_at": claim.approved_at, "paid_at": claim.paid_at,
     }
 
 
 @blp.route("/loans/<int:loan_id>/claim")
 class LoanClaim(MethodView):
     @blp.arguments(RecoveryRequest)
+    @blp.response(201, ClaimOut)
     @blp.doc(security=[{"bearer": []}])
     @api_user(Role.BANK, Role.STAFF, scope="write")
     def post(self, data, loan_id, actor):
         """Record the disposal recovery of a defaulted loan and assemble its compensation claim."""
-        claim = service.record_recovery(db.session, actor, loan_id, data["recovery"], utcnow())
-        db.session.commit()
-        return claim_json(claim), 201
+        return claim_json(_act(lambda: service.record_recovery(db.session, actor, loan_id, data["recovery"],
+                                                               utcnow())))
 
 
 @blp.route("/claims")
 class Claims(MethodView):
+    @blp.response(200, ClaimList)
     @blp.doc(security=[{"bearer": []}])
     @api_user(Role.BANK, Role.STAFF)
     def get(self, actor):
+        """Compensation claims of the bank's loans (all claims for staff), newest first."""
         q = select(CompensationClaim).order_by(CompensationClaim.id.desc())
         if actor.role is Role.BANK:
             q = q.join(Loan, Loan.id == CompensationClaim.loan_id).where(Loan.bank_org_id == actor.organisation_id)
         return {"items": [claim_json(c) for c in db.session.scalars(q.limit(500))]}
 
 
+@blp.route("/claims/<int:claim_id>")
+class ClaimItem(MethodView):
+    @blp.response(200, ClaimOut)
+    @blp.doc(security=[{"bearer": []}])
+    @api_user(Role.BANK, Role.STAFF)
+    def get(self, claim_id, actor):
+        """One compensation claim: its loan's bank and staff see it; to anyone else it does not exist (404)."""
+        return claim_json(service.claim_for(db.session, actor, claim_id))
+
+
 @blp.route("/claims/<int:claim_id>/approve")
 class ClaimApprove(MethodView):
+    @blp.response(200, ClaimOut)
     @blp.doc(security=[{"bearer": []}])
     @api_user(Role.STAFF, scope="write")
     def post(self, claim_id, actor):
-        claim = service.approve_claim(db.session, actor, claim_id, utcnow())
-        db.session.commit()
-        return claim_json(claim)
+        """Approve a submitted claim (staff); approved claims are paid from the fund in order of approval."""
+        return claim_json(_act(lambda: service.approve_claim(db.session, actor, claim_id, utcnow())))
+
+
+@blp.route("/claims/<int:claim_id>/reject")
+class ClaimReject(MethodView):
+    @blp.response(200, ClaimOut)
+    @blp.doc(security=[{"bearer": []}])
+    @api_user(Role.STAFF, scope="write")
+    def post(self, claim_id, actor):
+        """Reject a submitted claim (staff)."""
+        return claim_json(_act(lambda: service.reject_claim(db.session, actor, claim_id, utcnow())))
+
+
+# ------------------------------------------------------------------------------------------------ fund
+
+class FundOut(Schema):
+    balance = _money(**REQ)
+    waiting_claims = fields.Integer(**REQ)
+    waiting_amount = _money(**REQ)
+    accounts = fields.Dict(keys=fields.String(), values=_money(),
+                           metadata={"description": "Ledger account balances (staff only)"})
+
+
+class LedgerLineOut(Schema):
+    account = fields.String(**REQ)
+    amount = _money(**REQ, metadata={"description": "Debit positive, credit negative"})
+
+
+class LedgerTxnOut(Schema):
+    id = fields.Integer(**REQ)
+    ref = fields.String(**REQ)
+    kind = fields.String(**REQ)
+    memo = fields.String(allow_none=True, **REQ)
+    amount = _money(**REQ)
+    created_at = UtcDateTime(**REQ)
+    lines = fields.List(fields.Nested(LedgerLineOut), **REQ)
+
+
+class LedgerTxnList(Schema):
+    items = fields.List(fields.Nested(LedgerTxnOut), **REQ)
+
+
+def txn_json(txn: LedgerTxn) -> dict:
+    return {"id": txn.id, "ref": txn.ref, "kind": txn.kind, "memo": txn.memo, "amount": txn.amount,
+            "created_at": txn.created_at,
+            "lines": [{"account": line.account.value, "amount": line.amount} for line in txn.lines]}
 
 
 @blp.route("/fund")
 class FundBalance(MethodView):
+    @blp.response(200, FundOut)
     @blp.doc(security=[{"bearer": []}])
     @api_user(Role.BANK, Role.STAFF)
     def get(self, actor):
@@ -273,10 +527,10 @@ class FundBalance(MethodView):
         now = utcnow()
         balance = service.fund_balance(db.session, now)
         waiting = service.waiting_claims(db.session)
-        body = {"balance": str(balance), "waiting_claims": len(waiting),
-                "waiting_amount": str(sum((c.compensation for c in waiting), 0))}
+        body = {"balance": balance, "waiting_claims": len(waiting),
+                "waiting_amount": sum((c.compensation for c in waiting), service.ZERO)}
         if actor.role is Role.STAFF:
-            body["accounts"] = {a.value: str(service.account_balance(db.session, a)) for a in LedgerAccount}
+            body["accounts"] = {a.value: service.account_balance(db.session, a) for a in LedgerAccount}
         db.session.commit()
         return body
 
@@ -286,13 +540,40 @@ class ContributionRequest(Schema):
     memo = fields.String(load_default=None, validate=validate.Length(max=300))
 
 
+class ContributionOut(Schema):
+    balance = _money(**REQ)
+    transaction = fields.Nested(LedgerTxnOut, **REQ)
+
+
 @blp.route("/fund/contributions")
 class FundContribution(MethodView):
     @blp.arguments(ContributionRequest)
+    @blp.response(201, ContributionOut)
     @blp.doc(security=[{"bearer": []}])
     @api_user(Role.STAFF, scope="write")
     def post(self, data, actor):
-        service.contribute(db.session, actor, data["amount"], utcnow(), data["memo"])
-        db.session.commit()
-        return {"balance": str(service.fund_balance(db.session, utcnow()))}, 201
+        """Top up the fund (staff); approved claims waiting for money are then paid in order."""
+        txn = _act(lambda: service.contribute(db.session, actor, data["amount"], utcnow(), data["memo"]))
+        return {"balance": service.fund_balance(db.session, utcnow()), "transaction": txn_json(txn)}
 
+
+@blp.route("/fund/transactions")
+class FundTransactions(MethodView):
+    @blp.response(200, LedgerTxnList)
+    @blp.doc(security=[{"bearer": []}])
+    @api_user(Role.STAFF)
+    def get(self, actor):
+        """The fund's ledger (staff): the latest 200 balanced transactions, newest first."""
+        rows = db.session.scalars(select(LedgerTxn).order_by(LedgerTxn.id.desc()).limit(200))
+        return {"items": [txn_json(t) for t in rows]}
+
+
+@blp.route("/loans/<int:loan_id>/subsidy")
+class LoanSubsidy(MethodView):
+    @blp.response(201, LedgerTxnOut)
+    @blp.doc(security=[{"bearer": []}])
+    @api_user(Role.STAFF, scope="write")
+    def post(self, loan_id, actor):
+        """Pay the loan's guarantee/insurance premium subsidy from the fund (staff). Paying twice returns the same
+        transaction; 409 when the fund is short, 422 when the loan has no subsidy."""
+        return txn_json(_act(lambda: service.pay_subsidy(db.session, actor, loan_id, utcnow())))

@@ -698,3 +698,48 @@ def pay_subsidy(session: Session, staff, loan_id: int, now: datetime) -> LedgerT
     record(session, actor=staff, action="fund.subsidy", entity_type="loan", entity_id=loan.id, now=now,
            after={"amount": amount})
     return txn
+
+
+# ------------------------------------------------------------------------------------------------ API read helpers
+
+def claim_for(session: Session, actor, claim_id: int) -> CompensationClaim:
+    """A claim its loan's bank or staff may see; anyone else is told it does not exist."""
+    claim = session.get(CompensationClaim, claim_id)
+    if claim is None or actor is None:
+        raise NotFound("This claim does not exist.")
+    if actor.role is Role.STAFF:
+        return claim
+    if actor.role is Role.BANK and actor.organisation_id is not None \
+            and claim.loan.bank_org_id == actor.organisation_id:
+        return claim
+    raise NotFound("This claim does not exist.")
+
+
+@dataclass(frozen=True)
+class InstalmentState:
+    """One instalment of the schedule as of a day: what was due, how much of it is paid, whether it is overdue."""
+
+    seq: int
+    due_on: date
+    principal: Decimal
+    interest: Decimal
+    total: Decimal
+    paid: Decimal
+    outstanding: Decimal
+    overdue: bool
+
+
+def instalment_states(loan: Loan, today: date) -> list[InstalmentState]:
+    """The schedule with the repayments made up to `today` applied to the instalments in due order (principal and
+    interest together, oldest first). An instalment due before `today` and not fully paid is overdue; the unpaid rest
+    of the overdue instalments is exactly `amount_overdue(loan, today)`."""
+    available = sum((Decimal(r.principal) + Decimal(r.interest) for r in loan.repayments if r.paid_on <= today),
+                    ZERO)
+    rows = []
+    for item in loan_schedule(loan):
+        paid = min(available, item.total)
+        available -= paid
+        rest = item.total - paid
+        rows.append(InstalmentState(item.seq, item.due_on, item.principal, item.interest, item.total, paid, rest,
+                                    rest > 0 and item.due_on < today))
+    return rows
