@@ -48,3 +48,41 @@ class World:
 @pytest.fixture
 def world(session, factory):
     return World(session, factory)
+
+
+def run_together(app, user_ids, action) -> list[str]:
+    """Run `action(session, user)` for each user id in its own thread, app context and session, all starting at
+    the same moment; each commits on success. Returns the outcomes: "ok" or the name of the exception raised.
+
+    On SQLite a writing transaction takes the write lock at BEGIN (IMMEDIATE), so the later ones queue behind the
+    first and then see its work; on PostgreSQL they all read first and the database decides."""
+    import threading
+
+    from market.accounts.models import User
+    from market.db import db
+
+    barrier = threading.Barrier(len(user_ids))
+    outcomes: list[str] = []
+
+    def run(user_id):
+        with app.app_context():
+            session = db.session
+            try:
+                barrier.wait(timeout=10)
+                user = session.get(User, user_id)
+                _ = user.organisation.is_verified
+                action(session, user)
+                session.commit()
+                outcomes.append("ok")
+            except Exception as exc:  # noqa: BLE001 - a loser may see Conflict or a lock error
+                session.rollback()
+                outcomes.append(type(exc).__name__)
+            finally:
+                session.remove()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in user_ids]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    return outcomes

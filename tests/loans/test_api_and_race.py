@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import threading
 from datetime import date
 from decimal import Decimal
 
@@ -112,7 +111,7 @@ def _race(app):
     from market.db import db
     from market.loans.service import sign_loan
     from tests.conftest import Factory
-    from tests.loans.conftest import make_asset
+    from tests.loans.conftest import make_asset, run_together
 
     with app.app_context():
         f = Factory(db.session)
@@ -122,36 +121,13 @@ def _race(app):
         db.session.commit()
         ids = [b.id for b in banks]
         ent_id, asset_id = ent.id, asset.id
-    barrier = threading.Barrier(2)
-    outcomes = []
 
-    def run(user_id):
-        from market.accounts.models import User
+    def sign(session, user):
+        sign_loan(session, user, enterprise_org_id=ent_id, principal=D("1000000"), annual_rate=D("0.05"),
+                  term_months=12, asset_ids=[asset_id], signed_on=date(2016, 3, 1), now=NOW,
+                  registration_number=f"R{user.id}")
 
-        with app.app_context():
-            session = db.session
-            try:
-                # Both start together. On SQLite a writing transaction takes the write lock at BEGIN (IMMEDIATE),
-                # so the second queues behind the first and then sees the pledge; on PostgreSQL both read first.
-                barrier.wait(timeout=10)
-                user = session.get(User, user_id)
-                _ = user.organisation.is_verified
-                sign_loan(session, user, enterprise_org_id=ent_id, principal=D("1000000"), annual_rate=D("0.05"),
-                          term_months=12, asset_ids=[asset_id], signed_on=date(2016, 3, 1), now=NOW,
-                          registration_number=f"R{user_id}")
-                session.commit()
-                outcomes.append("ok")
-            except Exception as exc:  # noqa: BLE001 - the loser may see Conflict or a lock error
-                session.rollback()
-                outcomes.append(type(exc).__name__)
-            finally:
-                session.remove()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in ids]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
+    outcomes = run_together(app, ids, sign)
     with app.app_context():
         from sqlalchemy import func, select
 

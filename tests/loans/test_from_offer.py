@@ -19,6 +19,7 @@ from market.loans.models import Loan, LoanStatus, Pledge
 from market.needs import docking
 from market.needs.models import NeedStatus
 from tests.conftest import NOW, login
+from tests.loans.conftest import run_together
 from tests.needs.conftest import NeedsKit
 
 SIGNED = date(2026, 12, 1)
@@ -179,8 +180,6 @@ def test_api_signs_once(client, session, story):
 
 def _race_same_offer(app):
     """Two officers of the bank sign the same accepted offer at the same moment: exactly one loan."""
-    import threading
-
     from market.db import db
     from tests.conftest import Factory
 
@@ -194,34 +193,12 @@ def _race_same_offer(app):
         docking.accept_offer(db.session, ent, offer.id, NOW)
         db.session.commit()
         ids, offer_id, need_id = [first.id, second.id], offer.id, need.id
-    barrier = threading.Barrier(2)
-    outcomes = []
 
-    def run(user_id):
-        from market.accounts.models import User
+    def sign(session, user):
+        service.sign_loan_from_offer(session, user, offer_id, signed_on=SIGNED, now=AT,
+                                     registration_number=f"R{user.id}")
 
-        with app.app_context():
-            session = db.session
-            try:
-                # Both start together; on SQLite the second write transaction queues behind the first (IMMEDIATE).
-                barrier.wait(timeout=10)
-                user = session.get(User, user_id)
-                _ = user.organisation.is_verified
-                service.sign_loan_from_offer(session, user, offer_id, signed_on=SIGNED, now=AT,
-                                             registration_number=f"R{user_id}")
-                session.commit()
-                outcomes.append("ok")
-            except Exception as exc:  # noqa: BLE001 - the loser may see Conflict or a lock error
-                session.rollback()
-                outcomes.append(type(exc).__name__)
-            finally:
-                session.remove()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in ids]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
+    outcomes = run_together(app, ids, sign)
     with app.app_context():
         from market.needs.models import Need
 
