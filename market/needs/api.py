@@ -3,6 +3,9 @@ Rates are fractions (0.052), amounts decimal strings."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+from flask import url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
@@ -11,12 +14,24 @@ from sqlalchemy.orm import selectinload
 
 from market.accounts.models import Role
 from market.api.auth import api_user
+from market.api.fields import UtcDateTime
 from market.db import db, utcnow
-from market.errors import NotFound
+from market.errors import Forbidden, NotFound
 from market.needs import browse, docking, matching, service
+from market.needs.bulletin import get_bulletin
 from market.needs.indexing import quick_drain
 from market.needs.labels import reason_text
-from market.needs.models import PUBLIC_STATUSES, Claim, LoanProduct, Need, Offer
+from market.needs.models import (
+    PUBLIC_STATUSES,
+    Bulletin,
+    Claim,
+    ClaimStatus,
+    LoanProduct,
+    Need,
+    NeedStatus,
+    Offer,
+    OfferStatus,
+)
 
 blp = Blueprint("needs_api", __name__, url_prefix="/api/v1", description="Financing needs, matching and docking")
 BEARER = [{"bearer": []}]
@@ -102,23 +117,273 @@ class OfferRequest(Schema):
     conditions = fields.String(load_default=None, validate=validate.Length(max=2000))
 
 
+class MeetingRequest(Schema):
+    meeting_at = fields.DateTime(required=True, metadata={
+        "description": "RFC 3339 date-time; without an offset it is taken as UTC. Must be in the future."})
+
+
+class LoanProductQuery(Schema):
+    mine = fields.Boolean(load_default=False, metadata={
+        "description": "A bank's own products, inactive ones included (instead of every bank's active products)"})
+
+
+class DockingQuery(Schema):
+    need_id = fields.Integer(load_default=None)
+    page = fields.Integer(load_default=1, validate=validate.Range(1, 10_000))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(1, 200))
+
+
+class DockingClaimQuery(DockingQuery):
+    status = fields.String(load_default=None, validate=validate.OneOf([s.value for s in ClaimStatus]))
+
+
+class DockingOfferQuery(DockingQuery):
+    status = fields.String(load_default=None, validate=validate.OneOf([s.value for s in OfferStatus]))
+
+
+# --- responses -------------------------------------------------------------------------------------------------
+
+
+def money(**kw):
+    return fields.Decimal(as_string=True, **kw)
+
+
+class NeedOut(Schema):
+    id = fields.Integer(required=True)
+    status = fields.String(required=True, validate=validate.OneOf([s.value for s in NeedStatus]))
+    title = fields.String(required=True)
+    org_id = fields.Integer(required=True)
+    org_name = fields.String(required=True)
+    amount = money(required=True)
+    term_months = fields.Integer(required=True)
+    max_rate = money(required=True, metadata={"description": "highest annual rate accepted, a fraction"})
+    industry_code = fields.String(allow_none=True)
+    groups = fields.List(fields.String())
+    district_code = fields.String(allow_none=True)
+    ip_kinds = fields.List(fields.String())
+    ipc_sections = fields.List(fields.String())
+    ipc_classes = fields.List(fields.String())
+    amount_band = fields.String(allow_none=True)
+    asset_ids = fields.List(fields.Integer())
+    published_at = UtcDateTime(allow_none=True)
+
+
+class NeedDetailOut(NeedOut):
+    purpose = fields.String()
+    tangible_collateral = fields.String(allow_none=True)
+    tangible_value = money(allow_none=True)
+    preferred_bank_ids = fields.List(fields.Integer())
+    rejection_reason = fields.String(allow_none=True)
+    review_checklist = fields.Dict(keys=fields.String(), values=fields.Boolean())
+    accepted_offer_id = fields.Integer(allow_none=True)
+    escalated_at = UtcDateTime(allow_none=True)
+
+
+class NeedLoanRepaymentOut(Schema):
+    paid_on = fields.Date()
+    principal = money()
+    interest = money()
+
+
+class NeedLoanWatchFlagOut(Schema):
+    asset_id = fields.Integer()
+    reason = fields.String()
+    raised_at = UtcDateTime()
+    resolved_at = UtcDateTime(allow_none=True)
+
+
+class NeedLoanOut(Schema):
+    id = fields.Integer()
+    status = fields.String()
+    bank_org_id = fields.Integer()
+    principal = money()
+    annual_rate = money()
+    term_months = fields.Integer()
+    signed_on = fields.Date()
+    maturity = fields.Date()
+    outstanding_principal = money()
+    overdue_amount = money()
+    repayments = fields.List(fields.Nested(NeedLoanRepaymentOut))
+    watch_flags = fields.List(fields.Nested(NeedLoanWatchFlagOut))
+
+
+class NeedOneOut(NeedDetailOut):
+    loan = fields.Nested(NeedLoanOut, allow_none=True, metadata={
+        "description": "post-loan maintenance: the loan signed from the accepted offer (enterprise, bank, staff)"})
+
+
+class NeedFacetBucketOut(Schema):
+    value = fields.String()
+    count = fields.Integer()
+
+
+class NeedPage(Schema):
+    engine = fields.String()
+    total = fields.Integer()
+    page = fields.Integer()
+    per_page = fields.Integer()
+    items = fields.List(fields.Nested(NeedOut))
+    facets = fields.Dict(keys=fields.String(), values=fields.List(fields.Nested(NeedFacetBucketOut)))
+
+
+class MatchReasonOut(Schema):
+    criterion = fields.String()
+    fits = fields.Boolean()
+    points = fields.Integer()
+    message = fields.String()
+
+
+class MatchOut(Schema):
+    need_id = fields.Integer()
+    product_id = fields.Integer()
+    bank_org_id = fields.Integer()
+    score = fields.Integer()
+    reasons = fields.List(fields.Nested(MatchReasonOut))
+
+
+class NeedMatches(Schema):
+    need_id = fields.Integer()
+    items = fields.List(fields.Nested(MatchOut))
+
+
+class MatchList(Schema):
+    items = fields.List(fields.Nested(MatchOut))
+
+
+class LoanProductOut(Schema):
+    id = fields.Integer()
+    bank_org_id = fields.Integer()
+    bank_name = fields.String()
+    name = fields.String()
+    description = fields.String(allow_none=True)
+    min_amount = money()
+    max_amount = money()
+    min_term_months = fields.Integer()
+    max_term_months = fields.Integer()
+    min_rate = money()
+    max_rate = money()
+    accepted_kinds = fields.List(fields.String())
+    target_industries = fields.List(fields.String())
+    target_groups = fields.List(fields.String())
+    requires_guarantee = fields.Boolean()
+    requires_insurance = fields.Boolean()
+    max_ltv = fields.Dict(keys=fields.String(), values=fields.String(), metadata={
+        "description": "highest loan-to-value per IP kind, fractions as decimal strings"})
+    active = fields.Boolean()
+    updated_at = UtcDateTime()
+
+
+class LoanProductList(Schema):
+    items = fields.List(fields.Nested(LoanProductOut))
+
+
+class DockingClaimOut(Schema):
+    id = fields.Integer()
+    need_id = fields.Integer()
+    need_title = fields.String()
+    need_status = fields.String()
+    bank_org_id = fields.Integer()
+    bank_name = fields.String()
+    product_id = fields.Integer(allow_none=True)
+    status = fields.String(validate=validate.OneOf([s.value for s in ClaimStatus]))
+    note = fields.String(allow_none=True)
+    meeting_at = UtcDateTime(allow_none=True)
+    created_at = UtcDateTime()
+    updated_at = UtcDateTime()
+
+
+class DockingOfferOut(Schema):
+    id = fields.Integer()
+    need_id = fields.Integer()
+    need_title = fields.String()
+    need_status = fields.String()
+    claim_id = fields.Integer(allow_none=True)
+    bank_org_id = fields.Integer()
+    bank_name = fields.String()
+    product_id = fields.Integer(allow_none=True)
+    amount = money()
+    annual_rate = money()
+    term_months = fields.Integer()
+    conditions = fields.String(allow_none=True)
+    status = fields.String(validate=validate.OneOf([s.value for s in OfferStatus]))
+    created_at = UtcDateTime()
+    decided_at = UtcDateTime(allow_none=True)
+
+
+class DockingClaimList(Schema):
+    items = fields.List(fields.Nested(DockingClaimOut))
+
+
+class DockingOfferList(Schema):
+    items = fields.List(fields.Nested(DockingOfferOut))
+
+
+class DockingClaimPage(DockingClaimList):
+    total = fields.Integer()
+    page = fields.Integer()
+    per_page = fields.Integer()
+
+
+class DockingOfferPage(DockingOfferList):
+    total = fields.Integer()
+    page = fields.Integer()
+    per_page = fields.Integer()
+
+
+class BulletinOut(Schema):
+    number = fields.Integer()
+    period_start = fields.Date(metadata={"description": "first day covered"})
+    period_end = fields.Date(metadata={"description": "the day after the last day covered"})
+    need_count = fields.Integer()
+    published_at = UtcDateTime()
+    url = fields.String()
+    csv_url = fields.String()
+    atom_url = fields.String()
+
+
+class BulletinEntryOut(Schema):
+    need_id = fields.Integer()
+    title = fields.String()
+    enterprise = fields.String()
+    amount = money()
+    term_months = fields.Integer()
+    max_rate = money()
+    industry_code = fields.String(allow_none=True)
+    district_code = fields.String(allow_none=True)
+    ip_kinds = fields.List(fields.String())
+    ipc_classes = fields.List(fields.String())
+    purpose = fields.String()
+    published_at = UtcDateTime()
+
+
+class BulletinDetailOut(BulletinOut):
+    entries = fields.List(fields.Nested(BulletinEntryOut))
+
+
+class BulletinList(Schema):
+    items = fields.List(fields.Nested(BulletinOut))
+
+
+# --- bodies ----------------------------------------------------------------------------------------------------
+
+
 def need_json(need: Need, detail: bool = False) -> dict:
     body = {
         "id": need.id, "status": need.status.value, "title": need.title, "org_id": need.org_id,
-        "org_name": need.org.name, "amount": str(need.amount), "term_months": need.term_months,
-        "max_rate": str(need.max_rate), "industry_code": need.industry_code, "groups": need.group_codes,
+        "org_name": need.org.name, "amount": need.amount, "term_months": need.term_months,
+        "max_rate": need.max_rate, "industry_code": need.industry_code, "groups": need.group_codes,
         "district_code": need.district_code, "ip_kinds": need.ip_kinds, "ipc_sections": need.ipc_sections,
         "ipc_classes": need.ipc_classes, "amount_band": need.amount_band, "asset_ids": need.asset_ids,
-        "published_at": need.published_at.isoformat() if need.published_at else None,
+        "published_at": need.published_at,
     }
     if detail:
         body.update({
             "purpose": need.purpose, "tangible_collateral": need.tangible_collateral,
-            "tangible_value": str(need.tangible_value) if need.tangible_value is not None else None,
+            "tangible_value": need.tangible_value,
             "preferred_bank_ids": need.preferred_bank_ids, "rejection_reason": need.rejection_reason,
             "review_checklist": need.review_checklist,
             "accepted_offer_id": need.accepted_offer.id if need.accepted_offer else None,
-            "escalated_at": need.escalated_at.isoformat() if need.escalated_at else None,
+            "escalated_at": need.escalated_at,
         })
     return body
 
@@ -132,46 +397,66 @@ def _loan_summary(need: Need, actor) -> dict | None:
         return None
     today = utcnow().date()
     return {
-        "id": loan.id, "status": loan.status.value, "bank_org_id": loan.bank_org_id, "principal": str(loan.principal),
-        "annual_rate": str(loan.annual_rate), "term_months": loan.term_months,
-        "signed_on": loan.signed_on.isoformat(), "maturity": loan.maturity.isoformat(),
-        "outstanding_principal": str(loans.outstanding_principal(loan)),
-        "overdue_amount": str(loans.amount_overdue(loan, today)),
-        "repayments": [{"paid_on": r.paid_on.isoformat(), "principal": str(r.principal), "interest": str(r.interest)}
+        "id": loan.id, "status": loan.status.value, "bank_org_id": loan.bank_org_id, "principal": loan.principal,
+        "annual_rate": loan.annual_rate, "term_months": loan.term_months,
+        "signed_on": loan.signed_on, "maturity": loan.maturity,
+        "outstanding_principal": loans.outstanding_principal(loan),
+        "overdue_amount": loans.amount_overdue(loan, today),
+        "repayments": [{"paid_on": r.paid_on, "principal": r.principal, "interest": r.interest}
                        for r in loan.repayments],
-        "watch_flags": [{"asset_id": f.asset_id, "reason": f.reason, "raised_at": f.raised_at.isoformat(),
-                         "resolved_at": f.resolved_at.isoformat() if f.resolved_at else None} for f in loan.flags],
+        "watch_flags": [{"asset_id": f.asset_id, "reason": f.reason, "raised_at": f.raised_at,
+                         "resolved_at": f.resolved_at} for f in loan.flags],
     }
 
 
 def product_json(p: LoanProduct) -> dict:
     return {
         "id": p.id, "bank_org_id": p.bank_org_id, "bank_name": p.bank.name, "name": p.name,
-        "description": p.description, "min_amount": str(p.min_amount), "max_amount": str(p.max_amount),
-        "min_term_months": p.min_term_months, "max_term_months": p.max_term_months, "min_rate": str(p.min_rate),
-        "max_rate": str(p.max_rate), "accepted_kinds": p.accepted_kinds, "target_industries": p.target_industries,
+        "description": p.description, "min_amount": p.min_amount, "max_amount": p.max_amount,
+        "min_term_months": p.min_term_months, "max_term_months": p.max_term_months, "min_rate": p.min_rate,
+        "max_rate": p.max_rate, "accepted_kinds": p.accepted_kinds, "target_industries": p.target_industries,
         "target_groups": p.target_groups, "requires_guarantee": p.requires_guarantee,
         "requires_insurance": p.requires_insurance, "max_ltv": p.max_ltv, "active": p.active,
+        "updated_at": p.updated_at,
     }
 
 
 def claim_json(c: Claim) -> dict:
-    return {"id": c.id, "need_id": c.need_id, "bank_org_id": c.bank_org_id, "product_id": c.product_id,
-            "status": c.status.value, "note": c.note,
-            "meeting_at": c.meeting_at.isoformat() if c.meeting_at else None, "created_at": c.created_at.isoformat()}
+    return {"id": c.id, "need_id": c.need_id, "need_title": c.need.title, "need_status": c.need.status.value,
+            "bank_org_id": c.bank_org_id, "bank_name": c.bank.name, "product_id": c.product_id,
+            "status": c.status.value, "note": c.note, "meeting_at": c.meeting_at, "created_at": c.created_at,
+            "updated_at": c.updated_at}
 
 
 def offer_json(o: Offer) -> dict:
-    return {"id": o.id, "need_id": o.need_id, "bank_org_id": o.bank_org_id, "product_id": o.product_id,
-            "amount": str(o.amount), "annual_rate": str(o.annual_rate), "term_months": o.term_months,
-            "conditions": o.conditions, "status": o.status.value, "created_at": o.created_at.isoformat(),
-            "decided_at": o.decided_at.isoformat() if o.decided_at else None}
+    return {"id": o.id, "need_id": o.need_id, "need_title": o.need.title, "need_status": o.need.status.value,
+            "claim_id": o.claim_id, "bank_org_id": o.bank_org_id, "bank_name": o.bank.name,
+            "product_id": o.product_id, "amount": o.amount, "annual_rate": o.annual_rate,
+            "term_months": o.term_months, "conditions": o.conditions, "status": o.status.value,
+            "created_at": o.created_at, "decided_at": o.decided_at}
 
 
 def match_json(m: matching.Match) -> dict:
     return {"need_id": m.need_id, "product_id": m.product_id, "bank_org_id": m.bank_org_id, "score": m.score,
             "reasons": [{"criterion": r.criterion, "fits": r.fits, "points": r.points, "message": reason_text(r)}
                         for r in m.reasons]}
+
+
+def bulletin_json(b: Bulletin, detail: bool = False) -> dict:
+    body = {"number": b.number, "period_start": b.period_start, "period_end": b.period_end,
+            "need_count": len(b.need_ids or []), "published_at": b.published_at,
+            "url": url_for("bulletins.bulletin_page", number=b.number),
+            "csv_url": url_for("bulletins.bulletin_csv", number=b.number),
+            "atom_url": url_for("bulletins.bulletin_atom", number=b.number)}
+    if detail:
+        body["entries"] = [{
+            **{k: e.get(k) for k in ("need_id", "title", "enterprise", "amount", "term_months", "max_rate",
+                                     "industry_code", "district_code", "purpose")},
+            "ip_kinds": [x for x in (e.get("ip_kinds") or "").split(",") if x],
+            "ipc_classes": [x for x in (e.get("ipc_classes") or "").split(",") if x],
+            "published_at": datetime.fromisoformat(e["published_at"]),
+        } for e in b.entries]
+    return body
 
 
 def _need_input(data: dict) -> service.NeedInput:
@@ -185,6 +470,7 @@ def _need_input(data: dict) -> service.NeedInput:
 class Needs(MethodView):
     @blp.doc(security=BEARER)
     @blp.arguments(NeedQuery, location="query")
+    @blp.response(200, NeedPage)
     @api_user()
     def get(self, args, actor):
         """Published needs (and needs in talks) with filters and facet counts."""
@@ -198,17 +484,19 @@ class Needs(MethodView):
 
     @blp.doc(security=BEARER)
     @blp.arguments(NeedRequest)
+    @blp.response(201, NeedDetailOut)
     @api_user(Role.ENTERPRISE, scope="write")
     def post(self, data, actor):
         """Post a need of the actor's enterprise (a draft, or submitted for review with `submit`)."""
         need = service.create_need(db.session, actor, _need_input(data), utcnow(), submit=data["submit"])
         db.session.commit()
-        return need_json(need, detail=True), 201
+        return need_json(need, detail=True)
 
 
 @blp.route("/needs/<int:need_id>")
 class NeedOne(MethodView):
     @blp.doc(security=BEARER)
+    @blp.response(200, NeedOneOut)
     @api_user()
     def get(self, need_id, actor):
         """One need; unpublished needs of others are 404. `loan` (post-loan maintenance) is the loan signed from the
@@ -221,6 +509,7 @@ class NeedOne(MethodView):
 
     @blp.doc(security=BEARER)
     @blp.arguments(NeedRequest)
+    @blp.response(200, NeedDetailOut)
     @api_user(Role.ENTERPRISE, scope="write")
     def put(self, data, need_id, actor):
         """Change a draft or rejected need (submit again with `submit`)."""
@@ -235,6 +524,7 @@ class NeedOne(MethodView):
 def _need_action(name: str, fn, role: Role):
     @blp.route(f"/needs/<int:need_id>/{name}", endpoint=f"need_{name}", methods=["POST"])
     @blp.doc(security=BEARER)
+    @blp.response(200, NeedDetailOut)
     @api_user(role, scope="write")
     def action(need_id, actor):
         need = fn(db.session, actor, need_id, utcnow())
@@ -253,6 +543,7 @@ _need_action("withdraw", service.withdraw_need, Role.ENTERPRISE)
 @blp.route("/needs/<int:need_id>/review", methods=["POST"])
 @blp.doc(security=BEARER)
 @blp.arguments(ReviewRequest)
+@blp.response(200, NeedDetailOut)
 @api_user(Role.STAFF, scope="write")
 def review(data, need_id, actor):
     """Staff publish (every checklist item true) or reject with a reason."""
@@ -265,6 +556,7 @@ def review(data, need_id, actor):
 
 @blp.route("/needs/<int:need_id>/matches")
 @blp.doc(security=BEARER)
+@blp.response(200, NeedMatches)
 @api_user()
 def need_matches(need_id, actor):
     """Loan products ranked for one need, each with its score and reasons (a bank sees its own products)."""
@@ -276,6 +568,7 @@ def need_matches(need_id, actor):
 
 @blp.route("/matches")
 @blp.doc(security=BEARER)
+@blp.response(200, MatchList)
 @api_user(Role.BANK)
 def bank_matches(actor):
     """Published needs ranked for the actor's bank, each with its best product, score and reasons."""
@@ -288,29 +581,72 @@ def bank_matches(actor):
 @blp.route("/products")
 class Products(MethodView):
     @blp.doc(security=BEARER)
+    @blp.arguments(LoanProductQuery, location="query")
+    @blp.response(200, LoanProductList)
     @api_user()
-    def get(self, actor):
-        """Active loan products of every bank."""
-        return {"items": [product_json(p) for p in docking.active_products(db.session)]}
+    def get(self, args, actor):
+        """Active loan products of every bank; with `mine=true`, every product of the actor's bank (inactive ones
+        included)."""
+        if not args["mine"]:
+            return {"items": [product_json(p) for p in docking.active_products(db.session)]}
+        if actor.role is not Role.BANK:
+            raise Forbidden("Only banks have loan products of their own.")
+        return {"items": [product_json(p) for p in docking.bank_products(db.session, actor.organisation_id)]}
 
     @blp.doc(security=BEARER)
     @blp.arguments(ProductRequest)
+    @blp.response(201, LoanProductOut)
     @api_user(Role.BANK, scope="write")
     def post(self, data, actor):
         """Publish a loan product of the actor's bank."""
         product = docking.save_product(db.session, actor, docking.ProductInput(**data), utcnow())
         db.session.commit()
-        return product_json(product), 201
+        return product_json(product)
 
 
 @blp.route("/products/<int:product_id>")
-@blp.doc(security=BEARER)
-@api_user()
-def product_one(product_id, actor):
-    product = db.session.get(LoanProduct, product_id)
-    if product is None or not product.active:
-        raise NotFound("This loan product does not exist.")
-    return product_json(product)
+class ProductOne(MethodView):
+    @blp.doc(security=BEARER)
+    @blp.response(200, LoanProductOut)
+    @api_user()
+    def get(self, product_id, actor):
+        """One active loan product (the bank that owns it also sees it when inactive)."""
+        product = db.session.get(LoanProduct, product_id)
+        if product is None or not (product.active or product.bank_org_id == actor.organisation_id):
+            raise NotFound("This loan product does not exist.")
+        return product_json(product)
+
+    @blp.doc(security=BEARER)
+    @blp.arguments(ProductRequest)
+    @blp.response(200, LoanProductOut)
+    @api_user(Role.BANK, scope="write")
+    def put(self, data, product_id, actor):
+        """Change a loan product of the actor's bank (the whole product, as when publishing it); 403 for another
+        bank's product."""
+        product = docking.save_product(db.session, actor, docking.ProductInput(**data), utcnow(),
+                                       product_id=product_id)
+        db.session.commit()
+        return product_json(product)
+
+
+def _product_switch(name: str, active: bool):
+    @blp.route(f"/products/<int:product_id>/{name}", endpoint=f"product_{name}", methods=["POST"])
+    @blp.doc(security=BEARER)
+    @blp.response(200, LoanProductOut)
+    @api_user(Role.BANK, scope="write")
+    def action(product_id, actor):
+        product = docking.set_product_active(db.session, actor, product_id, active, utcnow())
+        db.session.commit()
+        return product_json(product)
+
+    action.__doc__ = ("Put a product of the actor's bank back on the market (409 when it is active)." if active else
+                      "Take a product of the actor's bank off the market: it no longer lists or matches; docking "
+                      "records and offers that name it keep it (409 when it is inactive).")
+    return action
+
+
+_product_switch("deactivate", False)
+_product_switch("activate", True)
 
 
 def _docking_visible(need: Need, actor) -> bool:
@@ -320,6 +656,7 @@ def _docking_visible(need: Need, actor) -> bool:
 @blp.route("/needs/<int:need_id>/claims")
 class Claims(MethodView):
     @blp.doc(security=BEARER)
+    @blp.response(200, DockingClaimList)
     @api_user()
     def get(self, need_id, actor):
         """Docking records of a need: all for its enterprise and staff, a bank's own for a bank."""
@@ -329,6 +666,7 @@ class Claims(MethodView):
 
     @blp.doc(security=BEARER)
     @blp.arguments(ClaimRequest)
+    @blp.response(201, DockingClaimOut)
     @api_user(Role.BANK, scope="write")
     def post(self, data, need_id, actor):
         """The actor's bank declares interest in a published need."""
@@ -336,20 +674,40 @@ class Claims(MethodView):
                                    note=data["note"])
         db.session.commit()
         quick_drain()
-        return claim_json(claim), 201
+        return claim_json(claim)
+
+
+@blp.route("/needs/<int:need_id>/meeting", methods=["POST"])
+@blp.doc(security=BEARER)
+@blp.arguments(MeetingRequest)
+@blp.response(200, DockingClaimOut)
+@api_user(Role.BANK, scope="write")
+def meeting(data, need_id, actor):
+    """The bank that claimed the need arranges a meeting with the enterprise (or moves it while the docking record
+    is at the meeting stage): 404 without a claim, 409 once an offer is made or the record is closed, 422 for a
+    time not in the future."""
+    at = data["meeting_at"]
+    if at.tzinfo is not None:
+        at = at.astimezone(UTC).replace(tzinfo=None)
+    claim = docking.schedule_meeting(db.session, actor, need_id, at, utcnow())
+    db.session.commit()
+    return claim_json(claim)
 
 
 @blp.route("/needs/<int:need_id>/offers")
 class Offers(MethodView):
     @blp.doc(security=BEARER)
+    @blp.response(200, DockingOfferList)
     @api_user()
     def get(self, need_id, actor):
+        """Offers on a need: all for its enterprise and staff, a bank's own for a bank."""
         need = service.visible_need(db.session, actor, need_id)
         offers = [o for o in need.offers if _docking_visible(need, actor) or o.bank_org_id == actor.organisation_id]
         return {"items": [offer_json(o) for o in offers]}
 
     @blp.doc(security=BEARER)
     @blp.arguments(OfferRequest)
+    @blp.response(201, DockingOfferOut)
     @api_user(Role.BANK, scope="write")
     def post(self, data, need_id, actor):
         """The actor's bank offers a loan on the need (claiming it first when it has not)."""
@@ -358,12 +716,13 @@ class Offers(MethodView):
                                    conditions=data["conditions"])
         db.session.commit()
         quick_drain()
-        return offer_json(offer), 201
+        return offer_json(offer)
 
 
 def _offer_action(name: str, fn, role: Role):
     @blp.route(f"/offers/<int:offer_id>/{name}", endpoint=f"offer_{name}", methods=["POST"])
     @blp.doc(security=BEARER)
+    @blp.response(200, DockingOfferOut)
     @api_user(role, scope="write")
     def action(offer_id, actor):
         offer = fn(db.session, actor, offer_id, utcnow())
@@ -379,3 +738,48 @@ _offer_action("decline", docking.decline_offer, Role.ENTERPRISE)
 _offer_action("withdraw", docking.withdraw_offer, Role.BANK)
 
 
+def _page(args: dict, actor, model, status_cls) -> dict:
+    page, per_page = args["page"], args["per_page"]
+    status = status_cls(args["status"]) if args["status"] else None
+    total, items = docking.docking_records(db.session, actor, model, status=status, need_id=args["need_id"],
+                                           offset=(page - 1) * per_page, limit=per_page)
+    to_json = claim_json if model is Claim else offer_json
+    return {"total": total, "page": page, "per_page": per_page, "items": [to_json(x) for x in items]}
+
+
+@blp.route("/docking/claims")
+@blp.doc(security=BEARER)
+@blp.arguments(DockingClaimQuery, location="query")
+@blp.response(200, DockingClaimPage)
+@api_user()
+def docking_claims(args, actor):
+    """Docking records (claims: interest → meeting → offer → accepted / declined / withdrawn) across needs, newest
+    first, for polling: a bank's own, those on an enterprise's needs, all for staff; filter by `status`,
+    `need_id`."""
+    return _page(args, actor, Claim, ClaimStatus)
+
+
+@blp.route("/docking/offers")
+@blp.doc(security=BEARER)
+@blp.arguments(DockingOfferQuery, location="query")
+@blp.response(200, DockingOfferPage)
+@api_user()
+def docking_offers(args, actor):
+    """Offers across needs, newest first: a bank's own, those an enterprise received, all for staff; filter by
+    `status`, `need_id`."""
+    return _page(args, actor, Offer, OfferStatus)
+
+
+@blp.route("/bulletins")
+@blp.response(200, BulletinList)
+def bulletins():
+    """Published editions of the financing-needs bulletin, newest first (public, no token)."""
+    rows = db.session.scalars(select(Bulletin).order_by(Bulletin.number.desc())).all()
+    return {"items": [bulletin_json(b) for b in rows]}
+
+
+@blp.route("/bulletins/<int:number>")
+@blp.response(200, BulletinDetailOut)
+def bulletin_one(number):
+    """One edition with the needs it lists, as they were when published (public, no token)."""
+    return bulletin_json(get_bulletin(db.session, number), detail=True)

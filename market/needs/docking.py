@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from market.accounts.models import Organisation, Role, User
@@ -108,9 +108,7 @@ def save_product(session: Session, actor: User, data: ProductInput, now: datetim
         product = LoanProduct(bank_org_id=bank.id, created_at=now, active=True)
         before = None
     else:
-        product = session.get(LoanProduct, product_id)
-        if product is None or product.bank_org_id != bank.id:
-            raise NotFound("This loan product does not exist.")
+        product = _own_product(session, bank, product_id)
         before = snapshot(product, PRODUCT_FIELDS)
     product.name = data.name.strip()
     product.description = (data.description or "").strip() or None
@@ -129,6 +127,40 @@ def save_product(session: Session, actor: User, data: ProductInput, now: datetim
     record(session, actor=actor, action="product.saved", entity_type="loan_product", entity_id=product.id, now=now,
            before=before, after=snapshot(product, PRODUCT_FIELDS))
     return product
+
+
+def _own_product(session: Session, bank: Organisation, product_id: int) -> LoanProduct:
+    product = session.get(LoanProduct, product_id)
+    if product is None:
+        raise NotFound("This loan product does not exist.")
+    if product.bank_org_id != bank.id:
+        raise Forbidden("This loan product belongs to another bank.")
+    return product
+
+
+def set_product_active(session: Session, actor: User, product_id: int, active: bool, now: datetime) -> LoanProduct:
+    """Take one of the bank's own products off the market (it no longer matches or lists) or put it back.
+    Docking records and offers that name it keep it. Refused (409) when it is already in that state."""
+    bank = _require_bank(actor)
+    product = _own_product(session, bank, product_id)
+    if product.active and active:
+        raise Conflict("This loan product is already active.")
+    if not product.active and not active:
+        raise Conflict("This loan product is already inactive.")
+    before = snapshot(product, PRODUCT_FIELDS)
+    product.active = active
+    product.updated_at = now
+    session.flush()
+    record(session, actor=actor, action="product.activated" if active else "product.deactivated",
+           entity_type="loan_product", entity_id=product.id, now=now, before=before,
+           after=snapshot(product, PRODUCT_FIELDS))
+    return product
+
+
+def bank_products(session: Session, bank_org_id: int) -> list[LoanProduct]:
+    """Every product of one bank, inactive ones included (what the bank's own product page lists)."""
+    return list(session.scalars(select(LoanProduct).where(LoanProduct.bank_org_id == bank_org_id)
+                                .order_by(LoanProduct.id)))
 
 
 def active_products(session: Session, bank_org_id: int | None = None) -> list[LoanProduct]:
@@ -199,10 +231,28 @@ def _own_claim(session: Session, bank: Organisation, need_id: int) -> Claim:
 
 
 def schedule_meeting(session: Session, actor: User, need_id: int, meeting_at: datetime, now: datetime) -> Claim:
+    """The bank that claimed a need arranges a meeting with the enterprise (naive UTC `meeting_at`, in the
+    future); while the record is at the meeting stage the time may be moved."""
     bank = _require_bank(actor)
     claim = _own_claim(session, bank, need_id)
+    if meeting_at <= now:
+        raise InvalidInput("The meeting time must be in the future.")
+    if claim.status is C.MEETING:
+        before = snapshot(claim, CLAIM_FIELDS)
+        claim.meeting_at = meeting_at
+        claim.updated_at = now
+        session.flush()
+        record(session, actor=actor, action="claim.meeting_moved", entity_type="need_claim", entity_id=claim.id,
+               now=now, before=before, after=snapshot(claim, CLAIM_FIELDS))
+        return claim
+    CLAIM_STATES.check(claim.status, C.MEETING)  # before any change: a refused request writes nothing
+    before = snapshot(claim, CLAIM_FIELDS)
     claim.meeting_at = meeting_at
-    _claim_transition(session, actor, claim, C.MEETING, now)
+    claim.status = C.MEETING
+    claim.updated_at = now
+    session.flush()
+    record(session, actor=actor, action="claim.meeting", entity_type="need_claim", entity_id=claim.id, now=now,
+           before=before, after=snapshot(claim, CLAIM_FIELDS))
     return claim
 
 
@@ -352,3 +402,23 @@ def mark_funded(session: Session, actor: User | None, need_id: int, now: datetim
         raise Forbidden("Only the bank of the accepted offer can do this.")
     transition(session, actor, need, NeedStatus.FUNDED, now, note=f"offer {accepted.id}")
     return need
+
+
+def docking_records(session: Session, actor: User, model: type[Claim] | type[Offer], *, status: str | None = None,
+                    need_id: int | None = None, offset: int = 0, limit: int = 50) -> tuple[int, list]:
+    """Claims or offers across needs as the actor may see them, newest first: a bank its own, an enterprise those
+    on its needs, staff all. Returns (total, the page)."""
+    query = select(model)
+    if actor.role is Role.BANK:
+        query = query.where(model.bank_org_id == actor.organisation_id)
+    elif actor.role is Role.ENTERPRISE:
+        query = query.join(Need, Need.id == model.need_id).where(Need.org_id == actor.organisation_id)
+    elif actor.role is not Role.STAFF:
+        raise Forbidden("Only banks, enterprises and staff have docking records.")
+    if status is not None:
+        query = query.where(model.status == status)
+    if need_id is not None:
+        query = query.where(model.need_id == need_id)
+    total = session.scalar(select(func.count()).select_from(query.subquery()))
+    items = list(session.scalars(query.order_by(model.id.desc()).offset(offset).limit(limit)))
+    return total, items
