@@ -1,4 +1,5 @@
-"""`market import patents FILE`, `market search sync`, `market search reindex`."""
+"""`market import patents FILE`, `market search sync` and `market search reindex` (every index fed by the outbox:
+patents, needs, …; see `market.outbox`)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from market.db import db, utcnow
+from market.outbox import DrainResult
 
 
 def echo_report(report, max_lines: int = 50) -> None:
@@ -18,16 +20,23 @@ def echo_report(report, max_lines: int = 50) -> None:
         click.echo(f"  … {len(report.rejected) - max_lines} more rejected rows", err=True)
 
 
-def sync_now() -> None:
-    from market.ip.indexing import drain, get_backend
+def sync_now() -> DrainResult:
+    """Drain the outbox of every index, one line each, then the total (`Search index updated: …` or
+    `Search index not updated (…); … changes wait in the outbox.`)."""
+    from market.outbox import all_indexes, drain, get_backend, sync_message
 
-    result = drain(db.session, get_backend())
-    db.session.commit()
-    if result.error:
-        click.echo(f"Search index not updated ({result.error}); {result.remaining} changes wait in the outbox.")
-    else:
-        click.echo(f"Search index updated: {result.applied} changes applied, {result.remaining} waiting.")
-    return result
+    total, errors = DrainResult(), []
+    for index in all_indexes():
+        result = drain(db.session, get_backend(), index)
+        db.session.commit()
+        click.echo(sync_message(f"  {index.label}", result))
+        total.applied += result.applied
+        total.remaining += result.remaining
+        if result.error:
+            errors.append(f"{index.name}: {result.error}")
+    total.error = "; ".join(errors) or None
+    click.echo(sync_message("Search index", total))
+    return total
 
 
 @click.command("patents")
@@ -72,14 +81,16 @@ def sync_command() -> None:
 @click.command("reindex")
 @with_appcontext
 def reindex_command() -> None:
-    """Rebuild the patent index from the database."""
-    from market.ip.indexing import get_backend, reindex
+    """Rebuild every search index (patents, needs, …) from the database."""
+    from market.outbox import all_indexes, get_backend
+    from market.outbox import reindex as rebuild
     from search import SearchError
 
-    try:
-        written = reindex(db.session, get_backend())
-    except SearchError as exc:
-        db.session.rollback()
-        raise click.ClickException(f"Search engine unavailable: {exc}") from exc
-    db.session.commit()
-    click.echo(f"Patent index rebuilt: {written} documents.")
+    for index in all_indexes():
+        try:
+            written = rebuild(db.session, get_backend(), index)
+        except SearchError as exc:
+            db.session.rollback()
+            raise click.ClickException(f"Search engine unavailable: {exc}") from exc
+        db.session.commit()
+        click.echo(f"{index.label} rebuilt: {written} documents.")

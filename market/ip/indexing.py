@@ -1,28 +1,31 @@
-"""The patent index: document shape, the app's search backend, outbox drain and full reindex.
+"""The patent index: its schema and document shape; drain and full reindex through the shared outbox.
 
 The database is the source of truth. Services queue `search_outbox` rows in the same transaction as a change;
 `drain` applies them (reloading each asset from the database) and deletes the rows only after the engine took
-them; `reindex` rebuilds the whole index from the database. An engine that is down never loses a write.
+them; `reindex` rebuilds the whole index from the database. An engine that is down never loses a write. The
+mechanism is `market.outbox` (shared with the needs index); this module gives it the patent documents.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
 
-from flask import Flask, current_app
-from sqlalchemy import delete, func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from market import outbox
 from market.ip import numbers
-from market.ip.models import IpAsset, SearchOutbox
+from market.ip.models import IpAsset
 from market.ip.service import INDEX_NAME, eligible_kinds_in_force
+from market.outbox import DrainResult, get_backend, init_app
 from market.reference.choices import IPC_SECTION_ZH
 from market.reference.models import IpcTitle
-from search import Schema, SearchBackend, SearchError, make_backend
+from search import Schema, SearchBackend, SearchError
+
+__all__ = ["INDEX_NAME", "OUTBOX_INDEX", "SCHEMA", "DocBuilder", "DrainResult", "alert_saved_searches",
+           "all_documents", "drain", "ensure_ready", "get_backend", "init_app", "lag", "quick_drain", "reindex"]
 
 log = logging.getLogger(__name__)
 
@@ -36,39 +39,11 @@ SCHEMA = Schema(
 )
 # Remaining life is not stored: the "life_band" facet is computed at query time from expiry_date and today
 # (finder.life_bands), so the index never goes stale as time passes.
-_lock = threading.Lock()
-
-
-# --------------------------------------------------------------------------------------------- app backend
-
-
-def init_app(app: Flask) -> None:
-    app.extensions.setdefault("search", None)
-
-
-def get_backend(app: Flask | None = None) -> SearchBackend:
-    """The app's one backend (created on first use; no I/O before). Elasticsearch when configured."""
-    app = app or current_app._get_current_object()
-    backend = app.extensions.get("search")
-    if backend is None:
-        with _lock:
-            backend = app.extensions.get("search")
-            if backend is None:
-                prefix = app.config.get("SEARCH_INDEX_PREFIX") or "market"
-                if not prefix.endswith(("-", "_")):
-                    prefix += "-"
-                backend = make_backend(app.config.get("ELASTICSEARCH_URL"), app.config["SEARCH_EMBEDDED_PATH"],
-                                       index_prefix=prefix)
-                app.extensions["search"] = backend
-    return backend
 
 
 def ensure_ready(backend: SearchBackend) -> None:
     """Create the index when missing (once per backend object; raises SearchUnavailable when down)."""
-    if getattr(backend, "_ip_ready", False):
-        return
-    backend.ensure_index(SCHEMA)
-    backend._ip_ready = True  # type: ignore[attr-defined]
+    outbox.ensure_ready(backend, SCHEMA)
 
 
 # ---------------------------------------------------------------------------------------------- documents
@@ -133,76 +108,31 @@ class DocBuilder:
         }
 
 
+    def documents(self, ids: Sequence[int]) -> list[dict]:
+        """Documents of the assets among `ids` that still exist (every asset is in the index), in id order."""
+        assets = _load(self.session, ids)
+        return [self.document(assets[i]) for i in sorted(assets)]
+
+    def all_documents(self, batch_size: int = 1000) -> Iterator[dict]:
+        last = 0
+        while True:
+            rows = self.session.scalars(
+                select(IpAsset).where(IpAsset.id > last).order_by(IpAsset.id).limit(batch_size)
+                .options(selectinload(IpAsset.owner))
+            ).all()
+            if not rows:
+                return
+            for asset in rows:
+                yield self.document(asset)
+            last = rows[-1].id
+
+
 def _load(session: Session, ids: Iterable[int]) -> dict[int, IpAsset]:
     ids = list(ids)
     if not ids:
         return {}
     rows = session.scalars(select(IpAsset).where(IpAsset.id.in_(ids)).options(selectinload(IpAsset.owner)))
     return {a.id: a for a in rows}
-
-
-# ------------------------------------------------------------------------------------------------- drain
-
-
-@dataclass
-class DrainResult:
-    applied: int = 0  # outbox rows applied and deleted
-    remaining: int = 0
-    error: str | None = None
-
-
-def drain(session: Session, backend: SearchBackend, limit: int = 10_000_000, *, now: datetime | None = None,
-          batch_size: int = 500) -> DrainResult:
-    """Apply up to `limit` outbox rows in id order. Stops (keeping the rows) when the engine is unavailable.
-
-    Only flushes; the caller commits (the deletions of applied rows and the attempt counters).
-    """
-    from market.db import utcnow
-
-    now = now or utcnow()
-    result = DrainResult()
-    builder = DocBuilder(session, now.date())
-    done = 0
-    while done < limit:
-        rows = session.scalars(
-            select(SearchOutbox).where(SearchOutbox.index_name == INDEX_NAME).order_by(SearchOutbox.id)
-            .limit(min(batch_size, limit - done))
-        ).all()
-        if not rows:
-            break
-        doc_ids = {int(r.doc_id) for r in rows if r.doc_id.isdigit()}
-        assets = _load(session, doc_ids)
-        docs = [builder.document(assets[i]) for i in sorted(assets)]
-        gone = [str(i) for i in sorted(doc_ids - set(assets))] + [r.doc_id for r in rows if not r.doc_id.isdigit()]
-        try:
-            ensure_ready(backend)
-            if docs:
-                backend.index(INDEX_NAME, docs)
-            if gone:
-                backend.delete(INDEX_NAME, gone)
-        except SearchError as exc:
-            message = f"{type(exc).__name__}: {exc}"[:500]
-            for row in rows:
-                row.attempts += 1
-                row.last_error = message
-            session.flush()
-            result.error = message
-            break
-        session.execute(delete(SearchOutbox).where(SearchOutbox.id.in_([r.id for r in rows])))
-        session.flush()
-        done += len(rows)
-        result.applied += len(rows)
-    if result.applied:
-        try:
-            backend.refresh(INDEX_NAME)
-        except SearchError as exc:
-            result.error = result.error or str(exc)
-    result.remaining = session.scalar(
-        select(func.count()).select_from(SearchOutbox).where(SearchOutbox.index_name == INDEX_NAME)
-    ) or 0
-    if result.applied and not result.error and not result.remaining:
-        alert_saved_searches(session, backend, now)
-    return result
 
 
 def alert_saved_searches(session: Session, backend: SearchBackend, now: datetime) -> int:
@@ -217,56 +147,35 @@ def alert_saved_searches(session: Session, backend: SearchBackend, now: datetime
         return 0
 
 
+OUTBOX_INDEX = outbox.OutboxIndex(SCHEMA, lambda session, now: DocBuilder(session, now.date()), "Patent index",
+                                  on_caught_up=alert_saved_searches)
+
+
+# ------------------------------------------------------------------------------------------------- drain
+
+
+def drain(session: Session, backend: SearchBackend, limit: int = 10_000_000, *, now: datetime | None = None,
+          batch_size: int = 500) -> DrainResult:
+    """Apply up to `limit` patent outbox rows in id order. Stops (keeping the rows) when the engine is unavailable;
+    alerts saved searches after a drain that left nothing. Only flushes; the caller commits."""
+    return outbox.drain(session, backend, OUTBOX_INDEX, limit, now=now, batch_size=batch_size)
+
+
 def all_documents(session: Session, today: date, batch_size: int = 1000) -> Iterator[dict]:
-    builder = DocBuilder(session, today)
-    last = 0
-    while True:
-        rows = session.scalars(
-            select(IpAsset).where(IpAsset.id > last).order_by(IpAsset.id).limit(batch_size)
-            .options(selectinload(IpAsset.owner))
-        ).all()
-        if not rows:
-            return
-        for asset in rows:
-            yield builder.document(asset)
-        last = rows[-1].id
+    return DocBuilder(session, today).all_documents(batch_size)
 
 
 def reindex(session: Session, backend: SearchBackend, now: datetime | None = None) -> int:
-    """Rebuild the index from the database; outbox rows queued before the rebuild started are then obsolete."""
-    from market.db import utcnow
-
-    now = now or utcnow()
-    high = session.scalar(select(func.max(SearchOutbox.id)).where(SearchOutbox.index_name == INDEX_NAME))
-    written = backend.rebuild(SCHEMA, all_documents(session, now.date()))
-    backend._ip_ready = True  # type: ignore[attr-defined]
-    if high is not None:
-        session.execute(delete(SearchOutbox).where(SearchOutbox.index_name == INDEX_NAME, SearchOutbox.id <= high))
-        session.flush()
-    alert_saved_searches(session, backend, now)
-    return written
+    """Rebuild the patent index from the database (outbox rows queued before the rebuild started are then
+    obsolete), then alert saved searches."""
+    return outbox.reindex(session, backend, OUTBOX_INDEX, now)
 
 
 def quick_drain(limit: int = 200) -> DrainResult | None:
-    """After a web write: try to bring the index up to date; never raises (the outbox keeps what is left)."""
-    from market.db import db
-
-    try:
-        result = drain(db.session, get_backend(), limit=limit)
-        db.session.commit()
-        return result
-    except Exception:  # noqa: BLE001 - a search problem never fails the request
-        log.warning("quick drain failed; the outbox keeps the changes", exc_info=True)
-        db.session.rollback()
-        return None
+    """After a web write: try to bring the patent index up to date; never raises (the outbox keeps what is left)."""
+    return outbox.quick_drain(OUTBOX_INDEX, limit)
 
 
 def lag(session: Session, now: datetime | None = None) -> tuple[int, float | None]:
-    """(outbox size, age of the oldest row in seconds)."""
-    from market.db import utcnow
-
-    now = now or utcnow()
-    count, oldest = session.execute(
-        select(func.count(), func.min(SearchOutbox.created_at)).where(SearchOutbox.index_name == INDEX_NAME)
-    ).one()
-    return count or 0, ((now - oldest).total_seconds() if oldest else None)
+    """(patent outbox size, age of the oldest row in seconds)."""
+    return outbox.lag(session, INDEX_NAME, now)

@@ -1,6 +1,7 @@
 """`market needs escalate` (needs no bank answered within N working days go to staff), `market needs expire`
 (published needs older than N days expire), `market needs tick` (both, then the index), `market needs
-sync-index` / `market needs reindex` (the needs search index; also `market search reindex-needs`)."""
+sync-index` / `market needs reindex` (the needs search index only; also `market search reindex-needs`; `market search
+sync` and `market search reindex` cover every index, needs included)."""
 
 from __future__ import annotations
 
@@ -35,14 +36,14 @@ def _expiry_days(days: int | None) -> int:
     return days or current_app.config.get("NEEDS_EXPIRY_DAYS", DEFAULT_EXPIRY_DAYS)
 
 
-def _sync_index() -> str:
-    from market.needs.indexing import drain, get_backend
+def _sync_index():
+    """Drain the needs rows of the outbox: (result, message)."""
+    from market.needs.indexing import OUTBOX_INDEX, drain, get_backend
+    from market.outbox import sync_message
 
     result = drain(db.session, get_backend())
     db.session.commit()
-    if result["error"]:
-        return f"Needs index not updated ({result['error']}); {result['remaining']} changes wait in the outbox."
-    return f"Needs index updated: {result['applied']} changes applied, {result['remaining']} waiting."
+    return result, sync_message(OUTBOX_INDEX.label, result)
 
 
 @needs_group.command("expire")
@@ -58,7 +59,7 @@ def expire_command(days: int | None) -> None:
     click.echo(f"Expired {len(needs)} need(s) published more than {days} days ago.")
     for need in needs:
         click.echo(f"  #{need.id} {need.title}")
-    click.echo(_sync_index())
+    click.echo(_sync_index()[1])
 
 
 @needs_group.command("tick")
@@ -74,16 +75,17 @@ def tick_command() -> None:
     expired = expire_needs(db.session, now, days=_expiry_days(None))
     db.session.commit()
     click.echo(f"Escalated {len(escalated)} need(s); expired {len(expired)} need(s).")
-    click.echo(_sync_index())
+    click.echo(_sync_index()[1])
 
 
 @needs_group.command("sync-index")
 @with_appcontext
 def sync_index_command() -> None:
-    """Apply the pending needs index changes (the outbox) to the search engine."""
-    message = _sync_index()
+    """Apply the pending needs index changes (the outbox) to the search engine (`market search sync` does every
+    index)."""
+    result, message = _sync_index()
     click.echo(message)
-    if "not updated" in message:
+    if result.error:
         raise SystemExit(1)
 
 

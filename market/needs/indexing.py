@@ -1,25 +1,24 @@
-"""The needs index: published needs searchable through `search/` with facets, kept in step by the same outbox the
-IP area uses (`search_outbox` rows with index_name "needs", written in the transaction of the change).
-
-Adapter note: `market.ip.indexing.drain`/`reindex` only handle the patents index, so this module has its own drain and
-reindex for the needs rows of the shared outbox, and reuses the app's one backend (`market.ip.indexing.get_backend`).
-Only needs a bank may see (published, in talks) are in the index; any other state deletes the document.
+"""The needs index: published needs searchable through `search/` with facets, kept in step by the shared outbox
+(`market.outbox`: `search_outbox` rows with index_name "needs", written in the transaction of the change) on the
+app's one backend. Only needs a bank may see (published, in talks) are in the index; any other state deletes the
+document.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from market.ip.models import OutboxOp, SearchOutbox
+from market import outbox
 from market.needs.models import PUBLIC_STATUSES, Need
-from search import Schema, SearchBackend, SearchError
+from market.outbox import DrainResult, get_backend
+from search import Schema, SearchBackend
 
-log = logging.getLogger(__name__)
+__all__ = ["INDEX_NAME", "OUTBOX_INDEX", "SCHEMA", "DrainResult", "all_documents", "document", "drain", "enqueue",
+           "ensure_ready", "get_backend", "indexable", "quick_drain", "reindex"]
 
 INDEX_NAME = "needs"
 SCHEMA = Schema(
@@ -31,23 +30,13 @@ SCHEMA = Schema(
 )
 
 
-def get_backend(app=None) -> SearchBackend:
-    from market.ip.indexing import get_backend as app_backend
-
-    return app_backend(app)
-
-
 def ensure_ready(backend: SearchBackend) -> None:
-    if getattr(backend, "_needs_ready", False):
-        return
-    backend.ensure_index(SCHEMA)
-    backend._needs_ready = True  # type: ignore[attr-defined]
+    outbox.ensure_ready(backend, SCHEMA)
 
 
 def enqueue(session: Session, need_id: int, now: datetime) -> None:
     """Queue an index change of one need in the caller's transaction."""
-    session.add(SearchOutbox(index_name=INDEX_NAME, doc_id=str(need_id), op=OutboxOp.UPSERT, created_at=now,
-                             attempts=0))
+    outbox.enqueue(session, INDEX_NAME, need_id, now)
 
 
 def indexable(need: Need) -> bool:
@@ -82,77 +71,48 @@ def _load(session: Session, ids: Iterable[int]) -> dict[int, Need]:
     return {n.id: n for n in rows}
 
 
-def drain(session: Session, backend: SearchBackend, limit: int = 1_000_000, batch_size: int = 500) -> dict:
+class NeedDocuments:
+    """The needs index's documents for the outbox: public needs only."""
+
+    def __init__(self, session: Session, now: datetime | None = None):
+        self.session = session
+
+    def documents(self, ids: Sequence[int]) -> list[dict]:
+        needs = _load(self.session, ids)
+        return [document(needs[i]) for i in sorted(needs) if indexable(needs[i])]
+
+    def all_documents(self, batch_size: int = 500) -> Iterator[dict]:
+        last = 0
+        while True:
+            rows = self.session.scalars(
+                select(Need).where(Need.id > last, Need.status.in_(PUBLIC_STATUSES))
+                .order_by(Need.id).limit(batch_size).options(selectinload(Need.org))
+            ).all()
+            if not rows:
+                return
+            for need in rows:
+                yield document(need)
+            last = rows[-1].id
+
+
+OUTBOX_INDEX = outbox.OutboxIndex(SCHEMA, NeedDocuments, "Needs index")
+
+
+def drain(session: Session, backend: SearchBackend, limit: int = 1_000_000, batch_size: int = 500) -> DrainResult:
     """Apply the needs rows of the outbox in id order; keeps them (counting the attempt) when the engine is down.
     Only flushes; the caller commits."""
-    applied, error = 0, None
-    while applied < limit:
-        rows = session.scalars(select(SearchOutbox).where(SearchOutbox.index_name == INDEX_NAME)
-                               .order_by(SearchOutbox.id).limit(min(batch_size, limit - applied))).all()
-        if not rows:
-            break
-        ids = {int(r.doc_id) for r in rows if r.doc_id.isdigit()}
-        needs = _load(session, ids)
-        docs = [document(needs[i]) for i in sorted(needs) if indexable(needs[i])]
-        gone = [str(i) for i in sorted(ids) if i not in needs or not indexable(needs[i])]
-        try:
-            ensure_ready(backend)
-            if docs:
-                backend.index(INDEX_NAME, docs)
-            if gone:
-                backend.delete(INDEX_NAME, gone)
-        except SearchError as exc:
-            error = f"{type(exc).__name__}: {exc}"[:500]
-            for row in rows:
-                row.attempts += 1
-                row.last_error = error
-            session.flush()
-            break
-        session.execute(delete(SearchOutbox).where(SearchOutbox.id.in_([r.id for r in rows])))
-        session.flush()
-        applied += len(rows)
-    if applied:
-        try:
-            backend.refresh(INDEX_NAME)
-        except SearchError as exc:
-            error = error or str(exc)
-    remaining = session.scalar(select(func.count()).select_from(SearchOutbox)
-                               .where(SearchOutbox.index_name == INDEX_NAME)) or 0
-    return {"applied": applied, "remaining": remaining, "error": error}
+    return outbox.drain(session, backend, OUTBOX_INDEX, limit, batch_size=batch_size)
 
 
 def all_documents(session: Session, batch_size: int = 500) -> Iterator[dict]:
-    last = 0
-    while True:
-        rows = session.scalars(select(Need).where(Need.id > last, Need.status.in_(PUBLIC_STATUSES))
-                               .order_by(Need.id).limit(batch_size).options(selectinload(Need.org))).all()
-        if not rows:
-            return
-        for need in rows:
-            yield document(need)
-        last = rows[-1].id
+    return NeedDocuments(session).all_documents(batch_size)
 
 
 def reindex(session: Session, backend: SearchBackend) -> int:
     """Rebuild the needs index from the database; the needs outbox rows queued before are then obsolete."""
-    high = session.scalar(select(func.max(SearchOutbox.id)).where(SearchOutbox.index_name == INDEX_NAME))
-    written = backend.rebuild(SCHEMA, all_documents(session))
-    backend._needs_ready = True  # type: ignore[attr-defined]
-    if high is not None:
-        session.execute(delete(SearchOutbox).where(SearchOutbox.index_name == INDEX_NAME, SearchOutbox.id <= high))
-        session.flush()
-    return written
+    return outbox.reindex(session, backend, OUTBOX_INDEX)
 
 
-def quick_drain(limit: int = 200) -> dict | None:
+def quick_drain(limit: int = 200) -> DrainResult | None:
     """After a web write: bring the needs index up to date; never raises (the outbox keeps what is left)."""
-    from market.db import db
-
-    try:
-        result = drain(db.session, get_backend(), limit=limit)
-        db.session.commit()
-        return result
-    except Exception:  # noqa: BLE001 - a search problem never fails the request
-        log.warning("needs quick drain failed; the outbox keeps the changes", exc_info=True)
-        db.session.rollback()
-        return None
+    return outbox.quick_drain(OUTBOX_INDEX, limit)

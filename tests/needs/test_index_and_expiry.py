@@ -65,7 +65,7 @@ def test_needs_index_story(make_app, search_config):
         backend = indexing.get_backend()
         result = indexing.drain(session, backend)
         session.commit()
-        assert result["error"] is None and result["remaining"] == 0 and _outbox(session) == 0
+        assert result.error is None and result.remaining == 0 and _outbox(session) == 0
 
         found = browse.search_needs(session, backend, {"q": "电池"})
         assert found.engine == "search"
@@ -119,7 +119,7 @@ def test_engine_down_falls_back_to_the_database_and_keeps_the_outbox(make_app, t
         session.commit()
         result = indexing.drain(session, indexing.get_backend())
         session.commit()
-        assert result["error"] and result["remaining"] >= 1
+        assert result.error and result.remaining >= 1
         found = browse.search_needs(session, indexing.get_backend(), {"q": "电池"})
         assert found.engine == "database" and need.id in [n.id for n in found.items]
 
