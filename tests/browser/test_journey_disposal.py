@@ -31,7 +31,7 @@ from market.exchange.models import Deposit, DepositStatus, Listing, ListingStatu
 from market.ip.models import IpAsset, IpKind, LegalStatus, PledgeState
 from market.loans import service as loans
 from market.loans.models import CompensationClaim, CompensationStatus, LoanStatus
-from tests.conftest import PASSWORD, Factory, screenshot
+from tests.conftest import DATABASES, PASSWORD, PG_URL, Factory, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -47,7 +47,7 @@ TEXT = {
         "declared": "该贷款已宣布违约。", "in_default": "已违约", "in_disposal": "质押物处置中",
         "desk": "待处置的违约贷款", "list": "挂牌处置", "listed": "已挂牌处置，拍品等待审核。",
         "under_review": "审核中", "record_review": "记录审核结果", "announced_flash": "拍品已公告。",
-        "announced": "公告中", "due_diligence": "尽职调查", "bidding": "竞价中", "pay_deposit": "交纳保证金",
+        "announced": "公告中", "due_diligence": "尽职调查", "granted": "已授权，有效", "bidding": "竞价中", "pay_deposit": "交纳保证金",
         "deposit_paid": "保证金已交纳", "bidder": "竞买人", "place_bid": "出价", "accepted": "出价成功。",
         "closed": "竞价已结束", "sold": "已成交", "won": "您已竞得该拍品", "pay_balance": "支付尾款",
         "paid": "付款已记录", "settled": "已结算", "refunded": "保证金退还", "released": "已解除",
@@ -60,7 +60,7 @@ TEXT = {
         "in_disposal": "Pledges in disposal", "desk": "Defaulted loans awaiting disposal", "list": "List for disposal",
         "listed": "Listed for disposal; the lots await review.", "under_review": "Under review",
         "record_review": "Record the review", "announced_flash": "The lot is announced.", "announced": "Announced",
-        "due_diligence": "Due diligence", "bidding": "Bidding", "pay_deposit": "Pay the deposit",
+        "due_diligence": "Due diligence", "granted": "Granted, in force", "bidding": "Bidding", "pay_deposit": "Pay the deposit",
         "deposit_paid": "Deposit paid", "bidder": "Bidder", "place_bid": "Place bid",
         "accepted": "Your bid was accepted.", "closed": "Bidding closed", "sold": "Sold", "won": "You won this lot",
         "pay_balance": "Pay the balance", "paid": "Payment recorded", "settled": "Settled",
@@ -97,6 +97,24 @@ class Clock:
         delta = moment - self.now()
         assert delta > timedelta(0), (moment, self.now())
         self.offset += delta
+
+
+@pytest.fixture(params=DATABASES)
+def served(request, make_app):
+    """Like tests.conftest.live_server (waitress, CSRF on), on each configured database: SQLite, and PostgreSQL
+    (a private database, MARKET_TEST_POSTGRESQL_URL_2) when configured."""
+    import threading
+
+    from waitress.server import create_server
+
+    url = PG_URL if request.param == "postgresql" else None
+    application = make_app(url=url, WTF_CSRF_ENABLED=True, SERVER_NAME=None)
+    server = create_server(application, host="127.0.0.1", port=0, threads=8)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    yield application, f"http://127.0.0.1:{server.effective_port}", request.param
+    server.close()
+    thread.join(timeout=5)
 
 
 def _log_in(page, url, email):
@@ -159,10 +177,10 @@ def _tick(app):
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
-def test_default_to_compensation(live_server, page_for, monkeypatch, lang):
-    app, url = live_server
+def test_default_to_compensation(served, page_for, monkeypatch, lang):
+    app, url, database = served
     t = TEXT[lang]
-    shot = f"disposal/{lang}/"
+    shot = f"disposal/{lang}/" + ("" if database == "sqlite" else f"{database}-")
     clock = Clock(monkeypatch)
     story = _history(app, t["locale"])
     loan_path = f"{url}/loans/{story['loan']}"
@@ -204,6 +222,7 @@ def test_default_to_compensation(live_server, page_for, monkeypatch, lang):
     assert (lot.starting_price, lot.deposit_amount, lot.increment) == (
         Decimal("1400000.00"), Decimal("140000.00"), Decimal("14000.00"))
     dd = staff.locator("[data-test=due-diligence]").inner_text()
+    assert t["granted"] in dd  # the legal status, in the page's language
     assert "202310456789.1" in dd and "H01L23/31" in dd and "渝知质登字2026第0518号" in dd
     assert f"#{story['loan']}" in dd and "2,500,000.00" in dd  # the default record: outstanding principal
 
