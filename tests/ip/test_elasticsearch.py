@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import uuid
 from datetime import date
 
 import pytest
@@ -15,6 +14,7 @@ from market.ip.demo import LEGAL_STATUS
 from market.ip.finder import PatentSearch, build_query, run
 from market.ip.importer import import_file
 from market.ip.models import SearchOutbox
+from tests.outbox.engines import drop_indexes, new_prefix
 
 ES_URL = os.environ.get("MARKET_TEST_ELASTICSEARCH_URL")
 pytestmark = [
@@ -26,15 +26,9 @@ pytestmark = [
 
 @pytest.fixture
 def prefix():
-    value = f"t_{uuid.uuid4().hex[:10]}"
+    value = new_prefix()
     yield value
-    from search import make_backend
-
-    backend = make_backend(ES_URL, ":memory:", index_prefix=value + "-")
-    try:
-        backend.drop("patents")
-    finally:
-        backend.close()
+    drop_indexes(value)  # every index a sync or rebuild made under the prefix
 
 
 def legal_slice(tmp_path, rows: int = 200):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import uuid
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -18,33 +16,17 @@ from market.needs import browse, docking, indexing, service
 from market.needs.models import NeedStatus
 from tests.conftest import NOW, Factory, login
 from tests.needs.conftest import NeedsKit
+from tests.outbox.engines import ENGINES, app_search_settings
 
 
 def _outbox(session) -> int:
     return session.scalar(select(func.count()).select_from(SearchOutbox).where(SearchOutbox.index_name == "needs"))
 
 
-ES_URL = os.environ.get("MARKET_TEST_ELASTICSEARCH_URL")
-
-
-@pytest.fixture(params=["embedded", pytest.param("elasticsearch", marks=pytest.mark.elasticsearch)])
+@pytest.fixture(params=ENGINES)
 def search_config(request, tmp_path):
-    if request.param == "embedded":
-        yield {"SEARCH_EMBEDDED_PATH": str(tmp_path / "search.sqlite3")}
-        return
-    if not ES_URL:
-        if os.environ.get("MARKET_TEST_REQUIRE_SERVICES") == "1":
-            pytest.fail("MARKET_TEST_ELASTICSEARCH_URL is needed")
-        pytest.skip("MARKET_TEST_ELASTICSEARCH_URL not set")
-    prefix = f"t_{uuid.uuid4().hex[:10]}"
-    yield {"ELASTICSEARCH_URL": ES_URL, "SEARCH_INDEX_PREFIX": prefix}
-    from search import make_backend
-
-    backend = make_backend(ES_URL, ":memory:", index_prefix=prefix + "-")
-    try:
-        backend.drop("needs")
-    finally:
-        backend.close()
+    with app_search_settings(request.param, tmp_path) as config:
+        yield config
 
 
 def test_needs_index_story(make_app, search_config):

@@ -4,8 +4,6 @@ backend (embedded always; Elasticsearch with MARKET_TEST_ELASTICSEARCH_URL), and
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 
@@ -19,10 +17,10 @@ from market.ip import service as ip_service
 from market.ip.models import SearchOutbox
 from market.needs import indexing as needs_indexing
 from search import Schema, SearchQuery, make_backend
-from tests.conftest import NOW, REQUIRE_SERVICES, Factory
+from tests.conftest import NOW, Factory
 from tests.needs.conftest import NeedsKit
+from tests.outbox.engines import ENGINES, app_search_settings, drop_indexes, elasticsearch_url, new_prefix
 
-ES_URL = os.environ.get("MARKET_TEST_ELASTICSEARCH_URL")
 TOYS = Schema("toys", text_fields={"title": 1.0}, keyword_fields=("colour",))
 DOWN_URL = "http://127.0.0.1:9"  # nothing listens there: every call fails as SearchUnavailable
 
@@ -62,23 +60,18 @@ def ids_in(backend, name: str) -> set[str]:
     return set(backend.search(name, SearchQuery(per_page=100)).ids)
 
 
-@pytest.fixture(params=["embedded", pytest.param("elasticsearch", marks=pytest.mark.elasticsearch)])
+@pytest.fixture(params=ENGINES)
 def backend(request, tmp_path):
+    """A search backend on its own (no app) for the toy index."""
     if request.param == "embedded":
         engine = make_backend(None, str(tmp_path / "toys.sqlite3"))
-        yield engine
-        engine.close()
-        return
-    if not ES_URL:
-        if REQUIRE_SERVICES:
-            pytest.fail("MARKET_TEST_ELASTICSEARCH_URL is needed")
-        pytest.skip("MARKET_TEST_ELASTICSEARCH_URL not set")
-    engine = make_backend(ES_URL, ":memory:", index_prefix=f"t_{uuid.uuid4().hex[:10]}-")
+    else:
+        prefix = new_prefix()
+        engine = make_backend(elasticsearch_url(), ":memory:", index_prefix=prefix + "-")
     yield engine
-    try:
-        engine.drop_all()
-    finally:
-        engine.close()
+    engine.close()
+    if request.param != "embedded":
+        drop_indexes(prefix)
 
 
 def test_drain_applies_in_batches_deletes_and_leaves_other_indexes(session, backend):
@@ -172,22 +165,10 @@ def _outbox_counts(session) -> dict[str, int]:
                 .all())
 
 
-@pytest.fixture(params=["embedded", pytest.param("elasticsearch", marks=pytest.mark.elasticsearch)])
+@pytest.fixture(params=ENGINES)
 def search_config(request, tmp_path):
-    if request.param == "embedded":
-        yield {"SEARCH_EMBEDDED_PATH": str(tmp_path / "search.sqlite3")}
-        return
-    if not ES_URL:
-        if REQUIRE_SERVICES:
-            pytest.fail("MARKET_TEST_ELASTICSEARCH_URL is needed")
-        pytest.skip("MARKET_TEST_ELASTICSEARCH_URL not set")
-    prefix = f"t_{uuid.uuid4().hex[:10]}"
-    yield {"ELASTICSEARCH_URL": ES_URL, "SEARCH_INDEX_PREFIX": prefix}
-    engine = make_backend(ES_URL, ":memory:", index_prefix=prefix + "-")
-    try:
-        engine.drop_all()
-    finally:
-        engine.close()
+    with app_search_settings(request.param, tmp_path) as config:
+        yield config
 
 
 def test_search_sync_and_reindex_cover_patents_and_needs(make_app, search_config, tmp_path):
