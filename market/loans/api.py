@@ -5,6 +5,8 @@ Every operation documents its success body with a schema: money and rates travel
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
@@ -25,8 +27,21 @@ REQ = {"required": True}
 LOAN_READERS = (Role.BANK, Role.STAFF, Role.ENTERPRISE, Role.GUARANTOR, Role.INSURER)
 
 
+MAX_AMOUNT = Decimal("9999999999999999.99")  # what a Money column (18 digits, 2 decimals) holds
+
+
 def _dec(**kw):
     return fields.Decimal(allow_nan=False, **kw)
+
+
+def _amount(low_inclusive: bool = True, **kw):
+    """An amount in yuan on the way in: not negative (or positive), within what the ledger stores."""
+    return _dec(validate=validate.Range(0, MAX_AMOUNT, min_inclusive=low_inclusive), **kw)
+
+
+def _rate(**kw):
+    """An annual rate as a fraction (0.0435 for 4.35 %)."""
+    return _dec(validate=validate.Range(0, 1), **kw)
 
 
 def _money(**kw):
@@ -48,14 +63,14 @@ def _act(call):
 # ------------------------------------------------------------------------------------------------ plans
 
 class PlanRequest(Schema):
-    loan_amount = _dec(required=True)
-    annual_rate = _dec(required=True)
-    benchmark_rate = _dec(required=True)
+    loan_amount = _amount(required=True)
+    annual_rate = _rate(required=True)
+    benchmark_rate = _dec(required=True, validate=validate.Range(0, 1, min_inclusive=False))
     term_months = fields.Integer(required=True, strict=True, validate=validate.Range(1, 360))
     guarantee_coverage = _dec(load_default=0, validate=validate.Range(0, 1))
-    guarantee_premium = _dec(load_default=0, validate=validate.Range(0))
+    guarantee_premium = _amount(load_default=0)
     insurance_coverage = _dec(load_default=0, validate=validate.Range(0, 1))
-    insurance_premium = _dec(load_default=0, validate=validate.Range(0))
+    insurance_premium = _amount(load_default=0)
     enterprise_coverage = _dec(load_default=0, validate=validate.Range(0, 1))
     signed_on = fields.Date(load_default=None)
 
@@ -211,8 +226,8 @@ def loan_json(loan: Loan, detail: bool = False) -> dict:
 
 class LoanCreate(Schema):
     enterprise_org_id = fields.Integer(required=True, strict=True)
-    principal = _dec(required=True)
-    annual_rate = _dec(required=True)
+    principal = _amount(False, required=True)
+    annual_rate = _rate(required=True)
     term_months = fields.Integer(required=True, strict=True, validate=validate.Range(1, 360))
     asset_ids = fields.List(fields.Integer(strict=True), required=True, validate=validate.Length(min=1, max=50))
     signed_on = fields.Date(required=True)
@@ -222,10 +237,10 @@ class LoanCreate(Schema):
                                      validate=validate.OneOf([m.value for m in RepaymentMethod]))
     guarantor_org_id = fields.Integer(load_default=None, strict=True)
     guarantee_coverage = _dec(load_default=0, validate=validate.Range(0, 1))
-    guarantee_premium = _dec(load_default=0, validate=validate.Range(0))
+    guarantee_premium = _amount(load_default=0)
     insurer_org_id = fields.Integer(load_default=None, strict=True)
     insurance_coverage = _dec(load_default=0, validate=validate.Range(0, 1))
-    insurance_premium = _dec(load_default=0, validate=validate.Range(0))
+    insurance_premium = _amount(load_default=0)
     collateral_text = fields.String(load_default=None, validate=validate.Length(max=2000))
 
 
@@ -267,10 +282,10 @@ class OfferLoanCreate(Schema):
                                      validate=validate.OneOf([m.value for m in RepaymentMethod]))
     guarantor_org_id = fields.Integer(load_default=None, strict=True)
     guarantee_coverage = _dec(load_default=0, validate=validate.Range(0, 1))
-    guarantee_premium = _dec(load_default=0, validate=validate.Range(0))
+    guarantee_premium = _amount(load_default=0)
     insurer_org_id = fields.Integer(load_default=None, strict=True)
     insurance_coverage = _dec(load_default=0, validate=validate.Range(0, 1))
-    insurance_premium = _dec(load_default=0, validate=validate.Range(0))
+    insurance_premium = _amount(load_default=0)
     collateral_text = fields.String(load_default=None, validate=validate.Length(max=2000))
 
 
@@ -345,8 +360,8 @@ class LoanSchedule(MethodView):
 
 class RepaymentCreate(Schema):
     paid_on = fields.Date(required=True)
-    principal = _dec(load_default=0)
-    interest = _dec(load_default=0)
+    principal = _amount(load_default=0)
+    interest = _amount(load_default=0)
 
 
 class RepaymentList(Schema):
@@ -389,7 +404,7 @@ class Default(MethodView):
 # ------------------------------------------------------------------------------------------------ claims
 
 class RecoveryRequest(Schema):
-    recovery = _dec(required=True, validate=validate.Range(0))
+    recovery = _amount(required=True)
 
 
 class ClaimOut(Schema):
@@ -536,7 +551,7 @@ class FundBalance(MethodView):
 
 
 class ContributionRequest(Schema):
-    amount = _dec(required=True, validate=validate.Range(0, min_inclusive=False))
+    amount = _amount(False, required=True)
     memo = fields.String(load_default=None, validate=validate.Length(max=300))
 
 

@@ -208,3 +208,26 @@ def test_claim_of_another_banks_loan_cannot_be_made(client, session, factory, wo
                           .where(CompensationClaim.loan_id == loan.id)) == 0
     guarantor_user = factory.user(Role.GUARANTOR, org=factory.org(OrgKind.GUARANTOR))
     assert client.get(f"/api/v1/loans/{loan.id}", headers=bearer(session, guarantor_user)).status_code == 404
+
+
+@pytest.mark.parametrize("field, value", [("loan_amount", "1e40"), ("loan_amount", 1e300), ("annual_rate", "1e40"),
+                                          ("benchmark_rate", "0"), ("guarantee_premium", "1e20")])
+def test_plan_amounts_beyond_what_the_ledger_holds_are_422(client, field, value):
+    body = {"loan_amount": "4000000", "annual_rate": "0.05", "benchmark_rate": "0.0435", "term_months": 12}
+    r = client.post("/api/v1/plans/evaluate", json={**body, field: value})
+    assert r.status_code == 422 and field in r.get_json()["error"]["details"]["json"], r.get_json()
+
+
+def test_huge_repayment_and_recovery_are_422_and_keep_nothing(client, session, world):
+    loan = world.loan()
+    session.commit()
+    headers = bearer(session, world.bank_user)
+    r = client.post(f"/api/v1/loans/{loan.id}/repayments", json={"paid_on": "2016-04-01", "interest": "1e20"},
+                    headers=headers)
+    assert r.status_code == 422 and "interest" in r.get_json()["error"]["details"]["json"]
+    service.declare_default(session, world.bank_user, loan.id, NOW)
+    session.commit()
+    r = client.post(f"/api/v1/loans/{loan.id}/claim", json={"recovery": "1e40"}, headers=headers)
+    assert r.status_code == 422
+    assert session.scalar(select(func.count()).select_from(Repayment).where(Repayment.loan_id == loan.id)) == 0
+    assert service.loan_claim(session, loan.id) is None
