@@ -321,8 +321,12 @@ def fund():
     db.session.commit()
     txns = db.session.scalars(select(LedgerTxn).order_by(LedgerTxn.id.desc()).limit(200)).all()
     waiting = service.waiting_claims(db.session)
+    # System entries are described in the reader's language (their stored memo is English): claim refs → loan ids.
+    claim_ids = [int(t.ref.split(":")[1]) for t in txns if t.ref.startswith("claim:")]
+    claim_loans = {f"claim:{c.id}": c.loan_id for c in db.session.scalars(
+        select(CompensationClaim).where(CompensationClaim.id.in_(claim_ids)))} if claim_ids else {}
     return render_template("loans/fund.html", form=form, balance=balance, txns=txns, waiting=waiting,
-                           waiting_amount=sum((c.compensation for c in waiting), Decimal(0)))
+                           waiting_amount=sum((c.compensation for c in waiting), Decimal(0)), claim_loans=claim_loans)
 
 
 @loans_bp.route("/loans/<int:loan_id>/subsidy", methods=["POST"])

@@ -54,6 +54,7 @@ TEXT = {
         "paid": "付款已记录", "settled": "已结算", "refunded": "保证金退还", "released": "已解除",
         "claim": "风险补偿申请", "submitted": "待审批", "approve": "批准", "decided": "审核结果已保存。",
         "claim_paid": "已支付", "results": "拍卖结果", "compensation": "逐笔贷款的风险补偿",
+        "fund_entry": "风险补偿", "fund_memo": "贷款 {loan} 的风险补偿",
     },
     "en": {
         "locale": "en", "browser": "en-US", "overdue": "Overdue", "declare": "Declare default",
@@ -69,6 +70,7 @@ TEXT = {
         "refunded": "Deposit refunded", "released": "released", "claim": "Compensation claim",
         "submitted": "Awaiting approval", "approve": "Approve", "decided": "Decision saved.", "claim_paid": "Paid",
         "results": "Auction results", "compensation": "Compensation paid per loan",
+        "fund_entry": "Risk compensation", "fund_memo": "Compensation for loan {loan}",
     },
 }
 
@@ -362,6 +364,12 @@ def test_default_to_compensation(served, page_for, monkeypatch, lang):
     screenshot(staff, shot + "16-claim-paid")
     with app.app_context():
         assert loans.fund_balance(db.session, clock.now()) == Decimal("25000000.00") - compensation
+    staff.goto(url + "/loans/fund")
+    balance = Decimal("25000000.00") - compensation
+    assert staff.locator("[data-test=fund-balance]").inner_text() == f"¥{balance:,.2f}"
+    entry = staff.locator("[data-test=fund-ledger] tr").first.inner_text()  # newest first
+    assert t["fund_entry"] in entry and t["fund_memo"].format(loan=story["loan"]) in entry and comp_text in entry
+    screenshot(staff, shot + "17-fund-ledger")
     bank.goto(loan_path)
     assert t["claim_paid"] in bank.locator("[data-test=claim]").inner_text()
 
@@ -376,11 +384,11 @@ def test_default_to_compensation(served, page_for, monkeypatch, lang):
     text = row.inner_text()
     assert t["settled"] in text and f"{t['bidder']} {codes['alice']}" in text
     assert "¥1,500,000.00" in text and "75.00%" in text  # the sale price against the ¥2,000,000 valuation
-    screenshot(public, shot + "17-public-results")
+    screenshot(public, shot + "18-public-results")
     public.goto(url + "/stats/compensation")
     assert t["compensation"] in public.locator("h1").inner_text()
     row = public.locator("tr", has_text=re.compile(rf"^\s*{story['loan']}\b"))
     text = row.inner_text()
     assert BANK in text and "重庆**科技有限公司" in text and "1,500,000.00" in text and comp_text in text
     assert "芯动力" not in public.content()  # the enterprise's name is masked on the open page
-    screenshot(public, shot + "18-public-compensation")
+    screenshot(public, shot + "19-public-compensation")
