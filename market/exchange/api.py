@@ -26,6 +26,19 @@ blp = Blueprint("exchange_api", __name__, url_prefix="/api/v1", description="IP 
 
 PUBLIC = [s for s in ListingStatus if s not in (ListingStatus.DRAFT, ListingStatus.UNDER_REVIEW)]
 
+MAX_AMOUNT = Decimal("9999999999999999.99")  # what a Money column (18 digits, 2 decimals) holds
+
+
+def _cents(value: Decimal) -> None:
+    if abs(value) <= MAX_AMOUNT and value != value.quantize(Decimal("0.01")):
+        raise ValidationError("Use at most two decimals.")
+
+
+def _amount(**kw):
+    """An amount in yuan on the way in: positive, at most two decimals, within what the ledger stores."""
+    return fields.Decimal(allow_nan=False, validate=[validate.Range(min=0, min_inclusive=False, max=MAX_AMOUNT),
+                                                     _cents], **kw)
+
 
 class BidOut(Schema):
     code = fields.String()
@@ -90,7 +103,7 @@ class ListingQuery(Schema):
 
 
 class BidIn(Schema):
-    amount = fields.Decimal(required=True, allow_nan=False, validate=validate.Range(min=0, min_inclusive=False))
+    amount = _amount(required=True)
 
 
 class BidResult(Schema):
@@ -189,8 +202,6 @@ class Bids(MethodView):
 
 # ------------------------------------------------------------------------------------------------ helpers of the desk
 
-MAX_AMOUNT = Decimal("9999999999999999.99")  # what a Money column (18 digits, 2 decimals) holds
-
 
 def _act(call):
     """Run one service call and commit; on a refusal roll back so nothing of it is kept, and let the error answer."""
@@ -201,17 +212,6 @@ def _act(call):
         raise
     db.session.commit()
     return result
-
-
-def _cents(value: Decimal) -> None:
-    if value != value.quantize(Decimal("0.01")):
-        raise ValidationError("Use at most two decimals.")
-
-
-def _amount(**kw):
-    """An amount in yuan on the way in: positive, at most two decimals, within what the ledger stores."""
-    return fields.Decimal(allow_nan=False, validate=[validate.Range(min=0, min_inclusive=False, max=MAX_AMOUNT),
-                                                     _cents], **kw)
 
 
 class UtcDateTimeIn(UtcDateTime):

@@ -334,3 +334,18 @@ def test_objection_refused_once_bidding_started_keeps_nothing(client, session, f
                     headers=bearer(session, factory.user(Role.BIDDER)))
     assert r.status_code == 409 and r.get_json()["error"]["message"]
     assert session.scalar(select(func.count()).select_from(Objection).where(Objection.listing_id == listing.id)) == 0
+
+
+@pytest.mark.parametrize("amount", ["1e40", 1e300, "1e16", "710000.001"])
+def test_bid_beyond_what_the_ledger_holds_is_422(client, session, factory, amount):
+    from market.exchange.models import Bid
+
+    listing, _who = build_lot(session, factory, start=utcnow().replace(microsecond=0) - timedelta(hours=1), hours=25)
+    session.commit()
+    headers = bearer(session, factory.user(Role.BIDDER))
+    assert client.post(f"/api/v1/auctions/{listing.id}/deposits", headers=headers).status_code == 201
+    r = client.post(f"/api/v1/auctions/{listing.id}/bids", json={"amount": amount}, headers=headers)
+    assert r.status_code == 422 and "amount" in r.get_json()["error"]["details"]["json"], r.get_json()
+    session.refresh(listing)
+    assert listing.current_price is None
+    assert session.scalar(select(func.count()).select_from(Bid).where(Bid.listing_id == listing.id)) == 0
