@@ -19,7 +19,16 @@ from market.api.fields import UtcDateTime
 from market.db import db, utcnow
 from market.errors import DomainError, InvalidInput, NotFound
 from market.exchange import disposal, service
-from market.exchange.models import Bid, Deposit, Listing, ListingStatus, Objection, ObjectionStatus
+from market.exchange.models import (
+    Bid,
+    Deposit,
+    Listing,
+    ListingKind,
+    ListingSource,
+    ListingStatus,
+    Objection,
+    ObjectionStatus,
+)
 from market.exchange.views_state import auction_state
 
 blp = Blueprint("exchange_api", __name__, url_prefix="/api/v1", description="IP exchange: disposal auctions")
@@ -448,6 +457,20 @@ class DisposalEnd(MethodView):
 
 # ------------------------------------------------------------------------------------------------ listings on the desk
 
+class ListingIn(Schema):
+    asset_id = fields.Integer(required=True, strict=True)
+    kind = fields.String(load_default="auction", validate=validate.OneOf(["auction", "licence"]))
+    title = fields.String(load_default=None, validate=validate.Length(min=1, max=500))
+    description = fields.String(load_default=None, validate=validate.Length(max=4000))
+    valuation = _amount(required=True)
+    starting_price = _amount(required=True)
+    increment = _amount(required=True)
+    deposit_amount = _amount(required=True)
+    notice_starts_at = UtcDateTimeIn(required=True)
+    bidding_starts_at = UtcDateTimeIn(required=True)
+    ends_at = UtcDateTimeIn(required=True)
+
+
 @blp.route("/disposal/listings")
 class DeskListings(MethodView):
     @blp.arguments(DeskListingQuery, location="query")
@@ -464,6 +487,23 @@ class DeskListings(MethodView):
         items = [{**_listing_dict(x), "loan_id": x.loan_id, "created_by_id": x.created_by_id}
                  for x in db.session.scalars(query.limit(300))]
         return {"total": len(items), "items": items}
+
+    @blp.arguments(ListingIn)
+    @blp.response(201, DeskListingOut)
+    @blp.doc(security=[{"bearer": []}])
+    @api_user(Role.ENTERPRISE, Role.STAFF, scope="write")
+    def post(self, data, actor):
+        """An owner's voluntary transfer or licence of its own asset (or staff on the owner's behalf), as the web's
+        "new listing": created and submitted for staff review at once. The terms must follow the rules (starting
+        price ≥ 70 % of the valuation, deposit 5–20 %, notice ≥ 30 days, bidding ≥ 24 h), else 422."""
+        def create():
+            listing = service.create_listing(
+                db.session, actor, source=ListingSource.VOLUNTARY, kind=ListingKind(data.pop("kind")), now=utcnow(),
+                **data)
+            service.submit_listing(db.session, actor, listing, utcnow())
+            return listing
+
+        return _desk_dict(_act(create))
 
 
 @blp.route("/disposal/listings/<int:listing_id>")

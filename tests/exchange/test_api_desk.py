@@ -349,3 +349,42 @@ def test_bid_beyond_what_the_ledger_holds_is_422(client, session, factory, amoun
     session.refresh(listing)
     assert listing.current_price is None
     assert session.scalar(select(func.count()).select_from(Bid).where(Bid.listing_id == listing.id)) == 0
+
+
+def test_owner_lists_its_own_asset_voluntarily(client, session, factory):
+    from tests.exchange.test_disposal import asset_of
+
+    owner = factory.user(Role.ENTERPRISE)
+    asset = asset_of(session, owner.organisation)
+    session.commit()
+    notice = utcnow().replace(microsecond=0, minute=0) + timedelta(hours=1)
+    body = {"asset_id": asset.id, "kind": "licence", "valuation": "2000000", "starting_price": "1400000",
+            "increment": "10000", "deposit_amount": "140000", "notice_starts_at": notice.isoformat() + "Z",
+            "bidding_starts_at": (notice + timedelta(days=30)).isoformat() + "Z",
+            "ends_at": (notice + timedelta(days=31)).isoformat() + "Z"}
+    mine = bearer(session, owner)
+    count = session.scalar(select(func.count()).select_from(Listing))
+    low = client.post("/api/v1/disposal/listings", json={**body, "starting_price": "1000000"}, headers=mine)
+    assert low.status_code == 422 and low.get_json()["error"]["message"]
+    short = client.post("/api/v1/disposal/listings", json={**body, "bidding_starts_at": body["notice_starts_at"]},
+                        headers=mine)
+    assert short.status_code == 422
+    stranger = bearer(session, factory.user(Role.ENTERPRISE))
+    assert client.post("/api/v1/disposal/listings", json=body, headers=stranger).status_code == 403
+    assert client.post("/api/v1/disposal/listings", json=body,
+                       headers=bearer(session, factory.user(Role.BANK))).status_code == 403
+    assert client.post("/api/v1/disposal/listings", json={**body, "asset_id": 987654}, headers=mine).status_code == 404
+    assert session.scalar(select(func.count()).select_from(Listing)) == count
+    r = client.post("/api/v1/disposal/listings", json=body, headers=mine)
+    assert r.status_code == 201, r.get_json()
+    made = r.get_json()
+    assert (made["status"], made["kind"], made["source"], made["owner_org_id"]) == (
+        "under_review", "licence", "voluntary", owner.organisation_id)
+    assert made["notice_starts_at"] == notice.isoformat() + "+00:00"
+    assert audits(session, "listing.created", "listing", made["id"]) == 1
+    assert audits(session, "listing.under_review", "listing", made["id"]) == 1
+    # the author sees it on the desk; another enterprise does not
+    assert client.get(f"/api/v1/disposal/listings/{made['id']}", headers=mine).status_code == 200
+    assert client.get(f"/api/v1/disposal/listings/{made['id']}", headers=stranger).status_code == 404
+    again = client.post("/api/v1/disposal/listings", json=body, headers=mine)
+    assert again.status_code == 409
