@@ -1,0 +1,404 @@
+"""Issue 8, the first journeys in a real browser, each in Chinese and in English, on SQLite and PostgreSQL.
+
+* enterprise: signs up through the sign-up form, registers a patent through the patent form, posts a need;
+* staff: verify the enterprise and the bank in the staff console, publish the need (the period's bulletin follows);
+* bank: signs up, publishes a loan product, searches the patents, finds the need (bulletin, need search, its ranked
+  list with reasons), claims it, makes an offer; the enterprise accepts; the bank signs the loan and the need page
+  follows it after the loan (贷后维护); the patent shows as pledged and the need leaves the search.
+
+Everything a person does goes through the UI with CSRF on, served by waitress. The only shortcuts are those with no
+UI: the staff account (`market users create`, how the exchange makes staff) and the bulletin (`market bulletin
+publish`, a scheduled command). The language is driven as a person would: Chinese is the default whatever the
+browser's Accept-Language; the English run clicks the language switch (before signing up, so the account keeps
+English; staff, made by the command in Chinese, switch after logging in). Screenshots of every step go to
+MARKET_ARTIFACTS_DIR/screenshots/journeys/<lang>/<database>/.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from market.accounts.models import Organisation, OrgStatus, User
+from market.audit.models import AuditEntry
+from market.db import db, utcnow
+from market.demo import credit_code
+from market.ip.models import IpAsset, PledgeState
+from market.ip.numbers import check_character
+from market.loans.models import Loan
+from market.needs.models import Need, NeedStatus
+from tests.conftest import DATABASES, PG_URL, screenshot
+
+pytestmark = pytest.mark.browser
+
+PASSWORD = "Chongqing2026journey"
+STAFF_PASSWORD = "Exchange2026staff"
+ENT_ORG = "重庆固锂新能源科技有限公司"
+BANK_ORG = "重庆科创银行两江支行"
+PATENT_TITLE = "一种硫化物固态电解质薄膜的制备方法"
+NEED_TITLE = "固态电解质中试线扩产"
+APP_BODY = "202610345678"  # a 2026 invention application; the form verifies the check digit
+APPLICATION_NUMBER = f"CN{APP_BODY}.{check_character(APP_BODY)}"
+
+# What a person sees, in the language of the run (the Chinese is the product's translation, typed here by hand).
+TEXT = {
+    "zh": {
+        "html_lang": "zh-CN", "switch_to": "English", "sign_up": "注册", "log_in": "登录", "save": "保存",
+        "ent_workspace": "企业工作台", "bank_workspace": "银行工作台", "staff_workspace": "交易所工作台",
+        "waiting": "欢迎！您的机构正在等待交易所审核。", "pending_tile": "待审核机构", "review": "审核",
+        "verify": "审核通过", "decision_saved": "审核结果已保存。", "verified": "已审核",
+        "my_ip": "我的知识产权", "register_ip": "登记知识产权资产", "ip_registered": "知识产权资产已登记。",
+        "invention": "发明专利", "post_need": "发布融资需求", "need_saved": "融资需求已保存。",
+        "submitted": "待审核", "needs_to_review": "需求审核", "publish": "发布", "need_published": "需求已发布。",
+        "products": "本行贷款产品", "publish_product": "发布贷款产品", "product_saved": "贷款产品已保存。",
+        "patent_search": "专利检索", "found_one": "共找到 1 件专利", "not_pledged": "未质押", "pledged": "已质押",
+        "needs_for_bank": "适合本行的融资需求", "claim": "认领此需求", "claimed": "本行的意向已通知企业。",
+        "make_offer": "提出授信方案", "offer_sent": "授信方案已发送。", "accept": "接受", "accepted": "已接受",
+        "sign_loan": "签订贷款", "amount_words": "280万", "loan_signed": "贷款已签订，该融资需求已获放款。",
+        "post_loan": "贷后维护", "performing": "正常履约",
+    },
+    "en": {
+        "html_lang": "en", "switch_to": "中文", "sign_up": "Sign up", "log_in": "Log in", "save": "Save",
+        "ent_workspace": "Enterprise workspace", "bank_workspace": "Bank workspace",
+        "staff_workspace": "Exchange staff workspace",
+        "waiting": "Welcome! Your organisation is waiting for verification by the exchange.",
+        "pending_tile": "Organisations awaiting verification", "review": "Review", "verify": "Verify",
+        "decision_saved": "Decision saved.", "verified": "Verified",
+        "my_ip": "My IP assets", "register_ip": "Register an IP asset", "ip_registered": "The IP asset was registered.",
+        "invention": "Invention patent", "post_need": "Post a financing need",
+        "need_saved": "Your financing need was saved.", "submitted": "Awaiting review",
+        "needs_to_review": "Needs to review", "publish": "Publish", "need_published": "The need was published.",
+        "products": "Your loan products", "publish_product": "Publish a loan product",
+        "product_saved": "The loan product was saved.",
+        "patent_search": "Patent search", "found_one": re.compile(r"\b1 patents? found"), "not_pledged": "Not pledged",
+        "pledged": "Pledged", "needs_for_bank": "Needs for your bank", "claim": "Claim this need",
+        "claimed": "Your bank's interest was sent to the enterprise.", "make_offer": "Make an offer",
+        "offer_sent": "Your offer was sent.", "accept": "Accept", "accepted": "Accepted", "sign_loan": "Sign the loan",
+        "amount_words": "2.8M", "loan_signed": "The loan was signed; the financing need is funded.",
+        "post_loan": "Followed after the loan", "performing": "Performing",
+    },
+}
+
+
+@pytest.fixture(params=DATABASES)
+def journey_server(request, make_app):
+    """The app served by waitress with CSRF on, on a private SQLite or PostgreSQL database. Yields (app, url, db)."""
+    import threading
+
+    from waitress.server import create_server
+
+    extra = {"url": PG_URL} if request.param == "postgresql" else {}
+    application = make_app(WTF_CSRF_ENABLED=True, SERVER_NAME=None, **extra)
+    server = create_server(application, host="127.0.0.1", port=0, threads=8)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    yield application, f"http://127.0.0.1:{server.effective_port}", request.param
+    server.close()
+    thread.join(timeout=5)
+
+
+class Journey:
+    """Screenshots numbered in the order of the story, one folder per language and database."""
+
+    def __init__(self, lang: str, database: str):
+        self.lang, self.database, self.step = lang, database, 0
+        self.t = TEXT[lang]
+
+    def shot(self, page, name: str) -> None:
+        # Blur first: after a full-page screenshot Chromium scrolls a still-focused field back into view on the next
+        # mouse-down, so the following click's mouse-up lands elsewhere and e.g. a submit button never submits.
+        page.evaluate("document.activeElement && document.activeElement.blur()")
+        self.step += 1
+        screenshot(page, f"journeys/{self.lang}/{self.database}/{self.step:02d}-{name}")
+
+    def flash(self, page, key: str) -> None:
+        expect(page.locator(".flash.success, .flash.info").first).to_contain_text(self.t[key])
+
+
+def choose_language(page, journey: Journey) -> None:
+    """Chinese is the default; an English run clicks the switch in the page header, as a person would."""
+    expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
+    if journey.lang == "en":
+        switch = page.locator("[data-test=lang-switch]")
+        expect(switch).to_have_text("English")
+        path = page.url
+        switch.click()
+        page.wait_for_url(path)
+    expect(page.locator("html")).to_have_attribute("lang", journey.t["html_lang"])
+    expect(page.locator("[data-test=lang-switch]")).to_have_text(journey.t["switch_to"])
+
+
+def sign_up(page, url, journey: Journey, *, role, name, email, org, code, district, workspace_key):
+    page.goto(url + "/")
+    choose_language(page, journey)
+    page.get_by_role("link", name=journey.t["sign_up"]).first.click()
+    page.wait_for_url(url + "/signup")
+    page.select_option("select[name=role]", role)
+    page.fill("input[name=name]", name)
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", PASSWORD)
+    page.fill("input[name=confirm]", PASSWORD)
+    page.fill("input[name=org_name]", org)
+    page.fill("input[name=credit_code]", credit_code(code))
+    page.select_option("select[name=district_code]", district)
+    journey.shot(page, f"{role}-signup-form")
+    page.get_by_role("button", name=journey.t["sign_up"]).click()
+    page.wait_for_url(url + "/workspace")
+    expect(page.locator("[data-test=workspace-title]")).to_have_text(journey.t[workspace_key])
+    journey.flash(page, "waiting")
+    expect(page.locator("[data-test=verification-banner]")).to_be_visible()
+    journey.shot(page, f"{role}-signed-up")
+
+
+def log_in(page, url, journey: Journey, email, password):
+    page.goto(url + "/login")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", password)
+    page.locator("form button[type=submit], form input[type=submit]").last.click()
+    page.wait_for_url(url + "/workspace")
+
+
+def open_card(page, title: str) -> None:
+    """Follow a workspace card by its heading (in the run's language)."""
+    page.locator("a.card.link", has=page.get_by_role("heading", name=title, exact=True)).click()
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_enterprise_staff_bank_from_sign_up_to_loan(journey_server, page_for, lang):
+    app, url, database = journey_server
+    journey = Journey(lang, database)
+    t = journey.t
+    browser_locale = "zh-CN" if lang == "zh" else "en-US"
+
+    # -- Enterprise: signs up (organisation waiting for verification).
+    ent = page_for(locale=browser_locale)
+    sign_up(ent, url, journey, role="enterprise", name="李明", email="li.ming@guli.example.cq", org=ENT_ORG,
+            code="91500112MA5UJ0001", district="500112", workspace_key="ent_workspace")
+
+    # -- Bank: signs up too.
+    bank = page_for(locale=browser_locale)
+    sign_up(bank, url, journey, role="bank", name="周静", email="zhou.jing@kcbank.example.cq", org=BANK_ORG,
+            code="91500000MA5UJ0002", district="500112", workspace_key="bank_workspace")
+
+    # -- Staff: the exchange creates its staff accounts with the command (there is no sign-up for staff).
+    result = app.test_cli_runner().invoke(args=[
+        "users", "create", "--email", "chen@exchange.example.cq", "--password", STAFF_PASSWORD, "--role", "staff",
+        "--org", "重庆联合产权交易所知识产权交易分所"])
+    assert result.exit_code == 0, result.output
+    staff = page_for(locale=browser_locale)
+    log_in(staff, url, journey, "chen@exchange.example.cq", STAFF_PASSWORD)
+    if lang == "en":
+        staff.locator("[data-test=lang-switch]").click()
+        staff.wait_for_url(url + "/workspace")
+    expect(staff.locator("html")).to_have_attribute("lang", t["html_lang"])
+    expect(staff.locator("[data-test=workspace-title]")).to_have_text(t["staff_workspace"])
+
+    # Staff verify both organisations from the console's queue.
+    for org_name in (ENT_ORG, BANK_ORG):
+        staff.goto(url + "/staff/")
+        staff.locator("[data-test=pending-count]").click()
+        staff.wait_for_url(re.compile(r".*/staff/organisations"))
+        row = staff.locator("table.data tr", has_text=org_name)
+        journey.shot(staff, "staff-verification-queue")
+        row.get_by_role("link", name=t["review"]).click()
+        expect(staff.locator("h1")).to_have_text(org_name)
+        staff.get_by_role("button", name=t["verify"], exact=True).click()
+        staff.wait_for_url(re.compile(r".*/staff/organisations$"))
+        journey.flash(staff, "decision_saved")
+        expect(staff.locator("table.data")).not_to_contain_text(org_name)
+    staff.goto(url + "/staff/organisations?status=verified")
+    expect(staff.locator("table.data")).to_contain_text(ENT_ORG)
+    expect(staff.locator("table.data")).to_contain_text(BANK_ORG)
+    journey.shot(staff, "staff-verified")
+
+    # -- Enterprise: verified now, registers its patent through the patent form.
+    ent.goto(url + "/workspace")
+    expect(ent.locator("[data-test=verification-banner]")).to_have_count(0)
+    open_card(ent, t["my_ip"])
+    ent.get_by_role("link", name=t["register_ip"]).click()
+    ent.wait_for_url(url + "/ip/new")
+    ent.select_option("select[name=kind]", "invention")
+    ent.fill("input[name=title]", PATENT_TITLE)
+    ent.fill("input[name=application_number]", APPLICATION_NUMBER)
+    ent.fill("input[name=ipc_codes]", "H01M10/0562 H01M10/052")
+    ent.fill("input[name=applicants]", ENT_ORG)
+    ent.fill("input[name=inventors]", "李明；王芳")
+    ent.fill("input[name=filing_date]", "2021-03-15")
+    ent.fill("input[name=grant_date]", "2023-06-20")
+    ent.select_option("select[name=legal_status]", "granted")
+    ent.fill("textarea[name=abstract]", "以硫化锂与五硫化二磷为原料，经球磨与热处理制得高离子电导率的固态电解质薄膜。")
+    journey.shot(ent, "enterprise-patent-form")
+    ent.get_by_role("button", name=t["save"]).click()
+    ent.wait_for_url(re.compile(r".*/patents/\d+$"))
+    journey.flash(ent, "ip_registered")
+    expect(ent.locator("h1")).to_contain_text(PATENT_TITLE)
+    expect(ent.locator("main")).to_contain_text(t["invention"])
+    journey.shot(ent, "enterprise-patent-registered")
+    patent_id = int(ent.url.rstrip("/").split("/")[-1])
+
+    # -- Enterprise: posts a financing need offering the patent, and submits it for review.
+    ent.goto(url + "/workspace")
+    open_card(ent, t["post_need"])
+    ent.wait_for_url(url + "/needs/new")
+    ent.fill("input[name=title]", NEED_TITLE)
+    ent.fill("input[name=amount]", "3000000")
+    ent.fill("input[name=term_months]", "12")
+    ent.fill("input[name=max_rate_pct]", "6.00")
+    ent.fill("textarea[name=purpose]", "购置叠片机与化成设备，扩大固态电解质薄膜中试产能")
+    ent.check(f"input[name=asset_ids][value='{patent_id}']")
+    ent.check("input[name=submit_now]")
+    journey.shot(ent, "enterprise-need-form")
+    ent.get_by_role("button", name=t["save"]).click()
+    ent.wait_for_url(re.compile(r".*/needs/\d+$"))
+    journey.flash(ent, "need_saved")
+    expect(ent.locator("h1")).to_contain_text(NEED_TITLE)
+    expect(ent.locator("h1")).to_contain_text(t["submitted"])
+    journey.shot(ent, "enterprise-need-submitted")
+    need_path = ent.url.replace(url, "")
+    need_id = int(need_path.rsplit("/", 1)[-1])
+
+    # -- Staff: review the need against the checklist and publish it.
+    staff.goto(url + "/workspace")
+    open_card(staff, t["needs_to_review"])
+    staff.get_by_role("link", name=NEED_TITLE).click()
+    staff.wait_for_url(url + need_path)
+    for box in ("identity", "assets", "terms", "purpose"):
+        staff.check(f"input[name={box}]")
+    journey.shot(staff, "staff-need-review")
+    staff.get_by_role("button", name=t["publish"], exact=True).click()
+    staff.wait_for_url(re.compile(r".*/needs/review$"))
+    journey.flash(staff, "need_published")
+    journey.shot(staff, "staff-need-published")
+    # The period's bulletin is published by the scheduled command (no UI).
+    until = (utcnow().date() + timedelta(days=1)).isoformat()  # the period ends before this day
+    result = app.test_cli_runner().invoke(args=["bulletin", "publish", "--until", until])
+    assert result.exit_code == 0, result.output
+    number = int(re.search(r"Bulletin No\. (\d+)", result.output).group(1))
+
+    # -- Bank: publishes a loan product through the product form.
+    bank.goto(url + "/workspace")
+    expect(bank.locator("[data-test=verification-banner]")).to_have_count(0)
+    open_card(bank, t["products"])
+    bank.get_by_role("link", name=t["publish_product"]).click()
+    bank.fill("input[name=name]", "科创知识产权质押贷")
+    bank.fill("input[name=min_amount]", "1000000")
+    bank.fill("input[name=max_amount]", "10000000")
+    bank.fill("input[name=min_term_months]", "6")
+    bank.fill("input[name=max_term_months]", "36")
+    bank.fill("input[name=min_rate_pct]", "4.35")
+    bank.fill("input[name=max_rate_pct]", "6.50")
+    bank.check("input[name=accepted_kinds][value=invention]")
+    bank.fill("input[name=ltv_invention]", "40")
+    journey.shot(bank, "bank-product-form")
+    bank.get_by_role("button", name=t["save"]).click()
+    bank.wait_for_url(re.compile(r".*/needs/products$"))
+    journey.flash(bank, "product_saved")
+
+    # -- Bank: searches the indexed patents; the enterprise's patent is there, granted and not pledged.
+    bank.goto(url + "/workspace")
+    open_card(bank, t["patent_search"])
+    bank.fill("[data-test=q]", "固态电解质")
+    bank.locator("[data-test=q]").press("Enter")
+    bank.wait_for_url(re.compile(r".*/patents\?.*q="))
+    expect(bank.locator("[data-test=total]")).to_contain_text(t["found_one"])
+    hit = bank.locator("[data-test=hit]")
+    expect(hit).to_have_count(1)
+    expect(hit).to_contain_text(PATENT_TITLE)
+    expect(hit).to_contain_text(t["invention"])
+    expect(hit).to_contain_text(t["not_pledged"])
+    journey.shot(bank, "bank-patent-search")
+
+    # -- Bank: the need in the bulletin, in the need search and in its ranked list (with reasons); it claims it.
+    bank.goto(url + "/bulletins/")
+    bank.locator(f"a[href='/bulletins/{number}']").first.click()
+    bank.wait_for_url(url + f"/bulletins/{number}")
+    expect(bank.locator("main")).to_contain_text(NEED_TITLE)
+    journey.shot(bank, "bank-bulletin")
+    bank.goto(url + "/needs/?q=电解质")
+    expect(bank.locator(f"tr[data-need='{need_id}']")).to_have_count(1)
+    journey.shot(bank, "bank-need-search")
+    bank.goto(url + "/workspace")
+    open_card(bank, t["needs_for_bank"])
+    row = bank.locator(f"table.ranked tr[data-need='{need_id}']")
+    expect(row).to_contain_text("/100")
+    assert row.locator("ul.reasons li.fits").count() >= 1
+    journey.shot(bank, "bank-ranked-needs")
+    row.get_by_role("link", name=NEED_TITLE).click()
+    bank.wait_for_url(url + need_path)
+    bank.get_by_role("button", name=t["claim"]).click()
+    bank.wait_for_url(url + need_path)
+    journey.flash(bank, "claimed")
+    offer_form = bank.locator(f"form[action='/needs/{need_id}/offer']")
+    offer_form.locator("input[name=amount]").fill("2800000")
+    offer_form.locator("input[name=annual_rate_pct]").fill("5.20")
+    offer_form.locator("input[name=term_months]").fill("12")
+    journey.shot(bank, "bank-offer-form")
+    offer_form.get_by_role("button", name=t["make_offer"]).click()
+    bank.wait_for_url(url + need_path)
+    journey.flash(bank, "offer_sent")
+    journey.shot(bank, "bank-offer-sent")
+
+    # -- Enterprise: accepts the offer.
+    ent.goto(url + need_path)
+    offers = ent.locator("table.offers")
+    expect(offers).to_contain_text(BANK_ORG)
+    offers.get_by_role("button", name=t["accept"], exact=True).click()
+    ent.wait_for_url(url + need_path)
+    expect(offers).to_contain_text(t["accepted"])
+    journey.shot(ent, "enterprise-offer-accepted")
+
+    # -- Bank: signs the loan from the accepted offer (amount, rate, term and the patent prefilled).
+    bank.goto(url + need_path)
+    bank.locator("[data-test=sign-loan]").get_by_role("link", name=t["sign_loan"]).click()
+    bank.wait_for_url(re.compile(r".*/loans/from-offer/\d+$"))
+    expect(bank.locator("[data-test=offer-amount]")).to_contain_text(t["amount_words"])
+    expect(bank.locator("[data-test=offer-rate]")).to_contain_text("5.2")
+    expect(bank.locator("[data-test=pledge-assets]")).to_contain_text(PATENT_TITLE)
+    bank.fill("input[name=registration_number]", "渝知质登字2026第9001号")
+    journey.shot(bank, "bank-loan-form")
+    bank.locator("form.form input[type=submit], form.form button[type=submit]").last.click()
+    bank.wait_for_url(re.compile(r".*/loans/\d+$"))
+    journey.flash(bank, "loan_signed")
+    journey.shot(bank, "bank-loan-signed")
+
+    # -- Both follow the loan on the need page (post-loan maintenance).
+    for who, page in (("enterprise", ent), ("bank", bank)):
+        page.goto(url + need_path)
+        section = page.locator("[data-test=post-loan]")
+        expect(section).to_contain_text(t["post_loan"])
+        expect(section.locator("[data-test=loan-status]")).to_contain_text(t["performing"])
+        journey.shot(page, f"{who}-post-loan")
+    # The patent is now pledged in the search, and the funded need has left the need search.
+    bank.goto(url + "/patents?q=固态电解质")
+    expect(bank.locator("[data-test=hit]")).to_contain_text(t["pledged"])
+    journey.shot(bank, "bank-patent-pledged")
+    bank.goto(url + "/needs/?q=电解质")
+    expect(bank.locator(f"tr[data-need='{need_id}']")).to_have_count(0)
+
+    # What the browser did is what the database holds, and every state change was audited.
+    with app.app_context():
+        session = db.session
+        users = {u.email: u for u in session.scalars(select(User))}
+        assert users["li.ming@guli.example.cq"].locale == ("zh_CN" if lang == "zh" else "en")
+        orgs = {o.name: o for o in session.scalars(select(Organisation))}
+        assert orgs[ENT_ORG].status is OrgStatus.VERIFIED and orgs[BANK_ORG].status is OrgStatus.VERIFIED
+        asset = session.get(IpAsset, patent_id)
+        assert asset.owner_org_id == orgs[ENT_ORG].id
+        assert asset.application_number == APP_BODY + check_character(APP_BODY)
+        assert asset.pledge_state is PledgeState.PLEDGED
+        need = session.get(Need, need_id)
+        assert need.status is NeedStatus.FUNDED
+        loan = session.scalar(select(Loan).where(Loan.offer_id == need.accepted_offer.id))
+        assert loan.principal == Decimal("2800000.00") and loan.annual_rate == Decimal("0.052")
+        assert loan.bank_org_id == orgs[BANK_ORG].id
+        assert [p.asset_id for p in loan.pledges] == [patent_id]
+        actions = set(session.scalars(select(AuditEntry.action)))
+        expected = {"user.registered", "organisation.verified", "ip.registered", "need.created", "need.submitted",
+                    "need.published", "bulletin.published", "product.saved", "claim.interest", "offer.made",
+                    "need.offer_accepted", "loan.signed_from_offer"}
+        assert expected <= actions, expected - actions
