@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy import select
 
 from market.accounts.models import Role
@@ -17,9 +17,11 @@ from market.api.auth import api_user
 from market.api.fields import UtcDateTime
 from market.db import db, utcnow
 from market.errors import DomainError
+from market.ip.models import IpKind
 from market.loans import service
 from market.loans.models import CompensationClaim, LedgerTxn, Loan, RepaymentMethod
-from market.loans.policy import evaluate_plan, policy_in_force
+from market.loans.policy import RateCapMode, add_policy, evaluate_plan, policy_in_force, policy_versions
+from market.loans.rates import RATE_KINDS, ReferenceRate, add_rate, rate_on
 
 blp = Blueprint("loans_api", __name__, url_prefix="/api/v1", description="Financing plans, loans, claims, fund")
 
@@ -592,3 +594,136 @@ class LoanSubsidy(MethodView):
         """Pay the loan's guarantee/insurance premium subsidy from the fund (staff). Paying twice returns the same
         transaction; 409 when the fund is short, 422 when the loan has no subsidy."""
         return txn_json(_act(lambda: service.pay_subsidy(db.session, actor, loan_id, utcnow())))
+
+
+# ------------------------------------------------------------------------------------------------ rates and policies
+
+def _recent_day(value) -> None:
+    if not 1990 <= value.year < 2200:
+        raise ValidationError("Give a date between the years 1990 and 2199.")
+
+
+class RateOut(Schema):
+    id = fields.Integer(**REQ)
+    kind = fields.String(**REQ)
+    effective_on = fields.Date(**REQ)
+    rate = _money(**REQ)
+    source = fields.String(allow_none=True, **REQ)
+
+
+class RateQuery(Schema):
+    on = fields.Date(load_default=None, validate=_recent_day,
+                     metadata={"description": "The day whose rates in force are given (default today)"})
+
+
+class RateTable(Schema):
+    on = fields.Date(**REQ)
+    in_force = fields.Dict(keys=fields.String(), values=_money(), **REQ)
+    items = fields.List(fields.Nested(RateOut), **REQ)
+
+
+class RateIn(Schema):
+    kind = fields.String(required=True, validate=validate.OneOf(RATE_KINDS))
+    effective_on = fields.Date(required=True, validate=_recent_day)
+    rate = _dec(required=True, validate=validate.Range(0, 1, min_inclusive=False, max_inclusive=False))
+    source = fields.String(load_default=None, validate=validate.Length(max=200))
+
+
+def rate_json(row) -> dict:
+    return {"id": row.id, "kind": row.kind, "effective_on": row.effective_on, "rate": row.rate, "source": row.source}
+
+
+@blp.route("/rates")
+class Rates(MethodView):
+    @blp.arguments(RateQuery, location="query")
+    @blp.response(200, RateTable)
+    def get(self, args):
+        """The dated reference rates (PBoC 1-year benchmark, 1-year LPR) the rate cap is judged by, and the ones in
+        force on `on`. Public."""
+        on = args["on"] or utcnow().date()
+        in_force = {}
+        for kind in RATE_KINDS:
+            try:
+                in_force[kind] = rate_on(db.session, kind, on)
+            except DomainError:  # no rate of that kind known on that day
+                pass
+        rows = db.session.scalars(select(ReferenceRate).order_by(ReferenceRate.kind,
+                                                                 ReferenceRate.effective_on.desc()))
+        body = {"on": on, "in_force": in_force, "items": [rate_json(r) for r in rows]}
+        db.session.commit()  # the table is seeded on first use
+        return body
+
+    @blp.arguments(RateIn)
+    @blp.response(201, RateOut)
+    @blp.doc(security=[{"bearer": []}])
+    @api_user(Role.STAFF, scope="write")
+    def post(self, data, actor):
+        """Add a dated rate (staff); 409 when that kind already has a rate on that day."""
+        return rate_json(_act(lambda: add_rate(db.session, actor, now=utcnow(), **data)))
+
+
+class PolicyOut(Schema):
+    id = fields.Integer(**REQ)
+    code = fields.String(**REQ)
+    name = fields.String(**REQ)
+    effective_from = fields.Date(**REQ)
+    effective_to = fields.Date(allow_none=True, **REQ)
+    eligible_kinds = fields.List(fields.String(), **REQ)
+    rate_cap_mode = fields.String(**REQ)
+    rate_cap_ratio = _money(**REQ)
+    rate_cap_spread_bp = fields.Integer(allow_none=True, **REQ)
+    premium_subsidy_rate = _money(**REQ)
+    compensation_rate = _money(**REQ)
+    compensation_cap = _money(**REQ)
+    enterprise_risk_ceiling = _money(**REQ)
+    spending_order = fields.List(fields.String(), **REQ)
+    source = fields.String(allow_none=True, **REQ)
+
+
+class PolicyList(Schema):
+    in_force = fields.Nested(PolicyOut, **REQ)
+    items = fields.List(fields.Nested(PolicyOut), **REQ)
+
+
+class PolicyIn(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    effective_from = fields.Date(required=True, validate=_recent_day)
+    eligible_kinds = fields.List(fields.String(validate=validate.OneOf([k.value for k in IpKind])), required=True,
+                                 validate=validate.Length(min=1, max=len(IpKind)))
+    rate_cap_mode = fields.String(required=True, validate=validate.OneOf([m.value for m in RateCapMode]))
+    rate_cap_ratio = _dec(load_default=None, validate=validate.Range(1, 5))
+    rate_cap_spread_bp = fields.Integer(load_default=None, strict=True, validate=validate.Range(0, 2000))
+    premium_subsidy_rate = _dec(required=True, validate=validate.Range(0, 1))
+    compensation_rate = _dec(required=True, validate=validate.Range(0, 1))
+    compensation_cap = _amount(required=True)
+    enterprise_risk_ceiling = _dec(required=True, validate=validate.Range(0, 1))
+    source = fields.String(load_default=None, validate=validate.Length(max=300))
+
+
+def policy_json(p) -> dict:
+    return {**{name: getattr(p, name) for name in (
+        "id", "code", "name", "effective_from", "effective_to", "eligible_kinds", "rate_cap_ratio",
+        "rate_cap_spread_bp", "premium_subsidy_rate", "compensation_rate", "compensation_cap",
+        "enterprise_risk_ceiling", "source")},
+        "rate_cap_mode": p.rate_cap_mode.value, "spending_order": list(p.spending_order or [])}
+
+
+@blp.route("/policies")
+class Policies(MethodView):
+    @blp.response(200, PolicyList)
+    def get(self):
+        """The policy versions (newest first) and the one in force today: eligible kinds, rate cap, premium subsidy,
+        compensation share and cap, the enterprise's risk ceiling. Public."""
+        current = policy_in_force(db.session, utcnow().date())
+        body = {"in_force": policy_json(current), "items": [policy_json(p) for p in policy_versions(db.session)]}
+        db.session.commit()  # the table is seeded on first use
+        return body
+
+    @blp.arguments(PolicyIn)
+    @blp.response(201, PolicyOut)
+    @blp.doc(security=[{"bearer": []}])
+    @api_user(Role.STAFF, scope="write")
+    def post(self, data, actor):
+        """Add a policy version (staff) taking effect after every existing one; the version in force until then ends
+        the day before. Loans keep the version they were signed under. 409 for an overlapping date."""
+        return policy_json(_act(lambda: add_policy(db.session, actor, now=utcnow(), **data)))
