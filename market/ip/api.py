@@ -7,13 +7,18 @@ from datetime import date
 from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
+from sqlalchemy import select
+from werkzeug.datastructures import MultiDict
 
+from market.accounts.models import Role
 from market.api.auth import api_user
+from market.api.fields import UtcDateTime
 from market.db import db, utcnow
-from market.errors import DomainError
-from market.ip import finder, service
+from market.errors import DomainError, InvalidInput
+from market.ip import finder, saved, service
 from market.ip.indexing import get_backend
+from market.ip.models import SavedSearch
 from search import SearchError
 
 blp = Blueprint("patents", __name__, url_prefix="/api/v1", description="Patent search for banks")
@@ -30,6 +35,7 @@ PARAMS = [
     {"in": "query", "name": name, "schema": {"type": "array", "items": {"type": "string"}}, "explode": True}
     for name in finder.FACETS
 ]
+QUERY_KEYS = [p["name"] for p in PARAMS if p["name"] not in ("page", "per_page")]
 
 
 class PatentOut(Schema):
@@ -74,10 +80,32 @@ class PledgeableOut(Schema):
     remaining_months = fields.Integer(allow_none=True)
 
 
+class PledgeRecordOut(Schema):
+    registration_number = fields.String()
+    registered_on = fields.Date()
+    bank = fields.String(allow_none=True, metadata={"description": "the pledgee bank"})
+    active = fields.Boolean()
+    released_at = UtcDateTime(allow_none=True)
+
+
+class AssetValuationOut(Schema):
+    id = fields.Integer()
+    status = fields.String()
+    value_type = fields.String()
+    amount = fields.Decimal(as_string=True)
+    valuation_date = fields.Date()
+    valid_until = fields.Date()
+    agency = fields.String()
+
+
 class PatentDetailOut(PatentOut):
     abstract = fields.String(allow_none=True)
     inventors = fields.String(allow_none=True)
     pledgeable = fields.Nested(PledgeableOut)
+    pledges = fields.List(fields.Nested(PledgeRecordOut), metadata={
+        "description": "pledge registrations on this platform (public record), newest first"})
+    valuations = fields.List(fields.Nested(AssetValuationOut), metadata={
+        "description": "the valuation reports the caller may read, newest first (details: /valuations/{id})"})
 
 
 def _item(asset, today: date, highlight: dict[str, str] | None = None) -> dict:
@@ -86,6 +114,24 @@ def _item(asset, today: date, highlight: dict[str, str] | None = None) -> dict:
     for key in ("filing_date", "grant_date", "expiry_date"):
         item[key] = date.fromisoformat(item[key]) if item[key] else None
     return item
+
+
+def _pledges(asset_id: int) -> list[dict]:
+    from market.loans.models import Pledge
+
+    rows = db.session.scalars(select(Pledge).where(Pledge.asset_id == asset_id)
+                              .order_by(Pledge.registered_on.desc(), Pledge.id.desc()))
+    return [{"registration_number": p.registration_number, "registered_on": p.registered_on,
+             "bank": p.loan.bank.name if p.loan.bank else None, "active": p.active, "released_at": p.released_at}
+            for p in rows]
+
+
+def _valuations(actor, asset_id: int) -> list[dict]:
+    from market.valuations.service import visible_valuations
+
+    return [{"id": v.id, "status": v.status.value, "value_type": v.value_type.value, "amount": v.amount,
+             "valuation_date": v.valuation_date, "valid_until": v.valid_until, "agency": v.agency.name}
+            for v in visible_valuations(db.session, actor, asset_id)]
 
 
 class SearchUnavailableError(DomainError):
@@ -135,7 +181,95 @@ class PatentItem(MethodView):
         result = service.pledgeable(asset, today=today, term_months=term, margin_months=margin,
                                     eligible_kinds=service.eligible_kinds_in_force(db.session, today))
         item = _item(asset, today)
-        item.update(abstract=asset.abstract, inventors=asset.inventors,
+        item.update(abstract=asset.abstract, inventors=asset.inventors, pledges=_pledges(asset.id),
+                    valuations=_valuations(actor, asset.id),
                     pledgeable={"ok": result.ok, "reasons": result.reasons, "term_months": term,
                                 "margin_months": margin, "remaining_months": result.remaining_months})
         return item
+
+
+# --- saved searches (a bank is told when new patents match) ---------------------------------------------------
+
+
+class SavedSearchIn(Schema):
+    name = fields.String(required=True, validate=validate.Length(1, 100))
+    query = fields.Dict(keys=fields.String(validate=validate.OneOf(QUERY_KEYS)), values=fields.Raw(),
+                        load_default=dict, metadata={
+                            "description": "the search as GET /patents takes it: q, sort, pledgeable, term_months, "
+                                           "margin_months and the filters (a list for several values)",
+                            "example": {"q": "电池", "kind": ["invention"], "pledgeable": 1}})
+
+
+class SavedSearchOut(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    query = fields.Dict(keys=fields.String(), values=fields.Raw())
+    created_at = UtcDateTime()
+    last_seen_at = UtcDateTime()
+    new_count = fields.Integer(allow_none=True, metadata={
+        "description": "patents matching since it was last marked seen (null when the search engine is down)"})
+
+
+class SavedSearchList(Schema):
+    items = fields.List(fields.Nested(SavedSearchOut))
+
+
+def _saved_json(item, new_count: int | None) -> dict:
+    return {"id": item.id, "name": item.name, "query": item.query, "created_at": item.created_at,
+            "last_seen_at": item.last_seen_at, "new_count": new_count}
+
+
+def _query_args(query: dict) -> MultiDict:
+    args = MultiDict()
+    for key, value in query.items():
+        for v in value if isinstance(value, list) else [value]:
+            if isinstance(v, bool) or not isinstance(v, str | int):
+                raise InvalidInput("Each search parameter takes text or a whole number, or a list of them.")
+            args.add(key, str(v))
+    return args
+
+
+@blp.route("/saved-searches")
+class SavedSearches(MethodView):
+    @blp.doc(security=[{"bearer": []}])
+    @blp.response(200, SavedSearchList)
+    @api_user(Role.BANK, scope="read")
+    def get(self, actor):
+        """The bank user's saved patent searches, each with the number of new matches since last marked seen."""
+        now = utcnow()
+        items = saved.saved_searches_of(db.session, actor)
+        counts = saved.new_counts(db.session, get_backend(), actor, now) if items else {}
+        return {"items": [_saved_json(x, counts.get(x.id)) for x in items]}
+
+    @blp.doc(security=[{"bearer": []}])
+    @blp.arguments(SavedSearchIn)
+    @blp.response(201, SavedSearchOut)
+    @api_user(Role.BANK, scope="write")
+    def post(self, data, actor):
+        """Save a patent search: a notice comes when newly registered or imported patents match it."""
+        item = saved.save_search(db.session, actor, data["name"], _query_args(data["query"]), utcnow())
+        db.session.commit()
+        return _saved_json(item, 0)
+
+
+@blp.route("/saved-searches/<int:saved_id>")
+class SavedSearchOne(MethodView):
+    @blp.doc(security=[{"bearer": []}])
+    @blp.response(204)
+    @api_user(Role.BANK, scope="write")
+    def delete(self, saved_id, actor):
+        """Delete one of the user's saved searches."""
+        saved.delete_saved_search(db.session, actor, saved_id)
+        db.session.commit()
+
+
+@blp.route("/saved-searches/<int:saved_id>/seen", methods=["POST"])
+@blp.doc(security=[{"bearer": []}])
+@blp.response(200, SavedSearchOut)
+@api_user(Role.BANK, scope="write")
+def saved_search_seen(saved_id, actor):
+    """Mark the saved search as seen now (as opening it on the web does): new matches count from here. Run its
+    `query` with GET /patents."""
+    saved.open_saved_search(db.session, actor, saved_id, utcnow())
+    db.session.commit()
+    return _saved_json(db.session.get(SavedSearch, saved_id), 0)  # open_saved_search checked it is the user's
