@@ -36,6 +36,12 @@ blp = Blueprint("exchange_api", __name__, url_prefix="/api/v1", description="IP 
 PUBLIC = [s for s in ListingStatus if s not in (ListingStatus.DRAFT, ListingStatus.UNDER_REVIEW)]
 
 MAX_AMOUNT = Decimal("9999999999999999.99")  # what a Money column (18 digits, 2 decimals) holds
+MAX_ID = 2**31 - 1  # ids are INTEGER columns (PostgreSQL int4)
+
+
+def _id(**kw):
+    """The id of a row: a positive whole number an INTEGER column can hold (else 422, never a driver error)."""
+    return fields.Integer(strict=True, validate=validate.Range(1, MAX_ID), **kw)
 
 
 def _cents(value: Decimal) -> None:
@@ -305,7 +311,7 @@ class DeskListingPage(Schema):
 
 class DeskListingQuery(Schema):
     status = fields.String(validate=validate.OneOf([s.value for s in ListingStatus]))
-    loan_id = fields.Integer(strict=True)
+    loan_id = _id()
 
 
 def _objection_dict(o: Objection) -> dict:
@@ -357,7 +363,7 @@ class WaitingLoanList(Schema):
 
 
 class AssetValuationIn(Schema):
-    asset_id = fields.Integer(required=True, strict=True)
+    asset_id = _id(required=True)
     amount = _amount(required=True)
 
 
@@ -458,7 +464,7 @@ class DisposalEnd(MethodView):
 # ------------------------------------------------------------------------------------------------ listings on the desk
 
 class ListingIn(Schema):
-    asset_id = fields.Integer(required=True, strict=True)
+    asset_id = _id(required=True)
     kind = fields.String(load_default="auction", validate=validate.OneOf(["auction", "licence"]))
     title = fields.String(load_default=None, validate=validate.Length(min=1, max=500))
     description = fields.String(load_default=None, validate=validate.Length(max=4000))

@@ -30,10 +30,16 @@ LOAN_READERS = (Role.BANK, Role.STAFF, Role.ENTERPRISE, Role.GUARANTOR, Role.INS
 
 
 MAX_AMOUNT = Decimal("9999999999999999.99")  # what a Money column (18 digits, 2 decimals) holds
+MAX_ID = 2**31 - 1  # ids are INTEGER columns (PostgreSQL int4)
 
 
 def _dec(**kw):
     return fields.Decimal(allow_nan=False, **kw)
+
+
+def _id(**kw):
+    """The id of a row: a positive whole number an INTEGER column can hold (else 422, never a driver error)."""
+    return fields.Integer(strict=True, validate=validate.Range(1, MAX_ID), **kw)
 
 
 def _amount(low_inclusive: bool = True, **kw):
@@ -227,20 +233,20 @@ def loan_json(loan: Loan, detail: bool = False) -> dict:
 
 
 class LoanCreate(Schema):
-    enterprise_org_id = fields.Integer(required=True, strict=True)
+    enterprise_org_id = _id(required=True)
     principal = _amount(False, required=True)
     annual_rate = _rate(required=True)
     term_months = fields.Integer(required=True, strict=True, validate=validate.Range(1, 360))
-    asset_ids = fields.List(fields.Integer(strict=True), required=True, validate=validate.Length(min=1, max=50))
+    asset_ids = fields.List(_id(), required=True, validate=validate.Length(min=1, max=50))
     signed_on = fields.Date(required=True)
     registration_number = fields.String(required=True, validate=validate.Length(min=1, max=60))
     registered_on = fields.Date(load_default=None)
     repayment_method = fields.String(load_default="equal_principal",
                                      validate=validate.OneOf([m.value for m in RepaymentMethod]))
-    guarantor_org_id = fields.Integer(load_default=None, strict=True)
+    guarantor_org_id = _id(load_default=None)
     guarantee_coverage = _dec(load_default=0, validate=validate.Range(0, 1))
     guarantee_premium = _amount(load_default=0)
-    insurer_org_id = fields.Integer(load_default=None, strict=True)
+    insurer_org_id = _id(load_default=None)
     insurance_coverage = _dec(load_default=0, validate=validate.Range(0, 1))
     insurance_premium = _amount(load_default=0)
     collateral_text = fields.String(load_default=None, validate=validate.Length(max=2000))
@@ -282,10 +288,10 @@ class OfferLoanCreate(Schema):
     registered_on = fields.Date(load_default=None)
     repayment_method = fields.String(load_default="equal_principal",
                                      validate=validate.OneOf([m.value for m in RepaymentMethod]))
-    guarantor_org_id = fields.Integer(load_default=None, strict=True)
+    guarantor_org_id = _id(load_default=None)
     guarantee_coverage = _dec(load_default=0, validate=validate.Range(0, 1))
     guarantee_premium = _amount(load_default=0)
-    insurer_org_id = fields.Integer(load_default=None, strict=True)
+    insurer_org_id = _id(load_default=None)
     insurance_coverage = _dec(load_default=0, validate=validate.Range(0, 1))
     insurance_premium = _amount(load_default=0)
     collateral_text = fields.String(load_default=None, validate=validate.Length(max=2000))

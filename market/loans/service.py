@@ -47,6 +47,7 @@ from market.notices.service import notify
 LOAN_FIELDS = ["status", "principal", "annual_rate", "defaulted_on"]
 CLAIM_FIELDS = ["status", "compensation", "approved_at", "paid_at"]
 OPENING_CONTRIBUTION = Decimal("25000000.00")
+MAX_BALANCE = Decimal("9999999999999999.99")  # what a Money column (18 digits, 2 decimals) holds
 FUND_ID = 1
 BAD_STATUSES = {
     LegalStatus.LAPSED: "lapsed",
@@ -668,7 +669,10 @@ def contribute(session: Session, staff, amount, now: datetime, memo: str | None 
     amount = money(as_decimal(amount, "amount"))
     if amount <= 0:
         raise InvalidInput("A contribution must be positive.")
-    ensure_fund(session, now)
+    fund = ensure_fund(session, now)
+    session.refresh(fund)
+    if fund.balance + amount > MAX_BALANCE:
+        raise InvalidInput("The fund balance cannot exceed %(max)s.", max=MAX_BALANCE)
     _credit_fund(session, amount)
     txn = _post(session, f"contribution:{uuid.uuid4().hex}", "contribution", amount, LedgerAccount.FUND_CONTRIBUTIONS,
                 memo or "Top-up", staff, now)

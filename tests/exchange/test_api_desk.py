@@ -388,3 +388,11 @@ def test_owner_lists_its_own_asset_voluntarily(client, session, factory):
     assert client.get(f"/api/v1/disposal/listings/{made['id']}", headers=stranger).status_code == 404
     again = client.post("/api/v1/disposal/listings", json=body, headers=mine)
     assert again.status_code == 409
+
+
+def test_asset_id_no_column_can_hold_is_422(client, session, two):
+    r = client.post(f"/api/v1/disposal/loans/{two.loan.id}/listings",
+                    json={"valuations": [{"asset_id": 2**40, "amount": "1000"}]}, headers=bearer(session, two.staff))
+    assert r.status_code == 422 and listings_of(session, two.loan.id) == []
+    assert client.get("/api/v1/disposal/listings?loan_id=-99999999999",
+                      headers=bearer(session, two.staff)).status_code == 422

@@ -231,3 +231,26 @@ def test_huge_repayment_and_recovery_are_422_and_keep_nothing(client, session, w
     assert r.status_code == 422
     assert session.scalar(select(func.count()).select_from(Repayment).where(Repayment.loan_id == loan.id)) == 0
     assert service.loan_claim(session, loan.id) is None
+
+
+def test_contribution_that_would_overflow_the_fund_is_422_and_keeps_nothing(client, session, world):
+    staff = bearer(session, world.staff)
+    before = client.get("/api/v1/fund", headers=staff).get_json()["balance"]
+    txns = session.scalar(select(func.count()).select_from(LedgerTxn))
+    r = client.post("/api/v1/fund/contributions", json={"amount": "9999999999999999.00"}, headers=staff)
+    assert r.status_code == 422 and r.get_json()["error"]["message"]
+    assert client.get("/api/v1/fund", headers=staff).get_json()["balance"] == before
+    assert session.scalar(select(func.count()).select_from(LedgerTxn)) == txns
+    assert session.scalar(select(func.count()).select_from(AuditEntry).where(
+        AuditEntry.action == "fund.contribution")) == 0
+
+
+@pytest.mark.parametrize("change", [{"enterprise_org_id": -7918305523}, {"enterprise_org_id": 0},
+                                    {"asset_ids": [2**40]}, {"guarantor_org_id": 2**31}])
+def test_ids_no_column_can_hold_are_422(client, session, world, change):
+    body = {"enterprise_org_id": world.enterprise.id, "principal": "1000000", "annual_rate": "0.05",
+            "term_months": 12, "asset_ids": [world.asset().id], "signed_on": "2016-03-01",
+            "registration_number": "X1"}
+    session.commit()
+    r = client.post("/api/v1/loans", json={**body, **change}, headers=bearer(session, world.bank_user))
+    assert r.status_code == 422 and set(change) <= set(r.get_json()["error"]["details"]["json"]), r.get_json()
