@@ -76,22 +76,30 @@ def to_decimal(value) -> Decimal | None:
         return None
 
 
+def _signed(amount: Decimal, text: str) -> str:
+    """"¥" after the minus sign of a negative amount (-¥140,000.00, never ¥-140,000.00); an amount that rounds to
+    zero shows no sign. `text` is the locale's rendering of abs(amount)."""
+    negative = amount < 0 and any(ch in "123456789" for ch in text)
+    return ("-¥" if negative else "¥") + text
+
+
 def money(value, compact: bool = True) -> str:
-    """¥ amount for people: 150万 / 2.06亿 in Chinese, 1.5M / 2.06B in English; exact below 10,000."""
+    """¥ amount for people: 150万 / 2.06亿 in Chinese, 1.5M / 2.06B in English; exact below 10,000; a negative
+    amount as -¥140,000.00 / -¥14万."""
     amount = to_decimal(value)
     if amount is None:
         return "—"
     locale = str(get_locale() or "zh_CN")
     if compact and abs(amount) >= 10000:
-        return "¥" + format_compact_decimal(amount, locale=locale, fraction_digits=2)
-    return "¥" + format_decimal(amount, format="#,##0.00", locale=locale)
+        return _signed(amount, format_compact_decimal(abs(amount), locale=locale, fraction_digits=2))
+    return _signed(amount, format_decimal(abs(amount), format="#,##0.00", locale=locale))
 
 
 def money_exact(value) -> str:
     amount = to_decimal(value)
     if amount is None:
         return "—"
-    return "¥" + format_decimal(amount, format="#,##0.00", locale=str(get_locale() or "zh_CN"))
+    return _signed(amount, format_decimal(abs(amount), format="#,##0.00", locale=str(get_locale() or "zh_CN")))
 
 
 def percent(value, digits: int = 2) -> str:
