@@ -68,7 +68,8 @@ def demo_step(echo) -> None:
 
 
 def init_app(app) -> None:
-    from market.ip import indexing, labels
+    from market.ip import indexing, labels, pagecache
 
     indexing.init_app(app)
     labels.init_app(app)
+    pagecache.init_app(app)

@@ -73,3 +73,32 @@ def init_app(app) -> None:
         ip_kind_label=kind_label, ip_status_label=status_label, ip_pledge_label=pledge_label,
         application_number=format_application_number,
     )
+
+
+# Titles of the search page's facets and sort options (looked up once per rendering, not once per value).
+FACET_TITLES = {
+    "ipc_section": _l("IPC section"), "ipc_class": _l("IPC class"), "ipc_subclass": _l("IPC subclass"),
+    "kind": _l("Kind"), "legal_status": _l("Legal status"), "pledge_state": _l("Pledge state"),
+    "life_band": _l("Remaining life"), "value_band": _l("Valuation"), "district": _l("District"),
+    "industry": _l("Industry"), "owner": _l("Owner"),
+}
+SORT_LABELS = {
+    "relevance": _l("Relevance"), "life": _l("Longest remaining life"), "life_asc": _l("Shortest remaining life"),
+    "date": _l("Newest filing"), "date_asc": _l("Oldest filing"), "value": _l("Highest valuation"),
+    "value_asc": _l("Lowest valuation"),
+}
+
+
+class LabelMemo:
+    """Enum labels translated once per distinct value during one rendering (20 rows share a handful)."""
+
+    def __init__(self) -> None:
+        self._seen: dict[tuple[str, str], str] = {}
+
+    def __call__(self, kind: str, value: str) -> str:
+        key = (kind, value)
+        label = self._seen.get(key)
+        if label is None:
+            fn = {"kind": kind_label, "status": status_label, "pledge": pledge_label}[kind]
+            label = self._seen[key] = str(fn(value))
+        return label

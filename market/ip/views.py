@@ -4,20 +4,32 @@ from __future__ import annotations
 
 import csv
 import io
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, quote_plus, urlencode
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, stream_with_context, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from markupsafe import Markup
 from sqlalchemy import select
-from werkzeug.datastructures import MultiDict
+from werkzeug.datastructures import MultiDict, iter_multi_items
 
 from market.accounts.models import Organisation, OrgKind, OrgStatus, Role
 from market.audit.models import AuditEntry
 from market.db import db, utcnow
 from market.errors import DomainError
 from market.formkit import choices
-from market.ip import finder, saved, service
+from market.ip import finder, pagecache, saved, service
 from market.ip.forms import AssetForm, ImportForm, SavedSearchForm
 from market.ip.indexing import get_backend, quick_drain
 from market.security import roles_required
@@ -33,34 +45,109 @@ EXPORT_LIMIT = 10_000
 def search():
     today = utcnow().date()
     error = None
-    hits = None
-    labels: dict = {}
+    key = None
+    cache = pagecache.get_cache(current_app)
     try:
         params = finder.parse_params(request.args)
     except DomainError as exc:
         params = finder.PatentSearch()
         error = exc.localized()
-        status = 422
+        parts, status, searched = _results(params, today, error=error), 422, False
     else:
-        status = 200
-        try:
-            hits = finder.run(db.session, get_backend(), finder.build_query(params, today))
-            labels = finder.facet_labels(db.session, hits.facets)
-        except DomainError as exc:
-            error, status = exc.localized(), 422
-        except SearchError:
-            error, status = _("The search engine is not available right now. Please try again shortly."), 503
+        if cache is not None:
+            # The stamp is read before anything the fragment shows (see pagecache): never older than the data.
+            stamp = pagecache.data_stamp(db.session)
+            if stamp is not None:
+                key = (repr(params), str(get_locale()), today, stamp)
+        parts = cache.get(key) if key is not None else None
+        if parts is not None:
+            status, searched = 200, True
+        else:
+            parts, status, searched = _search_results(params, today)
+            if key is not None and status == 200:
+                cache.put(key, parts)
+    save_form = None
+    if current_user.role is Role.BANK and searched:
+        # The fields of SavedSearchForm, rendered by hand (building the WTForms form cost more than the cached
+        # results); posted to saved_searches, which validates it with SavedSearchForm.
+        save_form = {"query": urlencode(params.as_args(), doseq=True), "name": params.q[:100], "label": _("Name")}
+    return render_template("ip/search.html", results_head=parts[0], results_tail=parts[1],
+                           save_form=save_form), status
+
+
+# Where the save-search form goes inside the cached fragment (escaped text can never contain it).
+_SAVE_SLOT = Markup("<!--ip-save-search-form-->")
+_URL_SAFE = "!$'()*,/:;?@"  # what werkzeug's url building leaves unquoted in query strings
+
+
+def _search_results(params: finder.PatentSearch, today) -> tuple[tuple[Markup, Markup], int, bool]:
+    """Search and render the cacheable fragment: ((head, tail), status, whether the search ran)."""
+    try:
+        hits = finder.run(db.session, get_backend(), finder.build_query(params, today))
+        labels = finder.facet_labels(db.session, hits.facets)
+    except DomainError as exc:
+        return _results(params, today, error=exc.localized()), 422, False
+    except SearchError:
+        error = _("The search engine is not available right now. Please try again shortly.")
+        return _results(params, today, error=error), 503, False
+    return _results(params, today, hits=hits, labels=labels), 200, True
+
+
+def _results(params: finder.PatentSearch, today, *, hits: finder.Hits | None = None, labels: dict | None = None,
+             error: str | None = None) -> tuple[Markup, Markup]:
+    from market.ip.labels import SORT_LABELS, LabelMemo
+
     pages = max((hits.total + params.per_page - 1) // params.per_page, 1) if hits else 1
     pages = min(pages, 10_000 // params.per_page)
-    save_form = None
-    if current_user.role is Role.BANK and hits is not None:
-        save_form = SavedSearchForm(formdata=None, query=urlencode(params.as_args(), doseq=True),
-                                    name=params.q[:100])
-    return render_template(
-        "ip/search.html", params=params, hits=hits, labels=labels, error=error, page=params.page, pages=pages,
-        today=today, facet_names=finder.FACETS, sorts=list(finder.SORTS), save_form=save_form,
+    search_url = url_for("ip.search")
+    html = render_template(
+        "ip/_search_results.html", params=params, hits=hits, error=error, page=params.page, pages=pages,
+        sorts=[(s, str(SORT_LABELS[s])) for s in finder.SORTS], search_url=search_url,
+        facets=_facet_links(params, hits.facets, labels or {}, search_url) if hits else [],
         items=[finder.item_dict(a, today, hits.highlights.get(a.id)) for a in hits.items] if hits else [],
-    ), status
+        label=LabelMemo(), years_text=Markup(_("%(years)s yrs")), save_slot=_SAVE_SLOT,
+        patent_url=url_for("ip.patent", asset_id=987654321).replace("987654321", "{}"),
+    )
+    head, _slot, tail = html.partition(str(_SAVE_SLOT))
+    return Markup(head), Markup(tail)
+
+
+def _facet_links(params: finder.PatentSearch, facets: dict, labels: dict, base: str) -> list:
+    """[(title, [(href, active, label, count)])] for the sidebar: the first 12 values of each facet.
+
+    Each href equals `url_for("ip.search", **params.toggled(name, value))`, built from the parts of the query
+    string that do not change (one quoting per value instead of one URL build per link).
+    """
+    from market.ip.labels import FACET_TITLES
+
+    def pairs(items) -> str:
+        return "&".join(f"{quote_plus(str(k), _URL_SAFE)}={quote_plus(str(v), _URL_SAFE)}"
+                        for k, v in iter_multi_items(dict(items)) if v is not None)
+
+    args = params.as_args()
+    keys = list(args)
+    out = []
+    for name in finder.FACETS:
+        buckets = facets.get(name) or []
+        if not buckets:
+            continue
+        current = list(params.filters.get(name, []))
+        if name in args:
+            at = keys.index(name)
+            before = pairs([(k, args[k]) for k in keys[:at]])
+            after = pairs([(k, args[k]) for k in keys[at + 1:]])
+        else:
+            before, after = pairs(args), ""
+        names = labels.get(name, {})
+        links = []
+        for value, count in buckets[:12]:
+            active = value in current
+            chosen = [v for v in current if v != value] if active else current + [value]
+            middle = pairs([(name, chosen)])
+            query = "&".join(p for p in (before, middle, after) if p)
+            links.append((f"{base}?{query}" if query else base, active, names.get(value, value), count))
+        out.append((str(FACET_TITLES[name]), links))
+    return out
 
 
 @ip_bp.route("/patents/export.csv")
