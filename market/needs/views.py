@@ -41,6 +41,21 @@ def _fail(exc: DomainError) -> None:
     flash(exc.localized(), "error")
 
 
+def _attempt(call, message: str, *, sync: bool = False) -> tuple[bool, object]:
+    """Run one unit of work (service calls) and commit it once: on a domain error roll back and flash the error,
+    otherwise flash `message` (and apply the needs outbox to the search index when `sync`). Returns (ok, result)."""
+    try:
+        result = call()
+        db.session.commit()
+    except DomainError as exc:
+        _fail(exc)
+        return False, None
+    if sync:
+        _sync_index()
+    flash(message, "success")
+    return True, result
+
+
 def _sync_index() -> None:
     """After a committed change of a need's state: apply the needs outbox to the search index (never fails)."""
     from market.needs.indexing import quick_drain
@@ -98,14 +113,10 @@ def new():
     form = NeedForm()
     _fill_need_choices(form)
     if form.validate_on_submit():
-        try:
-            need = service.create_need(db.session, current_user, _need_input(form), utcnow(),
-                                       submit=form.submit_now.data)
-            db.session.commit()
-        except DomainError as exc:
-            _fail(exc)
-        else:
-            flash(_("Your financing need was saved."), "success")
+        ok, need = _attempt(lambda: service.create_need(db.session, current_user, _need_input(form), utcnow(),
+                                                        submit=form.submit_now.data),
+                            _("Your financing need was saved."))
+        if ok:
             return redirect(url_for("needs.detail", need_id=need.id))
     return render_template("needs/form.html", form=form, need=None)
 
@@ -121,15 +132,12 @@ def edit(need_id: int):
         form.preferred_bank_ids.data = need.preferred_bank_ids
     _fill_need_choices(form, need)
     if form.validate_on_submit():
-        try:
+        def save():
             service.update_need(db.session, current_user, need.id, _need_input(form), utcnow())
             if form.submit_now.data:
                 service.submit_need(db.session, current_user, need.id, utcnow())
-            db.session.commit()
-        except DomainError as exc:
-            _fail(exc)
-        else:
-            flash(_("Your financing need was saved."), "success")
+
+        if _attempt(save, _("Your financing need was saved."))[0]:
             return redirect(url_for("needs.detail", need_id=need.id))
     return render_template("needs/form.html", form=form, need=need)
 
@@ -178,14 +186,7 @@ def _loan_context(need: Need) -> dict:
 def _post_need_action(need_id: int, action, message: str):
     if not EmptyForm().validate_on_submit():
         abort(400)
-    try:
-        action(db.session, current_user, need_id, utcnow())
-        db.session.commit()
-    except DomainError as exc:
-        _fail(exc)
-    else:
-        _sync_index()
-        flash(message, "success")
+    _attempt(lambda: action(db.session, current_user, need_id, utcnow()), message, sync=True)
     return redirect(url_for("needs.detail", need_id=need_id))
 
 
@@ -216,15 +217,10 @@ def review(need_id: int):
         abort(400)
     approve = request.form.get("decision") == "publish"
     ticks = {key: getattr(form, key).data for key, _label in REVIEW_CHECKLIST}
-    try:
-        service.review_need(db.session, current_user, need_id, approve, ticks, form.reason.data, utcnow())
-        db.session.commit()
-    except DomainError as exc:
-        _fail(exc)
-        return redirect(url_for("needs.detail", need_id=need_id))
-    _sync_index()
-    flash(_("The need was published.") if approve else _("The need was returned to the enterprise."), "success")
-    return redirect(url_for("needs.review_queue"))
+    ok, _need = _attempt(
+        lambda: service.review_need(db.session, current_user, need_id, approve, ticks, form.reason.data, utcnow()),
+        _("The need was published.") if approve else _("The need was returned to the enterprise."), sync=True)
+    return redirect(url_for("needs.review_queue") if ok else url_for("needs.detail", need_id=need_id))
 
 
 @needs_bp.route("/bank")
@@ -251,15 +247,9 @@ def claim(need_id: int):
     form = ClaimForm()
     if not form.validate_on_submit():
         abort(400)
-    try:
-        docking.claim_need(db.session, current_user, need_id, utcnow(), product_id=form.product_id.data,
-                           note=form.note.data)
-        db.session.commit()
-    except DomainError as exc:
-        _fail(exc)
-    else:
-        _sync_index()
-        flash(_("Your bank's interest was sent to the enterprise."), "success")
+    _attempt(lambda: docking.claim_need(db.session, current_user, need_id, utcnow(), product_id=form.product_id.data,
+                                        note=form.note.data),
+             _("Your bank's interest was sent to the enterprise."), sync=True)
     return redirect(url_for("needs.detail", need_id=need_id))
 
 
@@ -270,13 +260,8 @@ def meeting(need_id: int):
     if not form.validate_on_submit():
         flash(_("Give a valid meeting time."), "error")
         return redirect(url_for("needs.detail", need_id=need_id))
-    try:
-        docking.schedule_meeting(db.session, current_user, need_id, form.meeting_at.data, utcnow())
-        db.session.commit()
-    except DomainError as exc:
-        _fail(exc)
-    else:
-        flash(_("The meeting was arranged."), "success")
+    _attempt(lambda: docking.schedule_meeting(db.session, current_user, need_id, form.meeting_at.data, utcnow()),
+             _("The meeting was arranged."))
     return redirect(url_for("needs.detail", need_id=need_id))
 
 
@@ -287,31 +272,20 @@ def offer(need_id: int):
     if not form.validate_on_submit():
         flash(_("Check the offer: amount, rate and term are required."), "error")
         return redirect(url_for("needs.detail", need_id=need_id))
-    try:
-        docking.make_offer(db.session, current_user, need_id, form.amount.data,
-                           percent_to_fraction(form.annual_rate_pct.data), form.term_months.data, utcnow(),
-                           product_id=form.product_id.data, conditions=form.conditions.data)
-        db.session.commit()
-    except DomainError as exc:
-        _fail(exc)
-    else:
-        _sync_index()
-        flash(_("Your offer was sent."), "success")
+    _attempt(lambda: docking.make_offer(db.session, current_user, need_id, form.amount.data,
+                                        percent_to_fraction(form.annual_rate_pct.data), form.term_months.data,
+                                        utcnow(), product_id=form.product_id.data, conditions=form.conditions.data),
+             _("Your offer was sent."), sync=True)
     return redirect(url_for("needs.detail", need_id=need_id))
 
 
 def _offer_action(offer_id: int, action, message: str):
     if not EmptyForm().validate_on_submit():
         abort(400)
-    try:
-        offer = action(db.session, current_user, offer_id, utcnow())
-        need_id = offer.need_id
-        db.session.commit()
-    except DomainError as exc:
-        _fail(exc)
+    ok, offer = _attempt(lambda: action(db.session, current_user, offer_id, utcnow()), message)
+    if not ok:
         return redirect(url_for("needs.mine" if current_user.role is Role.ENTERPRISE else "needs.bank_matches"))
-    flash(message, "success")
-    return redirect(url_for("needs.detail", need_id=need_id))
+    return redirect(url_for("needs.detail", need_id=offer.need_id))
 
 
 @needs_bp.route("/offers/<int:offer_id>/accept", methods=["POST"])
@@ -381,13 +355,8 @@ def product_form(product_id: int | None = None):
     form.target_groups.choices = [(g.code, g.name_zh) for g in db.session.scalars(
         select(IndustryGroup).order_by(IndustryGroup.family, IndustryGroup.code))]
     if form.validate_on_submit():
-        try:
-            docking.save_product(db.session, current_user, _product_input(form), utcnow(), product_id=product_id)
-            db.session.commit()
-        except DomainError as exc:
-            _fail(exc)
-        else:
-            flash(_("The loan product was saved."), "success")
+        if _attempt(lambda: docking.save_product(db.session, current_user, _product_input(form), utcnow(),
+                                                 product_id=product_id), _("The loan product was saved."))[0]:
             return redirect(url_for("needs.products"))
     return render_template("needs/product_form.html", form=form, product=product, bands=AMOUNT_BANDS)
 

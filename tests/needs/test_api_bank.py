@@ -264,3 +264,20 @@ def test_bulletins_are_public_with_the_web_pages_content(client, session, factor
 
     r = client.get("/api/v1/bulletins/99999999")
     assert r.status_code == 404 and r.json["error"]["code"] == "not_found"
+
+
+def test_the_web_meeting_form_follows_the_same_rules(client, session, login_as, kit):
+    """The page and the API share docking.schedule_meeting: a future time is kept, a past one refused unwritten."""
+    bank = login_as(Role.BANK)
+    need = kit.published_need()
+    claim = docking.claim_need(session, bank, need.id, NOW)
+    session.commit()  # the page rolls back a refused request: keep the set-up
+    r = client.post(f"/needs/{need.id}/meeting", data={"meeting_at": "2020-01-02T10:00"}, follow_redirects=True)
+    assert r.status_code == 200 and "会谈时间必须晚于当前时间。" in r.get_data(as_text=True)
+    assert claim_row(session, claim.id).meeting_at is None
+    r = client.post(f"/needs/{need.id}/meeting", data={"meeting_at": "2030-01-02T10:00"})
+    assert r.status_code == 302 and r.headers["Location"].endswith(f"/needs/{need.id}")
+    row = claim_row(session, claim.id)
+    assert row.status is ClaimStatus.MEETING and row.meeting_at == datetime(2030, 1, 2, 10, 0)
+    r = client.post(f"/needs/{need.id}/meeting", data={"meeting_at": ""}, follow_redirects=True)
+    assert r.status_code == 200 and claim_row(session, claim.id).meeting_at == datetime(2030, 1, 2, 10, 0)
