@@ -1,10 +1,13 @@
 """Page throughput and bidding under load against the production server (waitress), on 127.0.0.1 only.
 
-Runs, each bounded in time: a bare Flask route (baseline, added by bench/load/server.py only), the search page
-`/patents?q=电池` logged in, the auction state `GET /api/v1/auctions/<id>`, and bids `POST /api/v1/auctions/<id>/bids`
-with bearer tokens. Reports requests/s, p50, p99 and the server's peak RSS (VmHWM from /proc/<pid>/status), checks
-the targets (search ≥ 40 % of the bare route's requests/s; bid p99 ≤ 3 × state p99; RSS ≤ 400 MB) and that no bid
-was lost (every bid request is recorded, accepted ones equal the lot's bid count).
+Runs, each bounded in time: a bare Flask route (baseline, added by bench/load/server.py only), the empty logged-in
+layout (`/_bench/layout`, also only in the wrapper: the floor of any logged-in page), the search page `/patents?q=电池`
+logged in (the same page again and again: its rendered results come from the cache after the first request), the
+search page over 720 different queries and pages (`search_varied`: mostly cache misses, the uncached cost), the
+auction state `GET /api/v1/auctions/<id>`, and bids `POST /api/v1/auctions/<id>/bids` with bearer tokens. Reports
+requests/s, p50, p99 and the server's peak RSS (VmHWM from /proc/<pid>/status), checks the targets (search ≥ 40 % of
+the bare route's requests/s; bid p99 ≤ 3 × state p99; RSS ≤ 400 MB) and that no bid was lost (every bid request is
+recorded, accepted ones equal the lot's bid count).
 
 Load generator: wrk (Debian package `wrk`) when installed, else a built-in closed-loop client (threads with one
 keep-alive HTTP connection each). Usage:
@@ -130,8 +133,9 @@ def parse_wrk(out: str) -> dict:
 
 
 def run_python(base: str, path: str, seconds: float, connections: int, headers: dict,
-               body_for=None) -> dict:
-    """Closed loop: `connections` threads, one keep-alive connection each, for `seconds`."""
+               body_for=None, paths: list[str] | None = None) -> dict:
+    """Closed loop: `connections` threads, one keep-alive connection each, for `seconds` (GET `paths` in turn
+    when given)."""
     host, port = urllib.parse.urlsplit(base).netloc.split(":")
     latencies: list[float] = []
     statuses: dict[int, int] = {}
@@ -143,15 +147,18 @@ def run_python(base: str, path: str, seconds: float, connections: int, headers: 
         conn = http.client.HTTPConnection(host, int(port), timeout=30)
         mine, codes = [], {}
         while time.perf_counter() < stop_at:
-            method, body, extra = "GET", None, {}
-            if body_for:
+            method, body, extra, target = "GET", None, {}, path
+            if body_for or paths:
                 with lock:
                     k = next(counter)
+            if body_for:
                 body, extra = body_for(k, n)
                 method = "POST"
+            elif paths:
+                target = paths[k % len(paths)]
             t0 = time.perf_counter()
             try:
-                conn.request(method, path, body=body, headers={**headers, **extra})
+                conn.request(method, target, body=body, headers={**headers, **extra})
                 resp = conn.getresponse()
                 resp.read()
                 code = resp.status
@@ -197,6 +204,8 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true",
                     help="CI mode: small data set (866 real patents), 2 s runs, 4 connections, 4 bidders")
     ap.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
+    ap.add_argument("--generated", type=int, default=0,
+                    help="add N generated patents (bench/gen_patents.py) to the demo data, e.g. 100000")
     args = ap.parse_args(argv)
     if args.quick:
         args.duration, args.connections, args.bidders = 2.0, 4, 4
@@ -218,8 +227,9 @@ def main(argv=None) -> int:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MARKET_")}
     t0 = time.perf_counter()
     subprocess.run([sys.executable, str(HERE / "server.py"), "prepare", *common, "--out", str(setup_file),
-                    "--bidders", str(args.bidders), *(["--minimal"] if args.quick else [])],
-                   check=True, cwd=ROOT, env=env, timeout=900)
+                    "--bidders", str(args.bidders), *(["--minimal"] if args.quick else []),
+                    *(["--generated", str(args.generated)] if args.generated else [])],
+                   check=True, cwd=ROOT, env=env, timeout=1800)
     prepare_s = time.perf_counter() - t0
     log(f"prepared the demo database in {prepare_s:.0f} s")
     setup = json.loads(setup_file.read_text())
@@ -234,7 +244,8 @@ def main(argv=None) -> int:
     result: dict = {"quick": args.quick, "tool": tool, "machine": machine(), "duration_s": args.duration,
                     "connections": args.connections, "waitress_threads": args.threads, "database": url.split(":")[0],
                     "search_backend": "elasticsearch" if args.es_url else "embedded",
-                    "data": "866 real patents (quick)" if args.quick else "market demo data",
+                    "data": ("866 real patents (quick)" if args.quick else "market demo data")
+                    + (f" + {args.generated:,} generated patents" if args.generated else ""),
                     "prepare_s": round(prepare_s, 1), "runs": {},
                     "memory_method": "VmHWM (peak resident set) of the waitress process, /proc/<pid>/status"}
     try:
@@ -258,12 +269,18 @@ def main(argv=None) -> int:
             base_amount = int(float(json.loads(resp.read())["next_min_bid"]))
         step = 1000  # the bench lot's increment (bench/auction_bids.py)
 
-        def load(name: str, path: str, headers: dict, bids: bool = False) -> None:
+        varied = varied_paths()
+        paths_file = Path(tmp.name) / "paths.txt"
+        paths_file.write_text("\n".join(varied) + "\n")
+
+        def load(name: str, path: str, headers: dict, bids: bool = False, paths: list[str] | None = None) -> None:
             log(f"{name}: {args.duration:.0f} s, {args.connections} connections, {tool} ...")
             if tool == "wrk":
-                script = HERE / "bid.lua" if bids else None
+                script = HERE / "bid.lua" if bids else (HERE / "search.lua" if paths else None)
                 env_extra = {"LISTING": str(listing), "BASE": str(base_amount), "STEP": str(step),
                              "TOKENS": ",".join(tokens), "NTHREADS": str(args.wrk_threads)} if bids else None
+                if paths:
+                    env_extra = {"PATHS_FILE": str(paths_file), "NTHREADS": str(args.wrk_threads)}
                 run = run_wrk(base, path, args.duration, args.connections, args.wrk_threads, headers, script,
                               env_extra)
             else:
@@ -273,14 +290,18 @@ def main(argv=None) -> int:
                         token = tokens[k % len(tokens)]
                         return (json.dumps({"amount": f"{base_amount + k * step}.00"}),
                                 {"Content-Type": "application/json", "Authorization": f"Bearer {token}"})
-                run = run_python(base, path, args.duration, args.connections, headers, body_for)
+                run = run_python(base, path, args.duration, args.connections, headers, body_for, paths)
             run["path"] = path.replace(SEARCH_PATH, "/patents?q=电池")
+            if paths:
+                run["path"] = f"{len(paths)} search pages in turn (36 queries × pages 1–10 × 10 or 20 per page)"
             result["runs"][name] = run
             log(f"  {run['rps']:.0f} req/s, p50 {run['p50_ms']:.1f} ms, p99 {run['p99_ms']:.1f} ms, "
                 f"non-2xx {run['non_2xx_3xx']}")
 
         load("bare", "/_bench/bare", {})
+        load("layout", "/_bench/layout", {"Cookie": cookie})
         load("search_page", SEARCH_PATH, {"Cookie": cookie})
+        load("search_varied", varied[0], {"Cookie": cookie}, paths=varied)
         load("auction_state", state_path, {})
         with urllib.request.urlopen(base + state_path, timeout=30) as resp:
             base_amount = int(float(json.loads(resp.read())["next_min_bid"]))
@@ -303,6 +324,8 @@ def main(argv=None) -> int:
     peak_mb = result["rss_kib"]["VmHWM"] / 1024
     result["targets"] = {
         "search_rps_over_bare_rps": round(runs["search_page"]["rps"] / runs["bare"]["rps"], 3),
+        "search_varied_rps_over_bare_rps": round(runs["search_varied"]["rps"] / runs["bare"]["rps"], 3),
+        "layout_rps_over_bare_rps": round(runs["layout"]["rps"] / runs["bare"]["rps"], 3),
         "search_rps_ge_40pct_bare":
             runs["search_page"]["rps"] >= TARGETS["search_rps_ge_40pct_bare"] * runs["bare"]["rps"],
         "bid_p99_over_state_p99": round(runs["bid"]["p99_ms"] / runs["auction_state"]["p99_ms"], 2),
@@ -316,6 +339,15 @@ def main(argv=None) -> int:
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=2))
     return 0 if result["bids_check"]["ok"] else 1
+
+
+def varied_paths() -> list[str]:
+    """720 distinct search pages: the search benchmark's 36 real queries × pages 1–10 × 10 or 20 per page."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    from search_bench import QUERIES
+
+    return [f"/patents?q={urllib.parse.quote(q)}&page={page}&per_page={per_page}"
+            for per_page in (20, 10) for page in range(1, 11) for q in QUERIES]
 
 
 def check_bids(url: str, listing_id: int, run: dict, final: dict) -> dict:

@@ -1,10 +1,11 @@
 """The product app under waitress (the production server, as `market demo` serves it) plus one bare Flask route for
-the benchmark's baseline. The route lives only in this wrapper, never in the product.
+the benchmark's baselines: `/_bench/bare` (returns "ok") and `/_bench/layout` (logged in, the shared layout with an
+empty content block). The routes live only in this wrapper, never in the product.
 
   python bench/load/server.py prepare --db URL --search-path P --out setup.json [--bidders N] [--minimal]
       create the schema, load the demo data (same code as `market demo --no-serve`; --minimal: only the 866 real
-      patents with legal status and a bank account), add a lot in bidding with N bidders holding deposits and API
-      tokens; write what the load runs need to setup.json
+      patents with legal status and a bank account; --generated N: N generated patents more, reindexed), add a lot
+      in bidding with N bidders holding deposits and API tokens; write what the load runs need to setup.json
   python bench/load/server.py serve --db URL --search-path P --port N [--threads 8]
 """
 
@@ -39,6 +40,17 @@ def make_app(db_url: str, search_path: str, es_url: str | None):
     def bare():
         return "ok"
 
+    from flask import render_template
+    from flask_login import login_required
+
+    layout = app.jinja_env.from_string('{% extends "base.html" %}{% block content %}{% endblock %}')
+
+    @app.route("/_bench/layout")
+    @login_required
+    def empty_layout():
+        """The floor of any logged-in page: the user loaded and the shared layout (base.html) with no content."""
+        return render_template(layout)
+
     return app
 
 
@@ -64,6 +76,36 @@ def prepare_minimal() -> dict:
     return {"password": DEMO_PASSWORD, "accounts": [("bank", "bank@load.cq")]}
 
 
+def add_generated(n: int) -> None:
+    """N more patents from bench/gen_patents.py (GENERATED, same seed as the search benchmark), then a reindex."""
+    from datetime import datetime
+
+    from gen_patents import generate
+    from sqlalchemy import insert
+
+    from market.db import db
+    from market.ip import indexing
+    from market.ip.importer import KIND_CODES
+    from market.ip.models import IpAsset, PledgeState
+
+    now = datetime(2026, 1, 1, 9, 0)
+    rows = []
+    for p in generate(n):
+        kind, status = KIND_CODES[p.kind_code]
+        rows.append({"kind": kind, "publication_number": p.id, "title": p.title, "ipc_codes": list(p.ipc_subclasses),
+                     "legal_status": status, "pledge_state": PledgeState.FREE, "frozen": False,
+                     "filing_date": p.filing_date, "source": "generated (bench/gen_patents.py)",
+                     "created_at": now, "updated_at": now})
+        if len(rows) == 5000:
+            db.session.execute(insert(IpAsset), rows)
+            rows = []
+    if rows:
+        db.session.execute(insert(IpAsset), rows)
+    db.session.commit()
+    indexing.reindex(db.session, indexing.get_backend(), now)
+    db.session.commit()
+
+
 def prepare(args) -> None:
     from auction_bids import setup as auction_setup
 
@@ -72,6 +114,8 @@ def prepare(args) -> None:
     app = make_app(args.db, args.search_path, args.es_url)
     with app.app_context():
         logins = prepare_minimal() if args.minimal else prepare_demo(echo=lambda *_a, **_k: None)
+        if args.generated:
+            add_generated(args.generated)
     listing_id, tokens = auction_setup(app, args.bidders)
     Path(args.out).write_text(json.dumps({"listing_id": listing_id, "tokens": tokens, "password": logins["password"],
                                           "accounts": logins["accounts"]}))
@@ -98,6 +142,7 @@ def main() -> None:
     ap.add_argument("--out")
     ap.add_argument("--bidders", type=int, default=20)
     ap.add_argument("--minimal", action="store_true", help="small data set (quick mode) instead of the demo")
+    ap.add_argument("--generated", type=int, default=0, help="add N generated patents (e.g. 100000) and reindex")
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--threads", type=int, default=8)
     args = ap.parse_args()

@@ -24,13 +24,13 @@ def test_load_bench_quick(tool):
     data = json.loads(proc.stdout)
     assert data["quick"] is True and data["tool"] == tool
     assert {"machine", "runs", "rss_kib", "rss_kib_idle", "targets", "bids_check", "memory_method"} <= set(data)
-    assert set(data["runs"]) == {"bare", "search_page", "auction_state", "bid"}
+    assert set(data["runs"]) == {"bare", "layout", "search_page", "search_varied", "auction_state", "bid"}
     for run in data["runs"].values():
         assert {"requests", "rps", "p50_ms", "p99_ms", "non_2xx_3xx"} <= set(run)
         assert run["requests"] > 0
-    for name in ("bare", "search_page", "auction_state"):
+    for name in ("bare", "layout", "search_page", "search_varied", "auction_state"):
         assert data["runs"][name]["non_2xx_3xx"] == 0, data["runs"][name]  # every page answered 200
     assert data["bids_check"]["ok"] is True, data["bids_check"]  # no bid lost or counted twice
-    assert {"search_rps_ge_40pct_bare", "bid_p99_le_3x_state_p99", "rss_le_400_mb", "peak_rss_mb"} <= set(
-        data["targets"])
+    assert {"search_rps_ge_40pct_bare", "bid_p99_le_3x_state_p99", "rss_le_400_mb", "peak_rss_mb",
+            "search_varied_rps_over_bare_rps", "layout_rps_over_bare_rps"} <= set(data["targets"])
     assert data["rss_kib"]["VmHWM"] > 0
