@@ -4,7 +4,6 @@ its indexes afterwards. Use: a fixture with ``params=ENGINES`` that yields from 
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,18 +11,11 @@ from contextlib import contextmanager
 import pytest
 
 from search import make_backend
-from tests.conftest import REQUIRE_SERVICES
+from tests.search.searchdata import ES_URL, elasticsearch_url
 
-ES_URL = os.environ.get("MARKET_TEST_ELASTICSEARCH_URL")
+__all__ = ["ENGINES", "app_search_settings", "drop_indexes", "elasticsearch_url", "new_prefix"]
+
 ENGINES = ["embedded", pytest.param("elasticsearch", marks=pytest.mark.elasticsearch)]
-
-
-def elasticsearch_url() -> str:
-    if not ES_URL:
-        if REQUIRE_SERVICES:
-            pytest.fail("MARKET_TEST_ELASTICSEARCH_URL is needed", pytrace=False)
-        pytest.skip("MARKET_TEST_ELASTICSEARCH_URL not set")
-    return ES_URL
 
 
 def new_prefix() -> str:

@@ -8,7 +8,6 @@ Every Elasticsearch backend gets its own index prefix and deletes its indexes af
 from __future__ import annotations
 
 import csv
-import os
 import sys
 import uuid
 from collections.abc import Iterator
@@ -23,22 +22,10 @@ _ROOT = str(Path(__file__).resolve().parents[2])
 if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
-from searchdata import PATENT_CSV, REAL_SCHEMA  # noqa: E402
+from searchdata import ES_URL, PATENT_CSV, REAL_SCHEMA, REQUIRE_SERVICES, elasticsearch_url  # noqa: E402
 
 from search.elastic import ElasticsearchBackend  # noqa: E402
 from search.embedded import EmbeddedBackend  # noqa: E402
-
-ES_URL = os.environ.get("MARKET_TEST_ELASTICSEARCH_URL", "").strip()
-REQUIRE_SERVICES = os.environ.get("MARKET_TEST_REQUIRE_SERVICES", "").strip() == "1"
-
-
-def elasticsearch_url() -> str:
-    """The test server URL, or skip / fail (under MARKET_TEST_REQUIRE_SERVICES=1) when there is none."""
-    if not ES_URL:
-        if REQUIRE_SERVICES:
-            pytest.fail("MARKET_TEST_ELASTICSEARCH_URL is not set and MARKET_TEST_REQUIRE_SERVICES=1", pytrace=False)
-        pytest.skip("MARKET_TEST_ELASTICSEARCH_URL is not set")
-    return ES_URL
 
 
 def new_elastic_backend() -> ElasticsearchBackend:

@@ -1,12 +1,29 @@
-"""Test data for the search contract: a small hand-made patent set and where the real patent CSV lives."""
+"""Test data for the search contract: a small hand-made patent set, where the real patent CSV lives, and the test
+Elasticsearch server (``elasticsearch_url``, also used by the app's index tests through tests/outbox/engines.py)."""
 
 from __future__ import annotations
 
+import os
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from search import Schema
+
+ES_URL = os.environ.get("MARKET_TEST_ELASTICSEARCH_URL", "").strip()
+REQUIRE_SERVICES = os.environ.get("MARKET_TEST_REQUIRE_SERVICES", "").strip() == "1"
+
+
+def elasticsearch_url() -> str:
+    """The test server URL, or skip / fail (under MARKET_TEST_REQUIRE_SERVICES=1) when there is none."""
+    if not ES_URL:
+        if REQUIRE_SERVICES:
+            pytest.fail("MARKET_TEST_ELASTICSEARCH_URL is not set and MARKET_TEST_REQUIRE_SERVICES=1", pytrace=False)
+        pytest.skip("MARKET_TEST_ELASTICSEARCH_URL is not set")
+    return ES_URL
+
 
 _CSV_IN_SHARED = "shared/data/cn-patents-title-ipc/cn_patents_title_ipc.csv"
 # shared/ sits beside the repository (CI's clone and the work tree alike).
