@@ -318,16 +318,18 @@ class DockingOfferList(Schema):
     items = fields.List(fields.Nested(DockingOfferOut))
 
 
-class DockingClaimPage(DockingClaimList):
+class Paged(Schema):
     total = fields.Integer()
     page = fields.Integer()
     per_page = fields.Integer()
 
 
-class DockingOfferPage(DockingOfferList):
-    total = fields.Integer()
-    page = fields.Integer()
-    per_page = fields.Integer()
+class DockingClaimPage(Paged, DockingClaimList):
+    pass
+
+
+class DockingOfferPage(Paged, DockingOfferList):
+    pass
 
 
 class BulletinOut(Schema):
@@ -649,8 +651,11 @@ _product_switch("deactivate", False)
 _product_switch("activate", True)
 
 
-def _docking_visible(need: Need, actor) -> bool:
-    return actor.role is Role.STAFF or actor.organisation_id == need.org_id
+def _docking_of_need(need_id: int, actor, records: str) -> list:
+    """A need's claims or offers: all for its enterprise and staff, a bank's own for a bank."""
+    need = service.visible_need(db.session, actor, need_id)
+    everything = actor.role is Role.STAFF or actor.organisation_id == need.org_id
+    return [x for x in getattr(need, records) if everything or x.bank_org_id == actor.organisation_id]
 
 
 @blp.route("/needs/<int:need_id>/claims")
@@ -660,9 +665,7 @@ class Claims(MethodView):
     @api_user()
     def get(self, need_id, actor):
         """Docking records of a need: all for its enterprise and staff, a bank's own for a bank."""
-        need = service.visible_need(db.session, actor, need_id)
-        claims = [c for c in need.claims if _docking_visible(need, actor) or c.bank_org_id == actor.organisation_id]
-        return {"items": [claim_json(c) for c in claims]}
+        return {"items": [claim_json(c) for c in _docking_of_need(need_id, actor, "claims")]}
 
     @blp.doc(security=BEARER)
     @blp.arguments(ClaimRequest)
@@ -701,9 +704,7 @@ class Offers(MethodView):
     @api_user()
     def get(self, need_id, actor):
         """Offers on a need: all for its enterprise and staff, a bank's own for a bank."""
-        need = service.visible_need(db.session, actor, need_id)
-        offers = [o for o in need.offers if _docking_visible(need, actor) or o.bank_org_id == actor.organisation_id]
-        return {"items": [offer_json(o) for o in offers]}
+        return {"items": [offer_json(o) for o in _docking_of_need(need_id, actor, "offers")]}
 
     @blp.doc(security=BEARER)
     @blp.arguments(OfferRequest)
