@@ -42,17 +42,22 @@ PASSWORD = "Chongqing2026journey"
 STAFF_PASSWORD = "Exchange2026staff"
 ENT_ORG = "重庆固锂新能源科技有限公司"
 BANK_ORG = "重庆科创银行两江支行"
-PATENT_TITLE = "一种硫化物固态电解质薄膜的制备方法"
 NEED_TITLE = "固态电解质中试线扩产"
-APP_BODY = "202610345678"  # a 2026 invention application; the form verifies the check digit
-APPLICATION_NUMBER = f"CN{APP_BODY}.{check_character(APP_BODY)}"
+ABSTRACT = "以硫化锂与五硫化二磷为原料，经球磨与热处理制得高离子电导率的固态电解质薄膜。"
+# Two of the enterprise's patents, registered through the form: (kind, title, 12-digit application number body
+# (year, kind digit, serial; the form verifies the check digit), IPC, filing date, grant date, abstract).
+PATENTS = [
+    ("invention", "一种硫化物固态电解质薄膜的制备方法", "202610345678", "H01M10/0562 H01M10/052", "2021-03-15",
+     "2023-06-20", ABSTRACT),
+    ("utility_model", "一种固态电池叠片装置", "202620345679", "H01M10/04", "2022-05-10", "2022-11-08", ""),
+]
+PATENT_TITLE = PATENTS[0][1]
 
 PURPOSE = "购置叠片机与化成设备，扩大固态电解质薄膜中试产能"
-ABSTRACT = "以硫化锂与五硫化二磷为原料，经球磨与热处理制得高离子电导率的固态电解质薄膜。"
 PRODUCT = "科创知识产权质押贷"
 REGISTRATION = "渝知质登字2026第9001号"
 STAFF_ORG = "重庆联合产权交易所知识产权交易分所"
-TYPED = [ENT_ORG, BANK_ORG, STAFF_ORG, PATENT_TITLE, NEED_TITLE, PURPOSE, ABSTRACT, PRODUCT, REGISTRATION,
+TYPED = [ENT_ORG, BANK_ORG, STAFF_ORG, *(p[1] for p in PATENTS), NEED_TITLE, PURPOSE, ABSTRACT, PRODUCT, REGISTRATION,
          "李明；王芳", "李明", "周静", "王芳"]
 
 # What a person sees, in the language of the run (the Chinese is the product's translation, typed here by hand).
@@ -63,7 +68,8 @@ TEXT = {
         "waiting": "欢迎！您的机构正在等待交易所审核。", "pending_tile": "待审核机构", "review": "审核",
         "verify": "审核通过", "decision_saved": "审核结果已保存。", "verified": "已审核",
         "my_ip": "我的知识产权", "register_ip": "登记知识产权资产", "ip_registered": "知识产权资产已登记。",
-        "invention": "发明专利", "post_need": "发布融资需求", "need_saved": "融资需求已保存。",
+        "invention": "发明专利", "utility_model": "实用新型", "post_need": "发布融资需求",
+        "need_saved": "融资需求已保存。",
         "submitted": "待审核", "needs_to_review": "需求审核", "publish": "发布", "need_published": "需求已发布。",
         "products": "本行贷款产品", "publish_product": "发布贷款产品", "product_saved": "贷款产品已保存。",
         "patent_search": "专利检索", "found_one": "共找到 1 件专利", "not_pledged": "未质押", "pledged": "已质押",
@@ -80,7 +86,7 @@ TEXT = {
         "pending_tile": "Organisations awaiting verification", "review": "Review", "verify": "Verify",
         "decision_saved": "Decision saved.", "verified": "Verified",
         "my_ip": "My IP assets", "register_ip": "Register an IP asset", "ip_registered": "The IP asset was registered.",
-        "invention": "Invention patent", "post_need": "Post a financing need",
+        "invention": "Invention patent", "utility_model": "Utility model", "post_need": "Post a financing need",
         "need_saved": "Your financing need was saved.", "submitted": "Awaiting review",
         "needs_to_review": "Needs to review", "publish": "Publish", "need_published": "The need was published.",
         "products": "Your loan products", "publish_product": "Publish a loan product",
@@ -256,30 +262,33 @@ def test_enterprise_staff_bank_from_sign_up_to_loan(journey_server, page_for, la
     expect(staff.locator("table.data")).to_contain_text(BANK_ORG)
     journey.shot(staff, "staff-verified")
 
-    # -- Enterprise: verified now, registers its patent through the patent form.
+    # -- Enterprise: verified now, registers its two patents through the patent form.
     ent.goto(url + "/workspace")
     expect(ent.locator("[data-test=verification-banner]")).to_have_count(0)
-    open_card(ent, t["my_ip"])
-    ent.get_by_role("link", name=t["register_ip"]).click()
-    ent.wait_for_url(url + "/ip/new")
-    ent.select_option("select[name=kind]", "invention")
-    ent.fill("input[name=title]", PATENT_TITLE)
-    ent.fill("input[name=application_number]", APPLICATION_NUMBER)
-    ent.fill("input[name=ipc_codes]", "H01M10/0562 H01M10/052")
-    ent.fill("input[name=applicants]", ENT_ORG)
-    ent.fill("input[name=inventors]", "李明；王芳")
-    ent.fill("input[name=filing_date]", "2021-03-15")
-    ent.fill("input[name=grant_date]", "2023-06-20")
-    ent.select_option("select[name=legal_status]", "granted")
-    ent.fill("textarea[name=abstract]", ABSTRACT)
-    journey.shot(ent, "enterprise-patent-form")
-    ent.get_by_role("button", name=t["save"]).click()
-    ent.wait_for_url(re.compile(r".*/patents/\d+$"))
-    journey.flash(ent, "ip_registered")
-    expect(ent.locator("h1")).to_contain_text(PATENT_TITLE)
-    expect(ent.locator("main")).to_contain_text(t["invention"])
-    journey.shot(ent, "enterprise-patent-registered")
-    patent_id = int(ent.url.rstrip("/").split("/")[-1])
+    patent_ids = []
+    for kind, title, body, ipc, filed, granted, abstract in PATENTS:
+        ent.goto(url + "/workspace")
+        open_card(ent, t["my_ip"])
+        ent.get_by_role("link", name=t["register_ip"]).click()
+        ent.wait_for_url(url + "/ip/new")
+        ent.select_option("select[name=kind]", kind)
+        ent.fill("input[name=title]", title)
+        ent.fill("input[name=application_number]", f"CN{body}.{check_character(body)}")
+        ent.fill("input[name=ipc_codes]", ipc)
+        ent.fill("input[name=applicants]", ENT_ORG)
+        ent.fill("input[name=inventors]", "李明；王芳")
+        ent.fill("input[name=filing_date]", filed)
+        ent.fill("input[name=grant_date]", granted)
+        ent.select_option("select[name=legal_status]", "granted")
+        ent.fill("textarea[name=abstract]", abstract)
+        journey.shot(ent, f"enterprise-{kind}-form")
+        ent.get_by_role("button", name=t["save"]).click()
+        ent.wait_for_url(re.compile(r".*/patents/\d+$"))
+        journey.flash(ent, "ip_registered")
+        expect(ent.locator("h1")).to_contain_text(title)
+        expect(ent.locator("main")).to_contain_text(t[kind])
+        journey.shot(ent, f"enterprise-{kind}-registered")
+        patent_ids.append(int(ent.url.rstrip("/").split("/")[-1]))
 
     # -- Enterprise: posts a financing need offering the patent, and submits it for review.
     ent.goto(url + "/workspace")
@@ -290,7 +299,8 @@ def test_enterprise_staff_bank_from_sign_up_to_loan(journey_server, page_for, la
     ent.fill("input[name=term_months]", "12")
     ent.fill("input[name=max_rate_pct]", "6.00")
     ent.fill("textarea[name=purpose]", PURPOSE)
-    ent.check(f"input[name=asset_ids][value='{patent_id}']")
+    for patent_id in patent_ids:
+        ent.check(f"input[name=asset_ids][value='{patent_id}']")
     ent.check("input[name=submit_now]")
     journey.shot(ent, "enterprise-need-form")
     ent.get_by_role("button", name=t["save"]).click()
@@ -342,7 +352,7 @@ def test_enterprise_staff_bank_from_sign_up_to_loan(journey_server, page_for, la
     # -- Bank: searches the indexed patents; the enterprise's patent is there, granted and not pledged.
     bank.goto(url + "/workspace")
     open_card(bank, t["patent_search"])
-    bank.fill("[data-test=q]", "固态电解质")
+    bank.fill("[data-test=q]", "电解质")
     bank.locator("[data-test=q]").press("Enter")
     bank.wait_for_url(re.compile(r".*/patents\?.*q="))
     expect(bank.locator("[data-test=total]")).to_contain_text(t["found_one"])
@@ -398,7 +408,9 @@ def test_enterprise_staff_bank_from_sign_up_to_loan(journey_server, page_for, la
     bank.wait_for_url(re.compile(r".*/loans/from-offer/\d+$"))
     expect(bank.locator("[data-test=offer-amount]")).to_contain_text(t["amount_words"])
     expect(bank.locator("[data-test=offer-rate]")).to_contain_text("5.2")
-    expect(bank.locator("[data-test=pledge-assets]")).to_contain_text(PATENT_TITLE)
+    expect(bank.locator("[data-test=offer-term]")).to_contain_text("12")
+    for _kind, title, *_rest in PATENTS:
+        expect(bank.locator("[data-test=pledge-assets]")).to_contain_text(title)
     bank.fill("input[name=registration_number]", REGISTRATION)
     journey.shot(bank, "bank-loan-form")
     bank.locator("form.form input[type=submit], form.form button[type=submit]").last.click()
@@ -414,7 +426,7 @@ def test_enterprise_staff_bank_from_sign_up_to_loan(journey_server, page_for, la
         expect(section.locator("[data-test=loan-status]")).to_contain_text(t["performing"])
         journey.shot(page, f"{who}-post-loan")
     # The patent is now pledged in the search, and the funded need has left the need search.
-    bank.goto(url + "/patents?q=固态电解质")
+    bank.goto(url + "/patents?q=电解质")
     expect(bank.locator("[data-test=hit]")).to_contain_text(t["pledged"])
     journey.shot(bank, "bank-patent-pledged")
     bank.goto(url + "/needs/?q=电解质")
@@ -427,16 +439,17 @@ def test_enterprise_staff_bank_from_sign_up_to_loan(journey_server, page_for, la
         assert users["li.ming@guli.example.cq"].locale == ("zh_CN" if lang == "zh" else "en")
         orgs = {o.name: o for o in session.scalars(select(Organisation))}
         assert orgs[ENT_ORG].status is OrgStatus.VERIFIED and orgs[BANK_ORG].status is OrgStatus.VERIFIED
-        asset = session.get(IpAsset, patent_id)
-        assert asset.owner_org_id == orgs[ENT_ORG].id
-        assert asset.application_number == APP_BODY + check_character(APP_BODY)
-        assert asset.pledge_state is PledgeState.PLEDGED
+        for patent_id, (kind, title, body, *_rest) in zip(patent_ids, PATENTS, strict=True):
+            asset = session.get(IpAsset, patent_id)
+            assert (asset.kind.value, asset.title, asset.owner_org_id) == (kind, title, orgs[ENT_ORG].id)
+            assert asset.application_number == body + check_character(body)
+            assert asset.pledge_state is PledgeState.PLEDGED
         need = session.get(Need, need_id)
         assert need.status is NeedStatus.FUNDED
         loan = session.scalar(select(Loan).where(Loan.offer_id == need.accepted_offer.id))
         assert loan.principal == Decimal("2800000.00") and loan.annual_rate == Decimal("0.052")
         assert loan.bank_org_id == orgs[BANK_ORG].id
-        assert [p.asset_id for p in loan.pledges] == [patent_id]
+        assert sorted(p.asset_id for p in loan.pledges) == sorted(patent_ids)
         actions = set(session.scalars(select(AuditEntry.action)))
         expected = {"user.registered", "organisation.verified", "ip.registered", "need.created", "need.submitted",
                     "need.published", "bulletin.published", "product.saved", "claim.interest", "offer.made",
