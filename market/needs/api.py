@@ -207,6 +207,16 @@ class NeedLoanOut(Schema):
     watch_flags = fields.List(fields.Nested(NeedLoanWatchFlagOut))
 
 
+class NeedDetailList(Schema):
+    items = fields.List(fields.Nested(NeedDetailOut))
+
+
+class ReviewQueueOut(Schema):
+    submitted = fields.List(fields.Nested(NeedDetailOut), metadata={"description": "waiting for review, oldest first"})
+    escalated = fields.List(fields.Nested(NeedDetailOut), metadata={
+        "description": "published needs no bank answered in time, escalated to staff"})
+
+
 class NeedOneOut(NeedDetailOut):
     loan = fields.Nested(NeedLoanOut, allow_none=True, metadata={
         "description": "post-loan maintenance: the loan signed from the accepted offer (enterprise, bank, staff)"})
@@ -308,6 +318,8 @@ class DockingOfferOut(Schema):
     status = fields.String(validate=validate.OneOf([s.value for s in OfferStatus]))
     created_at = UtcDateTime()
     decided_at = UtcDateTime(allow_none=True)
+    loan_id = fields.Integer(allow_none=True, metadata={
+        "description": "the loan signed from this offer once accepted (POST /offers/{id}/loan signs it)"})
 
 
 class DockingClaimList(Schema):
@@ -430,12 +442,21 @@ def claim_json(c: Claim) -> dict:
             "updated_at": c.updated_at}
 
 
+def _loan_id_of(offer: Offer) -> int | None:
+    if offer.status is not OfferStatus.ACCEPTED:
+        return None
+    from market.loans.service import loan_of_offer
+
+    loan = loan_of_offer(db.session, offer.id)
+    return loan.id if loan else None
+
+
 def offer_json(o: Offer) -> dict:
     return {"id": o.id, "need_id": o.need_id, "need_title": o.need.title, "need_status": o.need.status.value,
             "claim_id": o.claim_id, "bank_org_id": o.bank_org_id, "bank_name": o.bank.name,
             "product_id": o.product_id, "amount": o.amount, "annual_rate": o.annual_rate,
             "term_months": o.term_months, "conditions": o.conditions, "status": o.status.value,
-            "created_at": o.created_at, "decided_at": o.decided_at}
+            "created_at": o.created_at, "decided_at": o.decided_at, "loan_id": _loan_id_of(o)}
 
 
 def match_json(m: matching.Match) -> dict:
@@ -493,6 +514,25 @@ class Needs(MethodView):
         need = service.create_need(db.session, actor, _need_input(data), utcnow(), submit=data["submit"])
         db.session.commit()
         return need_json(need, detail=True)
+
+
+@blp.route("/needs/mine")
+@blp.doc(security=BEARER)
+@blp.response(200, NeedDetailList)
+@api_user(Role.ENTERPRISE)
+def my_needs(actor):
+    """Every need of the actor's enterprise, in any state, newest first."""
+    return {"items": [need_json(n, detail=True) for n in service.needs_of(db.session, actor)]}
+
+
+@blp.route("/needs/review-queue")
+@blp.doc(security=BEARER)
+@blp.response(200, ReviewQueueOut)
+@api_user(Role.STAFF)
+def review_queue(actor):
+    """Staff: needs waiting for review, and published needs escalated because no bank answered in time."""
+    return {"submitted": [need_json(n, detail=True) for n in service.review_queue(db.session)],
+            "escalated": [need_json(n, detail=True) for n in docking.escalated_needs(db.session)]}
 
 
 @blp.route("/needs/<int:need_id>")

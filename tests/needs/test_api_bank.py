@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from market.accounts.models import Role
 from market.api.auth import issue_token
 from market.audit.models import AuditEntry
-from market.needs import bulletin, docking
+from market.needs import bulletin, docking, service
 from market.needs.models import Claim, ClaimStatus, LoanProduct
 from tests.conftest import NOW
 
@@ -281,3 +281,45 @@ def test_the_web_meeting_form_follows_the_same_rules(client, session, login_as, 
     assert row.status is ClaimStatus.MEETING and row.meeting_at == datetime(2030, 1, 2, 10, 0)
     r = client.post(f"/needs/{need.id}/meeting", data={"meeting_at": ""}, follow_redirects=True)
     assert r.status_code == 200 and claim_row(session, claim.id).meeting_at == datetime(2030, 1, 2, 10, 0)
+
+
+def test_enterprise_lists_its_needs_and_staff_their_queue(client, session, factory, kit, bearer):
+    ent = factory.user(Role.ENTERPRISE)
+    published = kit.published_need(enterprise=ent)
+    assets = [kit.asset(ent.organisation)]
+    draft = service.create_need(session, ent, kit.data(assets, title="草稿需求"), NOW)
+    other = factory.user(Role.ENTERPRISE)
+    submitted = service.create_need(session, other, kit.data([kit.asset(other.organisation)], title="待审需求"), NOW,
+                                    submit=True)
+    mine = client.get("/api/v1/needs/mine", headers=bearer(ent))
+    assert mine.status_code == 200
+    assert [(n["id"], n["status"]) for n in mine.json["items"]] == [(draft.id, "draft"), (published.id, "published")]
+    assert mine.json["items"][0]["purpose"] == "购置涂布设备"
+    assert [n["id"] for n in client.get("/api/v1/needs/mine", headers=bearer(other)).json["items"]] == [submitted.id]
+    assert client.get("/api/v1/needs/mine", headers=bearer(factory.user(Role.BANK))).status_code == 403
+
+    staff = bearer(factory.user(Role.STAFF))
+    queue = client.get("/api/v1/needs/review-queue", headers=staff).json
+    assert submitted.id in [n["id"] for n in queue["submitted"]] and draft.id not in [n["id"] for n in
+                                                                                      queue["submitted"]]
+    assert published.id not in [n["id"] for n in queue["escalated"]]
+    docking.escalate_needs(session, NOW + timedelta(days=30))
+    queue = client.get("/api/v1/needs/review-queue", headers=staff).json
+    [escalated] = [n for n in queue["escalated"] if n["id"] == published.id]
+    assert escalated["escalated_at"] == (NOW + timedelta(days=30)).isoformat() + "+00:00"
+    assert client.get("/api/v1/needs/review-queue", headers=bearer(ent)).status_code == 403
+
+
+def test_an_accepted_offer_points_to_its_loan(client, session, docked, bearer):
+    from market.loans.service import sign_loan_from_offer
+
+    offer = docked["offer"]
+    b1 = bearer(docked["bank1"])
+    assert client.get("/api/v1/docking/offers", headers=b1).json["items"][0]["loan_id"] is None
+    docking.accept_offer(session, docked["ent"], offer.id, NOW)
+    assert client.get("/api/v1/docking/offers", headers=b1).json["items"][0]["loan_id"] is None
+    loan = sign_loan_from_offer(session, docked["bank1"], offer.id, signed_on=NOW.date(), now=NOW,
+                                registration_number="Y2026500000777")
+    [item] = client.get("/api/v1/docking/offers", headers=b1).json["items"]
+    assert item["status"] == "accepted" and item["loan_id"] == loan.id
+    assert client.get("/api/v1/docking/offers", headers=bearer(docked["ent"])).json["items"][0]["loan_id"] == loan.id
