@@ -13,7 +13,7 @@ LOAN_STATUS_LABELS = {
     LoanStatus.IN_DISPOSAL: _l("Pledges in disposal"),
     LoanStatus.REPAID: _l("Repaid"),
     LoanStatus.WRITTEN_OFF: _l("Written off"),
-    LoanStatus.CLOSED: _l("Closed"),
+    LoanStatus.CLOSED: _l("Settled and closed"),
 }
 FLAG_LABELS = {
     "lapsed": _l("lapsed (fees unpaid)"),

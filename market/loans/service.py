@@ -6,6 +6,14 @@ Interface for the exchange area (disposal of defaulted pledges):
   `start_disposal(session, actor, loan_id, now)` when they are put up (loan → in_disposal, assets → in_disposal);
 - when the disposal is settled, call `record_recovery(session, actor, loan_id, recovery, now)`: it assembles the
   compensation claim (loss = outstanding principal − recovery) for staff approval.
+
+How a defaulted loan ends (`end_after_claim`): once its claim is final the loan leaves disposal, audited, with
+`closed_at` set. A recovery covering the outstanding principal (no loss) → `closed` (fully recovered); otherwise the
+loss is written off → `written_off`, when the fund paid the compensation, when staff rejected the claim, or at once
+when nothing is covered (rate above the cap, or the guarantor and insurer carry the whole loss). A submitted or
+approved claim still waiting (for staff, or for the fund) keeps the loan in disposal. The loan's outstanding
+principal is kept as it was at default (the claim and the exchange's results compare against it); an ended loan
+owes nothing overdue.
 """
 
 from __future__ import annotations
@@ -45,6 +53,7 @@ from market.loans.rates import rate_on
 from market.notices.service import notify
 
 LOAN_FIELDS = ["status", "principal", "annual_rate", "defaulted_on"]
+ENDED_STATUSES = (LoanStatus.CLOSED, LoanStatus.WRITTEN_OFF)  # a defaulted loan after its claim is final
 CLAIM_FIELDS = ["status", "compensation", "approved_at", "paid_at"]
 OPENING_CONTRIBUTION = Decimal("25000000.00")
 MAX_BALANCE = Decimal("9999999999999999.99")  # what a Money column (18 digits, 2 decimals) holds
@@ -156,7 +165,10 @@ def loan_schedule(loan: Loan) -> list[Installment]:
 
 
 def amount_overdue(loan: Loan, today: date) -> Decimal:
-    """What should have been paid before `today` (principal + interest) and was not."""
+    """What should have been paid before `today` (principal + interest) and was not; nothing once the loan ended
+    (closed after its recovery, or written off)."""
+    if loan.status in ENDED_STATUSES:
+        return ZERO
     due = sum((i.total for i in loan_schedule(loan) if i.due_on < today), ZERO)
     paid = sum((Decimal(r.principal) + Decimal(r.interest) for r in loan.repayments if r.paid_on <= today), ZERO)
     return max(money(due - paid), ZERO)
@@ -516,7 +528,32 @@ def assemble_claim(session: Session, loan: Loan, recovery, now: datetime, actor=
     if amount > 0:
         notify(session, msgid="A compensation claim for loan %(loan)s awaits approval.", now=now,
                role=Role.STAFF.value, link="/loans/claims", loan=loan.id)
+    else:
+        end_after_claim(session, actor, claim, now)
     return claim
+
+
+def end_after_claim(session: Session, actor, claim: CompensationClaim, now: datetime) -> LoanStatus | None:
+    """End the claim's defaulted loan once the claim is final (paid, rejected or not covered): `closed` when the
+    recovery covered the outstanding principal (no loss), else `written_off` (the loss less what the guarantor,
+    insurer and fund carried stays with the bank). Audited as loan.closed / loan.written_off with `closed_at`.
+    Returns the new status, or None when the claim still waits or the loan is not in default any more."""
+    loan = claim.loan
+    if claim.status in (CompensationStatus.SUBMITTED, CompensationStatus.APPROVED):
+        return None
+    if loan.status not in (LoanStatus.DEFAULTED, LoanStatus.IN_DISPOSAL):
+        return None
+    status = LoanStatus.CLOSED if Decimal(claim.loss) == 0 else LoanStatus.WRITTEN_OFF
+    LOAN_STATES.check(loan.status, status)
+    before = snapshot(loan, LOAN_FIELDS + ["closed_at"])
+    loan.status = status
+    loan.closed_at = now
+    session.flush()
+    record(session, actor=actor, action=f"loan.{status.value}", entity_type="loan", entity_id=loan.id, now=now,
+           before=before, after={**snapshot(loan, LOAN_FIELDS + ["closed_at"]), "claim": claim.id,
+                                 "claim_status": claim.status.value, "recovery": claim.recovery,
+                                 "loss": claim.loss, "compensation": claim.compensation})
+    return status
 
 
 def loan_claim(session: Session, loan_id: int) -> CompensationClaim | None:
@@ -556,6 +593,7 @@ def reject_claim(session: Session, staff, claim_id: int, now: datetime) -> Compe
     session.flush()
     record(session, actor=staff, action="claim.rejected", entity_type="claim", entity_id=claim.id, now=now,
            before=before, after=snapshot(claim, CLAIM_FIELDS))
+    end_after_claim(session, staff, claim, now)
     return claim
 
 
@@ -588,6 +626,7 @@ def pay_claim(session: Session, claim: CompensationClaim, now: datetime) -> bool
     session.refresh(claim)
     record(session, actor=None, action="claim.paid", entity_type="claim", entity_id=claim.id, now=now,
            after=snapshot(claim, CLAIM_FIELDS))
+    end_after_claim(session, None, claim, now)
     loan = claim.loan
     notify(session, msgid="Compensation of %(amount)s for loan %(loan)s was paid.", now=now,
            org_id=loan.bank_org_id, link=f"/loans/{loan.id}", amount=claim.compensation, loan=loan.id)

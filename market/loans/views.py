@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import click
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask.cli import with_appcontext
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -232,6 +233,7 @@ def detail(loan_id: int):
     return render_template(
         "loans/detail.html", loan=loan, schedule=service.loan_schedule(loan), claim=claim, need_id=need_id,
         outstanding=service.outstanding_principal(loan), overdue=service.amount_overdue(loan, utcnow().date()),
+        ended=loan.status in service.ENDED_STATUSES,
         repayment_form=RepaymentForm(), confirm=ConfirmForm(), recovery_form=RecoveryForm(),
         is_bank=current_user.role is Role.BANK and loan.bank_org_id == current_user.organisation_id,
     )
@@ -363,6 +365,7 @@ def rates():
 
 @click.command("loans-tick")
 @click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="Run as of this date.")
+@with_appcontext
 def loans_tick(today):
     """Post-loan run: mark overdue loans, raise watch flags, notify banks and staff, pay waiting claims."""
     now = utcnow()

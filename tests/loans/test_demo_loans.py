@@ -25,7 +25,8 @@ def test_demo_step_twice(make_app, tmp_path):
         performing, defaulted = loans
         assert performing.status is LoanStatus.ACTIVE and len(performing.repayments) == 1
         assert performing.premium_subsidy == Decimal("30000.00") and len(performing.pledges) == 2
-        assert defaulted.status is LoanStatus.DEFAULTED
+        # Its claim was paid, so the loss is written off and the loan has ended (market.loans.service.end_after_claim).
+        assert defaulted.status is LoanStatus.WRITTEN_OFF and defaulted.defaulted_on and defaulted.closed_at
         claim = db.session.scalar(select(CompensationClaim).where(CompensationClaim.loan_id == defaulted.id))
         assert claim.status is CompensationStatus.PAID and claim.compensation == Decimal("1500000.00")
         assert fund_balance(db.session, utcnow()) == Decimal("25000000.00") - Decimal("1530000.00")
