@@ -18,10 +18,10 @@ import importlib
 import importlib.util
 import logging
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from flask import Flask, current_app
 from sqlalchemy import delete, func, select
@@ -107,6 +107,29 @@ def _ready(backend: SearchBackend) -> set[str]:
         ready = set()
         backend._outbox_ready = ready  # type: ignore[attr-defined]
     return ready
+
+
+# ------------------------------------------------------------------------------- reading rows for documents
+
+
+def load_by_id(session: Session, model, ids: Iterable[int], *options) -> dict[int, Any]:
+    """The rows of `model` among `ids` (with loader `options`), by id; ids without a row are left out."""
+    ids = list(ids)
+    if not ids:
+        return {}
+    return {row.id: row for row in session.scalars(select(model).where(model.id.in_(ids)).options(*options))}
+
+
+def each_by_id(session: Session, model, *options, where=(), batch_size: int = 500) -> Iterator[Any]:
+    """Every row of `model` matching `where`, in id order, read in batches of `batch_size` (keyset, no OFFSET)."""
+    last = 0
+    while True:
+        rows = session.scalars(select(model).where(model.id > last, *where).order_by(model.id).limit(batch_size)
+                               .options(*options)).all()
+        if not rows:
+            return
+        yield from rows
+        last = rows[-1].id
 
 
 # ------------------------------------------------------------------------------------------------ indexes

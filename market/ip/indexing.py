@@ -9,7 +9,7 @@ mechanism is `market.outbox` (shared with the needs index); this module gives it
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from datetime import date, datetime
 
 from sqlalchemy import select
@@ -107,32 +107,14 @@ class DocBuilder:
             "created_at": asset.created_at,  # saved searches alert on patents created since their last check
         }
 
-
     def documents(self, ids: Sequence[int]) -> list[dict]:
         """Documents of the assets among `ids` that still exist (every asset is in the index), in id order."""
-        assets = _load(self.session, ids)
+        assets = outbox.load_by_id(self.session, IpAsset, ids, selectinload(IpAsset.owner))
         return [self.document(assets[i]) for i in sorted(assets)]
 
     def all_documents(self, batch_size: int = 1000) -> Iterator[dict]:
-        last = 0
-        while True:
-            rows = self.session.scalars(
-                select(IpAsset).where(IpAsset.id > last).order_by(IpAsset.id).limit(batch_size)
-                .options(selectinload(IpAsset.owner))
-            ).all()
-            if not rows:
-                return
-            for asset in rows:
-                yield self.document(asset)
-            last = rows[-1].id
-
-
-def _load(session: Session, ids: Iterable[int]) -> dict[int, IpAsset]:
-    ids = list(ids)
-    if not ids:
-        return {}
-    rows = session.scalars(select(IpAsset).where(IpAsset.id.in_(ids)).options(selectinload(IpAsset.owner)))
-    return {a.id: a for a in rows}
+        for asset in outbox.each_by_id(self.session, IpAsset, selectinload(IpAsset.owner), batch_size=batch_size):
+            yield self.document(asset)
 
 
 def alert_saved_searches(session: Session, backend: SearchBackend, now: datetime) -> int:

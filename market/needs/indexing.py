@@ -6,10 +6,9 @@ document.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from market import outbox
@@ -63,14 +62,6 @@ def document(need: Need) -> dict:
     }
 
 
-def _load(session: Session, ids: Iterable[int]) -> dict[int, Need]:
-    ids = list(ids)
-    if not ids:
-        return {}
-    rows = session.scalars(select(Need).where(Need.id.in_(ids)).options(selectinload(Need.org)))
-    return {n.id: n for n in rows}
-
-
 class NeedDocuments:
     """The needs index's documents for the outbox: public needs only."""
 
@@ -78,21 +69,13 @@ class NeedDocuments:
         self.session = session
 
     def documents(self, ids: Sequence[int]) -> list[dict]:
-        needs = _load(self.session, ids)
+        needs = outbox.load_by_id(self.session, Need, ids, selectinload(Need.org))
         return [document(needs[i]) for i in sorted(needs) if indexable(needs[i])]
 
     def all_documents(self, batch_size: int = 500) -> Iterator[dict]:
-        last = 0
-        while True:
-            rows = self.session.scalars(
-                select(Need).where(Need.id > last, Need.status.in_(PUBLIC_STATUSES))
-                .order_by(Need.id).limit(batch_size).options(selectinload(Need.org))
-            ).all()
-            if not rows:
-                return
-            for need in rows:
-                yield document(need)
-            last = rows[-1].id
+        for need in outbox.each_by_id(self.session, Need, selectinload(Need.org),
+                                      where=[Need.status.in_(PUBLIC_STATUSES)], batch_size=batch_size):
+            yield document(need)
 
 
 OUTBOX_INDEX = outbox.OutboxIndex(SCHEMA, NeedDocuments, "Needs index")
