@@ -1,0 +1,112 @@
+"""Success bodies of the needs, ip and valuations API against the served OpenAPI document, with real rows behind
+every path parameter (schemathesis' own run in tests/api mostly meets 404s for random ids): each GET operation of
+these areas is called as the role that gets a 200 and its response is validated by schemathesis."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+import schemathesis
+
+from market.accounts.models import Role
+from market.api.auth import issue_token
+from market.db import db
+from market.ip import saved
+from market.ip.indexing import get_backend, reindex
+from market.loans.service import sign_loan_from_offer
+from market.needs import bulletin, docking, service
+from market.needs.docking import ProductInput
+from market.valuations import service as valuations
+from market.valuations.models import ValuationMethod, ValueType
+from tests.conftest import NOW, Factory
+from tests.needs.conftest import NeedsKit, all_ticks
+
+AREAS = ("/api/v1/needs", "/api/v1/matches", "/api/v1/products", "/api/v1/docking", "/api/v1/offers",
+         "/api/v1/bulletins", "/api/v1/patents", "/api/v1/saved-searches", "/api/v1/assets", "/api/v1/valuations",
+         "/api/v1/experts")
+# role whose token reads the operation (others use the bank's)
+ROLE_OF = {"/api/v1/needs/mine": "enterprise", "/api/v1/needs/review-queue": "staff"}
+# binary bodies (a PDF) are checked in tests/valuations
+SKIP = {"/api/v1/valuations/{valuation_id}/file"}
+
+
+def seed(session) -> tuple[dict, dict]:
+    """One of everything: a need with a loan signed from its accepted offer, a second need in talks with a meeting,
+    a product, a bulletin, an issued valuation, a saved search. Returns (path parameter values, users)."""
+    f = Factory(session)
+    kit = NeedsKit(session, f)
+    ent, bank, staff = f.user(Role.ENTERPRISE), f.user(Role.BANK), f.user(Role.STAFF)
+    valuer = f.user(Role.VALUER)
+    need = kit.published_need(enterprise=ent, staff=staff)
+    talks = kit.published_need(enterprise=ent, staff=staff, title="第二个需求")
+    product = docking.save_product(session, bank, ProductInput(
+        name="科技贷", min_amount=Decimal("500000"), max_amount=Decimal("10000000"), min_term_months=6,
+        max_term_months=36, min_rate=Decimal("0.0435"), max_rate=Decimal("0.065"), accepted_kinds=["invention"],
+        max_ltv={"invention": Decimal("0.4")}), NOW)
+    docking.claim_need(session, bank, talks.id, NOW, product_id=product.id, note="有意向")
+    docking.schedule_meeting(session, bank, talks.id, NOW + timedelta(days=3), NOW)
+    offer = docking.make_offer(session, bank, need.id, Decimal("2800000"), Decimal("0.052"), 12, NOW,
+                               product_id=product.id, conditions="按季付息")
+    docking.accept_offer(session, ent, offer.id, NOW)
+    sign_loan_from_offer(session, bank, offer.id, signed_on=NOW.date(), now=NOW,
+                         registration_number="Y2026500000555")
+    asset_id = need.asset_ids[0]
+    report = valuations.create_valuation(session, valuer, valuations.ValuationInput(
+        asset_id=asset_id, value_type=ValueType.MARKET, amount=Decimal("4000000.00"),
+        valuation_date=date(2026, 11, 1), method=ValuationMethod.INCOME, signer_name="陈评估",
+        signer_qualification="CPV-1", basis="收益法"), NOW, issue=True)
+    draft = service.create_need(session, ent, kit.data([kit.asset(ent.organisation)], title="草稿"), NOW,
+                                submit=True)
+    service.review_need(session, staff, draft.id, False, all_ticks(), "材料不全", NOW)
+    bulletin.publish_bulletin(session, NOW, until=NOW.date() + timedelta(days=1))
+    saved.save_search(session, bank, "电池", {"q": "电池"}, NOW)
+    docking.escalate_needs(session, NOW + timedelta(days=60))
+    session.commit()
+    reindex(session, get_backend(), NOW)
+    session.commit()
+    ids = {"need_id": need.id, "product_id": product.id, "offer_id": offer.id, "number": 1, "asset_id": asset_id,
+           "valuation_id": report.id}
+    return ids, {"enterprise": ent, "bank": bank, "staff": staff}
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_success_bodies_conform_with_real_rows(make_app, database, tmp_path):
+    from tests.conftest import PG_URL
+
+    if database == "postgresql" and not PG_URL:
+        pytest.skip("MARKET_TEST_POSTGRESQL_URL not set")
+    extra = {"SEARCH_EMBEDDED_PATH": str(tmp_path / "search.sqlite3")}
+    app = make_app(url=PG_URL, **extra) if database == "postgresql" else make_app(**extra)
+    with app.app_context():
+        ids, users = seed(db.session)
+        headers = {}
+        for role, user in users.items():
+            _token, secret = issue_token(db.session, user, "schema", "read", datetime(2026, 1, 1))
+            headers[role] = {"Authorization": f"Bearer {secret}"}
+        db.session.commit()
+    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
+    checked, problems = [], {}
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        path = operation.path
+        if operation.method.upper() != "GET" or not path.startswith(AREAS) or path in SKIP:
+            continue
+        names = [p.name for p in operation.path_parameters]
+        case = operation.Case(path_parameters={n: ids[n] for n in names})
+        auth = headers[ROLE_OF.get(path, "bank")]
+        response = case.call(headers=auth)
+        label = f"GET {path}"
+        try:
+            assert response.status_code == 200, f"{response.status_code}: {response.text[:300]}"
+            case.validate_response(response, headers=auth)
+        except BaseException as exc:  # noqa: BLE001 - FailureGroup is a BaseExceptionGroup; reported per operation
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+            problems[label] = "\n".join([f"{exc}"] + [f"{e}" for e in getattr(exc, "exceptions", ())])
+        checked.append(label)
+    assert not problems, "\n\n".join(f"{k}\n{v}" for k, v in problems.items())
+    assert len(checked) >= 20, checked
+    assert {"GET /api/v1/docking/offers", "GET /api/v1/bulletins/{number}", "GET /api/v1/needs/{need_id}",
+            "GET /api/v1/patents/{asset_id}", "GET /api/v1/valuations/{valuation_id}"} <= set(checked)
