@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from market.accounts.models import Role, User
@@ -49,6 +49,7 @@ def list_loan_for_disposal(session: Session, actor: User, loan_id: int, now: dat
     from market.loans.models import LoanStatus
 
     service._require_actor(actor)
+    lock_loan(session, loan_id)
     loan = loans_service.get_loan(session, loan_id)
     if actor.role is not Role.STAFF and not (actor.role is Role.BANK and actor.organisation_id == loan.bank_org_id):
         raise Forbidden("Only exchange staff or the lending bank can list this loan's pledges.")
@@ -76,6 +77,15 @@ def list_loan_for_disposal(session: Session, actor: User, loan_id: int, now: dat
     if loan.status is LoanStatus.DEFAULTED:
         loans_service.start_disposal(session, actor, loan.id, now)
     return made
+
+
+def lock_loan(session: Session, loan_id: int) -> None:
+    """Take the loan's row lock (PostgreSQL; the write lock on SQLite) before reading what is already listed, so two
+    people listing the same loan at once queue: the second then sees the first's lots (409), never lists twice."""
+    from market.loans.models import Loan
+
+    session.execute(update(Loan).where(Loan.id == loan_id).values(status=Loan.status)
+                    .execution_options(synchronize_session=False))
 
 
 def defaulted_loans_to_list(session: Session) -> list:

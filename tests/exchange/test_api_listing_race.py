@@ -1,0 +1,75 @@
+"""Two staff members list the same defaulted loan at the same moment (through the API): one listing per pledged
+asset, never two, and the loan moves to in_disposal once."""
+
+from __future__ import annotations
+
+import os
+import threading
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select
+
+from market.accounts.models import OrgKind, Role
+from tests.conftest import NOW, PASSWORD
+
+
+def _race(app):
+    from market.db import db
+    from market.exchange.models import Listing
+    from market.loans.service import declare_default, sign_loan
+    from tests.conftest import Factory
+    from tests.loans.conftest import make_asset
+
+    with app.app_context():
+        f = Factory(db.session)
+        staff = [f.user(Role.STAFF), f.user(Role.STAFF)]
+        bank = f.user(Role.BANK)
+        ent = f.org(OrgKind.ENTERPRISE)
+        assets = [make_asset(db.session, ent) for _ in range(2)]
+        loan = sign_loan(db.session, bank, enterprise_org_id=ent.id, principal=Decimal("1000000"),
+                         annual_rate=Decimal("0.05"), term_months=12, asset_ids=[a.id for a in assets],
+                         signed_on=date(2016, 3, 1), now=NOW, registration_number="R1")
+        declare_default(db.session, bank, loan.id, NOW)
+        db.session.commit()
+        loan_id, emails = loan.id, [u.email for u in staff]
+        body = {"valuations": [{"asset_id": a.id, "amount": "1000000"} for a in assets]}
+    tokens = []
+    with app.test_client() as client:
+        for email in emails:
+            r = client.post("/api/v1/tokens", json={"email": email, "password": PASSWORD})
+            tokens.append(r.get_json()["token"])
+    barrier = threading.Barrier(2)
+    statuses = []
+
+    def run(token):
+        with app.test_client() as client:
+            barrier.wait(timeout=10)
+            r = client.post(f"/api/v1/disposal/loans/{loan_id}/listings", json=body,
+                            headers={"Authorization": f"Bearer {token}"})
+            statuses.append(r.status_code)
+
+    threads = [threading.Thread(target=run, args=(t,)) for t in tokens]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    with app.app_context():
+        from market.audit.models import AuditEntry
+
+        listings = db.session.scalar(select(func.count()).select_from(Listing).where(Listing.loan_id == loan_id))
+        moved = db.session.scalar(select(func.count()).select_from(AuditEntry).where(
+            AuditEntry.action == "loan.in_disposal", AuditEntry.entity_id == str(loan_id)))
+    return sorted(statuses), listings, moved
+
+
+def test_two_listings_of_one_loan_at_once_sqlite(make_app):
+    statuses, listings, moved = _race(make_app())
+    assert statuses == [201, 409] and listings == 2 and moved == 1
+
+
+@pytest.mark.skipif(not os.environ.get("MARKET_TEST_POSTGRESQL_URL"), reason="PostgreSQL not configured")
+def test_two_listings_of_one_loan_at_once_postgresql(make_app):
+    statuses, listings, moved = _race(make_app(url=os.environ["MARKET_TEST_POSTGRESQL_URL"]))
+    assert statuses == [201, 409] and listings == 2 and moved == 1
