@@ -308,6 +308,8 @@ def test_enterprise_staff_bank_from_sign_up_to_loan(journey_server, page_for, la
     journey.flash(ent, "need_saved")
     expect(ent.locator("h1")).to_contain_text(NEED_TITLE)
     expect(ent.locator("h1")).to_contain_text(t["submitted"])
+    for kind, title, body, *_rest in PATENTS:  # the assets offered, with their numbers as people write them
+        expect(ent.locator("ul.assets")).to_contain_text(f"{title} · {t[kind]} · CN{body}.{check_character(body)}")
     journey.shot(ent, "enterprise-need-submitted")
     need_path = ent.url.replace(url, "")
     need_id = int(need_path.rsplit("/", 1)[-1])
@@ -409,8 +411,8 @@ def test_enterprise_staff_bank_from_sign_up_to_loan(journey_server, page_for, la
     expect(bank.locator("[data-test=offer-amount]")).to_contain_text(t["amount_words"])
     expect(bank.locator("[data-test=offer-rate]")).to_contain_text("5.2")
     expect(bank.locator("[data-test=offer-term]")).to_contain_text("12")
-    for _kind, title, *_rest in PATENTS:
-        expect(bank.locator("[data-test=pledge-assets]")).to_contain_text(title)
+    for _kind, title, body, *_rest in PATENTS:
+        expect(bank.locator("[data-test=pledge-assets]")).to_contain_text(f"{title} · CN{body}.{check_character(body)}")
     bank.fill("input[name=registration_number]", REGISTRATION)
     journey.shot(bank, "bank-loan-form")
     bank.locator("form.form input[type=submit], form.form button[type=submit]").last.click()
