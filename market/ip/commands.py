@@ -72,7 +72,7 @@ def import_patents_command(file: str, owner_name: str | None, no_sync: bool) -> 
 @click.command("sync")
 @with_appcontext
 def sync_command() -> None:
-    """Apply the pending index changes (the outbox) to the search engine."""
+    """Apply the pending changes of every index (patents, needs: the outbox) to the search engine."""
     result = sync_now()
     if result.error:
         raise SystemExit(1)
