@@ -1,5 +1,6 @@
-"""JSON API of the financing-needs database: needs, matches, loan products, claims (interest) and offers.
-Rates are fractions (0.052), amounts decimal strings."""
+"""JSON API of the financing-needs database: needs, matches, loan products, claims (interest), meetings and offers,
+a bank's or an enterprise's docking records across needs, and the public bulletins. Rates are fractions (0.052),
+amounts decimal strings, times RFC 3339 date-times in UTC; every success body is described by a schema below."""
 
 from __future__ import annotations
 

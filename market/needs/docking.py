@@ -404,8 +404,9 @@ def mark_funded(session: Session, actor: User | None, need_id: int, now: datetim
     return need
 
 
-def docking_records(session: Session, actor: User, model: type[Claim] | type[Offer], *, status: str | None = None,
-                    need_id: int | None = None, offset: int = 0, limit: int = 50) -> tuple[int, list]:
+def docking_records(session: Session, actor: User, model: type[Claim] | type[Offer], *,
+                    status: ClaimStatus | OfferStatus | None = None, need_id: int | None = None, offset: int = 0,
+                    limit: int = 50) -> tuple[int, list]:
     """Claims or offers across needs as the actor may see them, newest first: a bank its own, an enterprise those
     on its needs, staff all. Returns (total, the page)."""
     query = select(model)
