@@ -237,22 +237,16 @@ def schedule_meeting(session: Session, actor: User, need_id: int, meeting_at: da
     claim = _own_claim(session, bank, need_id)
     if meeting_at <= now:
         raise InvalidInput("The meeting time must be in the future.")
-    if claim.status is C.MEETING:
-        before = snapshot(claim, CLAIM_FIELDS)
-        claim.meeting_at = meeting_at
-        claim.updated_at = now
-        session.flush()
-        record(session, actor=actor, action="claim.meeting_moved", entity_type="need_claim", entity_id=claim.id,
-               now=now, before=before, after=snapshot(claim, CLAIM_FIELDS))
-        return claim
-    CLAIM_STATES.check(claim.status, C.MEETING)  # before any change: a refused request writes nothing
+    moving = claim.status is C.MEETING
+    if not moving:
+        CLAIM_STATES.check(claim.status, C.MEETING)  # before any change: a refused request writes nothing
     before = snapshot(claim, CLAIM_FIELDS)
     claim.meeting_at = meeting_at
     claim.status = C.MEETING
     claim.updated_at = now
     session.flush()
-    record(session, actor=actor, action="claim.meeting", entity_type="need_claim", entity_id=claim.id, now=now,
-           before=before, after=snapshot(claim, CLAIM_FIELDS))
+    record(session, actor=actor, action="claim.meeting_moved" if moving else "claim.meeting",
+           entity_type="need_claim", entity_id=claim.id, now=now, before=before, after=snapshot(claim, CLAIM_FIELDS))
     return claim
 
 
