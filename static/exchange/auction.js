@@ -13,6 +13,25 @@ function parseUtc(text) {
   var endsAt = Date.parse(countdown.getAttribute("data-ends-at"));
   var skew = Date.parse(countdown.getAttribute("data-server-time")) - Date.now();  // server minus client
   var status = null;
+  // Labels in the page's language, from the template: status names, "Bidder %(code)s" with __CODE__, the outcome.
+  var statusLabels = JSON.parse(root.getAttribute("data-status-labels") || "{}");
+  var timeFormat = new Intl.DateTimeFormat(root.getAttribute("data-locale") || undefined, {
+    timeZone: root.getAttribute("data-time-zone") || undefined, dateStyle: "medium", timeStyle: "medium"});
+
+  // A server time in the zone and medium format the server renders with (Babel/CLDR): CLDR puts a narrow no-break
+  // space before AM/PM where Chromium's ICU has a plain one.
+  function when(text) {
+    if (!text) { return "—"; }
+    var parts = timeFormat.formatToParts(new Date(parseUtc(text)));
+    return parts.map(function (part, i) {
+      var next = parts[i + 1];
+      return part.type === "literal" && next && next.type === "dayPeriod" ? part.value.replace(" ", "\u202f")
+                                                                          : part.value;
+    }).join("");
+  }
+  function bidder(code) {
+    return (root.getAttribute("data-bidder-code-text") || "__CODE__").replace("__CODE__", code);
+  }
 
   function yuan(value) {
     if (value === null || value === undefined) { return "—"; }
@@ -46,14 +65,34 @@ function parseUtc(text) {
         !(parseFloat(amount.value) >= parseFloat(state.next_min_bid))) {
       amount.value = state.next_min_bid;  // someone else bid: offer the new minimum
     }
-    setText("ends_at", state.ends_at.replace("T", " ").slice(0, 19) + " UTC");
+    setText("ends_at", when(state.ends_at));
+    var badge = root.querySelector("[data-field=status]");
+    if (badge && statusLabels[state.status]) {
+      badge.textContent = statusLabels[state.status];
+      badge.setAttribute("data-status", state.status);
+    }
+    var outcome = root.querySelector("[data-field=outcome]");
+    if (outcome) {
+      if (state.winner_code) {
+        outcome.textContent = root.getAttribute("data-winner-text") + ": " + bidder(state.winner_code) + " · " +
+          root.getAttribute("data-sale-price-text") + " " + yuan(state.sale_price);
+      } else if (state.status === "failed") {
+        outcome.textContent = root.getAttribute("data-unsold-text");
+      }
+      outcome.hidden = !(state.winner_code || state.status === "failed");
+    }
+    if (state.status !== "bidding") {  // the lot closed: no more bids from this page
+      root.querySelectorAll("[data-test=bid-form]").forEach(function (form) { form.hidden = true; });
+    }
+    if (state.status !== "bidding" && state.status !== "announced") {
+      root.querySelectorAll("[data-test=deposit-form]").forEach(function (form) { form.hidden = true; });
+    }
     var list = root.querySelector("[data-field=bids]");
     if (list) {
       list.textContent = "";
       state.bids.forEach(function (b) {
         var li = document.createElement("li");
-        li.textContent = root.getAttribute("data-bidder-text") + " " + b.code + " · " + yuan(b.amount) + " · " +
-          b.placed_at.replace("T", " ").slice(0, 19);
+        li.textContent = bidder(b.code) + " · " + yuan(b.amount) + " · " + when(b.placed_at);
         list.appendChild(li);
       });
       if (!state.bids.length) {
@@ -63,6 +102,7 @@ function parseUtc(text) {
       }
     }
     tickClock();
+    root.setAttribute("data-updated", state.server_time);  // the last state shown (tests wait on it)
   }
   function poll() {
     fetch(url, {headers: {"Accept": "application/json"}, credentials: "same-origin"})
