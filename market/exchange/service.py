@@ -580,8 +580,11 @@ def _copy_preemption(session: Session, src: Listing, dst: Listing) -> None:
 
 def record_payment(session: Session, actor: User, listing: Listing, now: datetime) -> Transfer:
     """The winner's (simulated) payment: deposit applied, balance in, proceeds to the seller, transfer recorded,
-    and the loss handed to the loans area's claim flow."""
+    and the loss handed to the loans area's claim flow. Serialised per lot: the lot's lock comes first and the lot
+    is read again under it, so two confirmations at once settle it once (the second sees it settled: 409)."""
     _require_actor(actor)
+    lock_lot(session, listing.id)
+    session.refresh(listing)
     if actor.role is not Role.STAFF and actor.id != listing.winner_id:
         raise Forbidden("Only the winner or exchange staff can record the payment.")
     if listing.status is not ListingStatus.SOLD:

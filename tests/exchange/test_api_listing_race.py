@@ -1,5 +1,6 @@
-"""Two staff members list the same defaulted loan at the same moment (through the API): one listing per pledged
-asset, never two, and the loan moves to in_disposal once."""
+"""Races through the API: two staff members list the same defaulted loan at the same moment (one listing per
+pledged asset, never two; the loan moves to in_disposal once), and the winner and staff confirm the same settlement
+at once (settled once, the other 409)."""
 
 from __future__ import annotations
 
@@ -73,3 +74,61 @@ def test_two_listings_of_one_loan_at_once_sqlite(make_app):
 def test_two_listings_of_one_loan_at_once_postgresql(make_app):
     statuses, listings, moved = _race(make_app(url=os.environ["MARKET_TEST_POSTGRESQL_URL"]))
     assert statuses == [201, 409] and listings == 2 and moved == 1
+
+
+def _pay_race(app):
+    """The winner and a staff member confirm the same settlement at the same moment: it is settled once."""
+    from datetime import timedelta
+
+    from market.db import db, utcnow
+    from market.exchange import service
+    from market.exchange.models import LedgerEntry, Listing, Transfer
+    from tests.conftest import Factory
+    from tests.exchange.conftest import build_lot
+
+    with app.app_context():
+        f = Factory(db.session)
+        start = utcnow().replace(microsecond=0) - timedelta(hours=30)
+        listing, _who = build_lot(db.session, f, start=start, hours=24)
+        winner, staff = f.user(Role.BIDDER), f.user(Role.STAFF)
+        db.session.commit()
+        service.pay_deposit(db.session, winner, listing.id, start + timedelta(minutes=1))
+        assert service.place_bid(db.session, winner, listing.id, Decimal("700000"), start + timedelta(minutes=2))
+        service.tick(db.session, utcnow())
+        db.session.commit()
+        listing_id, emails = listing.id, [winner.email, staff.email]
+        assert db.session.get(Listing, listing_id).status.value == "sold"
+    tokens = []
+    with app.test_client() as client:
+        for email in emails:
+            r = client.post("/api/v1/tokens", json={"email": email, "password": PASSWORD})
+            tokens.append(r.get_json()["token"])
+    barrier = threading.Barrier(2)
+    statuses = []
+
+    def run(token):
+        with app.test_client() as client:
+            barrier.wait(timeout=10)
+            r = client.post(f"/api/v1/auctions/{listing_id}/payment", headers={"Authorization": f"Bearer {token}"})
+            statuses.append(r.status_code)
+
+    threads = [threading.Thread(target=run, args=(t,)) for t in tokens]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    with app.app_context():
+        transfers = db.session.scalar(select(func.count()).select_from(Transfer)
+                                      .where(Transfer.listing_id == listing_id))
+        paid = db.session.scalar(select(func.count()).select_from(LedgerEntry).where(
+            LedgerEntry.listing_id == listing_id, LedgerEntry.entry == "balance_paid"))
+    return sorted(statuses), transfers, paid
+
+
+def test_one_settlement_confirmed_twice_at_once_sqlite(make_app):
+    assert _pay_race(make_app()) == ([200, 409], 1, 1)
+
+
+@pytest.mark.skipif(not os.environ.get("MARKET_TEST_POSTGRESQL_URL"), reason="PostgreSQL not configured")
+def test_one_settlement_confirmed_twice_at_once_postgresql(make_app):
+    assert _pay_race(make_app(url=os.environ["MARKET_TEST_POSTGRESQL_URL"])) == ([200, 409], 1, 1)
