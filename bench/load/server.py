@@ -21,6 +21,47 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 
+def sqlite_experiments(synchronous: str | None, serialize_writes: bool) -> None:
+    """Bench-only experiments for the bid tail on SQLite (never in the product; see docs/benchmarks.md):
+
+    - ``synchronous``: ``PRAGMA synchronous=<value>`` on every SQLite connection (the product keeps FULL);
+    - ``serialize_writes``: write transactions of this process queue on one Python lock before ``BEGIN IMMEDIATE``
+      and release it at commit/rollback, so a waiting writer starts the moment the previous one ends instead of
+      polling in SQLite's busy handler (sleeps of up to 100 ms).
+    """
+    import threading
+
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    def is_sqlite(dbapi_connection) -> bool:
+        return type(dbapi_connection).__module__.startswith("sqlite3")
+
+    if synchronous:
+        @event.listens_for(Engine, "connect")
+        def _synchronous(dbapi_connection, record):
+            if is_sqlite(dbapi_connection):
+                dbapi_connection.execute(f"PRAGMA synchronous={synchronous}")
+
+    if serialize_writes:
+        from market.db import _sqlite_begin_statement
+
+        lock = threading.Lock()
+
+        def begin(conn):
+            if is_sqlite(conn.connection.dbapi_connection) and _sqlite_begin_statement() == "BEGIN IMMEDIATE":
+                lock.acquire()
+                conn.info["bench_write_lock"] = True
+
+        def end(conn):
+            if conn.info.pop("bench_write_lock", False):
+                lock.release()
+
+        event.listen(Engine, "begin", begin, insert=True)  # before market.db's BEGIN IMMEDIATE
+        event.listen(Engine, "commit", end)
+        event.listen(Engine, "rollback", end)
+
+
 def make_app(db_url: str, search_path: str, es_url: str | None):
     from market import create_app
 
@@ -50,6 +91,12 @@ def make_app(db_url: str, search_path: str, es_url: str | None):
     def empty_layout():
         """The floor of any logged-in page: the user loaded and the shared layout (base.html) with no content."""
         return render_template(layout)
+
+    @app.route("/_bench/page-cache")
+    def page_cache_stats():
+        """Hits and misses of the search page's results cache (market/ip/pagecache.py) so far."""
+        cache = app.extensions.get("ip_page_cache")
+        return {"hits": cache.hits, "misses": cache.misses, "entries": len(cache)} if cache else {"off": True}
 
     return app
 
@@ -129,6 +176,7 @@ def serve(args) -> None:
 
     faulthandler.register(signal.SIGUSR1, all_threads=True)  # `kill -USR1 <pid>`: every thread's stack to stderr
 
+    sqlite_experiments(args.sqlite_synchronous, args.serialize_writes)
     app = make_app(args.db, args.search_path, args.es_url)
     waitress_serve(app, host="127.0.0.1", port=args.port, threads=args.threads, ident="ip-pledge-market")
 
@@ -145,6 +193,8 @@ def main() -> None:
     ap.add_argument("--generated", type=int, default=0, help="add N generated patents (e.g. 100000) and reindex")
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--threads", type=int, default=8)
+    ap.add_argument("--sqlite-synchronous", choices=["NORMAL", "FULL"], help="bench-only experiment (serve)")
+    ap.add_argument("--serialize-writes", action="store_true", help="bench-only experiment (serve)")
     args = ap.parse_args()
     prepare(args) if args.command == "prepare" else serve(args)
 
