@@ -54,6 +54,8 @@ def reason_text(reason: Reason) -> str:
             params[key] = money(value)
         elif reason.criterion == "rate":
             params[key] = percent(value)
+        elif reason.criterion == "ip_kinds" and key == "kinds":  # "invention, design" → 发明专利、外观设计专利
+            params[key] = gettext(", ").join(kind_label(k) for k in str(value).split(", ") if k)
         else:
             params[key] = value
     return gettext(reason.message, **params)
