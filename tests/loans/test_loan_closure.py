@@ -172,6 +172,7 @@ def test_loan_page_of_a_closed_loan(world, client):
     login(client, world.bank_user)
     html = client.get(f"/loans/{loan.id}").get_data(as_text=True)
     assert "Settled and closed" in html and "the recovery covered the outstanding principal" in html
+    assert "Recovered from the disposal" in html and "Principal loss written off" not in html
 
 
 # ------------------------------------------------------------------------------------------------ loans-tick CLI
