@@ -16,13 +16,15 @@ MARKET_ARTIFACTS_DIR/screenshots/journeys/<lang>/<database>/.
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from playwright.sync_api import expect
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from market.accounts.models import Organisation, OrgStatus, User
 from market.audit.models import AuditEntry
@@ -34,7 +36,7 @@ from market.loans.models import Loan
 from market.loans.policy import Policy
 from market.needs.models import Need, NeedStatus
 from market.reference.models import District, Industry, IndustryGroup, IpcTitle
-from tests.conftest import DATABASES, PG_URL, screenshot
+from tests.conftest import ARTIFACTS, DATABASES, PG_URL, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -67,6 +69,7 @@ TEXT = {
         "ent_workspace": "企业工作台", "bank_workspace": "银行工作台", "staff_workspace": "交易所工作台",
         "waiting": "欢迎！您的机构正在等待交易所审核。", "pending_tile": "待审核机构", "review": "审核",
         "verify": "审核通过", "decision_saved": "审核结果已保存。", "verified": "已审核",
+        "must_be_verified": "您的机构须通过认证后才能操作。",
         "my_ip": "我的知识产权", "register_ip": "登记知识产权资产", "ip_registered": "知识产权资产已登记。",
         "invention": "发明专利", "utility_model": "实用新型", "post_need": "发布融资需求",
         "need_saved": "融资需求已保存。",
@@ -85,6 +88,7 @@ TEXT = {
         "waiting": "Welcome! Your organisation is waiting for verification by the exchange.",
         "pending_tile": "Organisations awaiting verification", "review": "Review", "verify": "Verify",
         "decision_saved": "Decision saved.", "verified": "Verified",
+        "must_be_verified": "Your organisation must be verified before it can act.",
         "my_ip": "My IP assets", "register_ip": "Register an IP asset", "ip_registered": "The IP asset was registered.",
         "invention": "Invention patent", "utility_model": "Utility model", "post_need": "Post a financing need",
         "need_saved": "Your financing need was saved.", "submitted": "Awaiting review",
@@ -140,6 +144,8 @@ class Journey:
     def __init__(self, app, lang: str, database: str):
         self.app, self.lang, self.database, self.step = app, lang, database, 0
         self.t = TEXT[lang]
+        if ARTIFACTS:  # numbered steps: no stale pictures of an earlier run in between
+            shutil.rmtree(os.path.join(ARTIFACTS, "screenshots", "journeys", lang, database), ignore_errors=True)
 
     def shot(self, page, name: str) -> None:
         # Blur first: after a full-page screenshot Chromium scrolls a still-focused field back into view on the next
@@ -217,6 +223,27 @@ def open_card(page, title: str) -> None:
     page.locator("a.card.link", has=page.get_by_role("heading", name=title, exact=True)).click()
 
 
+def fill_patent_form(page, url, journey: Journey, patent) -> None:
+    """From the workspace: My IP assets → Register an IP asset → the form, filled in and saved."""
+    kind, title, body, ipc, filed, granted, abstract = patent
+    page.goto(url + "/workspace")
+    open_card(page, journey.t["my_ip"])
+    page.get_by_role("link", name=journey.t["register_ip"]).click()
+    page.wait_for_url(url + "/ip/new")
+    page.select_option("select[name=kind]", kind)
+    page.fill("input[name=title]", title)
+    page.fill("input[name=application_number]", f"CN{body}.{check_character(body)}")
+    page.fill("input[name=ipc_codes]", ipc)
+    page.fill("input[name=applicants]", ENT_ORG)
+    page.fill("input[name=inventors]", "李明；王芳")
+    page.fill("input[name=filing_date]", filed)
+    page.fill("input[name=grant_date]", granted)
+    page.select_option("select[name=legal_status]", "granted")
+    page.fill("textarea[name=abstract]", abstract)
+    journey.shot(page, f"enterprise-{kind}-form")
+    page.get_by_role("button", name=journey.t["save"]).click()
+
+
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_enterprise_staff_bank_from_sign_up_to_loan(journey_server, page_for, lang):
     app, url, database = journey_server
@@ -228,6 +255,14 @@ def test_enterprise_staff_bank_from_sign_up_to_loan(journey_server, page_for, la
     ent = page_for(locale=browser_locale)
     sign_up(ent, url, journey, role="enterprise", name="李明", email="li.ming@guli.example.cq", org=ENT_ORG,
             code="91500112MA5UJ0001", district="500112", workspace_key="ent_workspace")
+
+    # Not verified yet: the patent form refuses, in the enterprise's language, and nothing is registered.
+    fill_patent_form(ent, url, journey, PATENTS[0])
+    expect(ent.locator(".flash.error")).to_contain_text(t["must_be_verified"])
+    expect(ent).to_have_url(url + "/ip/new")
+    journey.shot(ent, "enterprise-unverified-refused")
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(IpAsset)) == 0
 
     # -- Bank: signs up too.
     bank = page_for(locale=browser_locale)
@@ -269,23 +304,9 @@ def test_enterprise_staff_bank_from_sign_up_to_loan(journey_server, page_for, la
     ent.goto(url + "/workspace")
     expect(ent.locator("[data-test=verification-banner]")).to_have_count(0)
     patent_ids = []
-    for kind, title, body, ipc, filed, granted, abstract in PATENTS:
-        ent.goto(url + "/workspace")
-        open_card(ent, t["my_ip"])
-        ent.get_by_role("link", name=t["register_ip"]).click()
-        ent.wait_for_url(url + "/ip/new")
-        ent.select_option("select[name=kind]", kind)
-        ent.fill("input[name=title]", title)
-        ent.fill("input[name=application_number]", f"CN{body}.{check_character(body)}")
-        ent.fill("input[name=ipc_codes]", ipc)
-        ent.fill("input[name=applicants]", ENT_ORG)
-        ent.fill("input[name=inventors]", "李明；王芳")
-        ent.fill("input[name=filing_date]", filed)
-        ent.fill("input[name=grant_date]", granted)
-        ent.select_option("select[name=legal_status]", "granted")
-        ent.fill("textarea[name=abstract]", abstract)
-        journey.shot(ent, f"enterprise-{kind}-form")
-        ent.get_by_role("button", name=t["save"]).click()
+    for patent in PATENTS:
+        kind, title = patent[:2]
+        fill_patent_form(ent, url, journey, patent)
         ent.wait_for_url(re.compile(r".*/patents/\d+$"))
         journey.flash(ent, "ip_registered")
         expect(ent.locator("h1")).to_contain_text(title)
@@ -382,6 +403,8 @@ def test_enterprise_staff_bank_from_sign_up_to_loan(journey_server, page_for, la
     row = bank.locator(f"table.ranked tr[data-need='{need_id}']")
     expect(row).to_contain_text("/100")
     assert row.locator("ul.reasons li.fits").count() >= 1
+    # the product takes inventions only, the need offers a utility model too: said in words of the page's language
+    expect(row.locator("ul.reasons")).to_contain_text(t["invention"])
     journey.shot(bank, "bank-ranked-needs")
     row.get_by_role("link", name=NEED_TITLE).click()
     bank.wait_for_url(url + need_path)
