@@ -567,9 +567,19 @@ def get_claim(session: Session, claim_id: int) -> CompensationClaim:
     return claim
 
 
+def _locked_claim(session: Session, claim_id: int) -> CompensationClaim:
+    """The claim read under its row lock (the write lock on SQLite): two decisions at once queue, and the second
+    sees the first's outcome (a claim is never both paid and rejected)."""
+    session.execute(update(CompensationClaim).where(CompensationClaim.id == claim_id)
+                    .values(status=CompensationClaim.status).execution_options(synchronize_session=False))
+    claim = get_claim(session, claim_id)
+    session.refresh(claim)
+    return claim
+
+
 def approve_claim(session: Session, staff, claim_id: int, now: datetime) -> CompensationClaim:
     _require(staff, Role.STAFF)
-    claim = get_claim(session, claim_id)
+    claim = _locked_claim(session, claim_id)
     if claim.status is not CompensationStatus.SUBMITTED:
         raise Conflict("Only a submitted claim can be approved.")
     before = snapshot(claim, CLAIM_FIELDS)
@@ -585,7 +595,7 @@ def approve_claim(session: Session, staff, claim_id: int, now: datetime) -> Comp
 
 def reject_claim(session: Session, staff, claim_id: int, now: datetime) -> CompensationClaim:
     _require(staff, Role.STAFF)
-    claim = get_claim(session, claim_id)
+    claim = _locked_claim(session, claim_id)
     if claim.status is not CompensationStatus.SUBMITTED:
         raise Conflict("Only a submitted claim can be rejected.")
     before = snapshot(claim, CLAIM_FIELDS)

@@ -1,0 +1,78 @@
+"""Two staff members decide the same claim at the same moment through the API, one approving and one rejecting:
+exactly one decision stands, and a claim is never paid and rejected."""
+
+from __future__ import annotations
+
+import os
+import threading
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from market.accounts.models import OrgKind, Role
+from tests.conftest import NOW, PASSWORD
+
+
+def _race(app):
+    from market.db import db
+    from market.loans import service
+    from market.loans.models import CompensationClaim, LedgerTxn
+    from tests.conftest import Factory
+    from tests.loans.conftest import make_asset
+
+    with app.app_context():
+        f = Factory(db.session)
+        staff = [f.user(Role.STAFF), f.user(Role.STAFF)]
+        bank = f.user(Role.BANK)
+        ent = f.org(OrgKind.ENTERPRISE)
+        asset = make_asset(db.session, ent)
+        loan = service.sign_loan(db.session, bank, enterprise_org_id=ent.id, principal=Decimal("1000000"),
+                                 annual_rate=Decimal("0.05"), term_months=12, asset_ids=[asset.id],
+                                 signed_on=date(2016, 3, 1), now=NOW, registration_number="R1")
+        service.declare_default(db.session, bank, loan.id, NOW)
+        claim = service.record_recovery(db.session, bank, loan.id, Decimal("0"), NOW)
+        service.fund_balance(db.session, NOW)  # open the fund
+        db.session.commit()
+        claim_id, emails = claim.id, [u.email for u in staff]
+    tokens = []
+    with app.test_client() as client:
+        for email in emails:
+            tokens.append(client.post("/api/v1/tokens", json={"email": email, "password": PASSWORD}).json["token"])
+    barrier = threading.Barrier(2)
+    statuses = {}
+
+    def run(token, decision):
+        with app.test_client() as client:
+            barrier.wait(timeout=10)
+            r = client.post(f"/api/v1/claims/{claim_id}/{decision}", headers={"Authorization": f"Bearer {token}"})
+            statuses[decision] = r.status_code
+
+    threads = [threading.Thread(target=run, args=(t, d)) for t, d in zip(tokens, ("approve", "reject"), strict=True)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    with app.app_context():
+        from sqlalchemy import select
+
+        status = db.session.get(CompensationClaim, claim_id).status.value
+        paid = db.session.scalar(select(LedgerTxn.id).where(LedgerTxn.ref == f"claim:{claim_id}")) is not None
+    return statuses, status, paid
+
+
+def _check(statuses, status, paid):
+    assert sorted(statuses.values()) == [200, 409], statuses
+    if statuses["approve"] == 200:
+        assert status == "paid" and paid
+    else:
+        assert status == "rejected" and not paid
+
+
+def test_approve_and_reject_at_once_sqlite(make_app):
+    _check(*_race(make_app()))
+
+
+@pytest.mark.skipif(not os.environ.get("MARKET_TEST_POSTGRESQL_URL"), reason="PostgreSQL not configured")
+def test_approve_and_reject_at_once_postgresql(make_app):
+    _check(*_race(make_app(url=os.environ["MARKET_TEST_POSTGRESQL_URL"])))
