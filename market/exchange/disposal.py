@@ -142,6 +142,8 @@ def resolve_objection(session: Session, actor: User, objection_id: int, uphold: 
     objection = session.get(Objection, objection_id)
     if objection is None:
         raise NotFound("This objection does not exist.")
+    service.lock_lot(session, objection.listing_id)  # two decisions at once queue: the second sees the first
+    session.refresh(objection)
     if objection.status is not ObjectionStatus.OPEN:
         raise Conflict("This objection has already been resolved.")
     objection.status = ObjectionStatus.UPHELD if uphold else ObjectionStatus.DISMISSED

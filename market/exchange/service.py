@@ -258,6 +258,8 @@ def review_listing(session: Session, actor: User, listing: Listing, checklist: d
     _require_actor(actor)
     if actor.role is not Role.STAFF:
         raise Forbidden("Only exchange staff can review listings.")
+    lock_lot(session, listing.id)  # two decisions at once queue; the second sees the first's outcome
+    session.refresh(listing)
     listing.checklist = {item: bool(checklist.get(item)) for item in CHECKLIST}
     listing.review_note = note
     if approve:
@@ -281,6 +283,8 @@ def cancel_listing(session: Session, actor: User, listing: Listing, now: datetim
     _require_actor(actor)
     if actor.role is not Role.STAFF:
         raise Forbidden("Only exchange staff can cancel listings.")
+    lock_lot(session, listing.id)
+    session.refresh(listing)
     _move(session, actor, listing, ListingStatus.CANCELLED, now, note)
     _refund_all(session, listing, now, except_user=None)
 

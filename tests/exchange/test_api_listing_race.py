@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from market.accounts.models import OrgKind, Role
+from market.exchange.models import ListingSource
 from tests.conftest import NOW, PASSWORD
 
 
@@ -132,3 +133,69 @@ def test_one_settlement_confirmed_twice_at_once_sqlite(make_app):
 @pytest.mark.skipif(not os.environ.get("MARKET_TEST_POSTGRESQL_URL"), reason="PostgreSQL not configured")
 def test_one_settlement_confirmed_twice_at_once_postgresql(make_app):
     assert _pay_race(make_app(url=os.environ["MARKET_TEST_POSTGRESQL_URL"])) == ([200, 409], 1, 1)
+
+
+def _decide_race(app):
+    """Two staff members decide the same objection at the same moment, one upholding and one dismissing it."""
+    from market.db import db, utcnow
+    from market.exchange import disposal, service
+    from market.exchange.models import Listing, Objection
+    from tests.conftest import Factory
+    from tests.exchange.conftest import CHECKED, make_asset
+
+    with app.app_context():
+        f = Factory(db.session)
+        staff = [f.user(Role.STAFF), f.user(Role.STAFF)]
+        owner = f.user(Role.ENTERPRISE)
+        objector = f.user(Role.BIDDER)
+        asset = make_asset(db.session, owner.organisation_id)
+        now = utcnow()
+        terms = disposal.default_terms(Decimal("1000000"), now)
+        listing = service.create_listing(db.session, staff[0], asset_id=asset.id, source=ListingSource.VOLUNTARY,
+                                         valuation=Decimal("1000000"), now=now, **terms)
+        service.submit_listing(db.session, staff[0], listing, now)
+        service.review_listing(db.session, staff[0], listing, CHECKED, True, now)
+        objection = disposal.file_objection(db.session, objector, listing, "We co-own this patent.", now)
+        db.session.commit()
+        objection_id, listing_id, emails = objection.id, listing.id, [u.email for u in staff]
+    tokens = []
+    with app.test_client() as client:
+        for email in emails:
+            r = client.post("/api/v1/tokens", json={"email": email, "password": PASSWORD})
+            tokens.append(r.get_json()["token"])
+    barrier = threading.Barrier(2)
+    statuses = {}
+
+    def run(token, decision):
+        with app.test_client() as client:
+            barrier.wait(timeout=10)
+            r = client.post(f"/api/v1/disposal/objections/{objection_id}/resolve", json={"decision": decision},
+                            headers={"Authorization": f"Bearer {token}"})
+            statuses[decision] = r.status_code
+
+    threads = [threading.Thread(target=run, args=(t, d)) for t, d in zip(tokens, ("uphold", "dismiss"), strict=True)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    with app.app_context():
+        decided = db.session.get(Objection, objection_id).status.value
+        lot = db.session.get(Listing, listing_id).status.value
+    return statuses, decided, lot
+
+
+def _check_decision(statuses, decided, lot):
+    assert sorted(statuses.values()) == [200, 409], statuses
+    if statuses["uphold"] == 200:
+        assert (decided, lot) == ("upheld", "cancelled")
+    else:
+        assert (decided, lot) == ("dismissed", "announced")
+
+
+def test_objection_upheld_and_dismissed_at_once_sqlite(make_app):
+    _check_decision(*_decide_race(make_app()))
+
+
+@pytest.mark.skipif(not os.environ.get("MARKET_TEST_POSTGRESQL_URL"), reason="PostgreSQL not configured")
+def test_objection_upheld_and_dismissed_at_once_postgresql(make_app):
+    _check_decision(*_decide_race(make_app(url=os.environ["MARKET_TEST_POSTGRESQL_URL"])))
