@@ -106,14 +106,18 @@ TEXT = {
 
 
 @pytest.fixture(params=DATABASES)
-def journey_server(request, make_app):
-    """The app served by waitress with CSRF on, on a private SQLite or PostgreSQL database. Yields (app, url, db)."""
+def journey_server(request, make_app, tmp_path):
+    """The app served by waitress with CSRF on, on a private SQLite or PostgreSQL database. Yields (app, url, db).
+
+    It gets its own embedded search index too: by default every app made in tests shares instance/search.sqlite3,
+    whose documents from other tests and runs (same ids, other data) would be counted in the search totals."""
     import threading
 
     from waitress.server import create_server
 
     extra = {"url": PG_URL} if request.param == "postgresql" else {}
-    application = make_app(WTF_CSRF_ENABLED=True, SERVER_NAME=None, **extra)
+    application = make_app(WTF_CSRF_ENABLED=True, SERVER_NAME=None,
+                           SEARCH_EMBEDDED_PATH=str(tmp_path / "journey-search.sqlite3"), **extra)
     server = create_server(application, host="127.0.0.1", port=0, threads=8)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
