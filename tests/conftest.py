@@ -68,11 +68,10 @@ def build_app(url: str, **overrides):
 
 @pytest.fixture(scope="session", params=DATABASES)
 def app(request, tmp_path_factory):
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
-    else:
-        url = PG_URL
-    application = build_app(url)
+    folder = tmp_path_factory.mktemp("db")
+    url = f"sqlite:///{folder / 'test.sqlite3'}" if request.param == "sqlite" else PG_URL
+    # Its own embedded search index: the default (instance/search.sqlite3) would be shared by every test app.
+    application = build_app(url, SEARCH_EMBEDDED_PATH=str(folder / "search.sqlite3"))
     yield application
     with application.app_context():
         db.engine.dispose()
@@ -88,6 +87,7 @@ def make_app(tmp_path):
         if url == PG_URL:
             # The shared PostgreSQL database belongs to the session-wide `app`; a private app gets the second one.
             url = PG_URL_2 or pytest.fail("MARKET_TEST_POSTGRESQL_URL_2 is needed for a private PostgreSQL app")
+        overrides.setdefault("SEARCH_EMBEDDED_PATH", str(tmp_path / f"search{len(made)}.sqlite3"))
         application = build_app(url, **overrides)
         made.append(application)
         return application
