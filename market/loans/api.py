@@ -643,9 +643,11 @@ def rate_json(row) -> dict:
 class Rates(MethodView):
     @blp.arguments(RateQuery, location="query")
     @blp.response(200, RateTable)
-    def get(self, args):
+    @blp.doc(security=[{"bearer": []}])
+    @api_user()
+    def get(self, args, actor):
         """The dated reference rates (PBoC 1-year benchmark, 1-year LPR) the rate cap is judged by, and the ones in
-        force on `on`. Public."""
+        force on `on`. Any signed-in user."""
         on = args["on"] or utcnow().date()
         in_force = {}
         for kind in RATE_KINDS:
@@ -717,9 +719,12 @@ def policy_json(p) -> dict:
 @blp.route("/policies")
 class Policies(MethodView):
     @blp.response(200, PolicyList)
-    def get(self):
+    @blp.doc(security=[{"bearer": []}])
+    @api_user()
+    def get(self, actor):
         """The policy versions (newest first) and the one in force today: eligible kinds, rate cap, premium subsidy,
-        compensation share and cap, the enterprise's risk ceiling. Public."""
+        compensation share and cap, the enterprise's risk ceiling. Any signed-in user (the plan calculator applies
+        them publicly)."""
         current = policy_in_force(db.session, utcnow().date())
         body = {"in_force": policy_json(current), "items": [policy_json(p) for p in policy_versions(db.session)]}
         db.session.commit()  # the table is seeded on first use

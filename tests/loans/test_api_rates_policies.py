@@ -1,5 +1,5 @@
-"""The rate table and the policy versions through the API: public reads, staff additions (audited), refusals that
-keep nothing, and a new version applying to plans dated after it."""
+"""The rate table and the policy versions through the API: reads for any signed-in user, staff additions (audited),
+refusals that keep nothing, and a new version applying to plans dated after it."""
 
 from __future__ import annotations
 
@@ -25,13 +25,15 @@ def actions(session, action: str) -> int:
     return session.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == action))
 
 
-def test_rates_public_and_kept_by_staff(client, session, factory):
-    r = client.get("/api/v1/rates?on=2016-03-01")
+def test_rates_read_by_any_user_and_kept_by_staff(client, session, factory):
+    assert client.get("/api/v1/rates").status_code == 401
+    reader = bearer(session, factory.user(Role.BIDDER))
+    r = client.get("/api/v1/rates?on=2016-03-01", headers=reader)
     assert r.status_code == 200, r.get_json()
     body = r.get_json()
     assert body["in_force"]["pbc_benchmark_1y"] == "0.043500" and "lpr_1y" not in body["in_force"]
     assert {x["kind"] for x in body["items"]} == {"pbc_benchmark_1y", "lpr_1y"}
-    assert client.get("/api/v1/rates?on=2099-13-01").status_code == 422
+    assert client.get("/api/v1/rates?on=2099-13-01", headers=reader).status_code == 422
     staff = bearer(session, factory.user(Role.STAFF))
     rows = count(session, ReferenceRate)
     new = {"kind": "lpr_1y", "effective_on": "2030-01-20", "rate": "0.0290", "source": "NIFC"}
@@ -45,11 +47,13 @@ def test_rates_public_and_kept_by_staff(client, session, factory):
     assert actions(session, "rate.added") == 1
     again = client.post("/api/v1/rates", json=new, headers=staff)
     assert again.status_code == 409 and again.get_json()["error"]["message"]
-    assert client.get("/api/v1/rates?on=2030-02-01").get_json()["in_force"]["lpr_1y"] == "0.029000"
+    assert client.get("/api/v1/rates?on=2030-02-01", headers=reader).get_json()["in_force"]["lpr_1y"] == "0.029000"
 
 
-def test_policy_versions_public_and_added_by_staff(client, session, factory):
-    body = client.get("/api/v1/policies").get_json()
+def test_policy_versions_read_by_any_user_and_added_by_staff(client, session, factory):
+    assert client.get("/api/v1/policies").status_code == 401
+    reader = bearer(session, factory.user(Role.ENTERPRISE))
+    body = client.get("/api/v1/policies", headers=reader).get_json()
     current = body["in_force"]
     assert current["compensation_rate"] == "0.300000" and current["compensation_cap"] == "1500000.00"
     assert current["rate_cap_ratio"] == "1.500000" and current["effective_to"] is None
@@ -72,7 +76,7 @@ def test_policy_versions_public_and_added_by_staff(client, session, factory):
     assert r.status_code == 201, r.get_json()
     assert r.get_json()["code"] == "v20300101" and r.get_json()["eligible_kinds"] == ["invention", "trademark"]
     assert actions(session, "policy.added") == 1 and actions(session, "policy.ended") == 1
-    items = client.get("/api/v1/policies").get_json()["items"]
+    items = client.get("/api/v1/policies", headers=reader).get_json()["items"]
     assert items[0]["code"] == "v20300101" and items[1]["effective_to"] == "2029-12-31"
     plan = {"loan_amount": "4000000", "annual_rate": "0.05", "benchmark_rate": "0.0435", "term_months": 12}
     later = client.post("/api/v1/plans/evaluate", json={**plan, "signed_on": "2030-06-01"}).get_json()
