@@ -72,7 +72,8 @@ def test_every_get_route_for_every_role(app, client, factory, role):
 
 PUBLIC_PREFIXES = ("/api/v1/openapi", "/api/v1/docs", "/login", "/signup", "/public", "/results", "/bulletins",
                    "/exchange", "/auctions", "/plans", "/stats", "/dashboard", "/api/v1/plans", "/api/v1/auctions",
-                   "/api/v1/listings", "/api/v1/bulletins", "/api/v1/stats", "/needs/bulletins")
+                   "/api/v1/listings", "/api/v1/bulletins", "/api/v1/stats", "/needs/bulletins",
+                   "/api/v1/policies", "/api/v1/rates")  # the compensation policy and the benchmark rates are public
 
 
 def _public(url: str) -> bool:
