@@ -15,6 +15,26 @@ def test_every_message_has_a_chinese_translation():
     assert not missing, "\n".join(f"{m!r} used at {where[0]}" for m, where in sorted(missing.items()))
 
 
+def test_no_message_is_translated_two_ways():
+    """The areas' .po files are merged into one catalog where a later file silently wins: a msgid that two areas
+    translate differently would show one area's wording on the other's pages."""
+    from babel.messages.pofile import read_po
+
+    from market.i18n import TRANSLATIONS
+
+    seen: dict[str, tuple[str, str]] = {}
+    clashes = []
+    for path in sorted((TRANSLATIONS / "zh_CN" / "LC_MESSAGES").glob("*.po")):
+        with path.open("rb") as fh:
+            for message in read_po(fh, locale="zh_CN"):
+                if not (message.id and message.string):
+                    continue
+                first = seen.setdefault(str(message.id), (path.name, str(message.string)))
+                if first[1] != message.string:
+                    clashes.append(f"{message.id!r}: {first[0]} {first[1]!r} vs {path.name} {message.string!r}")
+    assert not clashes, "\n".join(clashes)
+
+
 def test_placeholders_survive_translation():
     import re
 
