@@ -162,13 +162,16 @@ def _register_errors(app: Flask) -> None:
         from flask_login import current_user
 
         from market.accounts.service import set_locale
+        from market.db import utcnow
 
         if code not in app.config["LANGUAGES"]:
             return redirect(url_for("main.home"))
         session["locale"] = code
         if current_user.is_authenticated:
-            set_locale(db.session, current_user, code)
+            set_locale(db.session, current_user, code, utcnow())
             db.session.commit()
+        else:
+            session["locale_picked"] = True  # kept for the account at the next log-in (see accounts.views.login)
         target = request.form.get("next", "")
         from market.security import safe_next
 

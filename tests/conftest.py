@@ -263,4 +263,7 @@ def screenshot(page, name: str) -> None:
     """Keep a screenshot as CI output (MARKET_ARTIFACTS_DIR), for people to look at."""
     if ARTIFACTS:
         os.makedirs(os.path.join(ARTIFACTS, "screenshots"), exist_ok=True)
+        # A full-page capture scrolls; a field still focused afterwards is scrolled back into view on the next
+        # mouse-down, which can move the page under the click. Nothing stays focused across a screenshot.
+        page.evaluate("() => document.activeElement && document.activeElement.blur()")
         page.screenshot(path=os.path.join(ARTIFACTS, "screenshots", f"{name}.png"), full_page=True)

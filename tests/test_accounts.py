@@ -100,6 +100,28 @@ def test_language_is_remembered_for_the_user_across_sessions(app, client, factor
     assert 'lang="en"' in client.get("/workspace").get_data(as_text=True)
 
 
+def test_language_picked_before_log_in_is_kept_for_the_account(app, client, session, factory):
+    from sqlalchemy import select
+
+    from market.audit.models import AuditEntry
+
+    user = factory.user(Role.ENTERPRISE)  # saved language: Chinese
+    client.post("/language/en", data={"next": "/login"})
+    assert 'lang="en"' in client.get("/login").get_data(as_text=True)
+    login(client, user)
+    assert 'lang="en"' in client.get("/workspace").get_data(as_text=True)
+    assert user.locale == "en"
+    entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "user.locale_changed",
+                                                     AuditEntry.entity_id == user.id)).one()
+    assert entry.before == {"locale": "zh_CN"} and entry.after == {"locale": "en"}
+    # Someone else logging in later on the same browser, without picking, gets their own saved language.
+    client.post("/logout")
+    other = factory.user(Role.BANK)
+    login(client, other)
+    assert 'lang="zh-CN"' in client.get("/workspace").get_data(as_text=True)
+    assert other.locale == "zh_CN"
+
+
 def test_password_change_logs_out_other_sessions(app, client, factory):
     user = factory.user(Role.ENTERPRISE)
     login(client, user)

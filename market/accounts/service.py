@@ -205,8 +205,14 @@ def change_password(session: Session, user: User, old: str, new: str, now: datet
     record(session, actor=user, action="user.password_changed", entity_type="user", entity_id=user.id, now=now)
 
 
-def set_locale(session: Session, user: User, locale: str) -> None:
+def set_locale(session: Session, user: User, locale: str, now: datetime) -> None:
+    """The user's UI language, remembered for every later visit (audited like any change of the account)."""
+    if user.locale == locale:
+        return
+    before = snapshot(user, ["locale"])
     user.locale = locale
+    record(session, actor=user, action="user.locale_changed", entity_type="user", entity_id=user.id, now=now,
+           before=before, after=snapshot(user, ["locale"]))
 
 
 def decide_organisation(

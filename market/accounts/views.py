@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
@@ -90,7 +90,11 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         try:
-            user = service.authenticate(db.session, form.email.data, form.password.data, utcnow())
+            now = utcnow()
+            user = service.authenticate(db.session, form.email.data, form.password.data, now)
+            if session.pop("locale_picked", False) and session.get("locale") in current_app.config["LANGUAGES"]:
+                # The language the visitor picked before logging in wins over the one saved earlier.
+                service.set_locale(db.session, user, session["locale"], now)
             db.session.commit()
         except DomainError as exc:
             db.session.rollback()
