@@ -96,7 +96,7 @@ TEXT = {
         "needs_to_review": "Needs to review", "publish": "Publish", "need_published": "The need was published.",
         "products": "Your loan products", "publish_product": "Publish a loan product",
         "product_saved": "The loan product was saved.",
-        "patent_search": "Patent search", "found_one": re.compile(r"\b1 patents? found"), "not_pledged": "Not pledged",
+        "patent_search": "Patent search", "found_one": "Patents found: 1", "not_pledged": "Not pledged",
         "pledged": "Pledged", "needs_for_bank": "Needs for your bank", "claim": "Claim this need",
         "claimed": "Your bank's interest was sent to the enterprise.", "make_offer": "Make an offer",
         "offer_sent": "Your offer was sent.", "accept": "Accept", "accepted": "Accepted", "sign_loan": "Sign the loan",
