@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from flask import url_for
+from flask import current_app, g, request, url_for
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from markupsafe import Markup
 
 from market.accounts.models import OrgKind, OrgStatus, Role
 
@@ -42,14 +44,54 @@ NAV: list[tuple[str, object, set[Role] | None]] = [
 ]
 
 
-def nav_items() -> list[dict]:
+def nav_items_uncached() -> list[dict]:
+    """The navigation built the straightforward way (every URL built and every label translated on each call);
+    kept as the reference the cached `nav_items` is tested against."""
     role = current_user.role if current_user.is_authenticated else None
     items = []
     from market.areas import collect
 
+    path = request.path
     for endpoint, label, roles in NAV[:1] + collect("nav") + NAV[1:]:
         if roles is None or (role is not None and role in roles):
-            items.append({"url": url_for(endpoint), "label": label})
+            url = url_for(endpoint)
+            items.append({"url": url, "label": label, "active": path.startswith(url) and url != "/"})
+    return items
+
+
+def _nav_entries(role) -> tuple[tuple[str, Markup], ...]:
+    """(url, translated label) of the role's nav items, cached per app, role, script root and locale.
+
+    The URLs take no arguments, so they depend only on the app's URL map and the script root; the labels only on
+    the locale (the catalogs are compiled once at start). A lazy label renders unescaped (LazyString.__html__), so
+    the cached label is Markup of the same text: the HTML stays the same."""
+    locale = str(get_locale())
+    key = (role, request.script_root, locale)
+    cache = current_app.extensions.setdefault("market.nav", {})
+    entries = cache.get(key)
+    if entries is None:
+        from market.areas import collect
+
+        entries = tuple(
+            (url_for(endpoint), Markup(str(label)))
+            for endpoint, label, roles in NAV[:1] + collect("nav") + NAV[1:]
+            if roles is None or (role is not None and role in roles)
+        )
+        cache[key] = entries
+    return entries
+
+
+def nav_items() -> list[dict]:
+    """The nav of this request: built once per request from the per-app cache, `request.path` read once."""
+    req = request._get_current_object()
+    cached = g.get("_market_nav")
+    if cached is not None and cached[0] is req:
+        return cached[1]
+    role = current_user.role if current_user.is_authenticated else None
+    path = req.path
+    items = [{"url": url, "label": label, "active": path.startswith(url) and url != "/"}
+             for url, label in _nav_entries(role)]
+    g._market_nav = (req, items)
     return items
 
 
