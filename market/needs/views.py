@@ -6,6 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -352,8 +353,10 @@ def product_form(product_id: int | None = None):
     from market.needs.labels import kind_label
 
     form.accepted_kinds.choices = [(k.value, kind_label(k.value)) for k in IpKind]
-    form.target_groups.choices = [(g.code, g.name_zh) for g in db.session.scalars(
-        select(IndustryGroup).order_by(IndustryGroup.family, IndustryGroup.code))]
+    english = str(get_locale()) == "en"
+    form.target_groups.choices = [
+        (g.code, (g.name_en or g.name_zh) if english else g.name_zh)
+        for g in db.session.scalars(select(IndustryGroup).order_by(IndustryGroup.family, IndustryGroup.code))]
     if form.validate_on_submit():
         if _attempt(lambda: docking.save_product(db.session, current_user, _product_input(form), utcnow(),
                                                  product_id=product_id), _("The loan product was saved."))[0]:
