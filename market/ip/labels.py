@@ -66,12 +66,37 @@ def pledge_label(value):
     return _get(PLEDGE_LABELS, PledgeState, value)
 
 
+# The audit actions an IP asset's change history shows, in words (other codes are shown as codes).
+AUDIT_ACTION_LABELS = {
+    "ip.registered": _l("Registered by its owner"),
+    "ip.imported": _l("Imported"),
+    "ip.reimported": _l("Imported again"),
+    "ip.updated": _l("Details changed"),
+    "ip_asset.transferred": _l("Transferred after disposal"),
+    "pledge.released_by_disposal": _l("Pledge released by the disposal"),
+}
+
+
+def audit_action_label(action: str):
+    return AUDIT_ACTION_LABELS.get(action)
+
+
+def iso_date(value):
+    """An ISO date string (as the search items carry them) shown like every other date of the page."""
+    from datetime import date
+
+    from market.i18n import when
+
+    return when(date.fromisoformat(value)) if value else "—"
+
+
 def init_app(app) -> None:
     from market.ip.numbers import format_application_number
 
     app.jinja_env.filters.update(
         ip_kind_label=kind_label, ip_status_label=status_label, ip_pledge_label=pledge_label,
-        application_number=format_application_number,
+        application_number=format_application_number, ip_audit_action=audit_action_label,
+        ip_date=iso_date,
     )
 
 
