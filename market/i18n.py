@@ -125,15 +125,18 @@ def request_translations():
     `flask_babel.get_translations()` resolves the domain, the locale and a cache key (`str(locale)`) on every call
     (≈ 10 µs); this keeps the result in flask-babel's own per-request namespace next to the locale it was made
     for, so `refresh()` and `force_locale()` (which replace that locale object) are still followed."""
-    if not g:
+    try:
+        request_globals = g._get_current_object()  # one proxy lookup, then plain attribute access
+    except RuntimeError:  # no app context: flask-babel's own answer (NullTranslations)
         return get_translations()
-    ctx = g.get("_flask_babel")
-    locale = getattr(ctx, "babel_locale", None) if ctx is not None else None
-    cached = getattr(ctx, "market_translations", None) if ctx is not None else None
-    if cached is not None and locale is not None and cached[0] is locale and cached[1] is ctx.babel_domain:
-        return cached[2]
+    ctx = request_globals.__dict__.get("_flask_babel")
+    if ctx is not None:
+        cached = ctx.__dict__.get("market_translations")
+        locale = ctx.__dict__.get("babel_locale")
+        if cached is not None and locale is not None and cached[0] is locale and cached[1] is ctx.babel_domain:
+            return cached[2]
     translations = get_translations()  # sets babel_locale and babel_domain on the namespace
-    ctx = g._flask_babel
+    ctx = request_globals._flask_babel
     ctx.market_translations = (ctx.babel_locale, ctx.babel_domain, translations)
     return translations
 

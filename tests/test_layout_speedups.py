@@ -57,6 +57,7 @@ def _render_both(app, client, monkeypatch, path: str) -> tuple[str, str]:
     with monkeypatch.context() as m:
         m.setattr(env, "loader", ChoiceLoader([DictLoader({"_nav.html": OLD_NAV}), env.loader]))
         m.setitem(env.globals, "nav_items", old_nav_items)
+        m.setitem(env.globals, "layout_url", url_for)  # base.html's links built by url_for every time
         m.setitem(env.globals, "gettext", lambda s: get_translations().ugettext(s))
         m.setitem(env.globals, "ngettext", lambda s, p, n: get_translations().ungettext(s, p, n))
         # install_gettext_callables wraps the callables (newstyle): reinstall flask-babel's own the same way
@@ -148,3 +149,12 @@ def test_jinja_gettext_keeps_formatting_escaping_and_locale_switches(app):
             assert render_template_string("{{ _('My workspace') }}") == "My workspace"
         refresh()
         assert render_template_string("{{ _('My workspace') }}") == get_translations().ugettext("My workspace")
+
+
+def test_layout_urls_follow_the_script_root(app):
+    for root in ("", "/market", ""):
+        with app.test_request_context("/", base_url=f"http://market.test{root}/"):
+            for endpoint, values in (("static", {"filename": "css/market.css"}), ("auth.logout", {}),
+                                     ("set_language", {"code": "en"}), ("set_language", {"code": "zh_CN"})):
+                assert labels.layout_url(endpoint, **values) == url_for(endpoint, **values)
+                assert labels.layout_url(endpoint, **values).startswith(root + "/")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app, g, request, url_for
+from flask import current_app, g, has_request_context, request, url_for
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -95,6 +95,19 @@ def nav_items() -> list[dict]:
     return items
 
 
+def layout_url(endpoint: str, **values) -> str:
+    """url_for for the layout's fixed links (static files, footer, log-in and language forms), cached per app and
+    script root: relative URLs of these rules depend on nothing else."""
+    if not has_request_context():
+        return url_for(endpoint, **values)
+    key = (endpoint, request.script_root, *sorted(values.items()))
+    cache = current_app.extensions.setdefault("market.layout_urls", {})
+    url = cache.get(key)
+    if url is None:
+        url = cache[key] = url_for(endpoint, **values)
+    return url
+
+
 def audit_changes(before: dict | None, after: dict | None) -> list[tuple[str, object, object]]:
     """The fields an audit entry changed, as (field, before, after); a creation lists every field it set."""
     before, after = before or {}, after or {}
@@ -122,7 +135,9 @@ def init_app(app) -> None:
         org_kind_label=lambda v: ORG_KIND_LABELS.get(OrgKind(v), v),
         org_status_label=lambda v: ORG_STATUS_LABELS.get(OrgStatus(v), v),
     )
-    app.jinja_env.globals.update(nav_items=nav_items, workspace_cards=workspace_cards, audit_changes=audit_changes)
+    app.jinja_env.globals.update(
+        nav_items=nav_items, layout_url=layout_url, workspace_cards=workspace_cards, audit_changes=audit_changes
+    )
 
 
 # (role or None for all, endpoint, title, text) — areas append cards for the roles they serve.
