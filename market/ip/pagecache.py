@@ -56,14 +56,20 @@ def _count_writes(conn, cursor, statement, parameters, context, executemany):
 
 
 def _rolled_back(conn, *args):
-    """A rollback after writes returns the data to an earlier state under a new stamp (never an old one)."""
+    """A rollback after writes returns the data to an earlier state under a new stamp (never an old one).
+
+    An invalidated connection (the server went away) is skipped: its DBAPI connection is discarded, and the one
+    that replaces it starts with a new token, so no stamp of it can come back."""
+    if conn.invalidated:
+        return
     info = conn.info
     if info.get(_DIRTY):
         info[_WRITES] = info.get(_WRITES, 0) + 1
 
 
 def _committed(conn):
-    conn.info[_DIRTY] = False
+    if not conn.invalidated:
+        conn.info[_DIRTY] = False
 
 
 event.listen(Engine, "rollback", _rolled_back)
