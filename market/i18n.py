@@ -59,11 +59,32 @@ def compile_translations() -> None:
 
 def select_locale() -> str:
     languages = current_app.config["LANGUAGES"]
+    if request and request.path.startswith("/api/") and not request.path.startswith("/api/v1/docs"):
+        return _api_locale(languages)
     if current_user and current_user.is_authenticated and current_user.locale in languages:
         return current_user.locale
     chosen = session.get("locale") if request else None
     if chosen in languages:
         return chosen
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def _api_locale(languages) -> str:
+    """An API client's language: its Accept-Language header when it sends one, else the token owner's saved
+    language, else the default (Chinese)."""
+    if request.accept_languages:
+        # Header tags use hyphens (zh-CN); the catalog names use underscores.
+        offered = {code.replace("_", "-").lower(): code for code in languages}
+        offered.update({code.split("_")[0].lower(): code for code in languages})
+        for tag, _quality in request.accept_languages:
+            tag = tag.lower()
+            if tag in offered:
+                return offered[tag]
+            if tag.split("-")[0] in offered:
+                return offered[tag.split("-")[0]]
+    token = g.get("api_token")
+    if token is not None and token.user.locale in languages:
+        return token.user.locale
     return current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
