@@ -6,7 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale
+from flask_babel import get_locale, to_utc
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -261,7 +261,8 @@ def meeting(need_id: int):
     if not form.validate_on_submit():
         flash(_("Give a valid meeting time."), "error")
         return redirect(url_for("needs.detail", need_id=need_id))
-    _attempt(lambda: docking.schedule_meeting(db.session, current_user, need_id, form.meeting_at.data, utcnow()),
+    _attempt(lambda: docking.schedule_meeting(db.session, current_user, need_id,
+                                                   to_utc(form.meeting_at.data), utcnow()),
              _("The meeting was arranged."))
     return redirect(url_for("needs.detail", need_id=need_id))
 
