@@ -6,7 +6,7 @@ from flask import Flask, g, jsonify, redirect, render_template, request, session
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from market import i18n, models  # noqa: F401  (models: every table registered on the metadata)
@@ -141,6 +141,16 @@ def _register_errors(app: Flask) -> None:
                 response = app.make_response((message, 503, {"Content-Type": "text/plain; charset=utf-8"}))
         response.headers["Retry-After"] = "5"
         return response
+
+    @app.errorhandler(DataError)
+    def value_out_of_range(error):
+        """A value the database refuses (a number too large for its column, ...) that no validation caught: the
+        request was wrong, not the server. Rolled back, so nothing is half-written."""
+        db.session.rollback()
+        message = _("A value is too large or not in the expected form. Nothing was saved.")
+        if _wants_json():
+            return json_error(422, "invalid_value", message)
+        return render_template("error.html", status=422, message=message), 422
 
     @app.errorhandler(SearchUnavailable)
     def search_unavailable(error):

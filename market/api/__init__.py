@@ -70,12 +70,13 @@ def init_api(app: Flask, api: Api) -> None:
     app.before_request(_ids_in_range)
 
 
-MAX_ID = 2**31 - 1  # ids are INTEGER columns (PostgreSQL int4)
 
 
 def _ids_in_range():
     """An id in an API path that no database column can hold is simply not found (not a 500 from the driver)."""
     from flask import abort, request
+
+    from market.api.fields import MAX_ID
 
     if request.path.startswith("/api/") and request.view_args:
         if any(isinstance(v, int) and not -MAX_ID <= v <= MAX_ID for v in request.view_args.values()):

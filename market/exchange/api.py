@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from market.accounts.models import Role
 from market.api.auth import api_user
-from market.api.fields import UtcDateTime
+from market.api.fields import MAX_AMOUNT, UtcDateTime, row_id
 from market.db import db, utcnow
 from market.errors import DomainError, InvalidInput, NotFound
 from market.exchange import disposal, service
@@ -35,13 +35,6 @@ blp = Blueprint("exchange_api", __name__, url_prefix="/api/v1", description="IP 
 
 PUBLIC = [s for s in ListingStatus if s not in (ListingStatus.DRAFT, ListingStatus.UNDER_REVIEW)]
 
-MAX_AMOUNT = Decimal("9999999999999999.99")  # what a Money column (18 digits, 2 decimals) holds
-MAX_ID = 2**31 - 1  # ids are INTEGER columns (PostgreSQL int4)
-
-
-def _id(**kw):
-    """The id of a row: a positive whole number an INTEGER column can hold (else 422, never a driver error)."""
-    return fields.Integer(strict=True, validate=validate.Range(1, MAX_ID), **kw)
 
 
 def _cents(value: Decimal) -> None:
@@ -311,7 +304,7 @@ class DeskListingPage(Schema):
 
 class DeskListingQuery(Schema):
     status = fields.String(validate=validate.OneOf([s.value for s in ListingStatus]))
-    loan_id = _id()
+    loan_id = row_id()
 
 
 def _objection_dict(o: Objection) -> dict:
@@ -363,7 +356,7 @@ class WaitingLoanList(Schema):
 
 
 class AssetValuationIn(Schema):
-    asset_id = _id(required=True)
+    asset_id = row_id(required=True)
     amount = _amount(required=True)
 
 
@@ -464,7 +457,7 @@ class DisposalEnd(MethodView):
 # ------------------------------------------------------------------------------------------------ listings on the desk
 
 class ListingIn(Schema):
-    asset_id = _id(required=True)
+    asset_id = row_id(required=True)
     kind = fields.String(load_default="auction", validate=validate.OneOf(["auction", "licence"]))
     title = fields.String(load_default=None, validate=validate.Length(min=1, max=500))
     description = fields.String(load_default=None, validate=validate.Length(max=4000))

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from market.accounts.models import Role
 from market.api.auth import api_user
-from market.api.fields import UtcDateTime
+from market.api.fields import MAX_AMOUNT, UtcDateTime, places, row_id
 from market.db import db, utcnow
 from market.errors import DomainError
 from market.ip.models import IpKind
@@ -29,27 +29,20 @@ REQ = {"required": True}
 LOAN_READERS = (Role.BANK, Role.STAFF, Role.ENTERPRISE, Role.GUARANTOR, Role.INSURER)
 
 
-MAX_AMOUNT = Decimal("9999999999999999.99")  # what a Money column (18 digits, 2 decimals) holds
-MAX_ID = 2**31 - 1  # ids are INTEGER columns (PostgreSQL int4)
 
 
 def _dec(**kw):
     return fields.Decimal(allow_nan=False, **kw)
 
 
-def _id(**kw):
-    """The id of a row: a positive whole number an INTEGER column can hold (else 422, never a driver error)."""
-    return fields.Integer(strict=True, validate=validate.Range(1, MAX_ID), **kw)
-
-
 def _amount(low_inclusive: bool = True, **kw):
-    """An amount in yuan on the way in: not negative (or positive), within what the ledger stores."""
-    return _dec(validate=validate.Range(0, MAX_AMOUNT, min_inclusive=low_inclusive), **kw)
+    """An amount in yuan on the way in: not negative (or positive), in cents, within what the ledger stores."""
+    return _dec(validate=[validate.Range(0, MAX_AMOUNT, min_inclusive=low_inclusive), places(2)], **kw)
 
 
 def _rate(**kw):
-    """An annual rate as a fraction (0.0435 for 4.35 %)."""
-    return _dec(validate=validate.Range(0, 1), **kw)
+    """An annual rate as a fraction (0.0435 for 4.35 %), to six places."""
+    return _dec(validate=[validate.Range(0, 1), places(6)], **kw)
 
 
 def _money(**kw):
@@ -73,7 +66,7 @@ def _act(call):
 class PlanRequest(Schema):
     loan_amount = _amount(required=True)
     annual_rate = _rate(required=True)
-    benchmark_rate = _dec(required=True, validate=validate.Range(0, 1, min_inclusive=False))
+    benchmark_rate = _dec(required=True, validate=[validate.Range(Decimal("0.0001"), 1), places(6)])
     term_months = fields.Integer(required=True, strict=True, validate=validate.Range(1, 360))
     guarantee_coverage = _dec(load_default=0, validate=validate.Range(0, 1))
     guarantee_premium = _amount(load_default=0)
@@ -233,20 +226,20 @@ def loan_json(loan: Loan, detail: bool = False) -> dict:
 
 
 class LoanCreate(Schema):
-    enterprise_org_id = _id(required=True)
+    enterprise_org_id = row_id(required=True)
     principal = _amount(False, required=True)
     annual_rate = _rate(required=True)
     term_months = fields.Integer(required=True, strict=True, validate=validate.Range(1, 360))
-    asset_ids = fields.List(_id(), required=True, validate=validate.Length(min=1, max=50))
+    asset_ids = fields.List(row_id(), required=True, validate=validate.Length(min=1, max=50))
     signed_on = fields.Date(required=True)
     registration_number = fields.String(required=True, validate=validate.Length(min=1, max=60))
     registered_on = fields.Date(load_default=None)
     repayment_method = fields.String(load_default="equal_principal",
                                      validate=validate.OneOf([m.value for m in RepaymentMethod]))
-    guarantor_org_id = _id(load_default=None)
+    guarantor_org_id = row_id(load_default=None)
     guarantee_coverage = _dec(load_default=0, validate=validate.Range(0, 1))
     guarantee_premium = _amount(load_default=0)
-    insurer_org_id = _id(load_default=None)
+    insurer_org_id = row_id(load_default=None)
     insurance_coverage = _dec(load_default=0, validate=validate.Range(0, 1))
     insurance_premium = _amount(load_default=0)
     collateral_text = fields.String(load_default=None, validate=validate.Length(max=2000))
@@ -288,10 +281,10 @@ class OfferLoanCreate(Schema):
     registered_on = fields.Date(load_default=None)
     repayment_method = fields.String(load_default="equal_principal",
                                      validate=validate.OneOf([m.value for m in RepaymentMethod]))
-    guarantor_org_id = _id(load_default=None)
+    guarantor_org_id = row_id(load_default=None)
     guarantee_coverage = _dec(load_default=0, validate=validate.Range(0, 1))
     guarantee_premium = _amount(load_default=0)
-    insurer_org_id = _id(load_default=None)
+    insurer_org_id = row_id(load_default=None)
     insurance_coverage = _dec(load_default=0, validate=validate.Range(0, 1))
     insurance_premium = _amount(load_default=0)
     collateral_text = fields.String(load_default=None, validate=validate.Length(max=2000))

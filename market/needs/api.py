@@ -15,7 +15,7 @@ from sqlalchemy.orm import selectinload
 
 from market.accounts.models import Role
 from market.api.auth import api_user
-from market.api.fields import UtcDateTime
+from market.api.fields import UtcDateTime, dec, row_id
 from market.db import db, utcnow
 from market.errors import Forbidden, NotFound
 from market.needs import browse, docking, matching, service
@@ -38,29 +38,16 @@ blp = Blueprint("needs_api", __name__, url_prefix="/api/v1", description="Financ
 BEARER = [{"bearer": []}]
 
 
-class Dec(fields.Decimal):
-    """A decimal that never goes through binary floating point (JSON numbers arrive as floats)."""
-
-    def _format_num(self, value):
-        if isinstance(value, float):
-            value = str(value)
-        return super()._format_num(value)
-
-
-def dec(**kw):
-    return Dec(allow_nan=False, as_string=True, **kw)
-
-
 class NeedRequest(Schema):
     title = fields.String(required=True, validate=validate.Length(1, 120))
     amount = dec(required=True)
-    term_months = fields.Integer(required=True, strict=True)
+    term_months = fields.Integer(required=True, strict=True, validate=validate.Range(1, 600))
     purpose = fields.String(required=True, validate=validate.Length(1, 2000))
     max_rate = dec(required=True)
-    asset_ids = fields.List(fields.Integer(strict=True), required=True, validate=validate.Length(max=50))
+    asset_ids = fields.List(row_id(), required=True, validate=validate.Length(max=50))
     tangible_collateral = fields.String(load_default=None, validate=validate.Length(max=500))
     tangible_value = dec(load_default=None)
-    preferred_bank_ids = fields.List(fields.Integer(strict=True), load_default=list)
+    preferred_bank_ids = fields.List(row_id(), load_default=list)
     submit = fields.Boolean(load_default=False)
 
 
@@ -93,8 +80,8 @@ class ProductRequest(Schema):
     description = fields.String(load_default=None)
     min_amount = dec(required=True)
     max_amount = dec(required=True)
-    min_term_months = fields.Integer(required=True, strict=True)
-    max_term_months = fields.Integer(required=True, strict=True)
+    min_term_months = fields.Integer(required=True, strict=True, validate=validate.Range(1, 600))
+    max_term_months = fields.Integer(required=True, strict=True, validate=validate.Range(1, 600))
     min_rate = dec(required=True)
     max_rate = dec(required=True)
     accepted_kinds = fields.List(fields.String(), required=True)
@@ -106,15 +93,15 @@ class ProductRequest(Schema):
 
 
 class ClaimRequest(Schema):
-    product_id = fields.Integer(load_default=None, strict=True)
+    product_id = row_id(load_default=None)
     note = fields.String(load_default=None, validate=validate.Length(max=2000))
 
 
 class OfferRequest(Schema):
     amount = dec(required=True)
     annual_rate = dec(required=True)
-    term_months = fields.Integer(required=True, strict=True)
-    product_id = fields.Integer(load_default=None, strict=True)
+    term_months = fields.Integer(required=True, strict=True, validate=validate.Range(1, 600))
+    product_id = row_id(load_default=None)
     conditions = fields.String(load_default=None, validate=validate.Length(max=2000))
 
 
@@ -129,7 +116,7 @@ class LoanProductQuery(Schema):
 
 
 class DockingQuery(Schema):
-    need_id = fields.Integer(load_default=None)
+    need_id = row_id(strict=False, load_default=None)
     page = fields.Integer(load_default=1, validate=validate.Range(1, 10_000))
     per_page = fields.Integer(load_default=50, validate=validate.Range(1, 200))
 

@@ -8,7 +8,7 @@ from marshmallow import Schema, fields, validate
 
 from market.accounts.models import Role
 from market.api.auth import api_user
-from market.api.fields import UtcDateTime
+from market.api.fields import UtcDateTime, dec, row_id
 from market.db import db, utcnow
 from market.errors import NotFound
 from market.ip.models import IpAsset
@@ -19,19 +19,10 @@ blp = Blueprint("valuations_api", __name__, url_prefix="/api/v1", description="V
 BEARER = [{"bearer": []}]
 
 
-class Dec(fields.Decimal):
-    """A decimal that never goes through binary floating point (JSON numbers arrive as floats)."""
-
-    def _format_num(self, value):
-        if isinstance(value, float):
-            value = str(value)
-        return super()._format_num(value)
-
-
 class ValuationRequest(Schema):
-    asset_id = fields.Integer(required=True, strict=True)
+    asset_id = row_id(required=True)
     value_type = fields.String(required=True, validate=validate.OneOf([v.value for v in ValueType]))
-    amount = Dec(required=True, as_string=True, allow_nan=False)
+    amount = dec(required=True)
     valuation_date = fields.Date(required=True)
     valid_until = fields.Date(load_default=None)
     method = fields.String(required=True, validate=validate.OneOf([m.value for m in ValuationMethod]))
