@@ -112,7 +112,7 @@ def test_language_picked_before_log_in_is_kept_for_the_account(app, client, sess
     assert 'lang="en"' in client.get("/workspace").get_data(as_text=True)
     assert user.locale == "en"
     entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "user.locale_changed",
-                                                     AuditEntry.entity_id == user.id)).one()
+                                                     AuditEntry.entity_id == str(user.id))).one()
     assert entry.before == {"locale": "zh_CN"} and entry.after == {"locale": "en"}
     # Someone else logging in later on the same browser, without picking, gets their own saved language.
     client.post("/logout")
@@ -170,4 +170,4 @@ def test_audit_viewer_shows_what_changed(client, session, factory, login_as):
     login_as(Role.STAFF)
     client.post(f"/staff/organisations/{pending.id}", data={"reject": "1", "reason": "材料不全"})
     page = client.get(f"/staff/audit?entity_type=organisation&entity_id={pending.id}").get_data(as_text=True)
-    assert "<del>pending</del> → <ins>rejected</ins>" in page and "材料不全" in page
+    assert "<del><code>pending</code></del> → <ins><code>rejected</code></ins>" in page and "材料不全" in page
