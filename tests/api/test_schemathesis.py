@@ -162,7 +162,7 @@ def test_every_operation_conforms_to_the_document(make_app, database):
             authorised[label] = any(code != 401 for code in statuses)
         if failure and not (label in KNOWN_MISMATCHES and KNOWN_MISMATCHES[label] in failure):
             problems[label] = failure
-    assert len(operations) >= 30
+    assert len(operations) >= 90
     assert not problems, "Failing operations: " + ", ".join(problems) + "\n\n" + "\n\n".join(
         f"{k}\n{v}" for k, v in problems.items())
     # the token worked: every operation got past authentication at least once
@@ -170,9 +170,9 @@ def test_every_operation_conforms_to_the_document(make_app, database):
 
 
 def test_every_operation_documents_its_success_response(app):
-    """Lists the operations whose document has no 2xx response (their success bodies cannot be checked)."""
+    """Every operation documents its success body, so schemathesis checks success responses too."""
     document = app.test_client().get("/api/v1/openapi.json").get_json()
     missing = [f"{method.upper()} {path}" for path, ops in document["paths"].items() for method, op in ops.items()
                if method != "parameters" and not any(code.startswith("2") for code in op["responses"])]
-    mine = [m for m in missing if m.split()[1].startswith("/api/v1/tokens") or m.endswith("/api/v1/me")]
-    assert not mine, mine
+    assert not missing, missing
+    assert len(document["paths"]) >= 60  # the whole API is in the document, not a part of it
