@@ -78,3 +78,59 @@ PUBLIC_PREFIXES = ("/api/v1/openapi", "/api/v1/docs", "/login", "/signup", "/pub
 
 def _public(url: str) -> bool:
     return url == "/" or url.startswith(PUBLIC_PREFIXES)
+
+
+WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+# Write routes open to visitors who are not logged in.
+ANONYMOUS_WRITES = ("/login", "/signup", "/language/", "/plans", "/api/v1/plans/evaluate")  # the calculator is public
+
+
+def write_routes(app):
+    """(method, path) of every state-changing route, with ids that do not exist and strings that match nothing."""
+    adapter = app.url_map.bind("market.test")
+    routes = set()
+    for rule in app.url_map.iter_rules():
+        values = {}
+        for arg, converter in rule._converters.items():
+            numeric = type(converter).__name__ in ("IntegerConverter", "NumberConverter", "FloatConverter")
+            values[arg] = 999999 if numeric else "nonexistent"
+            if hasattr(converter, "items"):  # any(...): one of a fixed set of words
+                values[arg] = sorted(converter.items)[0]
+        path = adapter.build(rule.endpoint, values)
+        routes.update((method, path) for method in rule.methods if method in WRITE_METHODS)
+    return sorted(routes)
+
+
+def _audit_count(session) -> int:
+    from sqlalchemy import func, select
+
+    from market.audit.models import AuditEntry
+
+    return session.scalar(select(func.count()).select_from(AuditEntry))
+
+
+@pytest.mark.parametrize("role", ROLES, ids=lambda r: r or "anonymous")
+def test_every_write_route_for_every_role(app, client, session, factory, role):
+    """The method column of the table: every POST/PUT/PATCH/DELETE route, empty body, for every role. Never a
+    500; a visitor who is not logged in is sent to log in (pages) or refused with 401 (API) and nothing is
+    written; a logged-in role sending nothing writes nothing either."""
+    if role:
+        login(client, factory.user(role))
+    routes = write_routes(app)
+    assert len(routes) > 100  # every area's forms and API operations, not a part of them
+    problems = []
+    for method, path in routes:
+        before = _audit_count(session)
+        response = client.open(path, method=method, json={} if path.startswith("/api/") else None)
+        status = response.status_code
+        if status >= 500:
+            problems.append((method, path, status))
+        if role is None and not path.startswith(ANONYMOUS_WRITES):
+            location = response.headers.get("Location", "")
+            # API bodies are checked before the token, so an empty body may be refused with 422 first.
+            refused = (401, 404, 422) if path.startswith("/api/") else (404,)
+            if not (status in refused or (status == 302 and "/login" in location)):
+                problems.append((method, path, status, "anonymous was not refused"))
+        if _audit_count(session) != before and not path.startswith(("/login", "/logout", "/language/")):
+            problems.append((method, path, status, "an empty request changed something"))
+    assert not problems
