@@ -81,3 +81,27 @@ def safe_next(target: str | None) -> str | None:
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return None
     return target
+
+
+def bidder_key() -> str:
+    """Who a bid rate limit counts: the bearer token (API), else the logged-in user, else the address."""
+    import hashlib
+
+    from flask import request
+
+    auth = request.headers.get("Authorization", "")
+    if auth.startswith("Bearer "):
+        return "token:" + hashlib.sha256(auth.encode()).hexdigest()[:32]
+    if current_user.is_authenticated:
+        return f"user:{current_user.id}"
+    return f"addr:{request.remote_addr}"
+
+
+def bid_rate_limit():
+    """The limit on placing bids (BID_RATE_LIMIT, per bidder): a person bids far more slowly; a script that floods
+    the lot's lock is slowed down for everyone else's sake."""
+    from flask import current_app
+
+    from market.extensions import limiter
+
+    return limiter.limit(lambda: current_app.config["BID_RATE_LIMIT"], key_func=bidder_key, methods=["POST"])

@@ -30,6 +30,7 @@ from market.exchange.models import (
     ObjectionStatus,
 )
 from market.exchange.views_state import auction_state
+from market.security import bid_rate_limit
 
 blp = Blueprint("exchange_api", __name__, url_prefix="/api/v1", description="IP exchange: disposal auctions")
 
@@ -193,6 +194,8 @@ class Deposits(MethodView):
 
 @blp.route("/auctions/<int:listing_id>/bids")
 class Bids(MethodView):
+    decorators = [bid_rate_limit()]
+
     @blp.arguments(BidIn)
     @blp.response(201, BidResult)
     @blp.doc(security=[{"bearer": []}])

@@ -13,6 +13,7 @@ from market.exchange import disposal, service
 from market.exchange.forms import BidForm, DepositForm, ObjectionForm
 from market.exchange.models import Deposit, Listing, ListingStatus
 from market.exchange.views_state import auction_state
+from market.security import bid_rate_limit
 
 exchange_bp = Blueprint("exchange", __name__, url_prefix="/exchange")
 
@@ -79,6 +80,7 @@ def deposit(listing_id: int):
 
 @exchange_bp.post("/<int:listing_id>/bid")
 @login_required
+@bid_rate_limit()
 def bid(listing_id: int):
     form = BidForm()
     if not form.validate_on_submit():
