@@ -63,7 +63,8 @@ def format_application_number(normalised: str | None) -> str:
     """``2017101064521`` → ``CN201710106452.1`` (the form people read)."""
     if not normalised:
         return ""
-    return f"CN{normalised[:-1]}.{normalised[-1]}"
+    digits = _clean(normalised).removeprefix("CN").replace(".", "")  # rows written before normalisation
+    return f"CN{digits[:-1]}.{digits[-1]}" if digits else ""
 
 
 def normalise_publication_number(text: str) -> str:

@@ -27,6 +27,9 @@ def test_all_866_real_application_numbers_validate():
     assert bad == []
     assert numbers.normalise_application_number("CN201710106452.1") == "2017101064521"
     assert numbers.format_application_number("2017101064521") == "CN201710106452.1"
+    # rows written before numbers were normalised read the same
+    assert numbers.format_application_number("202310456789.1") == "CN202310456789.1"
+    assert numbers.format_application_number("CN202310456789.1") == "CN202310456789.1"
     assert numbers.normalise_application_number("CN201510641377.X") == "201510641377X"
 
 
