@@ -68,6 +68,9 @@ def init_api(app: Flask, api: Api) -> None:
         api.register_blueprint(blp)
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     app.before_request(_ids_in_range)
+    from market.api.auth import token_first
+
+    app.before_request(token_first)
 
 
 

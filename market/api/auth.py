@@ -96,6 +96,33 @@ def api_user(*roles: Role, scope: str = "read"):
                 raise Forbidden("Your role cannot use this endpoint.")
             return view(*args, actor=user, **kwargs)
 
+        wrapped.requires_token = True  # copied outwards by the decorators above it (functools.wraps)
         return wrapped
 
     return decorator
+
+
+def endpoint_requires_token(app) -> bool:
+    """Whether the request's endpoint (a function, or a MethodView's method) is guarded by `api_user`."""
+    view = app.view_functions.get(request.endpoint or "")
+    if view is None:
+        return False
+    view_class = getattr(view, "view_class", None)
+    if view_class is not None:
+        view = getattr(view_class, request.method.lower(), None)
+    return bool(getattr(view, "requires_token", False))
+
+
+def token_first():
+    """Before the body is read: a guarded endpoint without a valid bearer token is a 401, whatever the body (the
+    argument decorators run before `api_user`, so a bad body from an anonymous caller was a 422)."""
+    from flask import current_app
+
+    from market.db import db
+
+    if not request.path.startswith("/api/") or not endpoint_requires_token(current_app):
+        return None
+    scheme, _sep, secret = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or user_for_token(db.session, secret.strip()) is None:
+        raise Unauthorized("A valid bearer token is required.")
+    return None
