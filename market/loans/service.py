@@ -483,6 +483,11 @@ def record_recovery(session: Session, actor, loan_id: int, recovery, now: dateti
     loan = get_loan(session, loan_id)
     if actor is not None and actor.role is not Role.STAFF and actor.organisation_id != loan.bank_org_id:
         raise Forbidden("Your role cannot do this.")
+    if loan.status is LoanStatus.IN_DISPOSAL and (actor is None or actor.role is not Role.STAFF):
+        # The exchange assembles the claim from the sale price when the lot settles; a second figure typed by
+        # the bank meanwhile would be counted instead of the real recovery.
+        raise Conflict("The exchange is selling this loan's pledges: the recovery is recorded when the sale "
+                       "settles.")
     return assemble_claim(session, loan, recovery, now, actor=actor)
 
 

@@ -208,3 +208,19 @@ def test_loans_tick_runs_from_the_cli_runner(make_app, database):
     assert again.exit_code == 0 and "overdue: 0" in again.output  # idempotent
     with app.app_context():
         assert db.session.get(Loan, loan_id).status is LoanStatus.OVERDUE
+
+
+def test_the_bank_cannot_type_a_recovery_while_the_exchange_sells_the_pledges(world):
+    """In disposal the exchange assembles the claim from the sale price; a bank's own figure meanwhile is refused
+    and writes nothing (staff may still record one, e.g. a settlement outside the exchange)."""
+    from market.errors import Conflict
+    from market.loans.models import CompensationClaim
+
+    loan = _defaulted(world, principal="4000000")
+    service.start_disposal(world.session, world.staff, loan.id, NOW)
+    with pytest.raises(Conflict):
+        service.record_recovery(world.session, world.bank_user, loan.id, D("1000000"), LATER)
+    assert world.session.scalar(select(CompensationClaim.id).where(CompensationClaim.loan_id == loan.id)) is None
+    assert loan.status is LoanStatus.IN_DISPOSAL
+    claim = service.record_recovery(world.session, world.staff, loan.id, D("1000000"), LATER)
+    assert claim.recovery == D("1000000.00")
