@@ -267,3 +267,28 @@ def screenshot(page, name: str) -> None:
         # mouse-down, which can move the page under the click. Nothing stays focused across a screenshot.
         page.evaluate("() => document.activeElement && document.activeElement.blur()")
         page.screenshot(path=os.path.join(ARTIFACTS, "screenshots", f"{name}.png"), full_page=True)
+
+
+def post_at_once(app, emails: list[str], calls: list[tuple[str, dict | None]]) -> list[int]:
+    """Race through the API: each e-mail gets a bearer token (POST /api/v1/tokens), then call i is posted with
+    token i, all released at the same moment from their own threads and clients. The status codes, in call order."""
+    import threading
+
+    with app.test_client() as client:
+        tokens = [client.post("/api/v1/tokens", json={"email": email, "password": PASSWORD}).get_json()["token"]
+                  for email in emails]
+    barrier = threading.Barrier(len(calls))
+    statuses: list[int | None] = [None] * len(calls)
+
+    def run(index: int, token: str, path: str, body: dict | None) -> None:
+        with app.test_client() as client:
+            barrier.wait(timeout=10)
+            statuses[index] = client.post(path, json=body, headers={"Authorization": f"Bearer {token}"}).status_code
+
+    threads = [threading.Thread(target=run, args=(i, token, path, body))
+               for i, (token, (path, body)) in enumerate(zip(tokens, calls, strict=True))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    return statuses

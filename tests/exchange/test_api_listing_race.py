@@ -5,7 +5,6 @@ at once (settled once, the other 409)."""
 from __future__ import annotations
 
 import os
-import threading
 from datetime import date
 from decimal import Decimal
 
@@ -14,7 +13,7 @@ from sqlalchemy import func, select
 
 from market.accounts.models import OrgKind, Role
 from market.exchange.models import ListingSource
-from tests.conftest import NOW, PASSWORD
+from tests.conftest import NOW, post_at_once
 
 
 def _race(app):
@@ -37,26 +36,7 @@ def _race(app):
         db.session.commit()
         loan_id, emails = loan.id, [u.email for u in staff]
         body = {"valuations": [{"asset_id": a.id, "amount": "1000000"} for a in assets]}
-    tokens = []
-    with app.test_client() as client:
-        for email in emails:
-            r = client.post("/api/v1/tokens", json={"email": email, "password": PASSWORD})
-            tokens.append(r.get_json()["token"])
-    barrier = threading.Barrier(2)
-    statuses = []
-
-    def run(token):
-        with app.test_client() as client:
-            barrier.wait(timeout=10)
-            r = client.post(f"/api/v1/disposal/loans/{loan_id}/listings", json=body,
-                            headers={"Authorization": f"Bearer {token}"})
-            statuses.append(r.status_code)
-
-    threads = [threading.Thread(target=run, args=(t,)) for t in tokens]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
+    statuses = post_at_once(app, emails, [(f"/api/v1/disposal/loans/{loan_id}/listings", body)] * 2)
     with app.app_context():
         from market.audit.models import AuditEntry
 
@@ -99,25 +79,7 @@ def _pay_race(app):
         db.session.commit()
         listing_id, emails = listing.id, [winner.email, staff.email]
         assert db.session.get(Listing, listing_id).status.value == "sold"
-    tokens = []
-    with app.test_client() as client:
-        for email in emails:
-            r = client.post("/api/v1/tokens", json={"email": email, "password": PASSWORD})
-            tokens.append(r.get_json()["token"])
-    barrier = threading.Barrier(2)
-    statuses = []
-
-    def run(token):
-        with app.test_client() as client:
-            barrier.wait(timeout=10)
-            r = client.post(f"/api/v1/auctions/{listing_id}/payment", headers={"Authorization": f"Bearer {token}"})
-            statuses.append(r.status_code)
-
-    threads = [threading.Thread(target=run, args=(t,)) for t in tokens]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
+    statuses = post_at_once(app, emails, [(f"/api/v1/auctions/{listing_id}/payment", None)] * 2)
     with app.app_context():
         transfers = db.session.scalar(select(func.count()).select_from(Transfer)
                                       .where(Transfer.listing_id == listing_id))
@@ -158,26 +120,10 @@ def _decide_race(app):
         objection = disposal.file_objection(db.session, objector, listing, "We co-own this patent.", now)
         db.session.commit()
         objection_id, listing_id, emails = objection.id, listing.id, [u.email for u in staff]
-    tokens = []
-    with app.test_client() as client:
-        for email in emails:
-            r = client.post("/api/v1/tokens", json={"email": email, "password": PASSWORD})
-            tokens.append(r.get_json()["token"])
-    barrier = threading.Barrier(2)
-    statuses = {}
-
-    def run(token, decision):
-        with app.test_client() as client:
-            barrier.wait(timeout=10)
-            r = client.post(f"/api/v1/disposal/objections/{objection_id}/resolve", json={"decision": decision},
-                            headers={"Authorization": f"Bearer {token}"})
-            statuses[decision] = r.status_code
-
-    threads = [threading.Thread(target=run, args=(t, d)) for t, d in zip(tokens, ("uphold", "dismiss"), strict=True)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
+    decisions = ("uphold", "dismiss")
+    url = f"/api/v1/disposal/objections/{objection_id}/resolve"
+    statuses = dict(zip(decisions, post_at_once(app, emails, [(url, {"decision": d}) for d in decisions]),
+                        strict=True))
     with app.app_context():
         decided = db.session.get(Objection, objection_id).status.value
         lot = db.session.get(Listing, listing_id).status.value

@@ -4,14 +4,13 @@ exactly one decision stands, and a claim is never paid and rejected."""
 from __future__ import annotations
 
 import os
-import threading
 from datetime import date
 from decimal import Decimal
 
 import pytest
 
 from market.accounts.models import OrgKind, Role
-from tests.conftest import NOW, PASSWORD
+from tests.conftest import NOW, post_at_once
 
 
 def _race(app):
@@ -35,24 +34,9 @@ def _race(app):
         service.fund_balance(db.session, NOW)  # open the fund
         db.session.commit()
         claim_id, emails = claim.id, [u.email for u in staff]
-    tokens = []
-    with app.test_client() as client:
-        for email in emails:
-            tokens.append(client.post("/api/v1/tokens", json={"email": email, "password": PASSWORD}).json["token"])
-    barrier = threading.Barrier(2)
-    statuses = {}
-
-    def run(token, decision):
-        with app.test_client() as client:
-            barrier.wait(timeout=10)
-            r = client.post(f"/api/v1/claims/{claim_id}/{decision}", headers={"Authorization": f"Bearer {token}"})
-            statuses[decision] = r.status_code
-
-    threads = [threading.Thread(target=run, args=(t, d)) for t, d in zip(tokens, ("approve", "reject"), strict=True)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
+    decisions = ("approve", "reject")
+    statuses = dict(zip(decisions, post_at_once(app, emails, [(f"/api/v1/claims/{claim_id}/{d}", None)
+                                                              for d in decisions]), strict=True))
     with app.app_context():
         from sqlalchemy import select
 
