@@ -84,3 +84,17 @@ def _ids_in_range():
     if request.path.startswith("/api/") and request.view_args:
         if any(isinstance(v, int) and not -MAX_ID <= v <= MAX_ID for v in request.view_args.values()):
             abort(404)
+
+
+def commit_or_rollback(call):
+    """Run one service call and commit; on a refusal roll back so nothing of it is kept, and let the error answer."""
+    from market.db import db
+    from market.errors import DomainError
+
+    try:
+        result = call()
+    except DomainError:
+        db.session.rollback()
+        raise
+    db.session.commit()
+    return result

@@ -14,10 +14,11 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from sqlalchemy import select
 
 from market.accounts.models import Role
+from market.api import commit_or_rollback as _act
 from market.api.auth import api_user
 from market.api.fields import MAX_AMOUNT, UtcDateTime, row_id
 from market.db import db, utcnow
-from market.errors import DomainError, InvalidInput, NotFound
+from market.errors import InvalidInput, NotFound
 from market.exchange import disposal, service
 from market.exchange.models import (
     Bid,
@@ -212,17 +213,6 @@ class Bids(MethodView):
 
 
 # ------------------------------------------------------------------------------------------------ helpers of the desk
-
-
-def _act(call):
-    """Run one service call and commit; on a refusal roll back so nothing of it is kept, and let the error answer."""
-    try:
-        result = call()
-    except DomainError:
-        db.session.rollback()
-        raise
-    db.session.commit()
-    return result
 
 
 class UtcDateTimeIn(UtcDateTime):

@@ -13,6 +13,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy import select
 
 from market.accounts.models import Role
+from market.api import commit_or_rollback as _act
 from market.api.auth import api_user
 from market.api.fields import MAX_AMOUNT, UtcDateTime, places, row_id
 from market.db import db, utcnow
@@ -48,17 +49,6 @@ def _rate(**kw):
 def _money(**kw):
     """An amount (or rate) on the way out: a decimal string such as "1500000.00"."""
     return fields.Decimal(as_string=True, **kw)
-
-
-def _act(call):
-    """Run one service call and commit; on a refusal roll back so nothing of it is kept, and let the error answer."""
-    try:
-        result = call()
-    except DomainError:
-        db.session.rollback()
-        raise
-    db.session.commit()
-    return result
 
 
 # ------------------------------------------------------------------------------------------------ plans
