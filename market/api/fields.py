@@ -47,7 +47,16 @@ def places(n: int):
     from marshmallow import ValidationError
 
     def check(value: Decimal) -> None:
-        if value.is_finite() and value.as_tuple().exponent < -n and value != value.quantize(Decimal(1).scaleb(-n)):
+        _sign, digits, exponent = value.as_tuple()
+        if not value.is_finite() or not any(digits):  # zero is zero, whatever its places
+            return
+        # Trailing zeros are not places (1.500 is 1.5). Counted on the digits, never with quantize(), which raises
+        # InvalidOperation for a value longer than the context's precision.
+        end = len(digits)
+        while exponent < -n and end > 1 and digits[end - 1] == 0:
+            end -= 1
+            exponent += 1
+        if exponent < -n:
             raise ValidationError(f"Use at most {n} decimal places.")
 
     return check
