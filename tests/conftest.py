@@ -7,7 +7,7 @@ uses `app` is parametrised over both). With MARKET_TEST_REQUIRE_SERVICES=1 (CI),
 from __future__ import annotations
 
 import os
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from itertools import count
 
@@ -33,8 +33,32 @@ _hashed = hash_password(PASSWORD)  # argon2 is deliberately slow: hash once for 
 _seq = count(1)
 
 
+# The guard against tests that mix the fixed test date (NOW) with the wall clock: the whole run reads a wall clock
+# this many days ahead of the real one (time-machine, ticking), so such a test fails on every day, not on some.
+# MARKET_TEST_CLOCK_SHIFT_DAYS=0 runs on the real clock.
+CLOCK_SHIFT_DAYS = int(os.environ.get("MARKET_TEST_CLOCK_SHIFT_DAYS", "366"))
+_clock_shift = None
+
+
+def pytest_configure(config):
+    global _clock_shift
+    if CLOCK_SHIFT_DAYS and _clock_shift is None:
+        import time_machine
+
+        _clock_shift = time_machine.travel(datetime.now(UTC) + timedelta(days=CLOCK_SHIFT_DAYS), tick=True)
+        _clock_shift.start()
+
+
+def pytest_unconfigure(config):
+    global _clock_shift
+    if _clock_shift is not None:
+        _clock_shift.stop()
+        _clock_shift = None
+
+
 def pytest_report_header(config):
-    return f"databases: {', '.join(DATABASES)}; elasticsearch: {os.environ.get('MARKET_TEST_ELASTICSEARCH_URL') or '-'}"
+    return (f"databases: {', '.join(DATABASES)}; elasticsearch: {os.environ.get('MARKET_TEST_ELASTICSEARCH_URL') or '-'}"
+            f"; wall clock shifted {CLOCK_SHIFT_DAYS} days ahead")
 
 
 def base_config(url: str) -> dict:

@@ -175,8 +175,9 @@ def test_code_clash_in_the_database_is_retried(session, factory, monkeypatch):
     from market.exchange.models import Deposit
 
     listing, _ = build_lot(session, factory, bidding=False)
+    paid_at = listing.bidding_starts_at - timedelta(days=1)  # the lot's own clock (the fixed test date), never the wall clock
     first = factory.user(Role.BIDDER)
-    service.pay_deposit(session, first, listing, utcnow())
+    service.pay_deposit(session, first, listing, paid_at)
     taken = session.scalar(select(Deposit.code).where(Deposit.listing_id == listing.id))
     real = rules.bidder_code
     monkeypatch.setattr(rules, "bidder_code", lambda secret, lid, uid, attempt=0:
@@ -189,5 +190,5 @@ def test_code_clash_in_the_database_is_retried(session, factory, monkeypatch):
         return original_scalars(statement, *a, **kw)
 
     monkeypatch.setattr(session, "scalars", hide_codes)
-    second = service.pay_deposit(session, factory.user(Role.BIDDER), listing, utcnow())
+    second = service.pay_deposit(session, factory.user(Role.BIDDER), listing, paid_at)
     assert second.code != taken
