@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import MetaData, Numeric, event
+from sqlalchemy import MetaData, Numeric, event, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, mapped_column
 
@@ -37,6 +37,27 @@ def utcnow() -> datetime:
 
 def pk():
     return mapped_column(primary_key=True)
+
+
+def lock_rows(session, model, ids):
+    """Read rows of `model` (by primary key `id`) under their row locks, in id order, fresh from the database.
+
+    The guard of a check-then-write: call it before the check, so that writers of the same row queue and each
+    judges what the one before it committed. PostgreSQL: SELECT ... FOR UPDATE OF the table (READ COMMITTED, so the
+    statements after it see the committed state). SQLite has no row locks and SQLAlchemy drops the clause: there
+    every writing transaction already holds the database write lock from BEGIN IMMEDIATE (see
+    `_sqlite_begin_statement`), which serialises it whole. Returns the rows found (missing ids are left out)."""
+    ids = sorted({int(i) for i in ids})
+    if not ids:
+        return []
+    return list(session.scalars(select(model).where(model.id.in_(ids)).order_by(model.id)
+                                .with_for_update(of=model).execution_options(populate_existing=True)))
+
+
+def lock_row(session, model, row_id):
+    """One row under its row lock (see `lock_rows`), or None when it does not exist."""
+    found = lock_rows(session, model, [row_id]) if row_id is not None else []
+    return found[0] if found else None
 
 
 def _is_sqlite(dbapi_connection) -> bool:

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from market.accounts.models import Organisation, OrgKind, Role
 from market.audit.service import record, snapshot
+from market.db import lock_row
 from market.errors import Conflict, Forbidden, InvalidInput, NotFound
 from market.ip.models import IpAsset, LegalStatus, PledgeState
 from market.loans.models import (
@@ -349,6 +350,10 @@ def _release_pledges(session: Session, loan: Loan, now: datetime) -> None:
 
 def record_repayment(session: Session, bank_user, loan_id: int, *, paid_on: date, principal, interest,
                      now: datetime) -> Repayment:
+    """Record a repayment. The loan's row lock comes first: 30 full repayments at once queue, and each judges the
+    outstanding principal the ones before it left (one is recorded, the rest refused)."""
+    _require(bank_user, Role.BANK)
+    lock_row(session, Loan, loan_id)
     loan = _own_bank_loan(session, bank_user, loan_id)
     if loan.status not in OPEN_STATUSES:
         raise Conflict("Repayments can only be recorded on an active or overdue loan.")
