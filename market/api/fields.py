@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from marshmallow import fields, validate
+from marshmallow import ValidationError, fields, validate
+
+from market.bounded import AMOUNT, Bound, OutOfBounds, decimal_places, parse
 
 
 class UtcDateTime(fields.DateTime):
@@ -18,7 +20,6 @@ class UtcDateTime(fields.DateTime):
 
 
 MAX_ID = 2**31 - 1  # ids are INTEGER columns (PostgreSQL int4)
-MAX_AMOUNT = Decimal("9999999999999999.99")  # what a Money column (18 digits, 2 decimals) holds
 
 
 def row_id(strict: bool = True, **kw) -> fields.Integer:
@@ -36,27 +37,39 @@ class Dec(fields.Decimal):
         return super()._format_num(value)
 
 
-def dec(**kw) -> Dec:
-    """A decimal string on the wire (money, rates): no NaN, no float on the way in."""
-    return Dec(allow_nan=False, as_string=True, **kw)
+class BoundedDecimal(Dec):
+    """An amount or rate on the way in, bounded by a market.bounded.Bound (the same rule as the web forms): a
+    decimal string or a JSON number, finite, within the domain's range and places; sent back as a decimal string.
+    Rates travel as fractions (0.0435)."""
+
+    def __init__(self, bound: Bound, **kw):
+        metadata = dict(kw.pop("metadata", {}))
+        unit = "a fraction (0.0435 = 4.35 %)" if bound.is_rate else "yuan"
+        metadata.setdefault("description", f"{unit}; {bound.describe()}")
+        metadata.setdefault("x-minimum", float(bound.low))
+        metadata.setdefault("x-maximum", float(bound.high))
+        super().__init__(allow_nan=False, as_string=True, metadata=metadata, **kw)
+        self.bound = bound
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        try:
+            return self.bound.check(parse(value))
+        except OutOfBounds as exc:
+            raise ValidationError(exc.localized()) from None
+
+
+def bounded(bound: Bound = AMOUNT, **kw) -> BoundedDecimal:
+    """The field for one money or rate input of the API (see market.bounded for the domains)."""
+    return BoundedDecimal(bound, **kw)
 
 
 def places(n: int):
     """A validator: at most `n` decimal places (1E-30 is not an amount or a rate anyone means, and dividing by
     it overflows every quantisation after)."""
-    from marshmallow import ValidationError
 
     def check(value: Decimal) -> None:
-        _sign, digits, exponent = value.as_tuple()
-        if not value.is_finite() or not any(digits):  # zero is zero, whatever its places
-            return
-        # Trailing zeros are not places (1.500 is 1.5). Counted on the digits, never with quantize(), which raises
-        # InvalidOperation for a value longer than the context's precision.
-        end = len(digits)
-        while exponent < -n and end > 1 and digits[end - 1] == 0:
-            end -= 1
-            exponent += 1
-        if exponent < -n:
-            raise ValidationError(f"Use at most {n} decimal places.")
+        if value.is_finite() and decimal_places(value) > n:
+            raise ValidationError(OutOfBounds("Use at most %(places)s decimal places.", places=n).localized())
 
     return check
+

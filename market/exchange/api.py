@@ -16,7 +16,7 @@ from sqlalchemy import select
 from market.accounts.models import Role
 from market.api import commit_or_rollback as _act
 from market.api.auth import api_user
-from market.api.fields import MAX_AMOUNT, UtcDateTime, places, row_id
+from market.api.fields import UtcDateTime, bounded, row_id
 from market.db import db, utcnow
 from market.errors import InvalidInput, NotFound
 from market.exchange import disposal, service
@@ -40,9 +40,9 @@ PUBLIC = [s for s in ListingStatus if s not in (ListingStatus.DRAFT, ListingStat
 
 
 def _amount(**kw):
-    """An amount in yuan on the way in: positive, at most two decimals, within what the ledger stores."""
-    return fields.Decimal(allow_nan=False, validate=[validate.Range(min=0, min_inclusive=False, max=MAX_AMOUNT),
-                                                     places(2)], **kw)
+    """An amount in yuan on the way in: positive, at most two decimals, within the stated maximum
+    (market.bounded.AMOUNT)."""
+    return bounded(**kw)
 
 
 class BidOut(Schema):

@@ -5,8 +5,6 @@ Every operation documents its success body with a schema: money and rates travel
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate
@@ -15,7 +13,8 @@ from sqlalchemy import select
 from market.accounts.models import Role
 from market.api import commit_or_rollback as _act
 from market.api.auth import api_user
-from market.api.fields import MAX_AMOUNT, UtcDateTime, places, row_id
+from market.api.fields import UtcDateTime, bounded, row_id
+from market.bounded import AMOUNT, AMOUNT_OR_ZERO, ANNUAL_RATE, RATE_CAP_RATIO, REFERENCE_RATE, SHARE
 from market.db import db, utcnow
 from market.errors import DomainError
 from market.ip.models import IpKind
@@ -32,18 +31,14 @@ LOAN_READERS = (Role.BANK, Role.STAFF, Role.ENTERPRISE, Role.GUARANTOR, Role.INS
 
 
 
-def _dec(**kw):
-    return fields.Decimal(allow_nan=False, **kw)
+def _amount(positive: bool = False, **kw):
+    """An amount in yuan on the way in (market.bounded: AMOUNT when it must be positive, else AMOUNT_OR_ZERO)."""
+    return bounded(AMOUNT if positive else AMOUNT_OR_ZERO, **kw)
 
 
-def _amount(low_inclusive: bool = True, **kw):
-    """An amount in yuan on the way in: not negative (or positive), in cents, within what the ledger stores."""
-    return _dec(validate=[validate.Range(0, MAX_AMOUNT, min_inclusive=low_inclusive), places(2)], **kw)
-
-
-def _rate(**kw):
-    """An annual rate as a fraction (0.0435 for 4.35 %), to six places."""
-    return _dec(validate=[validate.Range(0, 1), places(6)], **kw)
+def _share(**kw):
+    """A share as a fraction in [0, 1] (0.3 = 30 %), to six places."""
+    return bounded(SHARE, **kw)
 
 
 def _money(**kw):
@@ -54,15 +49,15 @@ def _money(**kw):
 # ------------------------------------------------------------------------------------------------ plans
 
 class PlanRequest(Schema):
-    loan_amount = _amount(required=True)
-    annual_rate = _rate(required=True)
-    benchmark_rate = _dec(required=True, validate=[validate.Range(Decimal("0.0001"), 1), places(6)])
+    loan_amount = _amount(True, required=True)
+    annual_rate = bounded(ANNUAL_RATE, required=True)
+    benchmark_rate = bounded(REFERENCE_RATE, required=True)
     term_months = fields.Integer(required=True, strict=True, validate=validate.Range(1, 360))
-    guarantee_coverage = _dec(load_default=0, validate=validate.Range(0, 1))
+    guarantee_coverage = _share(load_default=0)
     guarantee_premium = _amount(load_default=0)
-    insurance_coverage = _dec(load_default=0, validate=validate.Range(0, 1))
+    insurance_coverage = _share(load_default=0)
     insurance_premium = _amount(load_default=0)
-    enterprise_coverage = _dec(load_default=0, validate=validate.Range(0, 1))
+    enterprise_coverage = _share(load_default=0)
     signed_on = fields.Date(load_default=None)
 
 
@@ -217,8 +212,8 @@ def loan_json(loan: Loan, detail: bool = False) -> dict:
 
 class LoanCreate(Schema):
     enterprise_org_id = row_id(required=True)
-    principal = _amount(False, required=True)
-    annual_rate = _rate(required=True)
+    principal = _amount(True, required=True)
+    annual_rate = bounded(ANNUAL_RATE, required=True)
     term_months = fields.Integer(required=True, strict=True, validate=validate.Range(1, 360))
     asset_ids = fields.List(row_id(), required=True, validate=validate.Length(min=1, max=50))
     signed_on = fields.Date(required=True)
@@ -227,10 +222,10 @@ class LoanCreate(Schema):
     repayment_method = fields.String(load_default="equal_principal",
                                      validate=validate.OneOf([m.value for m in RepaymentMethod]))
     guarantor_org_id = row_id(load_default=None)
-    guarantee_coverage = _dec(load_default=0, validate=validate.Range(0, 1))
+    guarantee_coverage = _share(load_default=0)
     guarantee_premium = _amount(load_default=0)
     insurer_org_id = row_id(load_default=None)
-    insurance_coverage = _dec(load_default=0, validate=validate.Range(0, 1))
+    insurance_coverage = _share(load_default=0)
     insurance_premium = _amount(load_default=0)
     collateral_text = fields.String(load_default=None, validate=validate.Length(max=2000))
 
@@ -272,10 +267,10 @@ class OfferLoanCreate(Schema):
     repayment_method = fields.String(load_default="equal_principal",
                                      validate=validate.OneOf([m.value for m in RepaymentMethod]))
     guarantor_org_id = row_id(load_default=None)
-    guarantee_coverage = _dec(load_default=0, validate=validate.Range(0, 1))
+    guarantee_coverage = _share(load_default=0)
     guarantee_premium = _amount(load_default=0)
     insurer_org_id = row_id(load_default=None)
-    insurance_coverage = _dec(load_default=0, validate=validate.Range(0, 1))
+    insurance_coverage = _share(load_default=0)
     insurance_premium = _amount(load_default=0)
     collateral_text = fields.String(load_default=None, validate=validate.Length(max=2000))
 
@@ -542,7 +537,7 @@ class FundBalance(MethodView):
 
 
 class ContributionRequest(Schema):
-    amount = _amount(False, required=True)
+    amount = _amount(True, required=True)
     memo = fields.String(load_default=None, validate=validate.Length(max=300))
 
 
@@ -614,7 +609,7 @@ class RateTable(Schema):
 class RateIn(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(RATE_KINDS))
     effective_on = fields.Date(required=True, validate=_recent_day)
-    rate = _dec(required=True, validate=validate.Range(0, 1, min_inclusive=False, max_inclusive=False))
+    rate = bounded(REFERENCE_RATE, required=True)
     source = fields.String(load_default=None, validate=validate.Length(max=200))
 
 
@@ -682,12 +677,12 @@ class PolicyIn(Schema):
     eligible_kinds = fields.List(fields.String(validate=validate.OneOf([k.value for k in IpKind])), required=True,
                                  validate=validate.Length(min=1, max=len(IpKind)))
     rate_cap_mode = fields.String(required=True, validate=validate.OneOf([m.value for m in RateCapMode]))
-    rate_cap_ratio = _dec(load_default=None, validate=validate.Range(1, 5))
+    rate_cap_ratio = bounded(RATE_CAP_RATIO, load_default=None, allow_none=True)
     rate_cap_spread_bp = fields.Integer(load_default=None, strict=True, validate=validate.Range(0, 2000))
-    premium_subsidy_rate = _dec(required=True, validate=validate.Range(0, 1))
-    compensation_rate = _dec(required=True, validate=validate.Range(0, 1))
+    premium_subsidy_rate = _share(required=True)
+    compensation_rate = _share(required=True)
     compensation_cap = _amount(required=True)
-    enterprise_risk_ceiling = _dec(required=True, validate=validate.Range(0, 1))
+    enterprise_risk_ceiling = _share(required=True)
     source = fields.String(load_default=None, validate=validate.Length(max=300))
 
 

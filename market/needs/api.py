@@ -15,7 +15,8 @@ from sqlalchemy.orm import selectinload
 
 from market.accounts.models import Role
 from market.api.auth import api_user
-from market.api.fields import UtcDateTime, dec, row_id
+from market.api.fields import UtcDateTime, bounded, row_id
+from market.bounded import AMOUNT, AMOUNT_OR_ZERO, ANNUAL_RATE, LOAN_TO_VALUE
 from market.db import db, utcnow
 from market.errors import Forbidden, NotFound
 from market.needs import browse, docking, matching, service
@@ -40,13 +41,13 @@ BEARER = [{"bearer": []}]
 
 class NeedRequest(Schema):
     title = fields.String(required=True, validate=validate.Length(1, 120))
-    amount = dec(required=True)
+    amount = bounded(AMOUNT, required=True)
     term_months = fields.Integer(required=True, strict=True, validate=validate.Range(1, 600))
     purpose = fields.String(required=True, validate=validate.Length(1, 2000))
-    max_rate = dec(required=True)
+    max_rate = bounded(ANNUAL_RATE, required=True)
     asset_ids = fields.List(row_id(), required=True, validate=validate.Length(max=50))
     tangible_collateral = fields.String(load_default=None, validate=validate.Length(max=500))
-    tangible_value = dec(load_default=None)
+    tangible_value = bounded(AMOUNT_OR_ZERO, load_default=None, allow_none=True)
     preferred_bank_ids = fields.List(row_id(), load_default=list)
     submit = fields.Boolean(load_default=False)
 
@@ -78,18 +79,18 @@ class ReviewRequest(Schema):
 class ProductRequest(Schema):
     name = fields.String(required=True, validate=validate.Length(1, 120))
     description = fields.String(load_default=None)
-    min_amount = dec(required=True)
-    max_amount = dec(required=True)
+    min_amount = bounded(AMOUNT, required=True)
+    max_amount = bounded(AMOUNT, required=True)
     min_term_months = fields.Integer(required=True, strict=True, validate=validate.Range(1, 600))
     max_term_months = fields.Integer(required=True, strict=True, validate=validate.Range(1, 600))
-    min_rate = dec(required=True)
-    max_rate = dec(required=True)
+    min_rate = bounded(ANNUAL_RATE, required=True)
+    max_rate = bounded(ANNUAL_RATE, required=True)
     accepted_kinds = fields.List(fields.String(), required=True)
     target_industries = fields.List(fields.String(), load_default=list)
     target_groups = fields.List(fields.String(), load_default=list)
     requires_guarantee = fields.Boolean(load_default=False)
     requires_insurance = fields.Boolean(load_default=False)
-    max_ltv = fields.Dict(keys=fields.String(), values=dec(), load_default=dict)
+    max_ltv = fields.Dict(keys=fields.String(), values=bounded(LOAN_TO_VALUE), load_default=dict)
 
 
 class ClaimRequest(Schema):
@@ -98,8 +99,8 @@ class ClaimRequest(Schema):
 
 
 class OfferRequest(Schema):
-    amount = dec(required=True)
-    annual_rate = dec(required=True)
+    amount = bounded(AMOUNT, required=True)
+    annual_rate = bounded(ANNUAL_RATE, required=True)
     term_months = fields.Integer(required=True, strict=True, validate=validate.Range(1, 600))
     product_id = row_id(load_default=None)
     conditions = fields.String(load_default=None, validate=validate.Length(max=2000))

@@ -8,7 +8,8 @@ from marshmallow import Schema, fields, validate
 
 from market.accounts.models import Role
 from market.api.auth import api_user
-from market.api.fields import UtcDateTime, dec, row_id
+from market.api.fields import UtcDateTime, bounded, row_id
+from market.bounded import AMOUNT
 from market.db import db, utcnow
 from market.errors import NotFound
 from market.ip.models import IpAsset
@@ -22,7 +23,7 @@ BEARER = [{"bearer": []}]
 class ValuationRequest(Schema):
     asset_id = row_id(required=True)
     value_type = fields.String(required=True, validate=validate.OneOf([v.value for v in ValueType]))
-    amount = dec(required=True)
+    amount = bounded(AMOUNT, required=True)
     valuation_date = fields.Date(required=True)
     valid_until = fields.Date(load_default=None)
     method = fields.String(required=True, validate=validate.OneOf([m.value for m in ValuationMethod]))
