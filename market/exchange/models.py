@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from market.db import Base, Money, enum_type
@@ -47,8 +47,16 @@ class PreemptionKind(enum.StrEnum):
     EXCLUSIVE_LICENSEE = "exclusive_licensee"
 
 
+# A listing in one of these states holds its asset: at most one per asset (the partial unique index below).
+LIVE_STATUSES = ("draft", "under_review", "announced", "bidding", "sold")
+_LIVE = text("status IN ({})".format(", ".join(f"'{s}'" for s in LIVE_STATUSES)))
+
+
 class Listing(Base):
     __tablename__ = "listing"
+    __table_args__ = (
+        Index("uq_listing_live_asset", "asset_id", unique=True, sqlite_where=_LIVE, postgresql_where=_LIVE),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     asset_id: Mapped[int] = mapped_column(ForeignKey("ip_asset.id"), index=True)

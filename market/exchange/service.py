@@ -24,9 +24,11 @@ from sqlalchemy.orm import Session
 
 from market.accounts.models import Role, User
 from market.audit.service import record, snapshot
+from market.db import lock_row
 from market.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from market.exchange import rules
 from market.exchange.models import (
+    LIVE_STATUSES,
     Bid,
     Deposit,
     DepositStatus,
@@ -209,7 +211,7 @@ def create_listing(session: Session, actor: User, *, asset_id: int, source: List
                    preemption: list[tuple[int, object]] = ()) -> Listing:
     """A draft listing: by staff, by the lending bank (default) or by the owner (voluntary transfer or licence)."""
     _require_actor(actor)
-    asset = session.get(IpAsset, asset_id)
+    asset = lock_row(session, IpAsset, asset_id)  # listings of one asset at once queue: the second sees the first
     if asset is None:
         raise NotFound("This IP asset does not exist.")
     if actor.role is Role.BANK:
@@ -221,9 +223,8 @@ def create_listing(session: Session, actor: User, *, asset_id: int, source: List
             raise Forbidden("Only the owner can put this asset up for transfer.")
     elif actor.role is not Role.STAFF:
         raise Forbidden("Your role cannot create listings.")
-    if session.scalar(select(Listing.id).where(
-            Listing.asset_id == asset_id,
-            Listing.status.in_([ListingStatus.UNDER_REVIEW, ListingStatus.ANNOUNCED, ListingStatus.BIDDING]))):
+    if session.scalar(select(Listing.id).where(Listing.asset_id == asset_id,
+                                               Listing.status.in_([ListingStatus(s) for s in LIVE_STATUSES]))):
         raise Conflict("This asset already has an open listing.")
     listing = Listing(
         asset_id=asset_id, source=source, loan_id=loan_id, kind=kind, title=title or asset.title,
@@ -236,13 +237,22 @@ def create_listing(session: Session, actor: User, *, asset_id: int, source: List
         due_diligence=due_diligence_pack(session, asset, loan_id, now, valuation),
     )
     _check(listing)
-    session.add(listing)
-    session.flush()
+    _insert_listing(session, listing)
     for user_id, right in preemption:
         session.add(PreemptionRight(listing_id=listing.id, user_id=user_id, kind=right))
     _audit(session, actor, listing, "created", None, now)
     session.flush()
     return listing
+
+
+def _insert_listing(session: Session, listing: Listing) -> None:
+    """Insert a listing; the partial unique index (one live listing per asset) turns a second one into a 409."""
+    try:
+        with session.begin_nested():
+            session.add(listing)
+            session.flush()
+    except IntegrityError as exc:
+        raise Conflict("This asset already has an open listing.") from exc
 
 
 def submit_listing(session: Session, actor: User, listing: Listing, now: datetime) -> None:
@@ -526,6 +536,8 @@ def create_reauction(session: Session, actor: User, failed: Listing, *, starting
     _require_actor(actor)
     if actor.role is not Role.STAFF:
         raise Forbidden("Only exchange staff can schedule a re-auction.")
+    lock_lot(session, failed.id)  # two follow-ups at once queue: the second sees the first
+    session.refresh(failed)
     if failed.status not in (ListingStatus.FAILED, ListingStatus.UNPAID) or failed.round != 1:
         raise Conflict("Only a failed or unpaid first auction can be re-auctioned.")
     if now > rules.reauction_deadline(failed.closed_at):
@@ -537,8 +549,7 @@ def create_reauction(session: Session, actor: User, failed: Listing, *, starting
                          bidding_starts_at=bidding_starts_at, ends_at=ends_at, actor=actor, now=now)
     listing.previous = failed
     _check(listing)
-    session.add(listing)
-    session.flush()
+    _insert_listing(session, listing)
     _copy_preemption(session, failed, listing)
     _audit(session, actor, listing, "created", None, now, note=f"re-auction of {failed.id}")
     return listing
@@ -549,6 +560,8 @@ def offer_fixed_price(session: Session, actor: User, failed: Listing, now: datet
     _require_actor(actor)
     if actor.role is not Role.STAFF:
         raise Forbidden("Only exchange staff can offer a lot at a fixed price.")
+    lock_lot(session, failed.id)  # two follow-ups at once queue: the second sees the first
+    session.refresh(failed)
     if failed.status not in (ListingStatus.FAILED, ListingStatus.UNPAID) or failed.round != 2:
         raise Conflict("Only a failed re-auction can be offered at a fixed price.")
     if session.scalar(select(Listing.id).where(Listing.previous_id == failed.id)):
@@ -559,8 +572,7 @@ def offer_fixed_price(session: Session, actor: User, failed: Listing, now: datet
                          bidding_starts_at=start, ends_at=end, actor=actor, now=now)
     listing.previous = failed
     listing.status = ListingStatus.BIDDING
-    session.add(listing)
-    session.flush()
+    _insert_listing(session, listing)
     _copy_preemption(session, failed, listing)
     _audit(session, actor, listing, "created", None, now, note=f"fixed-price sale after {failed.id}")
     return listing

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 14:11:59.109726
+Create Date: 2026-12-03 12:32:06.819743
 """
 from alembic import op
 import sqlalchemy as sa
@@ -580,6 +580,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_listing_loan_id'), ['loan_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_listing_seller_org_id'), ['seller_org_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_listing_status'), ['status'], unique=False)
+        batch_op.create_index('uq_listing_live_asset', ['asset_id'], unique=True, sqlite_where=sa.text("status IN ('draft', 'under_review', 'announced', 'bidding', 'sold')"), postgresql_where=sa.text("status IN ('draft', 'under_review', 'announced', 'bidding', 'sold')"))
 
     op.create_table('loan_claim',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -903,6 +904,7 @@ def downgrade() -> None:
 
     op.drop_table('loan_claim')
     with op.batch_alter_table('listing', schema=None) as batch_op:
+        batch_op.drop_index('uq_listing_live_asset', sqlite_where=sa.text("status IN ('draft', 'under_review', 'announced', 'bidding', 'sold')"), postgresql_where=sa.text("status IN ('draft', 'under_review', 'announced', 'bidding', 'sold')"))
         batch_op.drop_index(batch_op.f('ix_listing_status'))
         batch_op.drop_index(batch_op.f('ix_listing_seller_org_id'))
         batch_op.drop_index(batch_op.f('ix_listing_loan_id'))

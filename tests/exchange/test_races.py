@@ -1,0 +1,44 @@
+"""Races on the exchange desk through the API, on SQLite and PostgreSQL: every check-then-write holds under
+concurrency (see docs/security.md, V2)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from market.accounts.models import Role
+from market.exchange.models import Listing
+from tests.conftest import Factory, post_at_once
+from tests.races import TARGETS, count, private_app
+
+
+def _owner_and_asset(app):
+    from market.db import db
+    from tests.exchange.test_disposal import asset_of
+
+    with app.app_context():
+        owner = Factory(db.session).user(Role.ENTERPRISE)
+        asset = asset_of(db.session, owner.organisation)
+        db.session.commit()
+        return owner.email, asset.id
+
+
+def _listing_body(asset_id: int) -> dict:
+    from market.db import utcnow
+
+    notice = utcnow().replace(microsecond=0, minute=0) + timedelta(hours=1)
+    return {"asset_id": asset_id, "kind": "auction", "valuation": "2000000", "starting_price": "1400000",
+            "increment": "10000", "deposit_amount": "140000", "notice_starts_at": notice.isoformat() + "Z",
+            "bidding_starts_at": (notice + timedelta(days=30)).isoformat() + "Z",
+            "ends_at": (notice + timedelta(days=31)).isoformat() + "Z"}
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_twelve_listings_of_one_asset_at_once_make_one(make_app, target):
+    """The owner lists one asset twelve times at once: one listing goes to review, eleven are refused (409)."""
+    app = private_app(make_app, target)
+    email, asset_id = _owner_and_asset(app)
+    statuses = post_at_once(app, [email] * 12, [("/api/v1/disposal/listings", _listing_body(asset_id))] * 12)
+    assert sorted(statuses) == [201] + [409] * 11, statuses
+    assert count(app, Listing, Listing.asset_id == asset_id) == 1
