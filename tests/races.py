@@ -12,8 +12,16 @@ TARGETS = ["sqlite"] + (["postgresql"] if PG_URL_2 else [])
 
 
 def private_app(make_app, target: str, **overrides):
-    """A private app on SQLite (a file of its own) or on the second PostgreSQL database."""
-    return make_app(**({"url": PG_URL_2} if target == "postgresql" else {}), **overrides)
+    """A private app on SQLite (a file of its own) or on the second PostgreSQL database, with the policies seeded
+    (their seeding on first use would otherwise serialise the first racers by itself and hide a missing guard)."""
+    from market.db import db, utcnow
+    from market.loans.policy import policy_in_force
+
+    app = make_app(**({"url": PG_URL_2} if target == "postgresql" else {}), **overrides)
+    with app.app_context():
+        policy_in_force(db.session, utcnow().date())
+        db.session.commit()
+    return app
 
 
 def count(app, model, *where) -> int:
@@ -22,3 +30,24 @@ def count(app, model, *where) -> int:
 
     with app.app_context():
         return db.session.scalar(select(func.count()).select_from(model).where(*where))
+
+
+def widen_window(monkeypatch, module, name: str, parties: int, timeout: float = 2.0) -> None:
+    """Hold each caller of `module.name` just after it returns until `parties` callers got there (or `timeout`
+    passed): the racers' checks all run before any of them writes, so a check-then-write without a database guard
+    fails every time instead of now and then. Nothing is faked: the real function runs; with a guard (a row lock
+    taken inside it) the later callers wait in the database and the first one goes on after `timeout`."""
+    import threading
+
+    real = getattr(module, name)
+    barrier = threading.Barrier(parties)
+
+    def held(*args, **kwargs):
+        result = real(*args, **kwargs)
+        try:
+            barrier.wait(timeout)
+        except threading.BrokenBarrierError:
+            pass
+        return result
+
+    monkeypatch.setattr(module, name, held)

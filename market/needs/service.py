@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from market.accounts.models import Organisation, OrgKind, Role, User
 from market.audit.service import record, snapshot
+from market.db import lock_rows
 from market.errors import Conflict, Forbidden, InvalidInput, NotFound
 from market.ip.models import VALID_STATUSES, IpAsset, IpKind, PledgeState
 from market.needs.models import (
@@ -115,13 +116,16 @@ def _validate_terms(data: NeedInput) -> None:
 def check_assets(session: Session, org: Organisation, asset_ids: list[int], now: datetime,
                  need_id: int | None = None) -> list[IpAsset]:
     """The assets an enterprise may offer: its own, of an eligible kind, in force, free, not frozen, and not
-    already offered by another of its open needs. Raises the first refusal; changes nothing."""
+    already offered by another of its open needs. Raises the first refusal; changes nothing.
+
+    The assets are read under their row locks: two needs offering one asset at once queue here, and the second
+    sees the first's need (409) instead of both being written."""
     ids = list(dict.fromkeys(int(i) for i in asset_ids))
     if not ids:
         raise InvalidInput("Offer at least one IP asset.")
     if len(ids) > MAX_ASSETS:
         raise InvalidInput("Offer at most %(n)s IP assets in one need.", n=MAX_ASSETS)
-    assets = {a.id: a for a in session.scalars(select(IpAsset).where(IpAsset.id.in_(ids)))}
+    assets = {a.id: a for a in lock_rows(session, IpAsset, ids)}
     kinds = eligible_kinds(session, now)
     for asset_id in ids:
         asset = assets.get(asset_id)
