@@ -7,6 +7,7 @@ Each area is a subpackage `market/<area>/` with an `area.py` module that may def
 - `nav`: [(endpoint, label, roles)], `cards`: [(role or None, endpoint, title, text)]
 - `counters`: [(key, label, fn(session) -> int)] for the home page
 - `panels`: [(label, fn(session))] for the staff console
+- `todos`: [(roles, fn(session, user, now) -> [market.notices.service.Todo])] for the workspace to-do list
 - `commands`: [(group name or None, click command)]; groups: import, search, auctions, bulletin
 - `demo_step(echo)`: loads the area's demo data (called in ORDER by `market demo`)
 - `init_app(app)`: anything else (filters, hooks)

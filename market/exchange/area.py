@@ -11,6 +11,7 @@ from market.exchange import (
 from market.exchange.api import blp
 from market.exchange.commands import tick_command
 from market.exchange.demo import demo_step  # noqa: F401
+from market.exchange.todos import TODOS
 from market.exchange.views import exchange_bp
 
 ORDER = 60
@@ -41,3 +42,4 @@ panels = [
     (_l("Sold lots awaiting payment"), _count(models.ListingStatus.SOLD)),
 ]
 commands = [("auctions", tick_command)]
+todos = TODOS

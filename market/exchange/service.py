@@ -44,6 +44,8 @@ from market.exchange.models import (
 )
 from market.exchange.states import LISTING
 from market.ip.models import IpAsset, PledgeState
+from market.notices.service import notify
+from market.security import N_
 
 FIELDS = ["status", "round", "starting_price", "current_price", "bid_count", "ends_at", "winner_id", "sale_price",
           "payment_due_at", "paid_at"]
@@ -260,6 +262,7 @@ def submit_listing(session: Session, actor: User, listing: Listing, now: datetim
     if actor.role is not Role.STAFF and actor.id != listing.created_by_id:
         raise Forbidden("Only the listing's author can submit it.")
     _move(session, actor, listing, ListingStatus.UNDER_REVIEW, now)
+    notify(session, msgid=N_("Lot %(lot)s “%(title)s” awaits review."), now=now, role=Role.STAFF.value, link=f"/exchange/{listing.id}", lot=listing.id, title=listing.title)  # noqa: E501
 
 
 def review_listing(session: Session, actor: User, listing: Listing, checklist: dict[str, bool], approve: bool,
@@ -432,6 +435,8 @@ def place_bid(session: Session, actor: User, listing_id: int, amount: Decimal, n
             .values(**values).execution_options(synchronize_session=False))
         if result.rowcount == 1:
             bid.accepted, bid.ends_at_after = True, new_end
+            if listing.leader_id not in (None, actor.id):
+                notify(session, msgid=N_("You were outbid on lot %(lot)s “%(title)s”: the price is now %(amount)s."), now=now, user_id=listing.leader_id, link=f"/exchange/{listing_id}", lot=listing_id, title=listing.title, amount=amount)  # noqa: E501
         else:  # only reachable if the lock was bypassed; the conditional UPDATE still refuses the bid
             bid.outcome = rules.BidVerdict.OUTBID
     session.add(bid)
@@ -484,7 +489,21 @@ def _close(session: Session, listing: Listing, now: datetime, force: bool = Fals
     _refund_all(session, listing, now, except_user=listing.winner_id)
     session.flush()
     _audit(session, None, listing, listing.status.value, before, now)
+    _notify_closed(session, listing, now)
     return True
+
+
+def _notify_closed(session: Session, listing: Listing, now: datetime) -> None:
+    """Tell the winner (pay by the deadline), every other bidder with a deposit (lost, refunded) and the seller."""
+    link, sold = f"/exchange/{listing.id}", listing.status is ListingStatus.SOLD
+    if sold:
+        notify(session, msgid=N_("You won lot %(lot)s “%(title)s” at %(amount)s: pay by %(due)s."), now=now, user_id=listing.winner_id, link=link, lot=listing.id, title=listing.title, amount=listing.sale_price, due=listing.payment_due_at)  # noqa: E501
+    for bidder_id in session.scalars(select(Deposit.bidder_id).where(Deposit.listing_id == listing.id)):
+        if bidder_id != listing.winner_id:
+            notify(session, msgid=N_("Lot %(lot)s “%(title)s” went to another bidder; your deposit was refunded."), now=now, user_id=bidder_id, link=link, lot=listing.id, title=listing.title)  # noqa: E501
+    msgid = N_("Lot %(lot)s “%(title)s” was sold at %(amount)s.") if sold else N_("Lot %(lot)s “%(title)s” had no bid.")
+    if listing.seller_org_id is not None:
+        notify(session, msgid=msgid, now=now, org_id=listing.seller_org_id, link=link, lot=listing.id, title=listing.title, amount=listing.sale_price or 0)  # noqa: E501
 
 
 def _system_move(session: Session, listing_id: int, src: ListingStatus, dst: ListingStatus, now: datetime,
@@ -626,6 +645,9 @@ def record_payment(session: Session, actor: User, listing: Listing, now: datetim
     _pass_the_right(session, actor, listing, now)
     _move(session, actor, listing, ListingStatus.SETTLED, now)
     transfer.claim_hook = hand_loss_to_claims(session, actor, listing, now)
+    if listing.seller_org_id is not None:
+        notify(session, msgid=N_("Lot %(lot)s “%(title)s” was paid and settled; the right is transferred."), now=now, org_id=listing.seller_org_id, link=f"/exchange/{listing.id}", lot=listing.id, title=listing.title)  # noqa: E501
+    notify(session, msgid=N_("Lot %(lot)s “%(title)s” was paid and settled; the right is transferred."), now=now, user_id=listing.winner_id, link=f"/exchange/{listing.id}", lot=listing.id, title=listing.title)  # noqa: E501
     session.flush()
     return transfer
 

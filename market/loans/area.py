@@ -7,12 +7,14 @@ from market.accounts.models import Role
 from market.loans import models  # noqa: F401
 from market.loans.api import blp
 from market.loans.demo import demo_step  # noqa: F401
+from market.loans.todos import TODOS
 from market.loans.views import loans_bp, loans_tick
 
 ORDER = 50  # after needs (40): the demo step signs loans from the demo needs' offers
 blueprints = [loans_bp]
 api_blueprints = [blp]
 commands = [(None, loans_tick)]
+todos = TODOS
 nav = [
     ("loans.plans", _l("Financing plans"), None),
     ("loans.index", _l("Loans"), {Role.BANK, Role.STAFF, Role.ENTERPRISE}),
@@ -35,3 +37,6 @@ def init_app(app) -> None:
     from market.loans import labels
 
     labels.init_app(app)
+    from market.notices.service import register_param_label
+
+    register_param_label("reason", labels.flag_reason)

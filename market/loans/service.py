@@ -52,6 +52,7 @@ from market.loans.models import (
 from market.loans.policy import ZERO, as_decimal, evaluate_plan, kind_eligible, money, policy_in_force, rate_reasons
 from market.loans.rates import rate_on
 from market.notices.service import notify
+from market.security import N_
 
 LOAN_FIELDS = ["status", "principal", "annual_rate", "defaulted_on"]
 ENDED_STATUSES = (LoanStatus.CLOSED, LoanStatus.WRITTEN_OFF)  # a defaulted loan after its claim is final
@@ -423,6 +424,7 @@ def tick(session: Session, today: date, now: datetime) -> dict[str, int]:
                    amount=amount)
             notify(session, msgid=msg, now=now, role=Role.STAFF.value, link=f"/loans/{loan.id}", loan=loan.id,
                    amount=amount)
+            notify(session, msgid=N_("Your loan %(loan)s is overdue by %(amount)s: repay it."), now=now, org_id=loan.enterprise_org_id, link=f"/loans/{loan.id}", loan=loan.id, amount=amount)  # noqa: E501
         elif loan.status is LoanStatus.OVERDUE and not is_overdue(loan, today):
             _set_status(session, None, loan, LoanStatus.ACTIVE, now, "loan.cured")
             counts["cured"] += 1
@@ -466,6 +468,7 @@ def declare_default(session: Session, bank_user, loan_id: int, now: datetime) ->
     session.flush()
     notify(session, msgid="The bank declared loan %(loan)s in default; its pledges await disposal.", now=now,
            role=Role.STAFF.value, link=f"/loans/{loan.id}", loan=loan.id)
+    notify(session, msgid=N_("The bank declared your loan %(loan)s in default; its pledged IP will be disposed of."), now=now, org_id=loan.enterprise_org_id, link=f"/loans/{loan.id}", loan=loan.id)  # noqa: E501
     return loan
 
 
@@ -599,6 +602,7 @@ def approve_claim(session: Session, staff, claim_id: int, now: datetime) -> Comp
     session.flush()
     record(session, actor=staff, action="claim.approved", entity_type="claim", entity_id=claim.id, now=now,
            before=before, after=snapshot(claim, CLAIM_FIELDS))
+    notify(session, msgid=N_("Your compensation claim for loan %(loan)s was approved; it is paid in order."), now=now, org_id=claim.loan.bank_org_id, link=f"/loans/{claim.loan_id}", loan=claim.loan_id)  # noqa: E501
     pay_queue(session, now)
     return claim
 
@@ -613,6 +617,7 @@ def reject_claim(session: Session, staff, claim_id: int, now: datetime) -> Compe
     session.flush()
     record(session, actor=staff, action="claim.rejected", entity_type="claim", entity_id=claim.id, now=now,
            before=before, after=snapshot(claim, CLAIM_FIELDS))
+    notify(session, msgid=N_("Your compensation claim for loan %(loan)s was rejected."), now=now, org_id=claim.loan.bank_org_id, link=f"/loans/{claim.loan_id}", loan=claim.loan_id)  # noqa: E501
     end_after_claim(session, staff, claim, now)
     return claim
 

@@ -10,6 +10,7 @@ from market.needs.api import blp as needs_api
 from market.needs.commands import bulletin_publish_command, needs_group, reindex_needs_command
 from market.needs.demo import demo_step  # noqa: F401
 from market.needs.models import Need, NeedStatus
+from market.needs.todos import TODOS
 from market.needs.views import bulletin_bp, needs_bp
 
 ORDER = 40
@@ -56,6 +57,8 @@ panels = [
     (_l("Needs awaiting review"), _count(NeedStatus.SUBMITTED)),
     (_l("Needs escalated (no bank response)"), _escalated),
 ]
+
+todos = TODOS
 
 commands = [(None, needs_group), ("bulletin", bulletin_publish_command), ("search", reindex_needs_command)]
 

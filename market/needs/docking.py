@@ -29,6 +29,8 @@ from market.needs.models import (
 )
 from market.needs.rules import DEFAULT_RESPONSE_WORKING_DAYS, add_working_days
 from market.needs.service import own_need, transition
+from market.notices.service import notify
+from market.security import N_
 from market.states import StateMachine
 
 C = ClaimStatus
@@ -216,6 +218,7 @@ def claim_need(session: Session, actor: User, need_id: int, now: datetime, produ
     session.flush()
     record(session, actor=actor, action="claim.interest", entity_type="need_claim", entity_id=claim.id, now=now,
            after=snapshot(claim, CLAIM_FIELDS))
+    notify(session, msgid=N_("%(bank)s is interested in your financing need “%(title)s”."), now=now, org_id=need.org_id, link=f"/needs/{need.id}", bank=bank.name, title=need.title)  # noqa: E501
     if need.first_response_at is None:
         need.first_response_at = now
     if need.status is NeedStatus.PUBLISHED:
@@ -280,6 +283,7 @@ def make_offer(session: Session, actor: User, need_id: int, amount: Decimal, ann
     record(session, actor=actor, action="offer.made", entity_type="need_offer", entity_id=offer.id, now=now,
            after=snapshot(offer, OFFER_FIELDS))
     _claim_transition(session, actor, claim, C.OFFER, now)
+    notify(session, msgid=N_("%(bank)s made an offer on your financing need “%(title)s”: answer it."), now=now, org_id=need.org_id, link=f"/needs/{need.id}", bank=bank.name, title=need.title)  # noqa: E501
     return offer
 
 
@@ -313,8 +317,6 @@ def accept_offer(session: Session, actor: User, offer_id: int, now: datetime) ->
             _claim_transition(session, actor, other_claim, C.DECLINED, now)
     record(session, actor=actor, action="need.offer_accepted", entity_type="need", entity_id=need.id, now=now,
            after={"offer_id": offer.id, "bank_org_id": offer.bank_org_id})
-    from market.notices.service import notify
-
     notify(session, msgid="The enterprise accepted your offer on “%(title)s”: sign the loan.", now=now,
            org_id=offer.bank_org_id, link=f"/loans/from-offer/{offer.id}", title=need.title)
     return offer
@@ -326,6 +328,7 @@ def decline_offer(session: Session, actor: User, offer_id: int, now: datetime) -
     claim = _claim_of(session, offer)
     if claim is not None:
         _claim_transition(session, actor, claim, C.DECLINED, now)
+    notify(session, msgid=N_("The enterprise declined your offer on “%(title)s”."), now=now, org_id=offer.bank_org_id, link=f"/needs/{offer.need_id}", title=offer.need.title)  # noqa: E501
     return offer
 
 
@@ -374,6 +377,7 @@ def escalate_needs(session: Session, now: datetime, working_days: int = DEFAULT_
         need.escalated_at = now
         record(session, actor=None, action="need.escalated", entity_type="need", entity_id=need.id, now=now,
                after={"escalated_at": now, "working_days": working_days})
+        notify(session, msgid=N_("No bank answered the financing need “%(title)s” within %(days)s working days."), now=now, role=Role.STAFF.value, link=f"/needs/{need.id}", title=need.title, days=working_days)  # noqa: E501
     session.flush()
     return needs
 

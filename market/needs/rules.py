@@ -64,3 +64,20 @@ def eligible_kinds(session, now: datetime) -> frozenset[IpKind]:
     if not kinds:
         return DEFAULT_ELIGIBLE_KINDS
     return frozenset(IpKind(k) for k in kinds)
+
+
+def working_days_left(now: datetime, deadline: datetime) -> int:
+    """Whole working days (Monday to Friday) from `now` until `deadline`: 0 on the deadline's own day, negative when
+    the deadline has passed (the working days late, at least 1)."""
+    if deadline < now:
+        return -max(_working_days_between(deadline, now), 1)
+    return _working_days_between(now, deadline)
+
+
+def _working_days_between(start: datetime, end: datetime) -> int:
+    days, current = 0, start.date()
+    while current < end.date():
+        current += timedelta(days=1)
+        if current.weekday() < 5:
+            days += 1
+    return days

@@ -27,7 +27,9 @@ from market.needs.models import (
     NeedStatus,
 )
 from market.needs.rules import REVIEW_CHECKLIST, amount_band, eligible_kinds
+from market.notices.service import notify
 from market.reference.loader import groups_for_industry
+from market.security import N_
 from market.states import StateMachine
 
 S = NeedStatus
@@ -273,7 +275,7 @@ def review_need(session: Session, actor: User, need_id: int, approve: bool, chec
         missing = [key for key, ok in ticks.items() if not ok]
         if missing:
             raise InvalidInput("Tick every checklist item before publishing (missing: %(items)s).",
-                               items=", ".join(missing))
+                               items=", ".join(str(label) for key, label in REVIEW_CHECKLIST if key in missing))
         NEED_STATES.check(need.status, S.PUBLISHED)
         check_assets(session, need.org, need.asset_ids, now, need_id=need.id)
         need.review_checklist = ticks
@@ -285,6 +287,7 @@ def review_need(session: Session, actor: User, need_id: int, approve: bool, chec
         need.review_checklist = ticks
         need.rejection_reason = reason
         transition(session, actor, need, S.REJECTED, now, note=reason)
+    notify(session, msgid=N_("Your financing need “%(title)s” was published.") if approve else N_("Your financing need “%(title)s” was returned: %(reason)s"), now=now, org_id=need.org_id, link=f"/needs/{need.id}", title=need.title, reason=reason or "")  # noqa: E501
     return need
 
 

@@ -1,14 +1,24 @@
-"""Sending and reading notices."""
+"""Sending and reading notices, the header's unread count and the workspace's to-do list."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from market.errors import NotFound
 from market.notices.models import Notice
+
+# Params shown through a label instead of their stored value: {param name: fn(stored text) -> shown text}. Areas
+# register theirs in init_app (a watch-flag reason, an amount in 元), so a notice never shows a raw code.
+PARAM_LABELS: dict[str, Callable[[str], str]] = {}
+
+
+def register_param_label(name: str, fn: Callable[[str], str]) -> None:
+    PARAM_LABELS[name] = fn
 
 
 def notify(session: Session, *, msgid: str, now: datetime, org_id: int | None = None, user_id: int | None = None,
@@ -17,7 +27,8 @@ def notify(session: Session, *, msgid: str, now: datetime, org_id: int | None = 
     if org_id is None and user_id is None and role is None:
         raise ValueError("a notice needs a recipient")
     notice = Notice(recipient_org_id=org_id, recipient_user_id=user_id, recipient_role=role, msgid=msgid,
-                    params={k: str(v) for k, v in params.items()}, link=link, created_at=now)
+                    params={k: v.isoformat() if isinstance(v, datetime) else str(v) for k, v in params.items()},
+                    link=link, created_at=now)
     session.add(notice)
     session.flush()
     return notice
@@ -30,13 +41,16 @@ def _for_user(user):
     return or_(*clauses)
 
 
-def notices_for(session: Session, user, limit: int = 100) -> list[Notice]:
-    return list(session.scalars(select(Notice).where(_for_user(user)).order_by(Notice.id.desc()).limit(limit)))
+def notices_for(session: Session, user, limit: int = 100, offset: int = 0) -> list[Notice]:
+    return list(session.scalars(select(Notice).where(_for_user(user)).order_by(Notice.id.desc())
+                                .offset(offset).limit(limit)))
+
+
+def count_for(session: Session, user) -> int:
+    return session.scalar(select(func.count()).select_from(Notice).where(_for_user(user)))
 
 
 def unread_count(session: Session, user) -> int:
-    from sqlalchemy import func
-
     return session.scalar(select(func.count()).select_from(Notice).where(_for_user(user), Notice.read_at.is_(None)))
 
 
@@ -50,7 +64,43 @@ def mark_read(session: Session, user, notice_id: int, now: datetime) -> Notice:
     return notice
 
 
+def mark_all_read(session: Session, user, now: datetime) -> int:
+    """Mark every unread notice of the user as read; returns how many."""
+    notices = list(session.scalars(select(Notice).where(_for_user(user), Notice.read_at.is_(None))))
+    for notice in notices:
+        notice.read_at = now
+    session.flush()
+    return len(notices)
+
+
 def text_of(notice: Notice) -> str:
     from flask_babel import gettext
 
-    return gettext(notice.msgid, **(notice.params or {}))
+    params = {k: PARAM_LABELS[k](v) if k in PARAM_LABELS else v for k, v in (notice.params or {}).items()}
+    return gettext(notice.msgid, **params)
+
+
+# ------------------------------------------------------------------------------------------------ to-do list
+
+@dataclass(frozen=True)
+class Todo:
+    """One thing that waits on the user: what, where to do it, and by when (a deadline and, when the rules count
+    working days, how many are left; negative when late)."""
+
+    text: str
+    url: str
+    due: datetime | None = None
+    working_days_left: int | None = None
+    late: bool = False
+
+
+def todos_for(session: Session, user, now: datetime) -> list[Todo]:
+    """Every area's pending items for the user (area.py `todos`: [(roles, fn(session, user, now) -> [Todo])]),
+    the most urgent first."""
+    from market.areas import collect
+
+    items: list[Todo] = []
+    for roles, fn in collect("todos"):
+        if user.role in roles:
+            items.extend(fn(session, user, now))
+    return sorted(items, key=lambda t: (not t.late, t.due is None, t.due or now))
