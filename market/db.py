@@ -21,6 +21,8 @@ NAMING_CONVENTION = {
 Money = Numeric(18, 2, asdecimal=True)
 # Rates and shares as fractions (0.0435), exact.
 Rate = Numeric(9, 6, asdecimal=True)
+# Ids are INTEGER columns (PostgreSQL int4): a larger id names no row.
+MAX_ID = 2**31 - 1
 
 
 class Base(DeclarativeBase):

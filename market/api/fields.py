@@ -8,6 +8,7 @@ from decimal import Decimal
 from marshmallow import ValidationError, fields, validate
 
 from market.bounded import AMOUNT, Bound, OutOfBounds, decimal_places, parse
+from market.db import MAX_ID
 
 
 class UtcDateTime(fields.DateTime):
@@ -19,7 +20,6 @@ class UtcDateTime(fields.DateTime):
         return super()._serialize(value, attr, obj, **kwargs)
 
 
-MAX_ID = 2**31 - 1  # ids are INTEGER columns (PostgreSQL int4)
 
 
 def row_id(strict: bool = True, **kw) -> fields.Integer:

@@ -5,7 +5,6 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateTimeLocalField,
-    DecimalField,
     IntegerField,
     SelectField,
     StringField,
@@ -13,6 +12,10 @@ from wtforms import (
 )
 from wtforms.fields.choices import SelectChoice as C
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from market.bounded import AMOUNT
+from market.db import MAX_ID
+from market.formkit import DecimalInput
 
 FORMAT = "%Y-%m-%dT%H:%M"
 
@@ -26,11 +29,11 @@ class ActionForm(FlaskForm):
 
 
 class BidForm(FlaskForm):
-    amount = DecimalField(_l("Your bid (yuan)"), places=2, validators=[DataRequired(), NumberRange(min=0.01)])
+    amount = DecimalInput(_l("Your bid (yuan)"), bound=AMOUNT, required=True)
 
 
 def _money(label):
-    return DecimalField(label, places=2, validators=[DataRequired(), NumberRange(min=0.01)])
+    return DecimalInput(label, bound=AMOUNT, required=True)
 
 
 class TermsForm(FlaskForm):
@@ -43,7 +46,7 @@ class TermsForm(FlaskForm):
 
 
 class ListingForm(TermsForm):
-    asset_id = IntegerField(_l("Asset number"), validators=[DataRequired()])
+    asset_id = IntegerField(_l("Asset number"), validators=[DataRequired(), NumberRange(min=1, max=MAX_ID)])
     kind = SelectField(_l("Type"), choices=[C("auction", _l("Auction of the right")),
                                             C("licence", _l("Auction of a licence"))])
     valuation = _money(_l("Valuation (yuan)"))

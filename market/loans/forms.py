@@ -1,4 +1,5 @@
-"""Forms of the loans area (Flask-WTF, CSRF on). Amounts are DecimalField (never float)."""
+"""Forms of the loans area (Flask-WTF, CSRF on). Amounts and rates are formkit.DecimalInput (market.bounded):
+amounts in yuan, rates and shares typed in per cent (5.25 = 5.25 %), handed to the services as fractions."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
-    DecimalField,
     IntegerField,
     SelectField,
     SelectMultipleField,
@@ -18,26 +18,22 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from market.formkit import choices
+from market.bounded import AMOUNT, AMOUNT_OR_ZERO, ANNUAL_RATE, RATE_CAP_RATIO, REFERENCE_RATE, SHARE
+from market.formkit import DecimalInput, choices
 
 METHODS = choices([("equal_principal", _l("Equal principal")),
                    ("bullet", _l("Interest monthly, principal at maturity"))])
 
 
 class PlanForm(FlaskForm):
-    loan_amount = DecimalField(_l("Loan amount (yuan)"), places=2, validators=[InputRequired(), NumberRange(min=1)])
-    annual_rate = DecimalField(_l("Annual rate (fraction, e.g. 0.0525)"), places=6,
-                               validators=[InputRequired(), NumberRange(min=0)])
-    benchmark_rate = DecimalField(_l("Benchmark rate (fraction, e.g. 0.0435)"), places=6, validators=[Optional()])
+    loan_amount = DecimalInput(_l("Loan amount (yuan)"), bound=AMOUNT, required=True)
+    annual_rate = DecimalInput(_l("Annual rate (%, e.g. 5.25)"), bound=ANNUAL_RATE, percent=True, required=True)
+    benchmark_rate = DecimalInput(_l("Benchmark rate (%, e.g. 4.35)"), bound=REFERENCE_RATE, percent=True)
     term_months = IntegerField(_l("Term (months)"), validators=[InputRequired(), NumberRange(min=1, max=360)])
-    guarantee_coverage = DecimalField(_l("Guarantee coverage (fraction)"), places=4, default=0,
-                                      validators=[Optional(), NumberRange(min=0, max=1)])
-    guarantee_premium = DecimalField(_l("Guarantee premium (yuan)"), places=2, default=0,
-                                     validators=[Optional(), NumberRange(min=0)])
-    insurance_coverage = DecimalField(_l("Insurance coverage (fraction)"), places=4, default=0,
-                                      validators=[Optional(), NumberRange(min=0, max=1)])
-    insurance_premium = DecimalField(_l("Insurance premium (yuan)"), places=2, default=0,
-                                     validators=[Optional(), NumberRange(min=0)])
+    guarantee_coverage = DecimalInput(_l("Guarantee coverage (% of the loss)"), bound=SHARE, percent=True, default=0)
+    guarantee_premium = DecimalInput(_l("Guarantee premium (yuan)"), bound=AMOUNT_OR_ZERO, default=0)
+    insurance_coverage = DecimalInput(_l("Insurance coverage (% of the loss)"), bound=SHARE, percent=True, default=0)
+    insurance_premium = DecimalInput(_l("Insurance premium (yuan)"), bound=AMOUNT_OR_ZERO, default=0)
     signed_on = DateField(_l("Signing date (the policy in force on it applies; default today)"),
                           validators=[Optional()])
     submit = SubmitField(_l("Evaluate"))
@@ -46,23 +42,18 @@ class PlanForm(FlaskForm):
 class LoanForm(FlaskForm):
     enterprise_org_id = SelectField(_l("Enterprise"), coerce=int, validators=[DataRequired()])
     asset_ids = StringField(_l("Pledged IP asset ids (comma separated)"), validators=[DataRequired(), Length(max=500)])
-    principal = DecimalField(_l("Principal (yuan)"), places=2, validators=[InputRequired(), NumberRange(min=1)])
-    annual_rate = DecimalField(_l("Annual rate (fraction, e.g. 0.0525)"), places=6,
-                               validators=[InputRequired(), NumberRange(min=0)])
+    principal = DecimalInput(_l("Principal (yuan)"), bound=AMOUNT, required=True)
+    annual_rate = DecimalInput(_l("Annual rate (%, e.g. 5.25)"), bound=ANNUAL_RATE, percent=True, required=True)
     term_months = IntegerField(_l("Term (months)"), validators=[InputRequired(), NumberRange(min=1, max=360)])
     repayment_method = SelectField(_l("Repayment"), choices=METHODS)
     signed_on = DateField(_l("Signed on"), validators=[InputRequired()])
     registration_number = StringField(_l("Pledge registration number"), validators=[DataRequired(), Length(max=60)])
     guarantor_org_id = SelectField(_l("Guarantor"), coerce=int, validators=[Optional()])
-    guarantee_coverage = DecimalField(_l("Guarantee coverage (fraction)"), places=4, default=0,
-                                      validators=[Optional(), NumberRange(min=0, max=1)])
-    guarantee_premium = DecimalField(_l("Guarantee premium (yuan)"), places=2, default=0,
-                                     validators=[Optional(), NumberRange(min=0)])
+    guarantee_coverage = DecimalInput(_l("Guarantee coverage (% of the loss)"), bound=SHARE, percent=True, default=0)
+    guarantee_premium = DecimalInput(_l("Guarantee premium (yuan)"), bound=AMOUNT_OR_ZERO, default=0)
     insurer_org_id = SelectField(_l("Insurer"), coerce=int, validators=[Optional()])
-    insurance_coverage = DecimalField(_l("Insurance coverage (fraction)"), places=4, default=0,
-                                      validators=[Optional(), NumberRange(min=0, max=1)])
-    insurance_premium = DecimalField(_l("Insurance premium (yuan)"), places=2, default=0,
-                                     validators=[Optional(), NumberRange(min=0)])
+    insurance_coverage = DecimalInput(_l("Insurance coverage (% of the loss)"), bound=SHARE, percent=True, default=0)
+    insurance_premium = DecimalInput(_l("Insurance premium (yuan)"), bound=AMOUNT_OR_ZERO, default=0)
     collateral_text = TextAreaField(_l("Tangible collateral"), validators=[Optional(), Length(max=2000)])
     submit = SubmitField(_l("Record the loan"))
 
@@ -75,23 +66,19 @@ class SignOfferForm(FlaskForm):
     registered_on = DateField(_l("Pledge registered on"), validators=[InputRequired()])
     repayment_method = SelectField(_l("Repayment"), choices=METHODS)
     guarantor_org_id = SelectField(_l("Guarantor"), coerce=int, validators=[Optional()])
-    guarantee_coverage = DecimalField(_l("Guarantee coverage (fraction)"), places=4, default=0,
-                                      validators=[Optional(), NumberRange(min=0, max=1)])
-    guarantee_premium = DecimalField(_l("Guarantee premium (yuan)"), places=2, default=0,
-                                     validators=[Optional(), NumberRange(min=0)])
+    guarantee_coverage = DecimalInput(_l("Guarantee coverage (% of the loss)"), bound=SHARE, percent=True, default=0)
+    guarantee_premium = DecimalInput(_l("Guarantee premium (yuan)"), bound=AMOUNT_OR_ZERO, default=0)
     insurer_org_id = SelectField(_l("Insurer"), coerce=int, validators=[Optional()])
-    insurance_coverage = DecimalField(_l("Insurance coverage (fraction)"), places=4, default=0,
-                                      validators=[Optional(), NumberRange(min=0, max=1)])
-    insurance_premium = DecimalField(_l("Insurance premium (yuan)"), places=2, default=0,
-                                     validators=[Optional(), NumberRange(min=0)])
+    insurance_coverage = DecimalInput(_l("Insurance coverage (% of the loss)"), bound=SHARE, percent=True, default=0)
+    insurance_premium = DecimalInput(_l("Insurance premium (yuan)"), bound=AMOUNT_OR_ZERO, default=0)
     collateral_text = TextAreaField(_l("Tangible collateral"), validators=[Optional(), Length(max=2000)])
     submit = SubmitField(_l("Sign the loan"))
 
 
 class RepaymentForm(FlaskForm):
     paid_on = DateField(_l("Paid on"), validators=[InputRequired()])
-    principal = DecimalField(_l("Principal (yuan)"), places=2, default=0, validators=[Optional(), NumberRange(min=0)])
-    interest = DecimalField(_l("Interest (yuan)"), places=2, default=0, validators=[Optional(), NumberRange(min=0)])
+    principal = DecimalInput(_l("Principal (yuan)"), bound=AMOUNT_OR_ZERO, default=0)
+    interest = DecimalInput(_l("Interest (yuan)"), bound=AMOUNT_OR_ZERO, default=0)
     submit = SubmitField(_l("Record repayment"))
 
 
@@ -100,13 +87,12 @@ class ConfirmForm(FlaskForm):
 
 
 class RecoveryForm(FlaskForm):
-    recovery = DecimalField(_l("Recovery from disposal (yuan)"), places=2,
-                            validators=[InputRequired(), NumberRange(min=0)])
+    recovery = DecimalInput(_l("Recovery from disposal (yuan)"), bound=AMOUNT_OR_ZERO, required=True)
     submit = SubmitField(_l("Assemble the claim"))
 
 
 class ContributionForm(FlaskForm):
-    amount = DecimalField(_l("Amount (yuan)"), places=2, validators=[InputRequired(), NumberRange(min=Decimal("0.01"))])
+    amount = DecimalInput(_l("Amount (yuan)"), bound=AMOUNT, required=True)
     memo = StringField(_l("Memo"), validators=[Optional(), Length(max=300)])
     submit = SubmitField(_l("Top up the fund"))
 
@@ -115,7 +101,7 @@ class RateForm(FlaskForm):
     kind = SelectField(_l("Kind"), choices=choices([("pbc_benchmark_1y", _l("PBoC 1-year benchmark")),
                                                     ("lpr_1y", _l("1-year LPR"))]))
     effective_on = DateField(_l("Effective on"), validators=[InputRequired()])
-    rate = DecimalField(_l("Rate (fraction, e.g. 0.0435)"), places=6, validators=[InputRequired()])
+    rate = DecimalInput(_l("Rate (%, e.g. 4.35)"), bound=REFERENCE_RATE, percent=True, required=True)
     source = StringField(_l("Source"), validators=[Optional(), Length(max=200)])
     submit = SubmitField(_l("Add rate"))
 
@@ -127,17 +113,17 @@ class PolicyForm(FlaskForm):
     rate_cap_mode = SelectField(_l("Rate cap"), choices=choices([
         ("benchmark_ratio", _l("A multiple of the PBoC benchmark rate")),
         ("lpr_spread", _l("LPR plus basis points"))]))
-    rate_cap_ratio = DecimalField(_l("Multiple of the benchmark (1.5 = 150 %)"), places=4, default=Decimal("1.5"),
-                                  validators=[Optional(), NumberRange(min=1, max=5)])
+    rate_cap_ratio = DecimalInput(_l("Multiple of the benchmark (1.5 = 150 %)"), bound=RATE_CAP_RATIO,
+                                  default=Decimal("1.5"))
     rate_cap_spread_bp = IntegerField(_l("Basis points over the LPR"), validators=[Optional(),
                                                                                    NumberRange(min=0, max=2000)])
-    premium_subsidy_rate = DecimalField(_l("Premium subsidy cap (fraction of the loan, 0.01 = 1 %)"), places=4,
-                                        default=Decimal("0.01"), validators=[InputRequired(), NumberRange(0, 1)])
-    compensation_rate = DecimalField(_l("Compensation share of the principal loss (0.30 = 30 %)"), places=4,
-                                     default=Decimal("0.30"), validators=[InputRequired(), NumberRange(0, 1)])
-    compensation_cap = DecimalField(_l("Compensation cap per loan (yuan)"), places=2, default=Decimal("1500000"),
-                                    validators=[InputRequired(), NumberRange(min=0)])
-    enterprise_risk_ceiling = DecimalField(_l("Enterprise risk ceiling (0.10 = 10 %)"), places=4,
-                                           default=Decimal("0.10"), validators=[InputRequired(), NumberRange(0, 1)])
+    premium_subsidy_rate = DecimalInput(_l("Premium subsidy cap (% of the loan, e.g. 1)"), bound=SHARE, percent=True,
+                                        default=Decimal("0.01"), required=True)
+    compensation_rate = DecimalInput(_l("Compensation share of the principal loss (%, e.g. 30)"), bound=SHARE,
+                                     percent=True, default=Decimal("0.30"), required=True)
+    compensation_cap = DecimalInput(_l("Compensation cap per loan (yuan)"), bound=AMOUNT_OR_ZERO,
+                                    default=Decimal("1500000"), required=True)
+    enterprise_risk_ceiling = DecimalInput(_l("Enterprise risk ceiling (%, e.g. 10)"), bound=SHARE, percent=True,
+                                           default=Decimal("0.10"), required=True)
     source = StringField(_l("Source"), validators=[Optional(), Length(max=300)])
     submit = SubmitField(_l("Add the version"))

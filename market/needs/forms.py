@@ -1,15 +1,13 @@
-"""Forms of the needs area. Rates are typed as percentages (6.00) and stored as fractions (0.06)."""
+"""Forms of the needs area. Amounts and rates are formkit.DecimalInput (market.bounded): rates and loan-to-value
+ratios are typed in per cent (6.00) and handed to the services as fractions (0.06)."""
 
 from __future__ import annotations
-
-from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateTimeLocalField,
-    DecimalField,
     IntegerField,
     SelectMultipleField,
     StringField,
@@ -18,7 +16,9 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from market.formkit import choices
+from market.bounded import AMOUNT, AMOUNT_OR_ZERO, ANNUAL_RATE, LOAN_TO_VALUE
+from market.db import MAX_ID
+from market.formkit import DecimalInput, choices
 from market.ip.models import IpKind
 
 
@@ -27,24 +27,18 @@ class CheckboxesField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-def percent_to_fraction(value: Decimal | None) -> Decimal | None:
-    return None if value is None else (value / Decimal(100)).quantize(Decimal("0.000001"))
-
-
 class NeedForm(FlaskForm):
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=120)])
-    amount = DecimalField(_l("Amount (yuan)"), places=2, validators=[DataRequired(), NumberRange(min=1)])
+    amount = DecimalInput(_l("Amount (yuan)"), bound=AMOUNT, required=True)
     term_months = IntegerField(_l("Term (months)"), validators=[DataRequired(), NumberRange(min=1, max=120)])
-    max_rate_pct = DecimalField(_l("Highest annual rate accepted (%)"), places=2,
-                                validators=[DataRequired(), NumberRange(min=0.01, max=99)],
-                                description=_l("For example 6.00 for 6 % a year."))
+    max_rate_pct = DecimalInput(_l("Highest annual rate accepted (%)"), bound=ANNUAL_RATE, percent=True,
+                                required=True, description=_l("For example 6.00 for 6 % a year."))
     purpose = TextAreaField(_l("Purpose of the loan"), validators=[DataRequired(), Length(max=2000)])
     asset_ids = CheckboxesField(_l("IP assets offered as pledge"), coerce=int, validate_choice=False)
     tangible_collateral = StringField(_l("Tangible collateral (combined pledge)"),
                                       validators=[Optional(), Length(max=500)],
                                       description=_l("Optional: equipment, buildings or stock pledged together."))
-    tangible_value = DecimalField(_l("Value of the tangible collateral (yuan)"), places=2,
-                                  validators=[Optional(), NumberRange(min=0)])
+    tangible_value = DecimalInput(_l("Value of the tangible collateral (yuan)"), bound=AMOUNT_OR_ZERO)
     preferred_bank_ids = CheckboxesField(_l("Preferred banks"), coerce=int, validate_choice=False)
     submit_now = BooleanField(_l("Submit for review now"))
 
@@ -57,18 +51,19 @@ class ReviewForm(FlaskForm):
     reason = TextAreaField(_l("Reason (required to reject)"), validators=[Optional(), Length(max=2000)])
 
 
+TERM = NumberRange(min=1, max=600)
 KIND_CHOICES = [(k.value, k.value) for k in IpKind]
 
 
 class ProductForm(FlaskForm):
     name = StringField(_l("Product name"), validators=[DataRequired(), Length(max=120)])
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=2000)])
-    min_amount = DecimalField(_l("Smallest loan (yuan)"), places=2, validators=[DataRequired()])
-    max_amount = DecimalField(_l("Largest loan (yuan)"), places=2, validators=[DataRequired()])
-    min_term_months = IntegerField(_l("Shortest term (months)"), validators=[DataRequired()])
-    max_term_months = IntegerField(_l("Longest term (months)"), validators=[DataRequired()])
-    min_rate_pct = DecimalField(_l("Lowest annual rate (%)"), places=2, validators=[DataRequired()])
-    max_rate_pct = DecimalField(_l("Highest annual rate (%)"), places=2, validators=[DataRequired()])
+    min_amount = DecimalInput(_l("Smallest loan (yuan)"), bound=AMOUNT, required=True)
+    max_amount = DecimalInput(_l("Largest loan (yuan)"), bound=AMOUNT, required=True)
+    min_term_months = IntegerField(_l("Shortest term (months)"), validators=[DataRequired(), TERM])
+    max_term_months = IntegerField(_l("Longest term (months)"), validators=[DataRequired(), TERM])
+    min_rate_pct = DecimalInput(_l("Lowest annual rate (%)"), bound=ANNUAL_RATE, percent=True, required=True)
+    max_rate_pct = DecimalInput(_l("Highest annual rate (%)"), bound=ANNUAL_RATE, percent=True, required=True)
     accepted_kinds = CheckboxesField(_l("Accepted IP kinds"), choices=choices(KIND_CHOICES))
     target_industries = StringField(_l("Target industries (GB/T 4754 codes, comma-separated)"),
                                     validators=[Optional(), Length(max=300)],
@@ -76,16 +71,15 @@ class ProductForm(FlaskForm):
     target_groups = CheckboxesField(_l("Target Chongqing industry groups"), validate_choice=False)
     requires_guarantee = BooleanField(_l("A guarantee is required"))
     requires_insurance = BooleanField(_l("Loan guarantee insurance is required"))
-    ltv_invention = DecimalField(_l("Maximum loan-to-value, invention patents (%)"), places=2,
-                                 validators=[Optional(), NumberRange(min=1, max=100)])
-    ltv_utility_model = DecimalField(_l("Maximum loan-to-value, utility models (%)"), places=2,
-                                     validators=[Optional(), NumberRange(min=1, max=100)])
-    ltv_design = DecimalField(_l("Maximum loan-to-value, designs (%)"), places=2,
-                              validators=[Optional(), NumberRange(min=1, max=100)])
+    ltv_invention = DecimalInput(_l("Maximum loan-to-value, invention patents (%)"), bound=LOAN_TO_VALUE,
+                                 percent=True)
+    ltv_utility_model = DecimalInput(_l("Maximum loan-to-value, utility models (%)"), bound=LOAN_TO_VALUE,
+                                     percent=True)
+    ltv_design = DecimalInput(_l("Maximum loan-to-value, designs (%)"), bound=LOAN_TO_VALUE, percent=True)
 
 
 class ClaimForm(FlaskForm):
-    product_id = IntegerField(_l("Product"), validators=[Optional()])
+    product_id = IntegerField(_l("Product"), validators=[Optional(), NumberRange(min=1, max=MAX_ID)])
     note = TextAreaField(_l("Note to the enterprise"), validators=[Optional(), Length(max=2000)])
 
 
@@ -94,9 +88,8 @@ class MeetingForm(FlaskForm):
 
 
 class OfferForm(FlaskForm):
-    amount = DecimalField(_l("Loan amount (yuan)"), places=2, validators=[DataRequired(), NumberRange(min=1)])
-    annual_rate_pct = DecimalField(_l("Annual rate (%)"), places=2,
-                                   validators=[DataRequired(), NumberRange(min=0.01, max=99)])
+    amount = DecimalInput(_l("Loan amount (yuan)"), bound=AMOUNT, required=True)
+    annual_rate_pct = DecimalInput(_l("Annual rate (%)"), bound=ANNUAL_RATE, percent=True, required=True)
     term_months = IntegerField(_l("Term (months)"), validators=[DataRequired(), NumberRange(min=1, max=360)])
-    product_id = IntegerField(_l("Product"), validators=[Optional()])
+    product_id = IntegerField(_l("Product"), validators=[Optional(), NumberRange(min=1, max=MAX_ID)])
     conditions = TextAreaField(_l("Conditions"), validators=[Optional(), Length(max=2000)])

@@ -25,7 +25,6 @@ from market.needs.forms import (
     OfferForm,
     ProductForm,
     ReviewForm,
-    percent_to_fraction,
 )
 from market.needs.models import LoanProduct, Need
 from market.needs.rules import AMOUNT_BANDS, REVIEW_CHECKLIST
@@ -80,7 +79,7 @@ def _fill_need_choices(form: NeedForm, need: Need | None = None) -> None:
 def _need_input(form: NeedForm) -> service.NeedInput:
     return service.NeedInput(
         title=form.title.data, amount=form.amount.data, term_months=form.term_months.data,
-        purpose=form.purpose.data, max_rate=percent_to_fraction(form.max_rate_pct.data),
+        purpose=form.purpose.data, max_rate=form.max_rate_pct.data,
         asset_ids=form.asset_ids.data or [], tangible_collateral=form.tangible_collateral.data,
         tangible_value=form.tangible_value.data, preferred_bank_ids=form.preferred_bank_ids.data or [],
     )
@@ -128,7 +127,7 @@ def edit(need_id: int):
     need = service.own_need(db.session, current_user, need_id)
     form = NeedForm(obj=need) if request.method == "GET" else NeedForm()
     if request.method == "GET":
-        form.max_rate_pct.data = need.max_rate * 100
+        form.max_rate_pct.data = need.max_rate
         form.asset_ids.data = need.asset_ids
         form.preferred_bank_ids.data = need.preferred_bank_ids
     _fill_need_choices(form, need)
@@ -155,7 +154,7 @@ def detail(need_id: int):
                        my_claim=next((c for c in need.claims if c.bank_org_id == current_user.organisation_id),
                                      None),
                        claim_form=ClaimForm(), meeting_form=MeetingForm(), offer_form=OfferForm(
-                           amount=need.amount, term_months=need.term_months, annual_rate_pct=need.max_rate * 100))
+                           amount=need.amount, term_months=need.term_months, annual_rate_pct=need.max_rate))
     elif current_user.role is Role.STAFF:
         context.update(review_form=ReviewForm())
     elif need.org_id == current_user.organisation_id:
@@ -275,7 +274,7 @@ def offer(need_id: int):
         flash(_("Check the offer: amount, rate and term are required."), "error")
         return redirect(url_for("needs.detail", need_id=need_id))
     _attempt(lambda: docking.make_offer(db.session, current_user, need_id, form.amount.data,
-                                        percent_to_fraction(form.annual_rate_pct.data), form.term_months.data,
+                                        form.annual_rate_pct.data, form.term_months.data,
                                         utcnow(), product_id=form.product_id.data, conditions=form.conditions.data),
              _("Your offer was sent."), sync=True)
     return redirect(url_for("needs.detail", need_id=need_id))
@@ -321,12 +320,12 @@ def _product_input(form: ProductForm) -> docking.ProductInput:
     for kind in ("invention", "utility_model", "design"):
         value = getattr(form, f"ltv_{kind}").data
         if value is not None:
-            ltv[kind] = percent_to_fraction(value)
+            ltv[kind] = value
     return docking.ProductInput(
         name=form.name.data, description=form.description.data, min_amount=form.min_amount.data,
         max_amount=form.max_amount.data, min_term_months=form.min_term_months.data,
-        max_term_months=form.max_term_months.data, min_rate=percent_to_fraction(form.min_rate_pct.data),
-        max_rate=percent_to_fraction(form.max_rate_pct.data), accepted_kinds=form.accepted_kinds.data or [],
+        max_term_months=form.max_term_months.data, min_rate=form.min_rate_pct.data,
+        max_rate=form.max_rate_pct.data, accepted_kinds=form.accepted_kinds.data or [],
         target_industries=[c.strip() for c in (form.target_industries.data or "").split(",") if c.strip()],
         target_groups=form.target_groups.data or [], requires_guarantee=form.requires_guarantee.data,
         requires_insurance=form.requires_insurance.data, max_ltv=ltv,
@@ -345,12 +344,12 @@ def product_form(product_id: int | None = None):
     form = ProductForm()
     if request.method == "GET" and product is not None:
         form = ProductForm(obj=product)
-        form.min_rate_pct.data = product.min_rate * 100
-        form.max_rate_pct.data = product.max_rate * 100
+        form.min_rate_pct.data = product.min_rate
+        form.max_rate_pct.data = product.max_rate
         form.target_industries.data = ", ".join(product.target_industries)
         for kind, value in product.max_ltv.items():
             if hasattr(form, f"ltv_{kind}"):
-                getattr(form, f"ltv_{kind}").data = Decimal(value) * 100
+                getattr(form, f"ltv_{kind}").data = Decimal(value)
     from market.needs.labels import kind_label
 
     form.accepted_kinds.choices = [(k.value, kind_label(k.value)) for k in IpKind]

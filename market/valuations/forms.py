@@ -5,10 +5,12 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import BooleanField, DateField, DecimalField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, DateField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from market.formkit import choices
+from market.bounded import AMOUNT
+from market.db import MAX_ID
+from market.formkit import DecimalInput, choices
 from market.valuations.labels import METHOD_LABELS, VALUE_TYPE_LABELS
 
 
@@ -18,10 +20,10 @@ def value_type_choices(blank: bool = False):
 
 
 class ValuationForm(FlaskForm):
-    asset_id = IntegerField(_l("Asset number"), validators=[DataRequired(), NumberRange(min=1)],
+    asset_id = IntegerField(_l("Asset number"), validators=[DataRequired(), NumberRange(min=1, max=MAX_ID)],
                             description=_l("The asset's number in the market (shown on its page)."))
     value_type = SelectField(_l("Value type"), validators=[DataRequired()])
-    amount = DecimalField(_l("Value (yuan)"), places=2, validators=[DataRequired(), NumberRange(min=0.01)])
+    amount = DecimalInput(_l("Value (yuan)"), bound=AMOUNT, required=True)
     valuation_date = DateField(_l("Valuation date"), validators=[DataRequired()])
     valid_until = DateField(_l("Valid until"), validators=[Optional()],
                             description=_l("Empty: one year after the valuation date."))
@@ -49,7 +51,7 @@ class WithdrawForm(FlaskForm):
 
 class ConflictForm(FlaskForm):
     tied_org_id = SelectField(_l("Organisation"), coerce=int, validate_choice=False)
-    asset_id = IntegerField(_l("Asset number"), validators=[Optional(), NumberRange(min=1)])
+    asset_id = IntegerField(_l("Asset number"), validators=[Optional(), NumberRange(min=1, max=MAX_ID)])
     reason = StringField(_l("What the tie is"), validators=[DataRequired(), Length(max=500)])
     whole_agency = BooleanField(_l("The whole agency is tied"))
 
@@ -71,8 +73,7 @@ class ConsultationForm(FlaskForm):
 
 class AnswerForm(FlaskForm):
     answer = TextAreaField(_l("Financing-plan suggestion"), validators=[DataRequired(), Length(max=8000)])
-    suggested_amount = DecimalField(_l("Suggested loan amount (yuan)"), places=2,
-                                    validators=[Optional(), NumberRange(min=0.01)])
+    suggested_amount = DecimalInput(_l("Suggested loan amount (yuan)"), bound=AMOUNT)
     suggested_term_months = IntegerField(_l("Suggested term (months)"),
                                          validators=[Optional(), NumberRange(min=1, max=360)])
     suggested_value_type = SelectField(_l("Value type to use"), validators=[Optional()])

@@ -55,8 +55,9 @@ def test_plans_api_missing_field_and_non_json(client):
 
 def test_plans_page_public(client):
     assert client.get("/plans").status_code == 200
-    r = client.post("/plans", data={**BODY, "guarantee_coverage": "0", "guarantee_premium": "0",
-                                    "insurance_coverage": "0", "insurance_premium": "0"})
+    # the web form takes rates in per cent (the API in fractions)
+    r = client.post("/plans", data={**BODY, "annual_rate": "5", "benchmark_rate": "4.35", "guarantee_coverage": "0",
+                                    "guarantee_premium": "0", "insurance_coverage": "0", "insurance_premium": "0"})
     assert r.status_code == 200 and "1,200,000.00" in r.get_data(as_text=True)
 
 

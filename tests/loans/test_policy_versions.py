@@ -57,14 +57,17 @@ def test_staff_page_and_calculator_show_the_version(client, session, factory):
     page = client.get("/loans/policies").get_data(as_text=True)
     assert "cq-2015" in page
     data = {"name": "测试版本", "effective_from": "2043-01-01", "eligible_kinds": ["invention", "design"],
-            "rate_cap_mode": "benchmark_ratio", "rate_cap_ratio": "1.4", "premium_subsidy_rate": "0.01",
-            "compensation_rate": "0.3", "compensation_cap": "1500000", "enterprise_risk_ceiling": "0.1"}
+            "rate_cap_mode": "benchmark_ratio", "rate_cap_ratio": "1.4", "premium_subsidy_rate": "1",
+            "compensation_rate": "30", "compensation_cap": "1500000", "enterprise_risk_ceiling": "10"}  # per cent
     response = client.post("/loans/policies", data=data)
     assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    added = next(p for p in policy_versions(session) if p.name == "测试版本")
+    assert (added.premium_subsidy_rate, added.compensation_rate, added.enterprise_risk_ceiling) == (
+        Decimal("0.01"), Decimal("0.3"), Decimal("0.1"))
     again = client.post("/loans/policies", data=data, follow_redirects=True).get_data(as_text=True)
     assert "v20430101" in again and "2043-01-01" in again
     assert client.post("/loans/policies", data={**data, "effective_from": "2043-01-01"}).status_code == 200
-    page = client.post("/plans", data={"loan_amount": "1000000", "annual_rate": "0.05", "benchmark_rate": "0.0435",
+    page = client.post("/plans", data={"loan_amount": "1000000", "annual_rate": "5", "benchmark_rate": "4.35",
                                        "term_months": "12", "signed_on": "2043-02-01"}).get_data(as_text=True)
     assert "v20430101" in page and "测试版本" in page
     page = client.get("/plans").get_data(as_text=True)
