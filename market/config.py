@@ -49,6 +49,10 @@ def load(app, test_config: dict | None) -> None:
         RATELIMIT_STORAGE_URI="memory://",
         RATELIMIT_HEADERS_ENABLED=True,
         LOGIN_RATE_LIMIT="10 per minute",
+        SIGNUP_RATE_LIMIT="5 per hour",
+        # Behind a reverse proxy: how many proxies append to X-Forwarded-For (0: none, the peer is the client).
+        # Only then do the per-address limits see the client's address instead of the proxy's.
+        PROXY_FIX_X_FOR=0,
         BID_RATE_LIMIT="120 per minute",
         FORCE_HTTPS=False,
         API_TITLE="IP Pledge Market API",
@@ -63,7 +67,14 @@ def load(app, test_config: dict | None) -> None:
     if os.environ.get("MARKET_COOKIE_SECURE") == "1":
         app.config["SESSION_COOKIE_SECURE"] = True
         app.config["REMEMBER_COOKIE_SECURE"] = True
+    if os.environ.get("MARKET_PROXY_FIX_X_FOR"):
+        app.config["PROXY_FIX_X_FOR"] = int(os.environ["MARKET_PROXY_FIX_X_FOR"])
     if test_config:
         app.config.update(test_config)
+    if app.config["PROXY_FIX_X_FOR"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # Trust exactly that many X-Forwarded-For hops; a client cannot spoof its address past the proxies.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=int(app.config["PROXY_FIX_X_FOR"]))
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(instance)

@@ -22,11 +22,24 @@ def N_(message: str) -> str:
 _hasher = PasswordHasher()
 
 MIN_PASSWORD_LENGTH = 10
-COMMON_PASSWORDS = frozenset(
-    {
-        "password123", "1234567890", "qwertyuiop", "password1234", "abc1234567", "iloveyou12", "admin12345",
-        "1qaz2wsx3edc",
-    }
+# zxcvbn's score (0-4); 3 means "safely unguessable: moderate protection from an offline attack".
+MIN_PASSWORD_SCORE = 3
+_DUMMY_HASH: str | None = None
+
+# Pinyin names with digits ("zhangsan1990", "wangxiaoming88") are among the first guesses against Chinese users and
+# zxcvbn's English dictionaries do not know them: a common surname followed by at most three more pinyin syllables,
+# with digits before or after, is refused.
+PINYIN_SURNAMES = frozenset("""
+    wang li zhang liu chen yang huang zhao wu zhou xu sun ma zhu hu guo he gao lin luo zheng liang xie song tang han
+    feng deng cao peng zeng xiao tian dong yuan pan cai jiang yu du ye cheng su wei lv lu ding ren shen yao cui zhong
+    tan qiu fan jin shi liao jia xia fu fang zou xiong bai meng qin yan hou lei long duan hao kong shao mao wan gu lai
+    kang yin qian niu hong gong qi wen chang an bi bao mo ni ge xing tao shan yue mei pang shang fei ji zhan bu
+    ouyang situ zhuge shangguan murong sima dongfang huangfu
+""".split())
+_PINYIN_SYLLABLE = re.compile(
+    r"(?:zh|ch|sh|[bpmfdtnlgkhjqxrzcsyw])?"
+    r"(?:iang|iong|uang|ang|eng|ing|ong|ian|iao|uai|uan|van|ai|ei|ao|ou|an|en|in|un|vn|er|ia|ie|iu|ua|uo|ui|ue|ve"
+    r"|a|o|e|i|u|v)"
 )
 
 
@@ -41,19 +54,58 @@ def check_password(password_hash: str, password: str) -> bool:
         return False
 
 
-def password_problem(password: str, email: str = "") -> str | None:
-    """Why a password is too weak (an English msgid), or None when it is acceptable."""
+def check_no_password(password: str) -> bool:
+    """The same argon2 work as `check_password`, for an e-mail with no account: log-in takes as long either way.
+    Always False."""
+    global _DUMMY_HASH
+    if _DUMMY_HASH is None:
+        import secrets
+
+        _DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
+    check_password(_DUMMY_HASH, password)
+    return False
+
+
+def _pinyin_syllables(letters: str, limit: int) -> bool:
+    """Whether `letters` splits into at most `limit` pinyin syllables."""
+    if not letters:
+        return True
+    if limit == 0:
+        return False
+    return any(_PINYIN_SYLLABLE.fullmatch(letters[:end]) and _pinyin_syllables(letters[end:], limit - 1)
+               for end in range(1, min(len(letters), 6) + 1))
+
+
+def is_pinyin_name_with_digits(password: str) -> bool:
+    """"zhangsan1990", "Wang.XiaoMing-88", "1985liwei": a common surname and a given name in pinyin, plus digits."""
+    plain = re.sub(r"[^a-z0-9]", "", password.lower())
+    found = re.fullmatch(r"([a-z]+)(\d+)|(\d+)([a-z]+)", plain)
+    if not found:
+        return False
+    letters = found.group(1) or found.group(4)
+    return any(letters.startswith(surname) and _pinyin_syllables(letters[len(surname):], 3)
+               for surname in PINYIN_SURNAMES)
+
+
+def password_problem(password: str, email: str = "", name: str = "") -> str | None:
+    """Why a password is too weak (an English msgid), or None when it is acceptable. The strength is zxcvbn's
+    estimate (common passwords, keyboard patterns, dates, the user's own e-mail and name) plus pinyin names."""
     if len(password) < MIN_PASSWORD_LENGTH:
         return N_("The password must be at least 10 characters long.")
     if len(password) > 128:
         return N_("The password must be at most 128 characters long.")
     if not re.search(r"[A-Za-z]", password) or not re.search(r"\d", password):
         return N_("The password must contain both letters and digits.")
-    if password.lower() in COMMON_PASSWORDS or len(set(password)) < 5:
-        return N_("This password is too easy to guess.")
+    if is_pinyin_name_with_digits(password):
+        return N_("A name in pinyin with a year or other digits is easy to guess. Use a few unrelated words.")
     local = email.split("@")[0].lower()
     if len(local) >= 4 and local in password.lower():
         return N_("The password must not contain your e-mail name.")
+    from zxcvbn import zxcvbn
+
+    own = [part for part in {email, local, *re.split(r"[@._+-]", email), name, *name.split()} if part]
+    if zxcvbn(password[:72], user_inputs=own)["score"] < MIN_PASSWORD_SCORE:
+        return N_("This password is too easy to guess. Use a few unrelated words, or a longer password.")
     return None
 
 

@@ -27,12 +27,14 @@ def count(session, model):
     return session.scalar(select(func.count()).select_from(model))
 
 
-def test_signup_creates_pending_org_and_logs_in(client, session):
+def test_signup_creates_pending_org_then_the_person_logs_in(client, session):
     response = client.post("/signup", data=signup_data())
-    assert response.status_code == 302 and response.headers["Location"].endswith("/workspace")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/login")
     user = session.scalar(select(User).where(User.email == "zhang@example.cq"))
     assert user.organisation.status is OrgStatus.PENDING
     assert user.organisation.credit_code == VALID_CODE
+    assert "注册申请已收到" in client.get("/login").get_data(as_text=True)
+    login(client, user, "Chongqing2026x")
     page = client.get("/workspace").get_data(as_text=True)
     assert "企业工作台" in page and "等待交易所审核" in page
     actions = set(session.scalars(select(AuditEntry.action)))
@@ -45,6 +47,10 @@ def test_signup_creates_pending_org_and_logs_in(client, session):
         ({"credit_code": VALID_CODE[:-1] + ("0" if VALID_CODE[-1] != "0" else "1")}, "统一社会信用代码无效"),
         ({"password": "short1", "confirm": "short1"}, "密码至少需要 10 个字符"),
         ({"password": "onlyletterspassword", "confirm": "onlyletterspassword"}, "密码必须同时包含字母和数字"),
+        ({"password": "abcd123456", "confirm": "abcd123456"}, "该密码太容易被猜到"),
+        ({"password": "qwerty1234", "confirm": "qwerty1234"}, "该密码太容易被猜到"),
+        ({"password": "zhangsan1990", "confirm": "zhangsan1990"}, "拼音姓名加年份或其他数字很容易被猜到"),
+        ({"password": "Wang.XiaoMing-88", "confirm": "Wang.XiaoMing-88"}, "拼音姓名加年份或其他数字很容易被猜到"),
         ({"confirm": "different-2026"}, "两次输入的密码不一致"),
         ({"org_name": "长" * 121}, "120"),
         ({"email": "not-an-email"}, "电子邮件"),
@@ -59,12 +65,27 @@ def test_signup_refusals_are_clear_and_save_nothing(client, session, override, m
     assert (count(session, User), count(session, Organisation)) == (users, orgs)
 
 
-def test_duplicate_email_is_refused(client, session, factory):
-    factory.user(Role.BANK, email="zhang@example.cq")
-    response = client.post("/signup", data=signup_data())
-    assert "该电子邮件地址已注册" in response.get_data(as_text=True)
+def test_signup_does_not_tell_whether_an_address_is_registered(client, session, factory):
+    """A new address and a registered one get the same answer; the registered account is left as it was (the attempt
+    is audited on it) and nothing else is created."""
+    owner = factory.user(Role.BANK, email="zhang@example.cq")
+    taken = client.post("/signup", data=signup_data())
+    taken_page = client.get("/login").get_data(as_text=True)
+    assert "该电子邮件地址已注册" not in taken_page
     assert session.scalar(select(func.count()).select_from(Organisation).where(
         Organisation.name == "重庆测试科技有限公司")) == 0
+    assert owner.password_hash == session.get(User, owner.id).password_hash and owner.role is Role.BANK
+    assert session.scalars(select(AuditEntry.action).where(AuditEntry.entity_id == str(owner.id))).all() == [
+        "user.signup_for_existing_email"]
+    free = client.post("/signup", data=signup_data(email="new@example.cq", org_name="重庆另一科技有限公司",
+                                                   credit_code=credit_code("91500112MA5UA0002")))
+    free_page = client.get("/login").get_data(as_text=True)
+    assert (taken.status_code, taken.headers["Location"]) == (free.status_code, free.headers["Location"])
+
+    def flashes(page):
+        return page[page.find('<ul class="flashes">'):page.find("</ul>", page.find('<ul class="flashes">'))]
+
+    assert flashes(taken_page) == flashes(free_page) and "注册申请已收到" in flashes(free_page)
 
 
 def test_bidder_may_sign_up_as_a_person(client, session):

@@ -5,16 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 from stdnum.cn import uscc
 from stdnum.exceptions import ValidationError
 
-from market.accounts.models import ROLE_ORG_KIND, Organisation, OrgKind, OrgStatus, Role, User
+from market.accounts.models import ROLE_ORG_KIND, ApiToken, Organisation, OrgKind, OrgStatus, Role, User
 from market.audit.service import record, snapshot
 from market.errors import Conflict, Forbidden, InvalidInput, NotFound  # noqa: F401  (re-exported)
 from market.reference.models import District, Industry
-from market.security import check_password, hash_password, password_problem
+from market.security import check_no_password, check_password, hash_password, password_problem
 from market.states import StateMachine
 
 ORG_STATES = StateMachine(
@@ -79,16 +79,6 @@ def _check_org(session: Session, details: OrgDetails, exclude_id: int | None = N
     return code
 
 
-def _check_new_user(session: Session, email: str, password: str) -> str:
-    email = normalise_email(email)
-    if session.scalar(select(User.id).where(User.email == email)):
-        raise Conflict("This e-mail address is already registered.")
-    problem = password_problem(password, email)
-    if problem:
-        raise InvalidInput(problem)
-    return email
-
-
 def register(
     session: Session,
     *,
@@ -99,16 +89,31 @@ def register(
     org: OrgDetails | None,
     now: datetime,
     locale: str = "zh_CN",
-) -> User:
-    """Sign up a user with a new organisation awaiting verification (a bidder may sign up as a person)."""
+) -> User | None:
+    """Sign up a user with a new organisation awaiting verification (a bidder may sign up as a person).
+
+    Sign-up never tells whether an address is registered: after the same checks, an address that already has an
+    account gets nothing new (the attempt is audited on that account, and the password is hashed all the same so
+    the answer takes as long) and None is returned; the caller answers both cases alike."""
     if role is Role.STAFF:
         raise Forbidden("Exchange staff accounts are created by the exchange.")
-    email = _check_new_user(session, email, password)
+    email = normalise_email(email)
+    problem = password_problem(password, email, name)
+    if problem:
+        raise InvalidInput(problem)
+    if org is None and role is not Role.BIDDER:
+        raise InvalidInput("An organisation is required for this role.")
+    code = _check_org(session, org) if org is not None else None
+    if org is not None and role is not Role.BIDDER and not code:
+        raise InvalidInput("The unified social credit code is required for organisations.")
+    password_hash = hash_password(password)
+    existing = session.scalar(select(User).where(User.email == email))
+    if existing is not None:
+        record(session, actor=None, action="user.signup_for_existing_email", entity_type="user",
+               entity_id=existing.id, now=now)
+        return None
     organisation = None
     if org is not None:
-        code = _check_org(session, org)
-        if role is not Role.BIDDER and not code:
-            raise InvalidInput("The unified social credit code is required for organisations.")
         organisation = Organisation(
             kind=ROLE_ORG_KIND[role],
             name=org.name.strip(),
@@ -126,11 +131,9 @@ def register(
         session.flush()
         record(session, actor=None, action="organisation.registered", entity_type="organisation",
                entity_id=organisation.id, now=now, after=snapshot(organisation, ORG_FIELDS))
-    elif role is not Role.BIDDER:
-        raise InvalidInput("An organisation is required for this role.")
     user = User(
         email=email,
-        password_hash=hash_password(password),
+        password_hash=password_hash,
         name=name.strip(),
         role=role,
         organisation=organisation,
@@ -186,7 +189,8 @@ def create_user(
 def authenticate(session: Session, email: str, password: str, now: datetime) -> User:
     """The user for these credentials; the same message whether the e-mail or the password was wrong."""
     user = session.scalar(select(User).where(User.email == normalise_email(email)))
-    if user is None or not check_password(user.password_hash, password):
+    # An unknown e-mail costs the same argon2 verification as a known one: the time does not tell them apart.
+    if not (check_password(user.password_hash, password) if user is not None else check_no_password(password)):
         raise InvalidInput("Wrong e-mail or password.")
     if not user.active:
         raise Forbidden("This account is disabled.")
@@ -195,14 +199,28 @@ def authenticate(session: Session, email: str, password: str, now: datetime) -> 
 
 
 def change_password(session: Session, user: User, old: str, new: str, now: datetime) -> None:
+    """A new password ends every other session of the account and revokes all of its API tokens (whoever knew the
+    old password may have made some)."""
     if not check_password(user.password_hash, old):
         raise InvalidInput("The current password is wrong.")
-    problem = password_problem(new, user.email)
+    problem = password_problem(new, user.email, user.name)
     if problem:
         raise InvalidInput(problem)
     user.password_hash = hash_password(new)
     user.session_version += 1
-    record(session, actor=user, action="user.password_changed", entity_type="user", entity_id=user.id, now=now)
+    revoked = session.execute(
+        update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None)).values(revoked_at=now)
+    ).rowcount
+    record(session, actor=user, action="user.password_changed", entity_type="user", entity_id=user.id, now=now,
+           note=f"tokens revoked: {revoked}")
+
+
+def log_out(session: Session, user: User, now: datetime) -> None:
+    """End the session on the server: the cookie is signed, not stored, so the old one would still open pages; a
+    new session version makes every cookie issued before it worthless (this logs out the account's other browsers
+    too, as "log out everywhere" does)."""
+    user.session_version += 1
+    record(session, actor=user, action="user.logged_out", entity_type="user", entity_id=user.id, now=now)
 
 
 def set_locale(session: Session, user: User, locale: str, now: datetime) -> None:
@@ -264,6 +282,6 @@ def update_organisation(session: Session, user: User, details: OrgDetails, now: 
 
 
 __all__ = [
-    "OrgDetails", "register", "create_user", "authenticate", "change_password", "decide_organisation",
+    "OrgDetails", "register", "create_user", "authenticate", "change_password", "log_out", "decide_organisation",
     "update_organisation", "set_locale", "normalise_credit_code", "OrgKind",
 ]

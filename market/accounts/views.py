@@ -49,7 +49,11 @@ def _org_details(form) -> service.OrgDetails:
 
 
 @auth_bp.route("/signup", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["SIGNUP_RATE_LIMIT"], methods=["POST"],
+               key_func=lambda: f"signup:{request.remote_addr}")
 def signup():
+    """Without e-mail delivery the answer cannot depend on whether the address is registered: a new account and an
+    address that already has one both end on the log-in page with the same message (no automatic log-in)."""
     if current_user.is_authenticated:
         return redirect(url_for("main.workspace"))
     form = SignupForm()
@@ -60,7 +64,7 @@ def signup():
         try:
             from market.i18n import select_locale
 
-            user = service.register(
+            service.register(
                 db.session, email=form.email.data, password=form.password.data, name=form.name.data,
                 role=role, org=org, now=utcnow(), locale=select_locale(),
             )
@@ -69,12 +73,9 @@ def signup():
             db.session.rollback()
             flash(exc.localized(), "error")
         else:
-            login_user(user)
-            if user.organisation is not None:
-                flash(_("Welcome! Your organisation is waiting for verification by the exchange."), "success")
-            else:
-                flash(_("Welcome! Your account is ready."), "success")
-            return redirect(url_for("main.workspace"))
+            flash(_("Sign-up received. Log in with your e-mail and password; a new organisation then waits for "
+                    "verification by the exchange."), "success")
+            return redirect(url_for("auth.login"))
     return render_template("auth/signup.html", form=form)
 
 
@@ -109,6 +110,8 @@ def login():
 @login_required
 def logout():
     if EmptyForm().validate_on_submit():
+        service.log_out(db.session, current_user, utcnow())
+        db.session.commit()
         logout_user()
         flash(_("You have logged out."), "info")
     return redirect(url_for("main.home"))
@@ -127,7 +130,8 @@ def password():
             flash(exc.localized(), "error")
         else:
             login_user(current_user._get_current_object())  # the session id carries the new session version
-            flash(_("Your password was changed. Other sessions were logged out."), "success")
+            flash(_("Your password was changed. Other sessions were logged out and your API tokens revoked."),
+                  "success")
             return redirect(url_for("main.workspace"))
     return render_template("auth/password.html", form=form)
 

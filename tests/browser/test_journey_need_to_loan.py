@@ -68,7 +68,7 @@ TEXT = {
     "zh": {
         "html_lang": "zh-CN", "switch_to": "English", "sign_up": "注册", "log_in": "登录", "save": "保存",
         "ent_workspace": "企业工作台", "bank_workspace": "银行工作台", "staff_workspace": "交易所工作台",
-        "waiting": "欢迎！您的机构正在等待交易所审核。", "pending_tile": "待审核机构", "review": "审核",
+        "waiting": "注册申请已收到。", "pending_tile": "待审核机构", "review": "审核",
         "verify": "审核通过", "decision_saved": "审核结果已保存。", "verified": "已审核",
         "must_be_verified": "您的机构须通过认证后才能操作。",
         "my_ip": "我的知识产权", "register_ip": "登记知识产权资产", "ip_registered": "知识产权资产已登记。",
@@ -86,7 +86,7 @@ TEXT = {
         "html_lang": "en", "switch_to": "中文", "sign_up": "Sign up", "log_in": "Log in", "save": "Save",
         "ent_workspace": "Enterprise workspace", "bank_workspace": "Bank workspace",
         "staff_workspace": "Exchange staff workspace",
-        "waiting": "Welcome! Your organisation is waiting for verification by the exchange.",
+        "waiting": "Sign-up received.",
         "pending_tile": "Organisations awaiting verification", "review": "Review", "verify": "Verify",
         "decision_saved": "Decision saved.", "verified": "Verified",
         "must_be_verified": "Your organisation must be verified before it can act.",
@@ -205,9 +205,14 @@ def sign_up(page, url, journey: Journey, *, role, name, email, org, code, distri
     page.select_option("select[name=district_code]", district)
     journey.shot(page, f"{role}-signup-form")
     page.get_by_role("button", name=journey.t["sign_up"]).click()
+    # Sign-up does not log in (its answer must not tell whether the address was registered): log in next.
+    page.wait_for_url(url + "/login")
+    journey.flash(page, "waiting")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", PASSWORD)
+    page.get_by_role("button", name=journey.t["log_in"]).click()
     page.wait_for_url(url + "/workspace")
     expect(page.locator("[data-test=workspace-title]")).to_have_text(journey.t[workspace_key])
-    journey.flash(page, "waiting")
     expect(page.locator("[data-test=verification-banner]")).to_be_visible()
     journey.shot(page, f"{role}-signed-up")
 
