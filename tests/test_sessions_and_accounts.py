@@ -4,11 +4,12 @@ addresses are registered, and the per-address limit sees the client behind a con
 from __future__ import annotations
 
 import argon2
+import pytest
 from sqlalchemy import select
 
 from market.accounts.models import ApiToken, Role
 from market.audit.models import AuditEntry
-from tests.conftest import PASSWORD, login
+from tests.conftest import DATABASES, PASSWORD, PG_URL, login
 
 
 def test_old_session_cookie_is_refused_after_log_out(app, client, factory):
@@ -107,3 +108,78 @@ def test_per_address_limit_sees_the_client_only_behind_a_configured_proxy(make_a
     assert _login_codes(client, ["1.1.1.1", "1.1.1.1"]) == [200, 429]
     # A client that forges an extra hop is still counted by the address the proxy saw (the last one).
     assert _login_codes(client, ["9.9.9.9, 1.1.1.1"]) == [429]
+
+
+def test_failed_log_ins_lock_the_address_known_or_not_and_the_lock_is_audited(client, session, factory):
+    from market.accounts.service import LOCK_AFTER
+
+    user = factory.user(Role.BANK)
+    for email in (user.email, "nobody@example.cq"):
+        for _ in range(LOCK_AFTER):
+            page = client.post("/login", data={"email": email, "password": "wrong-password-1"}).get_data(as_text=True)
+            assert "电子邮件或密码错误" in page
+        # Locked: even the right password is refused, with the same words for a registered and an unknown address.
+        page = client.post("/login", data={"email": email, "password": PASSWORD}).get_data(as_text=True)
+        assert "该电子邮件地址登录失败次数过多，请 1 分钟后再试" in page, email
+    api = client.post("/api/v1/tokens", json={"email": user.email, "password": PASSWORD})
+    assert api.status_code == 429 and api.get_json()["error"]["code"] == "too_many_attempts"
+    locks = session.scalars(select(AuditEntry).where(AuditEntry.action == "login.locked")).all()
+    assert [(e.entity_type, e.entity_id) for e in locks] == [("user", str(user.id)),
+                                                             ("login_email", "nobody@example.cq")]
+    assert locks[0].after["failures"] == LOCK_AFTER
+
+
+def test_the_lock_grows_with_each_failure_and_a_success_clears_it(session, factory):
+    from datetime import timedelta
+
+    from market.accounts import service
+    from market.accounts.models import LoginThrottle
+    from tests.conftest import NOW
+
+    user = factory.user(Role.BANK)
+    for _ in range(service.LOCK_AFTER):
+        service.note_login_failure(session, user.email.upper(), NOW)
+    assert session.get(LoginThrottle, user.email).locked_until == NOW + timedelta(minutes=1)
+    with pytest.raises(service.LoginLocked):
+        service.authenticate(session, user.email, PASSWORD, NOW + timedelta(seconds=59))
+    service.note_login_failure(session, user.email, NOW + timedelta(minutes=1))
+    assert session.get(LoginThrottle, user.email).locked_until == NOW + timedelta(minutes=3)  # 2 minutes now
+    for _ in range(20):
+        throttle = service.note_login_failure(session, user.email, NOW + timedelta(minutes=5))
+    assert throttle.locked_until == NOW + timedelta(minutes=65)  # at most an hour
+    assert service.authenticate(session, user.email, PASSWORD, NOW + timedelta(minutes=66)) is user
+    session.flush()
+    assert session.get(LoginThrottle, user.email) is None
+
+
+def _parallel_failed_log_ins(app, email: str, count: int) -> list[int]:
+    import threading
+
+    barrier = threading.Barrier(count)
+    statuses: list[int | None] = [None] * count
+
+    def run(index: int) -> None:
+        with app.test_client() as client:
+            barrier.wait(timeout=10)
+            statuses[index] = client.post("/api/v1/tokens",
+                                          json={"email": email, "password": "wrong-password-1"}).status_code
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    return statuses
+
+
+@pytest.mark.parametrize("database", DATABASES)
+def test_parallel_failures_are_all_counted(make_app, database):
+    """The counter is one atomic upsert: four wrong passwords at the same moment count four, never fewer."""
+    from market.accounts.models import LoginThrottle
+    from market.db import db
+
+    app = make_app(**({"url": PG_URL} if database == "postgresql" else {}))
+    statuses = _parallel_failed_log_ins(app, "target@example.cq", 4)
+    assert statuses == [401] * 4
+    with app.app_context():
+        assert db.session.get(LoginThrottle, "target@example.cq").failures == 4

@@ -130,3 +130,15 @@ class ApiToken(Base):
     revoked_at: Mapped[datetime | None]
 
     user: Mapped[User] = relationship()
+
+
+class LoginThrottle(Base):
+    """Failed log-ins per e-mail address, registered or not (so a lock does not tell which addresses exist).
+    Consecutive failures past a threshold lock the address for a growing time; a successful log-in clears it."""
+
+    __tablename__ = "login_throttle"
+
+    email: Mapped[str] = mapped_column(String(254), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    last_failure_at: Mapped[datetime]
+    locked_until: Mapped[datetime | None]

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 from stdnum.cn import uscc
 from stdnum.exceptions import ValidationError
 
-from market.accounts.models import ROLE_ORG_KIND, ApiToken, Organisation, OrgKind, OrgStatus, Role, User
+from market.accounts.models import ROLE_ORG_KIND, ApiToken, LoginThrottle, Organisation, OrgKind, OrgStatus, Role, User
 from market.audit.service import record, snapshot
-from market.errors import Conflict, Forbidden, InvalidInput, NotFound  # noqa: F401  (re-exported)
+from market.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound  # noqa: F401  (re-exported)
 from market.reference.models import District, Industry
 from market.security import check_no_password, check_password, hash_password, password_problem
 from market.states import StateMachine
@@ -186,16 +186,66 @@ def create_user(
     return user
 
 
+# Per-address back-off (on top of the per-client rate limit): after LOCK_AFTER consecutive failures an e-mail
+# address is locked for LOCK_FIRST, doubled at each further failure, at most LOCK_LONGEST.
+LOCK_AFTER = 5
+LOCK_FIRST = timedelta(minutes=1)
+LOCK_LONGEST = timedelta(hours=1)
+
+
+class WrongCredentials(InvalidInput):
+    """The e-mail or the password is wrong (the caller records the failure with `note_login_failure`)."""
+
+
+class LoginLocked(DomainError):
+    status = 429
+    code = "too_many_attempts"
+
+
 def authenticate(session: Session, email: str, password: str, now: datetime) -> User:
-    """The user for these credentials; the same message whether the e-mail or the password was wrong."""
-    user = session.scalar(select(User).where(User.email == normalise_email(email)))
+    """The user for these credentials; the same message, and the same work, whether the e-mail or the password was
+    wrong. A locked address is refused before any password is checked."""
+    email = normalise_email(email)
+    throttle = session.get(LoginThrottle, email)
+    if throttle is not None and throttle.locked_until is not None and throttle.locked_until > now:
+        minutes = -(-int((throttle.locked_until - now).total_seconds()) // 60)
+        raise LoginLocked("Too many failed log-ins for this e-mail address. Try again in %(minutes)s minutes.",
+                          minutes=max(minutes, 1))
+    user = session.scalar(select(User).where(User.email == email))
     # An unknown e-mail costs the same argon2 verification as a known one: the time does not tell them apart.
     if not (check_password(user.password_hash, password) if user is not None else check_no_password(password)):
-        raise InvalidInput("Wrong e-mail or password.")
+        raise WrongCredentials("Wrong e-mail or password.")
     if not user.active:
         raise Forbidden("This account is disabled.")
+    if throttle is not None:
+        session.delete(throttle)
     user.last_login_at = now
     return user
+
+
+def note_login_failure(session: Session, email: str, now: datetime) -> LoginThrottle:
+    """Count a failed log-in for the address (one atomic upsert, so parallel attempts are all counted) and lock it
+    once LOCK_AFTER failures follow each other; each lock is audited."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    email = normalise_email(email)
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    session.execute(
+        dialect.insert(LoginThrottle)
+        .values(email=email, failures=1, last_failure_at=now)
+        .on_conflict_do_update(index_elements=[LoginThrottle.email],
+                               set_={"failures": LoginThrottle.failures + 1, "last_failure_at": now})
+    )
+    throttle = session.get(LoginThrottle, email, populate_existing=True)
+    if throttle.failures >= LOCK_AFTER:
+        throttle.locked_until = now + min(LOCK_FIRST * 2 ** min(throttle.failures - LOCK_AFTER, 8), LOCK_LONGEST)
+        user_id = session.scalar(select(User.id).where(User.email == email))
+        record(session, actor=None, action="login.locked", entity_type="user" if user_id else "login_email",
+               entity_id=user_id or email[:60], now=now, after={"failures": throttle.failures,
+                                                               "locked_until": throttle.locked_until.isoformat()},
+               note=email if user_id is None else None)
+    session.flush()
+    return throttle
 
 
 def change_password(session: Session, user: User, old: str, new: str, now: datetime) -> None:
@@ -282,6 +332,6 @@ def update_organisation(session: Session, user: User, details: OrgDetails, now: 
 
 
 __all__ = [
-    "OrgDetails", "register", "create_user", "authenticate", "change_password", "log_out", "decide_organisation",
-    "update_organisation", "set_locale", "normalise_credit_code", "OrgKind",
+    "OrgDetails", "register", "create_user", "authenticate", "note_login_failure", "change_password", "log_out",
+    "decide_organisation", "update_organisation", "set_locale", "normalise_credit_code", "OrgKind",
 ]

@@ -97,6 +97,11 @@ def login():
                 # The language the visitor picked before logging in wins over the one saved earlier.
                 service.set_locale(db.session, user, session["locale"], now)
             db.session.commit()
+        except service.WrongCredentials as exc:
+            db.session.rollback()
+            service.note_login_failure(db.session, form.email.data, now)
+            db.session.commit()
+            flash(exc.localized(), "error")
         except DomainError as exc:
             db.session.rollback()
             flash(exc.localized(), "error")

@@ -78,9 +78,12 @@ class Tokens(MethodView):
         now = utcnow()
         try:
             user = service.authenticate(db.session, data["email"], data["password"], now)
-        except service.InvalidInput as exc:
+        except service.WrongCredentials as exc:
             from market.api.auth import Unauthorized
 
+            db.session.rollback()
+            service.note_login_failure(db.session, data["email"], now)
+            db.session.commit()
             raise Unauthorized(exc.message) from exc
         token, secret = issue_token(db.session, user, data["name"], data["scopes"], now)
         db.session.commit()

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-03 12:32:06.819743
+Create Date: 2026-12-03 12:47:52.287431
 """
 from alembic import op
 import sqlalchemy as sa
@@ -76,6 +76,13 @@ def upgrade() -> None:
     with op.batch_alter_table('loan_policy', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_loan_policy_effective_from'), ['effective_from'], unique=False)
 
+    op.create_table('login_throttle',
+    sa.Column('email', sa.String(length=254), nullable=False),
+    sa.Column('failures', sa.Integer(), nullable=False),
+    sa.Column('last_failure_at', sa.DateTime(), nullable=False),
+    sa.Column('locked_until', sa.DateTime(), nullable=True),
+    sa.PrimaryKeyConstraint('email', name=op.f('pk_login_throttle'))
+    )
     op.create_table('need_bulletin',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('number', sa.Integer(), nullable=False),
@@ -1018,6 +1025,7 @@ def downgrade() -> None:
 
     op.drop_table('search_outbox')
     op.drop_table('need_bulletin')
+    op.drop_table('login_throttle')
     with op.batch_alter_table('loan_policy', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_loan_policy_effective_from'))
 
