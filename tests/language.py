@@ -14,7 +14,8 @@ from html.parser import HTMLParser
 
 CJK = re.compile(r"[\u3000-\u9fff\uff00-\uffef]+")
 EMAIL = re.compile(r"\S+@\S+")
-ENGLISH = re.compile(r"[A-Za-z]{2,}(?:[ ,'-]+[A-Za-z]{2,})+|\b[a-z][a-z_]+\.[a-z_]+\b|\b[a-z][a-z_]{2,}\b")
+ENGLISH = re.compile(r"[A-Za-z]{2,}(?:[ ,'-]+[A-Za-z]{2,})+|\b[a-z][a-z_]+\.[a-z_]+\b|\b[a-z][a-z_]{2,}\b"
+                     r"|\b[a-z]+_[a-z0-9_]+\b")  # the last: a code with digits ("lpr_1y")
 # Names of formats and standards that Chinese text uses as they are, and the API's token scopes where a label names them
 # ("read：查询专利……").
 TECHNICAL = re.compile(r"\b(?:JSON Lines|JSON|CSV|Excel|IPC|API|OpenAPI|WIPO|GB/T)\b|\b(?:read|write)(?=：)")

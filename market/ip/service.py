@@ -5,6 +5,7 @@ Every change is audited and queues a search-index update (`search_outbox`) in th
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -139,6 +140,25 @@ class AssetData:
     frozen: bool = False
 
 
+SUBSCRIPTS = str.maketrans("0123456789+-=()aehijklmnoprstuvx", "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ")
+SUPERSCRIPTS = str.maketrans("0123456789+-=()in", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ⁱⁿ")
+_MARKUP = re.compile(r"<(sub|sup)>(.*?)</\1>|<[^>]{1,20}>", re.IGNORECASE | re.DOTALL)
+
+
+def clean_title(title: str) -> str:
+    """A patent title as plain text: the office's <sub>/<sup> markup (Al<sub>7</sub>O<sub>3</sub>) becomes Unicode
+    sub- and superscripts where they exist (Al₇O₃), the plain characters where not; any other tag is dropped, so no
+    page, export or search index ever shows a literal tag."""
+    def plain(match: re.Match) -> str:
+        tag, inner = match.group(1), match.group(2)
+        if tag is None:
+            return ""
+        table = SUBSCRIPTS if tag.lower() == "sub" else SUPERSCRIPTS
+        return inner.translate(table)
+
+    return _MARKUP.sub(plain, title or "").strip()
+
+
 def clean_ipc(codes: Iterable[str]) -> list[str]:
     out: list[str] = []
     for code in codes:
@@ -154,7 +174,7 @@ def clean_ipc(codes: Iterable[str]) -> list[str]:
 
 def validate(session: Session, data: AssetData, today: date, exclude_id: int | None = None) -> AssetData:
     """Normalise numbers and check the facts; raise InvalidInput / Conflict."""
-    data.title = (data.title or "").strip()
+    data.title = clean_title(data.title)
     if not data.title:
         raise InvalidInput("The title is required.")
     if len(data.title) > 500:

@@ -20,6 +20,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from market.bounded import AMOUNT, AMOUNT_OR_ZERO, ANNUAL_RATE, RATE_CAP_RATIO, REFERENCE_RATE, SHARE
 from market.formkit import DecimalInput, choices
+from market.loans.labels import RATE_KIND_LABELS
 
 METHODS = choices([("equal_principal", _l("Equal principal")),
                    ("bullet", _l("Interest monthly, principal at maturity"))])
@@ -98,8 +99,7 @@ class ContributionForm(FlaskForm):
 
 
 class RateForm(FlaskForm):
-    kind = SelectField(_l("Kind"), choices=choices([("pbc_benchmark_1y", _l("PBoC 1-year benchmark")),
-                                                    ("lpr_1y", _l("1-year LPR"))]))
+    kind = SelectField(_l("Kind"), choices=choices(list(RATE_KIND_LABELS.items())))
     effective_on = DateField(_l("Effective on"), validators=[InputRequired()])
     rate = DecimalInput(_l("Rate (%, e.g. 4.35)"), bound=REFERENCE_RATE, percent=True, required=True)
     source = StringField(_l("Source"), validators=[Optional(), Length(max=200)])

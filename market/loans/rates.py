@@ -84,7 +84,9 @@ def rate_on(session: Session, kind: str, on: date) -> Decimal:
         .order_by(ReferenceRate.effective_on.desc()).limit(1)
     ).first()
     if row is None:
-        raise NotFound("No %(kind)s rate is known on %(date)s.", kind=kind, date=on.isoformat())
+        from market.loans.labels import rate_kind  # labels import the models, which import this module
+
+        raise NotFound("No %(kind)s rate is known on %(date)s.", kind=rate_kind(kind), date=on.isoformat())
     return Decimal(row.rate)
 
 

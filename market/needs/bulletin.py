@@ -78,6 +78,19 @@ def _stamp(value: datetime) -> str:
     return value.replace(microsecond=0).isoformat() + "Z"
 
 
+def entry_summary(entry: dict) -> str:
+    """One bulletin entry in words of the reader's language: amount in 万/亿, term, highest rate, IP kinds, purpose."""
+    from flask_babel import gettext
+
+    from market.i18n import money, percent
+    from market.needs.labels import kind_label
+
+    kinds = " / ".join(kind_label(k) for k in (entry.get("ip_kinds") or "").split(",") if k)
+    return gettext("%(amount)s · %(months)s months · rate at most %(rate)s · %(kinds)s · %(purpose)s",
+                   amount=money(entry["amount"]), months=entry["term_months"], rate=percent(entry["max_rate"]),
+                   kinds=kinds or "—", purpose=entry.get("purpose") or "")
+
+
 def bulletin_atom(bulletin: Bulletin, base_url: str, title: str, need_url) -> bytes:
     """An Atom 1.0 feed of one edition: one entry per need. `need_url(id)` gives each need's address."""
     ET.register_namespace("", ATOM_NS)
@@ -94,6 +107,5 @@ def bulletin_atom(bulletin: Bulletin, base_url: str, title: str, need_url) -> by
         _text(item, "title", f"{entry['title']} · {entry['enterprise']}")
         _text(item, "updated", _stamp(datetime.fromisoformat(entry["published_at"])))
         ET.SubElement(item, f"{{{ATOM_NS}}}link", {"rel": "alternate", "href": need_url(entry["need_id"])})
-        _text(item, "summary", f"¥{entry['amount']} · {entry['term_months']} months · ≤{entry['max_rate']} · "
-                               f"{entry['ip_kinds']} · {entry['purpose']}")
+        _text(item, "summary", entry_summary(entry))
     return ET.tostring(feed, encoding="utf-8", xml_declaration=True)
