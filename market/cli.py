@@ -63,14 +63,54 @@ def users_create(email: str, password: str, role: str, org_name: str | None, nam
     click.echo(f"Created {user.email} (role {user.role.value}, organisation {org})")
 
 
-@click.command("demo")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, type=int)
-@click.option("--no-serve", is_flag=True, help="Prepare the data, print the logins, do not start the server.")
-@click.option("--threads", default=8, show_default=True, type=int)
+def _serve(host: str, port: int, workers: int, threads: int) -> None:
+    from market.serve import ServeError, serve
+
+    try:
+        serve(current_app._get_current_object(), host, port, workers=workers, threads=threads, echo=click.echo)
+    except ServeError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+SERVE_OPTIONS = [
+    click.option("--host", default="127.0.0.1", show_default=True),
+    click.option("--port", default=5000, show_default=True, type=int),
+    click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+                 help="Server processes: 1 = waitress; more = gunicorn (Linux), needs a shared rate-limit store."),
+    click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256), help="Threads per process."),
+]
+
+
+def serve_options(fn):
+    for option in reversed(SERVE_OPTIONS):
+        fn = option(fn)
+    return fn
+
+
+@click.command("serve")
+@serve_options
 @with_appcontext
-def demo_command(host: str, port: int, no_serve: bool, threads: int) -> None:
-    """Create/upgrade the database, load demo data from the real data sets, build the index, serve."""
+def serve_command(host: str, port: int, workers: int, threads: int) -> None:
+    """Serve the market with a production WSGI server; the clocks (auctions, loans, needs) run inside it."""
+    _serve(host, port, workers, threads)
+
+
+@click.command("tick")
+@click.option("--only", default=None, help="Run one clock (auctions, loans, needs).")
+@with_appcontext
+def tick_command(only: str | None) -> None:
+    """Run every clock once now (`market serve` runs them on its own; this is for scripts and checks)."""
+    from market.clock import echo_run
+
+    echo_run(only)
+
+
+@click.command("demo")
+@serve_options
+@click.option("--no-serve", is_flag=True, help="Prepare the data, print the logins, do not start the server.")
+@with_appcontext
+def demo_command(host: str, port: int, workers: int, threads: int, no_serve: bool) -> None:
+    """Create/upgrade the database, load demo data from the real data sets, build the index, serve (`market serve`)."""
     from market.demo import prepare_demo
 
     logins = prepare_demo(echo=click.echo)
@@ -79,14 +119,12 @@ def demo_command(host: str, port: int, no_serve: bool, threads: int) -> None:
         click.echo(f"  {role:<10} {email}")
     if no_serve:
         return
-    from waitress import serve
-
-    click.echo(f"\nServing on http://{host}:{port}  (Ctrl+C to stop)")
-    serve(current_app._get_current_object(), host=host, port=port, threads=threads, ident="ip-pledge-market")
+    click.echo("")
+    _serve(host, port, workers, threads)
 
 
 def register(app) -> None:
-    for command in (init_db_command, users_group, demo_command):
+    for command in (init_db_command, users_group, demo_command, serve_command, tick_command):
         app.cli.add_command(command)
     from market.cli_areas import register_area_commands
 

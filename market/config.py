@@ -12,6 +12,10 @@ ENV_KEYS = {
     "MARKET_SECRET_KEY": "SECRET_KEY",
     "MARKET_RATELIMIT_STORAGE_URI": "RATELIMIT_STORAGE_URI",
     "MARKET_SEARCH_INDEX_PREFIX": "SEARCH_INDEX_PREFIX",
+    "MARKET_SEARCH_EMBEDDED_PATH": "SEARCH_EMBEDDED_PATH",
+    "MARKET_RATELIMIT_KEY_PREFIX": "RATELIMIT_KEY_PREFIX",
+    "MARKET_BID_RATE_LIMIT": "BID_RATE_LIMIT",
+    "MARKET_LOGIN_RATE_LIMIT": "LOGIN_RATE_LIMIT",
 }
 
 
@@ -24,6 +28,17 @@ def _secret_key(instance_path: Path) -> str:
     path.write_text(key)
     path.chmod(0o600)
     return key
+
+
+def _clock_env(config: dict) -> None:
+    """MARKET_CLOCKS=0 (no scheduler), MARKET_CLOCK_POLL_SECONDS=1, MARKET_CLOCK_EVERY="auctions=2,loans=300"."""
+    if os.environ.get("MARKET_CLOCKS") == "0":
+        config["CLOCKS_ENABLED"] = False
+    if os.environ.get("MARKET_CLOCK_POLL_SECONDS"):
+        config["CLOCK_POLL_SECONDS"] = float(os.environ["MARKET_CLOCK_POLL_SECONDS"])
+    if os.environ.get("MARKET_CLOCK_EVERY"):
+        pairs = (item.split("=", 1) for item in os.environ["MARKET_CLOCK_EVERY"].split(",") if "=" in item)
+        config["CLOCK_EVERY"] = {name.strip(): float(value) for name, value in pairs}
 
 
 def load(app, test_config: dict | None) -> None:
@@ -55,6 +70,11 @@ def load(app, test_config: dict | None) -> None:
         PROXY_FIX_X_FOR=0,
         BID_RATE_LIMIT="120 per minute",
         FORCE_HTTPS=False,
+        # The clocks `market serve` runs (market.clock): a pass every CLOCK_POLL_SECONDS; CLOCK_EVERY overrides a
+        # clock's own interval ({"auctions": 2}); CLOCKS_ENABLED=False serves without them.
+        CLOCKS_ENABLED=True,
+        CLOCK_POLL_SECONDS=1.0,
+        CLOCK_EVERY={},
         API_TITLE="IP Pledge Market API",
         API_VERSION="v1",
         OPENAPI_VERSION="3.0.3",
@@ -64,6 +84,7 @@ def load(app, test_config: dict | None) -> None:
     for env, key in ENV_KEYS.items():
         if os.environ.get(env):
             app.config[key] = os.environ[env]
+    _clock_env(app.config)
     if os.environ.get("MARKET_COOKIE_SECURE") == "1":
         app.config["SESSION_COOKIE_SECURE"] = True
         app.config["REMEMBER_COOKIE_SECURE"] = True

@@ -65,10 +65,11 @@ def init_app(app: Flask) -> None:
 
     from market.accounts.views import auth_bp, orgs_bp
     from market.areas import all_areas, collect
+    from market.health import health_bp
     from market.main.views import main_bp
     from market.staff.views import staff_bp
 
-    for bp in (main_bp, auth_bp, orgs_bp, staff_bp, *collect("blueprints")):
+    for bp in (main_bp, auth_bp, orgs_bp, staff_bp, health_bp, *collect("blueprints")):
         app.register_blueprint(bp)
     for area in all_areas():
         if hasattr(area, "init_app"):

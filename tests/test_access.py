@@ -63,7 +63,7 @@ def test_every_get_route_for_every_role(app, client, factory, role):
     for url in get_routes(app):
         response = client.get(url)
         status = response.status_code
-        if status >= 500:
+        if status >= 500 and not (url == "/readyz" and status == 503):  # not ready: no clocks run in tests
             problems.append((url, status))
         if role is None and status == 200 and not _public(url):
             problems.append((url, "anonymous got a private page"))
@@ -73,7 +73,8 @@ def test_every_get_route_for_every_role(app, client, factory, role):
 PUBLIC_PREFIXES = ("/api/v1/openapi", "/api/v1/docs", "/login", "/signup", "/public", "/results", "/bulletins",
                    "/exchange", "/auctions", "/plans", "/stats", "/dashboard", "/api/v1/plans", "/api/v1/auctions",
                    "/api/v1/listings", "/api/v1/bulletins", "/api/v1/stats", "/needs/bulletins",
-                   "/api/v1/policies", "/api/v1/rates")  # the compensation policy and the benchmark rates are public
+                   "/api/v1/policies", "/api/v1/rates",  # the compensation policy and the benchmark rates are public
+                   "/healthz", "/readyz")  # for the load balancer and the monitoring: no personal data
 
 
 def _public(url: str) -> bool:

@@ -4,6 +4,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from market.accounts.models import Role
+from market.clock import Clock
 from market.exchange import (
     models,  # noqa: F401
     views_staff,  # noqa: F401  (routes on exchange_bp)
@@ -11,6 +12,7 @@ from market.exchange import (
 from market.exchange.api import blp
 from market.exchange.commands import tick_command
 from market.exchange.demo import demo_step  # noqa: F401
+from market.exchange.service import tick
 from market.exchange.todos import TODOS
 from market.exchange.views import exchange_bp
 
@@ -43,3 +45,7 @@ panels = [
 ]
 commands = [("auctions", tick_command)]
 todos = TODOS
+# Open announced lots, close ended ones, forfeit unpaid winners: every few seconds, so a lot's page shows its result
+# within seconds of its end.
+clocks = [Clock("auctions", every=2, run=tick, summary=lambda c: (
+    f"Auctions: {c['opened']} opened, {c['closed']} closed, {c['unpaid']} unpaid."))]

@@ -1,30 +1,16 @@
-"""`market auctions tick`: open announced lots whose bidding starts, close ended lots, forfeit unpaid winners."""
+"""`market auctions tick`: open announced lots whose bidding starts, close ended lots, forfeit unpaid winners (the
+auctions clock, as `market tick --only auctions`; `market serve` runs it every few seconds)."""
 
 from __future__ import annotations
 
-import time
-
 import click
 from flask.cli import with_appcontext
-from sqlalchemy.exc import OperationalError
-
-from market.db import db, utcnow
 
 
 @click.command("tick")
 @with_appcontext
 def tick_command() -> None:
     """Run the auction clock once (safe to run twice, also at the same time)."""
-    from market.exchange.service import tick
+    from market.clock import echo_run
 
-    for attempt in range(5):
-        try:
-            counts = tick(db.session, utcnow())
-            db.session.commit()
-            break
-        except OperationalError:  # SQLite: the write lock stayed busy beyond busy_timeout; try again
-            db.session.rollback()
-            if attempt == 4:
-                raise
-            time.sleep(0.2 * (attempt + 1))
-    click.echo(f"Auctions: {counts['opened']} opened, {counts['closed']} closed, {counts['unpaid']} unpaid.")
+    echo_run("auctions")

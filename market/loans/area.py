@@ -4,6 +4,7 @@ compensation claims and the fund ledger."""
 from flask_babel import lazy_gettext as _l
 
 from market.accounts.models import Role
+from market.clock import Clock
 from market.loans import models  # noqa: F401
 from market.loans.api import blp
 from market.loans.demo import demo_step  # noqa: F401
@@ -15,6 +16,19 @@ blueprints = [loans_bp]
 api_blueprints = [blp]
 commands = [(None, loans_tick)]
 todos = TODOS
+
+
+def _clock(session, now):
+    """Overdue loans, watch flags, then the waiting compensation claims the fund can now pay."""
+    from market.loans import service
+
+    counts = service.tick(session, now.date(), now)
+    counts["claims_paid"] = service.pay_queue(session, now)
+    return counts
+
+
+clocks = [Clock("loans", every=300, run=_clock,
+                summary=lambda c: "Loans: " + ", ".join(f"{k}: {v}" for k, v in c.items()))]
 nav = [
     ("loans.plans", _l("Financing plans"), None),
     ("loans.index", _l("Loans"), {Role.BANK, Role.STAFF, Role.ENTERPRISE}),

@@ -367,7 +367,12 @@ def rates():
 @click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="Run as of this date.")
 @with_appcontext
 def loans_tick(today):
-    """Post-loan run: mark overdue loans, raise watch flags, notify banks and staff, pay waiting claims."""
+    """Post-loan run: mark overdue loans, raise watch flags, notify banks and staff, pay waiting claims (the loans
+    clock, as `market tick --only loans`; `--today` runs it as of another date, outside the clock)."""
+    if today is None:
+        from market.clock import echo_run
+
+        return echo_run("loans")
     now = utcnow()
     day = today.date() if today else now.date()
     counts = service.tick(db.session, day, now)

@@ -5,9 +5,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from market.accounts.models import Role
+from market.clock import Clock
 from market.needs import models  # noqa: F401
 from market.needs.api import blp as needs_api
-from market.needs.commands import bulletin_publish_command, needs_group, reindex_needs_command
+from market.needs.commands import bulletin_publish_command, clock, needs_group, reindex_needs_command
 from market.needs.demo import demo_step  # noqa: F401
 from market.needs.models import Need, NeedStatus
 from market.needs.todos import TODOS
@@ -61,6 +62,9 @@ panels = [
 todos = TODOS
 
 commands = [(None, needs_group), ("bulletin", bulletin_publish_command), ("search", reindex_needs_command)]
+clocks = [Clock("needs", every=3600, run=clock, summary=lambda c: (
+    f"Escalated {c['escalated']} need(s); expired {c['expired']} need(s); "
+    f"needs index: {c['indexed']} changes applied, {c['index_waiting']} waiting."))]
 
 
 def init_app(app):

@@ -62,20 +62,28 @@ def expire_command(days: int | None) -> None:
     click.echo(_sync_index()[1])
 
 
+def clock(session, now) -> dict[str, int]:
+    """The needs clock (market.clock): escalate unanswered needs, expire old ones, bring the needs index up to date.
+    Only flushes; the runner commits."""
+    from market.needs.docking import escalate_needs
+    from market.needs.indexing import drain, get_backend
+    from market.needs.service import expire_needs
+
+    working_days = current_app.config.get("NEEDS_RESPONSE_WORKING_DAYS", DEFAULT_RESPONSE_WORKING_DAYS)
+    escalated = escalate_needs(session, now, working_days=working_days)
+    expired = expire_needs(session, now, days=_expiry_days(None))
+    result = drain(session, get_backend())
+    return {"escalated": len(escalated), "expired": len(expired), "indexed": result.applied,
+            "index_waiting": result.remaining}
+
+
 @needs_group.command("tick")
 @with_appcontext
 def tick_command() -> None:
-    """The daily run: escalate unanswered needs, expire old ones, bring the needs index up to date."""
-    from market.needs.docking import escalate_needs
-    from market.needs.service import expire_needs
+    """The daily run (the needs clock, as `market tick --only needs`): escalate, expire, update the index."""
+    from market.clock import echo_run
 
-    now = utcnow()
-    working_days = current_app.config.get("NEEDS_RESPONSE_WORKING_DAYS", DEFAULT_RESPONSE_WORKING_DAYS)
-    escalated = escalate_needs(db.session, now, working_days=working_days)
-    expired = expire_needs(db.session, now, days=_expiry_days(None))
-    db.session.commit()
-    click.echo(f"Escalated {len(escalated)} need(s); expired {len(expired)} need(s).")
-    click.echo(_sync_index()[1])
+    echo_run("needs")
 
 
 @needs_group.command("sync-index")

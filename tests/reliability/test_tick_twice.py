@@ -10,20 +10,22 @@ from sqlalchemy import func, select
 
 from market.accounts.models import Role
 from market.audit.models import AuditEntry
-from market.db import db, utcnow
+from market.db import db
 from market.exchange import service
 from market.exchange.models import Deposit, DepositStatus, LedgerEntry, Listing, ListingStatus
 from tests.conftest import Factory
 from tests.exchange.conftest import build_lot
 from tests.reliability.helpers import run_market
+from tests.service.helpers import wall_now
 
 
 def ended_lot_with_bids(app, bidders: int = 3) -> int:
-    """A lot whose bidding ended an hour ago (real clock) with `bidders` deposits and a few bids."""
+    """A lot whose bidding ended an hour ago (by the real clock the `market` processes read) with `bidders`
+    deposits and a few bids."""
     with app.app_context():
         s = db.session
         factory = Factory(s)
-        start = utcnow().replace(microsecond=0) - timedelta(hours=25)
+        start = wall_now().replace(microsecond=0) - timedelta(hours=25)  # the subprocess reads the real clock
         listing, _ = build_lot(s, factory, start=start, hours=24)
         people = [factory.user(Role.BIDDER) for _ in range(bidders)]
         for person in people:
