@@ -19,6 +19,26 @@ ENV_KEYS = {
 }
 
 
+def embedded_search_path(database_url: str, instance_path: Path) -> str:
+    """Where the embedded search index of a database lives by default: beside an SQLite file
+    (`market.sqlite3` → `market.search.sqlite3`), else in the instance folder under a name derived from the URL
+    (without the password). Each database gets its own index file; the index's identity record catches the rest
+    (a database recreated at the same place)."""
+    import hashlib
+    import re
+
+    from sqlalchemy.engine import make_url
+
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:" \
+            and not url.database.startswith("file:"):
+        db_file = Path(url.database)
+        return str(db_file.with_name(f"{db_file.stem}.search.sqlite3"))
+    safe = url.render_as_string(hide_password=True)
+    label = re.sub(r"[^A-Za-z0-9_]+", "-", f"{url.get_backend_name()}-{url.database or ''}").strip("-")
+    return str(instance_path / f"search-{label}-{hashlib.sha256(safe.encode()).hexdigest()[:10]}.sqlite3")
+
+
 def _secret_key(instance_path: Path) -> str:
     """A stable secret for local use, kept in the instance folder (never in the repository)."""
     path = instance_path / "secret_key"
@@ -49,7 +69,7 @@ def load(app, test_config: dict | None) -> None:
         SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
         ELASTICSEARCH_URL=None,
         SEARCH_INDEX_PREFIX="market",
-        SEARCH_EMBEDDED_PATH=str(instance / "search.sqlite3"),
+        SEARCH_EMBEDDED_PATH=None,  # default: beside the database (embedded_search_path)
         BABEL_DEFAULT_LOCALE="zh_CN",
         BABEL_DEFAULT_TIMEZONE="Asia/Shanghai",
         LANGUAGES=["zh_CN", "en"],
@@ -97,5 +117,7 @@ def load(app, test_config: dict | None) -> None:
 
         # Trust exactly that many X-Forwarded-For hops; a client cannot spoof its address past the proxies.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=int(app.config["PROXY_FIX_X_FOR"]))
+    if not app.config.get("SEARCH_EMBEDDED_PATH"):
+        app.config["SEARCH_EMBEDDED_PATH"] = embedded_search_path(app.config["SQLALCHEMY_DATABASE_URI"], instance)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(instance)

@@ -282,6 +282,15 @@ class SearchBackend(ABC):
     def health(self) -> dict[str, Any]:
         """A small status dict with at least ``{"ok": bool, "backend": str}``; never raises."""
 
+    @abstractmethod
+    def stamp(self, schema_name: str) -> dict[str, Any] | None:
+        """The identity record kept with the index's content (what it was built from), or None: none written, or
+        the index is missing. A rebuild writes it together with the content; a schema change drops it."""
+
+    @abstractmethod
+    def set_stamp(self, schema_name: str, stamp: Mapping[str, Any] | None) -> None:
+        """Write (or, with None, remove) the identity record of an existing index."""
+
     def drop(self, schema_name: str) -> None:
         """Delete the index itself (tests and schema changes)."""
         self.clear(schema_name)
@@ -289,13 +298,16 @@ class SearchBackend(ABC):
     def close(self) -> None:  # noqa: B027 - optional hook, nothing to release by default
         """Release connections."""
 
-    def rebuild(self, schema: Schema, docs: Iterable[Mapping[str, Any]], batch_size: int = 500) -> int:
-        """Replace the whole content of the index with ``docs`` (a full reindex from the database).
+    def rebuild(self, schema: Schema, docs: Iterable[Mapping[str, Any]], batch_size: int = 500,
+                stamp: Mapping[str, Any] | None = None) -> int:
+        """Replace the whole content of the index with ``docs`` (a full reindex from the database) and its identity
+        record with ``stamp``.
 
         This generic version clears then writes; backends override it to swap atomically.
         """
         self.ensure_index(schema)
         self.clear(schema.name)
         written = sum(self.index(schema.name, chunk) for chunk in batched(docs, batch_size))
+        self.set_stamp(schema.name, stamp)
         self.refresh(schema.name)
         return written

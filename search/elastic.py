@@ -9,6 +9,7 @@ The raw text is kept in a non-indexed ``raw`` object for highlighting in Python.
 
 from __future__ import annotations
 
+import json
 import queue
 import re
 import threading
@@ -87,7 +88,7 @@ def _unavailable() -> Iterator[None]:
         raise
 
 
-def _mapping(schema: Schema) -> dict[str, Any]:
+def _mapping(schema: Schema, stamp: Mapping[str, Any] | None = None) -> dict[str, Any]:
     props: dict[str, Any] = {"id": {"type": "keyword"}, "raw": {"type": "object", "enabled": False}}
     for name in schema.text_fields:
         props[name] = {"type": "text", "analyzer": "whitespace", "index_options": "freqs"}
@@ -97,7 +98,15 @@ def _mapping(schema: Schema) -> dict[str, Any]:
         props[name] = {"type": "double"}
     for name in schema.date_fields:
         props[name] = {"type": "date", "format": "strict_date_optional_time"}
-    return {"dynamic": "strict", "_meta": {"schema": schema.fingerprint()}, "properties": props}
+    return {"dynamic": "strict", "_meta": _meta(schema, stamp), "properties": props}
+
+
+def _meta(schema: Schema, stamp: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The mapping's ``_meta``: the schema fingerprint and the identity record (as JSON text, or absent)."""
+    meta: dict[str, Any] = {"schema": schema.fingerprint()}
+    if stamp is not None:
+        meta["stamp"] = json.dumps(dict(stamp), sort_keys=True, ensure_ascii=False)
+    return meta
 
 
 class ElasticsearchBackend(SearchBackend):
@@ -148,23 +157,29 @@ class ElasticsearchBackend(SearchBackend):
 
     def _current(self, name: str) -> tuple[list[str], Schema | None] | None:
         """The concrete indexes behind the alias and the schema stored in their mapping, or None."""
+        found = self._current_meta(name)
+        return None if found is None else (found[0], found[1])
+
+    def _current_meta(self, name: str) -> tuple[list[str], Schema | None, dict[str, Any] | None] | None:
+        """:meth:`_current` and the identity record stored in the mapping."""
         with _unavailable():
             try:
                 mappings = self.client.indices.get_mapping(index=self.alias(name)).body
             except NotFoundError:
                 return None
-        schema = None
+        schema = stamp = None
         for info in mappings.values():
             meta = info.get("mappings", {}).get("_meta", {})
             if "schema" in meta:
                 schema = Schema.from_fingerprint(meta["schema"])
-        return sorted(mappings), schema
+            stamp = json.loads(meta["stamp"]) if meta.get("stamp") else None
+        return sorted(mappings), schema, stamp
 
-    def _create(self, schema: Schema, refresh_interval: str = "1s") -> str:
+    def _create(self, schema: Schema, refresh_interval: str = "1s", stamp: Mapping[str, Any] | None = None) -> str:
         name = f"{self.alias(schema.name)}-{time.time_ns()}"
         settings = {"number_of_shards": 1, "number_of_replicas": 0, "refresh_interval": refresh_interval}
         with _unavailable():
-            self.client.indices.create(index=name, settings=settings, mappings=_mapping(schema))
+            self.client.indices.create(index=name, settings=settings, mappings=_mapping(schema, stamp))
         return name
 
     def _swap(self, schema_name: str, new: str) -> None:
@@ -278,10 +293,12 @@ class ElasticsearchBackend(SearchBackend):
         alias = self.alias(self._schema(schema_name).name)
         self._bulk(({"_op_type": "delete", "_index": alias, "_id": str(i)} for i in ids), ignore_404=True)
 
-    def rebuild(self, schema: Schema, docs: Iterable[Mapping[str, Any]], batch_size: int = 500) -> int:
-        """Fill a fresh index with ``docs``, then swap the alias to it atomically and drop the old one."""
+    def rebuild(self, schema: Schema, docs: Iterable[Mapping[str, Any]], batch_size: int = 500,
+                stamp: Mapping[str, Any] | None = None) -> int:
+        """Fill a fresh index (its mapping carrying ``stamp``) with ``docs``, then swap the alias to it atomically
+        and drop the old one."""
         self._schemas[schema.name] = schema
-        new = self._create(schema, refresh_interval="-1")
+        new = self._create(schema, refresh_interval="-1", stamp=stamp)
         try:
             written = self._pipelined_bulk(
                 {"_op_type": "index", "_index": new, "_id": d["id"], "_source": self._source(schema, d)}
@@ -301,6 +318,15 @@ class ElasticsearchBackend(SearchBackend):
         self._schema(schema_name)
         with _unavailable():
             self.client.indices.refresh(index=self.alias(schema_name))
+
+    def stamp(self, schema_name: str) -> dict[str, Any] | None:
+        found = self._current_meta(schema_name)
+        return None if found is None else found[2]
+
+    def set_stamp(self, schema_name: str, stamp: Mapping[str, Any] | None) -> None:
+        schema = self._schema(schema_name)
+        with _unavailable():
+            self.client.indices.put_mapping(index=self.alias(schema_name), meta=_meta(schema, stamp))
 
     def clear(self, schema_name: str) -> None:
         """Swap in an empty index (the minimal server has no delete-by-query)."""

@@ -62,7 +62,10 @@ class EmbeddedBackend(SearchBackend):
         if path != ":memory:":
             self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._conn.execute("CREATE TABLE IF NOT EXISTS search_meta (name TEXT PRIMARY KEY, schema TEXT NOT NULL)")
+        self._conn.execute("CREATE TABLE IF NOT EXISTS search_meta (name TEXT PRIMARY KEY, schema TEXT NOT NULL,"
+                           " stamp TEXT)")
+        if "stamp" not in {row[1] for row in self._conn.execute("PRAGMA table_info(search_meta)")}:
+            self._conn.execute("ALTER TABLE search_meta ADD COLUMN stamp TEXT")  # a file written before stamps
 
     # -- plumbing ---------------------------------------------------------------------------------------
 
@@ -206,14 +209,32 @@ class EmbeddedBackend(SearchBackend):
         with self._tx(write=True) as conn:
             self._remove(conn, schema, [str(i) for i in ids])
 
-    def rebuild(self, schema: Schema, docs: Iterable[Mapping[str, Any]], batch_size: int = 500) -> int:
-        """Replace the index content in one transaction: readers see the old content until it commits."""
+    def rebuild(self, schema: Schema, docs: Iterable[Mapping[str, Any]], batch_size: int = 500,
+                stamp: Mapping[str, Any] | None = None) -> int:
+        """Replace the index content and its stamp in one transaction: readers see the old ones until it commits."""
         self.ensure_index(schema)
         with self._tx(write=True) as conn:
             self._bitsets.pop(schema.name, None)
             for table in self._tables(schema.name):
                 conn.execute(f"DELETE FROM {table}")
-            return self._write(conn, schema, docs)
+            written = self._write(conn, schema, docs)
+            self._put_stamp(conn, schema.name, stamp)
+            return written
+
+    def stamp(self, schema_name: str) -> dict[str, Any] | None:
+        with self._tx() as conn:
+            row = conn.execute("SELECT stamp FROM search_meta WHERE name = ?", (schema_name,)).fetchone()
+        return json.loads(row[0]) if row and row[0] else None
+
+    def set_stamp(self, schema_name: str, stamp: Mapping[str, Any] | None) -> None:
+        self._schema(schema_name)
+        with self._tx(write=True) as conn:
+            self._put_stamp(conn, schema_name, stamp)
+
+    @staticmethod
+    def _put_stamp(conn: sqlite3.Connection, name: str, stamp: Mapping[str, Any] | None) -> None:
+        value = None if stamp is None else json.dumps(dict(stamp), sort_keys=True, ensure_ascii=False)
+        conn.execute("UPDATE search_meta SET stamp = ? WHERE name = ?", (value, name))
 
     def refresh(self, schema_name: str) -> None:
         self._schema(schema_name)

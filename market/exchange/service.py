@@ -673,9 +673,6 @@ def _pass_the_right(session: Session, actor: User, listing: Listing, now: dateti
     record(session, actor=actor, action="ip_asset.transferred", entity_type="ip_asset", entity_id=asset.id,
            now=now, before=before, after=snapshot(asset, ["owner_org_id", "pledge_state"]),
            note=f"listing {listing.id}")
-    from market.ip.service import enqueue
-
-    enqueue(session, asset.id, now)
 
 
 OPEN_FOR_CLAIM = (ListingStatus.DRAFT, ListingStatus.UNDER_REVIEW, ListingStatus.ANNOUNCED, ListingStatus.BIDDING,

@@ -150,7 +150,7 @@ class Patents(MethodView):
         params = finder.parse_params(request.args)
         query = finder.build_query(params, today)
         try:
-            hits = finder.run(db.session, get_backend(), query)
+            hits = finder.run(db.session, get_backend(), query, catch_up=True)
         except SearchError as exc:
             raise SearchUnavailableError("The search engine is not available right now. Please try again shortly.") \
                 from exc

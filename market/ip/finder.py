@@ -19,12 +19,12 @@ from datetime import date, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
+from market import outbox
 from market.accounts.models import Organisation
 from market.errors import InvalidInput
 from market.ip import numbers
-from market.ip.indexing import SCHEMA, ensure_ready
+from market.ip.indexing import OUTBOX_INDEX, SCHEMA
 from market.ip.models import IpAsset, LegalStatus, PledgeState
-from market.ip.service import INDEX_NAME
 from market.reference.models import District, Industry, IpcTitle
 from search import SearchBackend, SearchQuery
 
@@ -158,19 +158,20 @@ class Hits:
     items: list[IpAsset]
     highlights: dict[int, dict[str, str]]
     facets: dict[str, list[tuple[str, int]]]
+    lag: int = 0  # changes not yet in the index (the engine is behind)
 
 
-def run(session: Session, backend: SearchBackend, query: SearchQuery) -> Hits:
-    """Search, then reload the rows from the database in hit order (a hit deleted meanwhile is skipped)."""
-    ensure_ready(backend)
+def run(session: Session, backend: SearchBackend, query: SearchQuery, *, catch_up: bool = False) -> Hits:
+    """Search (`market.outbox.search`: never an id the database lacks; with `catch_up`, waiting changes are
+    applied first and the session committed), then reload the rows from the database in hit order."""
     query.check(SCHEMA)
-    result = backend.search(INDEX_NAME, query)
+    result, lag = outbox.search(session, backend, OUTBOX_INDEX, query, catch_up_first=catch_up)
     ids = [int(i) for i in result.ids if i.isdigit()]
     rows = {a.id: a for a in session.scalars(
         select(IpAsset).where(IpAsset.id.in_(ids)).options(joinedload(IpAsset.owner)))} if ids else {}
     return Hits(
         total=result.total, items=[rows[i] for i in ids if i in rows],
-        highlights={int(k): v for k, v in result.highlights.items() if k.isdigit()}, facets=result.facets,
+        highlights={int(k): v for k, v in result.highlights.items() if k.isdigit()}, facets=result.facets, lag=lag,
     )
 
 

@@ -1,14 +1,15 @@
-"""The patent index: its schema and document shape; drain and full reindex through the shared outbox.
+"""The patent index: its schema, its document shape and what the documents read (`WATCHES`); drain, full reindex
+and change capture through the shared outbox (`market.outbox`).
 
-The database is the source of truth. Services queue `search_outbox` rows in the same transaction as a change;
-`drain` applies them (reloading each asset from the database) and deletes the rows only after the engine took
-them; `reindex` rebuilds the whole index from the database. An engine that is down never loses a write. The
-mechanism is `market.outbox` (shared with the needs index); this module gives it the patent documents.
+The database is the source of truth. Every change to a watched column (an asset's own fields, its owner's
+district and industry, a valuation report, the policy's eligible kinds, the IPC titles) queues the affected
+patents in the same transaction, through the session hook in `market.outbox`; no service calls an enqueue.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime
 
@@ -19,34 +20,66 @@ from market import outbox
 from market.ip import numbers
 from market.ip.models import IpAsset
 from market.ip.service import INDEX_NAME, eligible_kinds_in_force
-from market.outbox import DrainResult, get_backend, init_app
+from market.outbox import DrainResult, Watch, get_backend, init_app
 from market.reference.choices import IPC_SECTION_ZH
 from market.reference.models import IpcTitle
 from search import Schema, SearchBackend, SearchError
 
-__all__ = ["INDEX_NAME", "OUTBOX_INDEX", "SCHEMA", "DocBuilder", "DrainResult", "alert_saved_searches",
-           "all_documents", "drain", "ensure_ready", "get_backend", "init_app", "lag", "quick_drain", "reindex"]
+__all__ = ["INDEX_NAME", "OUTBOX_INDEX", "SCHEMA", "WATCHES", "DocBuilder", "DrainResult", "alert_saved_searches",
+           "all_documents", "drain", "get_backend", "init_app", "lag", "quick_drain", "reindex"]
 
 log = logging.getLogger(__name__)
 
 SCHEMA = Schema(
     INDEX_NAME,
-    text_fields={"title": 3.0, "abstract": 1.0, "applicants": 1.0, "ipc_titles": 1.0},
+    text_fields={"title": 3.0, "abstract": 1.0, "applicants": 1.0, "ipc_titles": 1.0, "numbers": 4.0},
     keyword_fields=("kind", "legal_status", "pledge_state", "ipc_section", "ipc_class", "ipc_subclass", "district",
                     "industry", "owner", "pledgeable_kind", "frozen"),
     numeric_fields=("valuation",),
     date_fields=("filing_date", "expiry_date", "created_at"),
 )
+# `numbers` holds what a loan officer pastes first: the publication number, the application number and every level
+# of every IPC code (see `number_text`); the shared analysis makes each form of them one token.
 # Remaining life is not stored: the "life_band" facet is computed at query time from expiry_date and today
 # (finder.life_bands), so the index never goes stale as time passes.
 
 
-def ensure_ready(backend: SearchBackend) -> None:
-    """Create the index when missing (once per backend object; raises SearchUnavailable when down)."""
-    outbox.ensure_ready(backend, SCHEMA)
-
-
 # ---------------------------------------------------------------------------------------------- documents
+
+
+_REFERENCES = re.compile(r"\([^()]*\)")
+
+
+def own_title(title: str | None) -> str:
+    """An IPC title without its parenthesised references to other places ("… (batteries H01M; …)"): those words
+    and codes describe other subclasses, so `H01M` or `battery` would find H01L solar modules."""
+    previous = None
+    while title and title != previous:
+        previous, title = title, _REFERENCES.sub("", title)
+    return " ".join((title or "").split())
+
+
+def ipc_levels(code: str) -> list[str]:
+    """Every level of an IPC code, ``H01M10/0525`` → section ``H``, class ``H01``, subclass ``H01M``, main group
+    ``H01M10`` and ``H01M10/00``, and the group by its leading digits ``H01M10/05``, ``H01M10/052``,
+    ``H01M10/0525`` (a query for a group finds the groups below it)."""
+    code = code.replace(" ", "").upper()
+    levels = [code[:1], code[:3], code[:4]]
+    main, slash, group = code[4:].partition("/")
+    if main:
+        levels += [code[:4] + main, f"{code[:4]}{main}/00"]
+        if slash:
+            levels += [f"{code[:4]}{main}/{group[:n]}" for n in range(2, len(group) + 1)]
+    return list(dict.fromkeys(level for level in levels if level))
+
+
+def number_text(asset: IpAsset) -> str:
+    """The `numbers` text of a patent document."""
+    parts = [asset.publication_number or "", numbers.format_application_number(asset.application_number)]
+    for code in asset.ipc_codes or []:
+        parts += ipc_levels(code)
+    return " ".join(p for p in parts if p)
+
 
 
 class DocBuilder:
@@ -69,7 +102,7 @@ class DocBuilder:
 
     def ipc_titles(self, codes: list[str]) -> str:
         if self._titles is None:
-            self._titles = {row.symbol: row.title_en for row in self.session.scalars(select(IpcTitle))}
+            self._titles = {row.symbol: own_title(row.title_en) for row in self.session.scalars(select(IpcTitle))}
         parts = []
         for code in codes:
             for symbol in {code[:1], code[:3], code[:4]}:
@@ -90,6 +123,7 @@ class DocBuilder:
             "abstract": asset.abstract,
             "applicants": asset.applicants,
             "ipc_titles": self.ipc_titles(codes),
+            "numbers": number_text(asset),
             "kind": asset.kind.value,
             "legal_status": asset.legal_status.value,
             "pledge_state": asset.pledge_state.value,
@@ -129,7 +163,32 @@ def alert_saved_searches(session: Session, backend: SearchBackend, now: datetime
         return 0
 
 
+def _owned_by(session: Session, orgs: list) -> object:
+    return select(IpAsset.id).where(IpAsset.owner_org_id.in_([org.id for org in orgs]))
+
+
+def _valued(session: Session, valuations: list) -> list[int]:
+    return [valuation.asset_id for valuation in valuations]
+
+
+def _every_asset(session: Session, rows: list) -> object:
+    return select(IpAsset.id)
+
+
+# What a patent document reads (see DocBuilder.document). Tables of areas above `ip` are named, not imported.
+WATCHES = (
+    Watch("ip_asset", ("title", "abstract", "applicants", "ipc_codes", "kind", "legal_status", "pledge_state",
+                       "owner_org_id", "frozen", "filing_date", "created_at", "application_number",
+                       "publication_number")),
+    Watch("organisation", ("district_code", "industry_code"), _owned_by),
+    Watch("valuation", ("asset_id", "amount", "status", "valuation_date", "valid_until", "issued_at",
+                        "withdrawn_at"), _valued),
+    Watch("loan_policy", ("eligible_kinds", "effective_from", "effective_to"), _every_asset),
+    Watch("ipc_title", ("title_en",), _every_asset),
+)
+
 OUTBOX_INDEX = outbox.OutboxIndex(SCHEMA, lambda session, now: DocBuilder(session, now.date()), "Patent index",
+                                  watches=WATCHES, table="ip_asset", version=3,
                                   on_caught_up=alert_saved_searches)
 
 

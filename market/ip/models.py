@@ -75,30 +75,6 @@ class IpAsset(Base):
     owner = relationship("Organisation")
 
 
-class OutboxOp(enum.StrEnum):
-    UPSERT = "upsert"
-    DELETE = "delete"
-
-
-class SearchOutbox(Base):
-    """A pending change of the search index, written in the same transaction as the database change.
-
-    `drain` applies rows in id order and deletes them only after the engine accepted them, so an engine that is
-    down never loses a write. Every change adds a row (no upsert: a change committed while a drain runs keeps its
-    own row, so the drain cannot delete it); a drain applies each document once per batch, as it is now in the DB.
-    """
-
-    __tablename__ = "search_outbox"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    index_name: Mapped[str] = mapped_column(String(40))
-    doc_id: Mapped[str] = mapped_column(String(40))
-    op: Mapped[OutboxOp] = mapped_column(enum_type(OutboxOp), default=OutboxOp.UPSERT)
-    created_at: Mapped[datetime] = mapped_column(index=True)
-    attempts: Mapped[int] = mapped_column(default=0)
-    last_error: Mapped[str | None] = mapped_column(String(500))
-
-
 class SavedSearch(Base):
     """A bank user's saved patent search; new patents matching it raise a notice (see market.ip.saved)."""
 

@@ -1,6 +1,6 @@
 """Rules of the IP registry: registering and editing assets, importing patents, and pledge eligibility.
 
-Every change is audited and queues a search-index update (`search_outbox`) in the same transaction.
+Every change is audited; the search index follows on its own (`market.outbox` captures the changes).
 """
 
 from __future__ import annotations
@@ -23,9 +23,7 @@ from market.ip.models import (
     IpAsset,
     IpKind,
     LegalStatus,
-    OutboxOp,
     PledgeState,
-    SearchOutbox,
 )
 
 INDEX_NAME = "patents"
@@ -58,14 +56,6 @@ def eligible_kinds_in_force(session: Session | None = None, today: date | None =
     if not kinds:
         return MEASURES_2015_KINDS
     return frozenset(IpKind(k) for k in kinds if k in {m.value for m in IpKind})
-
-
-# ---------------------------------------------------------------------------------------------------- outbox
-
-
-def enqueue(session: Session, asset_id: int, now: datetime, op: OutboxOp = OutboxOp.UPSERT) -> None:
-    """Queue an index change in the caller's transaction (flushed with it, committed or rolled back with it)."""
-    session.add(SearchOutbox(index_name=INDEX_NAME, doc_id=str(asset_id), op=op, created_at=now, attempts=0))
 
 
 # ------------------------------------------------------------------------------------------------- eligibility
@@ -229,7 +219,6 @@ def register_asset(session: Session, actor: User, data: AssetData, now: datetime
     session.flush()
     record(session, actor=actor, action="ip.registered", entity_type="ip_asset", entity_id=asset.id, now=now,
            after=snapshot(asset, ASSET_FIELDS))
-    enqueue(session, asset.id, now)
     return asset
 
 
@@ -270,7 +259,6 @@ def update_asset(session: Session, actor: User, asset_id: int, data: AssetData, 
     if after != before:
         record(session, actor=actor, action="ip.updated", entity_type="ip_asset", entity_id=asset.id, now=now,
                before=before, after=after)
-        enqueue(session, asset.id, now)
     return asset
 
 
@@ -314,7 +302,6 @@ def upsert_patent(
         session.flush()
         record(session, actor=actor, action="ip.imported", entity_type="ip_asset", entity_id=asset.id, now=now,
                after=snapshot(asset, ASSET_FIELDS))
-        enqueue(session, asset.id, now)
         return asset, True
     merged = AssetData(**{
         name: (getattr(data, name) if getattr(data, name) not in (None, "", []) else getattr(asset, name))
@@ -337,5 +324,4 @@ def upsert_patent(
         asset.updated_at = now
         record(session, actor=actor, action="ip.reimported", entity_type="ip_asset", entity_id=asset.id, now=now,
                before=before, after=after)
-        enqueue(session, asset.id, now)
     return asset, False

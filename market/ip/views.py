@@ -83,7 +83,7 @@ _URL_SAFE = "!$'()*,/:;?@"  # what werkzeug's url building leaves unquoted in qu
 def _search_results(params: finder.PatentSearch, today) -> tuple[tuple[Markup, Markup], int, bool]:
     """Search and render the cacheable fragment: ((head, tail), status, whether the search ran)."""
     try:
-        hits = finder.run(db.session, get_backend(), finder.build_query(params, today))
+        hits = finder.run(db.session, get_backend(), finder.build_query(params, today), catch_up=True)
         labels = finder.facet_labels(db.session, hits.facets)
     except DomainError as exc:
         return _results(params, today, error=exc.localized()), 422, False

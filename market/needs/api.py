@@ -489,7 +489,8 @@ class Needs(MethodView):
         page, per_page = args.pop("page"), args.pop("per_page")
         from market.needs.indexing import get_backend
 
-        result = browse.search_needs(db.session, get_backend(), args, page=page, per_page=per_page)
+        result = browse.search_needs(db.session, get_backend(), args, page=page, per_page=per_page,
+                                     catch_up=True)
         return {"engine": result.engine, "total": result.total, "page": result.page, "per_page": result.per_page,
                 "items": [need_json(n) for n in result.items],
                 "facets": {k: [{"value": v, "count": c} for v, c in values] for k, values in result.facets.items()}}

@@ -1,6 +1,10 @@
 """Browsing published needs with filters and facet counts: through the `needs` search index (`search_needs`, full
-text in Chinese and facets), with the same query done in SQL (`browse_needs`) as the fallback when the engine is
-unavailable. The database stays the source of truth: hits are reloaded and only public needs are shown."""
+text in Chinese and facets). The database stays the source of truth: hits are reloaded and only public needs are
+shown.
+
+When the engine is down, needs answer like patents: 503 with a clear message (the app's SearchUnavailable
+handler), never a different answer computed another way; writes keep waiting in the outbox. `browse_needs` is the
+same query in SQL, kept for checks of the index against the database."""
 
 from __future__ import annotations
 
@@ -93,12 +97,14 @@ def _clean(filters: dict[str, str]) -> dict[str, str]:
 
 
 def search_needs(session: Session, backend, filters: dict[str, str], page: int = 1, per_page: int = 20,
-                 fallback: bool = True) -> BrowseResult:
+                 catch_up: bool = False) -> BrowseResult:
     """Published needs through the search index: `q` in full text (title ×3, purpose, enterprise name; Chinese by
     bigrams, so 电池 finds 锂电池), keyword filters with disjunctive facet counts, newest first without `q`.
-    Falls back to `browse_needs` (SQL) when the engine is unavailable and `fallback` is set."""
-    from market.needs.indexing import INDEX_NAME, SCHEMA, ensure_ready
-    from search import SearchError, SearchQuery
+    Raises SearchUnavailable when the engine is down (see the module docstring); `catch_up` as in
+    `market.outbox.search`."""
+    from market import outbox
+    from market.needs.indexing import OUTBOX_INDEX, SCHEMA
+    from search import SearchQuery
 
     filters = _clean(filters)
     page = max(1, page)
@@ -109,14 +115,8 @@ def search_needs(session: Session, backend, filters: dict[str, str], page: int =
     query = SearchQuery(
         q=q, filters={k: [v] for k, v in filters.items()} | {"status": [s.value for s in PUBLIC_STATUSES]},
         facets=FACETS, sort="relevance" if q else "-published_at", page=page, per_page=per_page)
-    try:
-        query.check(SCHEMA)
-        ensure_ready(backend)
-        hit = backend.search(INDEX_NAME, query)
-    except SearchError:
-        if not fallback:
-            raise
-        return browse_needs(session, {**filters, "q": q}, page=page, per_page=per_page)
+    query.check(SCHEMA)
+    hit, _lag = outbox.search(session, backend, OUTBOX_INDEX, query, catch_up_first=catch_up)
     ids = [int(i) for i in hit.ids if i.isdigit()]
     rows = {n.id: n for n in session.scalars(select(Need).where(Need.id.in_(ids)))} if ids else {}
     items = [rows[i] for i in ids if i in rows and rows[i].status in PUBLIC_STATUSES]

@@ -1,7 +1,7 @@
 """The needs index: published needs searchable through `search/` with facets, kept in step by the shared outbox
-(`market.outbox`: `search_outbox` rows with index_name "needs", written in the transaction of the change) on the
-app's one backend. Only needs a bank may see (published, in talks) are in the index; any other state deletes the
-document.
+(`market.outbox`: `search_outbox` rows with index_name "needs", queued by the session hook in the transaction of
+every change to what the documents read, `WATCHES`) on the app's one backend. Only needs a bank may see (published,
+in talks) are in the index; any other state deletes the document.
 """
 
 from __future__ import annotations
@@ -9,15 +9,16 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from market import outbox
 from market.needs.models import PUBLIC_STATUSES, Need
-from market.outbox import DrainResult, get_backend
+from market.outbox import DrainResult, Watch, get_backend
 from search import Schema, SearchBackend
 
-__all__ = ["INDEX_NAME", "OUTBOX_INDEX", "SCHEMA", "DrainResult", "all_documents", "document", "drain", "enqueue",
-           "ensure_ready", "get_backend", "indexable", "quick_drain", "reindex"]
+__all__ = ["INDEX_NAME", "OUTBOX_INDEX", "SCHEMA", "WATCHES", "DrainResult", "all_documents", "document", "drain",
+           "get_backend", "indexable", "quick_drain", "reindex"]
 
 INDEX_NAME = "needs"
 SCHEMA = Schema(
@@ -27,15 +28,6 @@ SCHEMA = Schema(
     numeric_fields=("amount", "term"),
     date_fields=("published_at",),
 )
-
-
-def ensure_ready(backend: SearchBackend) -> None:
-    outbox.ensure_ready(backend, SCHEMA)
-
-
-def enqueue(session: Session, need_id: int, now: datetime) -> None:
-    """Queue an index change of one need in the caller's transaction."""
-    outbox.enqueue(session, INDEX_NAME, need_id, now)
 
 
 def indexable(need: Need) -> bool:
@@ -78,7 +70,20 @@ class NeedDocuments:
             yield document(need)
 
 
-OUTBOX_INDEX = outbox.OutboxIndex(SCHEMA, NeedDocuments, "Needs index")
+def _needs_of(session: Session, orgs: list) -> object:
+    return select(Need.id).where(Need.org_id.in_([org.id for org in orgs]))
+
+
+# What a need document reads (see `document`).
+WATCHES = (
+    Watch("need", ("title", "purpose", "org_id", "industry_code", "group_codes", "amount_band", "ip_kinds",
+                   "district_code", "ipc_sections", "ipc_classes", "status", "amount", "term_months",
+                   "published_at")),
+    Watch("organisation", ("name",), _needs_of),
+)
+
+OUTBOX_INDEX = outbox.OutboxIndex(SCHEMA, NeedDocuments, "Needs index", watches=WATCHES, table="need",
+                                  visible=lambda: (Need.status.in_(PUBLIC_STATUSES),))
 
 
 def drain(session: Session, backend: SearchBackend, limit: int = 1_000_000, batch_size: int = 500) -> DrainResult:

@@ -91,9 +91,6 @@ def transition(session: Session, actor: User | None, need: Need, dst: NeedStatus
     session.flush()
     record(session, actor=actor, action=f"need.{dst.value}", entity_type="need", entity_id=need.id, now=now,
            before=before, after=snapshot(need, AUDIT_FIELDS), note=note)
-    from market.needs.indexing import enqueue
-
-    enqueue(session, need.id, now)  # published needs enter the index; any other state leaves it
 
 
 def _validate_terms(data: NeedInput) -> None:

@@ -92,7 +92,7 @@ def browse_page():
     page = request.args.get("page", 1, type=int) or 1
     from market.needs.indexing import get_backend
 
-    result = browse.search_needs(db.session, get_backend(), filters, page=page)
+    result = browse.search_needs(db.session, get_backend(), filters, page=page, catch_up=True)
     districts = {d.code: d.name for d in db.session.scalars(select(District))}
     groups = {g.code: g for g in db.session.scalars(select(IndustryGroup))}
     return render_template("needs/browse.html", result=result, filters=filters, districts=districts, groups=groups,

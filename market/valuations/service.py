@@ -29,7 +29,6 @@ from market.accounts.models import OrgKind, Role, User
 from market.audit.service import record, snapshot
 from market.errors import Forbidden, InvalidInput, NotFound
 from market.ip.models import IpAsset
-from market.ip.service import enqueue
 from market.notices.service import notify
 from market.valuations import files
 from market.valuations.accuracy import AccuracyRow, valuer_accuracy  # noqa: F401  (public)
@@ -174,7 +173,6 @@ def _withdraw(session: Session, actor: User, valuation: Valuation, now: datetime
     valuation.withdrawal_reason = reason[:500]
     valuation.superseded_by_id = superseded_by.id if superseded_by else None
     session.flush()
-    enqueue(session, valuation.asset_id, now)  # the patent index carries the latest valuation in force
     record(session, actor=actor, action="valuation.superseded" if superseded_by else "valuation.withdrawn",
            entity_type="valuation", entity_id=valuation.id, now=now, before=before,
            after=snapshot(valuation, FIELDS), note=reason[:500])
@@ -190,7 +188,6 @@ def issue_valuation(session: Session, actor: User, valuation_id: int, now: datet
     valuation.status = ValuationStatus.ISSUED
     valuation.issued_at = now
     session.flush()
-    enqueue(session, valuation.asset_id, now)  # the patent index carries the latest valuation in force
     record(session, actor=actor, action="valuation.issued", entity_type="valuation", entity_id=valuation.id,
            now=now, before=before, after=snapshot(valuation, FIELDS))
     older = session.scalars(select(Valuation).where(

@@ -13,11 +13,12 @@ from market.accounts.models import OrgKind, Role
 from market.api.auth import issue_token
 from market.audit.models import AuditEntry
 from market.errors import Conflict, NotFound
-from market.ip.models import PledgeState, SearchOutbox
+from market.ip.models import PledgeState
 from market.loans import service
 from market.loans.models import Loan, LoanStatus, Pledge
 from market.needs import docking
 from market.needs.models import NeedStatus
+from market.outbox import SearchOutbox
 from tests.conftest import NOW, login
 from tests.loans.conftest import run_together
 from tests.needs.conftest import NeedsKit

@@ -11,10 +11,10 @@ from sqlalchemy import func, select
 from market.accounts.models import Role
 from market.audit.models import AuditEntry
 from market.db import db
-from market.ip.models import SearchOutbox
 from market.needs import browse, docking, indexing, service
 from market.needs.models import NeedStatus
-from tests.conftest import NOW, Factory, login
+from market.outbox import SearchOutbox
+from tests.conftest import NOW, PASSWORD, Factory, login
 from tests.needs.conftest import NeedsKit
 from tests.outbox.engines import ENGINES, app_search_settings
 
@@ -92,18 +92,32 @@ def test_needs_index_story(make_app, search_config):
         assert body["total"] == 1 and "ipc_section" in body["facets"]
 
 
-def test_engine_down_falls_back_to_the_database_and_keeps_the_outbox(make_app, tmp_path):
+def test_engine_down_needs_and_patents_answer_503_and_the_outbox_keeps_the_changes(make_app, tmp_path):
+    """One policy when the engine is down: every search (needs and patents, page and API) answers 503 with a clear
+    message, never another answer computed some other way; the changes wait in the outbox."""
     app = make_app(ELASTICSEARCH_URL="http://127.0.0.1:9", SEARCH_EMBEDDED_PATH=str(tmp_path / "s.sqlite3"))
     with app.app_context():
         session = db.session
         kit = NeedsKit(session, Factory(session))
-        need = kit.published_need(title="电池极片产线")
+        kit.published_need(title="电池极片产线")
+        bank = kit.factory.user(Role.BANK)
         session.commit()
+        email = bank.email
         result = indexing.drain(session, indexing.get_backend())
         session.commit()
         assert result.error and result.remaining >= 1
-        found = browse.search_needs(session, indexing.get_backend(), {"q": "电池"})
-        assert found.engine == "database" and need.id in [n.id for n in found.items]
+    with app.test_client() as client:
+        client.post("/login", data={"email": email, "password": PASSWORD})
+        for path in ("/needs/?q=电池", "/patents?q=电池"):
+            page = client.get(path)
+            assert page.status_code == 503, path
+            assert "暂时不可用" in page.get_data(as_text=True) or "不可用" in page.get_data(as_text=True)
+        token = client.post("/api/v1/tokens", json={"email": email, "password": PASSWORD}).get_json()["token"]
+        for path in ("/api/v1/needs?q=电池", "/api/v1/patents?q=电池"):
+            answer = client.get(path, headers={"Authorization": f"Bearer {token}"})
+            assert answer.status_code == 503 and answer.get_json()["error"]["code"] == "search_unavailable", path
+    with app.app_context():
+        assert _outbox(db.session) >= 1  # nothing lost
 
 
 def test_published_needs_expire_after_the_period(session, kit, factory):

@@ -13,9 +13,10 @@ from sqlalchemy import func, select
 from market import outbox
 from market.db import db
 from market.ip import indexing as ip_indexing
-from market.ip import service as ip_service
-from market.ip.models import SearchOutbox
+from market.ip.models import IpAsset
 from market.needs import indexing as needs_indexing
+from market.needs.models import Need
+from market.outbox import SearchOutbox
 from search import Schema, SearchQuery, make_backend
 from tests.conftest import NOW, Factory
 from tests.needs.conftest import NeedsKit
@@ -74,10 +75,16 @@ def backend(request, tmp_path):
         drop_indexes(prefix)
 
 
+def opened(session, backend) -> None:
+    """Open the toy index the way the app does (empty, stamped with this database), before the test's changes."""
+    outbox.open_index(session, backend, toy_index({}, []))
+
+
 def test_drain_applies_in_batches_deletes_and_leaves_other_indexes(session, backend):
     world = {1: "red", 2: "blue", 3: "green"}
     calls: list = []
     index = toy_index(world, calls)
+    opened(session, backend)
     for doc_id in (1, 2, 3):
         outbox.enqueue(session, "toys", doc_id, NOW)
     outbox.enqueue(session, "other", 1, NOW)
@@ -106,6 +113,7 @@ def test_engine_down_keeps_every_row_and_counts_attempts(session, backend):
     world = {1: "red", 2: "blue"}
     calls: list = []
     index = toy_index(world, calls)
+    opened(session, backend)
     outbox.enqueue(session, "toys", 1, NOW)
     outbox.enqueue(session, "toys", 2, NOW)
     session.flush()
@@ -175,12 +183,11 @@ def test_search_sync_and_reindex_cover_patents_and_needs(make_app, search_config
     down = make_app(ELASTICSEARCH_URL=DOWN_URL, SEARCH_EMBEDDED_PATH=str(tmp_path / "unused.sqlite3"))
     with down.app_context():
         kit = NeedsKit(db.session, Factory(db.session))
-        need = kit.published_need(title="动力电池回收中试线")  # submitted, then published: two needs rows
-        asset = kit.asset(need.org, title="一种动力电池回收方法")
-        ip_service.enqueue(db.session, asset.id, NOW)
+        need = kit.published_need(title="动力电池回收中试线")  # with two pledgeable assets
+        asset = kit.asset(need.org, title="一种动力电池回收方法")  # queued by the session hook, like the need
         db.session.commit()
         need_id, asset_id = need.id, asset.id
-        assert _outbox_counts(db.session) == {"needs": 2, "patents": 1}
+        assert _outbox_counts(db.session) == {"needs": 1, "patents": 3}  # one row per document and transaction
     url = down.config["SQLALCHEMY_DATABASE_URI"]
 
     out = down.test_cli_runner().invoke(args=["search", "sync"])
@@ -188,9 +195,9 @@ def test_search_sync_and_reindex_cover_patents_and_needs(make_app, search_config
     assert "Patent index not updated (SearchUnavailable" in out.output
     assert "Needs index not updated (SearchUnavailable" in out.output
     assert "Search index not updated (patents: SearchUnavailable" in out.output
-    assert "3 changes wait in the outbox" in out.output
+    assert "4 changes wait in the outbox" in out.output
     with down.app_context():
-        assert _outbox_counts(db.session) == {"needs": 2, "patents": 1}
+        assert _outbox_counts(db.session) == {"needs": 1, "patents": 3}
         assert set(db.session.scalars(select(SearchOutbox.attempts))) == {1}
     out = down.test_cli_runner().invoke(args=["needs", "sync-index"])  # the needs-only alias
     assert out.exit_code == 1 and "Needs index not updated" in out.output, out.output
@@ -199,18 +206,21 @@ def test_search_sync_and_reindex_cover_patents_and_needs(make_app, search_config
     runner = up.test_cli_runner()
     out = runner.invoke(args=["search", "sync"])
     assert out.exit_code == 0, out.output
-    assert "Patent index updated: 1 changes applied, 0 waiting." in out.output
-    assert "Needs index updated: 2 changes applied, 0 waiting." in out.output
-    assert "Search index updated: 3 changes applied, 0 waiting." in out.output
+    # these indexes were never built from this database (no identity record): opening them rebuilt them from it,
+    # which covered the waiting changes
+    assert "Patent index updated: 0 changes applied, 0 waiting." in out.output
+    assert "Needs index updated: 0 changes applied, 0 waiting." in out.output
+    assert "Search index updated: 0 changes applied, 0 waiting." in out.output
     with up.app_context():
         assert _outbox_counts(db.session) == {}
         backend = outbox.get_backend()
         assert backend.search("patents", SearchQuery(q="动力电池")).ids == [str(asset_id)]
         assert backend.search("needs", SearchQuery(q="动力电池")).ids == [str(need_id)]
         # later changes of both indexes wait until the next sync; a rebuild covers both and drops them
-        needs_indexing.enqueue(db.session, need_id, NOW + timedelta(minutes=1))
-        ip_service.enqueue(db.session, asset_id, NOW + timedelta(minutes=1))
+        db.session.get(Need, need_id).purpose = "中试线设备"
+        db.session.get(IpAsset, asset_id).abstract = "回收"
         db.session.commit()
+        assert _outbox_counts(db.session) == {"needs": 1, "patents": 1}
     out = runner.invoke(args=["search", "reindex"])
     assert out.exit_code == 0, out.output
     assert "Patent index rebuilt: 3 documents." in out.output  # the asset and the need's two pledged ones

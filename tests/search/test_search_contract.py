@@ -230,6 +230,52 @@ class BackendContract:
     def test_health(self, backend):
         assert backend.health()["ok"] is True
 
+    @pytest.mark.parametrize(
+        ("q", "expected"),
+        [
+            ("CN118193476B", ["a"]), ("cn118193476b", ["a"]),  # publication number
+            ("CN201710106452.1", ["a"]), ("201710106452.1", ["a"]), ("2017101064521", ["a"]),  # application number
+            ("201710106452", ["a"]), ("ZL201710106452.1", ["a"]), ("CN 201710106452.1", []),
+            ("97123456.6", ["c"]), ("CN971234566", ["c"]),  # the 1985–2003 form
+            ("H01M", ["a"]), ("H01M10", ["a"]), ("H01M10/052", ["a"]), ("H01M 10/052", ["a"]),  # IPC levels
+            ("h01m 10 / 0525", ["a"]), ("H01M10/00", ["a"]), ("H01", ["a", "b"]), ("G06T", ["c"]),
+            ("H01M 电池", ["a"]), ("H01L 电池", ["b"]), ("H01M10/056", []),
+            ("重庆长安汽车股份有限公司", ["b"]),  # an applicant's exact name
+        ],
+    )
+    def test_patent_numbers_and_codes_in_every_form(self, backend, q, expected):
+        schema = Schema("codes", {"title": 3.0, "applicants": 1.0, "numbers": 4.0})
+        backend.ensure_index(schema)
+        backend.index("codes", [
+            {"id": "a", "title": "一种锂离子电池", "applicants": "重庆长安新能源汽车科技有限公司",
+             "numbers": "CN118193476B CN201710106452.1 H H01 H01M H01M10 H01M10/00 H01M10/05 H01M10/052 H01M10/0525"},
+            {"id": "b", "title": "太阳能电池组件", "applicants": "重庆长安汽车股份有限公司 ; 重庆大学",
+             "numbers": "CN114081026A CN202110000001.5 H H01 H01L H01L31 H01L31/00 H01L31/04"},
+            {"id": "c", "title": "图像识别装置", "applicants": "重庆大学",
+             "numbers": "CN1234567A 97123456.6 G G06 G06T G06T7 G06T7/00"},
+        ])
+        backend.refresh("codes")
+        assert sorted(backend.search("codes", SearchQuery(q=q)).ids) == expected
+
+    def test_stamp_is_written_by_rebuild_and_dropped_by_a_schema_change(self, backend):
+        assert backend.stamp("patent") is None  # no index yet
+        backend.ensure_index(SCHEMA)
+        assert backend.stamp("patent") is None  # created empty: built from nothing known
+        stamp = {"database": "db-1", "version": "1:abc"}
+        backend.rebuild(SCHEMA, iter(DOCS), stamp=stamp)
+        assert backend.stamp("patent") == stamp
+        assert backend.ensure_index(SCHEMA) is False and backend.stamp("patent") == stamp
+        backend.index("patent", DOCS[:1])
+        backend.refresh("patent")
+        assert backend.stamp("patent") == stamp  # ordinary writes keep it
+        backend.set_stamp("patent", {"database": "db-2", "version": "1:abc"})
+        assert backend.stamp("patent") == {"database": "db-2", "version": "1:abc"}
+        backend.set_stamp("patent", None)
+        assert backend.stamp("patent") is None
+        backend.rebuild(SCHEMA, iter(DOCS), stamp=stamp)
+        backend.ensure_index(Schema("patent", {"title": 1.0}, ["kind"]))
+        assert backend.stamp("patent") is None  # a changed schema: a new, empty index of unknown origin
+
 
 class TestEmbedded(BackendContract):
     @pytest.fixture

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-03 12:56:01.078969
+Create Date: 2026-12-03 13:08:06.948454
 """
 from alembic import op
 import sqlalchemy as sa
@@ -25,6 +25,12 @@ def upgrade() -> None:
     sa.Column('last_error', sa.Text(), nullable=True),
     sa.Column('last_error_at', sa.DateTime(), nullable=True),
     sa.PrimaryKeyConstraint('name', name=op.f('pk_clock_runs'))
+    )
+    op.create_table('database_identity',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('identity', sa.String(length=36), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_database_identity'))
     )
     op.create_table('district',
     sa.Column('code', sa.String(length=6), nullable=False),
@@ -116,6 +122,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('search_outbox', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_search_outbox_created_at'), ['created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_search_outbox_index_name'), ['index_name'], unique=False)
 
     op.create_table('industry_group_member',
     sa.Column('group_code', sa.String(length=40), nullable=False),
@@ -1031,6 +1038,7 @@ def downgrade() -> None:
     op.drop_table('organisation')
     op.drop_table('industry_group_member')
     with op.batch_alter_table('search_outbox', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_search_outbox_index_name'))
         batch_op.drop_index(batch_op.f('ix_search_outbox_created_at'))
 
     op.drop_table('search_outbox')
@@ -1048,5 +1056,6 @@ def downgrade() -> None:
 
     op.drop_table('industry')
     op.drop_table('district')
+    op.drop_table('database_identity')
     op.drop_table('clock_runs')
     # ### end Alembic commands ###
