@@ -12,6 +12,15 @@ Rules:
   3+ letters: ``batteries`` → ``battery``, ``means`` → ``mean``, not ``-ss``/``-us``), so the English IPC titles
   (``…e.g. BATTERIES…``) match a query for ``battery``.
 
+* patent numbers and codes become one token each, whatever form people paste (documents and queries alike):
+
+  - an IPC group with or without spaces, ``H01M10/052``, ``H01M 10/052``, ``h01m 10 / 052`` → ``h01m10s052``
+    (``s`` stands for the slash); a subclass ``H01M`` or main group ``H01M10`` is an ordinary word;
+  - a CNIPA application number, with or without ``CN``/``ZL``, dot and check character → its 12-digit (or 8-digit)
+    body: ``CN201710106452.1``, ``201710106452.1``, ``2017101064521``, ``201710106452`` → ``201710106452``
+    (a bare number needs all 12 digits; the old 8-digit form needs its dot or prefix);
+  - a publication number ``CN118193476B`` is an ordinary word (``cn118193476b``).
+
 Tokens only ever hold letters and digits, so a whitespace split of :func:`analyzed` gives :func:`tokens` back.
 """
 
@@ -30,7 +39,20 @@ _CJK = (
     "\u2e80-\u2fdf\u3005\u3007\u3021-\u3029\u3040-\u30ff\u3100-\u312f\u31a0-\u31ff"
     "\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0003134f"
 )
-_PIECE = re.compile(rf"(?P<cjk>[{_CJK}]+)|(?P<word>[^\W_{_CJK}]+)")
+# Tried before words at each position (on the normalised, lower-case text). A code is not glued to ASCII letters or
+# digits on either side (Chinese around it is fine: 申请号2017101064521的).
+_IPC = r"[a-h]\d{2}[a-z] ?\d{1,4} ?/ ?\d{1,6}"
+_APPNO = r"(?:cn|zl)?(?:\d{12}|\d{8})\.[0-9x]|(?:cn|zl)(?:\d{12}|\d{8})[0-9x]?|\d{12}[0-9x]?"
+_PIECE = re.compile(rf"(?<![a-z0-9])(?:(?P<ipc>{_IPC})|(?P<appno>{_APPNO}))(?![a-z0-9])"
+                    rf"|(?P<cjk>[{_CJK}]+)|(?P<word>[^\W_{_CJK}]+)")
+
+
+def _code(kind: str, text: str) -> str:
+    """The one token of an IPC group or an application number (see the module docstring)."""
+    if kind == "ipc":
+        return text.replace(" ", "").replace("/", "s")
+    body = text.removeprefix("cn").removeprefix("zl").split(".")[0]
+    return body[:12] if len(body) >= 12 else body[:8]
 _INLINE_TAG = re.compile(r"</?(?:sub|sup|i|b|em|strong|span|u|small|font)(?:\s[^<>]*)?/?>", re.IGNORECASE)
 _BLOCK_TAG = re.compile(r"</?(?:br|p|div)(?:\s[^<>]*)?/?>", re.IGNORECASE)
 
@@ -131,6 +153,8 @@ def spans(text: str) -> list[Token]:
             start, end = match.span()
             if match.lastgroup == "word":
                 result.append(Token(_stem(norm[start:end]), start, end))
+            elif match.lastgroup in ("ipc", "appno"):
+                result.append(Token(_code(match.lastgroup, norm[start:end]), start, end))
             elif end - start == 1:
                 result.append(Token(norm[start:end], start, end))
             else:
@@ -147,6 +171,8 @@ def spans(text: str) -> list[Token]:
         start, end = match.span()
         if match.lastgroup == "word":
             result.append(Token(_stem(norm[start:end]), origin[start], end_of(end)))
+        elif match.lastgroup in ("ipc", "appno"):
+            result.append(Token(_code(match.lastgroup, norm[start:end]), origin[start], end_of(end)))
         elif end - start == 1:
             result.append(Token(norm[start:end], origin[start], end_of(end)))
         else:
@@ -165,6 +191,8 @@ def tokens(text: str) -> list[str]:
         piece = match.group()
         if match.lastgroup == "word":
             result.append(_stem(piece))
+        elif match.lastgroup in ("ipc", "appno"):
+            result.append(_code(match.lastgroup, piece))
         elif len(piece) == 1:
             result.append(piece)
         else:
