@@ -12,7 +12,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from market.accounts.models import Organisation, User
+from market.accounts.models import Organisation
 from market.exchange.models import Listing, ListingStatus
 from market.valuations.models import REPORT_STATUSES, Valuation
 
@@ -61,15 +61,21 @@ def disposal_matches(session: Session) -> list[Match]:
 
 
 def valuer_accuracy(session: Session) -> list[AccuracyRow]:
-    """Rows (agency, valuer, n, mean absolute error), most accurate first."""
-    groups: dict[tuple[int, int], list[Decimal]] = {}
+    """Rows (agency, responsible signer, n, mean absolute error), most accurate first. The signer (签字评估师) is
+    accountable for the figure, so rows are per agency and signer, named as the report names them; `valuer_id` is
+    the account that filed the signer's latest matched report."""
+    groups: dict[tuple[int, str, str], list[Decimal]] = {}
+    filed_by: dict[tuple[int, str, str], int] = {}
     for match in disposal_matches(session):
         v = session.get(Valuation, match.valuation_id)
-        groups.setdefault((v.agency_org_id, v.valuer_id), []).append(match.abs_error)
+        key = (v.agency_org_id, v.signer_name, v.signer_qualification)
+        groups.setdefault(key, []).append(match.abs_error)
+        filed_by[key] = v.valuer_id
     rows = []
-    for (agency_id, valuer_id), errors in groups.items():
+    for (agency_id, signer, qualification), errors in groups.items():
         agency = session.get(Organisation, agency_id)
-        valuer = session.get(User, valuer_id)
         mean = (sum(errors, Decimal(0)) / len(errors)).quantize(Decimal("0.0001"))
-        rows.append(AccuracyRow(agency_id, agency.name, valuer_id, valuer.name, len(errors), mean))
+        name = f"{signer} · {qualification}" if qualification else signer
+        rows.append(AccuracyRow(agency_id, agency.name, filed_by[(agency_id, signer, qualification)], name,
+                                len(errors), mean))
     return sorted(rows, key=lambda r: (r.mean_abs_error, -r.n, r.agency, r.valuer))

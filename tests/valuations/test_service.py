@@ -14,7 +14,7 @@ from market.errors import Conflict, Forbidden, InvalidInput
 from market.valuations import conflicts, service
 from market.valuations.accuracy import valuer_accuracy
 from market.valuations.labels import VALUE_TYPE_LABELS
-from market.valuations.models import ValuationStatus, ValueType
+from market.valuations.models import Valuation, ValuationStatus, ValueType
 from tests.conftest import NOW
 from tests.valuations.conftest import PDF, PNG, make_asset, vinput
 
@@ -193,3 +193,6 @@ def test_accuracy_on_a_sold_lot(world, factory, session):
     row = rows[0]
     assert (row.n, row.mean_abs_error, row.mean_abs_pct_error) == (1, Decimal("0.2500"), Decimal("25.00"))
     assert row.agency == world.valuer.organisation.name
+    report = session.scalars(select(Valuation).where(Valuation.asset_id == world.asset.id)
+                             .order_by(Valuation.id)).first()
+    assert row.valuer.startswith(report.signer_name) and row.valuer != world.valuer.name  # the signer, not the login
