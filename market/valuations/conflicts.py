@@ -54,6 +54,18 @@ def conflict_reasons(session: Session, valuer: User, asset: IpAsset) -> list[str
     return list(dict.fromkeys(reasons))
 
 
+def tied_to_org(session: Session, valuer: User, org_id: int) -> bool:
+    """Whether `valuer` (or the valuer's agency) is tied to the organisation: the same organisation, or a declared
+    tie with it. A tied valuer advises that organisation on nothing, whatever the assets."""
+    if valuer.organisation_id is not None and valuer.organisation_id == org_id:
+        return True
+    who = [ConflictDeclaration.valuer_id == valuer.id]
+    if valuer.organisation_id is not None:
+        who.append(ConflictDeclaration.agency_org_id == valuer.organisation_id)
+    return session.scalar(select(ConflictDeclaration.id).where(
+        or_(*who), ConflictDeclaration.tied_org_id == org_id).limit(1)) is not None
+
+
 def check_no_conflict(session: Session, valuer: User, asset: IpAsset) -> None:
     reasons = conflict_reasons(session, valuer, asset)
     if reasons:
@@ -81,6 +93,9 @@ def declare_conflict(session: Session, actor: User, *, tied_org_id: int | None, 
     session.flush()
     record(session, actor=actor, action="valuation.conflict_declared", entity_type="valuation_conflict",
            entity_id=declaration.id, now=now, after=snapshot(declaration, DECLARATION_FIELDS))
+    from market.valuations.experts import reroute_conflicted  # experts import this module
+
+    reroute_conflicted(session, actor, now)
     return declaration
 
 

@@ -21,7 +21,8 @@ from market.ip.models import IpAsset
 from market.needs.models import Need
 from market.notices.service import notify
 from market.reference.models import IpcTitle
-from market.valuations.conflicts import conflict_reasons
+from market.security import N_
+from market.valuations.conflicts import conflict_reasons, tied_to_org
 from market.valuations.models import (
     CONSULTATION_STATES,
     Consultation,
@@ -111,8 +112,9 @@ class RankedExpert:
     common: list[str]  # the specialities that match the assets
 
 
-def rank_experts(session: Session, assets: list[IpAsset]) -> list[RankedExpert]:
-    """Experts by IPC overlap with the assets (best first), leaving out those with a conflict on any of them."""
+def rank_experts(session: Session, assets: list[IpAsset], org_id: int | None = None) -> list[RankedExpert]:
+    """Experts by IPC overlap with the assets (best first), leaving out those with a conflict on any of them or a
+    tie with the asking organisation `org_id`."""
     wanted = set()
     for asset in assets:
         wanted |= ipc_prefixes(asset.ipc_codes)
@@ -121,6 +123,8 @@ def rank_experts(session: Session, assets: list[IpAsset]) -> list[RankedExpert]:
     ranked = []
     for expert in list_experts(session):
         if any(conflict_reasons(session, expert.user, asset) for asset in assets):
+            continue
+        if org_id is not None and tied_to_org(session, expert.user, org_id):
             continue
         common = [s for s in expert.symbols if s in wanted]
         ranked.append(RankedExpert(expert, sum(WEIGHTS[len(s)] for s in common), common))
@@ -162,13 +166,13 @@ def request_consultation(session: Session, actor: User, *, question: str, now: d
         expert = session.get(ExpertProfile, expert_id)
         if expert is None or expert not in list_experts(session):
             raise NotFound("This expert is not in the pool.")
-        for asset in assets:
-            if conflict_reasons(session, expert.user, asset):
-                raise Conflict("This expert has a conflict of interest with your assets; choose another expert "
-                               "or let the platform match one.")
+        if tied_to_org(session, expert.user, actor.organisation_id) or any(
+                conflict_reasons(session, expert.user, asset) for asset in assets):
+            raise Conflict("This expert has a conflict of interest with your assets; choose another expert "
+                           "or let the platform match one.")
         matched = False
     else:
-        ranked = rank_experts(session, assets)
+        ranked = rank_experts(session, assets, actor.organisation_id)
         if not ranked:
             raise Conflict("No expert in the pool is free to advise on these assets.")
         expert, matched = ranked[0].expert, True
@@ -182,6 +186,46 @@ def request_consultation(session: Session, actor: User, *, question: str, now: d
     notify(session, msgid="%(org)s asked you for a financing-plan consultation.", now=now,
            user_id=expert.user_id, link=f"/consultations/{consultation.id}", org=actor.organisation.name)
     return consultation
+
+
+def reroute_conflicted(session: Session, valuer: User, now: datetime) -> int:
+    """After `valuer` declared a tie: every consultation still waiting on the valuer (or, for a whole-agency tie, on
+    its agency's experts) that the tie now touches goes to the best free expert instead, or is closed when none is
+    free; the enterprise is told either way. Direct and matched requests alike. Returns how many were moved."""
+    experts = select(ExpertProfile.id).join(User, User.id == ExpertProfile.user_id).where(
+        or_(User.id == valuer.id, User.organisation_id == valuer.organisation_id) if valuer.organisation_id
+        else User.id == valuer.id)
+    waiting = session.scalars(select(Consultation).where(Consultation.expert_id.in_(experts),
+                                                         Consultation.status == ConsultationStatus.REQUESTED)
+                              .order_by(Consultation.id)).all()
+    moved = 0
+    for consultation in waiting:
+        expert_user = consultation.expert.user
+        assets = subject_assets(session, consultation)
+        if not (tied_to_org(session, expert_user, consultation.org_id)
+                or any(conflict_reasons(session, expert_user, a) for a in assets)):
+            continue
+        before = snapshot(consultation, FIELDS)
+        link = f"/consultations/{consultation.id}"
+        ranked = [r for r in rank_experts(session, assets, consultation.org_id)
+                  if r.expert.id != consultation.expert_id]
+        if ranked:
+            consultation.expert_id, consultation.matched = ranked[0].expert.id, True
+            session.flush()
+            session.refresh(consultation)
+            record(session, actor=valuer, action="consultation.rerouted", entity_type="consultation",
+                   entity_id=consultation.id, now=now, before=before, after=snapshot(consultation, FIELDS))
+            notify(session, msgid="%(org)s asked you for a financing-plan consultation.", now=now, user_id=consultation.expert.user_id, link=link, org=consultation.org.name)  # noqa: E501
+            notify(session, msgid=N_("The expert you asked declared a conflict of interest; another expert now has your consultation."), now=now, org_id=consultation.org_id, link=link)  # noqa: E501
+        else:
+            _move(session, valuer, consultation, ConsultationStatus.CLOSED, now)
+            consultation.closed_at = now
+            session.flush()
+            record(session, actor=valuer, action="consultation.closed_for_conflict", entity_type="consultation",
+                   entity_id=consultation.id, now=now, before=before, after=snapshot(consultation, FIELDS))
+            notify(session, msgid=N_("The expert you asked declared a conflict of interest and no other expert is free; the consultation was closed."), now=now, org_id=consultation.org_id, link=link)  # noqa: E501
+        moved += 1
+    return moved
 
 
 def _move(session, actor, consultation: Consultation, dst: ConsultationStatus, now: datetime) -> dict:

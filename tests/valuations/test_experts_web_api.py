@@ -244,3 +244,37 @@ def test_api_conflict_is_409(client, session, factory):
     asset = make_asset(session, valuer.organisation_id)
     r = client.post("/api/v1/valuations", json=_api_body(asset), headers=_token(client, valuer))
     assert r.status_code == 409 and "该资产属于贵机构" in r.get_json()["error"]["message"]
+
+
+def test_a_tie_declared_later_moves_waiting_consultations_direct_and_matched(session, factory):
+    """A valuer who declares a tie with an enterprise no longer holds its waiting consultations (direct or matched):
+    they go to another free expert, or are closed when none is free; the enterprise is told."""
+    owner = factory.user(Role.ENTERPRISE)
+    asset = make_asset(session, owner.organisation_id, ipc=("H01M10/0525",))
+    tied = expert(session, factory, ["H01M"])
+    other = expert(session, factory, ["H"])
+    direct = experts.request_consultation(session, owner, asset_id=asset.id, question="直接提问", now=NOW,
+                                          expert_id=experts.own_profile(session, tied).id)
+    matched = experts.request_consultation(session, owner, asset_id=asset.id, question="请匹配专家", now=NOW)
+    assert direct.expert.user_id == tied.id and matched.expert.user_id == tied.id and matched.matched
+    conflicts.declare_conflict(session, tied, tied_org_id=owner.organisation_id, asset_id=None, reason="曾任顾问",
+                               whole_agency=False, now=NOW + timedelta(hours=1))
+    for c in (direct, matched):
+        session.refresh(c)
+        assert c.expert.user_id == other.id and c.matched and c.status is ConsultationStatus.REQUESTED
+        assert not experts.can_view_consultation(tied, c)
+    assert not experts.consultations_for(session, tied)
+    told = session.scalars(select(Notice).where(Notice.recipient_org_id == owner.organisation_id,
+                                                Notice.msgid.like("%conflict of interest%"))).all()
+    assert len(told) == 2
+    # A new request never reaches the tied valuer, even on an asset it could otherwise value.
+    with pytest.raises(Conflict):
+        experts.request_consultation(session, owner, asset_id=asset.id, question="?", now=NOW,
+                                     expert_id=experts.own_profile(session, tied).id)
+    assert experts.request_consultation(session, owner, asset_id=asset.id, question="?", now=NOW).expert.user_id \
+        == other.id
+    # With no other free expert the waiting consultation is closed.
+    conflicts.declare_conflict(session, other, tied_org_id=owner.organisation_id, asset_id=None, reason="亲属",
+                               whole_agency=True, now=NOW + timedelta(hours=2))
+    session.refresh(direct)
+    assert direct.status is ConsultationStatus.CLOSED
