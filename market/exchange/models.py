@@ -175,6 +175,8 @@ class Transfer(Base):
     at: Mapped[datetime]
     claim_hook: Mapped[str | None] = mapped_column(String(200))  # what happened with the loss hand-off
 
+    buyer = relationship("User")
+
 
 class ObjectionStatus(enum.StrEnum):
     OPEN = "open"

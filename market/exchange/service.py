@@ -673,6 +673,10 @@ def _pass_the_right(session: Session, actor: User, listing: Listing, now: dateti
     record(session, actor=actor, action="ip_asset.transferred", entity_type="ip_asset", entity_id=asset.id,
            now=now, before=before, after=snapshot(asset, ["owner_org_id", "pledge_state"]),
            note=f"listing {listing.id}")
+    if listing.kind is not ListingKind.LICENCE:
+        from market.needs.service import release_transferred_asset
+
+        release_transferred_asset(session, actor, asset.id, now)  # the sold asset leaves the old owner's needs
 
 
 OPEN_FOR_CLAIM = (ListingStatus.DRAFT, ListingStatus.UNDER_REVIEW, ListingStatus.ANNOUNCED, ListingStatus.BIDDING,

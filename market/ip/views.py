@@ -216,9 +216,13 @@ def patent(asset_id: int):
     pledges = db.session.scalars(
         select(Pledge).where(Pledge.asset_id == asset.id).order_by(Pledge.registered_on.desc(), Pledge.id.desc())
     ).all()
+    from market.exchange.models import Transfer
+
+    # Transfers at the exchange are public trade information: date, price, lot and the new owner.
+    transfers = db.session.scalars(select(Transfer).where(Transfer.asset_id == asset.id).order_by(Transfer.at)).all()
     return render_template("ip/patent.html", asset=asset, item=finder.item_dict(asset, today),
                            eligibility=eligibility, term=term, margin=margin, history=history,
-                           can_edit=service.can_edit(current_user, asset), pledges=pledges,
+                           can_edit=service.can_edit(current_user, asset), pledges=pledges, transfers=transfers,
                            valuations=visible_valuations(db.session, current_user, asset.id))
 
 

@@ -198,6 +198,8 @@ def _open_need_for_bank(session: Session, need_id: int) -> Need:
         raise NotFound("This financing need does not exist.")
     if need.accepted_offer is not None:
         raise Conflict("The enterprise has already accepted an offer on this need.")
+    if any(na.asset.owner_org_id != need.org_id for na in need.assets):
+        raise Conflict("An IP asset offered in this need no longer belongs to the enterprise.")
     return need
 
 

@@ -15,6 +15,7 @@ from market.accounts.models import Organisation, OrgKind, Role, User
 from market.audit.service import record, snapshot
 from market.db import lock_rows
 from market.errors import Conflict, Forbidden, InvalidInput, NotFound
+from market.ip.labels import kind_label, status_label
 from market.ip.models import VALID_STATUSES, IpAsset, IpKind, PledgeState
 from market.needs.models import (
     EDITABLE_STATUSES,
@@ -132,10 +133,10 @@ def check_assets(session: Session, org: Organisation, asset_ids: list[int], now:
             raise Forbidden("IP asset #%(id)s does not belong to your organisation.", id=asset_id)
         if asset.kind not in kinds:
             raise InvalidInput("“%(title)s” is of a kind (%(kind)s) that the pledge policy in force does not accept.",
-                               title=asset.title, kind=asset.kind.value)
+                               title=asset.title, kind=str(kind_label(asset.kind)))
         if asset.legal_status not in VALID_STATUSES:
             raise InvalidInput("“%(title)s” is not a right in force (%(status)s).", title=asset.title,
-                               status=asset.legal_status.value)
+                               status=str(status_label(asset.legal_status)))
         if asset.pledge_state is PledgeState.PLEDGED:
             raise Conflict("“%(title)s” is already pledged.", title=asset.title)
         if asset.pledge_state is PledgeState.IN_DISPOSAL:
@@ -251,6 +252,32 @@ def withdraw_need(session: Session, actor: User, need_id: int, now: datetime) ->
     transition(session, actor, need, S.WITHDRAWN, now)
     _close_docking(session, actor, need, now)
     return need
+
+
+def release_transferred_asset(session: Session, actor: User | None, asset_id: int, now: datetime) -> list[Need]:
+    """An asset changed hands (sold at the exchange): it leaves every open need of another owner. The need is
+    classified again on what is left; a need left with no asset is withdrawn (open docking closed). Each change is
+    audited and the enterprise told. Returns the needs changed."""
+    asset = session.get(IpAsset, asset_id)
+    rows = session.scalars(select(NeedAsset).join(Need, Need.id == NeedAsset.need_id).where(
+        NeedAsset.asset_id == asset_id, Need.status.in_(OPEN_STATUSES),
+        Need.org_id != (asset.owner_org_id if asset and asset.owner_org_id else -1))).all()
+    changed = []
+    for row in rows:
+        need = row.need
+        before = {"assets": list(need.asset_ids)}
+        need.assets.remove(row)
+        session.flush()
+        record(session, actor=actor, action="need.asset_released", entity_type="need", entity_id=need.id, now=now,
+               before=before, after={"assets": list(need.asset_ids)}, note=f"asset {asset_id} transferred")
+        notify(session, msgid=N_("“%(asset)s” was transferred to a new owner and left your financing need “%(title)s”."), now=now, org_id=need.org_id, link=f"/needs/{need.id}", asset=asset.title if asset else asset_id, title=need.title)  # noqa: E501
+        if need.assets:
+            classify(session, need, [na.asset for na in need.assets])
+        elif NEED_STATES.allowed(need.status, S.WITHDRAWN):
+            transition(session, actor, need, S.WITHDRAWN, now, note="every offered asset was transferred")
+            _close_docking(session, actor, need, now)
+        changed.append(need)
+    return changed
 
 
 def _close_docking(session: Session, actor: User | None, need: Need, now: datetime) -> None:

@@ -146,7 +146,7 @@ def edit(need_id: int):
 @login_required
 def detail(need_id: int):
     need = service.visible_need(db.session, current_user, need_id)
-    context = {"need": need, "empty": EmptyForm(), "checklist": REVIEW_CHECKLIST}
+    context = {"need": need, "empty": EmptyForm(), "checklist": REVIEW_CHECKLIST, "asset_rows": _asset_rows(need)}
     context.update(_loan_context(need))
     if current_user.role is Role.BANK:
         products = docking.active_products(db.session, current_user.organisation_id)
@@ -162,6 +162,22 @@ def detail(need_id: int):
         context.update(matches=matching.rank_products(need, products)[:10],
                        products={p.id: p for p in products})
     return render_template("needs/detail.html", **context)
+
+
+def _asset_rows(need: Need) -> list[dict]:
+    """Each offered asset as the bank and the reviewing staff judge it: the patent's page, the valuation in force
+    (as far as the viewer may see it), the remaining term, the legal status and the pledge state."""
+    from market.ip.finder import item_dict
+    from market.valuations.service import visible_valuations
+
+    today = utcnow().date()
+    rows = []
+    for na in need.assets:
+        asset = na.asset
+        in_force = [v for v in visible_valuations(db.session, current_user, asset.id) if v.in_force(today)]
+        rows.append({"asset": asset, "item": item_dict(asset, today), "valuation": in_force[0] if in_force else None,
+                     "transferred": asset.owner_org_id != need.org_id})
+    return rows
 
 
 def _loan_context(need: Need) -> dict:
