@@ -5,6 +5,7 @@ Each test talks to one real component named by an environment variable (see .ci/
 * ``MARKET_TEST_POSTGRESQL_URL``    -- PostgreSQL 15, through SQLAlchemy + psycopg
 * ``MARKET_TEST_ELASTICSEARCH_URL`` -- Elasticsearch, through the official ``elasticsearch`` client
 * ``MARKET_TEST_CHROMIUM``          -- Debian's Chromium, driven by Playwright with ``executable_path``
+* ``MARKET_TEST_REDIS_URL``         -- Debian's redis-server, through the ``redis`` client (the rate-limit store)
 
 A test skips when its variable is unset, unless ``MARKET_TEST_REQUIRE_SERVICES=1``, in which case
 it fails: in CI a missing service must never turn into a silent skip.
@@ -146,6 +147,22 @@ def test_elasticsearch_round_trip() -> None:
         finally:
             es.indices.delete(index=index, ignore_unavailable=True)
         assert not es.indices.exists(index=index)
+
+
+def test_redis_is_real_redis() -> None:
+    url = _service_env("MARKET_TEST_REDIS_URL")
+    import redis
+
+    client = redis.Redis.from_url(url, socket_timeout=10)
+    try:
+        assert int(client.info("server")["redis_version"].split(".")[0]) >= 6
+        key = f"ci-smoke-{uuid.uuid4().hex}"
+        assert client.incr(key) == 1 and client.incr(key) == 2  # what a shared rate-limit counter does
+        client.expire(key, 5)
+        assert 0 < client.ttl(key) <= 5
+        client.delete(key)
+    finally:
+        client.close()
 
 
 @pytest.mark.browser

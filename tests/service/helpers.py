@@ -102,6 +102,10 @@ class Server:
         except ValueError:
             return status, {"raw": text}
 
+    def tail(self, n: int = 4000) -> str:
+        """The end of the server's own log (for assertion messages)."""
+        return self.log.read_text(errors="replace")[-n:]
+
     def stop(self) -> None:
         if self.proc.poll() is None:
             os.killpg(self.proc.pid, 15)  # the server's own process group (gunicorn's workers too)

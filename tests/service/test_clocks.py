@@ -166,7 +166,8 @@ def test_the_server_closes_an_ended_auction_by_itself(private_app, tmp_path):
         assert status == 200 and 'data-field="status" data-status="sold"' in page, page[:3000]
         assert '<p data-field="outcome" data-test="outcome">' in page  # the winner's code and price, not hidden
         status, ready = server.json("GET", "/readyz")
-        assert status == 200 and ready["scheduler"]["running"] and ready["scheduler"]["clocks"]["auctions"]["by"]
+        assert status == 200, (ready, server.tail())
+        assert ready["scheduler"]["running"] and ready["scheduler"]["clocks"]["auctions"]["by"]
         assert ready["database"]["ok"] and ready["search"]["ok"]
     finally:
         server.stop()
