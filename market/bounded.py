@@ -164,6 +164,14 @@ RATE_CAP_RATIO = Bound("rate_cap_ratio", 6, Decimal(1), Decimal(5))  # 1.5 = 150
 DOMAINS = (AMOUNT, AMOUNT_OR_ZERO, ANNUAL_RATE, REFERENCE_RATE, SHARE, LOAN_TO_VALUE, RATE_CAP_RATIO)
 
 
-def bid_ceiling(valuation: Decimal, multiple: Decimal | None = None) -> Decimal:
+def bid_multiple() -> Decimal:
+    """How many times its valuation a lot may be bid up to (app config BID_MAX_MULTIPLE_OF_VALUATION)."""
+    from flask import current_app, has_app_context
+
+    configured = current_app.config.get("BID_MAX_MULTIPLE_OF_VALUATION") if has_app_context() else None
+    return Decimal(str(configured)) if configured else BID_MAX_MULTIPLE_OF_VALUATION
+
+
+def bid_ceiling(valuation: Decimal) -> Decimal:
     """The highest bid a lot takes: a stated multiple of its valuation, never more than MAX_AMOUNT."""
-    return min(Decimal(valuation) * (multiple or BID_MAX_MULTIPLE_OF_VALUATION), MAX_AMOUNT)
+    return min(Decimal(valuation) * bid_multiple(), MAX_AMOUNT)

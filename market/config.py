@@ -89,6 +89,7 @@ def load(app, test_config: dict | None) -> None:
         # Only then do the per-address limits see the client's address instead of the proxy's.
         PROXY_FIX_X_FOR=0,
         BID_RATE_LIMIT="120 per minute",
+        BID_MAX_MULTIPLE_OF_VALUATION=10,  # a bid is at most 10 × the lot's valuation (market.bounded)
         FORCE_HTTPS=False,
         # The clocks `market serve` runs (market.clock): a pass every CLOCK_POLL_SECONDS; CLOCK_EVERY overrides a
         # clock's own interval ({"auctions": 2}); CLOCKS_ENABLED=False serves without them.

@@ -63,3 +63,13 @@ class DecimalInput(Field):
         if self.percent:
             return plain(shift(value, 2))
         return f"{value:f}" if self.bound.is_rate else f"{value.quantize(Decimal('0.01')):f}"
+
+
+def flash_errors(form, summary: str) -> None:
+    """A form posted from another page was refused: flash `summary` and each field's own message ("Label: why"),
+    so the user learns which value was wrong and why, in their language."""
+    from flask import flash
+
+    parts = [f"{form[name].label.text}: {' '.join(str(e) for e in errors)}" for name, errors in form.errors.items()
+             if name in form._fields]
+    flash(" ".join([summary, *parts]), "error")

@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError, OperationalError
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 from market import i18n, models  # noqa: F401  (models: every table registered on the metadata)
 from market.errors import DomainError
@@ -27,6 +28,19 @@ CSP = {
 }
 
 
+class RowIdConverter(IntegerConverter):
+    """`<int:...>` in every route: at most 10 digits and within an INTEGER column (market.db.MAX_ID), so an id no
+    row can have is a 404 from routing, never an overflow in the driver (2**63) or in int() (thousands of digits)."""
+
+    regex = r"\d{1,10}"
+
+    def __init__(self, map, *args, **kwargs):
+        from market.db import MAX_ID
+
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)
+
+
 def _wants_json() -> bool:
     return request.path.startswith("/api/")
 
@@ -41,6 +55,7 @@ def json_error(status: int, code: str, message: str, details=None):
 
 
 def init_app(app: Flask) -> None:
+    app.url_map.converters["int"] = RowIdConverter  # before any route is added
     db.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
@@ -113,6 +128,7 @@ def _register_errors(app: Flask) -> None:
             405: _("This method is not allowed here."),
             409: _("This conflicts with the current state."),
             413: _("The upload is too large."),
+            415: _("Send the body as JSON (Content-Type: application/json)."),
             422: _("The request was not valid."),
             429: _("Too many attempts. Please wait a moment and try again."),
         }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from decimal import Decimal
 
 from flask import Flask
@@ -9,6 +11,7 @@ from flask_smorest import Api
 from marshmallow import Schema, fields
 from marshmallow import fields as ma_fields
 
+from market.bounded import MAX_TEXT
 from market.extensions import csrf
 
 # Area modules register their blueprints here (import order = order in the OpenAPI document).
@@ -67,23 +70,53 @@ def init_api(app: Flask, api: Api) -> None:
         csrf.exempt(blp)
         api.register_blueprint(blp)
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
-    app.before_request(_ids_in_range)
     from market.api.auth import token_first
 
-    app.before_request(token_first)
+    app.before_request(token_first)  # a guarded endpoint without a token is a 401 whatever its body
+    app.before_request(json_body_only)
 
 
 
 
-def _ids_in_range():
-    """An id in an API path that no database column can hold is simply not found (not a 500 from the driver)."""
+MAX_JSON_DEPTH = 32  # no request schema nests deeper than a few levels
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_JSON_LONG_NUMBER = re.compile(rf"[-+0-9.eE]{{{MAX_TEXT + 1},}}")  # longer than any amount, rate, id or count
+
+
+def json_body_only():
+    """Every API request with a body: JSON or 415, and JSON a parser can read without blowing up, or 400.
+
+    webargs reads a body of another type as `{}` (a form-encoded request would act with every field defaulted), and
+    Python's json raises RecursionError on deep nesting and ValueError on integers of 4,300+ digits: the body is
+    checked here, once for every API endpoint, before any parser sees it."""
     from flask import abort, request
+    from flask_babel import gettext as _
 
-    from market.api.fields import MAX_ID
+    from market.web import json_error
 
-    if request.path.startswith("/api/") and request.view_args:
-        if any(isinstance(v, int) and not -MAX_ID <= v <= MAX_ID for v in request.view_args.values()):
-            abort(404)
+    if not request.path.startswith("/api/") or request.method in ("GET", "HEAD", "OPTIONS"):
+        return None
+    body = request.get_data(cache=True)
+    if not body.strip():
+        return None
+    if not request.is_json:
+        abort(415)
+    try:
+        text = body.decode(request.mimetype_params.get("charset", "utf-8"))
+    except (UnicodeDecodeError, LookupError):
+        return json_error(400, "bad_json", _("The body is not valid JSON."))
+    bare = _JSON_STRING.sub('""', text)
+    depth = deepest = 0
+    for char in re.findall(r"[\[\]{}]", bare):
+        depth += 1 if char in "[{" else -1
+        deepest = max(deepest, depth)
+    if deepest > MAX_JSON_DEPTH or _JSON_LONG_NUMBER.search(bare):
+        return json_error(400, "bad_json", _("The JSON body is nested too deeply or holds a number too long."))
+    try:
+        json.loads(text)
+    except (ValueError, RecursionError):
+        return json_error(400, "bad_json", _("The body is not valid JSON."))
+    return None
 
 
 def commit_or_rollback(call):

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from market.accounts.models import Role, User
 from market.audit.service import record, snapshot
+from market.bounded import bid_ceiling, bid_multiple
 from market.db import lock_row
 from market.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from market.exchange import rules
@@ -409,6 +410,10 @@ def place_bid(session: Session, actor: User, listing_id: int, amount: Decimal, n
         raise Forbidden("Pay the deposit before bidding.")
     check_not_conflicted(session, actor, listing)
     amount = Decimal(amount)
+    ceiling = bid_ceiling(listing.valuation)
+    if amount > ceiling:  # nothing is recorded: such a bid would freeze the lot at a price no one can beat
+        raise InvalidInput("A bid on this lot may be at most %(ceiling)s (%(multiple)s times its valuation).",
+                           ceiling=format(ceiling, ",.2f"), multiple=bid_multiple())
     if amount != amount.quantize(rules.CENT) or amount <= 0:
         raise InvalidInput("The amount must be positive with at most two decimals.")
     preemption = session.scalar(select(PreemptionRight.id).where(

@@ -13,6 +13,7 @@ from market.exchange import disposal, service
 from market.exchange.forms import BidForm, DepositForm, ObjectionForm
 from market.exchange.models import Deposit, Listing, ListingStatus
 from market.exchange.views_state import auction_state
+from market.formkit import flash_errors
 from market.security import bid_rate_limit
 
 exchange_bp = Blueprint("exchange", __name__, url_prefix="/exchange")
@@ -84,7 +85,7 @@ def deposit(listing_id: int):
 def bid(listing_id: int):
     form = BidForm()
     if not form.validate_on_submit():
-        flash(_("Enter an amount in yuan with at most two decimals."), "error")
+        flash_errors(form, _("Enter an amount in yuan with at most two decimals."))
         return redirect(url_for("exchange.auction", listing_id=listing_id))
     db.session.commit()  # start the bid transaction clean: the lot's lock must be its first statement
     try:

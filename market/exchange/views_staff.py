@@ -5,7 +5,7 @@ objections and the bidder's own deposit ledger. Thin: each POST validates, calls
 from __future__ import annotations
 
 from datetime import timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -13,6 +13,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from market.accounts.models import Role
+from market.bounded import AMOUNT, OutOfBounds, parse
 from market.db import db, utcnow
 from market.errors import DomainError
 from market.exchange import disposal, service
@@ -71,12 +72,12 @@ def list_loan(loan_id: int):
     if form.validate_on_submit():
         valuations = {}
         for asset in assets:
-            raw = (request.form.get(f"valuation_{asset.id}") or "").replace(",", "").strip()
+            raw = (request.form.get(f"valuation_{asset.id}") or "").strip()
             if raw:
                 try:
-                    valuations[asset.id] = Decimal(raw).quantize(Decimal("0.01"))
-                except InvalidOperation:
-                    flash(_("Enter an amount in yuan with at most two decimals."), "error")
+                    valuations[asset.id] = AMOUNT.check(parse(raw))
+                except OutOfBounds as exc:
+                    flash(f'{_("Enter an amount in yuan with at most two decimals.")} {exc.localized()}', "error")
                     return redirect(request.url)
         made = _run(lambda: disposal.list_loan_for_disposal(db.session, current_user, loan_id, now, valuations),
                     _("Listed for disposal; the lots await review."))

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from market.accounts.models import Organisation, OrgKind, OrgStatus, Role
 from market.db import db, utcnow
 from market.errors import DomainError
+from market.formkit import flash_errors
 from market.loans import service
 from market.loans.forms import (
     ConfirmForm,
@@ -253,7 +254,7 @@ def repay(loan_id: int):
         except DomainError as exc:
             _fail(exc)
     else:
-        flash(_("Please check the repayment form."), "error")
+        flash_errors(form, _("Please check the repayment form."))
     return redirect(url_for("loans.detail", loan_id=loan_id))
 
 

@@ -105,10 +105,11 @@ def search_needs(session: Session, backend, filters: dict[str, str], page: int =
     from market import outbox
     from market.needs.indexing import OUTBOX_INDEX, SCHEMA
     from search import SearchQuery
+    from search.base import MAX_RESULT_WINDOW
 
     filters = _clean(filters)
-    page = max(1, page)
     per_page = max(1, min(per_page, 100))
+    page = max(1, min(page, MAX_RESULT_WINDOW // per_page))  # a page past the engine's window shows its last page
     q = filters.pop("q", "")
     if "industry" in filters:
         filters["industry"] = filters["industry"][:2]

@@ -16,6 +16,7 @@ from market.accounts.forms import EmptyForm
 from market.accounts.models import Organisation, OrgKind, Role
 from market.db import db, utcnow
 from market.errors import DomainError
+from market.formkit import flash_errors
 from market.ip.models import IpAsset, IpKind
 from market.needs import browse, docking, matching, service
 from market.needs.forms import (
@@ -28,6 +29,7 @@ from market.needs.forms import (
 )
 from market.needs.models import LoanProduct, Need
 from market.needs.rules import AMOUNT_BANDS, REVIEW_CHECKLIST
+from market.paging import requested_page
 from market.reference.models import District, IndustryGroup
 from market.security import roles_required
 
@@ -89,7 +91,7 @@ def _need_input(form: NeedForm) -> service.NeedInput:
 @login_required
 def browse_page():
     filters = {k: request.args.get(k, "") for k in (*browse.FACETS, "q")}
-    page = request.args.get("page", 1, type=int) or 1
+    page = requested_page()
     from market.needs.indexing import get_backend
 
     result = browse.search_needs(db.session, get_backend(), filters, page=page, catch_up=True)
@@ -287,7 +289,7 @@ def meeting(need_id: int):
 def offer(need_id: int):
     form = OfferForm()
     if not form.validate_on_submit():
-        flash(_("Check the offer: amount, rate and term are required."), "error")
+        flash_errors(form, _("Check the offer: amount, rate and term are required."))
         return redirect(url_for("needs.detail", need_id=need_id))
     _attempt(lambda: docking.make_offer(db.session, current_user, need_id, form.amount.data,
                                         form.annual_rate_pct.data, form.term_months.data,

@@ -13,6 +13,7 @@ from market.accounts.models import Organisation, OrgStatus, Role
 from market.audit.models import AuditEntry
 from market.db import db, utcnow
 from market.errors import DomainError
+from market.paging import requested_page
 from market.security import roles_required
 
 staff_bp = Blueprint("staff", __name__, url_prefix="/staff")
@@ -80,7 +81,7 @@ def audit():
         if value:
             filters[field] = value
             q = q.where(getattr(AuditEntry, field) == value)
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = requested_page()
     total = db.session.scalar(select(func.count()).select_from(q.subquery()))
     entries = db.session.scalars(
         q.order_by(AuditEntry.id.desc()).limit(AUDIT_PAGE).offset((page - 1) * AUDIT_PAGE)
