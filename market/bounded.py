@@ -161,6 +161,16 @@ SHARE = Bound("share", 6, Decimal(0), Decimal(1))  # coverages, subsidy and comp
 LOAN_TO_VALUE = Bound("loan_to_value", 6, Decimal("0.01"), Decimal(1))
 RATE_CAP_RATIO = Bound("rate_cap_ratio", 6, Decimal(1), Decimal(5))  # 1.5 = 150 % of the benchmark
 
+def within(bound: Bound, value: object) -> bool:
+    """Whether `value` (a Decimal, or anything `parse` reads) is inside `bound`: services check their inputs with
+    the same rule as the surfaces (a second line behind the form and API fields)."""
+    try:
+        bound.check(parse(value))
+    except OutOfBounds:
+        return False
+    return True
+
+
 DOMAINS = (AMOUNT, AMOUNT_OR_ZERO, ANNUAL_RATE, REFERENCE_RATE, SHARE, LOAN_TO_VALUE, RATE_CAP_RATIO)
 
 

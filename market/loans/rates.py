@@ -13,6 +13,7 @@ from decimal import Decimal
 from sqlalchemy import ForeignKey, String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from market.bounded import REFERENCE_RATE, within
 from market.db import Base, Rate
 from market.errors import InvalidInput, NotFound
 
@@ -109,8 +110,8 @@ def add_rate(session: Session, actor, *, kind: str, effective_on: date, rate: De
         raise Forbidden("Only exchange staff keep the rate table.")
     if kind not in RATE_KINDS:
         raise InvalidInput("Unknown rate kind.")
-    if not Decimal(0) < rate < Decimal(1):
-        raise InvalidInput("The rate must be a fraction between 0 and 1, e.g. 0.0435.")
+    if not within(REFERENCE_RATE, rate):  # 1e-40 would be stored as 0 and break every later loan
+        raise InvalidInput("The rate must be a fraction from 0.0001 to 0.2 with at most 6 places, e.g. 0.0435.")
     if session.scalar(select(ReferenceRate.id).where(ReferenceRate.kind == kind,
                                                      ReferenceRate.effective_on == effective_on)):
         raise Conflict("A rate of this kind already exists for that date.")

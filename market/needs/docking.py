@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from market.accounts.models import Organisation, Role, User
 from market.audit.service import record, snapshot
+from market.bounded import AMOUNT, within
 from market.errors import Conflict, Forbidden, InvalidInput, NotFound
 from market.ip.models import IpKind
 from market.needs.models import (
@@ -78,7 +79,7 @@ class ProductInput:
 def _validate_product(data: ProductInput) -> dict[str, str]:
     if not (data.name or "").strip():
         raise InvalidInput("Give the product a name.")
-    if not (Decimal(0) < data.min_amount <= data.max_amount):
+    if not (within(AMOUNT, data.min_amount) and within(AMOUNT, data.max_amount) and data.min_amount <= data.max_amount):
         raise InvalidInput("The amount range must be positive and the minimum not above the maximum.")
     if not (1 <= data.min_term_months <= data.max_term_months <= 360):
         raise InvalidInput("The term range must be between 1 and 360 months, the minimum not above the maximum.")

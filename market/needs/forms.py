@@ -51,7 +51,7 @@ class ReviewForm(FlaskForm):
     reason = TextAreaField(_l("Reason (required to reject)"), validators=[Optional(), Length(max=2000)])
 
 
-TERM = NumberRange(min=1, max=600)
+TERM = NumberRange(min=1, max=360)
 KIND_CHOICES = [(k.value, k.value) for k in IpKind]
 
 
