@@ -15,7 +15,7 @@ from market.bounded import MAX_TEXT
 from market.extensions import csrf
 
 # Area modules register their blueprints here (import order = order in the OpenAPI document).
-API_MODULES = ["market.api.tokens"]
+API_MODULES = ["market.api.tokens", "market.api.orgs"]
 
 
 class ErrorDetail(Schema):

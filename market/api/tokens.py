@@ -57,6 +57,8 @@ class MeResponse(Schema):
     name = fields.String()
     role = fields.String()
     organisation = fields.String(allow_none=True)
+    organisation_id = fields.Integer(allow_none=True)
+    organisation_kind = fields.String(allow_none=True)
     organisation_verified = fields.Boolean()
 
 
@@ -111,4 +113,6 @@ class Me(MethodView):
         """The user behind the token."""
         org = actor.organisation
         return {"id": actor.id, "email": actor.email, "name": actor.name, "role": actor.role.value,
-                "organisation": org.name if org else None, "organisation_verified": bool(org and org.is_verified)}
+                "organisation": org.name if org else None, "organisation_id": org.id if org else None,
+                "organisation_kind": org.kind.value if org else None,
+                "organisation_verified": bool(org and org.is_verified)}
