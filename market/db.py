@@ -62,6 +62,21 @@ def lock_row(session, model, row_id):
     return found[0] if found else None
 
 
+def insert_unique(session, obj, conflict: Exception):
+    """Add and flush `obj` in a savepoint: when a unique constraint refuses it (a concurrent writer got there first,
+    after our check), raise `conflict` (a market.errors domain error, e.g. a 409) instead of a 500, leaving the
+    caller's transaction usable. The constraint is the guarantee; the check before it is the friendly message."""
+    from sqlalchemy.exc import IntegrityError
+
+    try:
+        with session.begin_nested():
+            session.add(obj)
+            session.flush()
+    except IntegrityError as exc:
+        raise conflict from exc
+    return obj
+
+
 def _is_sqlite(dbapi_connection) -> bool:
     return type(dbapi_connection).__module__.startswith("sqlite3")
 

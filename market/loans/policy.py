@@ -26,7 +26,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from sqlalchemy import JSON, Integer, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from market.db import Base, Money, Rate, enum_type
+from market.db import Base, Money, Rate, enum_type, lock_rows
 from market.errors import InvalidInput, NotFound
 
 CENT = Decimal("0.01")
@@ -398,6 +398,9 @@ def add_policy(session: Session, staff, *, name: str, effective_from: date, elig
         raise InvalidInput("The compensation cap must not be negative.")
 
     ensure_policies(session, now)
+    # Every version under its row lock first: two new versions at once queue, and the second sees the first
+    # (an overlap, 409) instead of both ending the same current version.
+    lock_rows(session, Policy, [v.id for v in policy_versions(session)])
     versions = policy_versions(session)
     for version in versions:
         ends = version.effective_to

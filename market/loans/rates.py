@@ -104,6 +104,7 @@ def add_rate(session: Session, actor, *, kind: str, effective_on: date, rate: De
              now: datetime) -> ReferenceRate:
     from market.accounts.models import Role
     from market.audit.service import record
+    from market.db import insert_unique
     from market.errors import Conflict, Forbidden
 
     if actor.role is not Role.STAFF or not actor.can_act:
@@ -117,8 +118,7 @@ def add_rate(session: Session, actor, *, kind: str, effective_on: date, rate: De
         raise Conflict("A rate of this kind already exists for that date.")
     row = ReferenceRate(kind=kind, effective_on=effective_on, rate=rate, source=source, created_by_id=actor.id,
                         created_at=now)
-    session.add(row)
-    session.flush()
+    insert_unique(session, row, Conflict("A rate of this kind already exists for that date."))
     record(session, actor=actor, action="rate.added", entity_type="reference_rate", entity_id=row.id, now=now,
            after={"kind": kind, "effective_on": effective_on, "rate": rate})
     return row

@@ -98,7 +98,10 @@ def loan_for(session: Session, actor, loan_id: int) -> Loan:
 
 
 def _own_bank_loan(session: Session, actor, loan_id: int) -> Loan:
+    """The actor's bank's loan, read under its row lock: the bank's writes on one loan (repayments, default)
+    queue, and each judges what the one before it committed."""
     _require(actor, Role.BANK)
+    lock_row(session, Loan, loan_id)
     loan = get_loan(session, loan_id)
     if loan.bank_org_id != actor.organisation_id:
         raise NotFound("This loan does not exist.")
@@ -353,8 +356,6 @@ def record_repayment(session: Session, bank_user, loan_id: int, *, paid_on: date
                      now: datetime) -> Repayment:
     """Record a repayment. The loan's row lock comes first: 30 full repayments at once queue, and each judges the
     outstanding principal the ones before it left (one is recorded, the rest refused)."""
-    _require(bank_user, Role.BANK)
-    lock_row(session, Loan, loan_id)
     loan = _own_bank_loan(session, bank_user, loan_id)
     if loan.status not in OPEN_STATUSES:
         raise Conflict("Repayments can only be recorded on an active or overdue loan.")

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from market.accounts.models import Organisation, Role, User
 from market.audit.service import record, snapshot
 from market.bounded import AMOUNT, within
+from market.db import lock_row
 from market.errors import Conflict, Forbidden, InvalidInput, NotFound
 from market.ip.models import IpKind
 from market.needs.models import (
@@ -29,7 +30,7 @@ from market.needs.models import (
     OfferStatus,
 )
 from market.needs.rules import DEFAULT_RESPONSE_WORKING_DAYS, add_working_days
-from market.needs.service import own_need, transition
+from market.needs.service import lock_need, own_need, transition
 from market.notices.service import notify
 from market.security import N_
 from market.states import StateMachine
@@ -145,6 +146,7 @@ def set_product_active(session: Session, actor: User, product_id: int, active: b
     """Take one of the bank's own products off the market (it no longer matches or lists) or put it back.
     Docking records and offers that name it keep it. Refused (409) when it is already in that state."""
     bank = _require_bank(actor)
+    lock_row(session, LoanProduct, product_id)  # two switches at once queue: the second sees the first (409)
     product = _own_product(session, bank, product_id)
     if product.active and active:
         raise Conflict("This loan product is already active.")
@@ -194,7 +196,7 @@ def _offer_transition(session: Session, actor: User | None, offer: Offer, dst: O
 
 
 def _open_need_for_bank(session: Session, need_id: int) -> Need:
-    need = session.get(Need, need_id)
+    need = lock_need(session, need_id)
     if need is None or need.status not in PUBLIC_STATUSES:
         raise NotFound("This financing need does not exist.")
     if need.accepted_offer is not None:
@@ -240,6 +242,7 @@ def schedule_meeting(session: Session, actor: User, need_id: int, meeting_at: da
     """The bank that claimed a need arranges a meeting with the enterprise (naive UTC `meeting_at`, in the
     future); while the record is at the meeting stage the time may be moved."""
     bank = _require_bank(actor)
+    lock_need(session, need_id)
     claim = _own_claim(session, bank, need_id)
     if meeting_at <= now:
         raise InvalidInput("The meeting time must be in the future.")
@@ -290,8 +293,18 @@ def make_offer(session: Session, actor: User, need_id: int, amount: Decimal, ann
     return offer
 
 
-def _offer_of_own_need(session: Session, actor: User, offer_id: int) -> Offer:
+def _locked_offer(session: Session, offer_id: int) -> Offer | None:
+    """The offer read again under its need's row lock: the enterprise's decisions and the bank's withdrawals on
+    one need queue, so two offers are never both accepted and a withdrawn offer is never accepted."""
     offer = session.get(Offer, offer_id)
+    if offer is not None:
+        lock_need(session, offer.need_id)
+        session.refresh(offer)
+    return offer
+
+
+def _offer_of_own_need(session: Session, actor: User, offer_id: int) -> Offer:
+    offer = _locked_offer(session, offer_id)
     if offer is None:
         raise NotFound("This offer does not exist.")
     own_need(session, actor, offer.need_id)
@@ -337,7 +350,7 @@ def decline_offer(session: Session, actor: User, offer_id: int, now: datetime) -
 
 def withdraw_offer(session: Session, actor: User, offer_id: int, now: datetime) -> Offer:
     bank = _require_bank(actor)
-    offer = session.get(Offer, offer_id)
+    offer = _locked_offer(session, offer_id)
     if offer is None or offer.bank_org_id != bank.id:
         raise NotFound("This offer does not exist.")
     _offer_transition(session, actor, offer, OS.WITHDRAWN, now)
@@ -393,7 +406,7 @@ def escalated_needs(session: Session) -> list[Need]:
 def mark_funded(session: Session, actor: User | None, need_id: int, now: datetime) -> Need:
     """For the loans area: the loan from the accepted offer was made, so the need is funded. `actor` is the bank
     of the accepted offer, staff, or None (system)."""
-    need = session.get(Need, need_id)
+    need = lock_need(session, need_id)
     if need is None:
         raise NotFound("This financing need does not exist.")
     accepted = need.accepted_offer

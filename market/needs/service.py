@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from market.accounts.models import Organisation, OrgKind, Role, User
 from market.audit.service import record, snapshot
-from market.db import lock_rows
+from market.db import lock_row, lock_rows
 from market.errors import Conflict, Forbidden, InvalidInput, NotFound
 from market.ip.labels import kind_label, status_label
 from market.ip.models import VALID_STATUSES, IpAsset, IpKind, PledgeState
@@ -218,8 +218,15 @@ def own_need(session: Session, actor: User, need_id: int) -> Need:
     return need
 
 
+def lock_need(session: Session, need_id: int) -> Need | None:
+    """The need under its row lock, first thing in a write: every change of one need (its state, its docking
+    records, its offers) queues behind the others and judges what they committed (`market.db.lock_row`)."""
+    return lock_row(session, Need, need_id)
+
+
 def update_need(session: Session, actor: User, need_id: int, data: NeedInput, now: datetime) -> Need:
     """Change a draft or rejected need (to fix what staff pointed out)."""
+    lock_need(session, need_id)
     need = own_need(session, actor, need_id)
     if need.status not in EDITABLE_STATUSES:
         raise Conflict("Only a draft or a rejected need can be changed.")
@@ -237,6 +244,7 @@ def update_need(session: Session, actor: User, need_id: int, data: NeedInput, no
 
 def submit_need(session: Session, actor: User, need_id: int, now: datetime) -> Need:
     """Send a draft (or a fixed, rejected need) to staff; the assets are checked again."""
+    lock_need(session, need_id)
     need = own_need(session, actor, need_id)
     NEED_STATES.check(need.status, S.SUBMITTED)
     assets = check_assets(session, need.org, need.asset_ids, now, need_id=need.id)
@@ -246,6 +254,7 @@ def submit_need(session: Session, actor: User, need_id: int, now: datetime) -> N
 
 
 def withdraw_need(session: Session, actor: User, need_id: int, now: datetime) -> Need:
+    lock_need(session, need_id)
     need = own_need(session, actor, need_id)
     if need.accepted_offer is not None:
         raise Conflict("An offer on this need has been accepted; it can no longer be withdrawn here.")
@@ -290,7 +299,7 @@ def review_need(session: Session, actor: User, need_id: int, approve: bool, chec
                 reason: str | None, now: datetime) -> Need:
     """Staff publish a submitted need (every checklist item ticked) or reject it with a reason."""
     _require_staff(actor)
-    need = session.get(Need, need_id)
+    need = lock_need(session, need_id)
     if need is None:
         raise NotFound("This financing need does not exist.")
     ticks = {key: bool(checklist.get(key)) for key, _label in REVIEW_CHECKLIST}
@@ -317,7 +326,7 @@ def review_need(session: Session, actor: User, need_id: int, approve: bool, chec
 
 def close_need(session: Session, actor: User, need_id: int, now: datetime, note: str | None = None) -> Need:
     _require_staff(actor)
-    need = session.get(Need, need_id)
+    need = lock_need(session, need_id)
     if need is None:
         raise NotFound("This financing need does not exist.")
     transition(session, actor, need, S.CLOSED, now, note=note)

@@ -10,7 +10,7 @@ import pytest
 from market.accounts.models import OrgKind, Role
 from tests.conftest import NOW, Factory, post_at_once
 from tests.loans.conftest import make_asset
-from tests.races import TARGETS, private_app
+from tests.races import TARGETS, count, private_app, widen_window
 
 
 def _loan(app, principal="1000"):
@@ -44,3 +44,56 @@ def test_thirty_full_repayments_at_once_accept_one(make_app, target):
         loan = db.session.get(Loan, loan_id)
         assert len(loan.repayments) == 1
         assert service.outstanding_principal(loan) == 0 and loan.status is LoanStatus.REPAID
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_default_declared_twice_at_once_is_declared_once(make_app, target, monkeypatch):
+    """The bank declares one overdue loan in default twice at once: once recorded (one audit, one notice), one 409."""
+    from market.audit.models import AuditEntry
+    from market.loans import service
+
+    app = private_app(make_app, target)
+    loan_id, email = _loan(app)
+    widen_window(monkeypatch, service, "_own_bank_loan", 2)
+    statuses = post_at_once(app, [email] * 2, [(f"/api/v1/loans/{loan_id}/default", None)] * 2)
+    assert sorted(statuses) == [200, 409], statuses
+    assert count(app, AuditEntry, AuditEntry.action == "loan.defaulted", AuditEntry.entity_id == str(loan_id)) == 1
+
+
+POLICY = {"eligible_kinds": ["invention"], "rate_cap_mode": "benchmark_ratio", "rate_cap_ratio": "1.5",
+          "premium_subsidy_rate": "0.01", "compensation_rate": "0.3", "compensation_cap": "1500000",
+          "enterprise_risk_ceiling": "0.1"}
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_two_policy_versions_at_once_never_overlap(make_app, target, monkeypatch):
+    """Two staff members add versions from 2030 and 2031 at once. Serialised, either both chain (2031 after 2030)
+    or the later-dated one came first and 2030 is an overlap (409); never two open-ended versions."""
+    from market.db import db
+    from market.loans import policy
+    from market.loans.policy import Policy
+
+    app = private_app(make_app, target)
+    with app.app_context():
+        f = Factory(db.session)
+        emails = [f.user(Role.STAFF).email, f.user(Role.STAFF).email]
+    widen_window(monkeypatch, policy, "policy_versions", 2)
+    bodies = [{**POLICY, "name": f"v{year}", "effective_from": f"{year}-01-01"} for year in (2030, 2031)]
+    statuses = post_at_once(app, emails, [("/api/v1/policies", body) for body in bodies])
+    assert sorted(statuses) in ([201, 201], [201, 409]), statuses
+    assert count(app, Policy, Policy.effective_to.is_(None)) == 1
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_same_rate_added_eight_times_at_once_is_one_row(make_app, target):
+    """The unique (kind, date) constraint refuses the later copies: a 409 each, never a 500."""
+    from market.db import db
+    from market.loans.rates import ReferenceRate
+
+    app = private_app(make_app, target)
+    with app.app_context():
+        email = Factory(db.session).user(Role.STAFF).email
+    body = {"kind": "lpr_1y", "effective_on": "2030-01-20", "rate": "0.0310"}
+    statuses = post_at_once(app, [email] * 8, [("/api/v1/rates", body)] * 8)
+    assert sorted(statuses) == [201] + [409] * 7, statuses
+    assert count(app, ReferenceRate, ReferenceRate.effective_on == date(2030, 1, 20)) == 1
