@@ -248,7 +248,9 @@ class ObjectionList(Schema):
 
 class DeskDepositOut(Schema):
     code = fields.String(required=True)
-    bidder_id = fields.Integer(required=True)
+    bidder_id = fields.Integer(allow_none=True, required=True,
+                               metadata={"description": "The bidder's user id: staff only, others once the lot closed "
+                                                        "(null otherwise: bidders appear under codes)"})
     amount = fields.Decimal(as_string=True, required=True)
     status = fields.String(required=True)
     paid_at = UtcDateTime(required=True)
@@ -300,9 +302,12 @@ def _objection_dict(o: Objection) -> dict:
             "org_id": o.org_id, "created_at": o.created_at, "resolved_at": o.resolved_at, "resolution": o.resolution}
 
 
-def _desk_dict(listing: Listing) -> dict:
+def _desk_dict(listing: Listing, actor) -> dict:
+    """The desk's view of a listing; bidders' user ids only for staff, or for the lot's author once it closed
+    (until then everyone else sees codes: `service.bidder_identities_visible`)."""
     deposits = db.session.scalars(select(Deposit).where(Deposit.listing_id == listing.id).order_by(Deposit.id)).all()
     codes = {d.bidder_id: d.code for d in deposits}
+    who = service.bidder_identities_visible(actor, listing)
     out = _listing_dict(listing)
     out.update({c: getattr(listing, c) for c in ("asset_id", "loan_id", "bank_org_id", "seller_org_id",
                                                  "owner_org_id", "previous_id", "created_by_id",
@@ -311,8 +316,9 @@ def _desk_dict(listing: Listing) -> dict:
     out.update(winner_code=codes.get(listing.winner_id) if listing.winner_id else None,
                checklist=dict(listing.checklist or {}), checklist_items=list(service.CHECKLIST),
                objections=[_objection_dict(o) for o in disposal.objections_of(db.session, listing.id)],
-               deposits=[{"code": d.code, "bidder_id": d.bidder_id, "amount": d.amount, "status": d.status.value,
-                          "paid_at": d.paid_at, "settled_at": d.settled_at} for d in deposits])
+               deposits=[{"code": d.code, "bidder_id": d.bidder_id if who else None, "amount": d.amount,
+                          "status": d.status.value, "paid_at": d.paid_at, "settled_at": d.settled_at}
+                         for d in deposits])
     return out
 
 
@@ -416,7 +422,7 @@ class DisposalListLoan(MethodView):
             return disposal.list_loan_for_disposal(db.session, actor, loan_id, utcnow(), valuations)
 
         made = _act(list_it)
-        return {"items": [_desk_dict(x) for x in made]}
+        return {"items": [_desk_dict(x, actor) for x in made]}
 
 
 class EndOut(Schema):
@@ -490,7 +496,7 @@ class DeskListings(MethodView):
             service.submit_listing(db.session, actor, listing, utcnow())
             return listing
 
-        return _desk_dict(_act(create))
+        return _desk_dict(_act(create), actor)
 
 
 @blp.route("/disposal/listings/<int:listing_id>")
@@ -502,7 +508,7 @@ class DeskListing(MethodView):
         """One listing as the desk sees it (staff, or its author): checklist, review note, objections, deposits."""
         listing = service.get_listing(db.session, listing_id)
         _staff_or_author(actor, listing)
-        return _desk_dict(listing)
+        return _desk_dict(listing, actor)
 
 
 @blp.route("/disposal/listings/<int:listing_id>/submit")
@@ -515,7 +521,7 @@ class DeskSubmit(MethodView):
         listing = service.get_listing(db.session, listing_id)
         _staff_or_author(actor, listing)
         _act(lambda: service.submit_listing(db.session, actor, listing, utcnow()))
-        return _desk_dict(listing)
+        return _desk_dict(listing, actor)
 
 
 class ReviewIn(Schema):
@@ -539,7 +545,7 @@ class DeskReview(MethodView):
         approve = data["decision"] == "approve"
         _act(lambda: service.review_listing(db.session, actor, listing, data["checklist"], approve, utcnow(),
                                             data["note"]))
-        return _desk_dict(listing)
+        return _desk_dict(listing, actor)
 
 
 class NoteIn(Schema):
@@ -556,7 +562,7 @@ class DeskCancel(MethodView):
         """Cancel a lot that is not closed (staff); held deposits are refunded."""
         listing = service.get_listing(db.session, listing_id)
         _act(lambda: service.cancel_listing(db.session, actor, listing, utcnow(), data["note"]))
-        return _desk_dict(listing)
+        return _desk_dict(listing, actor)
 
 
 class TermsIn(Schema):
@@ -579,7 +585,7 @@ class DeskReauction(MethodView):
         starting price at most 20 % lower, a notice of at least 15 days; the new lot is announced."""
         failed = service.get_listing(db.session, listing_id)
         made = _act(lambda: service.create_reauction(db.session, actor, failed, now=utcnow(), **data))
-        return _desk_dict(made)
+        return _desk_dict(made, actor)
 
 
 @blp.route("/disposal/listings/<int:listing_id>/fixed-price")
@@ -590,7 +596,7 @@ class DeskFixedPrice(MethodView):
     def post(self, listing_id, actor):
         """Offer a failed re-auction's lot at a fixed price for 60 days (staff): the first buyer at the price wins."""
         failed = service.get_listing(db.session, listing_id)
-        return _desk_dict(_act(lambda: service.offer_fixed_price(db.session, actor, failed, utcnow())))
+        return _desk_dict(_act(lambda: service.offer_fixed_price(db.session, actor, failed, utcnow())), actor)
 
 
 class PaymentOut(Schema):

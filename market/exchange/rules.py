@@ -101,22 +101,50 @@ def next_min_bid(starting_price: Decimal, increment: Decimal, current_price: Dec
 
 class BidVerdict:
     ACCEPTED = "accepted"
+    NOT_OPEN = "not_open"  # 409: the lot is announced, bidding has not opened yet
     CLOSED = "closed"  # 409
     OUTBID = "outbid"  # 409: the amount does not beat (or, for a holder, match) the current highest bid
     TOO_LOW = "too_low"  # 422: above the current price but below the minimum (increment, starting price)
+    OFF_GRID = "off_grid"  # 422: high enough but not on the increment grid
+
+
+def on_grid(amount: Decimal, starting_price: Decimal, increment: Decimal, current_price: Decimal | None) -> bool:
+    """Bids lie on the grid: the starting price (plus whole increments) for the first bid, then the current price
+    plus k × increment (k ≥ 1; k = 0 is a pre-emption holder's matching bid, which `next_min_bid` admits)."""
+    base = starting_price if current_price is None else current_price
+    return increment > 0 and (amount - base) % increment == 0
+
+
+def grid_neighbours(amount: Decimal, starting_price: Decimal, increment: Decimal,
+                    current_price: Decimal | None) -> tuple[Decimal, Decimal]:
+    """The valid bids just below and just above an off-grid `amount` (for the refusal's message)."""
+    base = starting_price if current_price is None else current_price
+    steps = (amount - base) // increment
+    return base + steps * increment, base + (steps + 1) * increment
 
 
 def judge_bid(amount: Decimal, *, starting_price: Decimal, increment: Decimal, current_price: Decimal | None,
               ends_at: datetime, now: datetime, preemption: bool = False, leader_has_preemption: bool = False) -> str:
-    """Accepted, closed, outbid or too low, for a bid of `amount` arriving at server time `now`."""
+    """Accepted, closed, outbid, too low or off the grid, for a bid of `amount` arriving at server time `now`."""
     if now >= ends_at:
         return BidVerdict.CLOSED
     minimum = next_min_bid(starting_price, increment, current_price, preemption, leader_has_preemption)
     if amount >= minimum:
-        return BidVerdict.ACCEPTED
+        return BidVerdict.ACCEPTED if on_grid(amount, starting_price, increment, current_price) else BidVerdict.OFF_GRID
     if current_price is not None and amount <= current_price:
         return BidVerdict.OUTBID
     return BidVerdict.TOO_LOW
+
+
+def published_schedule(notice_starts_at: datetime, bidding_starts_at: datetime, ends_at: datetime,
+                       published_at: datetime, notice_days: int = NOTICE_DAYS) -> tuple[datetime, datetime, datetime]:
+    """The schedule of a lot announced at `published_at` (the server's time): the notice counts from publication,
+    never from an earlier typed date, so bidding opens no earlier than `published_at` + `notice_days` (30, or 15 for
+    a re-auction). A schedule typed too early moves later whole, keeping its bidding time; one that already leaves
+    the full notice stays as typed. Returns (notice_starts_at, bidding_starts_at, ends_at)."""
+    earliest = published_at + timedelta(days=notice_days)
+    shift = max(earliest - bidding_starts_at, timedelta(0))
+    return published_at, bidding_starts_at + shift, ends_at + shift
 
 
 def extended_end(ends_at: datetime, now: datetime) -> datetime:

@@ -20,12 +20,12 @@ from flask import current_app
 from sqlalchemy import case, exists, func, select, update
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from market.accounts.models import Role, User
 from market.audit.service import record, snapshot
 from market.bounded import bid_ceiling, bid_multiple
-from market.db import lock_row
+from market.db import insert_unique, lock_row
 from market.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from market.exchange import rules
 from market.exchange.models import (
@@ -48,8 +48,8 @@ from market.ip.models import IpAsset, PledgeState
 from market.notices.service import notify
 from market.security import N_
 
-FIELDS = ["status", "round", "starting_price", "current_price", "bid_count", "ends_at", "winner_id", "sale_price",
-          "payment_due_at", "paid_at"]
+FIELDS = ["status", "round", "starting_price", "current_price", "bid_count", "notice_starts_at", "bidding_starts_at",
+          "ends_at", "winner_id", "sale_price", "payment_due_at", "paid_at"]
 CHECKLIST = ("terms_within_rules", "asset_right_valid", "parties_notified", "preemption_holders_notified",
              "due_diligence_reviewed", "no_freeze_or_dispute")
 
@@ -250,12 +250,7 @@ def create_listing(session: Session, actor: User, *, asset_id: int, source: List
 
 def _insert_listing(session: Session, listing: Listing) -> None:
     """Insert a listing; the partial unique index (one live listing per asset) turns a second one into a 409."""
-    try:
-        with session.begin_nested():
-            session.add(listing)
-            session.flush()
-    except IntegrityError as exc:
-        raise Conflict("This asset already has an open listing.") from exc
+    insert_unique(session, listing, Conflict("This asset already has an open listing."))
 
 
 def submit_listing(session: Session, actor: User, listing: Listing, now: datetime) -> None:
@@ -285,12 +280,23 @@ def review_listing(session: Session, actor: User, listing: Listing, checklist: d
             raise InvalidInput("The right is not in force.")
         listing.due_diligence = due_diligence_pack(session, asset, listing.loan_id, now, listing.valuation)
         asset.pledge_state = PledgeState.IN_DISPOSAL
+        _publish_schedule(listing, now, rules.NOTICE_DAYS)
         _move(session, actor, listing, ListingStatus.ANNOUNCED, now, note)
         from market.exchange.announce import notify_announced
 
         notify_announced(session, listing, now)
     else:
         _move(session, actor, listing, ListingStatus.DRAFT, now, note)
+
+
+def _publish_schedule(listing: Listing, now: datetime, notice_days: int) -> None:
+    """The lot is announced now: its notice counts from now (the server's time), whatever date was typed, and
+    bidding opens no earlier than now + `notice_days` (the whole schedule moves later when typed too early)."""
+    notice, starts, ends = rules.published_schedule(listing.notice_starts_at, listing.bidding_starts_at,
+                                                    listing.scheduled_ends_at, now, notice_days)
+    moved = ends - listing.scheduled_ends_at
+    listing.notice_starts_at, listing.bidding_starts_at = notice, starts
+    listing.scheduled_ends_at, listing.ends_at = ends, listing.ends_at + moved
 
 
 def cancel_listing(session: Session, actor: User, listing: Listing, now: datetime, note: str | None = None) -> None:
@@ -326,6 +332,17 @@ def conflicted_org_ids(session: Session, listing: Listing) -> set[int]:
         if loan is not None:
             orgs |= {loan.bank_org_id, loan.enterprise_org_id}
     return orgs - {None}
+
+
+IDENTITIES_PUBLIC = (ListingStatus.SOLD, ListingStatus.SETTLED, ListingStatus.UNPAID, ListingStatus.FAILED)
+
+
+def bidder_identities_visible(actor: User | None, listing: Listing) -> bool:
+    """Bidders appear under codes until the close: who they are (user ids, names, organisations) is shown only to
+    exchange staff, and to others only once the lot closed (sold, settled, unpaid or failed)."""
+    if actor is not None and actor.role is Role.STAFF:
+        return True
+    return listing.status in IDENTITIES_PUBLIC
 
 
 def check_not_conflicted(session: Session, actor: User, listing: Listing) -> None:
@@ -418,7 +435,9 @@ def place_bid(session: Session, actor: User, listing_id: int, amount: Decimal, n
         raise InvalidInput("The amount must be positive with at most two decimals.")
     preemption = session.scalar(select(PreemptionRight.id).where(
         PreemptionRight.listing_id == listing_id, PreemptionRight.user_id == actor.id)) is not None
-    if listing.status is not ListingStatus.BIDDING:
+    if listing.status in (ListingStatus.DRAFT, ListingStatus.UNDER_REVIEW, ListingStatus.ANNOUNCED):
+        verdict = rules.BidVerdict.NOT_OPEN
+    elif listing.status is not ListingStatus.BIDDING:
         verdict = rules.BidVerdict.CLOSED
     elif listing.kind is ListingKind.FIXED_PRICE:
         verdict = rules.BidVerdict.CLOSED if now >= listing.ends_at else (
@@ -454,10 +473,21 @@ def place_bid(session: Session, actor: User, listing_id: int, amount: Decimal, n
 
 def bid_error(bid: Bid):
     """The domain error for a refused bid (the view commits the record first, then raises this)."""
+    if bid.outcome == rules.BidVerdict.NOT_OPEN:
+        listing = object_session(bid).get(Listing, bid.listing_id)
+        return Conflict("Bidding on this lot has not opened yet: it opens at %(when)s (UTC).",
+                        when=listing.bidding_starts_at.strftime("%Y-%m-%d %H:%M"))
     if bid.outcome == rules.BidVerdict.CLOSED:
         return Conflict("Bidding on this lot is closed; the bid was not accepted.")
     if bid.outcome == rules.BidVerdict.TOO_LOW:
         return InvalidInput("The bid is below the minimum bid.")
+    if bid.outcome == rules.BidVerdict.OFF_GRID:
+        listing = object_session(bid).get(Listing, bid.listing_id)
+        lower, higher = rules.grid_neighbours(bid.amount, listing.starting_price, listing.increment,
+                                              listing.current_price)
+        return InvalidInput("Bids go up in steps of the increment (%(increment)s): bid %(lower)s or %(higher)s, "
+                            "not %(amount)s.", increment=listing.increment, lower=max(lower, listing.starting_price),
+                            higher=higher, amount=bid.amount)
     return Conflict("You have been outbid: the current price is already at or above this amount.")
 
 
@@ -573,6 +603,7 @@ def create_reauction(session: Session, actor: User, failed: Listing, *, starting
                          bidding_starts_at=bidding_starts_at, ends_at=ends_at, actor=actor, now=now)
     listing.previous = failed
     _check(listing)
+    _publish_schedule(listing, now, rules.REAUCTION_NOTICE_DAYS)  # a re-auction is announced as it is created
     _insert_listing(session, listing)
     _copy_preemption(session, failed, listing)
     _audit(session, actor, listing, "created", None, now, note=f"re-auction of {failed.id}")

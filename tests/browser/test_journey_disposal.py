@@ -290,14 +290,15 @@ def test_default_to_compensation(served, page_for, monkeypatch, lang):
     assert alice.evaluate("window.__noReload") == 1
     screenshot(alice, shot + "09-alice-sees-bob")
 
-    # Two minutes before the end Alice raises to ¥1,500,000: the end moves to five minutes after her bid.
+    # Two minutes before the end Alice raises to ¥1,512,000 (on the grid: ¥1,414,000 + 7 × ¥14,000): the end moves
+    # to five minutes after her bid.
     lot = _lot(app, story["loan"])
     clock.advance_to(lot.ends_at - timedelta(minutes=2))
-    alice.fill("[data-test=bid-form] input[name=amount]", "1500000")
+    alice.fill("[data-test=bid-form] input[name=amount]", "1512000")
     with alice.expect_navigation():
         alice.get_by_role("button", name=t["place_bid"]).click()
     assert t["accepted"] in _flash(alice)
-    expect(bids).to_contain_text(f"{codes['alice']} · ¥1,500,000.00", timeout=8000)
+    expect(bids).to_contain_text(f"{codes['alice']} · ¥1,512,000.00", timeout=8000)
     expect(bob.locator("[data-field=countdown]")).to_have_text(re.compile(r"^0:0[45]:"), timeout=8000)
     assert bob.evaluate("window.__noReload") == 1
     screenshot(bob, shot + "10-late-bid-extends")
@@ -318,7 +319,7 @@ def test_default_to_compensation(served, page_for, monkeypatch, lang):
     # Settlement: the winner pays the balance (deposit applied); the right passes to her, the pledge is released.
     assert t["won"] in alice.content()
     pay = alice.locator("[data-test=pay-form] button")
-    assert "1,360,000.00" in pay.inner_text()  # ¥1,500,000 less the ¥140,000 deposit
+    assert "1,372,000.00" in pay.inner_text()  # ¥1,512,000 less the ¥140,000 deposit
     screenshot(alice, shot + "12-winner-pays")
     pay.click()
     alice.wait_for_url(lot_url)
@@ -330,14 +331,14 @@ def test_default_to_compensation(served, page_for, monkeypatch, lang):
         asset = session.get(IpAsset, story["asset"])
         assert (asset.owner_org_id, asset.pledge_state) == (story["alice_org"], PledgeState.FREE)
         transfer = session.scalar(select(Transfer).where(Transfer.listing_id == lot.id))
-        assert transfer.price == Decimal("1500000.00")
+        assert transfer.price == Decimal("1512000.00")
         deposits = {d.code: d.status for d in session.scalars(select(Deposit).where(Deposit.listing_id == lot.id))}
         assert deposits == {codes["alice"]: DepositStatus.APPLIED, codes["bob"]: DepositStatus.REFUNDED}
         assert session.get(Listing, lot.id).status is ListingStatus.SETTLED
         claim = session.scalar(select(CompensationClaim).where(CompensationClaim.loan_id == story["loan"]))
         # loss = outstanding principal − recovery; 30 % of it (under the ¥1,500,000 cap) since the rate was in the cap
-        loss = story["outstanding"] - Decimal("1500000.00")
-        assert (claim.recovery, claim.loss, claim.status) == (Decimal("1500000.00"), loss,
+        loss = story["outstanding"] - Decimal("1512000.00")
+        assert (claim.recovery, claim.loss, claim.status) == (Decimal("1512000.00"), loss,
                                                               CompensationStatus.SUBMITTED)
         compensation = (loss * Decimal("0.30")).quantize(Decimal("0.01"))
         assert claim.compensation == compensation
@@ -348,7 +349,7 @@ def test_default_to_compensation(served, page_for, monkeypatch, lang):
     assert t["released"] in bank.content()
     claim_box = bank.locator("[data-test=claim]")
     assert t["claim"] in claim_box.inner_text() and t["submitted"] in claim_box.inner_text()
-    assert "1,500,000.00" in claim_box.inner_text() and comp_text in claim_box.inner_text()
+    assert "1,512,000.00" in claim_box.inner_text() and comp_text in claim_box.inner_text()
     screenshot(bank, shot + "14-bank-claim")
 
     # Staff approve the claim; the fund pays it at once (it holds the first ¥25,000,000).
@@ -383,12 +384,12 @@ def test_default_to_compensation(served, page_for, monkeypatch, lang):
     row = public.locator("[data-test=results] tr", has=public.get_by_role("link", name=TITLE))
     text = row.inner_text()
     assert t["settled"] in text and f"{t['bidder']} {codes['alice']}" in text
-    assert "¥1,500,000.00" in text and "75.00%" in text  # the sale price against the ¥2,000,000 valuation
+    assert "¥1,512,000.00" in text and "75.60%" in text  # the sale price against the ¥2,000,000 valuation
     screenshot(public, shot + "18-public-results")
     public.goto(url + "/stats/compensation")
     assert t["compensation"] in public.locator("h1").inner_text()
     row = public.locator("tr", has_text=re.compile(rf"^\s*{story['loan']}\b"))
     text = row.inner_text()
-    assert BANK in text and "重庆**科技有限公司" in text and "1,500,000.00" in text and comp_text in text
+    assert BANK in text and "重庆**科技有限公司" in text and "1,512,000.00" in text and comp_text in text
     assert "芯动力" not in public.content()  # the enterprise's name is masked on the open page
     screenshot(public, shot + "19-public-compensation")

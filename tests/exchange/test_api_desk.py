@@ -225,7 +225,8 @@ def test_settlement_hands_the_recovery_to_the_claim(client, session, factory):
                 headers=staff)
     start = _shift_into_the_past(session, lot)
     winner, loser = factory.user(Role.BIDDER), factory.user(Role.BIDDER)
-    for user, amount in ((loser, D("700000")), (winner, D("710000"))):
+    # on the grid: the starting price, then 2 × the 7,000 increment above it
+    for user, amount in ((loser, D("700000")), (winner, D("714000"))):
         session.commit()
         service.pay_deposit(session, user, lot.id, start + timedelta(minutes=1))
         assert service.place_bid(session, user, lot.id, amount, start + timedelta(minutes=2)).accepted
@@ -241,11 +242,11 @@ def test_settlement_hands_the_recovery_to_the_claim(client, session, factory):
     r = client.post(url, headers=bearer(session, winner))
     assert r.status_code == 200, r.get_json()
     body = r.get_json()
-    assert body["status"] == "settled" and body["sale_price"] == "710000.00" and body["asset_id"] == asset.id
+    assert body["status"] == "settled" and body["sale_price"] == "714000.00" and body["asset_id"] == asset.id
     assert body["claim_id"] is not None
     claim = client.get(f"/api/v1/claims/{body['claim_id']}", headers=bearer(session, d.bank_user)).get_json()
-    assert claim["recovery"] == "710000.00" and claim["loss"] == "3290000.00"
-    assert claim["compensation"] == "987000.00"  # 30 % of the loss, under the ¥1,500,000 cap
+    assert claim["recovery"] == "714000.00" and claim["loss"] == "3286000.00"
+    assert claim["compensation"] == "985800.00"  # 30 % of the loss, under the ¥1,500,000 cap
     assert audits(session, "listing.settled", "listing", lot.id) == 1
     assert client.post(url, headers=bearer(session, winner)).status_code == 409
     desk = client.get(f"/api/v1/disposal/listings/{lot.id}", headers=staff).get_json()
