@@ -56,6 +56,9 @@ def json_error(status: int, code: str, message: str, details=None):
 
 def init_app(app: Flask) -> None:
     app.url_map.converters["int"] = RowIdConverter  # before any route is added
+    from market.sanitize import CleanRequest
+
+    app.request_class = CleanRequest  # control characters are stripped from every form, query and JSON text
     db.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"

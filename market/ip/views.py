@@ -32,6 +32,7 @@ from market.formkit import choices
 from market.ip import finder, pagecache, saved, service
 from market.ip.forms import AssetForm, ImportForm, SavedSearchForm
 from market.ip.indexing import get_backend, quick_drain
+from market.sanitize import spreadsheet_row
 from market.security import roles_required
 from search import SearchError
 
@@ -179,7 +180,7 @@ def export_csv():
             for asset in hits.items:
                 item = finder.item_dict(asset, today)
                 item["ipc"] = " ".join(item["ipc"])
-                writer.writerow(["" if item[k] is None else item[k] for k in header])
+                writer.writerow(spreadsheet_row("" if item[k] is None else item[k] for k in header))
             yield buffer.getvalue()
             if page * EXPORT_PAGE >= hits.total:
                 break
@@ -297,7 +298,7 @@ def bulk_import():
         upload = form.file.data
         try:
             report = import_bytes(db.session, current_user, upload.read(), upload.filename or "upload.csv",
-                                  utcnow(), owner=owner)
+                                  utcnow(), owner=owner, checkpoint=db.session.commit)
             db.session.commit()
         except DomainError as exc:
             db.session.rollback()

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from market.audit.service import record
 from market.errors import Conflict, NotFound
 from market.needs.models import Bulletin, Need, NeedStatus
+from market.sanitize import spreadsheet_safe, strip_controls
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 CSV_COLUMNS = ["need_id", "title", "enterprise", "amount", "term_months", "max_rate", "industry_code",
@@ -64,13 +65,13 @@ def bulletin_csv(bulletin: Bulletin) -> str:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, extrasaction="ignore", lineterminator="\r\n")
     writer.writeheader()
-    writer.writerows(bulletin.entries)
+    writer.writerows({key: spreadsheet_safe(value) for key, value in entry.items()} for entry in bulletin.entries)
     return "\ufeff" + out.getvalue()  # BOM: spreadsheet programs then read the Chinese correctly
 
 
 def _text(parent, tag: str, text: str, **attrs) -> ET.Element:
     element = ET.SubElement(parent, f"{{{ATOM_NS}}}{tag}", attrs)
-    element.text = text
+    element.text = strip_controls(text)  # editions published before input was cleaned stay readable
     return element
 
 

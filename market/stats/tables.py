@@ -11,6 +11,7 @@ from decimal import Decimal
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
+from market.sanitize import spreadsheet_row, spreadsheet_safe
 from market.stats import figures
 from market.stats.figures import PAPER
 
@@ -227,9 +228,9 @@ def to_csv(t: Table) -> str:
     out = io.StringIO()
     out.write("\ufeff")
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(t.headers)
+    writer.writerow(spreadsheet_row(t.headers))
     for row in t.rows:
-        writer.writerow([_csv_cell(v) for v in row])
+        writer.writerow([_csv_cell(spreadsheet_safe(v)) for v in row])
     return out.getvalue()
 
 
@@ -252,12 +253,12 @@ def to_xlsx(t: Table) -> bytes:
     wb = Workbook()
     ws = wb.active
     ws.title = t.name[:31]
-    ws.append(t.headers)
+    ws.append(spreadsheet_row(t.headers))
     for cell in ws[1]:
         cell.font = Font(bold=True)
     for i, row in enumerate(t.rows):
         kinds = [t.row_kinds[i] if kind == "row" and t.row_kinds else kind for kind in t.kinds]
-        ws.append([_xlsx_cell(v, k) for v, k in zip(row, kinds, strict=True)])
+        ws.append([_xlsx_cell(spreadsheet_safe(v), k) for v, k in zip(row, kinds, strict=True)])
         for cell, kind in zip(ws[ws.max_row], kinds, strict=True):
             if kind in XLSX_FORMATS and isinstance(cell.value, (int, float, Decimal)):
                 cell.number_format = XLSX_FORMATS[kind]
