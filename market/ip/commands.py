@@ -59,7 +59,8 @@ def import_patents_command(file: str, owner_name: str | None, no_sync: bool) -> 
             raise click.ClickException(f"No organisation named {owner_name!r}.")
     with tqdm(unit="row", desc="patents", dynamic_ncols=True) as bar:
         try:
-            report = import_file(db.session, None, file, utcnow(), owner=owner, progress=bar.update)
+            report = import_file(db.session, None, file, utcnow(), owner=owner, progress=bar.update,
+                                 checkpoint=db.session.commit)
         except DomainError as exc:
             db.session.rollback()
             raise click.ClickException(exc.message % exc.params if exc.params else exc.message) from exc

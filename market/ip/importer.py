@@ -8,6 +8,7 @@ Formats (detected from the header / extension):
   application_number, title, kind, ipc, legal_status, …).
 
 Every row runs in its own savepoint: a bad row is reported (line number and reason) and leaves nothing behind.
+The import commits in batches, so the market keeps trading while a large file goes in.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -28,6 +30,13 @@ from market.accounts.models import Organisation, User
 from market.errors import DomainError, InvalidInput
 from market.ip.models import IpKind, LegalStatus
 from market.ip.service import AssetData, upsert_patent
+
+# An import commits after this many rows, or this many seconds, whichever comes first (see import_patents).
+BATCH_ROWS = 500
+BATCH_SECONDS = 1.0
+# SQLite's lock is not fair: a writer waiting in busy_timeout polls (every 100 ms at most) and an importer that
+# begins its next batch at once wins every time. After each commit on SQLite the importer leaves this long gap.
+SQLITE_YIELD_SECONDS = 0.15
 
 KIND_CODES = {
     "A": (IpKind.INVENTION, LegalStatus.APPLICATION),
@@ -240,12 +249,25 @@ def import_patents(
     session: Session, actor: User | None, fh: IO[str], name: str, now: datetime, *,
     owner: Organisation | None = None, progress: Callable[[int], None] | None = None,
     assign: Callable[[AssetData], Organisation | None] | None = None,
+    checkpoint: Callable[[], None] | None = None,
 ) -> ImportReport:
-    """Import every row in its own savepoint. The caller commits once at the end (or per chunk)."""
+    """Import every row in its own savepoint (a row is kept whole or not at all).
+
+    `checkpoint` (the caller's commit) is called after every BATCH_ROWS rows or BATCH_SECONDS, whichever comes
+    first: on SQLite one transaction for the whole file held the database's only write lock for minutes, and every
+    bid and other write waited behind it and failed. The caller commits the last batch."""
     fmt, total, rows = read_rows(fh, name)
     report = ImportReport(format=fmt, total=total)
     source = f"import:{Path(name).name}"[:120]
+    in_batch, batch_started = 0, time.monotonic()
+    pause = SQLITE_YIELD_SECONDS if session.get_bind().dialect.name == "sqlite" else 0
     for line, parse in rows:
+        if checkpoint is not None and in_batch and (
+                in_batch >= BATCH_ROWS or time.monotonic() - batch_started >= BATCH_SECONDS):
+            checkpoint()
+            time.sleep(pause)  # let the writers queued behind this batch go first
+            in_batch, batch_started = 0, time.monotonic()
+        in_batch += 1
         try:
             with session.begin_nested():
                 data = parse()

@@ -7,6 +7,9 @@ import os
 import secrets
 from pathlib import Path
 
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
 from market.errors import InvalidInput
 
 MAX_REPORT_BYTES = 5 * 1024 * 1024
@@ -42,3 +45,24 @@ def stored_path(upload_dir: str | os.PathLike, key: str) -> Path:
 def safe_download_name(filename: str | None, fallback: str) -> str:
     name = os.path.basename((filename or "").replace("\\", "/")).strip()
     return name if name.lower().endswith(".pdf") and len(name) <= 200 else fallback
+
+
+_REPLACED = "valuation_files_replaced"
+
+
+def delete_after_commit(session: Session, upload_dir: str | os.PathLike, key: str | None) -> None:
+    """The file `key` was replaced: delete it from disk once the replacement is committed (never before: a
+    rollback keeps the old file in use)."""
+    if key:
+        session.info.setdefault(_REPLACED, []).append(stored_path(upload_dir, key))
+
+
+@event.listens_for(Session, "after_commit")
+def _delete_replaced(session: Session) -> None:
+    for path in session.info.pop(_REPLACED, []):
+        path.unlink(missing_ok=True)
+
+
+@event.listens_for(Session, "after_rollback")
+def _keep_replaced(session: Session) -> None:
+    session.info.pop(_REPLACED, None)

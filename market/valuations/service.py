@@ -144,6 +144,7 @@ def create_valuation(session: Session, actor: User, data: ValuationInput, now: d
 
 def _attach(session: Session, actor: User, valuation: Valuation, report: ReportFile, now: datetime) -> None:
     before = snapshot(valuation, FIELDS)
+    files.delete_after_commit(session, report.upload_dir, valuation.file_key)  # a draft's file replaced
     valuation.file_key = files.store_pdf(report.upload_dir, report.data)
     valuation.file_name = files.safe_download_name(report.filename, f"valuation-{valuation.id}.pdf")
     valuation.file_size = len(report.data)
