@@ -4,6 +4,7 @@ GET route in the app (areas included) for every role: never a 500, anonymous use
 from __future__ import annotations
 
 import pytest
+from werkzeug.routing.converters import NumberConverter
 
 from market.accounts.models import Role
 from tests.conftest import login
@@ -49,7 +50,7 @@ def get_routes(app):
             continue
         values = {}
         for arg, converter in rule._converters.items():
-            numeric = type(converter).__name__ in ("IntegerConverter", "NumberConverter", "FloatConverter")
+            numeric = isinstance(converter, NumberConverter)  # int (market.web.RowIdConverter too) and float
             values[arg] = 999999 if numeric else "nonexistent"
         routes.add(adapter.build(rule.endpoint, values))
     return sorted(routes)
@@ -94,7 +95,7 @@ def write_routes(app):
     for rule in app.url_map.iter_rules():
         values = {}
         for arg, converter in rule._converters.items():
-            numeric = type(converter).__name__ in ("IntegerConverter", "NumberConverter", "FloatConverter")
+            numeric = isinstance(converter, NumberConverter)  # int (market.web.RowIdConverter too) and float
             values[arg] = 999999 if numeric else "nonexistent"
             if hasattr(converter, "items"):  # any(...): one of a fixed set of words
                 values[arg] = sorted(converter.items)[0]

@@ -12,13 +12,14 @@ from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from market.accounts.models import Role
+from market.api import commit_or_rollback
 from market.api.auth import api_user
 from market.api.fields import UtcDateTime
 from market.db import db, utcnow
 from market.errors import DomainError, InvalidInput
 from market.ip import finder, saved, service
-from market.ip.indexing import get_backend
-from market.ip.models import SavedSearch
+from market.ip.indexing import get_backend, quick_drain
+from market.ip.models import IpKind, LegalStatus, SavedSearch
 from search import SearchError
 
 blp = Blueprint("patents", __name__, url_prefix="/api/v1", description="Patent search for banks")
@@ -273,3 +274,46 @@ def saved_search_seen(saved_id, actor):
     saved.open_saved_search(db.session, actor, saved_id, utcnow())
     db.session.commit()
     return _saved_json(db.session.get(SavedSearch, saved_id), 0)  # open_saved_search checked it is the user's
+
+
+# --- registering an asset (parity with the page /ip/new) --------------------------------------------------------
+
+
+class AssetIn(Schema):
+    kind = fields.String(required=True, validate=validate.OneOf([k.value for k in IpKind]))
+    title = fields.String(required=True, validate=validate.Length(1, 500))
+    application_number = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40))
+    publication_number = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40))
+    registration_number = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=60))
+    abstract = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=5000))
+    ipc_codes = fields.List(fields.String(validate=validate.Length(max=20)), load_default=list,
+                            validate=validate.Length(max=50))
+    applicants = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
+    inventors = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
+    filing_date = fields.Date(load_default=None, allow_none=True)
+    grant_date = fields.Date(load_default=None, allow_none=True)
+    legal_status = fields.String(load_default=LegalStatus.APPLICATION.value,
+                                 validate=validate.OneOf([s.value for s in LegalStatus]))
+    frozen = fields.Boolean(load_default=False)
+
+
+@blp.route("/assets", methods=["POST"])
+@blp.arguments(AssetIn)
+@blp.response(201, PatentOut)
+@blp.doc(security=[{"bearer": []}])
+@api_user(Role.ENTERPRISE, scope="write")
+def register_asset(data, actor):
+    """An enterprise registers one of its IP assets (the same checks as the page: numbers normalised and unique,
+    the application number matching the kind, no future dates); 409 when the number is already registered."""
+    def blank(value):
+        return value.strip() or None if isinstance(value, str) else value
+
+    asset_data = service.AssetData(
+        kind=IpKind(data["kind"]), title=data["title"], legal_status=LegalStatus(data["legal_status"]),
+        ipc_codes=data["ipc_codes"], filing_date=data["filing_date"], grant_date=data["grant_date"],
+        frozen=data["frozen"], **{key: blank(data[key]) for key in (
+            "application_number", "publication_number", "registration_number", "abstract", "applicants",
+            "inventors")})
+    asset = commit_or_rollback(lambda: service.register_asset(db.session, actor, asset_data, utcnow()))
+    quick_drain()
+    return _item(asset, utcnow().date())
