@@ -257,6 +257,8 @@ def submit_listing(session: Session, actor: User, listing: Listing, now: datetim
     _require_actor(actor)
     if actor.role is not Role.STAFF and actor.id != listing.created_by_id:
         raise Forbidden("Only the listing's author can submit it.")
+    lock_lot(session, listing.id)  # two submissions at once queue: the second sees it under review (409)
+    session.refresh(listing)
     _move(session, actor, listing, ListingStatus.UNDER_REVIEW, now)
     notify(session, msgid=N_("Lot %(lot)s “%(title)s” awaits review."), now=now, role=Role.STAFF.value, link=f"/exchange/{listing.id}", lot=listing.id, title=listing.title)  # noqa: E501
 

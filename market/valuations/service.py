@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from market.accounts.models import OrgKind, Role, User
 from market.audit.service import record, snapshot
+from market.db import lock_row
 from market.errors import Forbidden, InvalidInput, NotFound
 from market.ip.models import IpAsset
 from market.notices.service import notify
@@ -181,8 +182,13 @@ def _withdraw(session: Session, actor: User, valuation: Valuation, now: datetime
 
 def issue_valuation(session: Session, actor: User, valuation_id: int, now: datetime, *,
                     notify_owner: bool = True) -> Valuation:
-    """Issue a draft. The agency's earlier issued report of the same asset and value type is superseded."""
+    """Issue a draft. The agency's earlier issued report of the same asset and value type is superseded.
+
+    The asset's row lock first: two drafts of one asset issued at once queue, and the second supersedes the first
+    (never two issued reports of one asset, agency and value type)."""
     valuation = _own(session, actor, valuation_id)
+    lock_row(session, IpAsset, valuation.asset_id)
+    session.refresh(valuation)
     VALUATION_STATES.check(valuation.status, ValuationStatus.ISSUED)
     check_no_conflict(session, actor, valuation.asset)  # ties may have appeared since the draft
     before = snapshot(valuation, FIELDS)
