@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
 from market.accounts.models import Role, User
+from market.db import lock_row
 from market.errors import Forbidden, InvalidInput, NotFound
 from market.ip import finder
 from market.ip.models import SavedSearch
@@ -50,6 +51,7 @@ def save_search(session: Session, actor: User, name: str, args, now: datetime) -
     if not 1 <= len(name) <= 100:
         raise InvalidInput("Give the saved search a name of at most 100 characters.")
     params = finder.parse_params(args)
+    lock_row(session, User, actor.id)  # saves by one user at once queue, so the limit counts what the others saved
     mine = session.scalar(select(func.count()).select_from(SavedSearch).where(SavedSearch.owner_user_id == actor.id))
     if mine >= MAX_PER_USER:
         raise InvalidInput("You can keep at most %(n)s saved searches.", n=MAX_PER_USER)
