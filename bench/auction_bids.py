@@ -5,7 +5,13 @@ every accepted bid is at least the previous accepted bid plus the increment; the
 accepted bid; the number of accepted bids equals the 201 responses and the lot's bid count (none lost or counted
 twice); every request got 201 or 409 (no 5xx). Prints a summary.
 
-Usage: ``python bench/auction_bids.py [--bidders 50] [--bids 20] [--threads 8] [--db sqlite|URL]``
+With ``--prefill N`` the lot first gets N accepted bids (through the service, before the server starts), and with
+``--readers R`` R more threads read the auction state as fast as they can while the bidders bid (plain GETs, the
+full body; ``--etag`` makes them poll like the page, with If-None-Match): bid and state-read latencies are then
+measured side by side in one run, with the state's size.
+
+Usage: ``python bench/auction_bids.py [--bidders 50] [--bids 20] [--threads 8] [--db sqlite|URL]
+[--prefill 2000] [--readers 4] [--etag]``
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
-def setup(app, bidders: int):
+def setup(app, bidders: int, prefill: int = 0):
     from market.accounts.models import OrgKind, Role
     from market.accounts.service import create_user
     from market.api.auth import issue_token
@@ -68,11 +74,19 @@ def setup(app, bidders: int):
         service.submit_listing(s, bank, lot, now)
         service.review_listing(s, staff, lot, {k: True for k in service.CHECKLIST}, True, now)
         service.tick(s, now)
-        tokens = []
+        tokens, people = [], []
         for i in range(bidders):
             b = user(Role.BIDDER, f"bidder{i}@bench.cq", None)
             service.pay_deposit(s, b, lot, now)
             tokens.append(issue_token(s, b, "bench", "read write", now)[1])
+            people.append(b)
+        s.commit()
+        price = lot.starting_price
+        for i in range(prefill):  # history before the run: alternate bidders, one increment each
+            service.place_bid(s, people[i % len(people)], lot.id, price, now)
+            price += lot.increment
+            if i % 200 == 199:
+                s.commit()
         s.commit()
         return lot.id, tokens
 
@@ -96,6 +110,9 @@ def main(argv=None) -> int:
     ap.add_argument("--bids", type=int, default=20)
     ap.add_argument("--threads", type=int, default=8, help="waitress worker threads")
     ap.add_argument("--db", default="sqlite", help="'sqlite' (temporary file) or a database URL (schema is reset)")
+    ap.add_argument("--prefill", type=int, default=0, help="accepted bids on the lot before the run")
+    ap.add_argument("--readers", type=int, default=0, help="threads reading the state during the run")
+    ap.add_argument("--etag", action="store_true", help="readers send If-None-Match like the page's poller")
     args = ap.parse_args(argv)
 
     from waitress.server import create_server
@@ -118,7 +135,7 @@ def main(argv=None) -> int:
                       "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": args.threads + 2}})
     with app.app_context():
         init_db()
-    listing_id, tokens = setup(app, args.bidders)
+    listing_id, tokens = setup(app, args.bidders, args.prefill)
     server = create_server(app, host="127.0.0.1", port=0, threads=args.threads)
     base = f"http://127.0.0.1:{server.effective_port}"
     threading.Thread(target=server.run, daemon=True).start()
@@ -137,11 +154,39 @@ def main(argv=None) -> int:
                 statuses[code] += 1
                 latencies.append(time.perf_counter() - t0)
 
+    reads: list[float] = []
+    read_codes: Counter = Counter()
+    done = threading.Event()
+    state_path = f"/api/v1/auctions/{listing_id}"
+    first = urllib.request.urlopen(base + state_path, timeout=60)
+    state_bytes = len(first.read())
+
+    def reader():
+        tag = None
+        while not done.is_set():
+            req = urllib.request.Request(base + state_path)
+            if args.etag and tag:
+                req.add_header("If-None-Match", tag)
+            t0 = time.perf_counter()
+            try:
+                with urllib.request.urlopen(req, timeout=60) as resp:
+                    resp.read()
+                    code, tag = resp.status, resp.headers.get("ETag")
+            except urllib.error.HTTPError as exc:
+                code = exc.code
+            with lock:
+                reads.append(time.perf_counter() - t0)
+                read_codes[code] += 1
+
     started = time.perf_counter()
+    readers = [threading.Thread(target=reader) for _ in range(args.readers)]
     threads = [threading.Thread(target=bidder, args=(t,)) for t in tokens]
-    for t in threads:
+    for t in readers + threads:
         t.start()
     for t in threads:
+        t.join()
+    done.set()
+    for t in readers:
         t.join()
     elapsed = time.perf_counter() - started
     _s, final = call(base, "GET", f"/api/v1/auctions/{listing_id}")
@@ -181,6 +226,16 @@ def main(argv=None) -> int:
           f"final price: {final['current_price']}; ends_at: {final['ends_at']}")
     print(f"bid latency: p50 {statistics.median(lat) * 1000:.1f} ms, p95 {lat[int(len(lat) * 0.95) - 1] * 1000:.1f} ms,"
           f" max {lat[-1] * 1000:.1f} ms")
+    if reads:
+        rd = sorted(reads)
+
+        def p99(values):
+            return values[max(0, int(len(values) * 0.99) - 1)]
+
+        print(f"state: {state_bytes:,} bytes at {args.prefill} prefilled bids; {len(rd)} reads "
+              f"({len(rd) / elapsed:.0f}/s, {dict(sorted(read_codes.items()))}) p50 {statistics.median(rd) * 1000:.1f}"
+              f" ms, p99 {p99(rd) * 1000:.1f} ms")
+        print(f"bid p99 {p99(lat) * 1000:.1f} ms = {p99(lat) / p99(rd):.2f} x state-read p99")
     print("checks: " + ("all passed" if not problems else "FAILED\n  " + "\n  ".join(problems)))
     tmp.cleanup()
     return 1 if problems else 0

@@ -59,10 +59,10 @@ def notify_announced(session: Session, listing: Listing, now: datetime) -> dict[
     for org_id in sorted(parties):
         notify(session, msgid=PARTY_MSG, now=now, org_id=org_id, link=link, lot=listing.id, title=listing.title,
                starts=starts)
-    for right in session.scalars(select(PreemptionRight).where(PreemptionRight.listing_id == listing.id)):
+    for right in session.scalars(select(PreemptionRight).where(PreemptionRight.listing_id == listing.id,
+                                                               PreemptionRight.user_id.is_not(None))):
         notify(session, msgid=PARTY_MSG, now=now, user_id=right.user_id, link=link, lot=listing.id,
                title=listing.title, starts=starts)
-        right.notified_at = now
     fields = ipc_fields(listing.asset.ipc_codes)
     told_orgs, told_users = set(), set()
     if fields:

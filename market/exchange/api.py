@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC
 from decimal import Decimal
 
-from flask import url_for
+from flask import Response, jsonify, request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
@@ -17,9 +17,11 @@ from market.accounts.models import Role
 from market.api import commit_or_rollback as _act
 from market.api.auth import api_user
 from market.api.fields import UtcDateTime, bounded, row_id
+from market.bounded import SHARE
 from market.db import db, utcnow
 from market.errors import InvalidInput, NotFound
 from market.exchange import disposal, service
+from market.exchange import preemption as holders
 from market.exchange.models import (
     Bid,
     Deposit,
@@ -27,10 +29,13 @@ from market.exchange.models import (
     ListingKind,
     ListingSource,
     ListingStatus,
+    NoticeMethod,
     Objection,
     ObjectionStatus,
+    PreemptionKind,
 )
-from market.exchange.views_state import auction_state
+from market.exchange.terms import terms_version
+from market.exchange.views_state import PHASES, auction_state, bid_page, licence_terms, public_listings, state_etag
 from market.security import bid_rate_limit
 
 blp = Blueprint("exchange_api", __name__, url_prefix="/api/v1", description="IP exchange: disposal auctions")
@@ -46,6 +51,7 @@ def _amount(**kw):
 
 
 class BidOut(Schema):
+    id = fields.Integer()
     code = fields.String()
     amount = fields.Decimal(as_string=True)
     placed_at = UtcDateTime()
@@ -56,6 +62,9 @@ class AuctionOut(Schema):
     id = fields.Integer()
     title = fields.String()
     status = fields.String()
+    phase = fields.String(metadata={"description": "upcoming, live or finished (past the end even before the clock "
+                                                   "closes the lot; winner_code/unsold then give the result)"})
+    unsold = fields.Boolean(metadata={"description": "the lot ended without a bid"})
     kind = fields.String()
     round = fields.Integer()
     starting_price = fields.Decimal(as_string=True)
@@ -67,11 +76,41 @@ class AuctionOut(Schema):
     bidding_starts_at = UtcDateTime()
     ends_at = UtcDateTime()
     server_time = UtcDateTime()
-    bid_count = fields.Integer()
+    bid_count = fields.Integer(metadata={"description": "accepted bids in all; `bids` holds the latest ones"})
+    extension_count = fields.Integer(metadata={"description": "late bids that moved the end"})
+    registered_bidders = fields.Integer(metadata={"description": "bidders who paid the deposit"})
     leader_code = fields.String(allow_none=True)
+    leader_preemption = fields.Boolean(metadata={"description": "the leader holds a pre-emption right"})
     winner_code = fields.String(allow_none=True)
     sale_price = fields.Decimal(as_string=True, allow_none=True)
+    bids = fields.List(fields.Nested(BidOut), metadata={
+        "description": "the latest accepted bids, newest first (at most LATEST_BIDS); older ones: `older_bids`"})
+    older_bids = fields.String(allow_none=True, metadata={
+        "description": "URL of the next page of older bids, or null when `bids` holds them all"})
+
+
+class BidPage(Schema):
     bids = fields.List(fields.Nested(BidOut))
+    bid_count = fields.Integer()
+    older_bids = fields.String(allow_none=True)
+
+
+class BidPageQuery(Schema):
+    before = row_id(strict=False, metadata={"description": "only bids older than this bid id"})
+    limit = fields.Integer(load_default=50, validate=validate.Range(1, 200))
+
+
+class LicenceTerms(Schema):
+    exclusive = fields.Boolean(required=True)
+    territory = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    term_months = fields.Integer(required=True, strict=True, validate=validate.Range(1, 600))
+    royalty = bounded(SHARE, allow_none=True, load_default=None,
+                      metadata={"description": "share of net sales on top of the price, 0–1"})
+
+
+class HolderSummary(Schema):
+    kind = fields.String()
+    count = fields.Integer()
 
 
 class ListingOut(Schema):
@@ -89,6 +128,8 @@ class ListingOut(Schema):
     bidding_starts_at = UtcDateTime()
     ends_at = UtcDateTime()
     url = fields.String()
+    ipc = fields.List(fields.String())
+    licence = fields.Nested(LicenceTerms, allow_none=True, metadata={"description": "licence lots only"})
 
 
 class ListingDetailOut(ListingOut):
@@ -96,6 +137,10 @@ class ListingDetailOut(ListingOut):
     deposit_amount = fields.Decimal(as_string=True)
     due_diligence = fields.Dict()
     rules_version = fields.String()
+    description = fields.String(allow_none=True)
+    terms_version = fields.String(metadata={"description": "the announcement and bidder terms a deposit accepts"})
+    preemption = fields.List(fields.Nested(HolderSummary), metadata={
+        "description": "known pre-emption holders by kind (co_owner, exclusive_licensee): they win a tie"})
 
 
 class ListingPage(Schema):
@@ -105,6 +150,10 @@ class ListingPage(Schema):
 
 class ListingQuery(Schema):
     status = fields.String(validate=validate.OneOf([s.value for s in PUBLIC]))
+    phase = fields.String(validate=validate.OneOf(list(PHASES)),
+                          metadata={"description": "upcoming (announced), live (bidding) or finished"})
+    kind = fields.String(validate=validate.OneOf([k.value for k in ListingKind]))
+    ipc = fields.String(validate=validate.Length(min=1, max=20), metadata={"description": "IPC code prefix"})
 
 
 class BidIn(Schema):
@@ -120,8 +169,17 @@ class BidResult(Schema):
     accepted = fields.Boolean()
 
 
+class DepositIn(Schema):
+    accept_terms = fields.Boolean(required=True, metadata={
+        "description": "true: the bidder accepts the lot's announcement and bidder terms (required)"})
+    terms_version = fields.String(load_default=None, validate=validate.Length(max=80), metadata={
+        "description": "the version read (the listing's terms_version); a different current version is a 409"})
+
+
 class DepositOut(Schema):
     code = fields.String()
+    terms_version = fields.String()
+    terms_accepted_at = UtcDateTime()
     amount = fields.Decimal(as_string=True)
     status = fields.String()
     paid_at = UtcDateTime()
@@ -134,13 +192,16 @@ def _public_listing(listing_id: int) -> Listing:
     return listing
 
 
-def _listing_dict(listing: Listing) -> dict:
+def _listing_dict(listing: Listing, detail: bool = True) -> dict:
     out = {c: getattr(listing, c) for c in ("id", "title", "round", "valuation", "starting_price", "current_price",
                                               "notice_starts_at", "bidding_starts_at", "ends_at", "increment",
-                                              "deposit_amount", "due_diligence", "rules_version")}
+                                              "deposit_amount", "due_diligence", "rules_version", "description")}
     out.update(status=listing.status.value, kind=listing.kind.value, source=listing.source.value,
                sale_price=listing.sale_price if listing.status in (ListingStatus.SOLD, ListingStatus.SETTLED) else None,
-               url=url_for("exchange.auction", listing_id=listing.id))
+               url=url_for("exchange.auction", listing_id=listing.id), ipc=list(listing.asset.ipc_codes or []),
+               licence=licence_terms(listing))
+    if detail:
+        out.update(terms_version=terms_version(listing), preemption=holders.public_summary(db.session, listing.id))
     return out
 
 
@@ -149,11 +210,11 @@ class Listings(MethodView):
     @blp.arguments(ListingQuery, location="query")
     @blp.response(200, ListingPage)
     def get(self, args):
-        """Public listings (announced, in bidding and closed), newest first."""
-        query = select(Listing).where(Listing.status.in_(PUBLIC)).order_by(Listing.id.desc())
+        """Public listings (announced, in bidding and closed), newest first; filter by phase, kind, IPC prefix."""
+        query = public_listings(args.get("phase"), args.get("kind"), args.get("ipc"))
         if args.get("status"):
             query = query.where(Listing.status == ListingStatus(args["status"]))
-        items = [_listing_dict(x) for x in db.session.scalars(query.limit(200))]
+        items = [_listing_dict(x, detail=False) for x in db.session.scalars(query.limit(200))]
         return {"total": len(items), "items": items}
 
 
@@ -168,24 +229,54 @@ class ListingOne(MethodView):
 @blp.route("/auctions/<int:listing_id>")
 class Auction(MethodView):
     @blp.response(200, AuctionOut)
+    @blp.alt_response(304, description="Not modified: the state is the one named by If-None-Match")
     def get(self, listing_id):
-        """The live state: price, next minimum bid, end (moves with late bids), bids under bidder codes."""
-        return auction_state(db.session, _public_listing(listing_id), utcnow())
+        """The live state: price, next minimum bid, end (moves with late bids), the latest bids under bidder codes
+        and the bid count. Pollers send `If-None-Match` with the last `ETag` and get a bodyless 304 while nothing
+        changed (the ETag follows every bid, deposit and change of status)."""
+        listing = _public_listing(listing_id)
+        now = utcnow()
+        tag = state_etag(db.session, listing, now)
+        if tag in request.if_none_match:
+            response = Response(status=304)
+        else:
+            response = jsonify(AuctionOut().dump(auction_state(db.session, listing, now)))
+        response.set_etag(tag)
+        response.headers["Cache-Control"] = "no-cache"
+        return response
+
+
+@blp.route("/auctions/<int:listing_id>/bid-history")
+class AuctionBids(MethodView):
+    @blp.arguments(BidPageQuery, location="query")
+    @blp.response(200, BidPage)
+    def get(self, args, listing_id):
+        """Older accepted bids, newest first: `before` a bid id (from the state's `older_bids` link), `limit` each."""
+        listing = _public_listing(listing_id)
+        bids, older = bid_page(db.session, listing, args.get("before"), args["limit"])
+        return {"bids": bids, "bid_count": listing.bid_count,
+                "older_bids": url_for("exchange_api.AuctionBids", listing_id=listing_id, before=older,
+                                      limit=args["limit"]) if older else None}
 
 
 @blp.route("/auctions/<int:listing_id>/deposits")
 class Deposits(MethodView):
+    @blp.arguments(DepositIn)
     @blp.response(201, DepositOut)
     @blp.doc(security=[{"bearer": []}])
     @api_user(scope="write")
-    def post(self, listing_id, actor):
-        """Pay the deposit (simulated payment recorded in the lot's ledger); returns the bidder code."""
+    def post(self, data, listing_id, actor):
+        """Pay the deposit (simulated payment recorded in the lot's ledger) and accept the lot's announcement and
+        bidder terms (`accept_terms` must be true; 422 otherwise); returns the bidder code."""
         _public_listing(listing_id)
+        if not data["accept_terms"]:
+            raise InvalidInput("Accept the announcement and the bidder terms to pay the deposit.")
         db.session.commit()  # start clean: the lot's lock is the deposit transaction's first statement
-        deposit = service.pay_deposit(db.session, actor, listing_id, utcnow())
+        deposit = service.pay_deposit(db.session, actor, listing_id, utcnow(), terms_version=data["terms_version"])
         db.session.commit()
         return {"code": deposit.code, "amount": deposit.amount, "status": deposit.status.value,
-                "paid_at": deposit.paid_at}
+                "paid_at": deposit.paid_at, "terms_version": deposit.terms_version,
+                "terms_accepted_at": deposit.terms_accepted_at}
 
 
 @blp.route("/auctions/<int:listing_id>/bids")
@@ -255,6 +346,8 @@ class DeskDepositOut(Schema):
     status = fields.String(required=True)
     paid_at = UtcDateTime(required=True)
     settled_at = UtcDateTime(allow_none=True, required=True)
+    terms_version = fields.String(allow_none=True, required=True)
+    terms_accepted_at = UtcDateTime(allow_none=True, required=True)
 
 
 class DeskListingOut(ListingDetailOut):
@@ -276,6 +369,7 @@ class DeskListingOut(ListingDetailOut):
     review_note = fields.String(allow_none=True, required=True)
     objections = fields.List(fields.Nested(ObjectionOut), required=True)
     deposits = fields.List(fields.Nested(DeskDepositOut), required=True)
+    holders = fields.List(fields.Nested(lambda: HolderOut()), required=True)
 
 
 class DeskListingList(Schema):
@@ -317,9 +411,52 @@ def _desk_dict(listing: Listing, actor) -> dict:
                checklist=dict(listing.checklist or {}), checklist_items=list(service.CHECKLIST),
                objections=[_objection_dict(o) for o in disposal.objections_of(db.session, listing.id)],
                deposits=[{"code": d.code, "bidder_id": d.bidder_id if who else None, "amount": d.amount,
-                          "status": d.status.value, "paid_at": d.paid_at, "settled_at": d.settled_at}
-                         for d in deposits])
+                          "status": d.status.value, "paid_at": d.paid_at, "settled_at": d.settled_at,
+                          "terms_version": d.terms_version, "terms_accepted_at": d.terms_accepted_at}
+                         for d in deposits],
+               holders=_holders(listing.id, who))
     return out
+
+
+def _holders(listing_id: int, who: bool = True) -> list[dict]:
+    """The lot's pre-emption holders with their notices; a holder's bidder account only where bidders' ids show."""
+    notices = holders.notices_of(db.session, listing_id)
+    return [{"id": h.id, "name": h.name, "kind": h.kind.value, "user_id": h.user_id if who else None,
+             "notified_at": h.notified_at,
+             "registered_at": h.registered_at,
+             "notices": [{"told_at": n.told_at, "method": n.method.value, "note": n.note,
+                          "recorded_by_id": n.recorded_by_id, "recorded_at": n.recorded_at}
+                         for n in notices.get(h.id, [])]} for h in holders.holders_of(db.session, listing_id)]
+
+
+class HolderNoticeOut(Schema):
+    told_at = UtcDateTime(required=True)
+    method = fields.String(required=True)
+    note = fields.String(allow_none=True, required=True)
+    recorded_by_id = fields.Integer(required=True)
+    recorded_at = UtcDateTime(required=True)
+
+
+class HolderOut(Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    kind = fields.String(required=True)
+    user_id = fields.Integer(allow_none=True, required=True)
+    notified_at = UtcDateTime(allow_none=True, required=True)
+    registered_at = UtcDateTime(allow_none=True, required=True)
+    notices = fields.List(fields.Nested(HolderNoticeOut), required=True)
+
+
+class HolderIn(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    kind = fields.String(required=True, validate=validate.OneOf([k.value for k in PreemptionKind]))
+    user_id = row_id(load_default=None, allow_none=True, metadata={"description": "their bidder account, if any"})
+
+
+class HolderNoticeIn(Schema):
+    told_at = UtcDateTimeIn(required=True)
+    method = fields.String(required=True, validate=validate.OneOf([m.value for m in NoticeMethod]))
+    note = fields.String(load_default=None, validate=validate.Length(max=500))
 
 
 # ------------------------------------------------------------------------------------------------ defaulted loans
@@ -462,6 +599,8 @@ class ListingIn(Schema):
     notice_starts_at = UtcDateTimeIn(required=True)
     bidding_starts_at = UtcDateTimeIn(required=True)
     ends_at = UtcDateTimeIn(required=True)
+    licence = fields.Nested(LicenceTerms, load_default=None, metadata={
+        "description": "required for a licence lot: exclusive or not, territory, term in months, royalty"})
 
 
 @blp.route("/disposal/listings")
@@ -477,7 +616,7 @@ class DeskListings(MethodView):
             query = query.where(Listing.status == ListingStatus(args["status"]))
         if args.get("loan_id") is not None:
             query = query.where(Listing.loan_id == args["loan_id"])
-        items = [{**_listing_dict(x), "loan_id": x.loan_id, "created_by_id": x.created_by_id}
+        items = [{**_listing_dict(x, detail=False), "loan_id": x.loan_id, "created_by_id": x.created_by_id}
                  for x in db.session.scalars(query.limit(300))]
         return {"total": len(items), "items": items}
 
@@ -492,7 +631,7 @@ class DeskListings(MethodView):
         def create():
             listing = service.create_listing(
                 db.session, actor, source=ListingSource.VOLUNTARY, kind=ListingKind(data.pop("kind")), now=utcnow(),
-                **data)
+                **data)  # licence terms in data["licence"]
             service.submit_listing(db.session, actor, listing, utcnow())
             return listing
 
@@ -509,6 +648,38 @@ class DeskListing(MethodView):
         listing = service.get_listing(db.session, listing_id)
         _staff_or_author(actor, listing)
         return _desk_dict(listing, actor)
+
+
+@blp.route("/disposal/listings/<int:listing_id>/preemption")
+class DeskHolders(MethodView):
+    @blp.arguments(HolderIn)
+    @blp.response(201, HolderOut)
+    @blp.doc(security=[{"bearer": []}])
+    @api_user(Role.STAFF, scope="write")
+    def post(self, data, listing_id, actor):
+        """Register a known pre-emption holder (co-owner, exclusive licensee) on a lot not yet announced; with
+        `user_id` their bidder account wins a tie at equal price."""
+        listing = service.get_listing(db.session, listing_id)
+        db.session.commit()  # the lot's lock comes first in the registering transaction
+        holder = _act(lambda: holders.register_holder(db.session, actor, listing, name=data["name"],
+                                                      kind=PreemptionKind(data["kind"]), user_id=data["user_id"],
+                                                      now=utcnow()))
+        return next(h for h in _holders(listing_id) if h["id"] == holder.id)
+
+
+@blp.route("/disposal/preemption/<int:holder_id>/notices")
+class DeskHolderNotices(MethodView):
+    @blp.arguments(HolderNoticeIn)
+    @blp.response(201, HolderOut)
+    @blp.doc(security=[{"bearer": []}])
+    @api_user(Role.STAFF, scope="write")
+    def post(self, data, holder_id, actor):
+        """Record that a holder was told of the coming disposal: when (`told_at`, not in the future) and how. The lot
+        is announced only when every holder was told at least three days before."""
+        notice = _act(lambda: holders.record_notice(db.session, actor, holder_id, told_at=data["told_at"],
+                                                    method=NoticeMethod(data["method"]), note=data["note"],
+                                                    now=utcnow()))
+        return next(h for h in _holders(notice.listing_id) if h["id"] == holder_id)
 
 
 @blp.route("/disposal/listings/<int:listing_id>/submit")

@@ -9,7 +9,7 @@ from decimal import Decimal
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from market.db import Base, Money, enum_type
+from market.db import Base, Money, Rate, enum_type
 
 
 class ListingSource(enum.StrEnum):
@@ -52,6 +52,16 @@ LIVE_STATUSES = ("draft", "under_review", "announced", "bidding", "sold")
 _LIVE = text("status IN ({})".format(", ".join(f"'{s}'" for s in LIVE_STATUSES)))
 
 
+class NoticeMethod(enum.StrEnum):
+    """How a party or pre-emption holder was told of the coming announcement."""
+
+    LETTER = "letter"
+    EMAIL = "email"
+    PHONE = "phone"
+    IN_PERSON = "in_person"
+    PLATFORM = "platform"  # a notice in their account on this market
+
+
 class Listing(Base):
     __tablename__ = "listing"
     __table_args__ = (
@@ -81,6 +91,7 @@ class Listing(Base):
     previous_id: Mapped[int | None] = mapped_column(ForeignKey("listing.id"))
     current_price: Mapped[Decimal | None] = mapped_column(Money)
     bid_count: Mapped[int] = mapped_column(default=0)
+    extension_count: Mapped[int] = mapped_column(default=0)  # late bids that moved the end
     leader_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     leader_preemption: Mapped[bool] = mapped_column(default=False)
     winner_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
@@ -89,6 +100,11 @@ class Listing(Base):
     payment_due_at: Mapped[datetime | None]
     paid_at: Mapped[datetime | None]
     rules_version: Mapped[str] = mapped_column(String(60))
+    # licence lots (kind=licence): what the winner is granted
+    licence_exclusive: Mapped[bool | None]
+    licence_territory: Mapped[str | None] = mapped_column(String(200))
+    licence_term_months: Mapped[int | None]
+    licence_royalty: Mapped[Decimal | None] = mapped_column(Rate)  # fraction of net sales on top of the price
     checklist: Mapped[dict] = mapped_column(JSON, default=dict)
     review_note: Mapped[str | None] = mapped_column(String(500))
     due_diligence: Mapped[dict] = mapped_column(JSON, default=dict)
@@ -102,16 +118,37 @@ class Listing(Base):
 
 
 class PreemptionRight(Base):
-    """A known holder of a pre-emption right on the lot: wins a tie (see rules.py)."""
+    """A known holder of a pre-emption right on the lot (registered by staff): told >= 3 days before the
+    announcement like the parties, and wins a tie at equal price when bidding through `user_id` (see rules.py)."""
 
     __tablename__ = "listing_preemption"
     __table_args__ = (UniqueConstraint("listing_id", "user_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     listing_id: Mapped[int] = mapped_column(ForeignKey("listing.id"), index=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    name: Mapped[str] = mapped_column(String(200))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))  # their bidder account, if any
     kind: Mapped[PreemptionKind] = mapped_column(enum_type(PreemptionKind))
-    notified_at: Mapped[datetime | None]
+    notified_at: Mapped[datetime | None]  # the earliest recorded notice to them
+    registered_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    registered_at: Mapped[datetime | None]
+
+    user = relationship("User", foreign_keys=[user_id])
+
+
+class PreemptionNotice(Base):
+    """One time a pre-emption holder was told of the coming disposal: when, how, and which staff member recorded it."""
+
+    __tablename__ = "listing_preemption_notice"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    preemption_id: Mapped[int] = mapped_column(ForeignKey("listing_preemption.id"), index=True)
+    listing_id: Mapped[int] = mapped_column(ForeignKey("listing.id"), index=True)
+    told_at: Mapped[datetime]
+    method: Mapped[NoticeMethod] = mapped_column(enum_type(NoticeMethod))
+    note: Mapped[str | None] = mapped_column(String(500))
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    recorded_at: Mapped[datetime]
 
 
 class Deposit(Base):
@@ -126,6 +163,8 @@ class Deposit(Base):
     status: Mapped[DepositStatus] = mapped_column(enum_type(DepositStatus), default=DepositStatus.HELD)
     paid_at: Mapped[datetime]
     settled_at: Mapped[datetime | None]
+    terms_version: Mapped[str | None] = mapped_column(String(80))  # the announcement and bidder terms accepted
+    terms_accepted_at: Mapped[datetime | None]
 
     bidder = relationship("User")
 
@@ -134,6 +173,7 @@ class Bid(Base):
     """Every bid that reached the server, accepted or not (the rules ask to keep every bid record)."""
 
     __tablename__ = "listing_bid"
+    __table_args__ = (Index("ix_listing_bid_latest", "listing_id", "accepted", "id"),)  # the latest bids of a lot
 
     id: Mapped[int] = mapped_column(primary_key=True)
     listing_id: Mapped[int] = mapped_column(ForeignKey("listing.id"), index=True)

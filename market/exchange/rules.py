@@ -183,3 +183,11 @@ def bidder_code(secret: str, listing_id: int, user_id: int, attempt: int = 0) ->
 
     digest = hashlib.sha256(f"{secret}:{listing_id}:{user_id}:{attempt}".encode()).hexdigest()
     return digest[:4].upper()
+
+
+HOLDER_NOTICE = timedelta(days=3)  # parties and pre-emption holders are told >= 3 days before the announcement
+
+
+def told_in_time(told_at: datetime | None, announced_at: datetime) -> bool:
+    """Whether someone told at `told_at` was told at least three days before an announcement at `announced_at`."""
+    return told_at is not None and told_at <= announced_at - HOLDER_NOTICE

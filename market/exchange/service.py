@@ -27,7 +27,9 @@ from market.audit.service import record, snapshot
 from market.bounded import bid_ceiling, bid_multiple
 from market.db import insert_unique, lock_row
 from market.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
+from market.exchange import preemption as holders
 from market.exchange import rules
+from market.exchange import terms as bidder_terms
 from market.exchange.models import (
     LIVE_STATUSES,
     Bid,
@@ -211,8 +213,11 @@ def create_listing(session: Session, actor: User, *, asset_id: int, source: List
                    bidding_starts_at: datetime, ends_at: datetime, now: datetime,
                    kind: ListingKind = ListingKind.AUCTION, loan_id: int | None = None, bank_org_id: int | None = None,
                    title: str | None = None, description: str | None = None,
-                   preemption: list[tuple[int, object]] = ()) -> Listing:
-    """A draft listing: by staff, by the lending bank (default) or by the owner (voluntary transfer or licence)."""
+                   preemption: list[tuple[int, object]] = (), licence: dict | None = None) -> Listing:
+    """A draft listing: by staff, by the lending bank (default) or by the owner (voluntary transfer or licence).
+
+    `licence` (a licence lot): {"exclusive", "territory", "term_months", "royalty"} granted to the winner.
+    `preemption`: (user id, kind) of holders known at creation; staff register others (`preemption.py`)."""
     _require_actor(actor)
     asset = lock_row(session, IpAsset, asset_id)  # listings of one asset at once queue: the second sees the first
     if asset is None:
@@ -239,10 +244,13 @@ def create_listing(session: Session, actor: User, *, asset_id: int, source: List
         rules_version=rules.RULES_VERSION, checklist={}, created_by_id=actor.id, created_at=now, updated_at=now,
         due_diligence=due_diligence_pack(session, asset, loan_id, now, valuation),
     )
+    set_licence_terms(listing, licence)
     _check(listing)
     _insert_listing(session, listing)
     for user_id, right in preemption:
-        session.add(PreemptionRight(listing_id=listing.id, user_id=user_id, kind=right))
+        holder = session.get(User, user_id)
+        session.add(PreemptionRight(listing_id=listing.id, user_id=user_id, kind=right, registered_by_id=actor.id,
+                                    registered_at=now, name=(holder.name or holder.email) if holder else str(user_id)))
     _audit(session, actor, listing, "created", None, now)
     session.flush()
     return listing
@@ -251,6 +259,30 @@ def create_listing(session: Session, actor: User, *, asset_id: int, source: List
 def _insert_listing(session: Session, listing: Listing) -> None:
     """Insert a listing; the partial unique index (one live listing per asset) turns a second one into a 409."""
     insert_unique(session, listing, Conflict("This asset already has an open listing."))
+
+
+LICENCE_FIELDS = ("exclusive", "territory", "term_months", "royalty")
+
+
+def set_licence_terms(listing: Listing, licence: dict | None) -> None:
+    """A licence lot states what the winner gets: exclusive or not, territory, term (months) and royalty (a fraction
+    of net sales, 0–1, on top of the price). Other lots carry none."""
+    licence = licence or {}
+    if listing.kind is not ListingKind.LICENCE:
+        if any(licence.get(k) not in (None, "") for k in LICENCE_FIELDS):
+            raise InvalidInput("Only a licence lot has licence terms.")
+        return
+    exclusive, territory = licence.get("exclusive"), (licence.get("territory") or "").strip()
+    term, royalty = licence.get("term_months"), licence.get("royalty")
+    if exclusive is None or not territory or term is None:
+        raise InvalidInput("A licence lot states whether it is exclusive, its territory and its term.")
+    if not 1 <= int(term) <= 600:
+        raise InvalidInput("The licence term must be between 1 and 600 months.")
+    if royalty is not None and not Decimal("0") <= Decimal(royalty) <= Decimal("1"):
+        raise InvalidInput("The royalty is a share of net sales between 0% and 100%.")
+    listing.licence_exclusive, listing.licence_territory = bool(exclusive), territory[:200]
+    listing.licence_term_months = int(term)
+    listing.licence_royalty = Decimal(royalty) if royalty is not None else None
 
 
 def submit_listing(session: Session, actor: User, listing: Listing, now: datetime) -> None:
@@ -280,6 +312,7 @@ def review_listing(session: Session, actor: User, listing: Listing, checklist: d
         asset = listing.asset
         if asset.legal_status.value != "granted" and listing.source is ListingSource.DEFAULT:
             raise InvalidInput("The right is not in force.")
+        holders.check_told(session, listing, now)
         listing.due_diligence = due_diligence_pack(session, asset, listing.loan_id, now, listing.valuation)
         asset.pledge_state = PledgeState.IN_DISPOSAL
         _publish_schedule(listing, now, rules.NOTICE_DAYS)
@@ -353,8 +386,13 @@ def check_not_conflicted(session: Session, actor: User, listing: Listing) -> Non
         raise Forbidden("You are a party to this lot and may not bid on it.")
 
 
-def pay_deposit(session: Session, actor: User, listing: Listing | int, now: datetime) -> Deposit:
+def pay_deposit(session: Session, actor: User, listing: Listing | int, now: datetime,
+                terms_version: str | None = None) -> Deposit:
     """Record a (simulated) deposit payment in the lot's ledger and give the bidder a code for this lot.
+
+    Paying the deposit accepts the lot's announcement and bidder terms: the deposit keeps which version and when.
+    `terms_version` is the version the bidder read (the page and the API send it); a different one is refused, so
+    nobody accepts terms they were not shown. None means the current version (callers that show them in-process).
 
     Serialised per lot like bids: the lot's lock is the first statement (callers start the transaction clean), so
     two payments by one user at once give one deposit and a 409, and two bidders never take the same code. Belt and
@@ -378,6 +416,9 @@ def pay_deposit(session: Session, actor: User, listing: Listing | int, now: date
 
     if already_paid():
         raise Conflict("You have already paid the deposit for this lot.")
+    current_terms = bidder_terms.terms_version(listing)
+    if terms_version is not None and terms_version != current_terms:
+        raise Conflict("The terms of this lot have changed since you read them; read them again before paying.")
     taken = set(session.scalars(select(Deposit.code).where(Deposit.listing_id == listing.id)))
     secret = current_app.config["SECRET_KEY"] if current_app else ""
     deposit = None
@@ -386,7 +427,8 @@ def pay_deposit(session: Session, actor: User, listing: Listing | int, now: date
         if code in taken:
             continue
         candidate = Deposit(listing_id=listing.id, bidder_id=actor.id, code=code, amount=listing.deposit_amount,
-                            status=DepositStatus.HELD, paid_at=now)
+                            status=DepositStatus.HELD, paid_at=now, terms_version=current_terms,
+                            terms_accepted_at=now)
         try:
             with session.begin_nested():
                 session.add(candidate)
@@ -405,7 +447,8 @@ def pay_deposit(session: Session, actor: User, listing: Listing | int, now: date
                             amount=listing.deposit_amount, at=now, reference=f"sim-{code}"))
     session.flush()
     record(session, actor=actor, action="listing.deposit_paid", entity_type="listing", entity_id=listing.id, now=now,
-           after={"code": code, "amount": listing.deposit_amount})
+           after={"code": code, "amount": listing.deposit_amount, "terms_version": current_terms,
+                  "terms_accepted_at": now})
     return deposit
 
 
@@ -454,7 +497,8 @@ def place_bid(session: Session, actor: User, listing_id: int, amount: Decimal, n
         fixed = listing.kind is ListingKind.FIXED_PRICE
         new_end = listing.ends_at if fixed else rules.extended_end(listing.ends_at, now)
         values = dict(current_price=amount, bid_count=Listing.bid_count + 1, ends_at=new_end, leader_id=actor.id,
-                      leader_preemption=preemption, updated_at=now)
+                      leader_preemption=preemption, updated_at=now,
+                      extension_count=Listing.extension_count + (1 if new_end != listing.ends_at else 0))
         result = session.execute(
             update(Listing).where(Listing.id == listing_id, Listing.bid_count == listing.bid_count,
                                   Listing.status == ListingStatus.BIDDING, Listing.ends_at > now)
@@ -607,7 +651,12 @@ def create_reauction(session: Session, actor: User, failed: Listing, *, starting
     _check(listing)
     _publish_schedule(listing, now, rules.REAUCTION_NOTICE_DAYS)  # a re-auction is announced as it is created
     _insert_listing(session, listing)
-    _copy_preemption(session, failed, listing)
+    holders.copy_holders(session, failed, listing)
+
+
+    session.add(listing)
+    session.flush()
+    holders.copy_holders(session, failed, listing)
     _audit(session, actor, listing, "created", None, now, note=f"re-auction of {failed.id}")
     return listing
 
@@ -630,7 +679,12 @@ def offer_fixed_price(session: Session, actor: User, failed: Listing, now: datet
     listing.previous = failed
     listing.status = ListingStatus.BIDDING
     _insert_listing(session, listing)
-    _copy_preemption(session, failed, listing)
+    holders.copy_holders(session, failed, listing)
+
+
+    session.add(listing)
+    session.flush()
+    holders.copy_holders(session, failed, listing)
     _audit(session, actor, listing, "created", None, now, note=f"fixed-price sale after {failed.id}")
     return listing
 
@@ -642,13 +696,9 @@ def _follow_up(failed: Listing, *, round_: int, kind, actor, now, **terms) -> Li
                    scheduled_ends_at=terms["ends_at"], status=ListingStatus.ANNOUNCED, round=round_,
                    bid_count=0, leader_preemption=False, rules_version=rules.RULES_VERSION,
                    checklist=dict(failed.checklist or {}), due_diligence=dict(failed.due_diligence or {}),
+                   licence_exclusive=failed.licence_exclusive, licence_territory=failed.licence_territory,
+                   licence_term_months=failed.licence_term_months, licence_royalty=failed.licence_royalty,
                    created_by_id=actor.id, created_at=now, updated_at=now, **terms)
-
-
-def _copy_preemption(session: Session, src: Listing, dst: Listing) -> None:
-    for right in session.scalars(select(PreemptionRight).where(PreemptionRight.listing_id == src.id)):
-        session.add(PreemptionRight(listing_id=dst.id, user_id=right.user_id, kind=right.kind))
-    session.flush()
 
 
 def record_payment(session: Session, actor: User, listing: Listing, now: datetime) -> Transfer:

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from market.db import db, utcnow
 from market.errors import DomainError
-from market.exchange import disposal, service
-from market.exchange.forms import BidForm, DepositForm, ObjectionForm
-from market.exchange.models import Deposit, Listing, ListingStatus
-from market.exchange.views_state import auction_state
+from market.exchange import disposal, rules, service
+from market.exchange import preemption as holders
+from market.exchange.forms import ActionForm, BidForm, DepositForm, ObjectionForm
+from market.exchange.models import Bid, Deposit, Listing, ListingKind, ListingStatus
+from market.exchange.terms import terms_version
+from market.exchange.views_state import PHASES, auction_state, licence_terms, phase_of, public_listings
 from market.formkit import flash_errors
 from market.security import bid_rate_limit
 
@@ -31,9 +33,14 @@ def _public(listing_id: int) -> Listing:
 
 @exchange_bp.get("/")
 def listings():
-    rows = db.session.scalars(select(Listing).where(Listing.status.not_in(HIDDEN)).order_by(Listing.id.desc())
-                              .limit(200)).all()
-    return render_template("exchange/listings.html", listings=rows)
+    """Upcoming, live and finished lots (tabs), filtered by kind and an IPC prefix."""
+    phase = request.args.get("phase") if request.args.get("phase") in PHASES else None
+    kind = request.args.get("kind") if request.args.get("kind") in {k.value for k in ListingKind} else None
+    ipc = (request.args.get("ipc") or "").strip()[:20] or None
+    rows = db.session.scalars(public_listings(phase, kind, ipc).limit(200)).all()
+    now = utcnow()
+    return render_template("exchange/listings.html", listings=[(r, phase_of(r, now)) for r in rows], phase=phase,
+                           kind=kind, ipc=ipc or "", phases=list(PHASES))
 
 
 @exchange_bp.get("/results")
@@ -51,26 +58,44 @@ def results():
 
 @exchange_bp.get("/<int:listing_id>")
 def auction(listing_id: int):
+    """The lot as a bidder needs it: announcement and bidder terms (accepted with the deposit), the live state with
+    the bidder's own standing, and after the end the result instead of any button."""
     listing = _public(listing_id)
-    mine, ledger = None, []
+    mine, ledger, holder, i_bid = None, [], False, False
     if current_user.is_authenticated:
         mine = db.session.scalar(select(Deposit).where(Deposit.listing_id == listing.id,
                                                        Deposit.bidder_id == current_user.id))
+        i_bid = mine is not None and db.session.scalar(select(Bid.id).where(
+            Bid.listing_id == listing.id, Bid.bidder_id == current_user.id, Bid.accepted.is_(True))
+            .limit(1)) is not None
         ledger = disposal.ledger_of(db.session, current_user, listing.id)
+        holder = holders.is_holder(db.session, listing.id, current_user.id)
     state = auction_state(db.session, listing, utcnow())
-    form = BidForm(amount=state["next_min_bid"])
-    return render_template("exchange/auction.html", listing=listing, state=state, mine=mine, bid_form=form,
-                           deposit_form=DepositForm(), objection_form=ObjectionForm(), ledger=ledger)
+    my_min = state["next_min_bid"]
+    if holder and state["phase"] == "live" and listing.kind is not ListingKind.FIXED_PRICE:
+        my_min = rules.next_min_bid(listing.starting_price, listing.increment, listing.current_price, True,
+                                    listing.leader_preemption)
+    return render_template("exchange/auction.html", listing=listing, state=state, mine=mine,
+                           bid_form=BidForm(amount=my_min), my_min=my_min, holder=holder, i_bid=i_bid,
+                           action_form=ActionForm(),
+                           deposit_form=DepositForm(terms_version=terms_version(listing)),
+                           terms_version=terms_version(listing), licence=licence_terms(listing),
+                           holders=holders.public_summary(db.session, listing.id),
+                           objection_form=ObjectionForm(), ledger=ledger)
 
 
 @exchange_bp.post("/<int:listing_id>/deposit")
 @login_required
 def deposit(listing_id: int):
     _public(listing_id)
-    if DepositForm().validate_on_submit():
+    form = DepositForm()
+    if not form.validate_on_submit():
+        flash(_("Accept the announcement and the bidder terms to pay the deposit."), "error")
+    else:
         db.session.commit()  # start clean: the lot's lock is the deposit transaction's first statement
         try:
-            made = service.pay_deposit(db.session, current_user, listing_id, utcnow())
+            made = service.pay_deposit(db.session, current_user, listing_id, utcnow(),
+                                       terms_version=form.terms_version.data or None)
             db.session.commit()
             flash(_("Deposit paid. You bid as %(code)s.", code=_("Bidder %(code)s", code=made.code)), "success")
         except DomainError as exc:

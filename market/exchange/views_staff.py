@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import to_user_timezone, to_utc
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -17,8 +18,29 @@ from market.bounded import AMOUNT, OutOfBounds, parse
 from market.db import db, utcnow
 from market.errors import DomainError
 from market.exchange import disposal, service
-from market.exchange.forms import ActionForm, ListingForm, NoteForm, ObjectionForm, ResolveForm, ReviewForm, TermsForm
-from market.exchange.models import Deposit, Listing, ListingKind, ListingSource, ListingStatus, Objection
+from market.exchange import preemption as holders
+from market.exchange.forms import (
+    ActionForm,
+    HolderForm,
+    HolderNoticeForm,
+    ListingForm,
+    NoteForm,
+    ObjectionForm,
+    ResolveForm,
+    ReviewForm,
+    TermsForm,
+)
+from market.exchange.models import (
+    Deposit,
+    Listing,
+    ListingKind,
+    ListingSource,
+    ListingStatus,
+    NoticeMethod,
+    Objection,
+    PreemptionKind,
+    PreemptionRight,
+)
 from market.exchange.views import exchange_bp
 from market.security import roles_required
 
@@ -28,6 +50,19 @@ def _listing(listing_id: int) -> Listing:
     if listing is None:
         abort(404)
     return listing
+
+
+TIMES = ("notice_starts_at", "bidding_starts_at", "ends_at")
+
+
+def _beijing(value):
+    """A stored naive-UTC time as the naive Beijing time a datetime-local field shows (the inverse of to_utc)."""
+    return to_user_timezone(value).replace(tzinfo=None)
+
+
+def _times(form) -> dict:
+    """The form's Beijing-time fields as naive UTC for the services (flask_babel.to_utc, as the meeting form)."""
+    return {key: to_utc(getattr(form, key).data) for key in TIMES}
 
 
 def _run(call, ok: str):
@@ -105,17 +140,16 @@ def new_listing():
         if asset_id:
             form.asset_id.data = asset_id
         for key, value in disposal.default_terms(Decimal("1000000"), now).items():
-            if key in ("notice_starts_at", "bidding_starts_at", "ends_at"):
-                getattr(form, key).data = value
+            if key in TIMES:
+                getattr(form, key).data = _beijing(value)
     if form.validate_on_submit():
         def create():
             listing = service.create_listing(
                 db.session, current_user, asset_id=form.asset_id.data, source=ListingSource.VOLUNTARY,
                 valuation=form.valuation.data, starting_price=form.starting_price.data, increment=form.increment.data,
-                deposit_amount=form.deposit_amount.data, notice_starts_at=form.notice_starts_at.data,
-                bidding_starts_at=form.bidding_starts_at.data, ends_at=form.ends_at.data, now=now,
-                kind=ListingKind(form.kind.data), title=form.title.data or None,
-                description=form.description.data or None)
+                deposit_amount=form.deposit_amount.data, now=now, kind=ListingKind(form.kind.data),
+                title=form.title.data or None, description=form.description.data or None, licence=form.licence(),
+                **_times(form))
             service.submit_listing(db.session, current_user, listing, now)
             return listing
 
@@ -142,12 +176,15 @@ def manage(listing_id: int):
         now = utcnow()
         start = now.replace(minute=0, second=0, microsecond=0) + rules.EXTENSION * 12
         terms = TermsForm(data={"starting_price": low, "increment": listing.increment,
-                                "deposit_amount": (low / 10).quantize(rules.CENT), "notice_starts_at": start,
-                                "bidding_starts_at": start + timedelta(days=rules.REAUCTION_NOTICE_DAYS),
-                                "ends_at": start + timedelta(days=rules.REAUCTION_NOTICE_DAYS + 1)})
+                                "deposit_amount": (low / 10).quantize(rules.CENT), "notice_starts_at": _beijing(start),
+                                "bidding_starts_at": _beijing(start + timedelta(days=rules.REAUCTION_NOTICE_DAYS)),
+                                "ends_at": _beijing(start + timedelta(days=rules.REAUCTION_NOTICE_DAYS + 1))})
     deposits = db.session.scalars(select(Deposit).where(Deposit.listing_id == listing.id).order_by(Deposit.id)).all()
     return render_template("exchange/manage.html", listing=listing, review=review, terms=terms,
                            action=ActionForm(), note=NoteForm(), resolve=ResolveForm(), follow_up=follow_up,
+                           holders=holders.holders_of(db.session, listing.id),
+                           holder_notices=holders.notices_of(db.session, listing.id), holder_form=HolderForm(),
+                           notice_form=HolderNoticeForm(told_at=_beijing(utcnow().replace(second=0, microsecond=0))),
                            objections=disposal.objections_of(db.session, listing.id), deposits=deposits,
                            checklist=service.CHECKLIST, outstanding=service.outstanding_principal(db.session, listing))
 
@@ -180,6 +217,39 @@ def review(listing_id: int):
     return _back(listing_id)
 
 
+@exchange_bp.post("/staff/<int:listing_id>/preemption")
+@roles_required(Role.STAFF)
+def register_holder(listing_id: int):
+    listing = _listing(listing_id)
+    form = HolderForm()
+    if form.validate_on_submit():
+        db.session.commit()  # the lot's lock comes first in the registering transaction
+        _run(lambda: holders.register_holder(db.session, current_user, listing, name=form.name.data,
+                                             kind=PreemptionKind(form.kind.data), user_id=form.user_id.data,
+                                             now=utcnow()),
+             _("The pre-emption holder is registered; record when they are told."))
+    else:
+        flash(_("Give the holder's name and the kind of right."), "error")
+    return _back(listing_id)
+
+
+@exchange_bp.post("/staff/preemption/<int:holder_id>/notice")
+@roles_required(Role.STAFF)
+def record_holder_notice(holder_id: int):
+    holder = db.session.get(PreemptionRight, holder_id)
+    if holder is None:
+        abort(404)
+    form = HolderNoticeForm()
+    if form.validate_on_submit():
+        _run(lambda: holders.record_notice(db.session, current_user, holder_id, told_at=to_utc(form.told_at.data),
+                                           method=NoticeMethod(form.method.data), note=form.note.data,
+                                           now=utcnow()),
+             _("The notice to the holder is recorded."))
+    else:
+        flash(_("Give when and how the holder was told."), "error")
+    return _back(holder.listing_id)
+
+
 @exchange_bp.post("/staff/<int:listing_id>/cancel")
 @roles_required(Role.STAFF)
 def cancel(listing_id: int):
@@ -199,9 +269,8 @@ def reauction(listing_id: int):
     if form.validate_on_submit():
         made = _run(lambda: service.create_reauction(
             db.session, current_user, listing, starting_price=form.starting_price.data,
-            deposit_amount=form.deposit_amount.data, increment=form.increment.data,
-            notice_starts_at=form.notice_starts_at.data, bidding_starts_at=form.bidding_starts_at.data,
-            ends_at=form.ends_at.data, now=utcnow()), _("The re-auction is announced."))
+            deposit_amount=form.deposit_amount.data, increment=form.increment.data, now=utcnow(),
+            **_times(form)), _("The re-auction is announced."))
         if made:
             return _back(made.id)
     else:

@@ -49,7 +49,8 @@ TEXT = {
         "under_review": "审核中", "record_review": "记录审核结果", "announced_flash": "拍品已公告。",
         "announced": "公告中", "due_diligence": "尽职调查", "granted": "已授权，有效", "bidding": "竞价中",
         "pay_deposit": "交纳保证金",
-        "deposit_paid": "保证金已交纳", "bidder": "竞买人", "place_bid": "出价", "accepted": "出价成功。",
+        "deposit_paid": "保证金已交纳", "bidder": "竞买人", "place_bid": "出价", "confirm_bid": "确认出价",
+        "accepted": "出价成功。",
         "closed": "竞价已结束", "sold": "已成交", "won": "您已竞得该拍品", "pay_balance": "支付尾款",
         "paid": "付款已记录", "settled": "已结算", "refunded": "保证金退还", "released": "已解除",
         "claim": "风险补偿申请", "submitted": "待审批", "approve": "批准", "decided": "审核结果已保存。",
@@ -64,7 +65,7 @@ TEXT = {
         "record_review": "Record the review", "announced_flash": "The lot is announced.", "announced": "Announced",
         "due_diligence": "Due diligence", "granted": "Granted, in force", "bidding": "Bidding",
         "pay_deposit": "Pay the deposit",
-        "deposit_paid": "Deposit paid", "bidder": "Bidder", "place_bid": "Place bid",
+        "deposit_paid": "Deposit paid", "bidder": "Bidder", "place_bid": "Place bid", "confirm_bid": "Confirm the bid",
         "accepted": "Your bid was accepted.", "closed": "Bidding closed", "sold": "Sold", "won": "You won this lot",
         "pay_balance": "Pay the balance", "paid": "Payment recorded", "settled": "Settled",
         "refunded": "Deposit refunded", "released": "released", "claim": "Compensation claim",
@@ -262,6 +263,7 @@ def test_default_to_compensation(served, page_for, monkeypatch, lang):
     for name, page in (("alice", alice), ("bob", bob)):
         page.goto(lot_url)
         assert page.locator("[data-field=status]").inner_text() == t["bidding"]
+        page.locator("[data-test=deposit-form] input[name=accept]").check()  # the announcement and terms
         page.get_by_role("button", name=re.compile(t["pay_deposit"])).click()
         page.wait_for_url(lot_url)
         assert t["deposit_paid"] in _flash(page)
@@ -273,16 +275,18 @@ def test_default_to_compensation(served, page_for, monkeypatch, lang):
 
     # Live bidding: each sees the other's bid appear without a reload; the poller raises the prefilled amount.
     bids = bob.locator("[data-test=bids]")
+    alice.get_by_role("button", name=t["place_bid"]).click()  # the starting price, prefilled
     with alice.expect_navigation():
-        alice.get_by_role("button", name=t["place_bid"]).click()  # the starting price, prefilled
+        alice.get_by_role("button", name=t["confirm_bid"]).click()
     assert t["accepted"] in _flash(alice)
     alice.evaluate("window.__noReload = 1")
     expect(bids).to_contain_text(f"{t['bidder']} {codes['alice']} · ¥1,400,000.00", timeout=8000)
     expect(bob.locator("[data-test=bid-form] input[name=amount]")).to_have_value("1414000.00", timeout=8000)
     assert bob.evaluate("window.__noReload") == 1
     screenshot(bob, shot + "08-bob-sees-alice")
+    bob.get_by_role("button", name=t["place_bid"]).click()
     with bob.expect_navigation():
-        bob.get_by_role("button", name=t["place_bid"]).click()
+        bob.get_by_role("button", name=t["confirm_bid"]).click()
     assert t["accepted"] in _flash(bob)
     bob.evaluate("window.__noReload = 1")
     expect(alice.locator("[data-test=bids]")).to_contain_text(f"{codes['bob']} · ¥1,414,000.00", timeout=8000)
@@ -295,8 +299,9 @@ def test_default_to_compensation(served, page_for, monkeypatch, lang):
     lot = _lot(app, story["loan"])
     clock.advance_to(lot.ends_at - timedelta(minutes=2))
     alice.fill("[data-test=bid-form] input[name=amount]", "1512000")
+    alice.get_by_role("button", name=t["place_bid"]).click()
     with alice.expect_navigation():
-        alice.get_by_role("button", name=t["place_bid"]).click()
+        alice.get_by_role("button", name=t["confirm_bid"]).click()
     assert t["accepted"] in _flash(alice)
     expect(bids).to_contain_text(f"{codes['alice']} · ¥1,512,000.00", timeout=8000)
     expect(bob.locator("[data-field=countdown]")).to_have_text(re.compile(r"^0:0[45]:"), timeout=8000)

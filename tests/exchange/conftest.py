@@ -7,8 +7,9 @@ from itertools import count
 import pytest
 
 from market.accounts.models import OrgKind, Role
+from market.exchange import preemption as preemption_mod
 from market.exchange import service
-from market.exchange.models import ListingSource
+from market.exchange.models import ListingSource, NoticeMethod
 from market.ip.models import IpAsset, IpKind, LegalStatus, PledgeState
 from tests.conftest import NOW
 
@@ -40,6 +41,9 @@ def build_lot(session, factory, *, bidding: bool = True, start=NOW, hours: int =
         starting_price=D("700000"), increment=D("10000"), deposit_amount=D("70000"), notice_starts_at=notice,
         bidding_starts_at=start, ends_at=start + timedelta(hours=hours), loan_id=None, now=notice - timedelta(days=5),
         preemption=preemption)
+    for holder in preemption_mod.holders_of(session, listing.id):  # told by letter a week before the announcement
+        preemption_mod.record_notice(session, staff, holder.id, told_at=notice - timedelta(days=10),
+                                     method=NoticeMethod.LETTER, note=None, now=notice - timedelta(days=5))
     service.submit_listing(session, bank, listing, notice - timedelta(days=4))
     service.review_listing(session, staff, listing, CHECKED, True, notice - timedelta(days=3))
     if bidding:

@@ -30,9 +30,9 @@ def test_state_and_bids(client, session, factory, live):
     state = client.get(f"/api/v1/auctions/{live.id}").get_json()
     assert state["status"] == "bidding" and state["current_price"] is None and state["next_min_bid"] == "700000.00"
     assert client.post(f"/api/v1/auctions/{live.id}/bids", json={"amount": "700000"}, headers=ha).status_code == 403
-    dep = client.post(f"/api/v1/auctions/{live.id}/deposits", headers=ha)
+    dep = client.post(f"/api/v1/auctions/{live.id}/deposits", json={"accept_terms": True}, headers=ha)
     assert dep.status_code == 201 and dep.get_json()["amount"] == "70000.00"
-    client.post(f"/api/v1/auctions/{live.id}/deposits", headers=hb)
+    client.post(f"/api/v1/auctions/{live.id}/deposits", json={"accept_terms": True}, headers=hb)
     r = client.post(f"/api/v1/auctions/{live.id}/bids", json={"amount": "700000"}, headers=ha)
     assert r.status_code == 201, r.get_json()
     r = client.post(f"/api/v1/auctions/{live.id}/bids", json={"amount": "705000.00"}, headers=hb)
@@ -53,7 +53,7 @@ def test_state_and_bids(client, session, factory, live):
 def test_bid_after_close_is_409_with_message(client, session, factory, live):
     a = factory.user(Role.BIDDER)
     ha = token_for(session, a)
-    client.post(f"/api/v1/auctions/{live.id}/deposits", headers=ha)
+    client.post(f"/api/v1/auctions/{live.id}/deposits", json={"accept_terms": True}, headers=ha)
     live.ends_at = live.scheduled_ends_at = NOW  # already past
     session.flush()
     r = client.post(f"/api/v1/auctions/{live.id}/bids", json={"amount": "900000"}, headers=ha)
@@ -77,7 +77,7 @@ def test_listings_and_pages(client, session, factory, live):
 
 def test_html_deposit_and_bid(client, session, factory, live, login_as):
     user = login_as(Role.BIDDER)
-    client.post(f"/exchange/{live.id}/deposit")
+    client.post(f"/exchange/{live.id}/deposit", data={"accept": "y"})
     client.post(f"/exchange/{live.id}/bid", data={"amount": "700000"})
     session.refresh(live)
     assert live.current_price == D("700000") and live.leader_id == user.id

@@ -20,6 +20,8 @@ from tests.conftest import NOW
 from tests.exchange.conftest import CHECKED, build_lot
 from tests.exchange.test_disposal import Defaulted
 
+ACCEPT = {"accept_terms": True}  # paying the deposit accepts the announcement and terms
+
 
 def bearer(session, user) -> dict:
     return {"Authorization": f"Bearer {issue_token(session, user, 'test', 'read write', NOW)[1]}"}
@@ -319,7 +321,7 @@ def test_my_deposits_and_ledger(client, session, factory):
     me, other = factory.user(Role.BIDDER), factory.user(Role.BIDDER)
     mine = bearer(session, me)
     assert client.get("/api/v1/deposits", headers=mine).get_json() == {"deposits": [], "ledger": []}
-    paid = client.post(f"/api/v1/auctions/{listing.id}/deposits", headers=mine).get_json()
+    paid = client.post(f"/api/v1/auctions/{listing.id}/deposits", json=ACCEPT, headers=mine).get_json()
     body = client.get("/api/v1/deposits", headers=mine).get_json()
     assert [(x["listing_id"], x["code"], x["amount"], x["status"]) for x in body["deposits"]] == [
         (listing.id, paid["code"], "70000.00", "held")]
@@ -344,7 +346,7 @@ def test_bid_beyond_what_the_ledger_holds_is_422(client, session, factory, amoun
     listing, _who = build_lot(session, factory, start=utcnow().replace(microsecond=0) - timedelta(hours=1), hours=25)
     session.commit()
     headers = bearer(session, factory.user(Role.BIDDER))
-    assert client.post(f"/api/v1/auctions/{listing.id}/deposits", headers=headers).status_code == 201
+    assert client.post(f"/api/v1/auctions/{listing.id}/deposits", json=ACCEPT, headers=headers).status_code == 201
     r = client.post(f"/api/v1/auctions/{listing.id}/bids", json={"amount": amount}, headers=headers)
     assert r.status_code == 422 and "amount" in r.get_json()["error"]["details"]["json"], r.get_json()
     session.refresh(listing)
@@ -362,7 +364,8 @@ def test_owner_lists_its_own_asset_voluntarily(client, session, factory):
     body = {"asset_id": asset.id, "kind": "licence", "valuation": "2000000", "starting_price": "1400000",
             "increment": "10000", "deposit_amount": "140000", "notice_starts_at": notice.isoformat() + "Z",
             "bidding_starts_at": (notice + timedelta(days=30)).isoformat() + "Z",
-            "ends_at": (notice + timedelta(days=31)).isoformat() + "Z"}
+            "ends_at": (notice + timedelta(days=31)).isoformat() + "Z",
+            "licence": {"exclusive": False, "territory": "重庆市", "term_months": 36, "royalty": "0.025"}}
     mine = bearer(session, owner)
     count = session.scalar(select(func.count()).select_from(Listing))
     low = client.post("/api/v1/disposal/listings", json={**body, "starting_price": "1000000"}, headers=mine)
@@ -382,6 +385,7 @@ def test_owner_lists_its_own_asset_voluntarily(client, session, factory):
     assert (made["status"], made["kind"], made["source"], made["owner_org_id"]) == (
         "under_review", "licence", "voluntary", owner.organisation_id)
     assert made["notice_starts_at"] == notice.isoformat() + "+00:00"
+    assert made["licence"] == {"exclusive": False, "territory": "重庆市", "term_months": 36, "royalty": "0.025000"}
     assert audits(session, "listing.created", "listing", made["id"]) == 1
     assert audits(session, "listing.under_review", "listing", made["id"]) == 1
     # the author sees it on the desk; another enterprise does not

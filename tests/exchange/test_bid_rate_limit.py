@@ -14,6 +14,8 @@ from market.exchange.models import Bid
 from tests.conftest import NOW, PASSWORD, Factory
 from tests.exchange.conftest import build_lot
 
+ACCEPT = {"accept_terms": True}  # paying the deposit accepts the announcement and terms
+
 
 def _setup(app):
     with app.app_context():
@@ -36,8 +38,8 @@ def test_api_bids_are_limited_per_bidder(make_app):
     listing_id, _email, (ha, hb) = _setup(app)
     client = app.test_client()
     url = f"/api/v1/auctions/{listing_id}/bids"
-    assert client.post(f"/api/v1/auctions/{listing_id}/deposits", headers=ha).status_code == 201
-    assert client.post(f"/api/v1/auctions/{listing_id}/deposits", headers=hb).status_code == 201
+    assert client.post(f"/api/v1/auctions/{listing_id}/deposits", json=ACCEPT, headers=ha).status_code == 201
+    assert client.post(f"/api/v1/auctions/{listing_id}/deposits", json=ACCEPT, headers=hb).status_code == 201
     codes = [client.post(url, json={"amount": str(700000 + 10000 * n)}, headers=ha).status_code for n in range(4)]
     assert codes == [201, 201, 201, 429]
     refused = client.post(url, json={"amount": "900000"}, headers=ha)
@@ -51,7 +53,7 @@ def test_page_bids_are_limited_per_user(make_app):
     app = make_app(RATELIMIT_ENABLED=True, BID_RATE_LIMIT="2 per minute")
     listing_id, email, (ha, _hb) = _setup(app)
     client = app.test_client()
-    assert client.post(f"/api/v1/auctions/{listing_id}/deposits", headers=ha).status_code == 201
+    assert client.post(f"/api/v1/auctions/{listing_id}/deposits", json=ACCEPT, headers=ha).status_code == 201
     client.post("/login", data={"email": email, "password": PASSWORD})
     codes = [client.post(f"/exchange/{listing_id}/bid", data={"amount": str(700000 + 10000 * n)}).status_code
              for n in range(3)]

@@ -51,8 +51,11 @@ def test_two_bidders_see_each_other_and_the_extension(live_server, page_for):
     b.evaluate("window.__noReload = 1")
     a.evaluate("window.__noReload = 1")
 
+    a.get_by_role("button", name="出价").click()  # the next minimum bid is prefilled: ¥700,000.00
+    expect(a.locator("[data-test=confirm-bid]")).to_contain_text("¥700,000.00")  # a bid asks for confirmation
+    screenshot(a, "exchange-confirm-bid")
     with a.expect_navigation():
-        a.get_by_role("button", name="出价").click()  # the next minimum bid is prefilled: ¥700,000.00
+        a.get_by_role("button", name="确认出价").click()
     assert "出价成功" in a.content() or "已接受" in a.content(), a.locator("main").inner_text()[:400]
     # Bob's page shows Alice's bid without a reload, and the countdown jumps to about five minutes
     expect(b.locator("[data-test=bids]")).to_contain_text("700,000.00", timeout=8000)
@@ -64,8 +67,9 @@ def test_two_bidders_see_each_other_and_the_extension(live_server, page_for):
 
     a.evaluate("window.__noReload = 1")
     assert b.locator("input[name=amount]").input_value() == "710000.00"  # raised by the poller
+    b.get_by_role("button", name="出价").click()
     with b.expect_navigation():
-        b.get_by_role("button", name="出价").click()
+        b.get_by_role("button", name="确认出价").click()
     assert "出价成功" in b.content()
     expect(a.locator("[data-test=bids]")).to_contain_text("710,000.00", timeout=8000)
     assert a.evaluate("window.__noReload") == 1

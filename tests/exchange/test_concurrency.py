@@ -112,7 +112,7 @@ def _deposit_threads(app, listing_id, headers):
         client = app.test_client()
         try:
             barrier.wait(timeout=10)
-            r = client.post(f"/api/v1/auctions/{listing_id}/deposits", headers=h)
+            r = client.post(f"/api/v1/auctions/{listing_id}/deposits", json={"accept_terms": True}, headers=h)
             results.append((r.status_code, (r.get_json() or {}).get("code")))
         except Exception as exc:  # noqa: BLE001
             errors.append(repr(exc))

@@ -202,8 +202,15 @@ def test_voluntary_licence_by_the_owner(session, factory):
     with pytest.raises(Forbidden):
         service.create_listing(session, factory.user(Role.ENTERPRISE), asset_id=asset.id,
                                source=service.ListingSource.VOLUNTARY, valuation=D("500000"), now=NOW, **terms)
+    with pytest.raises(InvalidInput, match="exclusive, its territory and its term"):
+        service.create_listing(session, owner, asset_id=asset.id, source=service.ListingSource.VOLUNTARY,
+                               valuation=D("500000"), now=NOW, kind=service.ListingKind.LICENCE, **terms)
+    licence = {"exclusive": True, "territory": "中国大陆", "term_months": 60, "royalty": D("0.03")}
     listing = service.create_listing(session, owner, asset_id=asset.id, source=service.ListingSource.VOLUNTARY,
-                                     valuation=D("500000"), now=NOW, kind=service.ListingKind.LICENCE, **terms)
+                                     valuation=D("500000"), now=NOW, kind=service.ListingKind.LICENCE,
+                                     licence=licence, **terms)
+    assert (listing.licence_exclusive, listing.licence_territory, listing.licence_term_months,
+            listing.licence_royalty) == (True, "中国大陆", 60, D("0.03"))
     assert listing.due_diligence["loan"] is None and listing.due_diligence["valuation"]["amount"] == "500000"
     service.submit_listing(session, owner, listing, NOW)
     assert listing.status is ListingStatus.UNDER_REVIEW

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-03 13:08:06.948454
+Create Date: 2026-12-03 13:25:31.468896
 """
 from alembic import op
 import sqlalchemy as sa
@@ -573,6 +573,7 @@ def upgrade() -> None:
     sa.Column('previous_id', sa.Integer(), nullable=True),
     sa.Column('current_price', sa.Numeric(precision=18, scale=2), nullable=True),
     sa.Column('bid_count', sa.Integer(), nullable=False),
+    sa.Column('extension_count', sa.Integer(), nullable=False),
     sa.Column('leader_id', sa.Integer(), nullable=True),
     sa.Column('leader_preemption', sa.Boolean(), nullable=False),
     sa.Column('winner_id', sa.Integer(), nullable=True),
@@ -581,6 +582,10 @@ def upgrade() -> None:
     sa.Column('payment_due_at', sa.DateTime(), nullable=True),
     sa.Column('paid_at', sa.DateTime(), nullable=True),
     sa.Column('rules_version', sa.String(length=60), nullable=False),
+    sa.Column('licence_exclusive', sa.Boolean(), nullable=True),
+    sa.Column('licence_territory', sa.String(length=200), nullable=True),
+    sa.Column('licence_term_months', sa.Integer(), nullable=True),
+    sa.Column('licence_royalty', sa.Numeric(precision=9, scale=6), nullable=True),
     sa.Column('checklist', sa.JSON(), nullable=False),
     sa.Column('review_note', sa.String(length=500), nullable=True),
     sa.Column('due_diligence', sa.JSON(), nullable=False),
@@ -731,6 +736,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_listing_bid'))
     )
     with op.batch_alter_table('listing_bid', schema=None) as batch_op:
+        batch_op.create_index('ix_listing_bid_latest', ['listing_id', 'accepted', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_listing_bid_listing_id'), ['listing_id'], unique=False)
 
     op.create_table('listing_deposit',
@@ -742,6 +748,8 @@ def upgrade() -> None:
     sa.Column('status', sa.Enum('held', 'refunded', 'forfeited', 'applied', name='depositstatus', native_enum=False, create_constraint=True, length=32), nullable=False),
     sa.Column('paid_at', sa.DateTime(), nullable=False),
     sa.Column('settled_at', sa.DateTime(), nullable=True),
+    sa.Column('terms_version', sa.String(length=80), nullable=True),
+    sa.Column('terms_accepted_at', sa.DateTime(), nullable=True),
     sa.ForeignKeyConstraint(['bidder_id'], ['user_account.id'], name=op.f('fk_listing_deposit_bidder_id_user_account')),
     sa.ForeignKeyConstraint(['listing_id'], ['listing.id'], name=op.f('fk_listing_deposit_listing_id_listing')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_listing_deposit')),
@@ -793,10 +801,14 @@ def upgrade() -> None:
     op.create_table('listing_preemption',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('listing_id', sa.Integer(), nullable=False),
-    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=True),
     sa.Column('kind', sa.Enum('co_owner', 'exclusive_licensee', name='preemptionkind', native_enum=False, create_constraint=True, length=32), nullable=False),
     sa.Column('notified_at', sa.DateTime(), nullable=True),
+    sa.Column('registered_by_id', sa.Integer(), nullable=True),
+    sa.Column('registered_at', sa.DateTime(), nullable=True),
     sa.ForeignKeyConstraint(['listing_id'], ['listing.id'], name=op.f('fk_listing_preemption_listing_id_listing')),
+    sa.ForeignKeyConstraint(['registered_by_id'], ['user_account.id'], name=op.f('fk_listing_preemption_registered_by_id_user_account')),
     sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_listing_preemption_user_id_user_account')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_listing_preemption')),
     sa.UniqueConstraint('listing_id', 'user_id', name=op.f('uq_listing_preemption_listing_id_user_id'))
@@ -859,11 +871,34 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_need_offer_need_id'), ['need_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_need_offer_status'), ['status'], unique=False)
 
+    op.create_table('listing_preemption_notice',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('preemption_id', sa.Integer(), nullable=False),
+    sa.Column('listing_id', sa.Integer(), nullable=False),
+    sa.Column('told_at', sa.DateTime(), nullable=False),
+    sa.Column('method', sa.Enum('letter', 'email', 'phone', 'in_person', 'platform', name='noticemethod', native_enum=False, create_constraint=True, length=32), nullable=False),
+    sa.Column('note', sa.String(length=500), nullable=True),
+    sa.Column('recorded_by_id', sa.Integer(), nullable=False),
+    sa.Column('recorded_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['listing_id'], ['listing.id'], name=op.f('fk_listing_preemption_notice_listing_id_listing')),
+    sa.ForeignKeyConstraint(['preemption_id'], ['listing_preemption.id'], name=op.f('fk_listing_preemption_notice_preemption_id_listing_preemption')),
+    sa.ForeignKeyConstraint(['recorded_by_id'], ['user_account.id'], name=op.f('fk_listing_preemption_notice_recorded_by_id_user_account')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_listing_preemption_notice'))
+    )
+    with op.batch_alter_table('listing_preemption_notice', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_listing_preemption_notice_listing_id'), ['listing_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_listing_preemption_notice_preemption_id'), ['preemption_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('listing_preemption_notice', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_listing_preemption_notice_preemption_id'))
+        batch_op.drop_index(batch_op.f('ix_listing_preemption_notice_listing_id'))
+
+    op.drop_table('listing_preemption_notice')
     with op.batch_alter_table('need_offer', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_need_offer_status'))
         batch_op.drop_index(batch_op.f('ix_need_offer_need_id'))
@@ -895,6 +930,7 @@ def downgrade() -> None:
     op.drop_table('listing_deposit')
     with op.batch_alter_table('listing_bid', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_listing_bid_listing_id'))
+        batch_op.drop_index('ix_listing_bid_latest')
 
     op.drop_table('listing_bid')
     with op.batch_alter_table('pledge', schema=None) as batch_op:
