@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from market.accounts.models import User
 from market.db import db, utcnow
-from market.exchange import service
-from market.exchange.models import Listing, ListingSource
+from market.exchange import preemption, service
+from market.exchange.models import Listing, ListingSource, NoticeMethod, PreemptionKind
 from market.ip.models import IpAsset, LegalStatus, PledgeState
 
 
@@ -57,7 +57,13 @@ def demo_step(echo) -> None:
         lot = service.create_listing(
             session, bank, asset_id=asset.id, source=ListingSource.DEFAULT, valuation=valuation,
             starting_price=price, increment=Decimal("10000"), deposit_amount=(price / 10).quantize(Decimal("1")),
-            notice_starts_at=notice, bidding_starts_at=start, ends_at=start + timedelta(hours=hours), now=created)
+            notice_starts_at=notice, bidding_starts_at=start, ends_at=start + timedelta(hours=hours), now=created,
+            description="出质人逾期未还款，质权人申请处置。专利权有效，年费已缴至本年度；详见尽职调查资料。")
+        if not lots:  # the live lot has a known co-owner, told by letter before the announcement
+            holder = preemption.register_holder(session, staff, lot, name="专利共有人（演示）",
+                                                kind=PreemptionKind.CO_OWNER, user_id=None, now=created)
+            preemption.record_notice(session, staff, holder.id, told_at=created - timedelta(days=4),
+                                     method=NoticeMethod.LETTER, note="挂号信", now=created)
         service.submit_listing(session, bank, lot, created)
         service.review_listing(session, staff, lot, {k: True for k in service.CHECKLIST}, True, created)
         lots.append(lot)
