@@ -14,6 +14,8 @@ from tests.conftest import NOW, login
 from tests.exchange.conftest import CHECKED, build_lot, make_asset
 from tests.exchange.test_api import live, token_for  # noqa: F401 - `live` is a fixture
 
+ACCEPT = {"accept_terms": True}  # paying the deposit accepts the announcement and terms
+
 
 def _listing(session, factory, notice, bidding, hours=24):
     bank = factory.user(Role.BANK)
@@ -80,7 +82,7 @@ def test_the_grid():
 def test_bid_off_the_grid_is_422_with_the_valid_bids(client, session, factory, live):  # noqa: F811
     a = factory.user(Role.BIDDER, locale="en")
     ha = token_for(session, a)
-    assert client.post(f"/api/v1/auctions/{live.id}/deposits", headers=ha).status_code == 201
+    assert client.post(f"/api/v1/auctions/{live.id}/deposits", json=ACCEPT, headers=ha).status_code == 201
     r = client.post(f"/api/v1/auctions/{live.id}/bids", json={"amount": "712345"}, headers=ha)
     assert r.status_code == 422, r.get_json()
     message = r.get_json()["error"]["message"]
@@ -98,7 +100,7 @@ def test_bid_before_the_opening_says_it_has_not_opened(client, session, factory)
     lot, _who = build_lot(session, factory, start=utcnow().replace(microsecond=0) + timedelta(days=2), bidding=False)
     a = factory.user(Role.BIDDER)
     ha = token_for(session, a)
-    assert client.post(f"/api/v1/auctions/{lot.id}/deposits", headers=ha).status_code == 201
+    assert client.post(f"/api/v1/auctions/{lot.id}/deposits", json=ACCEPT, headers=ha).status_code == 201
     r = client.post(f"/api/v1/auctions/{lot.id}/bids", json={"amount": "700000"}, headers=ha)
     assert r.status_code == 409
     message = r.get_json()["error"]["message"]
@@ -112,7 +114,7 @@ def test_bidders_are_codes_to_the_selling_bank_until_the_close(client, session, 
 
     bidder = factory.user(Role.BIDDER, name="竞买人张三")
     hb = token_for(session, bidder)
-    assert client.post(f"/api/v1/auctions/{live.id}/deposits", headers=hb).status_code == 201
+    assert client.post(f"/api/v1/auctions/{live.id}/deposits", json=ACCEPT, headers=hb).status_code == 201
     assert client.post(f"/api/v1/auctions/{live.id}/bids", json={"amount": "700000"}, headers=hb).status_code == 201
     bank = session.get(type(bidder), live.created_by_id)
     url = f"/api/v1/disposal/listings/{live.id}"
