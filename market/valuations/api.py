@@ -7,6 +7,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from market.accounts.models import Role
+from market.api import commit_or_rollback
 from market.api.auth import api_user
 from market.api.fields import UtcDateTime, bounded, row_id
 from market.bounded import AMOUNT
@@ -14,7 +15,14 @@ from market.db import db, utcnow
 from market.errors import NotFound
 from market.ip.models import IpAsset
 from market.valuations import experts, files, service
-from market.valuations.models import Valuation, ValuationMethod, ValuationStatus, ValueType
+from market.valuations.models import (
+    Consultation,
+    ConsultationStatus,
+    Valuation,
+    ValuationMethod,
+    ValuationStatus,
+    ValueType,
+)
 
 blp = Blueprint("valuations_api", __name__, url_prefix="/api/v1", description="Valuation reports and the expert pool")
 BEARER = [{"bearer": []}]
@@ -212,3 +220,113 @@ def withdraw(data, valuation_id, actor):
     valuation = service.withdraw_valuation(db.session, actor, valuation_id, data["reason"], utcnow())
     db.session.commit()
     return valuation_json(valuation)
+
+
+# --- consultations with the expert pool (parity with /consultations) ----------------------------------------------
+
+
+class ConsultationRequest(Schema):
+    question = fields.String(required=True, validate=validate.Length(1, 4000))
+    need_id = row_id(load_default=None, allow_none=True)
+    asset_id = row_id(load_default=None, allow_none=True)
+    expert_id = row_id(load_default=None, allow_none=True, metadata={
+        "description": "an expert of the pool (GET /experts); leave it out to be matched with the best free one"})
+
+
+class ConsultationAnswer(Schema):
+    answer = fields.String(required=True, validate=validate.Length(1, 8000))
+    suggested_amount = bounded(AMOUNT, load_default=None, allow_none=True)
+    suggested_term_months = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(1, 360))
+    suggested_value_type = fields.String(load_default=None, allow_none=True,
+                                         validate=validate.OneOf([v.value for v in ValueType]))
+
+
+class ConsultationOut(Schema):
+    id = fields.Integer()
+    status = fields.String(validate=validate.OneOf([s.value for s in ConsultationStatus]))
+    org_id = fields.Integer()
+    organisation = fields.String()
+    need_id = fields.Integer(allow_none=True)
+    asset_id = fields.Integer(allow_none=True)
+    expert = fields.Nested(ExpertOut)
+    matched = fields.Boolean(metadata={"description": "the platform chose the expert"})
+    question = fields.String()
+    answer = fields.String(allow_none=True)
+    suggested_amount = fields.Decimal(as_string=True, allow_none=True)
+    suggested_term_months = fields.Integer(allow_none=True)
+    suggested_value_type = fields.String(allow_none=True)
+    created_at = UtcDateTime()
+    answered_at = UtcDateTime(allow_none=True)
+    closed_at = UtcDateTime(allow_none=True)
+
+
+class ConsultationList(Schema):
+    items = fields.List(fields.Nested(ConsultationOut))
+
+
+def consultation_json(c: Consultation) -> dict:
+    return {"id": c.id, "status": c.status.value, "org_id": c.org_id, "organisation": c.org.name,
+            "need_id": c.need_id, "asset_id": c.asset_id, "expert": expert_json(c.expert), "matched": c.matched,
+            "question": c.question, "answer": c.answer, "suggested_amount": c.suggested_amount,
+            "suggested_term_months": c.suggested_term_months,
+            "suggested_value_type": c.suggested_value_type.value if c.suggested_value_type else None,
+            "created_at": c.created_at, "answered_at": c.answered_at, "closed_at": c.closed_at}
+
+
+@blp.route("/consultations", methods=["GET"])
+@blp.doc(security=BEARER)
+@blp.response(200, ConsultationList)
+@api_user()
+def consultation_list(actor):
+    """The caller's consultations: an enterprise's requests, an expert's assignments (staff: all), newest first."""
+    return {"items": [consultation_json(c) for c in experts.consultations_for(db.session, actor)]}
+
+
+@blp.route("/consultations", methods=["POST"])
+@blp.doc(security=BEARER)
+@blp.arguments(ConsultationRequest)
+@blp.response(201, ConsultationOut)
+@api_user(Role.ENTERPRISE, scope="write")
+def consultation_request(data, actor):
+    """An enterprise asks about one of its needs (`need_id`) or assets (`asset_id`): a chosen expert, or the best
+    free match. The conflict rule: an expert tied to the enterprise, or to a lender or an earlier valuation of the
+    assets, cannot be chosen (409) and is never matched."""
+    consultation = commit_or_rollback(lambda: experts.request_consultation(
+        db.session, actor, question=data["question"], need_id=data["need_id"], asset_id=data["asset_id"],
+        expert_id=data["expert_id"], now=utcnow()))
+    return consultation_json(consultation)
+
+
+@blp.route("/consultations/<int:consultation_id>", methods=["GET"])
+@blp.doc(security=BEARER)
+@blp.response(200, ConsultationOut)
+@api_user()
+def consultation_one(consultation_id, actor):
+    """One consultation the caller may see (the enterprise that asked, the expert, staff); 404 otherwise."""
+    return consultation_json(experts.consultation_for(db.session, actor, consultation_id))
+
+
+@blp.route("/consultations/<int:consultation_id>/answer", methods=["POST"])
+@blp.doc(security=BEARER)
+@blp.arguments(ConsultationAnswer)
+@blp.response(200, ConsultationOut)
+@api_user(Role.VALUER, scope="write")
+def consultation_answer(data, consultation_id, actor):
+    """The expert asked answers with a suggested financing plan (amount, term, value type); 409 when already
+    answered or closed."""
+    value_type = ValueType(data["suggested_value_type"]) if data["suggested_value_type"] else None
+    consultation = commit_or_rollback(lambda: experts.answer_consultation(
+        db.session, actor, consultation_id, answer=data["answer"], suggested_amount=data["suggested_amount"],
+        suggested_term_months=data["suggested_term_months"], suggested_value_type=value_type, now=utcnow()))
+    return consultation_json(consultation)
+
+
+@blp.route("/consultations/<int:consultation_id>/close", methods=["POST"])
+@blp.doc(security=BEARER)
+@blp.response(200, ConsultationOut)
+@api_user(Role.ENTERPRISE, scope="write")
+def consultation_close(consultation_id, actor):
+    """The enterprise that asked closes the consultation."""
+    consultation = commit_or_rollback(lambda: experts.close_consultation(db.session, actor, consultation_id,
+                                                                         utcnow()))
+    return consultation_json(consultation)
