@@ -35,6 +35,7 @@ def _search() -> dict:
     except Exception as exc:  # noqa: BLE001 - reported, not raised
         return {"ok": False, "error": type(exc).__name__}
     report.pop("url", None)  # may carry credentials
+    report.pop("path", None)  # a file system path is nobody's business outside
     return report
 
 

@@ -16,6 +16,7 @@ def test_healthz_and_readyz_without_a_scheduler(client):
     body = ready.get_json()
     assert ready.status_code == 503 and body["status"] == "not ready"
     assert body["database"]["ok"] and body["search"]["ok"]
+    assert "path" not in body["search"] and "url" not in body["search"]
     assert body["scheduler"]["ok"] is False and body["scheduler"]["running"] is False
 
 
