@@ -6,6 +6,10 @@ Matching and ranking rules (identical on every backend):
   **every** query token in at least one text field (AND of tokens; for Chinese that means every bigram, so
   ``锂电池`` needs ``锂电`` and ``电池``; a mixed ``锂电池 battery`` needs all three). A ``q`` without tokens
   puts no text condition.
+* Operators (parsed by :func:`parse_query`, the same for every backend): words are ANDed; ``A OR B`` (upper
+  case) needs either side; ``-word`` or ``NOT word`` (upper case) excludes documents holding it (a query of
+  exclusions only starts from every document); ``"…"`` needs its tokens side by side in one field (a phrase).
+  An unquoted word's own tokens are ANDed, as above.
 * Relevance is BM25 (k1=1.2, b=0.75) summed over tokens and text fields, each field's part times its boost;
   ties, and every non-relevance sort, are broken by ``id`` ascending (byte order).
 * ``filters``: OR within a field, AND across fields; an empty value list puts no condition.
@@ -30,6 +34,9 @@ from typing import Any
 
 __all__ = [
     "MAX_RESULT_WINDOW",
+    "ParsedQuery",
+    "Unit",
+    "parse_query",
     "SearchBackend",
     "SearchError",
     "SearchQuery",
@@ -222,6 +229,70 @@ class SearchQuery:
             bad.add(sort[0])
         if bad:
             raise ValueError(f"fields not usable that way in {schema.name!r}: {sorted(bad)}")
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A word (its tokens all required, anywhere) or a quoted phrase (its tokens side by side in one field)."""
+
+    tokens: tuple[str, ...]
+    phrase: bool = False
+
+
+@dataclass(frozen=True)
+class ParsedQuery:
+    """``q`` as the backends run it: every group of ``must`` (an OR of units) and none of ``must_not``."""
+
+    must: tuple[tuple[Unit, ...], ...] = ()
+    must_not: tuple[Unit, ...] = ()
+
+    @property
+    def simple(self) -> bool:
+        """Plain words only: every token required (the fast path, tokens counted once)."""
+        return not self.must_not and all(len(g) == 1 and not g[0].phrase for g in self.must)
+
+    def tokens(self) -> list[str]:
+        """The tokens a document may match (for ranking and highlighting), each once, in query order."""
+        from .analysis import unique
+
+        return unique([t for group in self.must for unit in group for t in unit.tokens])
+
+
+_QUERY_PIECE = re.compile(r'"([^"]*)"?|(\S+)')
+_SPACED_IPC = re.compile(r"(?i)(?<![a-z0-9])([a-h]\d{2}[a-z])\s+(\d{1,4})\s*/\s*(\d{1,6})(?![a-z0-9])")
+
+
+def parse_query(q: str) -> ParsedQuery:
+    """Read the operators of ``q`` (see the module docstring). A stray operator is ignored."""
+    from .analysis import tokens
+
+    q = _SPACED_IPC.sub(r"\1\2/\3", q or "")  # "H01M 10/052" is one word
+    must: list[list[Unit]] = []
+    must_not: list[Unit] = []
+    negate = join = False
+    for match in _QUERY_PIECE.finditer(q):
+        quoted, word = match.group(1), match.group(2)
+        if word in ("OR", "|"):
+            join = bool(must)
+            continue
+        if word == "AND":
+            continue
+        if word == "NOT":
+            negate = True
+            continue
+        if word and word.startswith("-") and len(word) > 1:
+            negate, word = True, word[1:]
+        found = tuple(tokens(quoted if quoted is not None else word))
+        if found:
+            unit = Unit(found, phrase=quoted is not None and len(found) > 1)
+            if negate:
+                must_not.append(unit)
+            elif join:
+                must[-1].append(unit)
+            else:
+                must.append([unit])
+        negate = join = False
+    return ParsedQuery(tuple(tuple(group) for group in must), tuple(must_not))
 
 
 def range_buckets(schema: Schema, query: SearchQuery, name: str) -> list[tuple[str, Any, Any]]:

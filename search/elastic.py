@@ -22,7 +22,7 @@ import elastic_transport
 from elasticsearch import ApiError, Elasticsearch, NotFoundError, __versionstr__
 from elasticsearch.helpers import streaming_bulk
 
-from .analysis import analyzed, tokens, unique
+from .analysis import analyzed
 from .base import (
     Schema,
     SearchBackend,
@@ -30,9 +30,11 @@ from .base import (
     SearchQuery,
     SearchResult,
     SearchUnavailable,
+    Unit,
     UnknownIndex,
     batched,
     keyword_value,
+    parse_query,
     range_bounds,
     range_buckets,
 )
@@ -43,6 +45,7 @@ __all__ = ["ElasticsearchBackend"]
 _CLIENT_MAJOR = int(__versionstr__.split(".")[0])
 _MIMETYPE = re.compile(r"application/(json|x-ndjson)")
 _PREFIX = re.compile(r"^[a-z0-9][a-z0-9_\-]*$")
+_MAPPING_VERSION = 2  # 2: text fields keep positions (phrases); an index of an older mapping is recreated
 
 
 class _CompatElasticsearch(Elasticsearch):
@@ -91,7 +94,7 @@ def _unavailable() -> Iterator[None]:
 def _mapping(schema: Schema, stamp: Mapping[str, Any] | None = None) -> dict[str, Any]:
     props: dict[str, Any] = {"id": {"type": "keyword"}, "raw": {"type": "object", "enabled": False}}
     for name in schema.text_fields:
-        props[name] = {"type": "text", "analyzer": "whitespace", "index_options": "freqs"}
+        props[name] = {"type": "text", "analyzer": "whitespace", "index_options": "positions"}  # phrases
     for name in schema.keyword_fields:
         props[name] = {"type": "keyword"}
     for name in schema.numeric_fields:
@@ -103,7 +106,7 @@ def _mapping(schema: Schema, stamp: Mapping[str, Any] | None = None) -> dict[str
 
 def _meta(schema: Schema, stamp: Mapping[str, Any] | None) -> dict[str, Any]:
     """The mapping's ``_meta``: the schema fingerprint and the identity record (as JSON text, or absent)."""
-    meta: dict[str, Any] = {"schema": schema.fingerprint()}
+    meta: dict[str, Any] = {"schema": schema.fingerprint(), "mapping": _MAPPING_VERSION}
     if stamp is not None:
         meta["stamp"] = json.dumps(dict(stamp), sort_keys=True, ensure_ascii=False)
     return meta
@@ -170,7 +173,7 @@ class ElasticsearchBackend(SearchBackend):
         schema = stamp = None
         for info in mappings.values():
             meta = info.get("mappings", {}).get("_meta", {})
-            if "schema" in meta:
+            if "schema" in meta and meta.get("mapping") == _MAPPING_VERSION:
                 schema = Schema.from_fingerprint(meta["schema"])
             stamp = json.loads(meta["stamp"]) if meta.get("stamp") else None
         return sorted(mappings), schema, stamp
@@ -370,8 +373,14 @@ class ElasticsearchBackend(SearchBackend):
     def search(self, schema_name: str, query: SearchQuery) -> SearchResult:
         schema = self._schema(schema_name)
         query.check(schema)
-        query_tokens = unique(tokens(query.q))
-        must = [self._token_clause(schema, tok) for tok in query_tokens]
+        parsed = parse_query(query.q)
+        query_tokens = parsed.tokens()
+        if parsed.simple:
+            must = [self._token_clause(schema, tok) for tok in query_tokens]
+            must_not: list[dict[str, Any]] = []
+        else:
+            must = [self._either(schema, group) for group in parsed.must]
+            must_not = [self._unit_clause(schema, unit) for unit in parsed.must_not]
         ranges = []
         for name, bounds in query.ranges.items():
             lo, hi = range_bounds(schema, name, bounds)
@@ -386,7 +395,7 @@ class ElasticsearchBackend(SearchBackend):
             if values
         }
         body: dict[str, Any] = {
-            "query": {"bool": {"must": must, "filter": ranges}},
+            "query": {"bool": {"must": must, "filter": ranges, "must_not": must_not}},
             "from": query.offset,
             "size": query.per_page,
             "track_total_hits": True,
@@ -454,6 +463,19 @@ class ElasticsearchBackend(SearchBackend):
         if not should:
             return {"bool": {"must_not": [{"match_all": {}}]}}
         return {"bool": {"should": should, "minimum_should_match": 1}}
+
+    def _either(self, schema: Schema, group: tuple[Unit, ...]) -> dict[str, Any]:
+        clauses = [self._unit_clause(schema, unit) for unit in group]
+        return clauses[0] if len(clauses) == 1 else {"bool": {"should": clauses, "minimum_should_match": 1}}
+
+    def _unit_clause(self, schema: Schema, unit: Unit) -> dict[str, Any]:
+        """A word: all its tokens, each in some field; a phrase: its tokens side by side in one field."""
+        if unit.phrase:
+            phrases = [{"match_phrase": {f: {"query": " ".join(unit.tokens), "boost": b}}}
+                       for f, b in schema.text_fields.items()]
+            return {"bool": {"should": phrases, "minimum_should_match": 1}}
+        clauses = [self._token_clause(schema, tok) for tok in unit.tokens]
+        return clauses[0] if len(clauses) == 1 else {"bool": {"must": clauses}}
 
     @staticmethod
     def _token_clause(schema: Schema, token: str) -> dict[str, Any]:

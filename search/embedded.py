@@ -21,16 +21,19 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
-from .analysis import analyzed, tokens, unique
+from .analysis import analyzed
 from .base import (
+    ParsedQuery,
     Schema,
     SearchBackend,
     SearchQuery,
     SearchResult,
     SearchUnavailable,
+    Unit,
     UnknownIndex,
     batched,
     keyword_value,
+    parse_query,
     range_bounds,
     range_buckets,
 )
@@ -42,6 +45,23 @@ __all__ = ["EmbeddedBackend"]
 def _match_expression(query_tokens: list[str]) -> str:
     """An FTS5 query requiring every token (each quoted, so no token is read as an operator)."""
     return " AND ".join('"' + t.replace('"', '""') + '"' for t in query_tokens)
+
+
+def _unit_expression(unit: Unit) -> str:
+    """A phrase as an FTS5 phrase (its tokens side by side in one column), a word as all its tokens."""
+    if unit.phrase:
+        return '"' + " ".join(t.replace('"', '""') for t in unit.tokens) + '"'
+    return f"({_match_expression(list(unit.tokens))})"
+
+
+def _query_expressions(parsed: ParsedQuery) -> tuple[str | None, str | None]:
+    """``(match, exclude)``: the FTS5 expression of the query, and, for a query of exclusions only, the expression
+    of what to exclude from every document (FTS5 has no unary NOT)."""
+    positive = " AND ".join("(" + " OR ".join(map(_unit_expression, group)) + ")" for group in parsed.must)
+    negative = " OR ".join(map(_unit_expression, parsed.must_not))
+    if positive and negative:
+        return f"({positive}) NOT ({negative})", None
+    return positive or None, negative or None
 
 
 class EmbeddedBackend(SearchBackend):
@@ -328,19 +348,23 @@ class EmbeddedBackend(SearchBackend):
         schema = self._schema(schema_name)
         query.check(schema)
         doc_t, fts, kw = self._tables(schema.name)
-        query_tokens = unique(tokens(query.q))
-        match = _match_expression(query_tokens) if query_tokens else None
+        parsed = parse_query(query.q)
+        query_tokens = parsed.tokens()
+        if parsed.simple:
+            match, exclude = (_match_expression(query_tokens) if query_tokens else None), None
+        else:
+            match, exclude = _query_expressions(parsed)
         sort = query.sort_field()
         scored = match is not None and sort is None
         active = [name for name, values in query.filters.items() if values]
         with self._tx() as conn:
             conn.execute("BEGIN")  # one read snapshot for every statement below
             try:
-                return self._search(conn, schema, query, query_tokens, match, sort, scored, active)
+                return self._search(conn, schema, query, query_tokens, match, sort, scored, active, exclude)
             finally:
                 conn.execute("COMMIT")
 
-    def _search(self, conn, schema, query, query_tokens, match, sort, scored, active) -> SearchResult:
+    def _search(self, conn, schema, query, query_tokens, match, sort, scored, active, exclude=None) -> SearchResult:
         doc_t, fts, kw = self._tables(schema.name)
         if scored and not active and not query.ranges:
             return self._ranked(conn, schema, query, query_tokens, match)
@@ -349,6 +373,9 @@ class EmbeddedBackend(SearchBackend):
         conn.execute("DELETE FROM temp._base")
         conn.execute("DELETE FROM temp._hits")
         range_where, range_params = self._range_sql(schema, query, "d")
+        if exclude is not None:  # exclusions only: every document but those
+            range_where.append(f"d.rid NOT IN (SELECT rowid FROM {fts} WHERE {fts} MATCH ?)")
+            range_params.append(exclude)
         # 1. the base set: q and ranges
         if match is not None:
             score = f"bm25({fts}, {', '.join(str(float(b)) for b in schema.text_fields.values())})" if scored else "0"

@@ -25,6 +25,7 @@ from market.errors import InvalidInput
 from market.ip import numbers
 from market.ip.indexing import OUTBOX_INDEX, SCHEMA
 from market.ip.models import IpAsset, LegalStatus, PledgeState
+from market.reference.choices import IPC_SECTION_ZH
 from market.reference.models import District, Industry, IpcTitle
 from search import SearchBackend, SearchQuery
 
@@ -36,6 +37,9 @@ SORTS = {"relevance": "relevance", "life": "-expiry_date", "life_asc": "expiry_d
 VALUE_BANDS = ("valuation", [("lt1m", None, 999_999.99), ("1m-5m", 1_000_000, 4_999_999.99),
                              ("5m-10m", 5_000_000, 9_999_999.99), ("10m+", 10_000_000, None)])
 RANGE_FACETS = ("life_band", "value_band")
+# What "pledgeable now" requires of a patent's index document (besides its remaining life).
+PLEDGEABLE = {"legal_status": [LegalStatus.GRANTED.value], "pledge_state": [PledgeState.FREE.value],
+              "frozen": ["false"], "pledgeable_kind": ["true"]}
 MAX_PER_PAGE = 100
 
 
@@ -134,19 +138,19 @@ def build_query(params: PatentSearch, today: date, *, page: int | None = None, p
     filters = {k: list(v) for k, v in params.filters.items()}
     ranges = {}
     if params.pledgeable:
-        required = {"legal_status": [LegalStatus.GRANTED.value], "pledge_state": [PledgeState.FREE.value],
-                    "frozen": ["false"], "pledgeable_kind": ["true"]}
-        for name, values in required.items():
+        for name, values in PLEDGEABLE.items():
             given = filters.get(name)
             filters[name] = ([v for v in values if v in given] or ["-none-"]) if given else values
         ranges["expiry_date"] = (add_months(today, params.term_months + params.margin_months), None)
+    # "Pledgeable now" fixes these fields: their facets would only offer values that lead to nothing
+    offered = [f for f in FACETS if f not in RANGE_FACETS and not (params.pledgeable and f in PLEDGEABLE)]
     page = page or params.page
     per_page = per_page or params.per_page
     if page * per_page > 10_000:
         raise InvalidInput("Results beyond the first 10,000 cannot be paged; narrow the search.")
     return SearchQuery(
         q=params.q, filters=filters, ranges=ranges,
-        facets=[f for f in FACETS if f not in RANGE_FACETS] if facets else (),
+        facets=offered if facets else (),
         range_facets={"life_band": life_bands(today), "value_band": VALUE_BANDS}, sort=SORTS[params.sort],
         page=page, per_page=per_page, highlight_fields=("title", "abstract", "applicants") if params.q else (),
     )
@@ -233,16 +237,24 @@ def reference_names(session: Session) -> dict[str, dict]:
 
 
 def ipc_titles(session: Session, symbols: set[str]) -> dict[str, str]:
-    """Titles of IPC symbols in the current language (Chinese for sections, English otherwise)."""
+    """Titles of IPC symbols in the current language. In Chinese a class or subclass without a Chinese title
+    shows its section's (the data has Chinese titles for sections only), never the English one."""
     from flask_babel import get_locale
 
     if not symbols:
         return {}
     zh = str(get_locale() or "").startswith("zh")
     known = reference_names(session)["ipc"]
-    found = {s: known[s] for s in symbols if s in known}
-    return {s: (title_zh if zh and title_zh else title_en) for s, (title_en, title_zh) in found.items()
-            if title_en or title_zh}
+    titles = {}
+    for symbol in symbols:
+        title_en, title_zh = known.get(symbol, (None, None))
+        if zh:
+            title = title_zh or known.get(symbol[:1], (None, None))[1] or IPC_SECTION_ZH.get(symbol[:1])
+        else:
+            title = title_en
+        if title:
+            titles[symbol] = title
+    return titles
 
 
 def item_dict(asset: IpAsset, today: date, highlight: dict[str, str] | None = None) -> dict:

@@ -64,6 +64,20 @@ def save_search(session: Session, actor: User, name: str, args, now: datetime) -
     return saved
 
 
+def describe(query: dict) -> list[str]:
+    """The conditions of a saved search besides its text, for people: "Pledgeable now", "Kind: invention, …"."""
+    from flask_babel import gettext as _
+
+    from market.ip.labels import FACET_TITLES
+
+    parts = [_("Pledgeable now")] if str(query.get("pledgeable", "")).lower() in ("1", "true", "on") else []
+    for name, title in FACET_TITLES.items():
+        values = query.get(name)
+        if values:
+            parts.append(f"{title}: {', '.join(map(str, values if isinstance(values, list) else [values]))}")
+    return parts
+
+
 def saved_searches_of(session: Session, actor: User) -> list[SavedSearch]:
     return list(session.scalars(
         select(SavedSearch).where(SavedSearch.owner_user_id == actor.id).order_by(SavedSearch.id)))

@@ -335,7 +335,7 @@ def saved_searches():
     now = utcnow()
     items = saved.saved_searches_of(db.session, current_user)
     counts = saved.new_counts(db.session, get_backend(), current_user, now) if items else {}
-    return render_template("ip/saved.html", items=items, counts=counts)
+    return render_template("ip/saved.html", items=items, counts=counts, describe=saved.describe)
 
 
 @ip_bp.route("/patents/saved/<int:saved_id>")

@@ -233,6 +233,30 @@ class BackendContract:
     @pytest.mark.parametrize(
         ("q", "expected"),
         [
+            ("电池 OR 装置", ids_where(lambda d: "电池" in text_of(d) or "装置" in text_of(d))),
+            ("电池 | 装置", ids_where(lambda d: "电池" in text_of(d) or "装置" in text_of(d))),
+            ("电池 -装置", ids_where(lambda d: "电池" in text_of(d) and "装置" not in text_of(d))),
+            ("电池 NOT 质押", ids_where(lambda d: "电池" in text_of(d) and "质押" not in text_of(d))),
+            ("-电池", ids_where(lambda d: "电池" not in text_of(d))),
+            ("NOT 装置 NOT 电池", ids_where(lambda d: "电池" not in text_of(d) and "装置" not in text_of(d))),
+            ("battery housing", {"p08"}), ('"battery housing"', set()), ('"battery pack"', {"p08"}),
+            ('"锂电池" OR "动力电池"', {"p02", "p07"}), ("锂电池 AND battery", {"p02"}),
+            ("(电池", ids_where(lambda d: "电池" in text_of(d))),  # a stray bracket is just punctuation
+        ],
+    )
+    def test_operators(self, loaded, q, expected):
+        """Words ANDed, OR, NOT and minus, quoted phrases: the same documents on every backend."""
+        assert set(self.find(loaded, q=q)) == expected
+
+    def test_operators_with_filters_and_facets(self, loaded):
+        result = loaded.search("patent", SearchQuery(q="-电池", filters={"kind": ["U"]}, facets=["kind"]))
+        expected = ids_where(lambda d: "电池" not in text_of(d) and d["kind"] == "U")
+        assert set(result.ids) == expected and result.total == len(expected)
+        assert dict(result.facets["kind"]) == dict(Counter(d["kind"] for d in DOCS if "电池" not in text_of(d)))
+
+    @pytest.mark.parametrize(
+        ("q", "expected"),
+        [
             ("CN118193476B", ["a"]), ("cn118193476b", ["a"]),  # publication number
             ("CN201710106452.1", ["a"]), ("201710106452.1", ["a"]), ("2017101064521", ["a"]),  # application number
             ("201710106452", ["a"]), ("ZL201710106452.1", ["a"]), ("CN 201710106452.1", []),
