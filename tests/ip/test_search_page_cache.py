@@ -192,7 +192,7 @@ def test_facet_links_are_what_url_for_builds(pageapp):
     client = client_of(pageapp, "bank")
     path = "/patents?q=电池 汽车&kind=invention&ipc_section=H&ipc_section=B&term_months=24&margin_months=3&sort=life"
     page = client.get(path).get_data(as_text=True)
-    aside = page[page.index('data-test="facets"'):page.index("</aside>")]
+    aside = page[page.index('data-test="facets"'):page.index('<section class="ip-results">')]
     links = [h.replace("&amp;", "&") for h in re.findall(r'href="([^"]+)"', aside)]
     with pageapp.test_request_context(path):
         from flask import request
