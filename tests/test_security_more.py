@@ -133,9 +133,9 @@ def test_loans_of_another_bank_or_enterprise_are_refused(client, session, factor
     bank = factory.user(Role.BANK)
     enterprise = factory.org(OrgKind.ENTERPRISE)
     registration = f"X{uuid.uuid4().int % 10**12:012d}"
-    from market.loans.service import sign_loan
+    from tests.loans.conftest import confirmed_loan
 
-    loan = sign_loan(session, bank, enterprise_org_id=enterprise.id, principal=Decimal("4000000"),
+    loan = confirmed_loan(session, bank, enterprise, principal=Decimal("4000000"),
                      annual_rate=Decimal("0.0500"), term_months=12, asset_ids=[make_asset(session, enterprise).id],
                      signed_on=date(2016, 3, 1), now=NOW, registration_number=registration)
     session.commit()

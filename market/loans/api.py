@@ -168,6 +168,20 @@ class LoanOut(Schema):
     insurance_premium = _money(**REQ)
     premium_subsidy = _money(**REQ)
     offer_id = fields.Integer(allow_none=True, **REQ)
+    consent = fields.String(allow_none=True, **REQ, metadata={
+        "description": "How the enterprise agreed: `offer` (accepted offer), `confirmed` (confirmed the loan the bank "
+                       "recorded); null while the loan is `pending` (no pledge exists yet)"})
+    consented_at = UtcDateTime(allow_none=True, **REQ)
+    proposed_asset_ids = fields.List(fields.Integer(), **REQ, metadata={
+        "description": "The assets a pending loan asks the enterprise to pledge"})
+    default_basis = fields.String(allow_none=True, **REQ, metadata={
+        "description": "`overdue` (past the policy's grace period) or `staff` (confirmed by staff)"})
+    default_reason = fields.String(allow_none=True, **REQ)
+    default_facts = fields.Dict(allow_none=True, **REQ)
+    default_requested_at = UtcDateTime(allow_none=True, **REQ)
+    shares_on_total_loss = fields.Dict(keys=fields.String(), values=_money(), **REQ, metadata={
+        "description": "Who carries a loss of the whole outstanding principal: guarantor, insurer, government "
+                       "(the fund's compensation), bank"})
     pledges = fields.List(fields.Nested(PledgeOut), **REQ)
 
 
@@ -198,6 +212,12 @@ def loan_json(loan: Loan, detail: bool = False) -> dict:
         "guarantee_premium": loan.guarantee_premium, "insurer_org_id": loan.insurer_org_id,
         "insurance_coverage": loan.insurance_coverage, "insurance_premium": loan.insurance_premium,
         "premium_subsidy": loan.premium_subsidy, "offer_id": loan.offer_id,
+        "consent": loan.consent.value if loan.consent else None, "consented_at": loan.consented_at,
+        "proposed_asset_ids": list((loan.proposal or {}).get("asset_ids", [])),
+        "default_basis": loan.default_basis.value if loan.default_basis else None,
+        "default_reason": loan.default_reason, "default_facts": loan.default_facts,
+        "default_requested_at": loan.default_requested_at,
+        "shares_on_total_loss": service.loan_shares(loan),
         "pledges": [{"id": p.id, "asset_id": p.asset_id, "registration_number": p.registration_number,
                      "registered_on": p.registered_on, "active": p.active} for p in loan.pledges],
     }
@@ -254,7 +274,8 @@ class Loans(MethodView):
     @blp.doc(security=[{"bearer": []}])
     @api_user(Role.BANK, scope="write")
     def post(self, data, actor):
-        """Record a signed loan with its pledges."""
+        """Record a loan agreed outside an offer. It is `pending`: no asset is pledged until the enterprise confirms
+        it (`POST /loans/{id}/confirm`)."""
         data["repayment_method"] = RepaymentMethod(data["repayment_method"])
         loan = _act(lambda: service.sign_loan(db.session, actor, now=utcnow(), **data))
         return loan_json(loan, detail=True)
@@ -377,20 +398,90 @@ class Repayments(MethodView):
         return loan_json(service.get_loan(db.session, loan_id), detail=True)
 
 
+class ReasonRequest(Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+
+
+@blp.route("/loans/<int:loan_id>/confirm")
+class LoanConfirm(MethodView):
+    @blp.response(200, LoanDetailOut)
+    @blp.doc(security=[{"bearer": []}])
+    @api_user(Role.ENTERPRISE, scope="write")
+    def post(self, loan_id, actor):
+        """The enterprise confirms the loan its bank recorded: the loan takes effect and its assets are pledged.
+        409 when it no longer waits or an asset is no longer free."""
+        _act(lambda: service.confirm_loan(db.session, actor, loan_id, utcnow()))
+        return loan_json(service.get_loan(db.session, loan_id), detail=True)
+
+
+@blp.route("/loans/<int:loan_id>/decline")
+class LoanDecline(MethodView):
+    @blp.response(200, LoanOut)
+    @blp.doc(security=[{"bearer": []}])
+    @api_user(Role.ENTERPRISE, Role.BANK, scope="write")
+    def post(self, loan_id, actor):
+        """The enterprise refuses (or the bank withdraws) a pending loan: nothing is pledged."""
+        return loan_json(_act(lambda: service.decline_loan(db.session, actor, loan_id, utcnow())))
+
+
 @blp.route("/loans/<int:loan_id>/default")
 class Default(MethodView):
+    @blp.arguments(ReasonRequest)
     @blp.response(200, LoanOut)
     @blp.doc(security=[{"bearer": []}])
     @api_user(Role.BANK, scope="write")
-    def post(self, loan_id, actor):
-        """Declare the loan in default (the loan's bank); its pledges then wait for disposal."""
-        return loan_json(_act(lambda: service.declare_default(db.session, actor, loan_id, utcnow())))
+    def post(self, data, loan_id, actor):
+        """Declare the loan in default (the loan's bank), with a reason, once an instalment is overdue past the grace
+        period of the loan's policy; its pledges then wait for disposal. 409 before that: ask staff instead
+        (`POST /loans/{id}/default-request`)."""
+        return loan_json(_act(lambda: service.declare_default(db.session, actor, loan_id, utcnow(), data["reason"])))
+
+
+@blp.route("/loans/<int:loan_id>/default-request")
+class DefaultRequest(MethodView):
+    @blp.arguments(ReasonRequest)
+    @blp.response(200, LoanOut)
+    @blp.doc(security=[{"bearer": []}])
+    @api_user(Role.BANK, scope="write")
+    def post(self, data, loan_id, actor):
+        """Ask exchange staff to confirm a default before the grace period has run, with the reason."""
+        return loan_json(_act(lambda: service.request_default(db.session, actor, loan_id, utcnow(), data["reason"])))
+
+
+@blp.route("/loans/<int:loan_id>/default-request/confirm")
+class DefaultConfirm(MethodView):
+    @blp.arguments(ReasonRequest)
+    @blp.response(200, LoanOut)
+    @blp.doc(security=[{"bearer": []}])
+    @api_user(Role.STAFF, scope="write")
+    def post(self, data, loan_id, actor):
+        """Staff confirm the bank's default request with their reason: the loan is then in default (audited)."""
+        return loan_json(_act(lambda: service.confirm_default(db.session, actor, loan_id, utcnow(), data["reason"])))
+
+
+@blp.route("/loans/<int:loan_id>/default-request/refuse")
+class DefaultRefuse(MethodView):
+    @blp.arguments(ReasonRequest)
+    @blp.response(200, LoanOut)
+    @blp.doc(security=[{"bearer": []}])
+    @api_user(Role.STAFF, scope="write")
+    def post(self, data, loan_id, actor):
+        """Staff refuse the bank's default request with their reason: the loan goes on."""
+        return loan_json(_act(lambda: service.refuse_default(db.session, actor, loan_id, utcnow(), data["reason"])))
 
 
 # ------------------------------------------------------------------------------------------------ claims
 
 class RecoveryRequest(Schema):
     recovery = _amount(required=True)
+    evidence = fields.String(required=True, validate=validate.Length(min=1, max=2000), metadata={
+        "description": "What proves the recovery (court ruling, settlement, bank statement); staff verify it"})
+
+
+class CheckOut(Schema):
+    code = fields.String(**REQ)
+    ok = fields.Boolean(**REQ)
+    message = fields.String(**REQ)
 
 
 class ClaimOut(Schema):
@@ -405,6 +496,13 @@ class ClaimOut(Schema):
     bank_loss = _money(**REQ)
     compensation = _money(**REQ)
     reason = fields.String(allow_none=True, **REQ)
+    bank_org_id = fields.Integer(**REQ)
+    recovery_source = fields.String(**REQ, metadata={"description": "`exchange` (settlement) or `declared`"})
+    recovery_evidence = fields.String(allow_none=True, **REQ)
+    evidence_verified_at = UtcDateTime(allow_none=True, **REQ)
+    decision_reason = fields.String(allow_none=True, **REQ)
+    checklist = fields.List(fields.Nested(CheckOut), **REQ, metadata={
+        "description": "The facts staff check; approval is refused while one is not ok"})
     created_at = UtcDateTime(**REQ)
     approved_at = UtcDateTime(allow_none=True, **REQ)
     paid_at = UtcDateTime(allow_none=True, **REQ)
@@ -422,6 +520,11 @@ def claim_json(claim: CompensationClaim) -> dict:
         "insurer_share": claim.insurer_share, "bank_loss": claim.bank_loss,
         "compensation": claim.compensation,
         "reason": DomainError(claim.reason, **(claim.reason_params or {})).localized() if claim.reason else None,
+        "bank_org_id": claim.loan.bank_org_id, "recovery_source": claim.recovery_source.value,
+        "recovery_evidence": claim.recovery_evidence, "evidence_verified_at": claim.evidence_verified_at,
+        "decision_reason": claim.decision_reason,
+        "checklist": [{"code": c.code, "ok": c.ok, "message": c.localized()}
+                      for c in service.claim_checklist(db.session, claim)],
         "created_at": claim.created_at, "approved_at": claim.approved_at, "paid_at": claim.paid_at,
     }
 
@@ -433,9 +536,10 @@ class LoanClaim(MethodView):
     @blp.doc(security=[{"bearer": []}])
     @api_user(Role.BANK, Role.STAFF, scope="write")
     def post(self, data, loan_id, actor):
-        """Record the disposal recovery of a defaulted loan and assemble its compensation claim."""
+        """Declare what was recovered on a defaulted loan outside the exchange, with the evidence, and assemble its
+        compensation claim; staff verify the evidence before they can approve it."""
         return claim_json(_act(lambda: service.record_recovery(db.session, actor, loan_id, data["recovery"],
-                                                               utcnow())))
+                                                               utcnow(), data["evidence"])))
 
 
 @blp.route("/claims")
@@ -467,18 +571,30 @@ class ClaimApprove(MethodView):
     @blp.doc(security=[{"bearer": []}])
     @api_user(Role.STAFF, scope="write")
     def post(self, claim_id, actor):
-        """Approve a submitted claim (staff); approved claims are paid from the fund in order of approval."""
+        """Approve a submitted claim (staff) when every fact of its checklist holds (409 otherwise); approved claims
+        are paid from the fund in order of approval."""
         return claim_json(_act(lambda: service.approve_claim(db.session, actor, claim_id, utcnow())))
 
 
 @blp.route("/claims/<int:claim_id>/reject")
 class ClaimReject(MethodView):
+    @blp.arguments(ReasonRequest)
+    @blp.response(200, ClaimOut)
+    @blp.doc(security=[{"bearer": []}])
+    @api_user(Role.STAFF, scope="write")
+    def post(self, data, claim_id, actor):
+        """Reject a submitted claim (staff), with the reason."""
+        return claim_json(_act(lambda: service.reject_claim(db.session, actor, claim_id, utcnow(), data["reason"])))
+
+
+@blp.route("/claims/<int:claim_id>/verify-recovery")
+class ClaimVerify(MethodView):
     @blp.response(200, ClaimOut)
     @blp.doc(security=[{"bearer": []}])
     @api_user(Role.STAFF, scope="write")
     def post(self, claim_id, actor):
-        """Reject a submitted claim (staff)."""
-        return claim_json(_act(lambda: service.reject_claim(db.session, actor, claim_id, utcnow())))
+        """Staff verified the evidence of a recovery the bank declared (409 for an exchange settlement)."""
+        return claim_json(_act(lambda: service.verify_recovery(db.session, actor, claim_id, utcnow())))
 
 
 # ------------------------------------------------------------------------------------------------ fund
@@ -662,6 +778,8 @@ class PolicyOut(Schema):
     compensation_rate = _money(**REQ)
     compensation_cap = _money(**REQ)
     enterprise_risk_ceiling = _money(**REQ)
+    default_grace_days = fields.Integer(**REQ, metadata={
+        "description": "Days an instalment may be overdue before the bank may declare default on its own"})
     spending_order = fields.List(fields.String(), **REQ)
     source = fields.String(allow_none=True, **REQ)
 
@@ -683,6 +801,7 @@ class PolicyIn(Schema):
     compensation_rate = _share(required=True)
     compensation_cap = _amount(required=True)
     enterprise_risk_ceiling = _share(required=True)
+    default_grace_days = fields.Integer(load_default=90, strict=True, validate=validate.Range(0, 365))
     source = fields.String(load_default=None, validate=validate.Length(max=300))
 
 
@@ -690,7 +809,7 @@ def policy_json(p) -> dict:
     return {**{name: getattr(p, name) for name in (
         "id", "code", "name", "effective_from", "effective_to", "eligible_kinds", "rate_cap_ratio",
         "rate_cap_spread_bp", "premium_subsidy_rate", "compensation_rate", "compensation_cap",
-        "enterprise_risk_ceiling", "source")},
+        "enterprise_risk_ceiling", "default_grace_days", "source")},
         "rate_cap_mode": p.rate_cap_mode.value, "spending_order": list(p.spending_order or [])}
 
 

@@ -2,9 +2,10 @@
 
 - the pending offer of 重庆三峡银行两江支行 on “高镍三元正极材料产线技改” is accepted and signed into a loan with
   its pledges, a guarantor and an insurer; the first instalment is repaid early; staff pay the premium subsidy;
-- 重庆银行科技支行 offers on “动力电池回收中试线”, the enterprise accepts, the bank signs, later declares the loan in
-  default; the recovery from disposal is recorded, the compensation claim assembled, approved by staff and paid from
-  the fund.
+- 重庆银行科技支行 offers on “动力电池回收中试线”, the enterprise accepts (its consent to the pledge), the bank signs;
+  the enterprise stops trading before any instalment is 90 days overdue, so the bank asks staff to confirm the default
+  with its reason and staff confirm it with theirs; the bank declares the recovery with its evidence, staff verify
+  the evidence, and the claim (every fact of its checklist holding) is approved and paid from the fund.
 
 Idempotent: every step checks what is already there. Skipped when the needs demo made no needs."""
 
@@ -109,11 +110,18 @@ def demo_step(echo: Callable[[str], None] = print) -> None:
         now = utcnow()
         try:
             if defaulted.status in (LoanStatus.ACTIVE, LoanStatus.OVERDUE):
-                service.declare_default(session, bank, defaulted.id, now)
+                if defaulted.default_requested_at is None:
+                    service.request_default(session, bank, defaulted.id, now,
+                                            reason="企业已停产，实际控制人失联，经营性现金流中断")
+                service.confirm_default(session, staff, defaulted.id, now,
+                                        reason="经现场核查，企业停产属实，同意认定违约")
             claim = service.loan_claim(session, defaulted.id)
             if claim is None:
-                claim = service.record_recovery(session, bank, defaulted.id, Decimal("1500000.00"), now)
+                claim = service.record_recovery(session, bank, defaulted.id, Decimal("1500000.00"), now,
+                                                evidence="（2026）渝01民初0102号民事调解书；回收款入账凭证")
             if claim.status is CompensationStatus.SUBMITTED:
+                if claim.evidence_verified_at is None:
+                    service.verify_recovery(session, staff, claim.id, now)
                 service.approve_claim(session, staff, claim.id, now)  # paid at once when the fund covers it
             session.commit()
             done.append(f"loan {defaulted.id} in default, claim {claim.id} {claim.status.value} "

@@ -8,6 +8,7 @@ from decimal import Decimal
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     DateField,
     IntegerField,
     SelectField,
@@ -89,13 +90,31 @@ class ConfirmForm(FlaskForm):
 
 class RecoveryForm(FlaskForm):
     recovery = DecimalInput(_l("Recovery from disposal (yuan)"), bound=AMOUNT_OR_ZERO, required=True)
+    evidence = TextAreaField(_l("Evidence of the recovery (court ruling, settlement, bank statement; staff verify "
+                                "it before approving)"), validators=[DataRequired(), Length(max=2000)])
     submit = SubmitField(_l("Assemble the claim"))
 
 
+class ReasonForm(FlaskForm):
+    """A decision that needs a stated reason and an explicit confirmation (default, claim rejection)."""
+
+    reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
+    confirmed = BooleanField(_l("I have checked the facts shown above"), validators=[DataRequired()])
+    submit = SubmitField(_l("Confirm"))
+
+
+class ConsentForm(FlaskForm):
+    """The enterprise confirms a loan its bank recorded, after reading its terms and the assets to pledge."""
+
+    agree = BooleanField(_l("I agree to this loan and to pledging the assets listed above"),
+                         validators=[DataRequired()])
+    submit = SubmitField(_l("Confirm the loan and the pledge"))
+
+
 class ContributionForm(FlaskForm):
-    amount = DecimalInput(_l("Amount (yuan)"), bound=AMOUNT, required=True)
-    memo = StringField(_l("Memo"), validators=[Optional(), Length(max=300)])
-    submit = SubmitField(_l("Top up the fund"))
+    amount = DecimalInput(_l("Contribution to the fund (yuan)"), bound=AMOUNT, required=True)
+    memo = StringField(_l("Source of the contribution"), validators=[Optional(), Length(max=300)])
+    submit = SubmitField(_l("Record the contribution"))
 
 
 class RateForm(FlaskForm):
@@ -125,5 +144,7 @@ class PolicyForm(FlaskForm):
                                     default=Decimal("1500000"), required=True)
     enterprise_risk_ceiling = DecimalInput(_l("Enterprise risk ceiling (%, e.g. 10)"), bound=SHARE, percent=True,
                                            default=Decimal("0.10"), required=True)
+    default_grace_days = IntegerField(_l("Days an instalment may be overdue before the bank may declare default"),
+                                      default=90, validators=[Optional(), NumberRange(min=0, max=365)])
     source = StringField(_l("Source"), validators=[Optional(), Length(max=300)])
     submit = SubmitField(_l("Add the version"))

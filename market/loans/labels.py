@@ -7,6 +7,8 @@ from flask_babel import lazy_gettext as _l
 from market.loans.models import LoanStatus
 
 LOAN_STATUS_LABELS = {
+    LoanStatus.PENDING: _l("Waiting for the enterprise's confirmation"),
+    LoanStatus.DECLINED: _l("Declined, never took effect"),
     LoanStatus.ACTIVE: _l("Performing"),
     LoanStatus.OVERDUE: _l("Overdue"),
     LoanStatus.DEFAULTED: _l("In default"),

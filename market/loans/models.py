@@ -16,6 +16,8 @@ from market.states import StateMachine
 
 
 class LoanStatus(enum.StrEnum):
+    PENDING = "pending"  # recorded by the bank, waits for the enterprise's confirmation: no pledge exists yet
+    DECLINED = "declined"  # the enterprise refused it (or the bank withdrew it): never took effect
     ACTIVE = "active"
     OVERDUE = "overdue"
     DEFAULTED = "defaulted"
@@ -26,6 +28,7 @@ class LoanStatus(enum.StrEnum):
 
 
 LOAN_STATES = StateMachine("loan", {
+    LoanStatus.PENDING: {LoanStatus.ACTIVE, LoanStatus.DECLINED},
     LoanStatus.ACTIVE: {LoanStatus.OVERDUE, LoanStatus.REPAID, LoanStatus.DEFAULTED},
     LoanStatus.OVERDUE: {LoanStatus.ACTIVE, LoanStatus.REPAID, LoanStatus.DEFAULTED},
     LoanStatus.DEFAULTED: {LoanStatus.IN_DISPOSAL, LoanStatus.WRITTEN_OFF, LoanStatus.CLOSED},
@@ -34,6 +37,27 @@ LOAN_STATES = StateMachine("loan", {
     LoanStatus.WRITTEN_OFF: {LoanStatus.CLOSED},
 })
 OPEN_STATUSES = (LoanStatus.ACTIVE, LoanStatus.OVERDUE)
+
+
+class Consent(enum.StrEnum):
+    """How the enterprise agreed to the loan and its pledges."""
+
+    OFFER = "offer"  # it accepted the bank's offer on its financing need (the need lists the assets)
+    CONFIRMED = "confirmed"  # it confirmed the loan the bank recorded
+
+
+class DefaultBasis(enum.StrEnum):
+    """Why a loan is in default."""
+
+    OVERDUE = "overdue"  # an instalment was overdue past the policy's grace period
+    STAFF = "staff"  # exchange staff confirmed the bank's request, with a reason
+
+
+class RecoverySource(enum.StrEnum):
+    """Where a claim's recovery figure comes from."""
+
+    EXCHANGE = "exchange"  # the exchange's settlement of the loan's disposal lots
+    DECLARED = "declared"  # typed by the bank (or staff) with evidence that staff must verify
 
 
 class RepaymentMethod(enum.StrEnum):
@@ -67,6 +91,19 @@ class Loan(Base):
     premium_subsidy: Mapped[Decimal] = mapped_column(Money, default=Decimal(0))
     collateral_text: Mapped[str | None] = mapped_column(Text)  # tangible collateral (Tianjin-style combined pledge)
     offer_id: Mapped[int | None] = mapped_column(Integer, index=True)  # market.needs Offer, when it came from one
+    # Consent of the enterprise: none while pending. `proposal` keeps what the enterprise is asked to pledge
+    # ({"asset_ids", "registration_number", "registered_on"}) until it confirms; the pledges are written then.
+    consent: Mapped[Consent | None] = mapped_column(enum_type(Consent))
+    consented_at: Mapped[datetime | None]
+    consented_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    proposal: Mapped[dict | None] = mapped_column(JSON)
+    # Default: its basis, the bank's (or staff's) reason and the overdue facts judged at the time.
+    default_basis: Mapped[DefaultBasis | None] = mapped_column(enum_type(DefaultBasis))
+    default_reason: Mapped[str | None] = mapped_column(String(500))
+    default_facts: Mapped[dict | None] = mapped_column(JSON)
+    default_requested_at: Mapped[datetime | None] = mapped_column(index=True)  # the bank asked staff to confirm
+    default_request_reason: Mapped[str | None] = mapped_column(String(500))
+    default_confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[datetime]
     defaulted_on: Mapped[date | None]
@@ -161,6 +198,12 @@ class CompensationClaim(Base):
     bank_loss: Mapped[Decimal] = mapped_column(Money)
     compensation: Mapped[Decimal] = mapped_column(Money)
     reason: Mapped[str | None] = mapped_column(String(300))  # msgid when not covered
+    recovery_source: Mapped[RecoverySource] = mapped_column(enum_type(RecoverySource),
+                                                            default=RecoverySource.EXCHANGE)
+    recovery_evidence: Mapped[str | None] = mapped_column(Text)  # a declared recovery: what proves it
+    evidence_verified_at: Mapped[datetime | None]
+    evidence_verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    decision_reason: Mapped[str | None] = mapped_column(String(500))  # why staff rejected it
     reason_params: Mapped[dict | None] = mapped_column(JSON)
     status: Mapped[CompensationStatus] = mapped_column(enum_type(CompensationStatus),
                                                        default=CompensationStatus.SUBMITTED, index=True)

@@ -77,6 +77,9 @@ class Policy(Base):
     compensation_rate: Mapped[Decimal] = mapped_column(Rate)  # 0.30 of the principal loss
     compensation_cap: Mapped[Decimal] = mapped_column(Money)  # 1,500,000 per loan
     enterprise_risk_ceiling: Mapped[Decimal] = mapped_column(Rate)  # 0.10
+    # Days an instalment may stay unpaid before the bank may declare the loan in default on its own (earlier only
+    # with staff confirmation). 90: Chinese banks classify a loan 90 days overdue as non-performing (次级).
+    default_grace_days: Mapped[int] = mapped_column(Integer, default=90)
     spending_order: Mapped[list[str]] = mapped_column(JSON, default=list)
     source: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime]
@@ -88,6 +91,8 @@ class Policy(Base):
         return LPR_1Y if self.rate_cap_mode is RateCapMode.LPR_SPREAD else BENCHMARK_1Y
 
 
+DEFAULT_GRACE_DAYS = 90  # the five-category classification: more than 90 days overdue is non-performing (次级)
+MAX_GRACE_DAYS = 365
 SPENDING_ORDER = ["credit_enhancement", "bad_loan_compensation", "intermediary_rewards", "enterprise_interest_subsidy"]
 
 SEED_POLICIES = [
@@ -104,6 +109,7 @@ SEED_POLICIES = [
         "compensation_rate": Decimal("0.30"),
         "compensation_cap": Decimal("1500000.00"),
         "enterprise_risk_ceiling": Decimal("0.10"),
+        "default_grace_days": DEFAULT_GRACE_DAYS,
         "spending_order": SPENDING_ORDER,
         "source": "Chongqing 2015 measures as summarised in shared/reference/chongqing-ip-pledge-financing.zh.txt "
         "(effective date of the version approximated to 2015-01-01; staff may correct it)",
@@ -344,7 +350,7 @@ def evaluate_plan(policy, loan_amount, annual_rate, benchmark_rate, term_months,
 
 POLICY_FIELDS = ["code", "name", "effective_from", "effective_to", "eligible_kinds", "rate_cap_mode", "rate_cap_ratio",
                  "rate_cap_spread_bp", "premium_subsidy_rate", "compensation_rate", "compensation_cap",
-                 "enterprise_risk_ceiling"]
+                 "enterprise_risk_ceiling", "default_grace_days"]
 
 
 def policy_versions(session: Session) -> list[Policy]:
@@ -354,7 +360,7 @@ def policy_versions(session: Session) -> list[Policy]:
 def add_policy(session: Session, staff, *, name: str, effective_from: date, eligible_kinds: list[str],
                rate_cap_mode: RateCapMode | str, rate_cap_ratio=None, rate_cap_spread_bp: int | None = None,
                premium_subsidy_rate, compensation_rate, compensation_cap, enterprise_risk_ceiling, now: datetime,
-               source: str | None = None) -> Policy:
+               source: str | None = None, default_grace_days: int | None = DEFAULT_GRACE_DAYS) -> Policy:
     """Staff add a new policy version taking effect on `effective_from`. Versions follow each other in time: the
     date must lie after the start of every existing version and outside any version's closed period (an overlapping
     date is refused); the version in force until then ends the day before. Loans keep the version they were signed
@@ -396,6 +402,9 @@ def add_policy(session: Session, staff, *, name: str, effective_from: date, elig
     cap = money(as_decimal(compensation_cap, "compensation_cap"))
     if cap < 0:
         raise InvalidInput("The compensation cap must not be negative.")
+    grace = DEFAULT_GRACE_DAYS if default_grace_days is None else default_grace_days
+    if isinstance(grace, bool) or not isinstance(grace, int) or not 0 <= grace <= MAX_GRACE_DAYS:
+        raise InvalidInput("The grace period before default must be 0 to %(max)s days.", max=MAX_GRACE_DAYS)
 
     ensure_policies(session, now)
     # Every version under its row lock first: two new versions at once queue, and the second sees the first
@@ -419,7 +428,7 @@ def add_policy(session: Session, staff, *, name: str, effective_from: date, elig
         code=f"v{effective_from:%Y%m%d}", name=name, effective_from=effective_from, effective_to=None,
         eligible_kinds=kinds, rate_cap_mode=mode, rate_cap_ratio=ratio, rate_cap_spread_bp=spread,
         premium_subsidy_rate=subsidy, compensation_rate=share, compensation_cap=cap,
-        enterprise_risk_ceiling=ceiling,
+        enterprise_risk_ceiling=ceiling, default_grace_days=grace,
         spending_order=list(current.spending_order) if current is not None else list(SPENDING_ORDER),
         source=(source or "").strip() or None, created_at=now)
     session.add(policy)

@@ -18,11 +18,13 @@ from market.formkit import flash_errors
 from market.loans import service
 from market.loans.forms import (
     ConfirmForm,
+    ConsentForm,
     ContributionForm,
     LoanForm,
     PlanForm,
     PolicyForm,
     RateForm,
+    ReasonForm,
     RecoveryForm,
     RepaymentForm,
     SignOfferForm,
@@ -89,6 +91,7 @@ def policies():
                        premium_subsidy_rate=form.premium_subsidy_rate.data,
                        compensation_rate=form.compensation_rate.data, compensation_cap=form.compensation_cap.data,
                        enterprise_risk_ceiling=form.enterprise_risk_ceiling.data, source=form.source.data,
+                       default_grace_days=form.default_grace_days.data,
                        now=utcnow())
             db.session.commit()
         except DomainError as exc:
@@ -154,7 +157,8 @@ def new():
         except DomainError as exc:
             _fail(exc)
         else:
-            flash(_("The loan was recorded."), "success")
+            flash(_("The loan was recorded. It takes effect, and the assets are pledged, when the enterprise "
+                    "confirms it."), "success")
             return redirect(url_for("loans.detail", loan_id=loan.id))
     return render_template("loans/new.html", form=form)
 
@@ -231,13 +235,48 @@ def detail(loan_id: int):
 
         offer = db.session.get(Offer, loan.offer_id)
         need_id = offer.need_id if offer is not None else None
+    today = utcnow().date()
+    subsidy_txn = db.session.scalar(select(LedgerTxn).where(LedgerTxn.ref == f"subsidy:loan:{loan.id}"))
     return render_template(
         "loans/detail.html", loan=loan, schedule=service.loan_schedule(loan), claim=claim, need_id=need_id,
-        outstanding=service.outstanding_principal(loan), overdue=service.amount_overdue(loan, utcnow().date()),
-        ended=loan.status in service.ENDED_STATUSES,
+        outstanding=service.outstanding_principal(loan), overdue=service.amount_overdue(loan, today),
+        ended=loan.status in service.ENDED_STATUSES, facts=service.overdue_facts(loan, today),
+        shares=service.loan_shares(loan), proposed=service.proposed_assets(db.session, loan), subsidy_txn=subsidy_txn,
         repayment_form=RepaymentForm(), confirm=ConfirmForm(), recovery_form=RecoveryForm(),
+        reason_form=ReasonForm(), consent_form=ConsentForm(),
         is_bank=current_user.role is Role.BANK and loan.bank_org_id == current_user.organisation_id,
+        is_enterprise=current_user.role is Role.ENTERPRISE and loan.enterprise_org_id == current_user.organisation_id,
     )
+
+
+def _decide(loan_id: int, call, message: str, form=None):
+    """Validate the decision's form (CSRF, and its reason and confirmation when it has them), run one service call,
+    commit once, and go back to the loan page."""
+    form = form or ConfirmForm()
+    if form.validate_on_submit():
+        try:
+            call(form)
+            db.session.commit()
+            flash(message, "success")
+        except DomainError as exc:
+            _fail(exc)
+    else:
+        flash(_("Give the reason and tick the confirmation."), "error")
+    return redirect(url_for("loans.detail", loan_id=loan_id))
+
+
+@loans_bp.route("/loans/<int:loan_id>/confirm", methods=["POST"])
+@roles_required(Role.ENTERPRISE)
+def confirm_loan(loan_id: int):
+    return _decide(loan_id, lambda f: service.confirm_loan(db.session, current_user, loan_id, utcnow()),
+                   _("You confirmed the loan; its assets are pledged."), ConsentForm())
+
+
+@loans_bp.route("/loans/<int:loan_id>/decline", methods=["POST"])
+@roles_required(Role.ENTERPRISE, Role.BANK)
+def decline_loan(loan_id: int):
+    return _decide(loan_id, lambda f: service.decline_loan(db.session, current_user, loan_id, utcnow()),
+                   _("The loan will not take effect; nothing was pledged."))
 
 
 @loans_bp.route("/loans/<int:loan_id>/repayments", methods=["POST"])
@@ -261,28 +300,33 @@ def repay(loan_id: int):
 @loans_bp.route("/loans/<int:loan_id>/default", methods=["POST"])
 @roles_required(Role.BANK)
 def default(loan_id: int):
-    if ConfirmForm().validate_on_submit():
-        try:
-            service.declare_default(db.session, current_user, loan_id, utcnow())
-            db.session.commit()
-            flash(_("The loan was declared in default."), "success")
-        except DomainError as exc:
-            _fail(exc)
-    return redirect(url_for("loans.detail", loan_id=loan_id))
+    return _decide(loan_id, lambda f: service.declare_default(db.session, current_user, loan_id, utcnow(),
+                                                              f.reason.data),
+                   _("The loan was declared in default."), ReasonForm())
+
+
+@loans_bp.route("/loans/<int:loan_id>/default-request", methods=["POST"])
+@roles_required(Role.BANK)
+def default_request(loan_id: int):
+    return _decide(loan_id, lambda f: service.request_default(db.session, current_user, loan_id, utcnow(),
+                                                              f.reason.data),
+                   _("Exchange staff were asked to confirm the default."), ReasonForm())
+
+
+@loans_bp.route("/loans/<int:loan_id>/default-request/<any(confirm, refuse):decision>", methods=["POST"])
+@roles_required(Role.STAFF)
+def default_decision(loan_id: int, decision: str):
+    fn = service.confirm_default if decision == "confirm" else service.refuse_default
+    return _decide(loan_id, lambda f: fn(db.session, current_user, loan_id, utcnow(), f.reason.data),
+                   _("Decision saved."), ReasonForm())
 
 
 @loans_bp.route("/loans/<int:loan_id>/claim", methods=["POST"])
 @roles_required(Role.BANK, Role.STAFF)
 def claim(loan_id: int):
-    form = RecoveryForm()
-    if form.validate_on_submit():
-        try:
-            service.record_recovery(db.session, current_user, loan_id, form.recovery.data, utcnow())
-            db.session.commit()
-            flash(_("The compensation claim was assembled."), "success")
-        except DomainError as exc:
-            _fail(exc)
-    return redirect(url_for("loans.detail", loan_id=loan_id))
+    return _decide(loan_id, lambda f: service.record_recovery(db.session, current_user, loan_id, f.recovery.data,
+                                                              utcnow(), f.evidence.data),
+                   _("The compensation claim was assembled."), RecoveryForm())
 
 
 @loans_bp.route("/loans/claims")
@@ -290,21 +334,43 @@ def claim(loan_id: int):
 def claims():
     rows = db.session.scalars(select(CompensationClaim).order_by(CompensationClaim.id.desc()).limit(500)).all()
     return render_template("loans/claims.html", claims=rows, waiting=service.waiting_claims(db.session),
-                           confirm=ConfirmForm(), Status=CompensationStatus)
+                           requests=service.default_requests(db.session), Status=CompensationStatus)
 
 
-@loans_bp.route("/loans/claims/<int:claim_id>/<any(approve, reject):decision>", methods=["POST"])
+@loans_bp.route("/loans/claims/<int:claim_id>")
+@roles_required(Role.STAFF, Role.BANK)
+def claim_detail(claim_id: int):
+    """One claim: the breakdown step by step, the checklist of facts, and (staff) the decisions."""
+    try:
+        item = service.claim_for(db.session, current_user, claim_id)
+    except DomainError:
+        abort(404)
+    checks = service.claim_checklist(db.session, item)
+    return render_template("loans/claim.html", claim=item, loan=item.loan, checks=checks,
+                           all_ok=all(c.ok for c in checks),
+                           breakdown=service.claim_breakdown(item.loan, item.recovery, item.outstanding_principal),
+                           confirm=ConfirmForm(), reason_form=ReasonForm(), Status=CompensationStatus)
+
+
+@loans_bp.route("/loans/claims/<int:claim_id>/<any(approve, reject, verify):decision>", methods=["POST"])
 @roles_required(Role.STAFF)
 def decide_claim(claim_id: int, decision: str):
-    if ConfirmForm().validate_on_submit():
+    form = ReasonForm() if decision == "reject" else ConfirmForm()
+    if form.validate_on_submit():
         try:
-            fn = service.approve_claim if decision == "approve" else service.reject_claim
-            fn(db.session, current_user, claim_id, utcnow())
+            if decision == "approve":
+                service.approve_claim(db.session, current_user, claim_id, utcnow())
+            elif decision == "verify":
+                service.verify_recovery(db.session, current_user, claim_id, utcnow())
+            else:
+                service.reject_claim(db.session, current_user, claim_id, utcnow(), form.reason.data)
             db.session.commit()
             flash(_("Decision saved."), "success")
         except DomainError as exc:
             _fail(exc)
-    return redirect(url_for("loans.claims"))
+    else:
+        flash(_("Give the reason and tick the confirmation."), "error")
+    return redirect(url_for("loans.claim_detail", claim_id=claim_id))
 
 
 @loans_bp.route("/loans/fund", methods=["GET", "POST"])
@@ -323,13 +389,15 @@ def fund():
     balance = service.fund_balance(db.session, now)
     db.session.commit()
     txns = db.session.scalars(select(LedgerTxn).order_by(LedgerTxn.id.desc()).limit(200)).all()
+    running = service.running_balances(db.session, [t.id for t in txns])
     waiting = service.waiting_claims(db.session)
     # System entries are described in the reader's language (their stored memo is English): claim refs → loan ids.
     claim_ids = [int(t.ref.split(":")[1]) for t in txns if t.ref.startswith("claim:")]
     claim_loans = {f"claim:{c.id}": c.loan_id for c in db.session.scalars(
         select(CompensationClaim).where(CompensationClaim.id.in_(claim_ids)))} if claim_ids else {}
     return render_template("loans/fund.html", form=form, balance=balance, txns=txns, waiting=waiting,
-                           waiting_amount=sum((c.compensation for c in waiting), Decimal(0)), claim_loans=claim_loans)
+                           running=running, waiting_amount=sum((c.compensation for c in waiting), Decimal(0)),
+                           claim_loans=claim_loans)
 
 
 @loans_bp.route("/loans/<int:loan_id>/subsidy", methods=["POST"])

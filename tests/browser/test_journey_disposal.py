@@ -32,6 +32,7 @@ from market.ip.models import IpAsset, IpKind, LegalStatus, PledgeState
 from market.loans import service as loans
 from market.loans.models import CompensationClaim, CompensationStatus, LoanStatus
 from tests.conftest import DATABASES, PASSWORD, PG_URL, Factory, screenshot
+from tests.loans.conftest import confirmed_loan
 
 pytestmark = pytest.mark.browser
 
@@ -155,7 +156,7 @@ def _history(app, locale):
                         frozen=False, created_at=signed_at, updated_at=signed_at)
         session.add(asset)
         session.flush()
-        loan = loans.sign_loan(session, bank, enterprise_org_id=enterprise.id, principal=PRINCIPAL,
+        loan = confirmed_loan(session, bank, enterprise, principal=PRINCIPAL,
                                annual_rate=Decimal("0.0520"), term_months=12, asset_ids=[asset.id],
                                signed_on=signed_on, now=signed_at, registration_number="渝知质登字2026第0518号")
         for item in loans.loan_schedule(loan)[:2]:

@@ -29,7 +29,7 @@ def claimed(session, factory):
     """A defaulted loan (¥4,000,000, nothing repaid) whose claim was assembled with a ¥1,000,000 recovery."""
     world = World(session, factory)
     loan = world.loan()
-    loans.declare_default(session, world.bank_user, loan.id, NOW)
+    loans.declare_default(session, world.bank_user, loan.id, NOW, reason="逾期未还")
     claim = loans.assemble_claim(session, loan, Decimal("1000000"), NOW, actor=world.bank_user)
     session.commit()
     return world, loan, claim

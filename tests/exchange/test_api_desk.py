@@ -96,12 +96,12 @@ def test_listing_a_defaulted_loan_is_all_or_nothing(client, session, factory, tw
 
 
 def test_a_loan_not_in_default_cannot_be_listed(client, session, factory):
-    from market.loans.service import sign_loan
     from tests.exchange.test_disposal import asset_of
+    from tests.loans.conftest import confirmed_loan
 
     d = Defaulted(session, factory)
     asset = asset_of(session, d.enterprise)
-    loan = sign_loan(session, d.bank_user, enterprise_org_id=d.enterprise.id, principal=D("100000"),
+    loan = confirmed_loan(session, d.bank_user, d.enterprise, principal=D("100000"),
                      annual_rate=D("0.05"), term_months=6, asset_ids=[asset.id], signed_on=NOW.date(), now=NOW,
                      registration_number="R1")
     session.commit()

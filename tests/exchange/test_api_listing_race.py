@@ -19,9 +19,9 @@ from tests.conftest import NOW, post_at_once
 def _race(app):
     from market.db import db
     from market.exchange.models import Listing
-    from market.loans.service import declare_default, sign_loan
+    from market.loans.service import declare_default
     from tests.conftest import Factory
-    from tests.loans.conftest import make_asset
+    from tests.loans.conftest import confirmed_loan, make_asset
 
     with app.app_context():
         f = Factory(db.session)
@@ -29,10 +29,10 @@ def _race(app):
         bank = f.user(Role.BANK)
         ent = f.org(OrgKind.ENTERPRISE)
         assets = [make_asset(db.session, ent) for _ in range(2)]
-        loan = sign_loan(db.session, bank, enterprise_org_id=ent.id, principal=Decimal("1000000"),
+        loan = confirmed_loan(db.session, bank, ent, principal=Decimal("1000000"),
                          annual_rate=Decimal("0.05"), term_months=12, asset_ids=[a.id for a in assets],
                          signed_on=date(2016, 3, 1), now=NOW, registration_number="R1")
-        declare_default(db.session, bank, loan.id, NOW)
+        declare_default(db.session, bank, loan.id, NOW, reason="逾期未还")
         db.session.commit()
         loan_id, emails = loan.id, [u.email for u in staff]
         body = {"valuations": [{"asset_id": a.id, "amount": "1000000"} for a in assets]}

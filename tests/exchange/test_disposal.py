@@ -34,17 +34,18 @@ class Defaulted:
     """A bank lends ¥4,000,000 to an enterprise against two patents and declares the loan in default."""
 
     def __init__(self, session, factory, n_assets=1):
-        from market.loans.service import declare_default, sign_loan
+        from market.loans.service import declare_default
+        from tests.loans.conftest import confirmed_loan
 
         self.session = session
         self.staff = factory.user(Role.STAFF)
         self.bank_user = factory.user(Role.BANK)
         self.enterprise = factory.org(OrgKind.ENTERPRISE)
         self.assets = [asset_of(session, self.enterprise) for _ in range(n_assets)]
-        self.loan = sign_loan(session, self.bank_user, enterprise_org_id=self.enterprise.id, principal=D("4000000"),
+        self.loan = confirmed_loan(session, self.bank_user, self.enterprise, principal=D("4000000"),
                               annual_rate=D("0.0500"), term_months=12, asset_ids=[a.id for a in self.assets],
                               signed_on=date(2016, 3, 1), now=NOW, registration_number="X2016500000999")
-        declare_default(session, self.bank_user, self.loan.id, NOW)
+        declare_default(session, self.bank_user, self.loan.id, NOW, reason="逾期未还")
 
 
 def announce(session, d, listing, start=NOW + timedelta(days=31)):

@@ -14,10 +14,10 @@ from market.db import db
 from market.ip import saved
 from market.ip.indexing import get_backend, reindex
 from market.ip.models import IpAsset, IpKind, LegalStatus, PledgeState, SavedSearch
-from market.loans.service import sign_loan
 from market.valuations.models import ValuationMethod, ValueType
 from market.valuations.service import ValuationInput, create_valuation
 from tests.conftest import NOW, PASSWORD, Factory
+from tests.loans.conftest import confirmed_loan
 
 
 @pytest.fixture
@@ -40,7 +40,7 @@ def patents(make_app, tmp_path):
         db.session.add_all([granted, lapsed, engine])
         bank = f.user(Role.BANK)
         db.session.flush()
-        sign_loan(db.session, bank, enterprise_org_id=owner.id, principal=Decimal("1000000"),
+        confirmed_loan(db.session, bank, owner, principal=Decimal("1000000"),
                   annual_rate=Decimal("0.05"), term_months=12, asset_ids=[engine.id], signed_on=date(2026, 6, 1),
                   now=NOW, registration_number="Y2026500000042")
         report = create_valuation(db.session, f.user(Role.VALUER), ValuationInput(

@@ -6,11 +6,10 @@ from datetime import date
 from decimal import Decimal
 
 from market.accounts.models import OrgKind, Role
-from market.loans.service import sign_loan
 from market.valuations.models import ValuationMethod, ValueType
 from market.valuations.service import ValuationInput, create_valuation
 from tests.conftest import NOW, login
-from tests.loans.conftest import make_asset
+from tests.loans.conftest import confirmed_loan, make_asset
 
 
 def test_patent_page_lists_pledges_and_valuations(client, session, factory):
@@ -22,7 +21,7 @@ def test_patent_page_lists_pledges_and_valuations(client, session, factory):
         valuation_date=date(2016, 2, 1), method=ValuationMethod.INCOME, signer_name="陈评估",
         signer_qualification="CPV-50-0001"), NOW, issue=True)
     bank_user = factory.user(Role.BANK)
-    sign_loan(session, bank_user, enterprise_org_id=enterprise.id, principal=Decimal("1000000"),
+    confirmed_loan(session, bank_user, enterprise, principal=Decimal("1000000"),
               annual_rate=Decimal("0.05"), term_months=12, asset_ids=[asset.id], signed_on=date(2016, 3, 1),
               now=NOW, registration_number="ZL2016-0301-88")
     session.commit()

@@ -23,6 +23,34 @@ def make_asset(session, owner, kind=IpKind.INVENTION, status=LegalStatus.GRANTED
     return asset
 
 
+def enterprise_user(session, enterprise):
+    """A user of the enterprise (made when it has none): the one who confirms its loans."""
+    from sqlalchemy import select
+
+    from market.accounts.models import User
+    from tests.conftest import _hashed
+
+    user = session.scalar(select(User).where(User.organisation_id == enterprise.id, User.role == Role.ENTERPRISE)
+                          .order_by(User.id).limit(1))
+    if user is None:
+        n = next(_n)
+        user = User(email=f"ent-confirm{n}-{enterprise.id}@example.cq", password_hash=_hashed, name=f"ent{n}",
+                    role=Role.ENTERPRISE, organisation=enterprise, locale="zh_CN", active=True, session_version=1,
+                    created_at=NOW)
+        session.add(user)
+        session.flush()
+    return user
+
+
+def confirmed_loan(session, bank_user, enterprise, now=NOW, **kw):
+    """A loan the bank records (`sign_loan`, pending) and the enterprise confirms (`confirm_loan`): in effect, with
+    its pledges, as every direct loan must be before it counts."""
+    from market.loans.service import confirm_loan, sign_loan
+
+    loan = sign_loan(session, bank_user, enterprise_org_id=enterprise.id, now=now, **kw)
+    return confirm_loan(session, enterprise_user(session, enterprise), loan.id, now)
+
+
 class World:
     def __init__(self, session, factory):
         self.session = session
@@ -36,13 +64,11 @@ class World:
         return make_asset(self.session, self.enterprise, **kw)
 
     def loan(self, principal="4000000", rate="0.0500", signed_on=date(2016, 3, 1), term=12, assets=None, **kw):
-        from market.loans.service import sign_loan
-
+        """A direct loan, confirmed by the enterprise (in effect, pledged)."""
         assets = assets or [self.asset()]
-        return sign_loan(self.session, self.bank_user, enterprise_org_id=self.enterprise.id,
-                         principal=Decimal(principal), annual_rate=Decimal(rate), term_months=term,
-                         asset_ids=[a.id for a in assets], signed_on=signed_on, now=NOW,
-                         registration_number="X2016500000123", **kw)
+        return confirmed_loan(self.session, self.bank_user, self.enterprise, principal=Decimal(principal),
+                              annual_rate=Decimal(rate), term_months=term, asset_ids=[a.id for a in assets],
+                              signed_on=signed_on, registration_number="X2016500000123", **kw)
 
 
 @pytest.fixture

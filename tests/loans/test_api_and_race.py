@@ -67,16 +67,24 @@ def _token(client, user):
 
 
 def test_loans_api_flow(client, world):
+    from tests.loans.conftest import enterprise_user
+
     bank = _token(client, world.bank_user)
     staff = _token(client, world.staff)
+    ent = _token(client, enterprise_user(world.session, world.enterprise))
+    world.session.commit()
     asset = world.asset()
     payload = {"enterprise_org_id": world.enterprise.id, "principal": "8000000", "annual_rate": "0.05",
                "term_months": 12, "asset_ids": [asset.id], "signed_on": "2016-03-01",
                "registration_number": "X2016500000999"}
     r = client.post("/api/v1/loans", json=payload, headers=bank)
     assert r.status_code == 201, r.get_json()
+    assert r.get_json()["status"] == "pending" and r.get_json()["pledges"] == []
     loan_id = r.get_json()["id"]
-    assert client.post("/api/v1/loans", json=payload, headers=bank).status_code == 409
+    r = client.post(f"/api/v1/loans/{loan_id}/confirm", headers=ent)
+    assert r.status_code == 200 and r.get_json()["status"] == "active" and r.get_json()["consent"] == "confirmed"
+    assert client.post(f"/api/v1/loans/{loan_id}/confirm", headers=ent).status_code == 409
+    assert client.post("/api/v1/loans", json=payload, headers=bank).status_code == 409  # the asset is pledged now
     assert client.post("/api/v1/loans", json={**payload, "principal": "x"}, headers=bank).status_code == 422
     assert client.post("/api/v1/loans", json=payload, headers=staff).status_code == 403
     assert client.get("/api/v1/loans", headers={}).status_code == 401
@@ -84,11 +92,17 @@ def test_loans_api_flow(client, world):
     r = client.post(f"/api/v1/loans/{loan_id}/repayments", json={"paid_on": "2016-04-01", "principal": "2000000"},
                     headers=bank)
     assert r.status_code == 201 and r.get_json()["outstanding_principal"] == "6000000.00"
-    assert client.post(f"/api/v1/loans/{loan_id}/default", headers=bank).get_json()["status"] == "defaulted"
-    r = client.post(f"/api/v1/loans/{loan_id}/claim", json={"recovery": "0"}, headers=bank)
+    assert client.post(f"/api/v1/loans/{loan_id}/default", json={}, headers=bank).status_code == 422
+    r = client.post(f"/api/v1/loans/{loan_id}/default", json={"reason": "连续逾期"}, headers=bank)
+    assert r.get_json()["status"] == "defaulted" and r.get_json()["default_basis"] == "overdue"
+    assert client.post(f"/api/v1/loans/{loan_id}/claim", json={"recovery": "0"}, headers=bank).status_code == 422
+    r = client.post(f"/api/v1/loans/{loan_id}/claim", json={"recovery": "0", "evidence": "(2016)渝01民初1号判决"},
+                    headers=bank)
     assert r.status_code == 201 and r.get_json()["compensation"] == "1500000.00"
     claim_id = r.get_json()["id"]
     assert client.post(f"/api/v1/claims/{claim_id}/approve", headers=bank).status_code == 403
+    assert client.post(f"/api/v1/claims/{claim_id}/approve", headers=staff).status_code == 409  # not verified
+    assert client.post(f"/api/v1/claims/{claim_id}/verify-recovery", headers=staff).status_code == 200
     assert client.post(f"/api/v1/claims/{claim_id}/approve", headers=staff).get_json()["status"] == "paid"
     assert client.post(f"/api/v1/claims/{claim_id}/approve", headers=staff).status_code == 409
     assert client.get("/api/v1/fund", headers=staff).get_json()["balance"] == "23500000.00"
@@ -108,9 +122,10 @@ def test_pages_render(client, world):
 
 
 def _race(app):
-    """Two banks' sessions sign a loan on the same patent at the same moment: exactly one wins."""
+    """Two banks recorded a loan on the same patent; the enterprise's two users confirm both at the same moment:
+    exactly one takes effect, the other is refused, and the patent has one active pledge."""
     from market.db import db
-    from market.loans.service import sign_loan
+    from market.loans.service import confirm_loan, sign_loan
     from tests.conftest import Factory
     from tests.loans.conftest import make_asset, run_together
 
@@ -118,17 +133,20 @@ def _race(app):
         f = Factory(db.session)
         banks = [f.user(Role.BANK), f.user(Role.BANK)]
         ent = f.org(OrgKind.ENTERPRISE)
+        users = [f.user(Role.ENTERPRISE, org=ent), f.user(Role.ENTERPRISE, org=ent)]
         asset = make_asset(db.session, ent)
+        loans = {}
+        for bank, user in zip(banks, users, strict=True):
+            loans[user.id] = sign_loan(db.session, bank, enterprise_org_id=ent.id, principal=D("1000000"),
+                                       annual_rate=D("0.05"), term_months=12, asset_ids=[asset.id],
+                                       signed_on=date(2016, 3, 1), now=NOW, registration_number=f"R{bank.id}").id
         db.session.commit()
-        ids = [b.id for b in banks]
-        ent_id, asset_id = ent.id, asset.id
+        asset_id = asset.id
 
-    def sign(session, user):
-        sign_loan(session, user, enterprise_org_id=ent_id, principal=D("1000000"), annual_rate=D("0.05"),
-                  term_months=12, asset_ids=[asset_id], signed_on=date(2016, 3, 1), now=NOW,
-                  registration_number=f"R{user.id}")
+    def confirm(session, user):
+        confirm_loan(session, user, loans[user.id], NOW)
 
-    outcomes = run_together(app, ids, sign)
+    outcomes = run_together(app, list(loans), confirm)
     with app.app_context():
         from sqlalchemy import func, select
 

@@ -18,7 +18,7 @@ def _race(app):
     from market.loans import service
     from market.loans.models import CompensationClaim, LedgerTxn
     from tests.conftest import Factory
-    from tests.loans.conftest import make_asset
+    from tests.loans.conftest import confirmed_loan, make_asset
 
     with app.app_context():
         f = Factory(db.session)
@@ -26,16 +26,18 @@ def _race(app):
         bank = f.user(Role.BANK)
         ent = f.org(OrgKind.ENTERPRISE)
         asset = make_asset(db.session, ent)
-        loan = service.sign_loan(db.session, bank, enterprise_org_id=ent.id, principal=Decimal("1000000"),
+        loan = confirmed_loan(db.session, bank, ent, principal=Decimal("1000000"),
                                  annual_rate=Decimal("0.05"), term_months=12, asset_ids=[asset.id],
                                  signed_on=date(2016, 3, 1), now=NOW, registration_number="R1")
-        service.declare_default(db.session, bank, loan.id, NOW)
-        claim = service.record_recovery(db.session, bank, loan.id, Decimal("0"), NOW)
+        service.declare_default(db.session, bank, loan.id, NOW, reason="逾期未还")
+        claim = service.record_recovery(db.session, bank, loan.id, Decimal("0"), NOW, evidence="处置回收凭证")
+        service.verify_recovery(db.session, staff[0], claim.id, NOW)
         service.fund_balance(db.session, NOW)  # open the fund
         db.session.commit()
         claim_id, emails = claim.id, [u.email for u in staff]
     decisions = ("approve", "reject")
-    statuses = dict(zip(decisions, post_at_once(app, emails, [(f"/api/v1/claims/{claim_id}/{d}", None)
+    bodies = {"approve": None, "reject": {"reason": "重复申请"}}
+    statuses = dict(zip(decisions, post_at_once(app, emails, [(f"/api/v1/claims/{claim_id}/{d}", bodies[d])
                                                               for d in decisions]), strict=True))
     with app.app_context():
         from sqlalchemy import select

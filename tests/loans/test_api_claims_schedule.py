@@ -31,8 +31,9 @@ def audits(session, action: str, entity_id) -> int:
 def claimed(session, world):
     """A loan of ¥4,000,000 defaulted with nothing recovered: its claim (30 % of the loss) waits for staff."""
     loan = world.loan()
-    service.declare_default(session, world.bank_user, loan.id, NOW)
-    claim = service.record_recovery(session, world.bank_user, loan.id, Decimal("0"), NOW)
+    service.declare_default(session, world.bank_user, loan.id, NOW, reason="逾期未还")
+    claim = service.record_recovery(session, world.bank_user, loan.id, Decimal("0"), NOW, evidence="处置回收凭证")
+    service.verify_recovery(session, world.staff, claim.id, NOW)
     session.commit()
     return loan, claim
 
@@ -60,14 +61,17 @@ def test_one_claim_for_its_bank_and_staff_only(client, session, factory, world, 
 def test_staff_reject_a_claim_once_and_audited(client, session, world, claimed):
     _loan, claim = claimed
     url = f"/api/v1/claims/{claim.id}/reject"
-    r = client.post(url, headers=bearer(session, world.bank_user))
+    reason = {"reason": "回收金额与判决不符"}
+    r = client.post(url, json=reason, headers=bearer(session, world.bank_user))
     assert r.status_code == 403
     session.refresh(claim)
     assert claim.status.value == "submitted" and audits(session, "claim.rejected", claim.id) == 0
-    r = client.post(url, headers=bearer(session, world.staff))
+    assert client.post(url, json={"reason": ""}, headers=bearer(session, world.staff)).status_code == 422
+    r = client.post(url, json=reason, headers=bearer(session, world.staff))
     assert r.status_code == 200 and r.get_json()["status"] == "rejected"
+    assert r.get_json()["decision_reason"] == "回收金额与判决不符"
     assert audits(session, "claim.rejected", claim.id) == 1
-    again = client.post(url, headers=bearer(session, world.staff))
+    again = client.post(url, json=reason, headers=bearer(session, world.staff))
     assert again.status_code == 409 and again.get_json()["error"]["message"]
     approve = client.post(f"/api/v1/claims/{claim.id}/approve", headers=bearer(session, world.staff))
     assert approve.status_code == 409
@@ -199,10 +203,10 @@ def test_fund_ledger_for_staff(client, session, world, claimed):
 
 def test_claim_of_another_banks_loan_cannot_be_made(client, session, factory, world):
     loan = world.loan()
-    service.declare_default(session, world.bank_user, loan.id, NOW)
+    service.declare_default(session, world.bank_user, loan.id, NOW, reason="逾期未还")
     session.commit()
     other = bearer(session, factory.user(Role.BANK))
-    r = client.post(f"/api/v1/loans/{loan.id}/claim", json={"recovery": "0"}, headers=other)
+    r = client.post(f"/api/v1/loans/{loan.id}/claim", json={"recovery": "0", "evidence": "x"}, headers=other)
     assert r.status_code == 403
     assert session.scalar(select(func.count()).select_from(CompensationClaim)
                           .where(CompensationClaim.loan_id == loan.id)) == 0
@@ -225,9 +229,10 @@ def test_huge_repayment_and_recovery_are_422_and_keep_nothing(client, session, w
     r = client.post(f"/api/v1/loans/{loan.id}/repayments", json={"paid_on": "2016-04-01", "interest": "1e20"},
                     headers=headers)
     assert r.status_code == 422 and "interest" in r.get_json()["error"]["details"]["json"]
-    service.declare_default(session, world.bank_user, loan.id, NOW)
+    service.declare_default(session, world.bank_user, loan.id, NOW, reason="逾期未还")
     session.commit()
-    r = client.post(f"/api/v1/loans/{loan.id}/claim", json={"recovery": "1e40"}, headers=headers)
+    r = client.post(f"/api/v1/loans/{loan.id}/claim", json={"recovery": "1e40", "evidence": "x"},
+                    headers=headers)
     assert r.status_code == 422
     assert session.scalar(select(func.count()).select_from(Repayment).where(Repayment.loan_id == loan.id)) == 0
     assert service.loan_claim(session, loan.id) is None

@@ -26,7 +26,7 @@ def seed(session):
     from market.loans import service
     from tests.conftest import Factory
     from tests.exchange.conftest import CHECKED, build_lot
-    from tests.loans.conftest import make_asset
+    from tests.loans.conftest import confirmed_loan, make_asset
 
     f = Factory(session)
     bank, staff, bidder = f.user(Role.BANK), f.user(Role.STAFF), f.user(Role.BIDDER)
@@ -35,22 +35,23 @@ def seed(session):
     now = utcnow()
 
     def loan(n_assets=1, **kw):
-        return service.sign_loan(session, bank, enterprise_org_id=ent.id, principal=Decimal("4000000"),
-                                 annual_rate=Decimal("0.05"), term_months=12, signed_on=date(2016, 3, 1), now=NOW,
-                                 asset_ids=[make_asset(session, ent).id for _ in range(n_assets)],
-                                 registration_number="X1", **kw)
+        return confirmed_loan(session, bank, ent, principal=Decimal("4000000"), annual_rate=Decimal("0.05"),
+                              term_months=12, signed_on=date(2016, 3, 1), now=NOW,
+                              asset_ids=[make_asset(session, ent).id for _ in range(n_assets)],
+                              registration_number="X1", **kw)
 
     running = loan(guarantor_org_id=guarantor.id, guarantee_coverage=Decimal("0.3"),
                    guarantee_premium=Decimal("30000"))
     service.record_repayment(session, bank, running.id, paid_on=date(2016, 4, 1), principal=Decimal("333333.33"),
                              interest=Decimal("16666.67"), now=NOW)
     claimed = loan()
-    service.declare_default(session, bank, claimed.id, NOW)
-    claim = service.record_recovery(session, bank, claimed.id, Decimal("100000"), NOW)
+    service.declare_default(session, bank, claimed.id, NOW, reason="逾期未还")
+    claim = service.record_recovery(session, bank, claimed.id, Decimal("100000"), NOW, evidence="处置回收凭证")
+    service.verify_recovery(session, staff, claim.id, NOW)
     waiting = loan(n_assets=2)
-    service.declare_default(session, bank, waiting.id, NOW)
+    service.declare_default(session, bank, waiting.id, NOW, reason="逾期未还")
     listed = loan()
-    service.declare_default(session, bank, listed.id, NOW)
+    service.declare_default(session, bank, listed.id, NOW, reason="逾期未还")
     lot = disposal.list_loan_for_disposal(session, staff, listed.id, now,
                                           {listed.pledges[0].asset_id: Decimal("1000000")})[0]
     exchange.review_listing(session, staff, lot, CHECKED, True, now)

@@ -20,7 +20,7 @@ from market.needs import docking
 from market.needs.models import NeedStatus
 from market.outbox import SearchOutbox
 from tests.conftest import NOW, login
-from tests.loans.conftest import run_together
+from tests.loans.conftest import confirmed_loan, run_together
 from tests.needs.conftest import NeedsKit
 
 SIGNED = date(2026, 12, 1)
@@ -101,9 +101,9 @@ def test_another_bank_cannot_sign(session, factory, story):
 def test_asset_pledged_meanwhile_is_409_and_nothing_written(session, factory, story):
     first, second = story["assets"]
     # the bank pledged the second patent for another loan after the need was published
-    other = service.sign_loan(session, story["bank"], enterprise_org_id=story["need"].org_id,
-                              principal=Decimal("500000"), annual_rate=Decimal("0.05"), term_months=6,
-                              asset_ids=[second.id], signed_on=SIGNED, now=AT, registration_number="OTHER")
+    other = confirmed_loan(session, story["bank"], story["need"].org, principal=Decimal("500000"),
+                           annual_rate=Decimal("0.05"), term_months=6, asset_ids=[second.id], signed_on=SIGNED,
+                           now=AT, registration_number="OTHER")
     before = _loans(session)
     pledges = session.scalar(select(func.count()).select_from(Pledge))
     with pytest.raises(Conflict) as err:

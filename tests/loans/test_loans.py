@@ -132,7 +132,7 @@ def test_watchlist_flags_lapsed_and_transferred_once(world, factory):
 
 def _defaulted(world, **kw):
     loan = world.loan(**kw)
-    service.declare_default(world.session, world.bank_user, loan.id, NOW)
+    service.declare_default(world.session, world.bank_user, loan.id, NOW, reason="逾期未还")
     return loan
 
 

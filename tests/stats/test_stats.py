@@ -17,6 +17,7 @@ from market.needs.models import Need, NeedStatus
 from market.stats import figures
 from market.stats.chart import bar_chart
 from tests.conftest import NOW
+from tests.loans.conftest import confirmed_loan
 
 _n = count(1)
 
@@ -53,7 +54,7 @@ class World:
     def loan(self, bank, principal, signed_on, enterprise=None):
         enterprise = enterprise or self.ent1
         asset = make_asset(self.s, enterprise)
-        return loans.sign_loan(self.s, bank, enterprise_org_id=enterprise.id, principal=D(principal),
+        return confirmed_loan(self.s, bank, enterprise, principal=D(principal),
                                annual_rate=D("0.0500"), term_months=12, asset_ids=[asset.id], signed_on=signed_on,
                                now=NOW, registration_number="X2016500000999")
 
@@ -77,7 +78,7 @@ def world(session, factory):
     w.l1 = w.loan(w.bank_a, "4000000.10", date(2016, 3, 1))
     w.l2 = w.loan(w.bank_a, "1500000", date(2016, 4, 15))
     w.l3 = w.loan(w.bank_b, "2000000", date(2016, 3, 20), enterprise=w.ent2)
-    loans.declare_default(s, w.bank_a, w.l1.id, NOW)
+    loans.declare_default(s, w.bank_a, w.l1.id, NOW, reason="逾期未还")
     claim = loans.assemble_claim(s, w.l1, D("0"), NOW)
     loans.approve_claim(s, w.staff, claim.id, NOW)
     s.flush()
@@ -236,7 +237,7 @@ def test_time_from_need_to_loan(world, client, login_as):
         s.add(offer)
         s.flush()
         asset = make_asset(s, world.ent3)
-        loans.sign_loan(s, world.bank_b, enterprise_org_id=world.ent3.id, principal=D("1000000"),
+        confirmed_loan(s, world.bank_b, world.ent3, principal=D("1000000"),
                         annual_rate=D("0.05"), term_months=12, asset_ids=[asset.id],
                         signed_on=date(2016, 5, 1 + days) if days < 31 else date(2016, 6, 1), now=NOW,
                         registration_number="X1", offer_id=offer.id)

@@ -49,11 +49,12 @@ class World:
                                         issue=True)
 
     def pledge(self, asset, bank_user):
-        from market.loans.service import sign_loan
+        from market.accounts.models import Organisation
+        from tests.loans.conftest import confirmed_loan
 
-        return sign_loan(self.session, bank_user, enterprise_org_id=asset.owner_org_id, principal=Decimal("1000000"),
-                         annual_rate=Decimal("0.05"), term_months=12, asset_ids=[asset.id],
-                         signed_on=date(2026, 6, 1), now=NOW, registration_number="X2026500000001")
+        return confirmed_loan(self.session, bank_user, self.session.get(Organisation, asset.owner_org_id),
+                              principal=Decimal("1000000"), annual_rate=Decimal("0.05"), term_months=12,
+                              asset_ids=[asset.id], signed_on=date(2026, 6, 1), registration_number="X2026500000001")
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-03 13:25:31.468896
+Create Date: 2026-12-03 13:52:07.456703
 """
 from alembic import op
 import sqlalchemy as sa
@@ -83,6 +83,7 @@ def upgrade() -> None:
     sa.Column('compensation_rate', sa.Numeric(precision=9, scale=6), nullable=False),
     sa.Column('compensation_cap', sa.Numeric(precision=18, scale=2), nullable=False),
     sa.Column('enterprise_risk_ceiling', sa.Numeric(precision=9, scale=6), nullable=False),
+    sa.Column('default_grace_days', sa.Integer(), nullable=False),
     sa.Column('spending_order', sa.JSON(), nullable=False),
     sa.Column('source', sa.String(length=300), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
@@ -311,7 +312,7 @@ def upgrade() -> None:
     sa.Column('repayment_method', sa.Enum('equal_principal', 'bullet', name='repaymentmethod', native_enum=False, create_constraint=True, length=32), nullable=False),
     sa.Column('signed_on', sa.Date(), nullable=False),
     sa.Column('maturity', sa.Date(), nullable=False),
-    sa.Column('status', sa.Enum('active', 'overdue', 'defaulted', 'in_disposal', 'repaid', 'written_off', 'closed', name='loanstatus', native_enum=False, create_constraint=True, length=32), nullable=False),
+    sa.Column('status', sa.Enum('pending', 'declined', 'active', 'overdue', 'defaulted', 'in_disposal', 'repaid', 'written_off', 'closed', name='loanstatus', native_enum=False, create_constraint=True, length=32), nullable=False),
     sa.Column('guarantor_org_id', sa.Integer(), nullable=True),
     sa.Column('guarantee_coverage', sa.Numeric(precision=9, scale=6), nullable=False),
     sa.Column('guarantee_premium', sa.Numeric(precision=18, scale=2), nullable=False),
@@ -321,12 +322,24 @@ def upgrade() -> None:
     sa.Column('premium_subsidy', sa.Numeric(precision=18, scale=2), nullable=False),
     sa.Column('collateral_text', sa.Text(), nullable=True),
     sa.Column('offer_id', sa.Integer(), nullable=True),
+    sa.Column('consent', sa.Enum('offer', 'confirmed', name='consent', native_enum=False, create_constraint=True, length=32), nullable=True),
+    sa.Column('consented_at', sa.DateTime(), nullable=True),
+    sa.Column('consented_by_id', sa.Integer(), nullable=True),
+    sa.Column('proposal', sa.JSON(), nullable=True),
+    sa.Column('default_basis', sa.Enum('overdue', 'staff', name='defaultbasis', native_enum=False, create_constraint=True, length=32), nullable=True),
+    sa.Column('default_reason', sa.String(length=500), nullable=True),
+    sa.Column('default_facts', sa.JSON(), nullable=True),
+    sa.Column('default_requested_at', sa.DateTime(), nullable=True),
+    sa.Column('default_request_reason', sa.String(length=500), nullable=True),
+    sa.Column('default_confirmed_by_id', sa.Integer(), nullable=True),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('defaulted_on', sa.Date(), nullable=True),
     sa.Column('closed_at', sa.DateTime(), nullable=True),
     sa.ForeignKeyConstraint(['bank_org_id'], ['organisation.id'], name=op.f('fk_loan_bank_org_id_organisation')),
+    sa.ForeignKeyConstraint(['consented_by_id'], ['user_account.id'], name=op.f('fk_loan_consented_by_id_user_account')),
     sa.ForeignKeyConstraint(['created_by_id'], ['user_account.id'], name=op.f('fk_loan_created_by_id_user_account')),
+    sa.ForeignKeyConstraint(['default_confirmed_by_id'], ['user_account.id'], name=op.f('fk_loan_default_confirmed_by_id_user_account')),
     sa.ForeignKeyConstraint(['enterprise_org_id'], ['organisation.id'], name=op.f('fk_loan_enterprise_org_id_organisation')),
     sa.ForeignKeyConstraint(['guarantor_org_id'], ['organisation.id'], name=op.f('fk_loan_guarantor_org_id_organisation')),
     sa.ForeignKeyConstraint(['insurer_org_id'], ['organisation.id'], name=op.f('fk_loan_insurer_org_id_organisation')),
@@ -335,6 +348,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('loan', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_loan_bank_org_id'), ['bank_org_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_loan_default_requested_at'), ['default_requested_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_loan_enterprise_org_id'), ['enterprise_org_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_loan_offer_id'), ['offer_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_loan_signed_on'), ['signed_on'], unique=False)
@@ -623,6 +637,11 @@ def upgrade() -> None:
     sa.Column('bank_loss', sa.Numeric(precision=18, scale=2), nullable=False),
     sa.Column('compensation', sa.Numeric(precision=18, scale=2), nullable=False),
     sa.Column('reason', sa.String(length=300), nullable=True),
+    sa.Column('recovery_source', sa.Enum('exchange', 'declared', name='recoverysource', native_enum=False, create_constraint=True, length=32), nullable=False),
+    sa.Column('recovery_evidence', sa.Text(), nullable=True),
+    sa.Column('evidence_verified_at', sa.DateTime(), nullable=True),
+    sa.Column('evidence_verified_by_id', sa.Integer(), nullable=True),
+    sa.Column('decision_reason', sa.String(length=500), nullable=True),
     sa.Column('reason_params', sa.JSON(), nullable=True),
     sa.Column('status', sa.Enum('submitted', 'approved', 'paid', 'rejected', 'not_covered', name='compensationstatus', native_enum=False, create_constraint=True, length=32), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
@@ -630,6 +649,7 @@ def upgrade() -> None:
     sa.Column('approved_by_id', sa.Integer(), nullable=True),
     sa.Column('paid_at', sa.DateTime(), nullable=True),
     sa.ForeignKeyConstraint(['approved_by_id'], ['user_account.id'], name=op.f('fk_loan_claim_approved_by_id_user_account')),
+    sa.ForeignKeyConstraint(['evidence_verified_by_id'], ['user_account.id'], name=op.f('fk_loan_claim_evidence_verified_by_id_user_account')),
     sa.ForeignKeyConstraint(['loan_id'], ['loan.id'], name=op.f('fk_loan_claim_loan_id_loan')),
     sa.ForeignKeyConstraint(['policy_id'], ['loan_policy.id'], name=op.f('fk_loan_claim_policy_id_loan_policy')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_loan_claim')),
@@ -1029,6 +1049,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_loan_signed_on'))
         batch_op.drop_index(batch_op.f('ix_loan_offer_id'))
         batch_op.drop_index(batch_op.f('ix_loan_enterprise_org_id'))
+        batch_op.drop_index(batch_op.f('ix_loan_default_requested_at'))
         batch_op.drop_index(batch_op.f('ix_loan_bank_org_id'))
 
     op.drop_table('loan')
