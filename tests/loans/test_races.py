@@ -15,15 +15,15 @@ from tests.races import TARGETS, count, private_app, widen_window
 
 def _loan(app, principal="1000"):
     from market.db import db
-    from market.loans.service import sign_loan
+    from tests.loans.conftest import confirmed_loan
 
     with app.app_context():
         f = Factory(db.session)
         bank = f.user(Role.BANK)
         ent = f.org(OrgKind.ENTERPRISE)
-        loan = sign_loan(db.session, bank, enterprise_org_id=ent.id, principal=Decimal(principal),
-                         annual_rate=Decimal("0.05"), term_months=12, asset_ids=[make_asset(db.session, ent).id],
-                         signed_on=date(2016, 3, 1), now=NOW, registration_number="R1")
+        loan = confirmed_loan(db.session, bank, ent, principal=Decimal(principal), annual_rate=Decimal("0.05"),
+                              term_months=12, asset_ids=[make_asset(db.session, ent).id],
+                              signed_on=date(2016, 3, 1), now=NOW, registration_number="R1")
         db.session.commit()
         return loan.id, bank.email
 

@@ -76,7 +76,7 @@ def test_signing_releasing_and_disposal_move_patents_in_and_out_of_pledgeable_no
 def test_disposal_moves_pledged_patents_to_in_disposal(client, session, story, factory):
     loan = loans.sign_loan_from_offer(session, story["bank"], story["offer"].id, signed_on=SIGNED, now=AT,
                                       registration_number="Y2026500001235")
-    loans.declare_default(session, story["bank"], loan.id, AT + timedelta(days=200))
+    loans.declare_default(session, story["bank"], loan.id, AT + timedelta(days=200), reason="逾期未还")
     loans.start_disposal(session, factory.user(Role.STAFF), loan.id, AT + timedelta(days=201))
     session.commit()
     assert all(a.pledge_state is PledgeState.IN_DISPOSAL for a in story["assets"])
