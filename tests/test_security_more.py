@@ -135,9 +135,9 @@ def test_loans_of_another_bank_or_enterprise_are_refused(client, session, factor
     registration = f"X{uuid.uuid4().int % 10**12:012d}"
     from tests.loans.conftest import confirmed_loan
 
-    loan = confirmed_loan(session, bank, enterprise, principal=Decimal("4000000"),
-                     annual_rate=Decimal("0.0500"), term_months=12, asset_ids=[make_asset(session, enterprise).id],
-                     signed_on=date(2016, 3, 1), now=NOW, registration_number=registration)
+    loan = confirmed_loan(session, bank, enterprise, principal=Decimal("4000000"), annual_rate=Decimal("0.0500"),
+                          term_months=12, asset_ids=[make_asset(session, enterprise).id],
+                          signed_on=date(2016, 3, 1), now=NOW, registration_number=registration)
     session.commit()
     login(client, bank)  # positive control
     assert registration in client.get(f"/loans/{loan.id}").get_data(as_text=True)
@@ -152,9 +152,12 @@ def test_loans_of_another_bank_or_enterprise_are_refused(client, session, factor
         if role is Role.BANK:
             refused(client.post(f"/loans/{loan.id}/repayments", data={"amount": "1000", "paid_on": "2016-04-01"}),
                     registration, allow_redirect=True)
-            refused(client.post(f"/loans/{loan.id}/default", data={"note": "x"}), registration, allow_redirect=True)
-            refused(client.post(f"/loans/{loan.id}/claim"), registration, allow_redirect=True)
-            refused(client.post(f"/api/v1/loans/{loan.id}/default", json={}, headers=headers), registration)
+            refused(client.post(f"/loans/{loan.id}/default", data={"reason": "x", "confirmed": "y"}), registration,
+                    allow_redirect=True)
+            refused(client.post(f"/loans/{loan.id}/claim", data={"recovery": "0", "evidence": "x"}), registration,
+                    allow_redirect=True)
+            refused(client.post(f"/api/v1/loans/{loan.id}/default", json={"reason": "x"}, headers=headers),
+                    registration)
             repayment = {"paid_on": "2016-04-01", "principal": "1000"}
             refused(client.post(f"/api/v1/loans/{loan.id}/repayments", json=repayment, headers=headers),
                     registration)
