@@ -93,3 +93,10 @@ class OfferForm(FlaskForm):
     term_months = IntegerField(_l("Term (months)"), validators=[DataRequired(), NumberRange(min=1, max=360)])
     product_id = IntegerField(_l("Product"), validators=[Optional(), NumberRange(min=1, max=MAX_ID)])
     conditions = TextAreaField(_l("Conditions"), validators=[Optional(), Length(max=2000)])
+
+
+class AcceptOfferForm(FlaskForm):
+    """The enterprise accepts an offer after reading it in full: accepting is its consent to the pledge."""
+
+    agree = BooleanField(_l("I accept this offer, its conditions, and pledging the need's assets for it"),
+                         validators=[DataRequired()])

@@ -307,10 +307,38 @@ def _offer_action(offer_id: int, action, message: str):
     return redirect(url_for("needs.detail", need_id=offer.need_id))
 
 
-@needs_bp.route("/offers/<int:offer_id>/accept", methods=["POST"])
+@needs_bp.route("/offers/<int:offer_id>/accept", methods=["GET", "POST"])
 @roles_required(Role.ENTERPRISE)
 def accept(offer_id: int):
-    return _offer_action(offer_id, docking.accept_offer, _("You accepted the offer; the other offers were declined."))
+    """The enterprise reads the whole offer (amount, rate, term, the bank's conditions, the assets to pledge, the
+    effect on risk compensation) and accepts it by ticking its agreement; accepting is its consent to the pledge."""
+    from market.needs.forms import AcceptOfferForm
+    from market.needs.models import Offer
+
+    offer = db.session.get(Offer, offer_id)
+    if offer is None:
+        abort(404)
+    try:
+        service.own_need(db.session, current_user, offer.need_id)
+    except DomainError:
+        abort(404)
+    form = AcceptOfferForm()
+    if form.validate_on_submit():
+        return _offer_action(offer_id, docking.accept_offer,
+                             _("You accepted the offer; the other offers were declined."))
+    if form.is_submitted():
+        flash(_("Tick your agreement to accept the offer."), "error")
+    from market.loans.policy import evaluate_plan, policy_in_force
+    from market.loans.rates import benchmark_on
+
+    today = utcnow().date()
+    try:
+        plan = evaluate_plan(policy_in_force(db.session, today), offer.amount, offer.annual_rate,
+                             benchmark_on(db.session, today), offer.term_months)
+    except DomainError:
+        plan = None
+    db.session.commit()  # the policy and rate tables are seeded on first use
+    return render_template("needs/accept_offer.html", offer=offer, need=offer.need, plan=plan, form=form)
 
 
 @needs_bp.route("/offers/<int:offer_id>/decline", methods=["POST"])

@@ -72,7 +72,12 @@ def test_story_post_publish_browse_match_claim_offer_accept(client, session, fac
     switch(client, ent)
     page = client.get(f"/needs/{need.id}").get_data(as_text=True)
     assert "5.20%" in page
-    assert client.post(f"/needs/offers/{offer.id}/accept").status_code == 302
+    page = client.get(f"/needs/offers/{offer.id}/accept").get_data(as_text=True)
+    assert 'data-test="offer-terms"' in page and 'data-test="offer-compensation"' in page
+    # one click without ticking the agreement accepts nothing
+    assert client.post(f"/needs/offers/{offer.id}/accept").status_code == 200
+    assert offer.status is OfferStatus.PENDING
+    assert client.post(f"/needs/offers/{offer.id}/accept", data={"agree": "y"}).status_code == 302
     assert offer.status is OfferStatus.ACCEPTED and need.status is NeedStatus.IN_TALKS
     claim = session.scalar(select(Claim).where(Claim.need_id == need.id))
     assert claim.status.value == "accepted"
