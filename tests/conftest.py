@@ -56,6 +56,16 @@ def pytest_unconfigure(config):
         _clock_shift = None
 
 
+@pytest.fixture
+def at_now():
+    """The wall clock at the fixed test date NOW (ticking), for a test whose pages or API read the app clock
+    (`market.db.utcnow()`) against data built at NOW: both sides then read the same clock, on any real day."""
+    import time_machine
+
+    with time_machine.travel(NOW.replace(tzinfo=UTC), tick=True):
+        yield NOW
+
+
 def pytest_report_header(config):
     return (f"databases: {', '.join(DATABASES)}; elasticsearch: {os.environ.get('MARKET_TEST_ELASTICSEARCH_URL') or '-'}"
             f"; wall clock shifted {CLOCK_SHIFT_DAYS} days ahead")

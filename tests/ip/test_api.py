@@ -63,7 +63,7 @@ def patents(make_app, tmp_path):
     return client, {"Authorization": f"Bearer {tokens[0]}"}, ids
 
 
-def test_search_items_carry_iso_dates_and_facets(patents):
+def test_search_items_carry_iso_dates_and_facets(at_now, patents):
     client, headers, ids = patents
     r = client.get("/api/v1/patents?q=电池&per_page=10", headers=headers)
     assert r.status_code == 200
@@ -80,7 +80,7 @@ def test_search_items_carry_iso_dates_and_facets(patents):
     assert all(set(b) == {"value", "count", "label"} for b in body["facets"]["kind"])
 
 
-def test_one_patent_with_its_eligibility(patents):
+def test_one_patent_with_its_eligibility(at_now, patents):
     client, headers, ids = patents
     r = client.get(f"/api/v1/patents/{ids['granted']}?term_months=24&margin_months=3", headers=headers)
     assert r.status_code == 200

@@ -14,7 +14,7 @@ from tests.conftest import NOW, PASSWORD, Factory
 from tests.loans.conftest import make_asset
 
 
-def test_valuation_band_facet_and_sort_follow_issued_reports(make_app, tmp_path):
+def test_valuation_band_facet_and_sort_follow_issued_reports(at_now, make_app, tmp_path):
     app = make_app(SEARCH_EMBEDDED_PATH=str(tmp_path / "search.sqlite3"))
     with app.app_context():
         f = Factory(db.session)

@@ -48,7 +48,7 @@ def sold_lot(session, asset, price: str, at) -> Listing:
     return listing
 
 
-def test_report_shape_as_documented(client, world, bearer, factory):
+def test_report_shape_as_documented(at_now, client, world, bearer, factory):
     report = world.issue(amount=Decimal("1234567.80"))
     r = client.get(f"/api/v1/valuations/{report.id}", headers=bearer(factory.user(Role.BANK)))
     assert r.status_code == 200
@@ -69,7 +69,7 @@ def test_bank_reads_valuer_accuracy(client, session, world, bearer, factory):
     assert r.status_code == 200
     [row] = [x for x in r.json["items"] if x["valuer_id"] == world.valuer.id]
     assert row["sold_lots"] == 2 and row["mean_abs_error"] == "0.1750"
-    assert row["agency_org_id"] == world.valuer.organisation_id and row["valuer"] == world.valuer.name
+    assert row["agency_org_id"] == world.valuer.organisation_id and row["valuer"] == "王评估 · CPV-0001"  # the signer
     r = client.get("/api/v1/valuations/accuracy", headers=bearer(world.enterprise))
     assert r.status_code == 403 and r.json["error"]["code"] == "forbidden"
     assert client.get("/api/v1/valuations/accuracy").status_code == 401

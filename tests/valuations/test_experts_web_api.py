@@ -206,7 +206,7 @@ def _api_body(asset, **kw):
     return body
 
 
-def test_api_create_list_and_experts(client, session, factory):
+def test_api_create_list_and_experts(at_now, client, session, factory):
     owner = factory.user(Role.ENTERPRISE)
     asset = make_asset(session, owner.organisation_id)
     valuer = expert(session, factory, ["H01M"])
