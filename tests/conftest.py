@@ -67,8 +67,9 @@ def at_now():
 
 
 def pytest_report_header(config):
-    return (f"databases: {', '.join(DATABASES)}; elasticsearch: {os.environ.get('MARKET_TEST_ELASTICSEARCH_URL') or '-'}"
-            f"; wall clock shifted {CLOCK_SHIFT_DAYS} days ahead")
+    elasticsearch = os.environ.get("MARKET_TEST_ELASTICSEARCH_URL") or "-"
+    return (f"databases: {', '.join(DATABASES)}; elasticsearch: {elasticsearch}; "
+            f"wall clock shifted {CLOCK_SHIFT_DAYS} days ahead")
 
 
 def base_config(url: str) -> dict:

@@ -175,7 +175,8 @@ def test_code_clash_in_the_database_is_retried(session, factory, monkeypatch):
     from market.exchange.models import Deposit
 
     listing, _ = build_lot(session, factory, bidding=False)
-    paid_at = listing.bidding_starts_at - timedelta(days=1)  # the lot's own clock (the fixed test date), never the wall clock
+    # The lot's own clock (the fixed test date), never the wall clock.
+    paid_at = listing.bidding_starts_at - timedelta(days=1)
     first = factory.user(Role.BIDDER)
     service.pay_deposit(session, first, listing, paid_at)
     taken = session.scalar(select(Deposit.code).where(Deposit.listing_id == listing.id))
