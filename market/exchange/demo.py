@@ -1,15 +1,19 @@
-"""Demo lots: one in bidding with a couple of bids, one announced, one sold (skipped when no assets exist)."""
+"""Demo lots, dated as they happened: the pledges of the demo's defaulted loan were listed two days after the
+default, announced for 30 days, auctioned for 24 hours, sold, paid and transferred; the loss went to the compensation
+claim, which staff approved and the fund paid. Today a voluntary transfer by 重庆两江智能装备有限公司 is in bidding and
+another is announced. Skipped when the assets, people or the defaulted loan are missing."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
 
 from market.accounts.models import User
 from market.db import db, utcnow
-from market.exchange import preemption, service
+from market.errors import DomainError
+from market.exchange import disposal, preemption, service
 from market.exchange.models import Listing, ListingSource, NoticeMethod, PreemptionKind
 from market.ip.models import IpAsset, LegalStatus, PledgeState
 
@@ -25,57 +29,98 @@ def _valuation(session, asset_id: int, today) -> Decimal | None:
     return report.amount if report is not None else None
 
 
+def _auction(session, lot: Listing, bidders: list[User], rounds: int = 2) -> None:
+    """The clock opens the lot; each bidder pays the deposit and they bid in turn, ten minutes apart."""
+    service.tick(session, lot.bidding_starts_at)
+    for user in bidders:
+        service.pay_deposit(session, user, lot, lot.bidding_starts_at)
+    at = lot.bidding_starts_at + timedelta(minutes=10)
+    price = lot.starting_price
+    for n in range(rounds):
+        service.place_bid(session, bidders[n % len(bidders)], lot.id, price, at)
+        price, at = price + lot.increment, at + timedelta(minutes=7)
+
+
+def _dispose_defaulted_loan(session, staff: User, bank: User, bidders: list[User], echo) -> list[Listing]:
+    from market.loans import service as loans
+    from market.loans.models import Loan, LoanStatus
+    from market.valuations.demo import demo_amount
+
+    loan = session.scalar(select(Loan).where(Loan.status == LoanStatus.DEFAULTED, Loan.bank_org_id ==
+                                             bank.organisation_id).order_by(Loan.id).limit(1))
+    if loan is None or loan.defaulted_on is None:
+        echo("Exchange demo: no defaulted loan to dispose of")
+        return []
+    listed_at = datetime.combine(loan.defaulted_on + timedelta(days=2), time(2, 0))  # two days after the default
+    values = {p.asset_id: demo_amount(p.asset_id) for p in loan.pledges}
+    lots = disposal.list_loan_for_disposal(session, bank, loan.id, listed_at, valuations=values)
+    for lot in lots:
+        service.review_listing(session, staff, lot, {k: True for k in service.CHECKLIST}, True,
+                               listed_at + timedelta(minutes=30))
+    for n, lot in enumerate(lots):
+        _auction(session, lot, bidders, rounds=2 + n)
+    for lot in lots:
+        service.tick(session, lot.ends_at)
+        session.refresh(lot)
+        service.record_payment(session, session.get(User, lot.winner_id), lot, lot.ends_at + timedelta(days=1))
+    claim = loans.loan_claim(session, loan.id)
+    if claim is not None and claim.status.value == "submitted":
+        try:
+            with session.begin_nested():
+                loans.approve_claim(session, staff, claim.id, lots[-1].ends_at + timedelta(days=6))
+        except DomainError as exc:
+            echo(f"Exchange demo: claim {claim.id} left for staff: "
+                 f"{exc.message % exc.params if exc.params else exc.message}")
+    return lots
+
+
 def demo_step(echo) -> None:
     session = db.session
     if session.scalar(select(Listing.id).limit(1)):
         echo("Exchange demo: lots already there")
         return
-    staff, bank = _user("staff@demo.cq"), _user("bank@demo.cq")
+    staff, bank, seller = _user("staff@demo.cq"), _user("bank@demo.cq"), _user("enterprise2@demo.cq")
     bidders = [u for u in (_user("bidder@demo.cq"), _user("bidder2@demo.cq")) if u is not None]
-    # Prefer the demo enterprises' free, valued patents, so the lots carry a real valuation report and the
-    # dashboard can compare valuations with sale prices; fall back to any granted asset.
-    granted = select(IpAsset).where(IpAsset.legal_status == LegalStatus.GRANTED, IpAsset.frozen.is_(False))
-    today = utcnow().date()
-    free_owned = granted.where(IpAsset.pledge_state == PledgeState.FREE, IpAsset.owner_org_id.is_not(None))
-    valued = [a for a in session.scalars(free_owned.order_by(IpAsset.id))
-              if _valuation(session, a.id, today) is not None][:3]
-    assets = valued if len(valued) == 3 else session.scalars(granted.order_by(IpAsset.id).limit(3)).all()
-    if staff is None or bank is None or len(bidders) < 2 or len(assets) < 3:
-        echo("Exchange demo: skipped (needs 3 granted assets, staff, bank and two bidders)")
+    if staff is None or bank is None or seller is None or len(bidders) < 2:
+        echo("Exchange demo: skipped (needs staff, a bank, the second enterprise and two bidders)")
         return
+    try:
+        disposed = _dispose_defaulted_loan(session, staff, bank, bidders, echo)
+        session.commit()
+    except DomainError as exc:
+        session.rollback()
+        echo(f"Exchange demo: disposal skipped: {exc.message % exc.params if exc.params else exc.message}")
+        disposed = []
+    # Voluntary transfers of the second enterprise's free, valued patents: one in bidding, one announced.
+    today = utcnow().date()
+    free_owned = select(IpAsset).where(IpAsset.legal_status == LegalStatus.GRANTED, IpAsset.frozen.is_(False),
+                                       IpAsset.pledge_state == PledgeState.FREE,
+                                       IpAsset.owner_org_id == seller.organisation_id)
+    valued = [a for a in session.scalars(free_owned.order_by(IpAsset.id.desc()))
+              if _valuation(session, a.id, today) is not None][:2]
     now = utcnow().replace(microsecond=0)
-    plans = [  # (asset, valuation, notice start, bidding start, hours of bidding)
-        (assets[0], Decimal("1200000"), now - timedelta(days=31), now - timedelta(hours=1), 25),
-        (assets[1], Decimal("800000"), now - timedelta(days=1), now + timedelta(days=29), 24),
-        (assets[2], Decimal("500000"), now - timedelta(days=35), now - timedelta(days=5), 24),  # payment still due
-    ]
+    plans = [(now - timedelta(days=31), now - timedelta(hours=1), 25),  # (notice, bidding start, hours of bidding)
+             (now - timedelta(days=1), now + timedelta(days=29), 24)]
     lots = []
-    for asset, valuation, notice, start, hours in plans:
-        valuation = _valuation(session, asset.id, today) or valuation
+    for asset, (notice, start, hours) in zip(valued, plans, strict=False):
+        valuation = _valuation(session, asset.id, today)
         price = (valuation * Decimal("0.7")).quantize(Decimal("1"))
         created = notice - timedelta(days=5)
         lot = service.create_listing(
-            session, bank, asset_id=asset.id, source=ListingSource.DEFAULT, valuation=valuation,
+            session, seller, asset_id=asset.id, source=ListingSource.VOLUNTARY, valuation=valuation,
             starting_price=price, increment=Decimal("10000"), deposit_amount=(price / 10).quantize(Decimal("1")),
             notice_starts_at=notice, bidding_starts_at=start, ends_at=start + timedelta(hours=hours), now=created,
-            description="出质人逾期未还款，质权人申请处置。专利权有效，年费已缴至本年度；详见尽职调查资料。")
+            description="权利人转让闲置专利。专利权有效，年费已缴至本年度；详见尽职调查资料。")
         if not lots:  # the live lot has a known co-owner, told by letter before the announcement
             holder = preemption.register_holder(session, staff, lot, name="专利共有人（演示）",
                                                 kind=PreemptionKind.CO_OWNER, user_id=None, now=created)
             preemption.record_notice(session, staff, holder.id, told_at=created - timedelta(days=4),
                                      method=NoticeMethod.LETTER, note="挂号信", now=created)
-        service.submit_listing(session, bank, lot, created)
+        service.submit_listing(session, seller, lot, created)
         service.review_listing(session, staff, lot, {k: True for k in service.CHECKLIST}, True, created)
         lots.append(lot)
-    live, _announced, sold = lots
-    for lot in (sold, live):  # in time order: a tick at the later start would close the earlier lot unbid
-        service.tick(session, lot.bidding_starts_at)
-        for user in bidders:
-            service.pay_deposit(session, user, lot, lot.bidding_starts_at)
-        at = lot.bidding_starts_at + timedelta(minutes=10)
-        service.place_bid(session, bidders[0], lot.id, lot.starting_price, at)
-        service.place_bid(session, bidders[1], lot.id, lot.starting_price + lot.increment, at + timedelta(minutes=7))
-        if lot is sold:
-            service.tick(session, sold.ends_at)
-    session.flush()
-    echo(f"Exchange demo: lots {live.id} (bidding), {_announced.id} (announced), {sold.id} (sold)")
+    if lots:
+        _auction(session, lots[0], bidders)
+    session.commit()
+    echo(f"Exchange demo: lots {[lot.id for lot in disposed]} of the defaulted loan sold and settled; "
+         f"voluntary lots {[lot.id for lot in lots]} (bidding, announced)")

@@ -1,17 +1,19 @@
-"""Demo data of the loans area (after the needs demo): from the demo needs,
+"""Demo data of the loans area (after the needs demo), dated as it happened over the past 18 months:
 
-- the pending offer of 重庆三峡银行两江支行 on “高镍三元正极材料产线技改” is accepted and signed into a loan with
-  its pledges, a guarantor and an insurer; the first instalment is repaid early; staff pay the premium subsidy;
-- 重庆银行科技支行 offers on “动力电池回收中试线”, the enterprise accepts (its consent to the pledge), the bank signs;
-  the enterprise stops trading before any instalment is 90 days overdue, so the bank asks staff to confirm the default
-  with its reason and staff confirm it with theirs; the bank declares the recovery with its evidence, staff verify
-  the evidence, and the claim (every fact of its checklist holding) is approved and paid from the fund.
+- 重庆银行科技支行 offers on “动力电池回收中试线” (published 522 days ago); the enterprise accepts, the bank signs;
+  the enterprise repays ten instalments, then stops; the loan goes overdue, and after three months overdue the bank
+  declares it in default. The exchange demo disposes of its pledges and the compensation claim follows the sale;
+- “储能电池管理系统研发” (重庆三峡银行两江支行) and “焊接机器人视觉模块” (重庆银行科技支行) were signed and
+  repaid in full, which released their pledges;
+- the pending offer of 重庆三峡银行两江支行 on “高镍三元正极材料产线技改” is accepted and signed 60 days ago, with a
+  guarantor and an insurer; every instalment due so far is repaid on its date; staff paid the premium subsidy.
 
 Idempotent: every step checks what is already there. Skipped when the needs demo made no needs."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -20,9 +22,19 @@ from market.accounts.models import Organisation, User
 from market.db import db, utcnow
 from market.errors import DomainError
 from market.loans import service
-from market.loans.models import CompensationStatus, LoanStatus
+from market.loans.models import LoanStatus
 from market.needs import docking
 from market.needs.models import Need, NeedStatus, Offer, OfferStatus
+
+# need title → (bank e-mail, rate, days ago: offer, acceptance, signing; instalments repaid (None: every one due))
+TIMELINE = {
+    "动力电池回收中试线": ("bank@demo.cq", "0.0500", 515, 512, 505, 10),
+    "储能电池管理系统研发": ("bank2@demo.cq", "0.0520", 462, 460, 455, None),
+    "焊接机器人视觉模块": ("bank@demo.cq", "0.0480", 292, 290, 285, None),
+    "高镍三元正极材料产线技改": ("bank2@demo.cq", "0.0520", 72, 68, 60, None),
+}
+DEFAULTED = "动力电池回收中试线"
+DEFAULT_AFTER_OVERDUE_DAYS = 95  # the bank waits three months of arrears before declaring the default
 
 
 def _user(email: str) -> User | None:
@@ -38,11 +50,10 @@ def _offer(need: Need, bank: User) -> Offer | None:
                  and o.status in (OfferStatus.PENDING, OfferStatus.ACCEPTED)), None)
 
 
-def _signed(need: Need, ent: User, bank: User, echo, *, amount: Decimal, rate: Decimal, months: int,
-            registration: str, **extra):
-    """The loan of `bank` on `need`: make the offer when missing, have it accepted, sign it. None when impossible."""
+def _signed(need: Need, ent: User, bank: User, echo, *, rate: Decimal, offered: datetime, accepted: datetime,
+            signed: datetime, registration: str, **extra):
+    """The loan of `bank` on `need`: the offer made when missing, accepted and signed at the given times."""
     session = db.session
-    now = utcnow()
     offer = _offer(need, bank)
     if offer is not None:
         loan = service.loan_of_offer(session, offer.id)
@@ -53,12 +64,12 @@ def _signed(need: Need, ent: User, bank: User, echo, *, amount: Decimal, rate: D
         return None
     try:
         if offer is None:
-            offer = docking.make_offer(session, bank, need.id, amount, rate, months, now,
+            offer = docking.make_offer(session, bank, need.id, need.amount, rate, need.term_months, offered,
                                        conditions="办理专利权质押登记后放款")
         if offer.status is OfferStatus.PENDING:
-            docking.accept_offer(session, ent, offer.id, now)
-        loan = service.sign_loan_from_offer(session, bank, offer.id, signed_on=now.date(), now=now,
-                                            registration_number=registration, registered_on=now.date(), **extra)
+            docking.accept_offer(session, ent, offer.id, accepted)
+        loan = service.sign_loan_from_offer(session, bank, offer.id, signed_on=signed.date(), now=signed,
+                                            registration_number=registration, registered_on=signed.date(), **extra)
         session.commit()
     except DomainError as exc:
         session.rollback()
@@ -67,74 +78,73 @@ def _signed(need: Need, ent: User, bank: User, echo, *, amount: Decimal, rate: D
     return loan
 
 
+def _repay(loan, bank: User, today: datetime, count: int | None) -> None:
+    """Each instalment due before today (the first `count` of them) repaid on its due date."""
+    if loan.repayments:
+        return
+    due = [i for i in service.loan_schedule(loan) if i.due_on < today.date()]
+    for instalment in due[:count] if count is not None else due:
+        at = datetime.combine(instalment.due_on, datetime.min.time()) + timedelta(hours=2)
+        service.record_repayment(db.session, bank, loan.id, paid_on=instalment.due_on,
+                                 principal=instalment.principal, interest=instalment.interest, now=at)
+
+
 def demo_step(echo: Callable[[str], None] = print) -> None:
     session = db.session
-    ent, bank, bank2, staff = (_user(e) for e in ("enterprise@demo.cq", "bank@demo.cq", "bank2@demo.cq",
-                                                   "staff@demo.cq"))
+    ent, ent2, staff = (_user(e) for e in ("enterprise@demo.cq", "enterprise2@demo.cq", "staff@demo.cq"))
     guarantor = session.scalar(select(Organisation).join(User, User.organisation_id == Organisation.id)
                                .where(User.email == "guarantor@demo.cq"))
     insurer = session.scalar(select(Organisation).join(User, User.organisation_id == Organisation.id)
                              .where(User.email == "insurer@demo.cq"))
-    first, second = _need("高镍三元正极材料产线技改"), _need("动力电池回收中试线")
-    if None in (ent, bank, bank2, staff) or first is None or second is None:
+    needs = {title: _need(title) for title in TIMELINE}
+    if None in (ent, ent2, staff) or any(n is None for n in needs.values()):
         echo("Loans demo: skipped (needs the demo accounts and the needs demo)")
         return
-    service.ensure_fund(session, utcnow())
+    today = utcnow().replace(microsecond=0)
+    service.ensure_fund(session, today - timedelta(days=540))
     session.commit()
     done = []
-
-    # 1. a performing loan with a guarantor and an insurer, one repayment, the premium subsidy paid
-    performing = _signed(first, ent, bank2, echo, amount=first.amount, rate=Decimal("0.0520"),
-                         months=first.term_months, registration="渝知质登字2026第0101号",
-                         guarantor_org_id=guarantor.id if guarantor else None,
-                         guarantee_coverage=Decimal("0.30") if guarantor else 0,
-                         guarantee_premium=Decimal("20000") if guarantor else 0,
-                         insurer_org_id=insurer.id if insurer else None,
-                         insurance_coverage=Decimal("0.20") if insurer else 0,
-                         insurance_premium=Decimal("15000") if insurer else 0)
-    if performing is not None:
-        now = utcnow()
-        if not performing.repayments and performing.status is LoanStatus.ACTIVE:
-            first_due = service.loan_schedule(performing)[0]
-            service.record_repayment(session, bank2, performing.id, paid_on=now.date(),
-                                     principal=first_due.principal, interest=first_due.interest, now=now)
-        if performing.premium_subsidy > 0:
-            service.pay_subsidy(session, staff, performing.id, now)  # idempotent
+    for number, (title, (bank_email, rate, offered, accepted, signed, repaid)) in enumerate(TIMELINE.items(), 101):
+        need, bank = needs[title], _user(bank_email)
+        owner = ent if need.org_id == ent.organisation_id else ent2
+        extra = {}
+        if title == "高镍三元正极材料产线技改" and guarantor and insurer:
+            extra = dict(guarantor_org_id=guarantor.id, guarantee_coverage=Decimal("0.30"),
+                         guarantee_premium=Decimal("20000"), insurer_org_id=insurer.id,
+                         insurance_coverage=Decimal("0.20"), insurance_premium=Decimal("15000"))
+        at = {k: today - timedelta(days=d) for k, d in (("offered", offered), ("accepted", accepted),
+                                                         ("signed", signed))}
+        loan = _signed(need, owner, bank, echo, rate=Decimal(rate), registration=f"渝知质登字第{number:04d}号",
+                       **at, **extra)
+        if loan is None:
+            continue
+        _repay(loan, bank, today, repaid)
+        if loan.premium_subsidy > 0:
+            service.pay_subsidy(session, staff, loan.id, at["signed"] + timedelta(days=20))  # idempotent
+        if title == DEFAULTED:
+            _default(loan, bank, echo)
         session.commit()
-        done.append(f"loan {performing.id} performing (repayment, subsidy {performing.premium_subsidy})")
-
-    # 2. a loan in default: recovery recorded, compensation claim approved and paid from the fund
-    defaulted = _signed(second, ent, bank, echo, amount=Decimal("7000000.00"), rate=Decimal("0.0500"),
-                        months=second.term_months, registration="渝知质登字2026第0102号")
-    if defaulted is not None:
-        now = utcnow()
-        try:
-            if defaulted.status in (LoanStatus.ACTIVE, LoanStatus.OVERDUE):
-                if defaulted.default_requested_at is None:
-                    service.request_default(session, bank, defaulted.id, now,
-                                            reason="企业已停产，实际控制人失联，经营性现金流中断")
-                service.confirm_default(session, staff, defaulted.id, now,
-                                        reason="经现场核查，企业停产属实，同意认定违约")
-            claim = service.loan_claim(session, defaulted.id)
-            if claim is None:
-                claim = service.record_recovery(session, bank, defaulted.id, Decimal("1500000.00"), now,
-                                                evidence="（2026）渝01民初0102号民事调解书；回收款入账凭证")
-            if claim.status is CompensationStatus.SUBMITTED:
-                if claim.evidence_verified_at is None:
-                    service.verify_recovery(session, staff, claim.id, now)
-                service.approve_claim(session, staff, claim.id, now)  # paid at once when the fund covers it
-            session.commit()
-            done.append(f"loan {defaulted.id} in default, claim {claim.id} {claim.status.value} "
-                        f"({claim.compensation})")
-        except DomainError as exc:
-            session.rollback()
-            message = exc.message % exc.params if exc.params else exc.message
-            echo(f"Loans demo: default of loan {defaulted.id}: {message}")
-
+        done.append(f"loan {loan.id} {loan.status.value}")
     _reindex_needs(echo)
     echo("Loans: " + ("; ".join(done) if done else "nothing new") +
          f"; fund balance {service.fund_balance(session, utcnow())}")
     session.commit()
+
+
+def _default(loan, bank: User, echo) -> None:
+    """The post-loan clock finds the missed instalment the day after it fell due; three months of arrears later the
+    bank declares the default (the exchange demo lists the pledges)."""
+    if loan.status not in (LoanStatus.ACTIVE, LoanStatus.OVERDUE):
+        return
+    missed = service.loan_schedule(loan)[len(loan.repayments)]
+    late = datetime.combine(missed.due_on + timedelta(days=1), datetime.min.time()) + timedelta(hours=1)
+    service.tick(db.session, late.date(), late)
+    declared = late + timedelta(days=DEFAULT_AFTER_OVERDUE_DAYS)
+    try:
+        service.declare_default(db.session, bank, loan.id, declared)
+    except DomainError as exc:
+        db.session.rollback()
+        echo(f"Loans demo: default of loan {loan.id}: {exc.message % exc.params if exc.params else exc.message}")
 
 
 def _reindex_needs(echo) -> None:
