@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from market.accounts.models import Organisation, OrgKind, Role, User
@@ -262,8 +262,13 @@ def update_asset(session: Session, actor: User, asset_id: int, data: AssetData, 
     return asset
 
 
-def assets_of(session: Session, org_id: int) -> list[IpAsset]:
-    return list(session.scalars(select(IpAsset).where(IpAsset.owner_org_id == org_id).order_by(IpAsset.id.desc())))
+def assets_of(session: Session, org_id: int, offset: int = 0, limit: int | None = None) -> list[IpAsset]:
+    return list(session.scalars(select(IpAsset).where(IpAsset.owner_org_id == org_id).order_by(IpAsset.id.desc())
+                                .offset(offset).limit(limit)))
+
+
+def count_assets_of(session: Session, org_id: int) -> int:
+    return session.scalar(select(func.count()).select_from(IpAsset).where(IpAsset.owner_org_id == org_id))
 
 
 # ------------------------------------------------------------------------------------------------ bulk import

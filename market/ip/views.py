@@ -32,6 +32,7 @@ from market.formkit import choices
 from market.ip import finder, pagecache, saved, service
 from market.ip.forms import AssetForm, ImportForm, SavedSearchForm
 from market.ip.indexing import get_backend, quick_drain
+from market.paging import page_of
 from market.sanitize import spreadsheet_row
 from market.security import roles_required
 from search import SearchError
@@ -227,16 +228,21 @@ def patent(asset_id: int):
                            valuations=visible_valuations(db.session, current_user, asset.id))
 
 
+MINE_PAGE = 30
+
+
 @ip_bp.route("/ip/mine")
 @roles_required(Role.ENTERPRISE)
 def mine():
     today = utcnow().date()
     org_id = current_user.organisation_id
-    assets = service.assets_of(db.session, org_id) if org_id else []
+    paged = page_of(service.count_assets_of(db.session, org_id) if org_id else 0, MINE_PAGE)
+    assets = service.assets_of(db.session, org_id, paged.offset, paged.size) if org_id else []
     kinds = service.eligible_kinds_in_force(db.session, today)
     rows = [(a, service.pledgeable(a, today=today, term_months=12, margin_months=6, eligible_kinds=kinds))
             for a in assets]
-    return render_template("ip/mine.html", rows=rows, today=today)
+    return render_template("ip/mine.html", rows=rows, today=today, page=paged.page, pages=paged.pages,
+                           total=paged.total)
 
 
 @ip_bp.route("/ip/new", methods=["GET", "POST"])

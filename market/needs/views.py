@@ -70,11 +70,38 @@ def _banks() -> list[Organisation]:
                                    .order_by(Organisation.name)))
 
 
+def asset_choices(org_id: int | None, need: Need | None = None) -> list[tuple[int, str]]:
+    """The patent picker: only the organisation's assets a need may offer (in force, of a kind the policy accepts,
+    not pledged, in disposal or offered in another open need) and those the need already offers; each named by
+    title, kind, number and pledge state, never by an internal id."""
+    from market.ip.labels import kind_label, pledge_label
+    from market.ip.models import VALID_STATUSES, PledgeState
+    from market.ip.numbers import format_application_number
+    from market.needs.models import OPEN_STATUSES, NeedAsset
+    from market.needs.rules import eligible_kinds
+
+    if org_id is None:
+        return []
+    busy = select(NeedAsset.asset_id).join(Need).where(Need.status.in_(OPEN_STATUSES),
+                                                       Need.id != (need.id if need else 0))
+    offered = set(need.asset_ids) if need else set()
+    assets = db.session.scalars(select(IpAsset).where(IpAsset.owner_org_id == org_id).where(
+        (IpAsset.id.in_(offered)) | (IpAsset.legal_status.in_(VALID_STATUSES)
+                                     & (IpAsset.pledge_state == PledgeState.FREE)
+                                     & IpAsset.kind.in_(eligible_kinds(db.session, utcnow()))
+                                     & IpAsset.id.not_in(busy))).order_by(IpAsset.title, IpAsset.id)).all()
+
+    def label(a: IpAsset) -> str:
+        number = format_application_number(a.application_number) if a.application_number else (
+            a.publication_number or a.registration_number or "")
+        return " · ".join(p for p in (a.title, str(kind_label(a.kind)), number, str(pledge_label(a.pledge_state))) if p)
+
+    return [(a.id, label(a)) for a in assets]
+
+
 def _fill_need_choices(form: NeedForm, need: Need | None = None) -> None:
     org_id = current_user.organisation_id
-    assets = db.session.scalars(select(IpAsset).where(IpAsset.owner_org_id == org_id).order_by(IpAsset.id)).all()
-    form.asset_ids.choices = [(a.id, f"{a.title} ({a.application_number or a.registration_number or a.id})")
-                              for a in assets]
+    form.asset_ids.choices = asset_choices(org_id, need)
     form.preferred_bank_ids.choices = [(b.id, b.name) for b in _banks()]
 
 

@@ -22,7 +22,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from market.accounts.models import OrgKind, Role, User
@@ -278,9 +278,14 @@ def visible_valuations(session: Session, viewer: User, asset_id: int) -> list[Va
     return [v for v in valuations_for_asset(session, asset_id) if can_view(viewer, v)]
 
 
-def agency_valuations(session: Session, actor: User) -> list[Valuation]:
+def agency_valuations(session: Session, actor: User, offset: int = 0, limit: int | None = None) -> list[Valuation]:
     return list(session.scalars(select(Valuation).where(Valuation.agency_org_id == actor.organisation_id)
-                                .order_by(Valuation.id.desc())))
+                                .order_by(Valuation.id.desc()).offset(offset).limit(limit)))
+
+
+def count_agency_valuations(session: Session, actor: User) -> int:
+    return session.scalar(select(func.count()).select_from(Valuation)
+                          .where(Valuation.agency_org_id == actor.organisation_id))
 
 
 def search_assets(session: Session, text: str, limit: int = 20) -> list[IpAsset]:

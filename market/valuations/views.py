@@ -14,11 +14,13 @@ from market.accounts.models import Organisation, OrgKind, Role
 from market.db import db, utcnow
 from market.errors import DomainError, NotFound
 from market.ip.models import IpAsset
+from market.paging import page_of
 from market.security import roles_required
 from market.valuations import conflicts, files, service
 from market.valuations.forms import ConflictForm, FileForm, ValuationForm, WithdrawForm
 from market.valuations.models import ValuationMethod, ValueType
 
+PAGE_SIZE = 30
 valuations_bp = Blueprint("valuations", __name__, url_prefix="/valuations")
 
 
@@ -38,7 +40,9 @@ def _report(form_file) -> service.ReportFile | None:
 @valuations_bp.route("/")
 @roles_required(Role.VALUER)
 def mine():
-    return render_template("valuations/mine.html", valuations=service.agency_valuations(db.session, current_user))
+    paged = page_of(service.count_agency_valuations(db.session, current_user), PAGE_SIZE)
+    return render_template("valuations/mine.html", page=paged.page, pages=paged.pages, total=paged.total,
+                           valuations=service.agency_valuations(db.session, current_user, paged.offset, paged.size))
 
 
 @valuations_bp.route("/new", methods=["GET", "POST"])
