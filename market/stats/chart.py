@@ -9,13 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-LABEL_WIDTH = 170
-BAR_WIDTH = 360
-VALUE_WIDTH = 130
-ROW_HEIGHT = 26
-BAR_HEIGHT = 18
+LABEL_WIDTH = 130
+BAR_WIDTH = 260
+VALUE_WIDTH = 110
+ROW_HEIGHT = 30
+BAR_HEIGHT = 20
 PAD = 6
-MAX_LABEL = 14  # characters that fit in LABEL_WIDTH at 12px (CJK); longer labels are cut, the full one is in <title>
+AXIS_HEIGHT = 28  # the value axis under the bars: a line, ticks at 0, half and the largest value
+MAX_LABEL = 9  # characters that fit in LABEL_WIDTH at 14px (CJK); longer labels are cut, the full one is in <title>
 
 
 @dataclass(frozen=True)
@@ -32,15 +33,24 @@ class Bar:
 
 
 @dataclass(frozen=True)
+class Tick:
+    x: int
+    text: str
+
+
+@dataclass(frozen=True)
 class Chart:
     bars: list[Bar]
     width: int
     height: int
     label_width: int
+    axis_y: int = 0
+    ticks: tuple[Tick, ...] = ()
 
 
-def bar_chart(items: list[tuple[str, Decimal | int, str]]) -> Chart:
-    """items: (label, value, value shown as text). Bar lengths are proportional to the largest value."""
+def bar_chart(items: list[tuple[str, Decimal | int, str]], fmt=None) -> Chart:
+    """items: (label, value, value shown as text). Bar lengths are proportional to the largest value; the axis under
+    the bars is marked at 0, half and the largest value, written by `fmt` (the value as text by default)."""
     top = max((Decimal(v) for _, v, _ in items), default=Decimal(0))
     bars = []
     for i, (label, value, text) in enumerate(items):
@@ -51,5 +61,12 @@ def bar_chart(items: list[tuple[str, Decimal | int, str]]) -> Chart:
         short = label if len(label) <= MAX_LABEL else label[:MAX_LABEL - 1] + "…"
         bars.append(Bar(label=label, short_label=short, value_text=text, x=LABEL_WIDTH, y=y, width=width,
                         height=BAR_HEIGHT, text_y=y + BAR_HEIGHT - 4, value_x=LABEL_WIDTH + width + 6))
-    return Chart(bars=bars, width=LABEL_WIDTH + BAR_WIDTH + VALUE_WIDTH, height=PAD * 2 + ROW_HEIGHT * len(bars),
-                 label_width=LABEL_WIDTH)
+    axis_y = PAD + ROW_HEIGHT * len(bars)
+    fmt = fmt or _number
+    ticks = tuple(Tick(LABEL_WIDTH + BAR_WIDTH * n // 2, fmt(top * n / 2)) for n in range(3)) if top > 0 else ()
+    return Chart(bars=bars, width=LABEL_WIDTH + BAR_WIDTH + VALUE_WIDTH, height=axis_y + AXIS_HEIGHT + PAD,
+                 label_width=LABEL_WIDTH, axis_y=axis_y, ticks=ticks)
+
+
+def _number(value: Decimal) -> str:
+    return f"{value:,.0f}" if value == value.to_integral_value() else f"{value:,.1f}"

@@ -28,7 +28,7 @@ def _charts(all_tables: dict) -> dict:
         rows = all_tables[name].rows
         charts[name] = {
             "loans": bar_chart([(str(r[0]), r[1], f"{r[1]:,}") for r in rows]),
-            "principal": bar_chart([(str(r[0]), r[2], money(r[2])) for r in rows]),
+            "principal": bar_chart([(str(r[0]), r[2], money(r[2])) for r in rows], fmt=money),
         }
     return charts
 

@@ -161,8 +161,12 @@ def _check_empty(s):
 
 def test_bar_chart_geometry():
     chart = bar_chart([("a", D("10"), "10"), ("b", D("5"), "5"), ("c", 0, "0")])
-    assert [b.width for b in chart.bars] == [360, 180, 0]
+    assert [b.width for b in chart.bars] == [260, 130, 0]
     assert chart.height > 0 and bar_chart([]).bars == []
+    # A value axis under the bars, marked at 0, half and the largest value.
+    assert [t.text for t in chart.ticks] == ["0", "5", "10"] and chart.axis_y == 6 + 30 * 3
+    assert [t.x for t in chart.ticks] == [chart.label_width, chart.label_width + 130, chart.label_width + 260]
+    assert bar_chart([("a", 3, "3")]).ticks[1].text == "1.5"
 
 
 def _set_language(client, code):
@@ -186,6 +190,9 @@ def test_page_renders_in_english(client, world):
     assert "Chongqing, mid-2016 (paper)" in html
     assert "Loans by month" in html and "Loans by bank" in html
     assert "2016-03" in html
+    # Each chart has a value axis and a legend in the page's language.
+    assert html.count('data-test="chart-axis"') >= 2 and 'data-test="chart-legend"' in html
+    assert "Number of loans by month</figcaption>" in html.replace("\n", "")
 
 
 def test_page_renders_on_an_empty_market(client, session):
