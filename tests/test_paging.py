@@ -11,7 +11,6 @@ from market.accounts.models import Role
 from market.ip.models import IpAsset, IpKind, LegalStatus, PledgeState
 from tests.conftest import NOW
 
-
 _serial = count(1)
 
 
