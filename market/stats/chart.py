@@ -9,14 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-LABEL_WIDTH = 130
-BAR_WIDTH = 260
+LABEL_WIDTH = 210
+BAR_WIDTH = 240
 VALUE_WIDTH = 110
 ROW_HEIGHT = 30
 BAR_HEIGHT = 20
 PAD = 6
 AXIS_HEIGHT = 28  # the value axis under the bars: a line, ticks at 0, half and the largest value
-MAX_LABEL = 9  # characters that fit in LABEL_WIDTH at 14px (CJK); longer labels are cut, the full one is in <title>
+MAX_LABEL = 14  # characters that fit in LABEL_WIDTH at 14px (CJK); longer labels are cut, the full one is in <title>
 
 
 @dataclass(frozen=True)

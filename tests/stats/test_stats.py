@@ -161,11 +161,11 @@ def _check_empty(s):
 
 def test_bar_chart_geometry():
     chart = bar_chart([("a", D("10"), "10"), ("b", D("5"), "5"), ("c", 0, "0")])
-    assert [b.width for b in chart.bars] == [260, 130, 0]
+    assert [b.width for b in chart.bars] == [240, 120, 0]
     assert chart.height > 0 and bar_chart([]).bars == []
     # A value axis under the bars, marked at 0, half and the largest value.
     assert [t.text for t in chart.ticks] == ["0", "5", "10"] and chart.axis_y == 6 + 30 * 3
-    assert [t.x for t in chart.ticks] == [chart.label_width, chart.label_width + 130, chart.label_width + 260]
+    assert [t.x for t in chart.ticks] == [chart.label_width, chart.label_width + 120, chart.label_width + 240]
     assert bar_chart([("a", 3, "3")]).ticks[1].text == "1.5"
 
 
