@@ -141,7 +141,8 @@ def _default(loan, bank: User, echo) -> None:
     service.tick(db.session, late.date(), late)
     declared = late + timedelta(days=DEFAULT_AFTER_OVERDUE_DAYS)
     try:
-        service.declare_default(db.session, bank, loan.id, declared)
+        service.declare_default(db.session, bank, loan.id, declared,
+                                reason="企业停止还本付息，逾期已超过政策规定的宽限期，催收无果")
     except DomainError as exc:
         db.session.rollback()
         echo(f"Loans demo: default of loan {loan.id}: {exc.message % exc.params if exc.params else exc.message}")
