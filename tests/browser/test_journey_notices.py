@@ -112,8 +112,11 @@ def test_notices_unread_count_and_todo_list(journey_server, page_for, lang):  # 
     page.get_by_role("button", name=t["offer_notice"]).click()
     page.wait_for_url(url + "/needs/*")
     assert _count(page) == 2
-    page.get_by_role("button", name=t["accept"]).first.click()
-    page.wait_for_load_state()
+    page.get_by_role("link", name=t["accept"]).first.click()  # the whole offer, accepted by ticking the agreement
+    page.wait_for_url(url + "/needs/offers/*/accept")
+    page.check("input[name=agree]")
+    page.get_by_role("button", name=t["accept"]).click()
+    page.wait_for_url(url + "/needs/*")
 
     bank = page_for()
     log_in(bank, url, "bank@notice.cq", PASSWORD)
