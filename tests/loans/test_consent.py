@@ -193,8 +193,9 @@ def test_the_enterprise_may_decline_and_nothing_is_pledged(client, session, worl
 
 # ------------------------------------------------------------------------------------------------ two threads
 
-def _confirm_and_decline_at_once(app):
-    """The enterprise's two users: one confirms the pending loan, the other declines it, at the same moment."""
+def _pending_loan_with_two_users(app):
+    """A loan a bank recorded on one patent, waiting for its enterprise, which has two users. Committed.
+    Returns the loan's id, the two users as (id, e-mail) pairs and the patent's id."""
     from market.db import db
     from tests.conftest import Factory
     from tests.loans.conftest import make_asset
@@ -209,7 +210,15 @@ def _confirm_and_decline_at_once(app):
                                  annual_rate=D("0.05"), term_months=12, asset_ids=[asset.id],
                                  signed_on=date(2026, 6, 1), now=NOW, registration_number="R1")
         db.session.commit()
-        loan_id, confirmer, decliner, asset_id = loan.id, users[0].id, users[1].id, asset.id
+        return loan.id, [(u.id, u.email) for u in users], asset.id
+
+
+def _confirm_and_decline_at_once(app):
+    """The enterprise's two users: one confirms the pending loan, the other declines it, at the same moment."""
+    from market.db import db
+
+    loan_id, users, asset_id = _pending_loan_with_two_users(app)
+    (confirmer, _), (decliner, _) = users
 
     def act(session, user):
         if user.id == confirmer:
@@ -246,20 +255,9 @@ def test_confirm_and_decline_at_once_postgresql(make_app):
 def _two_confirms_over_http(app):
     """Two enterprise users confirm the same pending loan through the API at the same moment."""
     from market.db import db
-    from tests.conftest import Factory
-    from tests.loans.conftest import make_asset
 
-    with app.app_context():
-        f = Factory(db.session)
-        bank = f.user(Role.BANK)
-        ent = f.org(OrgKind.ENTERPRISE)
-        users = [f.user(Role.ENTERPRISE, org=ent), f.user(Role.ENTERPRISE, org=ent)]
-        asset = make_asset(db.session, ent)
-        loan = service.sign_loan(db.session, bank, enterprise_org_id=ent.id, principal=D("1000000"),
-                                 annual_rate=D("0.05"), term_months=12, asset_ids=[asset.id],
-                                 signed_on=date(2026, 6, 1), now=NOW, registration_number="R1")
-        db.session.commit()
-        loan_id, emails = loan.id, [u.email for u in users]
+    loan_id, users, _asset_id = _pending_loan_with_two_users(app)
+    emails = [email for _id, email in users]
     statuses = post_at_once(app, emails, [(f"/api/v1/loans/{loan_id}/confirm", None)] * 2)
     with app.app_context():
         pledges = db.session.scalar(select(func.count()).select_from(Pledge).where(Pledge.loan_id == loan_id))
