@@ -10,6 +10,7 @@ from sqlalchemy import select
 from market.accounts.models import ApiToken, Role
 from market.audit.models import AuditEntry
 from tests.conftest import DATABASES, PASSWORD, PG_URL, login
+from tests.races import TARGETS, count, private_app, widen_window
 
 
 def test_old_session_cookie_is_refused_after_log_out(app, client, factory):
@@ -183,3 +184,32 @@ def test_parallel_failures_are_all_counted(make_app, database):
     assert statuses == [401] * 4
     with app.app_context():
         assert db.session.get(LoginThrottle, "target@example.cq").failures == 4
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_two_sign_ups_of_one_address_at_once_make_one_account(make_app, monkeypatch, target):
+    """Both pass the "is this address registered?" check before either writes (widen_window holds them there):
+    the unique index decides, and the loser gets the same answer as any sign-up, never a 500."""
+    import threading
+
+    from market.accounts import service as accounts
+    from market.accounts.models import User
+
+    app = private_app(make_app, target, PROPAGATE_EXCEPTIONS=False)
+    widen_window(monkeypatch, accounts, "hash_password", 2)
+    form = {"role": "bidder", "name": "赵六", "email": "race@example.cq", "password": "Jiefangbei-hotpot-2027",
+            "confirm": "Jiefangbei-hotpot-2027"}
+    barrier, codes = threading.Barrier(2), []
+
+    def sign_up():
+        with app.test_client() as client:
+            barrier.wait(10)
+            codes.append(client.post("/signup", data=form).status_code)
+
+    threads = [threading.Thread(target=sign_up) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert codes == [302, 302], codes
+    assert count(app, User, User.email == "race@example.cq") == 1

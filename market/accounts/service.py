@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from stdnum.cn import uscc
 from stdnum.exceptions import ValidationError
@@ -106,46 +107,58 @@ def register(
     code = _check_org(session, org) if org is not None else None
     if org is not None and role is not Role.BIDDER and not code:
         raise InvalidInput("The unified social credit code is required for organisations.")
-    password_hash = hash_password(password)
     existing = session.scalar(select(User).where(User.email == email))
+    password_hash = hash_password(password)  # for a registered address too: the answer takes as long
     if existing is not None:
         record(session, actor=None, action="user.signup_for_existing_email", entity_type="user",
                entity_id=existing.id, now=now)
         return None
-    organisation = None
-    if org is not None:
-        organisation = Organisation(
-            kind=ROLE_ORG_KIND[role],
-            name=org.name.strip(),
-            credit_code=code,
-            district_code=org.district_code or None,
-            industry_code=org.industry_code or None,
-            contact_name=org.contact_name or name,
-            contact_phone=org.contact_phone,
-            contact_email=org.contact_email or email,
-            address=org.address,
-            status=OrgStatus.PENDING,
-            created_at=now,
-        )
-        session.add(organisation)
-        session.flush()
-        record(session, actor=None, action="organisation.registered", entity_type="organisation",
-               entity_id=organisation.id, now=now, after=snapshot(organisation, ORG_FIELDS))
-    user = User(
-        email=email,
-        password_hash=password_hash,
-        name=name.strip(),
-        role=role,
-        organisation=organisation,
-        locale=locale,
-        active=True,
-        session_version=1,
-        created_at=now,
-    )
-    session.add(user)
-    session.flush()
-    record(session, actor=user, action="user.registered", entity_type="user", entity_id=user.id, now=now,
-           after=snapshot(user, USER_FIELDS))
+    try:
+        with session.begin_nested():  # a concurrent sign-up may pass the checks above at the same moment
+            organisation = None
+            if org is not None:
+                organisation = Organisation(
+                    kind=ROLE_ORG_KIND[role],
+                    name=org.name.strip(),
+                    credit_code=code,
+                    district_code=org.district_code or None,
+                    industry_code=org.industry_code or None,
+                    contact_name=org.contact_name or name,
+                    contact_phone=org.contact_phone,
+                    contact_email=org.contact_email or email,
+                    address=org.address,
+                    status=OrgStatus.PENDING,
+                    created_at=now,
+                )
+                session.add(organisation)
+                session.flush()
+                record(session, actor=None, action="organisation.registered", entity_type="organisation",
+                       entity_id=organisation.id, now=now, after=snapshot(organisation, ORG_FIELDS))
+            user = User(
+                email=email,
+                password_hash=password_hash,
+                name=name.strip(),
+                role=role,
+                organisation=organisation,
+                locale=locale,
+                active=True,
+                session_version=1,
+                created_at=now,
+            )
+            session.add(user)
+            session.flush()
+            record(session, actor=user, action="user.registered", entity_type="user", entity_id=user.id, now=now,
+                   after=snapshot(user, USER_FIELDS))
+    except IntegrityError:
+        # The unique indexes decided: answer as the checks above would have (never a 500).
+        existing = session.scalar(select(User).where(User.email == email))
+        if existing is not None:
+            record(session, actor=None, action="user.signup_for_existing_email", entity_type="user",
+                   entity_id=existing.id, now=now)
+            return None
+        if org is not None:
+            _check_org(session, org)
+        raise
     return user
 
 

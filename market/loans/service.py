@@ -1143,8 +1143,8 @@ def contribute(session: Session, staff, amount, now: datetime, memo: str | None 
     amount = money(as_decimal(amount, "amount"))
     if amount <= 0:
         raise InvalidInput("A contribution must be positive.")
-    fund = ensure_fund(session, now)
-    session.refresh(fund)
+    ensure_fund(session, now)
+    fund = lock_row(session, Fund, FUND_ID)  # two top-ups at once: each judges the balance the other committed
     if fund.balance + amount > MAX_BALANCE:
         raise InvalidInput("The fund balance cannot exceed %(max)s.", max=MAX_BALANCE)
     _credit_fund(session, amount)

@@ -55,7 +55,7 @@ def test_default_declared_twice_at_once_is_declared_once(make_app, target, monke
     app = private_app(make_app, target)
     loan_id, email = _loan(app)
     widen_window(monkeypatch, service, "_own_bank_loan", 2)
-    statuses = post_at_once(app, [email] * 2, [(f"/api/v1/loans/{loan_id}/default", None)] * 2)
+    statuses = post_at_once(app, [email] * 2, [(f"/api/v1/loans/{loan_id}/default", {"reason": "逾期超过宽限期"})] * 2)
     assert sorted(statuses) == [200, 409], statuses
     assert count(app, AuditEntry, AuditEntry.action == "loan.defaulted", AuditEntry.entity_id == str(loan_id)) == 1
 
@@ -97,3 +97,29 @@ def test_same_rate_added_eight_times_at_once_is_one_row(make_app, target):
     statuses = post_at_once(app, [email] * 8, [("/api/v1/rates", body)] * 8)
     assert sorted(statuses) == [201] + [409] * 7, statuses
     assert count(app, ReferenceRate, ReferenceRate.effective_on == date(2030, 1, 20)) == 1
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_two_top_ups_at_once_never_pass_the_funds_limit(make_app, monkeypatch, target):
+    """The fund sits just under what its column holds; two top-ups that each fit alone arrive at once (both read the
+    balance before either writes, held by widen_window): one is kept, the other is a 422 that keeps nothing."""
+    from sqlalchemy import update
+
+    from market.db import db, utcnow
+    from market.loans import service
+    from market.loans.models import Fund, LedgerTxn
+
+    app = private_app(make_app, target)
+    with app.app_context():
+        service.ensure_fund(db.session, utcnow())
+        db.session.execute(update(Fund).values(balance=service.MAX_BALANCE - Decimal("1000000")))
+        staff = Factory(db.session).user(Role.STAFF)
+        db.session.commit()
+        email = staff.email
+    widen_window(monkeypatch, service, "ensure_fund", 2)
+    statuses = post_at_once(app, [email, email], [("/api/v1/fund/contributions", {"amount": "600000"})] * 2)
+    assert sorted(statuses) == [201, 422], statuses
+    assert count(app, LedgerTxn, LedgerTxn.kind == "contribution") == 2  # the opening one and one top-up
+    with app.app_context():
+        # (SQLite keeps a NUMERIC this long as a REAL: compare the bound, not the last cents)
+        assert db.session.get(Fund, service.FUND_ID).balance <= service.MAX_BALANCE
