@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from market.accounts.models import Role, User
 from market.audit.service import record, snapshot
+from market.db import lock_row
 from market.errors import Conflict, Forbidden, InvalidInput, NotFound
 from market.ip.models import IpAsset
 from market.needs.models import Need
@@ -238,7 +239,7 @@ def _move(session, actor, consultation: Consultation, dst: ConsultationStatus, n
 def answer_consultation(session: Session, actor: User, consultation_id: int, *, answer: str, now: datetime,
                         suggested_amount: Decimal | None = None, suggested_term_months: int | None = None,
                         suggested_value_type: ValueType | None = None) -> Consultation:
-    consultation = consultation_for(session, actor, consultation_id)
+    consultation = consultation_for(session, actor, consultation_id, lock=True)
     if consultation.expert.user_id != actor.id:
         raise Forbidden("Only the expert asked can answer.")
     if not (answer or "").strip():
@@ -262,7 +263,7 @@ def answer_consultation(session: Session, actor: User, consultation_id: int, *, 
 
 
 def close_consultation(session: Session, actor: User, consultation_id: int, now: datetime) -> Consultation:
-    consultation = consultation_for(session, actor, consultation_id)
+    consultation = consultation_for(session, actor, consultation_id, lock=True)
     if actor.organisation_id != consultation.org_id:
         raise Forbidden("Only the enterprise that asked can close the consultation.")
     before = _move(session, actor, consultation, ConsultationStatus.CLOSED, now)
@@ -281,8 +282,10 @@ def can_view_consultation(viewer: User, consultation: Consultation) -> bool:
             or consultation.expert.user_id == viewer.id)
 
 
-def consultation_for(session: Session, viewer: User, consultation_id: int) -> Consultation:
-    consultation = session.get(Consultation, consultation_id)
+def consultation_for(session: Session, viewer: User, consultation_id: int, *, lock: bool = False) -> Consultation:
+    """The consultation `viewer` may see (404 otherwise); `lock` takes its row lock first, for a change of state."""
+    consultation = lock_row(session, Consultation, consultation_id) if lock else session.get(Consultation,
+                                                                                             consultation_id)
     if consultation is None or not can_view_consultation(viewer, consultation):
         raise NotFound("This consultation does not exist.")
     return consultation

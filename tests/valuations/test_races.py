@@ -30,3 +30,29 @@ def test_two_drafts_of_one_asset_issued_at_once_leave_one_issued(make_app, targe
     statuses = post_at_once(app, [email] * 2, [(f"/api/v1/valuations/{d}/issue", None) for d in drafts])
     assert statuses == [200, 200], statuses
     assert count(app, Valuation, Valuation.asset_id == asset_id, Valuation.status == ValuationStatus.ISSUED) == 1
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_a_consultation_answered_twice_at_once_is_answered_once(make_app, target, monkeypatch):
+    """The expert's two sessions answer one consultation at once (both read it as waiting, held by widen_window):
+    one answer is kept and audited, the other is a 409 (the consultation's row lock)."""
+    from market.audit.models import AuditEntry
+    from market.db import db, utcnow
+    from market.valuations import experts
+
+    app = private_app(make_app, target)
+    with app.app_context():
+        f = Factory(db.session)
+        valuer, owner = f.user(Role.VALUER), f.user(Role.ENTERPRISE)
+        experts.save_expert_profile(db.session, valuer, title="资产评估师", bio="", specialities=["H01M"],
+                                    now=utcnow())
+        asset = make_asset(db.session, owner.organisation_id)
+        consultation = experts.request_consultation(db.session, owner, question="质押多少合适？", asset_id=asset.id,
+                                                    now=utcnow())
+        db.session.commit()
+        email, cid = valuer.email, consultation.id
+    widen_window(monkeypatch, experts, "consultation_for", 2)
+    answer = {"answer": "建议按抵押贷款价值的五成申请。"}
+    statuses = post_at_once(app, [email] * 2, [(f"/api/v1/consultations/{cid}/answer", answer)] * 2)
+    assert sorted(statuses) == [200, 409], statuses
+    assert count(app, AuditEntry, AuditEntry.action == "consultation.answered", AuditEntry.entity_id == str(cid)) == 1
