@@ -341,7 +341,9 @@ def test_enterprise_staff_bank_from_sign_up_to_loan(journey_server, page_for, la
     expect(ent.locator("h1")).to_contain_text(NEED_TITLE)
     expect(ent.locator("h1")).to_contain_text(t["submitted"])
     for kind, title, body, *_rest in PATENTS:  # the assets offered, with their numbers as people write them
-        expect(ent.locator("ul.assets")).to_contain_text(f"{title} · {t[kind]} · CN{body}.{check_character(body)}")
+        row = ent.locator("[data-test=need-assets] tbody tr", has_text=title)
+        expect(row).to_contain_text(t[kind])
+        expect(row).to_contain_text(f"CN{body}.{check_character(body)}")
     journey.shot(ent, "enterprise-need-submitted")
     need_path = ent.url.replace(url, "")
     need_id = int(need_path.rsplit("/", 1)[-1])

@@ -206,18 +206,28 @@ def test_settlement_hands_loss_to_claims_hook(session, factory, lot):
     assert transfer.buyer_id == a.id and listing.asset.pledge_state.value == "free"
 
 
-def test_demo_step(session, factory):
+def test_demo_step(at_now, session, factory):
+    """The exchange's demo step alone: the second enterprise's valued patents become one lot in bidding and one
+    announced (no defaulted loan here to dispose of); run again, it leaves the lots alone."""
     from market.exchange.demo import demo_step
+    from market.ip.models import PledgeState
+    from market.valuations import service as valuations
     from tests.exchange.conftest import make_asset
+    from tests.valuations.conftest import vinput
 
     for email, role in [("staff@demo.cq", Role.STAFF), ("bank@demo.cq", Role.BANK), ("bidder@demo.cq", Role.BIDDER),
                         ("bidder2@demo.cq", Role.BIDDER)]:
         factory.user(role, email=email)
-    owner = factory.org(OrgKind.ENTERPRISE)
+    owner = factory.user(Role.ENTERPRISE, email="enterprise2@demo.cq").organisation  # the demo's seller
+    valuer = factory.user(Role.VALUER)
     for _ in range(3):
-        make_asset(session, owner.id)
+        asset = make_asset(session, owner.id)
+        asset.pledge_state = PledgeState.FREE  # the demo sells free patents (make_asset's are pledged)
+        valuations.create_valuation(session, valuer, vinput(asset), at_now, issue=True)
     lines = []
     demo_step(lines.append)
-    assert "(bidding)" in lines[0] and "(sold)" in lines[0], lines
+    assert "no defaulted loan" in lines[0] and "(bidding, announced)" in lines[-1], lines
+    assert "voluntary lots []" not in lines[-1], lines
+    lines.clear()
     demo_step(lines.append)
-    assert "already" in lines[1]
+    assert "already" in lines[0], lines

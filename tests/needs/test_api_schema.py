@@ -178,6 +178,11 @@ def test_write_operations_answer_as_documented(make_app, tmp_path):
     call("POST", "/api/v1/valuations/{valuation_id}/withdraw", "valuer", {"reason": "数据有误"},
          valuation_id=report["id"])
 
+    call("POST", "/api/v1/assets", "enterprise", {
+        "kind": "invention", "title": "一种锂电池正极材料及其制备方法", "application_number": "CN201710106452.1",
+        "ipc_codes": ["H01M", "H01M4/36"], "filing_date": "2017-02-27", "grant_date": "2019-05-01",
+        "legal_status": "granted"})
+
     search = call("POST", "/api/v1/saved-searches", "bank", {"name": "电池", "query": {"q": "电池"}})
     call("POST", "/api/v1/saved-searches/{saved_id}/seen", "bank", saved_id=search["id"])
     call("DELETE", "/api/v1/saved-searches/{saved_id}", "bank", saved_id=search["id"])
