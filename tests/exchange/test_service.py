@@ -3,7 +3,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from market.accounts.models import OrgKind, Role
+from market.accounts.models import Role
 from market.errors import Conflict, Forbidden, InvalidInput
 from market.exchange import service
 from market.exchange.models import DepositStatus, LedgerEntry, ListingStatus, PreemptionKind
