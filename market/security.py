@@ -11,7 +11,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import abort
 from flask_login import current_user, login_required
 
-from market.accounts.models import Role
+from market.accounts.models import Organisation, Role
+from market.errors import Forbidden
 
 
 def N_(message: str) -> str:
@@ -123,6 +124,28 @@ def roles_required(*roles: Role):
         return wrapped
 
     return decorator
+
+
+# What a refused actor reads: the one role the operation needs, or the general refusal when it takes several.
+ONLY = {
+    Role.ENTERPRISE: N_("Only enterprises can do this."),
+    Role.BANK: N_("Only banks can do this."),
+    Role.STAFF: N_("Only exchange staff can do this."),
+    Role.VALUER: N_("Only valuers can do this."),
+    Role.BIDDER: N_("Only bidders can do this."),
+}
+
+
+def require(actor, *roles: Role, verified: bool = True, message: str | None = None) -> Organisation | None:
+    """The one actor guard of services: `actor` holds one of `roles` and, when `verified`, may change market
+    state (an active account of a verified organisation, see `User.can_act`). Raises Forbidden with `message`, or
+    the standard refusal for the role; returns the actor's organisation (None for a person bidder)."""
+    if actor is None or getattr(actor, "role", None) not in roles:
+        raise Forbidden(message or (ONLY[roles[0]] if len(roles) == 1 and roles[0] in ONLY
+                                    else N_("Your role cannot do this.")))
+    if verified and not actor.can_act:
+        raise Forbidden(N_("Your organisation must be verified before it can act."))
+    return actor.organisation
 
 
 def safe_next(target: str | None) -> str | None:

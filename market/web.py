@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, g, jsonify, redirect, render_template, request, session, url_for
+from flask import Flask, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
 from market import i18n, models  # noqa: F401  (models: every table registered on the metadata)
+from market.api import json_error
 from market.errors import DomainError
 from market.extensions import api, babel, csrf, db, limiter, login_manager, talisman
 from search import SearchUnavailable
@@ -43,15 +44,6 @@ class RowIdConverter(IntegerConverter):
 
 def _wants_json() -> bool:
     return request.path.startswith("/api/")
-
-
-def json_error(status: int, code: str, message: str, details=None):
-    body = {"error": {"code": code, "message": message}}
-    if details:
-        body["error"]["details"] = details
-    response = jsonify(body)
-    response.status_code = status
-    return response
 
 
 def init_app(app: Flask) -> None:

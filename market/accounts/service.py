@@ -15,9 +15,10 @@ from market.accounts.models import ROLE_ORG_KIND, ApiToken, LoginThrottle, Organ
 from market.audit.service import record, snapshot
 from market.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound  # noqa: F401  (re-exported)
 from market.reference.models import District, Industry
-from market.security import check_no_password, check_password, hash_password, password_problem
+from market.security import check_no_password, check_password, hash_password, password_problem, require
 from market.states import StateMachine
 
+ORG_FIELDS = ["kind", "name", "credit_code", "district_code", "industry_code", "status", "status_reason"]
 ORG_STATES = StateMachine(
     "organisation",
     {
@@ -26,8 +27,8 @@ ORG_STATES = StateMachine(
         OrgStatus.VERIFIED: {OrgStatus.SUSPENDED},
         OrgStatus.SUSPENDED: {OrgStatus.VERIFIED},
     },
+    fields=ORG_FIELDS,
 )
-ORG_FIELDS = ["kind", "name", "credit_code", "district_code", "industry_code", "status", "status_reason"]
 USER_FIELDS = ["email", "name", "role", "organisation_id", "locale", "active"]
 
 
@@ -300,8 +301,7 @@ def decide_organisation(
     session: Session, staff: User, org_id: int, *, approve: bool, reason: str | None, now: datetime
 ) -> Organisation:
     """Exchange staff verify or reject an organisation; a rejection needs a reason the applicant will see."""
-    if staff.role is not Role.STAFF:
-        raise Forbidden("Only exchange staff can verify organisations.")
+    require(staff, Role.STAFF, verified=False)
     org = session.get(Organisation, org_id)
     if org is None:
         raise NotFound("No such organisation.")
@@ -309,13 +309,9 @@ def decide_organisation(
     ORG_STATES.check(org.status, target)
     if not approve and not (reason and reason.strip()):
         raise InvalidInput("Give the reason for the rejection.")
-    before = snapshot(org, ORG_FIELDS)
-    org.status = target
-    org.status_reason = reason.strip() if reason else None
-    if approve:
-        org.verified_at = now
-    record(session, actor=staff, action=f"organisation.{target.value}", entity_type="organisation",
-           entity_id=org.id, now=now, before=before, after=snapshot(org, ORG_FIELDS), note=reason)
+    ORG_STATES.move(session, staff, org, target, now, note=reason,
+                    also={"status_reason": reason.strip() if reason else None,
+                          **({"verified_at": now} if approve else {})})
     return org
 
 

@@ -6,7 +6,7 @@ import json
 import re
 from decimal import Decimal
 
-from flask import Flask
+from flask import Flask, jsonify
 from flask_smorest import Api
 from marshmallow import Schema, fields
 from marshmallow import fields as ma_fields
@@ -25,7 +25,7 @@ class ErrorDetail(Schema):
 
 
 class ApiError(Schema):
-    """What every error looks like: `{"error": {"code", "message"}}` (see market.web.json_error)."""
+    """What every error looks like: `{"error": {"code", "message"}}` (see json_error)."""
 
     error = fields.Nested(ErrorDetail, required=True)
 
@@ -52,6 +52,16 @@ def _decimal_fields(self, field, ret, **kwargs) -> dict:
             if key in ret:  # kept for readers; JSON Schema ignores number bounds on strings
                 ret[f"x-{key}"] = ret.pop(key)
     return ret
+
+
+def json_error(status: int, code: str, message: str, details=None):
+    """The one error envelope of the API (and of any JSON answer the app gives)."""
+    body = {"error": {"code": code, "message": message}}
+    if details:
+        body["error"]["details"] = details
+    response = jsonify(body)
+    response.status_code = status
+    return response
 
 
 def init_api(app: Flask, api: Api) -> None:
@@ -92,8 +102,6 @@ def json_body_only():
     from flask import abort, request
     from flask_babel import gettext as _
 
-    from market.web import json_error
-
     if not request.path.startswith("/api/") or request.method in ("GET", "HEAD", "OPTIONS"):
         return None
     body = request.get_data(cache=True)
@@ -117,17 +125,3 @@ def json_body_only():
     except (ValueError, RecursionError):
         return json_error(400, "bad_json", _("The body is not valid JSON."))
     return None
-
-
-def commit_or_rollback(call):
-    """Run one service call and commit; on a refusal roll back so nothing of it is kept, and let the error answer."""
-    from market.db import db
-    from market.errors import DomainError
-
-    try:
-        result = call()
-    except DomainError:
-        db.session.rollback()
-        raise
-    db.session.commit()
-    return result

@@ -11,11 +11,11 @@ from sqlalchemy import select
 
 from market.accounts import service
 from market.accounts.models import Organisation, OrgKind, OrgStatus, Role
-from market.api import commit_or_rollback
 from market.api.auth import api_user
 from market.api.fields import UtcDateTime
 from market.db import db, utcnow
 from market.errors import InvalidInput, NotFound
+from market.work import commit_or_rollback
 
 blp = Blueprint("organisations", __name__, url_prefix="/api/v1", description="Organisations")
 

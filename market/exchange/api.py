@@ -14,7 +14,6 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from sqlalchemy import select
 
 from market.accounts.models import Role
-from market.api import commit_or_rollback as _act
 from market.api.auth import api_user
 from market.api.fields import UtcDateTime, bounded, row_id
 from market.bounded import SHARE
@@ -37,6 +36,7 @@ from market.exchange.models import (
 from market.exchange.terms import terms_version
 from market.exchange.views_state import PHASES, auction_state, bid_page, licence_terms, public_listings, state_etag
 from market.security import bid_rate_limit
+from market.work import commit_or_rollback as _act
 
 blp = Blueprint("exchange_api", __name__, url_prefix="/api/v1", description="IP exchange: disposal auctions")
 

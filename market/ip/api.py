@@ -12,7 +12,6 @@ from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from market.accounts.models import Role
-from market.api import commit_or_rollback
 from market.api.auth import api_user
 from market.api.fields import UtcDateTime
 from market.db import db, utcnow
@@ -20,6 +19,7 @@ from market.errors import DomainError, InvalidInput
 from market.ip import finder, saved, service
 from market.ip.indexing import get_backend, quick_drain
 from market.ip.models import IpKind, LegalStatus, SavedSearch
+from market.work import commit_or_rollback
 from search import SearchError
 
 blp = Blueprint("patents", __name__, url_prefix="/api/v1", description="Patent search for banks")

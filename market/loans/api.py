@@ -11,7 +11,6 @@ from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy import select
 
 from market.accounts.models import Role
-from market.api import commit_or_rollback as _act
 from market.api.auth import api_user
 from market.api.fields import UtcDateTime, bounded, row_id
 from market.bounded import AMOUNT, AMOUNT_OR_ZERO, ANNUAL_RATE, RATE_CAP_RATIO, REFERENCE_RATE, SHARE
@@ -22,6 +21,7 @@ from market.loans import service
 from market.loans.models import CompensationClaim, LedgerTxn, Loan, RepaymentMethod
 from market.loans.policy import RateCapMode, add_policy, evaluate_plan, policy_in_force, policy_versions
 from market.loans.rates import RATE_KINDS, ReferenceRate, add_rate, rate_on
+from market.work import commit_or_rollback as _act
 
 blp = Blueprint("loans_api", __name__, url_prefix="/api/v1", description="Financing plans, loans, claims, fund")
 

@@ -7,7 +7,6 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from market.accounts.models import Role
-from market.api import commit_or_rollback
 from market.api.auth import api_user
 from market.api.fields import UtcDateTime, bounded, row_id
 from market.bounded import AMOUNT
@@ -23,6 +22,7 @@ from market.valuations.models import (
     ValuationStatus,
     ValueType,
 )
+from market.work import commit_or_rollback
 
 blp = Blueprint("valuations_api", __name__, url_prefix="/api/v1", description="Valuation reports and the expert pool")
 BEARER = [{"bearer": []}]
