@@ -103,6 +103,17 @@ def score(need, product) -> Match:
     return Match(need.id, product.id, product.bank_org_id, total, tuple(reasons))
 
 
+# What makes a need a match for a bank (its to-do list): one of its active products could lend it as posted, i.e.
+# every criterion fits except the enterprise's preferred bank (a preference, not a condition of the product).
+REQUIRED = ("amount", "term", "rate", "ip_kinds", "industry")
+
+
+def lends_to(need, product) -> bool:
+    """Whether `product` could lend to `need` as posted: its amount, term, rate, every IP kind offered and the
+    enterprise's industry fit (see REQUIRED)."""
+    return all(r.fits for r in score(need, product).reasons if r.criterion in REQUIRED)
+
+
 def rank_products(need, products) -> list[Match]:
     """Products for one need, best first (ties: lower minimum rate, then id)."""
     matches = [(score(need, p), p) for p in products]

@@ -7,10 +7,11 @@ from datetime import datetime
 from flask import current_app, has_app_context
 from flask_babel import gettext as _
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from market.accounts.models import Role
-from market.needs.docking import response_deadline
+from market.needs.docking import active_products, response_deadline
+from market.needs.matching import lends_to
 from market.needs.models import Claim, ClaimStatus, Need, NeedStatus, Offer, OfferStatus
 from market.needs.rules import DEFAULT_RESPONSE_WORKING_DAYS, add_working_days, working_days_left
 from market.notices.service import Todo
@@ -53,6 +54,18 @@ def enterprise_todos(session: Session, user, now: datetime) -> list[Todo]:
     return items
 
 
+def unanswered_needs_for(session: Session, bank_org_id: int) -> list[Need]:
+    """The published needs no bank answered yet that wait on this bank, oldest first: those one of its active
+    products could lend to as posted (`matching.lends_to`: amount, term, rate, every IP kind and the industry fit),
+    and those whose enterprise named it as a preferred bank. Other banks' matches are not its to-do."""
+    products = active_products(session, bank_org_id)
+    needs = session.scalars(select(Need).options(selectinload(Need.preferred))
+                            .where(Need.status == NeedStatus.PUBLISHED, Need.first_response_at.is_(None))
+                            .order_by(Need.published_at, Need.id))
+    return [n for n in needs
+            if bank_org_id in n.preferred_bank_ids or any(lends_to(n, p) for p in products)]
+
+
 def bank_todos(session: Session, user, now: datetime) -> list[Todo]:
     items = []
     claims = session.scalars(select(Claim).join(Need, Need.id == Claim.need_id).where(
@@ -61,10 +74,7 @@ def bank_todos(session: Session, user, now: datetime) -> list[Todo]:
     for claim in claims:
         items.append(timed(_("Make an offer or step back on “%(title)s”", title=claim.need.title),
                            f"/needs/{claim.need_id}", now, add_working_days(claim.created_at, _days())))
-    needs = session.scalars(select(Need).where(Need.status == NeedStatus.PUBLISHED,
-                                               Need.first_response_at.is_(None))
-                            .order_by(Need.published_at).limit(LIMIT))
-    for need in needs:
+    for need in unanswered_needs_for(session, user.organisation_id)[:LIMIT]:
         items.append(timed(_("Answer the published need “%(title)s” before it is escalated", title=need.title),
                            f"/needs/{need.id}", now, response_deadline(need, _days())))
     return items

@@ -57,6 +57,7 @@ def test_accept_and_decline_tell_the_bank(session, factory, kit):
 def test_bank_and_staff_see_the_response_timer_and_the_escalation(session, factory, kit):
     need = kit.published_need()
     bank, staff = factory.user(Role.BANK), factory.user(Role.STAFF)
+    kit.product(bank)
     todo = next(t for t in todos_for(session, bank, NOW) if t.url == f"/needs/{need.id}")
     assert todo.working_days_left == 5
     later = NOW + timedelta(days=14)
@@ -66,6 +67,30 @@ def test_bank_and_staff_see_the_response_timer_and_the_escalation(session, facto
     staff_todo = next(t for t in todos_for(session, staff, later) if t.url == f"/needs/{need.id}")
     assert staff_todo.late and staff_todo.working_days_left < 0
     assert next(t for t in todos_for(session, bank, later) if t.url == f"/needs/{need.id}").late
+
+
+def test_a_bank_is_asked_to_answer_only_the_needs_its_products_fit(session, factory, kit):
+    """The bank's to-do list holds the unanswered needs one of its active products could lend to (amount, term, rate,
+    IP kinds, industry), and those that name it as a preferred bank; not every need in the market."""
+    bank, other = factory.user(Role.BANK), factory.user(Role.BANK)
+    kit.product(bank)  # 0.5–10 million, 6–36 months, inventions and utility models
+    fits = kit.published_need(title="合适的需求")
+    too_big = kit.published_need(title="金额过大", amount=Decimal("50000000.00"))
+    too_short = kit.published_need(title="期限过短", term_months=3)
+    addressed = kit.published_need(title="指定银行", amount=Decimal("50000000.00"),
+                                   preferred_bank_ids=[bank.organisation_id])
+    kit.product(other, min_amount=Decimal("20000000"), max_amount=Decimal("90000000"))
+    mine = {t.url for t in todos_for(session, bank, NOW)}
+    assert f"/needs/{fits.id}" in mine and f"/needs/{addressed.id}" in mine
+    assert f"/needs/{too_big.id}" not in mine and f"/needs/{too_short.id}" not in mine
+    theirs = {t.url for t in todos_for(session, other, NOW)}
+    assert f"/needs/{too_big.id}" in theirs and f"/needs/{fits.id}" not in theirs
+    # A bank without an active product is asked only for needs addressed to it.
+    assert not {t.url for t in todos_for(session, factory.user(Role.BANK), NOW)} & {
+        f"/needs/{n.id}" for n in (fits, too_big, too_short, addressed)}
+    # Once a bank answered a need, it waits on no bank as an unanswered need.
+    docking.claim_need(session, other, too_big.id, NOW)
+    assert f"/needs/{too_big.id}" not in {t.url for t in todos_for(session, other, NOW) if "before it is" in t.text}
 
 
 def test_working_days_left_counts_weekdays():
