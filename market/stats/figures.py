@@ -24,6 +24,9 @@ CENT = Decimal("0.01")
 
 # Loans that went bad: still in default/disposal/written off, or closed after a default (defaulted_on is set).
 DEFAULTED_STATUSES = (LoanStatus.DEFAULTED, LoanStatus.IN_DISPOSAL, LoanStatus.WRITTEN_OFF)
+# A loan counts once it took effect: one waiting for the enterprise's confirmation (pending) or refused by it
+# (declined) lent nothing and pledged nothing, so no figure, table or chart counts it.
+TOOK_EFFECT = Loan.status.not_in([LoanStatus.PENDING, LoanStatus.DECLINED])
 
 
 @dataclass(frozen=True)
@@ -55,15 +58,15 @@ def verified_banks(session: Session) -> int:
 
 
 def banks_with_loans(session: Session) -> int:
-    return session.scalar(select(func.count(distinct(Loan.bank_org_id)))) or 0
+    return session.scalar(select(func.count(distinct(Loan.bank_org_id))).where(TOOK_EFFECT)) or 0
 
 
 def loan_count(session: Session) -> int:
-    return session.scalar(select(func.count()).select_from(Loan)) or 0
+    return session.scalar(select(func.count()).select_from(Loan).where(TOOK_EFFECT)) or 0
 
 
 def loan_principal(session: Session) -> Decimal:
-    return sum((_money(p) for p in session.scalars(select(Loan.principal))), ZERO)
+    return sum((_money(p) for p in session.scalars(select(Loan.principal).where(TOOK_EFFECT))), ZERO)
 
 
 def enterprises_with_needs(session: Session) -> int:
@@ -126,7 +129,7 @@ def loans_by_month(session: Session) -> list[Row]:
     """Loans signed per calendar month, oldest first."""
     counts: dict[str, int] = defaultdict(int)
     sums: dict[str, Decimal] = defaultdict(lambda: ZERO)
-    for signed_on, principal in session.execute(select(Loan.signed_on, Loan.principal)):
+    for signed_on, principal in session.execute(select(Loan.signed_on, Loan.principal).where(TOOK_EFFECT)):
         key = f"{signed_on.year:04d}-{signed_on.month:02d}"
         counts[key] += 1
         sums[key] += _money(principal)
@@ -137,7 +140,8 @@ def loans_by_bank(session: Session) -> list[Row]:
     """Loans per lending bank, largest principal first (then by name)."""
     counts: dict[str, int] = defaultdict(int)
     sums: dict[str, Decimal] = defaultdict(lambda: ZERO)
-    query = select(Organisation.name, Loan.principal).join(Organisation, Organisation.id == Loan.bank_org_id)
+    query = (select(Organisation.name, Loan.principal).join(Organisation, Organisation.id == Loan.bank_org_id)
+             .where(TOOK_EFFECT))
     for name, principal in session.execute(query):
         counts[name] += 1
         sums[name] += _money(principal)
@@ -173,7 +177,7 @@ def need_to_loan_days(session: Session) -> list[int]:
     from market.needs.models import Offer
 
     query = (select(Need.published_at, Need.submitted_at, Need.created_at, Loan.signed_on)
-             .join(Offer, Offer.id == Loan.offer_id).join(Need, Need.id == Offer.need_id))
+             .join(Offer, Offer.id == Loan.offer_id).join(Need, Need.id == Offer.need_id).where(TOOK_EFFECT))
     days = []
     for published, submitted, created, signed_on in session.execute(query):
         start = (published or submitted or created).date()
@@ -214,7 +218,7 @@ def loans_by_district(session: Session) -> list[Row]:
 
     names = dict(session.execute(select(District.code, District.name)).all())
     query = (select(Organisation.district_code, Loan.principal)
-             .join(Organisation, Organisation.id == Loan.enterprise_org_id))
+             .join(Organisation, Organisation.id == Loan.enterprise_org_id).where(TOOK_EFFECT))
     return _grouped((names.get(code, code) if code else UNKNOWN, p) for code, p in session.execute(query))
 
 
@@ -231,7 +235,7 @@ def loans_by_industry_division(session: Session) -> list[Row]:
 
     names = dict(session.execute(select(Industry.code, Industry.name).where(Industry.level == 2)).all())
     query = (select(Organisation.industry_code, Loan.principal)
-             .join(Organisation, Organisation.id == Loan.enterprise_org_id))
+             .join(Organisation, Organisation.id == Loan.enterprise_org_id).where(TOOK_EFFECT))
     pairs = []
     for code, principal in session.execute(query):
         division = _division(code)
@@ -246,7 +250,7 @@ def loans_by_industry_group(session: Session, english: bool = False) -> list[Row
     from market.reference.loader import groups_for_industry
 
     query = (select(Organisation.industry_code, Loan.principal)
-             .join(Organisation, Organisation.id == Loan.enterprise_org_id))
+             .join(Organisation, Organisation.id == Loan.enterprise_org_id).where(TOOK_EFFECT))
     cache: dict[str | None, list[str]] = {}
     pairs = []
     for code, principal in session.execute(query):
@@ -272,7 +276,8 @@ def loan_primary_kinds(session: Session) -> dict[int, str]:
 def loans_by_ip_kind(session: Session) -> list[Row]:
     """Loans by the kind of their first pledged asset (key: the IpKind value; — for a loan with no pledge)."""
     kinds = loan_primary_kinds(session)
-    return _grouped((kinds.get(loan_id, UNKNOWN), p) for loan_id, p in session.execute(select(Loan.id, Loan.principal)))
+    loans = session.execute(select(Loan.id, Loan.principal).where(TOOK_EFFECT))
+    return _grouped((kinds.get(loan_id, UNKNOWN), p) for loan_id, p in loans)
 
 
 # ------------------------------------------------------------------------------------------------ recovery

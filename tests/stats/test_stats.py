@@ -540,3 +540,23 @@ def test_stats_api_staff_tables_need_staff(client, world, factory):
     assert client.get(url, headers={"Authorization": f"Bearer {bank_secret}"}).status_code == 403
     body = client.get(url, headers={"Authorization": f"Bearer {staff_secret}"}).get_json()
     assert any(world.ent1.name in row for row in body["rows"])
+
+
+def test_loans_that_never_took_effect_count_nowhere(world):
+    """A loan the enterprise has not confirmed (pending) or refused (declined) lent nothing: no figure, table or chart
+    counts it. (It did before: a bank could inflate the market's lending by recording loans nobody confirmed.)"""
+    s = world.s
+    tables = (figures.loans_by_month, figures.loans_by_bank, figures.loans_by_district,
+              figures.loans_by_industry_division, figures.loans_by_industry_group, figures.loans_by_ip_kind,
+              figures.need_to_loan_days)
+    assets = [make_asset(s, world.ent3) for _ in range(2)]
+    before = figures.headline(s), [fn(s) for fn in tables]
+    for asset in assets:
+        loan = loans.sign_loan(s, world.bank_b, enterprise_org_id=world.ent3.id, principal=D("9000000"),
+                               annual_rate=D("0.0500"), term_months=12, asset_ids=[asset.id],
+                               signed_on=date(2016, 5, 2), now=NOW, registration_number="X2016500000998")
+    loans.decline_loan(s, world.bank_b, loan.id, NOW)  # the bank withdraws the second; the first stays pending
+    s.flush()
+    assert {ln.status.value for ln in s.scalars(select(Loan).where(Loan.enterprise_org_id == world.ent3.id))} == {
+        "pending", "declined"}
+    assert (figures.headline(s), [fn(s) for fn in tables]) == before
