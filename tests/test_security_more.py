@@ -10,6 +10,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import select
 
 from market.accounts.models import OrgKind, Role
 from market.db import db
@@ -19,7 +20,7 @@ from market.loans.models import Loan, LoanStatus
 from market.needs import docking
 from market.needs import service as needs
 from market.needs.models import Need, Offer, OfferStatus
-from market.notices.models import Notice
+from market.notices.models import NoticeRead
 from market.notices.service import notify
 from tests.conftest import NOW, PASSWORD, login, screenshot
 from tests.exchange.conftest import build_lot
@@ -224,7 +225,7 @@ def test_notices_of_another_user_are_refused(client, session, factory):
     login(client, other)
     refused(client.post(f"/notices/{notice.id}/read"), allow_redirect=False)
     session.expire_all()
-    assert session.get(Notice, notice.id).read_at is None
+    assert session.scalars(select(NoticeRead).where(NoticeRead.notice_id == notice.id)).all() == []
 
 
 def test_api_token_of_another_user_cannot_be_revoked(client, factory):

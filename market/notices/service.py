@@ -6,11 +6,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session
 
-from market.errors import NotFound
-from market.notices.models import Notice
+from market.db import insert_unique
+from market.errors import Conflict, NotFound
+from market.notices.models import Notice, NoticeRead
 
 # Params shown through a label instead of their stored value: {param name: fn(stored text) -> shown text}. Areas
 # register theirs in init_app (a watch-flag reason, an amount in 元), so a notice never shows a raw code.
@@ -50,26 +51,45 @@ def count_for(session: Session, user) -> int:
     return session.scalar(select(func.count()).select_from(Notice).where(_for_user(user)))
 
 
+def _unread(user):
+    return ~exists().where(NoticeRead.notice_id == Notice.id, NoticeRead.user_id == user.id)
+
+
 def unread_count(session: Session, user) -> int:
-    return session.scalar(select(func.count()).select_from(Notice).where(_for_user(user), Notice.read_at.is_(None)))
+    return session.scalar(select(func.count()).select_from(Notice).where(_for_user(user), _unread(user)))
+
+
+def read_ids(session: Session, user, notices: list[Notice]) -> set[int]:
+    """Which of `notices` this user has read."""
+    ids = [n.id for n in notices]
+    if not ids:
+        return set()
+    return set(session.scalars(select(NoticeRead.notice_id).where(NoticeRead.user_id == user.id,
+                                                                  NoticeRead.notice_id.in_(ids))))
+
+
+def _mark(session: Session, user, notice: Notice, now: datetime) -> None:
+    try:
+        insert_unique(session, NoticeRead(notice_id=notice.id, user_id=user.id, read_at=now), Conflict("read"))
+    except Conflict:
+        pass  # marked at the same moment by another request of this user: read either way
 
 
 def mark_read(session: Session, user, notice_id: int, now: datetime) -> Notice:
+    """Mark one notice read for this user only (its organisation's other members still see it as new)."""
     notice = session.scalar(select(Notice).where(Notice.id == notice_id, _for_user(user)))
     if notice is None:
         raise NotFound("This notice does not exist.")
-    if notice.read_at is None:
-        notice.read_at = now
-    session.flush()
+    if notice.id not in read_ids(session, user, [notice]):
+        _mark(session, user, notice, now)
     return notice
 
 
 def mark_all_read(session: Session, user, now: datetime) -> int:
-    """Mark every unread notice of the user as read; returns how many."""
-    notices = list(session.scalars(select(Notice).where(_for_user(user), Notice.read_at.is_(None))))
+    """Mark every notice this user has not read as read, for this user; returns how many."""
+    notices = list(session.scalars(select(Notice).where(_for_user(user), _unread(user))))
     for notice in notices:
-        notice.read_at = now
-    session.flush()
+        _mark(session, user, notice, now)
     return len(notices)
 
 

@@ -18,8 +18,9 @@ PAGE_SIZE = 30
 def index():
     paged = page_of(service.count_for(db.session, current_user), PAGE_SIZE)
     notices = service.notices_for(db.session, current_user, limit=paged.size, offset=paged.offset)
-    return render_template("notices/index.html", notices=notices, text_of=service.text_of, page=paged.page,
-                           pages=paged.pages)
+    read = service.read_ids(db.session, current_user, notices)
+    return render_template("notices/index.html", notices=notices, read=read, text_of=service.text_of,
+                           page=paged.page, pages=paged.pages)
 
 
 @notices_bp.route("/<int:notice_id>/read", methods=["POST"])

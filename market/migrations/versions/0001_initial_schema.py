@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-03 13:52:07.456703
+Create Date: 2026-12-03 15:38:11.132729
 """
 from alembic import op
 import sqlalchemy as sa
@@ -433,7 +433,6 @@ def upgrade() -> None:
     sa.Column('params', sa.JSON(), nullable=False),
     sa.Column('link', sa.String(length=300), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
-    sa.Column('read_at', sa.DateTime(), nullable=True),
     sa.ForeignKeyConstraint(['recipient_org_id'], ['organisation.id'], name=op.f('fk_notice_recipient_org_id_organisation')),
     sa.ForeignKeyConstraint(['recipient_user_id'], ['user_account.id'], name=op.f('fk_notice_recipient_user_id_user_account')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_notice'))
@@ -723,6 +722,14 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['need_id'], ['need.id'], name=op.f('fk_need_preferred_bank_need_id_need')),
     sa.PrimaryKeyConstraint('need_id', 'bank_org_id', name=op.f('pk_need_preferred_bank'))
     )
+    op.create_table('notice_read',
+    sa.Column('notice_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('read_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['notice_id'], ['notice.id'], name=op.f('fk_notice_read_notice_id_notice'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_notice_read_user_id_user_account'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('notice_id', 'user_id', name=op.f('pk_notice_read'))
+    )
     op.create_table('pledge',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('loan_id', sa.Integer(), nullable=False),
@@ -959,6 +966,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_pledge_asset_id'))
 
     op.drop_table('pledge')
+    op.drop_table('notice_read')
     op.drop_table('need_preferred_bank')
     with op.batch_alter_table('need_claim', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_need_claim_need_id'))
