@@ -26,6 +26,7 @@ from searchdata import ES_URL, PATENT_CSV, REAL_SCHEMA, REQUIRE_SERVICES, elasti
 
 from search.elastic import ElasticsearchBackend  # noqa: E402
 from search.embedded import EmbeddedBackend  # noqa: E402
+from search.fulltext import TantivyBackend  # noqa: E402
 
 
 def new_elastic_backend() -> ElasticsearchBackend:
@@ -91,4 +92,19 @@ def real_elastic(real_patents) -> Iterator[ElasticsearchBackend]:
     backend.rebuild(REAL_SCHEMA, real_patents)
     yield backend
     backend.drop_all()
+    backend.close()
+
+
+@pytest.fixture
+def tantivy_backend(tmp_path: Path) -> Iterator[TantivyBackend]:
+    backend = TantivyBackend(str(tmp_path / "search.tantivy"))
+    yield backend
+    backend.close()
+
+
+@pytest.fixture(scope="session")
+def real_tantivy(real_patents, tmp_path_factory) -> Iterator[TantivyBackend]:
+    backend = TantivyBackend(str(tmp_path_factory.mktemp("real") / "search.tantivy"))
+    backend.rebuild(REAL_SCHEMA, real_patents)
+    yield backend
     backend.close()

@@ -300,6 +300,17 @@ class BackendContract:
         backend.ensure_index(Schema("patent", {"title": 1.0}, ["kind"]))
         assert backend.stamp("patent") is None  # a changed schema: a new, empty index of unknown origin
 
+    def test_ties_beyond_the_page_are_ordered_by_id(self, loaded):
+        """Many equal scores across several segments: every page cut follows (score, id), whatever the insert order."""
+        twins = [{"id": f"w{n:03d}", "title": "电池"} for n in range(60)]
+        for chunk in (twins[40:], twins[:20], twins[20:40]):  # three commits: three segments, ids out of order
+            loaded.index("patent", chunk)
+            loaded.refresh("patent")
+        pages = [loaded.search("patent", SearchQuery(q="电池", page=p, per_page=7)).ids for p in range(1, 11)]
+        flat = [i for page in pages for i in page]
+        assert flat[:60] == [t["id"] for t in twins]
+        assert len(flat) == len(set(flat)) == loaded.search("patent", SearchQuery(q="电池", per_page=0)).total
+
 
 class TestEmbedded(BackendContract):
     @pytest.fixture
@@ -341,6 +352,68 @@ class TestEmbedded(BackendContract):
         after = dict(loaded.search("patent", query).facets["kind"])
         assert after == {**before, "B": before.get("B", 0) + 1}
 
+
+class TestTantivy(BackendContract):
+    @pytest.fixture
+    def backend(self, tantivy_backend):
+        return tantivy_backend
+
+    def test_in_memory_and_threads(self):
+        from search.fulltext import TantivyBackend
+
+        backend = TantivyBackend(":memory:")
+        backend.ensure_index(SCHEMA)
+        errors: list[BaseException] = []
+
+        def work(n: int) -> None:
+            try:
+                for i in range(20):
+                    backend.index("patent", [{**DOCS[i % len(DOCS)], "id": f"t{n}-{i}"}])
+                    backend.search("patent", SearchQuery(q="装置", facets=["kind"]))
+            except BaseException as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        assert backend.count("patent") == 80
+        backend.close()
+
+    def test_facets_see_writes_of_another_connection(self, loaded):
+        from search.fulltext import TantivyBackend
+
+        query = SearchQuery(facets=["kind"], per_page=0)
+        before = dict(loaded.search("patent", query).facets["kind"])
+        other = TantivyBackend(loaded.path)  # e.g. `market search sync` in another process
+        other.index("patent", [{**DOCS[0], "id": "x-1", "kind": "B"}])
+        other.close()
+        after = dict(loaded.search("patent", query).facets["kind"])
+        assert after == {**before, "B": before.get("B", 0) + 1}
+        assert self.find(loaded, q="正极") == ["p01", "x-1"]
+
+    def test_rebuild_failing_midway_keeps_the_old_index(self, loaded):
+        def docs():
+            yield from (dict(d, id=f"r{i}") for i, d in enumerate(DOCS * 150))
+            raise RuntimeError("database went away")
+
+        with pytest.raises(RuntimeError, match="went away"):
+            loaded.rebuild(SCHEMA, docs(), stamp={"database": "db-1"})
+        assert loaded.count("patent") == len(DOCS)
+        assert loaded.stamp("patent") is None
+        assert len(list((loaded.root / "patent").glob("g-*"))) == 1
+
+    def test_a_rebuild_by_another_backend_is_seen(self, loaded):
+        from search.fulltext import TantivyBackend
+
+        other = TantivyBackend(loaded.path)
+        other.rebuild(SCHEMA, DOCS[:3], stamp={"database": "db-2"})
+        assert loaded.count("patent") == 3
+        assert loaded.stamp("patent") == {"database": "db-2"}
+        assert set(self.find(loaded)) == {"p01", "p02", "p03"}
+        other.close()
 
 @pytest.mark.elasticsearch
 class TestElasticsearch(BackendContract):
@@ -388,6 +461,12 @@ class TestRealEmbedded(RealDataContract):
     @pytest.fixture
     def real(self, real_embedded):
         return real_embedded
+
+
+class TestRealTantivy(RealDataContract):
+    @pytest.fixture
+    def real(self, real_tantivy):
+        return real_tantivy
 
 
 @pytest.mark.elasticsearch

@@ -42,11 +42,17 @@ def test_query_list_is_long_enough():
     assert list(REAL_SCHEMA.text_fields) == ["title"]  # one field: the length is the title's
 
 
+@pytest.fixture(params=["real_embedded", "real_tantivy"])
+def real_local(request):
+    """Each embedded engine in turn (SQLite FTS5, tantivy), compared with Elasticsearch."""
+    return request.getfixturevalue(request.param)
+
+
 @pytest.mark.parametrize("q", QUERIES)
-def test_same_top10_on_real_data(real_embedded, real_elastic, real_patents, q):
+def test_same_top10_on_real_data(real_local, real_elastic, real_patents, q):
     titles = {d["id"]: d["title"] for d in real_patents}
     query_tokens = unique(tokens(q))
-    a = real_embedded.search("patent", SearchQuery(q=q, per_page=10))
+    a = real_local.search("patent", SearchQuery(q=q, per_page=10))
     b = real_elastic.search("patent", SearchQuery(q=q, per_page=10))
     assert a.total == b.total
     for mine, other in ((a.ids, b.ids), (b.ids, a.ids)):
@@ -58,10 +64,10 @@ def test_same_top10_on_real_data(real_embedded, real_elastic, real_patents, q):
 
 
 @pytest.mark.parametrize("q", ["装置", "电池", ""])
-def test_same_filtered_totals_and_facets_on_real_data(real_embedded, real_elastic, q):
+def test_same_filtered_totals_and_facets_on_real_data(real_local, real_elastic, q):
     query = SearchQuery(
         q=q, filters={"kind": ["A", "U"], "ipc_subclass": ["G06F", "H01M", "B01D"]}, facets=["kind", "ipc_subclass"]
     )
-    a = real_embedded.search("patent", query)
+    a = real_local.search("patent", query)
     b = real_elastic.search("patent", query)
     assert (a.total, a.facets, a.ids) == (b.total, b.facets, b.ids)
