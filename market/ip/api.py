@@ -248,8 +248,8 @@ class SavedSearches(MethodView):
     @api_user(Role.BANK, scope="write")
     def post(self, data, actor):
         """Save a patent search: a notice comes when newly registered or imported patents match it."""
-        item = saved.save_search(db.session, actor, data["name"], _query_args(data["query"]), utcnow())
-        db.session.commit()
+        item = commit_or_rollback(lambda: saved.save_search(db.session, actor, data["name"],
+                                                            _query_args(data["query"]), utcnow()))
         return _saved_json(item, 0)
 
 
@@ -260,8 +260,7 @@ class SavedSearchOne(MethodView):
     @api_user(Role.BANK, scope="write")
     def delete(self, saved_id, actor):
         """Delete one of the user's saved searches."""
-        saved.delete_saved_search(db.session, actor, saved_id)
-        db.session.commit()
+        commit_or_rollback(lambda: saved.delete_saved_search(db.session, actor, saved_id))
 
 
 @blp.route("/saved-searches/<int:saved_id>/seen", methods=["POST"])
@@ -271,8 +270,7 @@ class SavedSearchOne(MethodView):
 def saved_search_seen(saved_id, actor):
     """Mark the saved search as seen now (as opening it on the web does): new matches count from here. Run its
     `query` with GET /patents."""
-    saved.open_saved_search(db.session, actor, saved_id, utcnow())
-    db.session.commit()
+    commit_or_rollback(lambda: saved.open_saved_search(db.session, actor, saved_id, utcnow()))
     return _saved_json(db.session.get(SavedSearch, saved_id), 0)  # open_saved_search checked it is the user's
 
 

@@ -23,11 +23,11 @@ from market import outbox
 from market.accounts.models import Organisation
 from market.errors import InvalidInput
 from market.ip import numbers
-from market.ip.indexing import OUTBOX_INDEX, SCHEMA
+from market.ip.indexing import OUTBOX_INDEX
 from market.ip.models import IpAsset, LegalStatus, PledgeState
 from market.reference.choices import IPC_SECTION_ZH
 from market.reference.models import District, Industry, IpcTitle
-from search import SearchBackend, SearchQuery
+from search import SearchBackend, SearchQuery, SearchResult
 
 FACETS = ["ipc_section", "ipc_class", "ipc_subclass", "kind", "legal_status", "pledge_state", "life_band", "value_band",
           "district", "industry", "owner"]
@@ -165,16 +165,26 @@ class Hits:
     lag: int = 0  # changes not yet in the index (the engine is behind)
 
 
-def run(session: Session, backend: SearchBackend, query: SearchQuery, *, catch_up: bool = False) -> Hits:
-    """Search (`market.outbox.search`: never an id the database lacks; with `catch_up`, waiting changes are
-    applied first and the session committed), then reload the rows from the database in hit order."""
-    query.check(SCHEMA)
-    result, lag = outbox.search(session, backend, OUTBOX_INDEX, query, catch_up_first=catch_up)
+def search_in_hit_order(session: Session, backend: SearchBackend, index: outbox.OutboxIndex, query: SearchQuery,
+                        model, *options, catch_up: bool = False) -> tuple[SearchResult, list, int]:
+    """The one "search, then reload in hit order" of the app indexes: `(result, rows, lag)`.
+
+    Searches `index` (`market.outbox.search`: never an id the database lacks; with `catch_up`, waiting changes are
+    applied first and the session committed), then reloads the hits as rows of `model` (with loader `options`) in
+    the order the engine ranked them; a hit without a row is left out."""
+    query.check(index.schema)
+    result, lag = outbox.search(session, backend, index, query, catch_up_first=catch_up)
     ids = [int(i) for i in result.ids if i.isdigit()]
-    rows = {a.id: a for a in session.scalars(
-        select(IpAsset).where(IpAsset.id.in_(ids)).options(joinedload(IpAsset.owner)))} if ids else {}
+    rows = outbox.load_by_id(session, model, ids, *options)
+    return result, [rows[i] for i in ids if i in rows], lag
+
+
+def run(session: Session, backend: SearchBackend, query: SearchQuery, *, catch_up: bool = False) -> Hits:
+    """Patents matching `query`, reloaded from the database in hit order (see `search_in_hit_order`)."""
+    result, items, lag = search_in_hit_order(session, backend, OUTBOX_INDEX, query, IpAsset,
+                                             joinedload(IpAsset.owner), catch_up=catch_up)
     return Hits(
-        total=result.total, items=[rows[i] for i in ids if i in rows],
+        total=result.total, items=items,
         highlights={int(k): v for k, v in result.highlights.items() if k.isdigit()}, facets=result.facets, lag=lag,
     )
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from market.accounts.models import Organisation, OrgKind, Role, User
 from market.audit.service import record, snapshot
-from market.errors import Forbidden, InvalidInput, NotFound
+from market.errors import Conflict, Forbidden, InvalidInput, NotFound
 from market.ip import numbers
 from market.ip.models import (
     PATENT_KINDS,
@@ -25,6 +25,7 @@ from market.ip.models import (
     LegalStatus,
     PledgeState,
 )
+from market.security import require
 
 INDEX_NAME = "patents"
 ASSET_FIELDS = [
@@ -188,8 +189,6 @@ def validate(session: Session, data: AssetData, today: date, exclude_id: int | N
             raise InvalidInput("Dates cannot be in the future.")
     if data.filing_date and data.grant_date and data.grant_date < data.filing_date:
         raise InvalidInput("The grant date is before the filing date.")
-    from market.errors import Conflict
-
     for column in ("application_number", "publication_number"):
         value = getattr(data, column)
         if value:
@@ -201,17 +200,9 @@ def validate(session: Session, data: AssetData, today: date, exclude_id: int | N
     return data
 
 
-def _require_owner(actor: User) -> Organisation:
-    if actor.role is not Role.ENTERPRISE or actor.organisation is None:
-        raise Forbidden("Only enterprises register IP assets.")
-    if not actor.can_act:
-        raise Forbidden("Your organisation must be verified before it can act.")
-    return actor.organisation
-
-
 def register_asset(session: Session, actor: User, data: AssetData, now: datetime) -> IpAsset:
     """An enterprise registers one of its assets."""
-    org = _require_owner(actor)
+    org = require(actor, Role.ENTERPRISE)
     data = validate(session, data, now.date())
     asset = IpAsset(**vars(data), owner_org_id=org.id, pledge_state=PledgeState.FREE, source="owner",
                     created_at=now, updated_at=now)
@@ -238,17 +229,14 @@ def can_edit(actor: User, asset: IpAsset) -> bool:
 
 def update_asset(session: Session, actor: User, asset_id: int, data: AssetData, now: datetime) -> IpAsset:
     """The owner (or exchange staff) corrects an asset. A pledged or disposed asset keeps its numbers and kind."""
+    require(actor, Role.ENTERPRISE, Role.STAFF)
     asset = get_asset(session, asset_id)
     if not can_edit(actor, asset):
         raise Forbidden("You may only edit your own organisation's assets.")
-    if not actor.can_act:
-        raise Forbidden("Your organisation must be verified before it can act.")
     data = validate(session, data, now.date(), exclude_id=asset.id)
     if asset.pledge_state is not PledgeState.FREE and (
         data.kind != asset.kind or data.application_number != asset.application_number
     ):
-        from market.errors import Conflict
-
         raise Conflict("A pledged asset keeps its kind and number.")
     before = snapshot(asset, ASSET_FIELDS)
     for name in EDITABLE:
@@ -291,8 +279,8 @@ def upsert_patent(
 
     Returns (asset, created). Fields the row leaves empty keep their stored value; the owner is set only when given.
     """
-    if actor is not None and actor.role is not Role.STAFF:
-        raise Forbidden("Only exchange staff import assets in bulk.")
+    if actor is not None:  # None: the command line
+        require(actor, Role.STAFF, verified=False)
     if owner is not None and owner.kind is not OrgKind.ENTERPRISE:
         raise InvalidInput("Assets belong to enterprises.")
     # Normalise the numbers first so the lookup uses the stored form.

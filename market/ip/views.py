@@ -31,10 +31,13 @@ from market.errors import DomainError
 from market.formkit import choices
 from market.ip import finder, pagecache, saved, service
 from market.ip.forms import AssetForm, ImportForm, SavedSearchForm
+from market.ip.importer import import_bytes
 from market.ip.indexing import get_backend, quick_drain
+from market.ip.labels import FACET_TITLES, SORT_LABELS, LabelMemo
 from market.paging import page_of
 from market.sanitize import spreadsheet_row
 from market.security import roles_required
+from market.work import commit_or_flash
 from search import SearchError
 
 ip_bp = Blueprint("ip", __name__)
@@ -97,8 +100,6 @@ def _search_results(params: finder.PatentSearch, today) -> tuple[tuple[Markup, M
 
 def _results(params: finder.PatentSearch, today, *, hits: finder.Hits | None = None, labels: dict | None = None,
              error: str | None = None) -> tuple[Markup, Markup]:
-    from market.ip.labels import SORT_LABELS, LabelMemo
-
     pages = max((hits.total + params.per_page - 1) // params.per_page, 1) if hits else 1
     pages = min(pages, 10_000 // params.per_page)
     search_url = url_for("ip.search")
@@ -120,8 +121,6 @@ def _facet_links(params: finder.PatentSearch, facets: dict, labels: dict, base: 
     Each href equals `url_for("ip.search", **params.toggled(name, value))`, built from the parts of the query
     string that do not change (one quoting per value instead of one URL build per link).
     """
-    from market.ip.labels import FACET_TITLES
-
     def pairs(items) -> str:
         return "&".join(f"{quote_plus(str(k), _URL_SAFE)}={quote_plus(str(v), _URL_SAFE)}"
                         for k, v in iter_multi_items(dict(items)) if v is not None)
@@ -250,15 +249,10 @@ def mine():
 def new():
     form = AssetForm()
     if form.validate_on_submit():
-        try:
-            asset = service.register_asset(db.session, current_user, form.data_object(), utcnow())
-            db.session.commit()
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.localized(), "error")
-        else:
+        ok, asset = commit_or_flash(lambda: service.register_asset(db.session, current_user, form.data_object(),
+                                                                   utcnow()), _("The IP asset was registered."))
+        if ok:
             quick_drain()
-            flash(_("The IP asset was registered."), "success")
             return redirect(url_for("ip.patent", asset_id=asset.id))
     return render_template("ip/edit.html", form=form, asset=None)
 
@@ -274,15 +268,10 @@ def edit(asset_id: int):
     if request.method == "GET":
         form.fill(asset)
     if form.validate_on_submit():
-        try:
-            service.update_asset(db.session, current_user, asset_id, form.data_object(), utcnow())
-            db.session.commit()
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.localized(), "error")
-        else:
+        ok, _asset = commit_or_flash(lambda: service.update_asset(db.session, current_user, asset_id,
+                                                                  form.data_object(), utcnow()), _("Changes saved."))
+        if ok:
             quick_drain()
-            flash(_("Changes saved."), "success")
             return redirect(url_for("ip.patent", asset_id=asset_id))
     return render_template("ip/edit.html", form=form, asset=asset)
 
@@ -290,8 +279,6 @@ def edit(asset_id: int):
 @ip_bp.route("/ip/import", methods=["GET", "POST"])
 @roles_required(Role.STAFF)
 def bulk_import():
-    from market.ip.importer import import_bytes
-
     form = ImportForm()
     enterprises = db.session.scalars(
         select(Organisation).where(Organisation.kind == OrgKind.ENTERPRISE, Organisation.status == OrgStatus.VERIFIED)
@@ -302,14 +289,10 @@ def bulk_import():
     if form.validate_on_submit():
         owner = db.session.get(Organisation, int(form.owner.data)) if form.owner.data else None
         upload = form.file.data
-        try:
-            report = import_bytes(db.session, current_user, upload.read(), upload.filename or "upload.csv",
-                                  utcnow(), owner=owner, checkpoint=db.session.commit)
-            db.session.commit()
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.localized(), "error")
-        else:
+        ok, report = commit_or_flash(lambda: import_bytes(
+            db.session, current_user, upload.read(), upload.filename or "upload.csv", utcnow(), owner=owner,
+            checkpoint=db.session.commit))
+        if ok:
             quick_drain(limit=20_000)
             flash(_("Import finished: %(created)s created, %(updated)s updated, %(rejected)s rejected.",
                     created=report.created, updated=report.updated, rejected=len(report.rejected)), "success")
@@ -325,14 +308,9 @@ def saved_searches():
     form = SavedSearchForm()
     if request.method == "POST":
         if form.validate_on_submit():
-            try:
-                item = saved.save_search(db.session, current_user, form.name.data,
-                                         MultiDict(parse_qsl(form.query.data or "")), utcnow())
-                db.session.commit()
-            except DomainError as exc:
-                db.session.rollback()
-                flash(exc.localized(), "error")
-            else:
+            ok, item = commit_or_flash(lambda: saved.save_search(
+                db.session, current_user, form.name.data, MultiDict(parse_qsl(form.query.data or "")), utcnow()))
+            if ok:
                 flash(_("Saved. You will get a notice when new patents match \u201c%(name)s\u201d.", name=item.name),
                       "success")
         else:
@@ -347,26 +325,15 @@ def saved_searches():
 @ip_bp.route("/patents/saved/<int:saved_id>")
 @roles_required(Role.BANK)
 def open_saved_search(saved_id: int):
-    try:
-        args = saved.open_saved_search(db.session, current_user, saved_id, utcnow())
-        db.session.commit()
-    except DomainError as exc:
-        flash(exc.localized(), "error")
-        return redirect(url_for("ip.saved_searches"))
-    return redirect(url_for("ip.search", **args))
+    ok, args = commit_or_flash(lambda: saved.open_saved_search(db.session, current_user, saved_id, utcnow()))
+    return redirect(url_for("ip.search", **args) if ok else url_for("ip.saved_searches"))
 
 
 @ip_bp.route("/patents/saved/<int:saved_id>/delete", methods=["POST"])
 @roles_required(Role.BANK)
 def delete_saved_search(saved_id: int):
-    try:
-        saved.delete_saved_search(db.session, current_user, saved_id)
-        db.session.commit()
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.localized(), "error")
-    else:
-        flash(_("The saved search was deleted."), "success")
+    commit_or_flash(lambda: saved.delete_saved_search(db.session, current_user, saved_id),
+                    _("The saved search was deleted."))
     return redirect(url_for("ip.saved_searches"))
 
 
