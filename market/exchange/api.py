@@ -517,7 +517,7 @@ class DisposalQueue(MethodView):
     def get(self, actor):
         """Defaulted loans whose pledged assets wait to be listed for disposal (staff: all; a bank: its own), with
         the valuation report in force for each asset when there is one."""
-        from market.loans.service import outstanding_principal
+        from market.loans.schedule import outstanding_principal
 
         today = utcnow().date()
         items = []
@@ -546,7 +546,7 @@ class DisposalListLoan(MethodView):
         disposal": one auction per actively pledged asset not yet listed, at the rules' default terms, submitted for
         staff review; the loan moves to in_disposal. An asset's valuation is its report in force, else the one given
         here (422 when neither). 404 unknown loan, 403 another bank's loan, 409 not defaulted or all listed."""
-        from market.loans.service import get_loan
+        from market.loans.access import get_loan
 
         valuations = {v["asset_id"]: v["amount"] for v in data["valuations"]}
 
@@ -577,7 +577,8 @@ class DisposalEnd(MethodView):
     def post(self, loan_id, actor):
         """End a loan's disposal when none of its lots is open any more (staff): the compensation claim is assembled
         with what the settled lots recovered. 409 while a lot is open or when the claim cannot be assembled."""
-        from market.loans.service import get_loan, loan_claim
+        from market.loans.access import get_loan
+        from market.loans.claims import loan_claim
 
         outcome = _act(lambda: service.end_loan_disposal(db.session, actor, loan_id, utcnow()))
         claim = loan_claim(db.session, loan_id)
@@ -793,7 +794,7 @@ class AuctionPayment(MethodView):
         transfer = _act(lambda: service.record_payment(db.session, actor, listing, utcnow()))
         claim_id = None
         if listing.loan_id is not None:
-            from market.loans.service import loan_claim
+            from market.loans.claims import loan_claim
 
             claim = loan_claim(db.session, listing.loan_id)
             claim_id = claim.id if claim else None

@@ -42,7 +42,7 @@ def _auction(session, lot: Listing, bidders: list[User], rounds: int = 2) -> Non
 
 
 def _dispose_defaulted_loan(session, staff: User, bank: User, bidders: list[User], echo) -> list[Listing]:
-    from market.loans import service as loans
+    from market.loans.claims import approve_claim, loan_claim
     from market.loans.models import Loan, LoanStatus
     from market.valuations.demo import demo_amount
 
@@ -63,11 +63,11 @@ def _dispose_defaulted_loan(session, staff: User, bank: User, bidders: list[User
         service.tick(session, lot.ends_at)
         session.refresh(lot)
         service.record_payment(session, session.get(User, lot.winner_id), lot, lot.ends_at + timedelta(days=1))
-    claim = loans.loan_claim(session, loan.id)
+    claim = loan_claim(session, loan.id)
     if claim is not None and claim.status.value == "submitted":
         try:
             with session.begin_nested():
-                loans.approve_claim(session, staff, claim.id, lots[-1].ends_at + timedelta(days=6))
+                approve_claim(session, staff, claim.id, lots[-1].ends_at + timedelta(days=6))
         except DomainError as exc:
             echo(f"Exchange demo: claim {claim.id} left for staff: "
                  f"{exc.message % exc.params if exc.params else exc.message}")

@@ -45,12 +45,13 @@ def list_loan_for_disposal(session: Session, actor: User, loan_id: int, now: dat
     with its due-diligence pack, submitted for staff review; the loan (and its assets) move to in_disposal.
 
     The valuation of each asset comes from market.valuations when it has one, else from `valuations[asset_id]`."""
-    from market.loans import service as loans_service
+    from market.loans.access import get_loan
+    from market.loans.default import start_disposal
     from market.loans.models import LoanStatus
 
     service._require_actor(actor)
     lock_loan(session, loan_id)
-    loan = loans_service.get_loan(session, loan_id)
+    loan = get_loan(session, loan_id)
     if actor.role is not Role.STAFF and not (actor.role is Role.BANK and actor.organisation_id == loan.bank_org_id):
         raise Forbidden("Only exchange staff or the lending bank can list this loan's pledges.")
     if loan.status not in (LoanStatus.DEFAULTED, LoanStatus.IN_DISPOSAL):
@@ -75,7 +76,7 @@ def list_loan_for_disposal(session: Session, actor: User, loan_id: int, now: dat
         service.submit_listing(session, actor, listing, now)
         made.append(listing)
     if loan.status is LoanStatus.DEFAULTED:
-        loans_service.start_disposal(session, actor, loan.id, now)
+        start_disposal(session, actor, loan.id, now)
     return made
 
 

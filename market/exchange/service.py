@@ -162,8 +162,8 @@ def _loan_default_record(session: Session, loan_id: int | None) -> dict | None:
     if loan_id is None:
         return None
     try:
-        from market.loans import service as loans_service
         from market.loans.models import Loan
+        from market.loans.schedule import outstanding_principal as loan_outstanding
     except ImportError:
         return {"loan_id": loan_id, "available": False}
     loan = session.get(Loan, loan_id)
@@ -177,7 +177,7 @@ def _loan_default_record(session: Session, loan_id: int | None) -> dict | None:
             out[name] = value.isoformat() if hasattr(value, "isoformat") else str(getattr(value, "value", value))
     out["bank"] = loan.bank.name if loan.bank else None
     out["enterprise"] = loan.enterprise.name if loan.enterprise else None
-    out["outstanding_principal"] = str(loans_service.outstanding_principal(loan))
+    out["outstanding_principal"] = str(loan_outstanding(loan))
     return out
 
 
@@ -185,11 +185,11 @@ def outstanding_principal(session: Session, listing: Listing) -> Decimal | None:
     """The defaulted loan's outstanding principal (for the results page), None for a voluntary listing."""
     if listing.loan_id is None:
         return None
-    from market.loans import service as loans_service
     from market.loans.models import Loan
+    from market.loans.schedule import outstanding_principal as loan_outstanding
 
     loan = session.get(Loan, listing.loan_id)
-    return loans_service.outstanding_principal(loan) if loan is not None else None
+    return loan_outstanding(loan) if loan is not None else None
 
 
 def _terms(listing: Listing) -> rules.Terms:
@@ -787,20 +787,20 @@ def loan_recovery(session: Session, loan_id: int, final: bool = False) -> tuple[
 
 
 def hand_loss_to_claims(session: Session, actor: User, listing: Listing, now: datetime, final: bool = False) -> str:
-    """Hand a defaulted loan's recovery to `market.loans.service.assemble_claim` (loss = outstanding principal −
+    """Hand a defaulted loan's recovery to `market.loans.claims.assemble_claim` (loss = outstanding principal −
     recovery) once none of the loan's lots is open any more: the recovery is the sum of the loan's settled sale
     prices. A refusal there (e.g. a claim already made) does not undo the settlement and is recorded instead."""
     if listing.loan_id is None or listing.source is not ListingSource.DEFAULT:
         return "not a defaulted loan"
     try:
-        from market.loans import service as loans_service
+        from market.loans import claims as loans_claims
         from market.loans.models import Loan
     except ImportError:
-        return "pending: market.loans.service not available"
-    assemble = getattr(loans_service, "assemble_claim", None)
+        return "pending: market.loans.claims not available"
+    assemble = getattr(loans_claims, "assemble_claim", None)
     loan = session.get(Loan, listing.loan_id)
     if assemble is None or loan is None:
-        return "pending: market.loans.service.assemble_claim or the loan not available"
+        return "pending: market.loans.claims.assemble_claim or the loan not available"
     recovery, still_open = loan_recovery(session, loan.id, final)
     if still_open:
         return f"pending: {still_open} other lot(s) of loan {loan.id} still open"
@@ -809,7 +809,7 @@ def hand_loss_to_claims(session: Session, actor: User, listing: Listing, now: da
             claim = assemble(session, loan, recovery, now, actor=actor)
     except DomainError as exc:
         return f"not handed: {exc.message}"[:200]
-    return f"claim {getattr(claim, 'id', '?')} assembled by market.loans.service.assemble_claim (recovery {recovery})"
+    return f"claim {getattr(claim, 'id', '?')} assembled by market.loans.claims.assemble_claim (recovery {recovery})"
 
 
 def end_loan_disposal(session: Session, actor: User, loan_id: int, now: datetime) -> str:

@@ -124,7 +124,7 @@ def list_loan(loan_id: int):
 
 
 def _outstanding(loan):
-    from market.loans.service import outstanding_principal
+    from market.loans.schedule import outstanding_principal
 
     return outstanding_principal(loan)
 

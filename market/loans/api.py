@@ -17,10 +17,23 @@ from market.bounded import AMOUNT, AMOUNT_OR_ZERO, ANNUAL_RATE, RATE_CAP_RATIO, 
 from market.db import db, utcnow
 from market.errors import DomainError
 from market.ip.models import IpKind
-from market.loans import service
+from market.loans.access import get_loan, loan_for
+from market.loans.claims import (
+    approve_claim,
+    claim_checklist,
+    claim_for,
+    record_recovery,
+    reject_claim,
+    verify_recovery,
+)
+from market.loans.default import confirm_default, declare_default, refuse_default, request_default
+from market.loans.fund import account_balance, contribute, fund_balance, pay_subsidy, waiting_claims
 from market.loans.models import CompensationClaim, LedgerTxn, Loan, RepaymentMethod
-from market.loans.policy import RateCapMode, add_policy, evaluate_plan, policy_in_force, policy_versions
+from market.loans.policy import ZERO, RateCapMode, add_policy, evaluate_plan, policy_in_force, policy_versions
 from market.loans.rates import RATE_KINDS, ReferenceRate, add_rate, rate_on
+from market.loans.repayments import record_repayment
+from market.loans.schedule import amount_overdue, instalment_states, loan_schedule, loan_shares, outstanding_principal
+from market.loans.signing import confirm_loan, decline_loan, sign_loan, sign_loan_from_offer
 from market.work import commit_or_rollback as _act
 
 blp = Blueprint("loans_api", __name__, url_prefix="/api/v1", description="Financing plans, loans, claims, fund")
@@ -204,7 +217,7 @@ def loan_json(loan: Loan, detail: bool = False) -> dict:
     body = {
         "id": loan.id, "status": loan.status.value, "bank_org_id": loan.bank_org_id,
         "enterprise_org_id": loan.enterprise_org_id, "principal": loan.principal,
-        "outstanding_principal": service.outstanding_principal(loan), "annual_rate": loan.annual_rate,
+        "outstanding_principal": outstanding_principal(loan), "annual_rate": loan.annual_rate,
         "benchmark_rate": loan.benchmark_rate, "rate_within_cap": loan.rate_within_cap,
         "policy": loan.policy.code, "term_months": loan.term_months, "repayment_method": loan.repayment_method.value,
         "signed_on": loan.signed_on, "maturity": loan.maturity, "defaulted_on": loan.defaulted_on,
@@ -217,13 +230,13 @@ def loan_json(loan: Loan, detail: bool = False) -> dict:
         "default_basis": loan.default_basis.value if loan.default_basis else None,
         "default_reason": loan.default_reason, "default_facts": loan.default_facts,
         "default_requested_at": loan.default_requested_at,
-        "shares_on_total_loss": service.loan_shares(loan),
+        "shares_on_total_loss": loan_shares(loan),
         "pledges": [{"id": p.id, "asset_id": p.asset_id, "registration_number": p.registration_number,
                      "registered_on": p.registered_on, "active": p.active} for p in loan.pledges],
     }
     if detail:
         body["schedule"] = [{"seq": i.seq, "due_on": i.due_on, "principal": i.principal, "interest": i.interest}
-                            for i in service.loan_schedule(loan)]
+                            for i in loan_schedule(loan)]
         body["repayments"] = [repayment_json(r) for r in loan.repayments]
         body["watch_flags"] = [{"asset_id": f.asset_id, "reason": f.reason, "raised_at": f.raised_at,
                                 "resolved_at": f.resolved_at} for f in loan.flags]
@@ -277,7 +290,7 @@ class Loans(MethodView):
         """Record a loan agreed outside an offer. It is `pending`: no asset is pledged until the enterprise confirms
         it (`POST /loans/{id}/confirm`)."""
         data["repayment_method"] = RepaymentMethod(data["repayment_method"])
-        loan = _act(lambda: service.sign_loan(db.session, actor, now=utcnow(), **data))
+        loan = _act(lambda: sign_loan(db.session, actor, now=utcnow(), **data))
         return loan_json(loan, detail=True)
 
 
@@ -307,11 +320,11 @@ class OfferLoan(MethodView):
         need's assets; the need becomes funded. 409 when the offer is not accepted, already signed, or an asset is no
         longer free (nothing is written then)."""
         data["repayment_method"] = RepaymentMethod(data["repayment_method"])
-        loan = _act(lambda: service.sign_loan_from_offer(db.session, actor, offer_id, now=utcnow(), **data))
+        loan = _act(lambda: sign_loan_from_offer(db.session, actor, offer_id, now=utcnow(), **data))
         from market.needs.indexing import quick_drain
 
         quick_drain()
-        return loan_json(service.get_loan(db.session, loan.id), detail=True)
+        return loan_json(get_loan(db.session, loan.id), detail=True)
 
 
 @blp.route("/loans/<int:loan_id>")
@@ -321,7 +334,7 @@ class LoanItem(MethodView):
     @api_user(*LOAN_READERS)
     def get(self, loan_id, actor):
         """One loan with its schedule, repayments and watch flags (its bank, enterprise, guarantor, insurer, staff)."""
-        return loan_json(service.loan_for(db.session, actor, loan_id), detail=True)
+        return loan_json(loan_for(db.session, actor, loan_id), detail=True)
 
 
 class ScheduleQuery(Schema):
@@ -357,12 +370,12 @@ class LoanSchedule(MethodView):
     def get(self, args, loan_id, actor):
         """The repayment schedule as of a day: each instalment's due date, principal, interest, what is paid of it
         and whether it is overdue."""
-        loan = service.loan_for(db.session, actor, loan_id)
+        loan = loan_for(db.session, actor, loan_id)
         today = args["as_of"] or utcnow().date()
         return {"loan_id": loan.id, "as_of": today, "status": loan.status.value,
-                "outstanding_principal": service.outstanding_principal(loan),
-                "amount_overdue": service.amount_overdue(loan, today),
-                "items": [vars(row) for row in service.instalment_states(loan, today)]}
+                "outstanding_principal": outstanding_principal(loan),
+                "amount_overdue": amount_overdue(loan, today),
+                "items": [vars(row) for row in instalment_states(loan, today)]}
 
 
 class RepaymentCreate(Schema):
@@ -384,8 +397,8 @@ class Repayments(MethodView):
     @api_user(*LOAN_READERS)
     def get(self, loan_id, actor):
         """The repayments recorded on a loan, in the order they were recorded."""
-        loan = service.loan_for(db.session, actor, loan_id)
-        return {"loan_id": loan.id, "outstanding_principal": service.outstanding_principal(loan),
+        loan = loan_for(db.session, actor, loan_id)
+        return {"loan_id": loan.id, "outstanding_principal": outstanding_principal(loan),
                 "items": [repayment_json(r) for r in loan.repayments]}
 
     @blp.arguments(RepaymentCreate)
@@ -394,8 +407,8 @@ class Repayments(MethodView):
     @api_user(Role.BANK, scope="write")
     def post(self, data, loan_id, actor):
         """Record a repayment (the loan's bank); the loan answers with its new state."""
-        _act(lambda: service.record_repayment(db.session, actor, loan_id, now=utcnow(), **data))
-        return loan_json(service.get_loan(db.session, loan_id), detail=True)
+        _act(lambda: record_repayment(db.session, actor, loan_id, now=utcnow(), **data))
+        return loan_json(get_loan(db.session, loan_id), detail=True)
 
 
 class ReasonRequest(Schema):
@@ -410,8 +423,8 @@ class LoanConfirm(MethodView):
     def post(self, loan_id, actor):
         """The enterprise confirms the loan its bank recorded: the loan takes effect and its assets are pledged.
         409 when it no longer waits or an asset is no longer free."""
-        _act(lambda: service.confirm_loan(db.session, actor, loan_id, utcnow()))
-        return loan_json(service.get_loan(db.session, loan_id), detail=True)
+        _act(lambda: confirm_loan(db.session, actor, loan_id, utcnow()))
+        return loan_json(get_loan(db.session, loan_id), detail=True)
 
 
 @blp.route("/loans/<int:loan_id>/decline")
@@ -421,7 +434,7 @@ class LoanDecline(MethodView):
     @api_user(Role.ENTERPRISE, Role.BANK, scope="write")
     def post(self, loan_id, actor):
         """The enterprise refuses (or the bank withdraws) a pending loan: nothing is pledged."""
-        return loan_json(_act(lambda: service.decline_loan(db.session, actor, loan_id, utcnow())))
+        return loan_json(_act(lambda: decline_loan(db.session, actor, loan_id, utcnow())))
 
 
 @blp.route("/loans/<int:loan_id>/default")
@@ -434,7 +447,7 @@ class Default(MethodView):
         """Declare the loan in default (the loan's bank), with a reason, once an instalment is overdue past the grace
         period of the loan's policy; its pledges then wait for disposal. 409 before that: ask staff instead
         (`POST /loans/{id}/default-request`)."""
-        return loan_json(_act(lambda: service.declare_default(db.session, actor, loan_id, utcnow(), data["reason"])))
+        return loan_json(_act(lambda: declare_default(db.session, actor, loan_id, utcnow(), data["reason"])))
 
 
 @blp.route("/loans/<int:loan_id>/default-request")
@@ -445,7 +458,7 @@ class DefaultRequest(MethodView):
     @api_user(Role.BANK, scope="write")
     def post(self, data, loan_id, actor):
         """Ask exchange staff to confirm a default before the grace period has run, with the reason."""
-        return loan_json(_act(lambda: service.request_default(db.session, actor, loan_id, utcnow(), data["reason"])))
+        return loan_json(_act(lambda: request_default(db.session, actor, loan_id, utcnow(), data["reason"])))
 
 
 @blp.route("/loans/<int:loan_id>/default-request/confirm")
@@ -456,7 +469,7 @@ class DefaultConfirm(MethodView):
     @api_user(Role.STAFF, scope="write")
     def post(self, data, loan_id, actor):
         """Staff confirm the bank's default request with their reason: the loan is then in default (audited)."""
-        return loan_json(_act(lambda: service.confirm_default(db.session, actor, loan_id, utcnow(), data["reason"])))
+        return loan_json(_act(lambda: confirm_default(db.session, actor, loan_id, utcnow(), data["reason"])))
 
 
 @blp.route("/loans/<int:loan_id>/default-request/refuse")
@@ -467,7 +480,7 @@ class DefaultRefuse(MethodView):
     @api_user(Role.STAFF, scope="write")
     def post(self, data, loan_id, actor):
         """Staff refuse the bank's default request with their reason: the loan goes on."""
-        return loan_json(_act(lambda: service.refuse_default(db.session, actor, loan_id, utcnow(), data["reason"])))
+        return loan_json(_act(lambda: refuse_default(db.session, actor, loan_id, utcnow(), data["reason"])))
 
 
 # ------------------------------------------------------------------------------------------------ claims
@@ -524,7 +537,7 @@ def claim_json(claim: CompensationClaim) -> dict:
         "recovery_evidence": claim.recovery_evidence, "evidence_verified_at": claim.evidence_verified_at,
         "decision_reason": claim.decision_reason,
         "checklist": [{"code": c.code, "ok": c.ok, "message": c.localized()}
-                      for c in service.claim_checklist(db.session, claim)],
+                      for c in claim_checklist(db.session, claim)],
         "created_at": claim.created_at, "approved_at": claim.approved_at, "paid_at": claim.paid_at,
     }
 
@@ -538,8 +551,8 @@ class LoanClaim(MethodView):
     def post(self, data, loan_id, actor):
         """Declare what was recovered on a defaulted loan outside the exchange, with the evidence, and assemble its
         compensation claim; staff verify the evidence before they can approve it."""
-        return claim_json(_act(lambda: service.record_recovery(db.session, actor, loan_id, data["recovery"],
-                                                               utcnow(), data["evidence"])))
+        return claim_json(_act(lambda: record_recovery(db.session, actor, loan_id, data["recovery"],
+                                                       utcnow(), data["evidence"])))
 
 
 @blp.route("/claims")
@@ -562,7 +575,7 @@ class ClaimItem(MethodView):
     @api_user(Role.BANK, Role.STAFF)
     def get(self, claim_id, actor):
         """One compensation claim: its loan's bank and staff see it; to anyone else it does not exist (404)."""
-        return claim_json(service.claim_for(db.session, actor, claim_id))
+        return claim_json(claim_for(db.session, actor, claim_id))
 
 
 @blp.route("/claims/<int:claim_id>/approve")
@@ -573,7 +586,7 @@ class ClaimApprove(MethodView):
     def post(self, claim_id, actor):
         """Approve a submitted claim (staff) when every fact of its checklist holds (409 otherwise); approved claims
         are paid from the fund in order of approval."""
-        return claim_json(_act(lambda: service.approve_claim(db.session, actor, claim_id, utcnow())))
+        return claim_json(_act(lambda: approve_claim(db.session, actor, claim_id, utcnow())))
 
 
 @blp.route("/claims/<int:claim_id>/reject")
@@ -584,7 +597,7 @@ class ClaimReject(MethodView):
     @api_user(Role.STAFF, scope="write")
     def post(self, data, claim_id, actor):
         """Reject a submitted claim (staff), with the reason."""
-        return claim_json(_act(lambda: service.reject_claim(db.session, actor, claim_id, utcnow(), data["reason"])))
+        return claim_json(_act(lambda: reject_claim(db.session, actor, claim_id, utcnow(), data["reason"])))
 
 
 @blp.route("/claims/<int:claim_id>/verify-recovery")
@@ -594,7 +607,7 @@ class ClaimVerify(MethodView):
     @api_user(Role.STAFF, scope="write")
     def post(self, claim_id, actor):
         """Staff verified the evidence of a recovery the bank declared (409 for an exchange settlement)."""
-        return claim_json(_act(lambda: service.verify_recovery(db.session, actor, claim_id, utcnow())))
+        return claim_json(_act(lambda: verify_recovery(db.session, actor, claim_id, utcnow())))
 
 
 # ------------------------------------------------------------------------------------------------ fund
@@ -642,12 +655,12 @@ class FundBalance(MethodView):
         from market.loans.models import LedgerAccount
 
         now = utcnow()
-        balance = service.fund_balance(db.session, now)
-        waiting = service.waiting_claims(db.session)
+        balance = fund_balance(db.session, now)
+        waiting = waiting_claims(db.session)
         body = {"balance": balance, "waiting_claims": len(waiting),
-                "waiting_amount": sum((c.compensation for c in waiting), service.ZERO)}
+                "waiting_amount": sum((c.compensation for c in waiting), ZERO)}
         if actor.role is Role.STAFF:
-            body["accounts"] = {a.value: service.account_balance(db.session, a) for a in LedgerAccount}
+            body["accounts"] = {a.value: account_balance(db.session, a) for a in LedgerAccount}
         db.session.commit()
         return body
 
@@ -670,8 +683,8 @@ class FundContribution(MethodView):
     @api_user(Role.STAFF, scope="write")
     def post(self, data, actor):
         """Top up the fund (staff); approved claims waiting for money are then paid in order."""
-        txn = _act(lambda: service.contribute(db.session, actor, data["amount"], utcnow(), data["memo"]))
-        return {"balance": service.fund_balance(db.session, utcnow()), "transaction": txn_json(txn)}
+        txn = _act(lambda: contribute(db.session, actor, data["amount"], utcnow(), data["memo"]))
+        return {"balance": fund_balance(db.session, utcnow()), "transaction": txn_json(txn)}
 
 
 @blp.route("/fund/transactions")
@@ -693,7 +706,7 @@ class LoanSubsidy(MethodView):
     def post(self, loan_id, actor):
         """Pay the loan's guarantee/insurance premium subsidy from the fund (staff). Paying twice returns the same
         transaction; 409 when the fund is short, 422 when the loan has no subsidy."""
-        return txn_json(_act(lambda: service.pay_subsidy(db.session, actor, loan_id, utcnow())))
+        return txn_json(_act(lambda: pay_subsidy(db.session, actor, loan_id, utcnow())))
 
 
 # ------------------------------------------------------------------------------------------------ rates and policies

@@ -20,10 +20,11 @@ todos = TODOS
 
 def _clock(session, now):
     """Overdue loans, watch flags, then the waiting compensation claims the fund can now pay."""
-    from market.loans import service
+    from market.loans.fund import pay_queue
+    from market.loans.watch import tick
 
-    counts = service.tick(session, now.date(), now)
-    counts["claims_paid"] = service.pay_queue(session, now)
+    counts = tick(session, now.date(), now)
+    counts["claims_paid"] = pay_queue(session, now)
     return counts
 
 

@@ -21,8 +21,13 @@ from sqlalchemy import select
 from market.accounts.models import Organisation, User
 from market.db import db, utcnow
 from market.errors import DomainError
-from market.loans import service
+from market.loans.default import declare_default
+from market.loans.fund import ensure_fund, fund_balance, pay_subsidy
 from market.loans.models import LoanStatus
+from market.loans.repayments import record_repayment
+from market.loans.schedule import loan_schedule
+from market.loans.signing import loan_of_offer, sign_loan_from_offer
+from market.loans.watch import tick
 from market.needs import docking
 from market.needs.models import Need, NeedStatus, Offer, OfferStatus
 
@@ -56,7 +61,7 @@ def _signed(need: Need, ent: User, bank: User, echo, *, rate: Decimal, offered: 
     session = db.session
     offer = _offer(need, bank)
     if offer is not None:
-        loan = service.loan_of_offer(session, offer.id)
+        loan = loan_of_offer(session, offer.id)
         if loan is not None:
             return loan
     if need.status not in (NeedStatus.PUBLISHED, NeedStatus.IN_TALKS):
@@ -68,8 +73,8 @@ def _signed(need: Need, ent: User, bank: User, echo, *, rate: Decimal, offered: 
                                        conditions="办理专利权质押登记后放款")
         if offer.status is OfferStatus.PENDING:
             docking.accept_offer(session, ent, offer.id, accepted)
-        loan = service.sign_loan_from_offer(session, bank, offer.id, signed_on=signed.date(), now=signed,
-                                            registration_number=registration, registered_on=signed.date(), **extra)
+        loan = sign_loan_from_offer(session, bank, offer.id, signed_on=signed.date(), now=signed,
+                                    registration_number=registration, registered_on=signed.date(), **extra)
         session.commit()
     except DomainError as exc:
         session.rollback()
@@ -82,11 +87,11 @@ def _repay(loan, bank: User, today: datetime, count: int | None) -> None:
     """Each instalment due before today (the first `count` of them) repaid on its due date."""
     if loan.repayments:
         return
-    due = [i for i in service.loan_schedule(loan) if i.due_on < today.date()]
+    due = [i for i in loan_schedule(loan) if i.due_on < today.date()]
     for instalment in due[:count] if count is not None else due:
         at = datetime.combine(instalment.due_on, datetime.min.time()) + timedelta(hours=2)
-        service.record_repayment(db.session, bank, loan.id, paid_on=instalment.due_on,
-                                 principal=instalment.principal, interest=instalment.interest, now=at)
+        record_repayment(db.session, bank, loan.id, paid_on=instalment.due_on,
+                         principal=instalment.principal, interest=instalment.interest, now=at)
 
 
 def demo_step(echo: Callable[[str], None] = print) -> None:
@@ -101,7 +106,7 @@ def demo_step(echo: Callable[[str], None] = print) -> None:
         echo("Loans demo: skipped (needs the demo accounts and the needs demo)")
         return
     today = utcnow().replace(microsecond=0)
-    service.ensure_fund(session, today - timedelta(days=540))
+    ensure_fund(session, today - timedelta(days=540))
     session.commit()
     done = []
     for number, (title, (bank_email, rate, offered, accepted, signed, repaid)) in enumerate(TIMELINE.items(), 101):
@@ -120,14 +125,14 @@ def demo_step(echo: Callable[[str], None] = print) -> None:
             continue
         _repay(loan, bank, today, repaid)
         if loan.premium_subsidy > 0:
-            service.pay_subsidy(session, staff, loan.id, at["signed"] + timedelta(days=20))  # idempotent
+            pay_subsidy(session, staff, loan.id, at["signed"] + timedelta(days=20))  # idempotent
         if title == DEFAULTED:
             _default(loan, bank, echo)
         session.commit()
         done.append(f"loan {loan.id} {loan.status.value}")
     _reindex_needs(echo)
     echo("Loans: " + ("; ".join(done) if done else "nothing new") +
-         f"; fund balance {service.fund_balance(session, utcnow())}")
+         f"; fund balance {fund_balance(session, utcnow())}")
     session.commit()
 
 
@@ -136,13 +141,13 @@ def _default(loan, bank: User, echo) -> None:
     bank declares the default (the exchange demo lists the pledges)."""
     if loan.status not in (LoanStatus.ACTIVE, LoanStatus.OVERDUE):
         return
-    missed = service.loan_schedule(loan)[len(loan.repayments)]
+    missed = loan_schedule(loan)[len(loan.repayments)]
     late = datetime.combine(missed.due_on + timedelta(days=1), datetime.min.time()) + timedelta(hours=1)
-    service.tick(db.session, late.date(), late)
+    tick(db.session, late.date(), late)
     declared = late + timedelta(days=DEFAULT_AFTER_OVERDUE_DAYS)
     try:
-        service.declare_default(db.session, bank, loan.id, declared,
-                                reason="企业停止还本付息，逾期已超过政策规定的宽限期，催收无果")
+        declare_default(db.session, bank, loan.id, declared,
+                        reason="企业停止还本付息，逾期已超过政策规定的宽限期，催收无果")
     except DomainError as exc:
         db.session.rollback()
         echo(f"Loans demo: default of loan {loan.id}: {exc.message % exc.params if exc.params else exc.message}")

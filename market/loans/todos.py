@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from market.accounts.models import Role
 from market.i18n import money
 from market.loans.models import CompensationClaim, CompensationStatus, Loan, LoanStatus
-from market.loans.service import amount_overdue
+from market.loans.schedule import amount_overdue
 from market.needs.models import Need, NeedStatus, Offer, OfferStatus
 from market.notices.service import Todo
 

@@ -15,7 +15,18 @@ from market.accounts.models import Organisation, OrgKind, OrgStatus, Role
 from market.db import db, utcnow
 from market.errors import DomainError
 from market.formkit import flash_errors
-from market.loans import service
+from market.loans import signing
+from market.loans.access import loan_for
+from market.loans.claims import (
+    approve_claim,
+    claim_breakdown,
+    claim_checklist,
+    claim_for,
+    record_recovery,
+    reject_claim,
+    verify_recovery,
+)
+from market.loans.default import confirm_default, declare_default, default_requests, refuse_default, request_default
 from market.loans.forms import (
     ConfirmForm,
     ConsentForm,
@@ -29,9 +40,27 @@ from market.loans.forms import (
     RepaymentForm,
     SignOfferForm,
 )
+from market.loans.fund import contribute, fund_balance, pay_queue, pay_subsidy, running_balances, waiting_claims
 from market.loans.models import CompensationClaim, CompensationStatus, LedgerTxn, Loan, RepaymentMethod
 from market.loans.policy import evaluate_plan, policy_in_force
 from market.loans.rates import RATE_KINDS, ReferenceRate, add_rate, benchmark_on
+from market.loans.repayments import record_repayment
+from market.loans.schedule import (
+    ENDED_STATUSES,
+    amount_overdue,
+    loan_schedule,
+    loan_shares,
+    outstanding_principal,
+    overdue_facts,
+)
+from market.loans.signing import (
+    loan_of_offer,
+    offer_for_signing,
+    proposed_assets,
+    sign_loan,
+    sign_loan_from_offer,
+)
+from market.loans.watch import tick
 from market.security import roles_required
 
 loans_bp = Blueprint("loans", __name__)
@@ -115,7 +144,7 @@ def index():
     elif current_user.role is Role.ENTERPRISE:
         q = q.where(Loan.enterprise_org_id == current_user.organisation_id)
     loans = db.session.scalars(q.limit(500)).all()
-    return render_template("loans/index.html", loans=loans, outstanding=service.outstanding_principal)
+    return render_template("loans/index.html", loans=loans, outstanding=outstanding_principal)
 
 
 def _org_choices(kind: OrgKind, optional: bool) -> list[tuple[int, str]]:
@@ -139,7 +168,7 @@ def new():
             flash(_("Asset ids must be whole numbers separated by commas."), "error")
             return render_template("loans/new.html", form=form), 422
         try:
-            loan = service.sign_loan(
+            loan = sign_loan(
                 db.session, current_user, enterprise_org_id=form.enterprise_org_id.data,
                 principal=form.principal.data, annual_rate=form.annual_rate.data, term_months=form.term_months.data,
                 asset_ids=asset_ids, signed_on=form.signed_on.data, now=utcnow(),
@@ -168,10 +197,10 @@ def new():
 def sign_offer(offer_id: int):
     """The bank signs the loan of an offer the enterprise accepted (amount, rate, term and assets prefilled)."""
     try:
-        offer = service.offer_for_signing(db.session, current_user, offer_id)
+        offer = offer_for_signing(db.session, current_user, offer_id)
     except DomainError as exc:
         db.session.rollback()
-        existing = service.loan_of_offer(db.session, offer_id)
+        existing = loan_of_offer(db.session, offer_id)
         if existing is not None and existing.bank_org_id == current_user.organisation_id:
             flash(_("A loan was already signed from this offer."), "info")
             return redirect(url_for("loans.detail", loan_id=existing.id))
@@ -195,7 +224,7 @@ def sign_offer(offer_id: int):
         policy = None
     if form.validate_on_submit():
         try:
-            loan = service.sign_loan_from_offer(
+            loan = sign_loan_from_offer(
                 db.session, current_user, offer.id, signed_on=form.signed_on.data, now=utcnow(),
                 registration_number=form.registration_number.data, registered_on=form.registered_on.data,
                 repayment_method=RepaymentMethod(form.repayment_method.data),
@@ -225,7 +254,7 @@ def sign_offer(offer_id: int):
 @roles_required(Role.BANK, Role.STAFF, Role.ENTERPRISE, Role.GUARANTOR, Role.INSURER)
 def detail(loan_id: int):
     try:
-        loan = service.loan_for(db.session, current_user, loan_id)
+        loan = loan_for(db.session, current_user, loan_id)
     except DomainError:
         abort(404)
     claim = db.session.scalar(select(CompensationClaim).where(CompensationClaim.loan_id == loan.id))
@@ -238,10 +267,10 @@ def detail(loan_id: int):
     today = utcnow().date()
     subsidy_txn = db.session.scalar(select(LedgerTxn).where(LedgerTxn.ref == f"subsidy:loan:{loan.id}"))
     return render_template(
-        "loans/detail.html", loan=loan, schedule=service.loan_schedule(loan), claim=claim, need_id=need_id,
-        outstanding=service.outstanding_principal(loan), overdue=service.amount_overdue(loan, today),
-        ended=loan.status in service.ENDED_STATUSES, facts=service.overdue_facts(loan, today),
-        shares=service.loan_shares(loan), proposed=service.proposed_assets(db.session, loan), subsidy_txn=subsidy_txn,
+        "loans/detail.html", loan=loan, schedule=loan_schedule(loan), claim=claim, need_id=need_id,
+        outstanding=outstanding_principal(loan), overdue=amount_overdue(loan, today),
+        ended=loan.status in ENDED_STATUSES, facts=overdue_facts(loan, today),
+        shares=loan_shares(loan), proposed=proposed_assets(db.session, loan), subsidy_txn=subsidy_txn,
         repayment_form=RepaymentForm(), confirm=ConfirmForm(), recovery_form=RecoveryForm(),
         reason_form=ReasonForm(), consent_form=ConsentForm(),
         is_bank=current_user.role is Role.BANK and loan.bank_org_id == current_user.organisation_id,
@@ -268,14 +297,14 @@ def _decide(loan_id: int, call, message: str, form=None):
 @loans_bp.route("/loans/<int:loan_id>/confirm", methods=["POST"])
 @roles_required(Role.ENTERPRISE)
 def confirm_loan(loan_id: int):
-    return _decide(loan_id, lambda f: service.confirm_loan(db.session, current_user, loan_id, utcnow()),
+    return _decide(loan_id, lambda f: signing.confirm_loan(db.session, current_user, loan_id, utcnow()),
                    _("You confirmed the loan; its assets are pledged."), ConsentForm())
 
 
 @loans_bp.route("/loans/<int:loan_id>/decline", methods=["POST"])
 @roles_required(Role.ENTERPRISE, Role.BANK)
 def decline_loan(loan_id: int):
-    return _decide(loan_id, lambda f: service.decline_loan(db.session, current_user, loan_id, utcnow()),
+    return _decide(loan_id, lambda f: signing.decline_loan(db.session, current_user, loan_id, utcnow()),
                    _("The loan will not take effect; nothing was pledged."))
 
 
@@ -285,9 +314,9 @@ def repay(loan_id: int):
     form = RepaymentForm()
     if form.validate_on_submit():
         try:
-            service.record_repayment(db.session, current_user, loan_id, paid_on=form.paid_on.data,
-                                     principal=form.principal.data or 0, interest=form.interest.data or 0,
-                                     now=utcnow())
+            record_repayment(db.session, current_user, loan_id, paid_on=form.paid_on.data,
+                             principal=form.principal.data or 0, interest=form.interest.data or 0,
+                             now=utcnow())
             db.session.commit()
             flash(_("The repayment was recorded."), "success")
         except DomainError as exc:
@@ -300,23 +329,23 @@ def repay(loan_id: int):
 @loans_bp.route("/loans/<int:loan_id>/default", methods=["POST"])
 @roles_required(Role.BANK)
 def default(loan_id: int):
-    return _decide(loan_id, lambda f: service.declare_default(db.session, current_user, loan_id, utcnow(),
-                                                              f.reason.data),
+    return _decide(loan_id, lambda f: declare_default(db.session, current_user, loan_id, utcnow(),
+                                                      f.reason.data),
                    _("The loan was declared in default."), ReasonForm())
 
 
 @loans_bp.route("/loans/<int:loan_id>/default-request", methods=["POST"])
 @roles_required(Role.BANK)
 def default_request(loan_id: int):
-    return _decide(loan_id, lambda f: service.request_default(db.session, current_user, loan_id, utcnow(),
-                                                              f.reason.data),
+    return _decide(loan_id, lambda f: request_default(db.session, current_user, loan_id, utcnow(),
+                                                      f.reason.data),
                    _("Exchange staff were asked to confirm the default."), ReasonForm())
 
 
 @loans_bp.route("/loans/<int:loan_id>/default-request/<any(confirm, refuse):decision>", methods=["POST"])
 @roles_required(Role.STAFF)
 def default_decision(loan_id: int, decision: str):
-    fn = service.confirm_default if decision == "confirm" else service.refuse_default
+    fn = confirm_default if decision == "confirm" else refuse_default
     return _decide(loan_id, lambda f: fn(db.session, current_user, loan_id, utcnow(), f.reason.data),
                    _("Decision saved."), ReasonForm())
 
@@ -324,8 +353,8 @@ def default_decision(loan_id: int, decision: str):
 @loans_bp.route("/loans/<int:loan_id>/claim", methods=["POST"])
 @roles_required(Role.BANK, Role.STAFF)
 def claim(loan_id: int):
-    return _decide(loan_id, lambda f: service.record_recovery(db.session, current_user, loan_id, f.recovery.data,
-                                                              utcnow(), f.evidence.data),
+    return _decide(loan_id, lambda f: record_recovery(db.session, current_user, loan_id, f.recovery.data,
+                                                      utcnow(), f.evidence.data),
                    _("The compensation claim was assembled."), RecoveryForm())
 
 
@@ -333,8 +362,8 @@ def claim(loan_id: int):
 @roles_required(Role.STAFF)
 def claims():
     rows = db.session.scalars(select(CompensationClaim).order_by(CompensationClaim.id.desc()).limit(500)).all()
-    return render_template("loans/claims.html", claims=rows, waiting=service.waiting_claims(db.session),
-                           requests=service.default_requests(db.session), Status=CompensationStatus)
+    return render_template("loans/claims.html", claims=rows, waiting=waiting_claims(db.session),
+                           requests=default_requests(db.session), Status=CompensationStatus)
 
 
 @loans_bp.route("/loans/claims/<int:claim_id>")
@@ -342,13 +371,13 @@ def claims():
 def claim_detail(claim_id: int):
     """One claim: the breakdown step by step, the checklist of facts, and (staff) the decisions."""
     try:
-        item = service.claim_for(db.session, current_user, claim_id)
+        item = claim_for(db.session, current_user, claim_id)
     except DomainError:
         abort(404)
-    checks = service.claim_checklist(db.session, item)
+    checks = claim_checklist(db.session, item)
     return render_template("loans/claim.html", claim=item, loan=item.loan, checks=checks,
                            all_ok=all(c.ok for c in checks),
-                           breakdown=service.claim_breakdown(item.loan, item.recovery, item.outstanding_principal),
+                           breakdown=claim_breakdown(item.loan, item.recovery, item.outstanding_principal),
                            confirm=ConfirmForm(), reason_form=ReasonForm(), Status=CompensationStatus)
 
 
@@ -359,11 +388,11 @@ def decide_claim(claim_id: int, decision: str):
     if form.validate_on_submit():
         try:
             if decision == "approve":
-                service.approve_claim(db.session, current_user, claim_id, utcnow())
+                approve_claim(db.session, current_user, claim_id, utcnow())
             elif decision == "verify":
-                service.verify_recovery(db.session, current_user, claim_id, utcnow())
+                verify_recovery(db.session, current_user, claim_id, utcnow())
             else:
-                service.reject_claim(db.session, current_user, claim_id, utcnow(), form.reason.data)
+                reject_claim(db.session, current_user, claim_id, utcnow(), form.reason.data)
             db.session.commit()
             flash(_("Decision saved."), "success")
         except DomainError as exc:
@@ -379,18 +408,18 @@ def fund():
     form = ContributionForm()
     if form.validate_on_submit():
         try:
-            service.contribute(db.session, current_user, form.amount.data, utcnow(), form.memo.data)
+            contribute(db.session, current_user, form.amount.data, utcnow(), form.memo.data)
             db.session.commit()
             flash(_("The fund was topped up."), "success")
             return redirect(url_for("loans.fund"))
         except DomainError as exc:
             _fail(exc)
     now = utcnow()
-    balance = service.fund_balance(db.session, now)
+    balance = fund_balance(db.session, now)
     db.session.commit()
     txns = db.session.scalars(select(LedgerTxn).order_by(LedgerTxn.id.desc()).limit(200)).all()
-    running = service.running_balances(db.session, [t.id for t in txns])
-    waiting = service.waiting_claims(db.session)
+    running = running_balances(db.session, [t.id for t in txns])
+    waiting = waiting_claims(db.session)
     # System entries are described in the reader's language (their stored memo is English): claim refs → loan ids.
     claim_ids = [int(t.ref.split(":")[1]) for t in txns if t.ref.startswith("claim:")]
     claim_loans = {f"claim:{c.id}": c.loan_id for c in db.session.scalars(
@@ -405,7 +434,7 @@ def fund():
 def subsidy(loan_id: int):
     if ConfirmForm().validate_on_submit():
         try:
-            service.pay_subsidy(db.session, current_user, loan_id, utcnow())
+            pay_subsidy(db.session, current_user, loan_id, utcnow())
             db.session.commit()
             flash(_("The premium subsidy was paid."), "success")
         except DomainError as exc:
@@ -444,7 +473,7 @@ def loans_tick(today):
         return echo_run("loans")
     now = utcnow()
     day = today.date() if today else now.date()
-    counts = service.tick(db.session, day, now)
-    counts["claims_paid"] = service.pay_queue(db.session, now)
+    counts = tick(db.session, day, now)
+    counts["claims_paid"] = pay_queue(db.session, now)
     db.session.commit()
     click.echo(", ".join(f"{k}: {v}" for k, v in counts.items()))

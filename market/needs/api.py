@@ -392,9 +392,10 @@ def need_json(need: Need, detail: bool = False) -> dict:
 
 
 def _loan_summary(need: Need, actor) -> dict | None:
-    from market.loans import service as loans
+    from market.loans.schedule import amount_overdue, outstanding_principal
+    from market.loans.signing import loan_of_need
 
-    loan = loans.loan_of_need(db.session, need)
+    loan = loan_of_need(db.session, need)
     if loan is None or not (actor.role is Role.STAFF
                             or actor.organisation_id in (loan.bank_org_id, loan.enterprise_org_id)):
         return None
@@ -403,8 +404,8 @@ def _loan_summary(need: Need, actor) -> dict | None:
         "id": loan.id, "status": loan.status.value, "bank_org_id": loan.bank_org_id, "principal": loan.principal,
         "annual_rate": loan.annual_rate, "term_months": loan.term_months,
         "signed_on": loan.signed_on, "maturity": loan.maturity,
-        "outstanding_principal": loans.outstanding_principal(loan),
-        "overdue_amount": loans.amount_overdue(loan, today),
+        "outstanding_principal": outstanding_principal(loan),
+        "overdue_amount": amount_overdue(loan, today),
         "repayments": [{"paid_on": r.paid_on, "principal": r.principal, "interest": r.interest}
                        for r in loan.repayments],
         "watch_flags": [{"asset_id": f.asset_id, "reason": f.reason, "raised_at": f.raised_at,
@@ -434,7 +435,7 @@ def claim_json(c: Claim) -> dict:
 def _loan_id_of(offer: Offer) -> int | None:
     if offer.status is not OfferStatus.ACCEPTED:
         return None
-    from market.loans.service import loan_of_offer
+    from market.loans.signing import loan_of_offer
 
     loan = loan_of_offer(db.session, offer.id)
     return loan.id if loan else None

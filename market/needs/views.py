@@ -212,16 +212,17 @@ def _asset_rows(need: Need) -> list[dict]:
 def _loan_context(need: Need) -> dict:
     """Post-loan maintenance (贷后维护) on the need page: the loan signed from its accepted offer, shown to the
     enterprise, the lending bank and staff; and whether the viewing bank may sign the loan of its accepted offer."""
-    from market.loans import service as loans
+    from market.loans.schedule import amount_overdue, loan_schedule, outstanding_principal
+    from market.loans.signing import loan_of_need
 
-    loan = loans.loan_of_need(db.session, need)
+    loan = loan_of_need(db.session, need)
     org_id = current_user.organisation_id
     out: dict = {"loan": None, "can_sign": False}
     if loan is not None and (current_user.role is Role.STAFF or org_id in (loan.bank_org_id, loan.enterprise_org_id)):
         today = utcnow().date()
-        out.update(loan=loan, loan_outstanding=loans.outstanding_principal(loan),
-                   loan_overdue=loans.amount_overdue(loan, today),
-                   loan_next=next((i for i in loans.loan_schedule(loan) if i.due_on >= today), None))
+        out.update(loan=loan, loan_outstanding=outstanding_principal(loan),
+                   loan_overdue=amount_overdue(loan, today),
+                   loan_next=next((i for i in loan_schedule(loan) if i.due_on >= today), None))
     accepted = need.accepted_offer
     out["can_sign"] = (loan is None and accepted is not None and current_user.role is Role.BANK
                        and accepted.bank_org_id == org_id and need.status.value == "in_talks")
@@ -276,7 +277,7 @@ def bank_matches():
                                .where(Need.status.in_(browse.PUBLIC_STATUSES))
                                .order_by(Need.published_at.desc())).all()
     by_id = {n.id: n for n in needs}
-    from market.loans.service import loan_of_offer
+    from market.loans.signing import loan_of_offer
 
     offers = docking.offers_for_bank(db.session, current_user.organisation_id)
     return render_template("needs/bank.html", matches=matching.rank_needs(needs, products), needs=by_id,

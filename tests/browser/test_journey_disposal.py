@@ -29,7 +29,7 @@ from market.accounts.models import OrgKind, Role
 from market.db import db
 from market.exchange.models import Deposit, DepositStatus, Listing, ListingStatus, Transfer
 from market.ip.models import IpAsset, IpKind, LegalStatus, PledgeState
-from market.loans import service as loans
+from market.loans import access, fund, repayments, schedule
 from market.loans.models import CompensationClaim, CompensationStatus, LoanStatus
 from tests.conftest import DATABASES, PASSWORD, PG_URL, Factory, screenshot
 from tests.loans.conftest import confirmed_loan
@@ -148,7 +148,7 @@ def _history(app, locale):
                              locale=locale)
         bob = factory.user(Role.BIDDER, factory.org(OrgKind.INVESTOR, name="成都天府知识产权运营有限公司"),
                            locale=locale)
-        signed_on = loans.add_months(today, -8)
+        signed_on = schedule.add_months(today, -8)
         signed_at = market.db.utcnow() - (today - signed_on)
         asset = IpAsset(kind=IpKind.INVENTION, application_number="202310456789.1", title=TITLE,
                         ipc_codes=["H01L23/31"], owner_org_id=enterprise.id, legal_status=LegalStatus.GRANTED,
@@ -159,14 +159,14 @@ def _history(app, locale):
         loan = confirmed_loan(session, bank, enterprise, principal=PRINCIPAL,
                                annual_rate=Decimal("0.0520"), term_months=12, asset_ids=[asset.id],
                                signed_on=signed_on, now=signed_at, registration_number="渝知质登字2026第0518号")
-        for item in loans.loan_schedule(loan)[:2]:
-            loans.record_repayment(session, bank, loan.id, paid_on=item.due_on, principal=item.principal,
-                                   interest=item.interest, now=signed_at + (item.due_on - signed_on))
+        for item in schedule.loan_schedule(loan)[:2]:
+            repayments.record_repayment(session, bank, loan.id, paid_on=item.due_on, principal=item.principal,
+                                        interest=item.interest, now=signed_at + (item.due_on - signed_on))
         session.commit()
         assert loan.rate_within_cap
         return {"loan": loan.id, "asset": asset.id, "enterprise": enterprise.id, "bank": bank.email,
                 "staff": staff.email, "alice": alice.email, "bob": bob.email, "alice_org": alice.organisation_id,
-                "outstanding": loans.outstanding_principal(loan)}
+                "outstanding": schedule.outstanding_principal(loan)}
 
 
 def _lot(app, loan_id) -> Listing:
@@ -246,7 +246,7 @@ def test_default_to_compensation(served, page_for, monkeypatch, lang):
     assert staff.locator("[data-test=status]").inner_text() == t["announced"]
     with app.app_context():
         assert db.session.get(IpAsset, story["asset"]).pledge_state is PledgeState.IN_DISPOSAL
-        assert loans.get_loan(db.session, story["loan"]).status is LoanStatus.IN_DISPOSAL
+        assert access.get_loan(db.session, story["loan"]).status is LoanStatus.IN_DISPOSAL
 
     # Two bidder organisations read the announcement: the due-diligence pack, bidding in 30 days.
     alice, bob = page_for(t["browser"]), page_for(t["browser"])
@@ -375,7 +375,7 @@ def test_default_to_compensation(served, page_for, monkeypatch, lang):
     assert t["claim_paid"] in row.inner_text()
     screenshot(staff, shot + "16-claim-paid")
     with app.app_context():
-        assert loans.fund_balance(db.session, clock.now()) == Decimal("25000000.00") - compensation
+        assert fund.fund_balance(db.session, clock.now()) == Decimal("25000000.00") - compensation
     staff.goto(url + "/loans/fund")
     balance = Decimal("25000000.00") - compensation
     assert staff.locator("[data-test=fund-balance]").inner_text() == f"¥{balance:,.2f}"

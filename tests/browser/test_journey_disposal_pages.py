@@ -12,7 +12,7 @@ import pytest
 from market.exchange import service as exchange
 from market.exchange.models import ListingSource
 from market.ip.models import PledgeState
-from market.loans import service as loans
+from market.loans import claims, default
 from tests.conftest import NOW, login
 from tests.exchange.conftest import CHECKED
 from tests.loans.conftest import World
@@ -29,8 +29,8 @@ def claimed(session, factory):
     """A defaulted loan (¥4,000,000, nothing repaid) whose claim was assembled with a ¥1,000,000 recovery."""
     world = World(session, factory)
     loan = world.loan()
-    loans.declare_default(session, world.bank_user, loan.id, NOW, reason="逾期未还")
-    claim = loans.assemble_claim(session, loan, Decimal("1000000"), NOW, actor=world.bank_user)
+    default.declare_default(session, world.bank_user, loan.id, NOW, reason="逾期未还")
+    claim = claims.assemble_claim(session, loan, Decimal("1000000"), NOW, actor=world.bank_user)
     session.commit()
     return world, loan, claim
 
@@ -49,7 +49,7 @@ def test_claim_status_and_fund_ledger_are_translated(client, session, claimed, l
     login(client, world.staff)
     page = client.get("/loans/claims").get_data(as_text=True)
     assert f"<td>{text['submitted']}</td>" in page
-    loans.approve_claim(session, world.staff, claim.id, NOW + timedelta(hours=1))  # the fund pays it at once
+    claims.approve_claim(session, world.staff, claim.id, NOW + timedelta(hours=1))  # the fund pays it at once
     session.commit()
     page = client.get("/loans/claims").get_data(as_text=True)
     assert f"<td>{text['paid']}</td>" in page and "<td>paid</td>" not in page

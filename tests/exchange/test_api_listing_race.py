@@ -19,7 +19,7 @@ from tests.conftest import NOW, post_at_once
 def _race(app):
     from market.db import db
     from market.exchange.models import Listing
-    from market.loans.service import declare_default
+    from market.loans.default import declare_default
     from tests.conftest import Factory
     from tests.loans.conftest import confirmed_loan, make_asset
 

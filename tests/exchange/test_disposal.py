@@ -34,7 +34,7 @@ class Defaulted:
     """A bank lends ¥4,000,000 to an enterprise against two patents and declares the loan in default."""
 
     def __init__(self, session, factory, n_assets=1):
-        from market.loans.service import declare_default
+        from market.loans.default import declare_default
         from tests.loans.conftest import confirmed_loan
 
         self.session = session

@@ -45,7 +45,7 @@ def enterprise_user(session, enterprise):
 def confirmed_loan(session, bank_user, enterprise, now=NOW, **kw):
     """A loan the bank records (`sign_loan`, pending) and the enterprise confirms (`confirm_loan`): in effect, with
     its pledges, as every direct loan must be before it counts."""
-    from market.loans.service import confirm_loan, sign_loan
+    from market.loans.signing import confirm_loan, sign_loan
 
     loan = sign_loan(session, bank_user, enterprise_org_id=enterprise.id, now=now, **kw)
     return confirm_loan(session, enterprise_user(session, enterprise), loan.id, now)

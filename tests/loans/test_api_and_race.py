@@ -125,7 +125,7 @@ def _race(app):
     """Two banks recorded a loan on the same patent; the enterprise's two users confirm both at the same moment:
     exactly one takes effect, the other is refused, and the patent has one active pledge."""
     from market.db import db
-    from market.loans.service import confirm_loan, sign_loan
+    from market.loans.signing import confirm_loan, sign_loan
     from tests.conftest import Factory
     from tests.loans.conftest import make_asset, run_together
 

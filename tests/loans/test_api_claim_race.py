@@ -15,7 +15,7 @@ from tests.conftest import NOW, post_at_once
 
 def _race(app):
     from market.db import db
-    from market.loans import service
+    from market.loans import claims, default, fund
     from market.loans.models import CompensationClaim, LedgerTxn
     from tests.conftest import Factory
     from tests.loans.conftest import confirmed_loan, make_asset
@@ -29,10 +29,10 @@ def _race(app):
         loan = confirmed_loan(db.session, bank, ent, principal=Decimal("1000000"),
                                  annual_rate=Decimal("0.05"), term_months=12, asset_ids=[asset.id],
                                  signed_on=date(2016, 3, 1), now=NOW, registration_number="R1")
-        service.declare_default(db.session, bank, loan.id, NOW, reason="逾期未还")
-        claim = service.record_recovery(db.session, bank, loan.id, Decimal("0"), NOW, evidence="处置回收凭证")
-        service.verify_recovery(db.session, staff[0], claim.id, NOW)
-        service.fund_balance(db.session, NOW)  # open the fund
+        default.declare_default(db.session, bank, loan.id, NOW, reason="逾期未还")
+        claim = claims.record_recovery(db.session, bank, loan.id, Decimal("0"), NOW, evidence="处置回收凭证")
+        claims.verify_recovery(db.session, staff[0], claim.id, NOW)
+        fund.fund_balance(db.session, NOW)  # open the fund
         db.session.commit()
         claim_id, emails = claim.id, [u.email for u in staff]
     decisions = ("approve", "reject")

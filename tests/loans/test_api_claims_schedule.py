@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from market.accounts.models import OrgKind, Role
 from market.api.auth import issue_token
 from market.audit.models import AuditEntry
-from market.loans import service
+from market.loans import claims, default, repayments, schedule
 from market.loans.models import CompensationClaim, LedgerTxn, Repayment
 from tests.conftest import NOW
 
@@ -31,9 +31,9 @@ def audits(session, action: str, entity_id) -> int:
 def claimed(session, world):
     """A loan of ¥4,000,000 defaulted with nothing recovered: its claim (30 % of the loss) waits for staff."""
     loan = world.loan()
-    service.declare_default(session, world.bank_user, loan.id, NOW, reason="逾期未还")
-    claim = service.record_recovery(session, world.bank_user, loan.id, Decimal("0"), NOW, evidence="处置回收凭证")
-    service.verify_recovery(session, world.staff, claim.id, NOW)
+    default.declare_default(session, world.bank_user, loan.id, NOW, reason="逾期未还")
+    claim = claims.record_recovery(session, world.bank_user, loan.id, Decimal("0"), NOW, evidence="处置回收凭证")
+    claims.verify_recovery(session, world.staff, claim.id, NOW)
     session.commit()
     return loan, claim
 
@@ -82,10 +82,10 @@ def test_staff_reject_a_claim_once_and_audited(client, session, world, claimed):
 def test_schedule_as_of_a_day_applies_repayments_oldest_first(client, session, world):
     # 4,000,000 at 5 % over 12 months, equal principal, signed 2016-03-01: instalments due on the 1st of each month
     loan = world.loan()
-    service.record_repayment(session, world.bank_user, loan.id, paid_on=date(2016, 4, 1),
-                             principal=Decimal("333333.33"), interest=Decimal("16666.67"), now=NOW)
-    service.record_repayment(session, world.bank_user, loan.id, paid_on=date(2016, 5, 3),
-                             principal=Decimal("100000.00"), interest=Decimal("0"), now=NOW)
+    repayments.record_repayment(session, world.bank_user, loan.id, paid_on=date(2016, 4, 1),
+                                principal=Decimal("333333.33"), interest=Decimal("16666.67"), now=NOW)
+    repayments.record_repayment(session, world.bank_user, loan.id, paid_on=date(2016, 5, 3),
+                                principal=Decimal("100000.00"), interest=Decimal("0"), now=NOW)
     session.commit()
     headers = bearer(session, world.bank_user)
     r = client.get(f"/api/v1/loans/{loan.id}/schedule?as_of=2016-06-15", headers=headers)
@@ -103,7 +103,7 @@ def test_schedule_as_of_a_day_applies_repayments_oldest_first(client, session, w
     assert (third["total"], third["paid"], third["overdue"]) == ("347222.22", "0.00", True)
     assert fourth["due_on"] == "2016-07-01" and fourth["overdue"] is False and fourth["paid"] == "0.00"
     assert body["amount_overdue"] == "595833.33"  # 248,611.11 + 347,222.22
-    assert Decimal(body["amount_overdue"]) == service.amount_overdue(loan, date(2016, 6, 15))
+    assert Decimal(body["amount_overdue"]) == schedule.amount_overdue(loan, date(2016, 6, 15))
     assert len(body["items"]) == 12
     # before the second repayment was made, it does not count
     early = client.get(f"/api/v1/loans/{loan.id}/schedule?as_of=2016-05-02", headers=headers).get_json()
@@ -113,8 +113,8 @@ def test_schedule_as_of_a_day_applies_repayments_oldest_first(client, session, w
 
 def test_schedule_and_repayments_visible_to_the_loans_parties_only(client, session, factory, world):
     loan = world.loan()
-    service.record_repayment(session, world.bank_user, loan.id, paid_on=date(2016, 4, 1),
-                             principal=Decimal("1000"), interest=Decimal("50"), now=NOW)
+    repayments.record_repayment(session, world.bank_user, loan.id, paid_on=date(2016, 4, 1),
+                                principal=Decimal("1000"), interest=Decimal("50"), now=NOW)
     session.commit()
     enterprise_user = factory.user(Role.ENTERPRISE, org=world.enterprise)
     for user in (world.bank_user, world.staff, enterprise_user):
@@ -203,7 +203,7 @@ def test_fund_ledger_for_staff(client, session, world, claimed):
 
 def test_claim_of_another_banks_loan_cannot_be_made(client, session, factory, world):
     loan = world.loan()
-    service.declare_default(session, world.bank_user, loan.id, NOW, reason="逾期未还")
+    default.declare_default(session, world.bank_user, loan.id, NOW, reason="逾期未还")
     session.commit()
     other = bearer(session, factory.user(Role.BANK))
     r = client.post(f"/api/v1/loans/{loan.id}/claim", json={"recovery": "0", "evidence": "x"}, headers=other)
@@ -229,13 +229,13 @@ def test_huge_repayment_and_recovery_are_422_and_keep_nothing(client, session, w
     r = client.post(f"/api/v1/loans/{loan.id}/repayments", json={"paid_on": "2016-04-01", "interest": "1e20"},
                     headers=headers)
     assert r.status_code == 422 and "interest" in r.get_json()["error"]["details"]["json"]
-    service.declare_default(session, world.bank_user, loan.id, NOW, reason="逾期未还")
+    default.declare_default(session, world.bank_user, loan.id, NOW, reason="逾期未还")
     session.commit()
     r = client.post(f"/api/v1/loans/{loan.id}/claim", json={"recovery": "1e40", "evidence": "x"},
                     headers=headers)
     assert r.status_code == 422
     assert session.scalar(select(func.count()).select_from(Repayment).where(Repayment.loan_id == loan.id)) == 0
-    assert service.loan_claim(session, loan.id) is None
+    assert claims.loan_claim(session, loan.id) is None
 
 
 def test_contribution_that_would_overflow_the_fund_is_422_and_keeps_nothing(client, session, world):

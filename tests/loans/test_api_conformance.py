@@ -23,7 +23,7 @@ def seed(session):
     from market.db import utcnow
     from market.exchange import disposal
     from market.exchange import service as exchange
-    from market.loans import service
+    from market.loans import claims, default, repayments
     from tests.conftest import Factory
     from tests.exchange.conftest import CHECKED, build_lot
     from tests.loans.conftest import confirmed_loan, make_asset
@@ -42,16 +42,16 @@ def seed(session):
 
     running = loan(guarantor_org_id=guarantor.id, guarantee_coverage=Decimal("0.3"),
                    guarantee_premium=Decimal("30000"))
-    service.record_repayment(session, bank, running.id, paid_on=date(2016, 4, 1), principal=Decimal("333333.33"),
-                             interest=Decimal("16666.67"), now=NOW)
+    repayments.record_repayment(session, bank, running.id, paid_on=date(2016, 4, 1), principal=Decimal("333333.33"),
+                                interest=Decimal("16666.67"), now=NOW)
     claimed = loan()
-    service.declare_default(session, bank, claimed.id, NOW, reason="逾期未还")
-    claim = service.record_recovery(session, bank, claimed.id, Decimal("100000"), NOW, evidence="处置回收凭证")
-    service.verify_recovery(session, staff, claim.id, NOW)
+    default.declare_default(session, bank, claimed.id, NOW, reason="逾期未还")
+    claim = claims.record_recovery(session, bank, claimed.id, Decimal("100000"), NOW, evidence="处置回收凭证")
+    claims.verify_recovery(session, staff, claim.id, NOW)
     waiting = loan(n_assets=2)
-    service.declare_default(session, bank, waiting.id, NOW, reason="逾期未还")
+    default.declare_default(session, bank, waiting.id, NOW, reason="逾期未还")
     listed = loan()
-    service.declare_default(session, bank, listed.id, NOW, reason="逾期未还")
+    default.declare_default(session, bank, listed.id, NOW, reason="逾期未还")
     lot = disposal.list_loan_for_disposal(session, staff, listed.id, now,
                                           {listed.pledges[0].asset_id: Decimal("1000000")})[0]
     exchange.review_listing(session, staff, lot, CHECKED, True, now)

@@ -18,7 +18,7 @@ from market.accounts.models import OrgKind, Role
 from market.audit.models import AuditEntry
 from market.errors import Conflict
 from market.ip.models import PledgeState
-from market.loans import service
+from market.loans import claims, default, schedule, signing
 from market.loans.models import CompensationClaim, Loan, LoanStatus, Pledge
 from tests.conftest import NOW, PASSWORD, post_at_once
 from tests.loans.conftest import enterprise_user, run_together
@@ -121,13 +121,13 @@ def test_default_waits_for_the_stated_grace_period(session, world):
     loan = world.loan(signed_on=date(2016, 3, 1))  # the first instalment falls due on 2016-04-01, unpaid
     assert loan.policy.default_grace_days == 90
     at_90 = datetime(2016, 6, 30, 10)
-    facts = service.overdue_facts(loan, at_90.date())
+    facts = schedule.overdue_facts(loan, at_90.date())
     assert facts.oldest_due_on == date(2016, 4, 1) and facts.days_overdue == 90 and not facts.past_grace
     with pytest.raises(Conflict):
-        service.declare_default(session, world.bank_user, loan.id, at_90, reason="逾期")
+        default.declare_default(session, world.bank_user, loan.id, at_90, reason="逾期")
     with pytest.raises(Exception, match="reason"):
-        service.declare_default(session, world.bank_user, loan.id, at_90 + timedelta(days=1), reason="  ")
-    service.declare_default(session, world.bank_user, loan.id, at_90 + timedelta(days=1), reason="逾期91天")
+        default.declare_default(session, world.bank_user, loan.id, at_90 + timedelta(days=1), reason="  ")
+    default.declare_default(session, world.bank_user, loan.id, at_90 + timedelta(days=1), reason="逾期91天")
     assert loan.status is LoanStatus.DEFAULTED and loan.default_basis.value == "overdue"
     assert loan.default_facts["days_overdue"] == 91 and loan.default_facts["grace_days"] == 90
     assert loan.default_reason == "逾期91天"
@@ -142,17 +142,17 @@ def test_a_claim_on_a_loan_without_consent_or_default_basis_is_refused(session, 
         defaulted_on=NOW.date()))
     session.expire_all()
     loan = session.get(Loan, loan.id)
-    claim = service.assemble_claim(session, loan, D("0"), NOW)
-    checks = {c.code: c.ok for c in service.claim_checklist(session, claim)}
+    claim = claims.assemble_claim(session, loan, D("0"), NOW)
+    checks = {c.code: c.ok for c in claims.claim_checklist(session, claim)}
     assert checks == {"consent": False, "default": False, "recovery": True, "rate": True, "amounts": True}
     with pytest.raises(Conflict, match="checklist"):
-        service.approve_claim(session, world.staff, claim.id, NOW)
+        claims.approve_claim(session, world.staff, claim.id, NOW)
     # an edited amount fails the amounts fact as well
     session.execute(CompensationClaim.__table__.update().where(CompensationClaim.id == claim.id)
                     .values(compensation=D("1500000.00")))
     session.expire_all()
     claim = session.get(CompensationClaim, claim.id)
-    assert not {c.code: c.ok for c in service.claim_checklist(session, claim)}["amounts"]
+    assert not {c.code: c.ok for c in claims.claim_checklist(session, claim)}["amounts"]
 
 
 def test_a_loan_from_an_accepted_offer_cannot_be_backdated_before_the_acceptance(session, factory):
@@ -168,9 +168,9 @@ def test_a_loan_from_an_accepted_offer_cannot_be_backdated_before_the_acceptance
     offer = docking.make_offer(session, bank, need.id, D("1000000.00"), D("0.05"), 12, NOW)
     docking.accept_offer(session, ent, offer.id, NOW)
     with pytest.raises(Exception, match="accepted the offer"):
-        service.sign_loan_from_offer(session, bank, offer.id, signed_on=date(2016, 1, 1), now=NOW,
+        signing.sign_loan_from_offer(session, bank, offer.id, signed_on=date(2016, 1, 1), now=NOW,
                                      registration_number="R1")
-    loan = service.sign_loan_from_offer(session, bank, offer.id, signed_on=NOW.date(), now=NOW,
+    loan = signing.sign_loan_from_offer(session, bank, offer.id, signed_on=NOW.date(), now=NOW,
                                         registration_number="R1")
     assert loan.consent.value == "offer" and loan.status is LoanStatus.ACTIVE and loan.pledges
 
@@ -206,7 +206,7 @@ def _pending_loan_with_two_users(app):
         ent = f.org(OrgKind.ENTERPRISE)
         users = [f.user(Role.ENTERPRISE, org=ent), f.user(Role.ENTERPRISE, org=ent)]
         asset = make_asset(db.session, ent)
-        loan = service.sign_loan(db.session, bank, enterprise_org_id=ent.id, principal=D("1000000"),
+        loan = signing.sign_loan(db.session, bank, enterprise_org_id=ent.id, principal=D("1000000"),
                                  annual_rate=D("0.05"), term_months=12, asset_ids=[asset.id],
                                  signed_on=date(2026, 6, 1), now=NOW, registration_number="R1")
         db.session.commit()
@@ -222,9 +222,9 @@ def _confirm_and_decline_at_once(app):
 
     def act(session, user):
         if user.id == confirmer:
-            service.confirm_loan(session, user, loan_id, NOW)
+            signing.confirm_loan(session, user, loan_id, NOW)
         else:
-            service.decline_loan(session, user, loan_id, NOW)
+            signing.decline_loan(session, user, loan_id, NOW)
 
     outcomes = run_together(app, [confirmer, decliner], act)
     with app.app_context():
@@ -284,7 +284,7 @@ def test_web_the_enterprise_confirms_a_loan_the_bank_recorded(client, session, w
 
     ent_user = enterprise_user(session, world.enterprise)
     asset = world.asset()
-    loan = service.sign_loan(session, world.bank_user, enterprise_org_id=world.enterprise.id, principal=D("3000000"),
+    loan = signing.sign_loan(session, world.bank_user, enterprise_org_id=world.enterprise.id, principal=D("3000000"),
                              annual_rate=D("0.05"), term_months=12, asset_ids=[asset.id], signed_on=NOW.date(),
                              now=NOW, registration_number="R-WEB")
     session.commit()
@@ -319,7 +319,7 @@ def test_web_default_asks_for_a_reason_and_the_claim_page_shows_the_checklist(cl
     session.expire_all()
     assert session.get(Loan, loan.id).status is LoanStatus.DEFAULTED
     client.post(f"/loans/{loan.id}/claim", data={"recovery": "1000000", "evidence": "调解书"})
-    claim = service.loan_claim(session, loan.id)
+    claim = claims.loan_claim(session, loan.id)
     assert claim is not None and claim.recovery_source.value == "declared"
     client.post("/logout")
     login(client, world.staff)

@@ -14,8 +14,9 @@ from sqlalchemy import func, select
 from market.db import db, utcnow
 from market.exchange.models import Listing, ListingStatus, Transfer
 from market.ip.indexing import lag
+from market.loans.fund import fund_balance
 from market.loans.models import CompensationClaim, CompensationStatus, LedgerTxn, Loan, LoanStatus
-from market.loans.service import amount_overdue, fund_balance, loan_schedule
+from market.loans.schedule import amount_overdue, loan_schedule
 from market.needs.models import Bulletin, Need, NeedStatus
 from market.stats.figures import loans_by_month, need_to_loan_days
 

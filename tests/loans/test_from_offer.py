@@ -14,7 +14,7 @@ from market.api.auth import issue_token
 from market.audit.models import AuditEntry
 from market.errors import Conflict, NotFound
 from market.ip.models import PledgeState
-from market.loans import service
+from market.loans import repayments, signing
 from market.loans.models import Loan, LoanStatus, Pledge
 from market.needs import docking
 from market.needs.models import NeedStatus
@@ -50,7 +50,7 @@ def _loans(session) -> int:
 
 def test_sign_from_offer_creates_loan_pledges_and_funds_the_need(session, factory, story):
     guarantor = factory.org(OrgKind.GUARANTOR)
-    loan = service.sign_loan_from_offer(
+    loan = signing.sign_loan_from_offer(
         session, story["bank"], story["offer"].id, signed_on=SIGNED, now=AT, registration_number="Y2026500001234",
         registered_on=date(2026, 11, 30), guarantor_org_id=guarantor.id, guarantee_coverage=Decimal("0.3"),
         guarantee_premium=Decimal("42000"))
@@ -69,7 +69,7 @@ def test_sign_from_offer_creates_loan_pledges_and_funds_the_need(session, factor
     # the funded need leaves the index through the outbox
     assert session.scalar(select(SearchOutbox.id).where(SearchOutbox.index_name == "needs",
                                                         SearchOutbox.doc_id == str(need.id)))
-    assert service.loan_of_need(session, need).id == loan.id
+    assert signing.loan_of_need(session, need).id == loan.id
     from market.notices.models import Notice
 
     links = set(session.scalars(select(Notice.link).where(Notice.recipient_org_id == story["bank"].organisation_id)))
@@ -84,17 +84,17 @@ def test_offer_not_accepted_is_refused(session, factory, kit):
     bank = factory.user(Role.BANK)
     offer = docking.make_offer(session, bank, need.id, Decimal("1000000"), Decimal("0.05"), 12, NOW)
     with pytest.raises(Conflict):
-        service.sign_loan_from_offer(session, bank, offer.id, signed_on=SIGNED, now=AT, registration_number="R1")
+        signing.sign_loan_from_offer(session, bank, offer.id, signed_on=SIGNED, now=AT, registration_number="R1")
     docking.decline_offer(session, ent, offer.id, NOW)
     with pytest.raises(Conflict):
-        service.sign_loan_from_offer(session, bank, offer.id, signed_on=SIGNED, now=AT, registration_number="R1")
+        signing.sign_loan_from_offer(session, bank, offer.id, signed_on=SIGNED, now=AT, registration_number="R1")
     assert need.status is NeedStatus.IN_TALKS
-    assert service.loan_of_offer(session, offer.id) is None
+    assert signing.loan_of_offer(session, offer.id) is None
 
 
 def test_another_bank_cannot_sign(session, factory, story):
     with pytest.raises(NotFound):
-        service.sign_loan_from_offer(session, factory.user(Role.BANK), story["offer"].id, signed_on=SIGNED, now=AT,
+        signing.sign_loan_from_offer(session, factory.user(Role.BANK), story["offer"].id, signed_on=SIGNED, now=AT,
                                      registration_number="R1")
 
 
@@ -107,25 +107,25 @@ def test_asset_pledged_meanwhile_is_409_and_nothing_written(session, factory, st
     before = _loans(session)
     pledges = session.scalar(select(func.count()).select_from(Pledge))
     with pytest.raises(Conflict) as err:
-        service.sign_loan_from_offer(session, story["bank"], story["offer"].id, signed_on=SIGNED, now=AT,
+        signing.sign_loan_from_offer(session, story["bank"], story["offer"].id, signed_on=SIGNED, now=AT,
                                      registration_number="Y1")
     assert err.value.status == 409
     assert _loans(session) == before and session.scalar(select(func.count()).select_from(Pledge)) == pledges
     session.refresh(first)
     assert first.pledge_state is PledgeState.FREE
     assert story["need"].status is NeedStatus.IN_TALKS
-    assert service.loan_of_offer(session, story["offer"].id) is None
+    assert signing.loan_of_offer(session, story["offer"].id) is None
     assert other.pledges[0].asset_id == second.id
 
 
 def test_second_signing_of_the_same_offer_is_refused(session, story):
-    loan = service.sign_loan_from_offer(session, story["bank"], story["offer"].id, signed_on=SIGNED, now=AT,
+    loan = signing.sign_loan_from_offer(session, story["bank"], story["offer"].id, signed_on=SIGNED, now=AT,
                                         registration_number="Y1")
     with pytest.raises(Conflict):
-        service.sign_loan_from_offer(session, story["bank"], story["offer"].id, signed_on=SIGNED, now=AT,
+        signing.sign_loan_from_offer(session, story["bank"], story["offer"].id, signed_on=SIGNED, now=AT,
                                      registration_number="Y2")
     assert session.scalar(select(func.count()).select_from(Loan).where(Loan.offer_id == story["offer"].id)) == 1
-    assert service.loan_of_offer(session, story["offer"].id).id == loan.id
+    assert signing.loan_of_offer(session, story["offer"].id).id == loan.id
 
 
 def test_sign_page_prefills_and_need_page_follows_the_loan(client, session, factory, story):
@@ -140,13 +140,13 @@ def test_sign_page_prefills_and_need_page_follows_the_loan(client, session, fact
         "signed_on": "2026-12-01", "registered_on": "2026-12-01", "registration_number": "Y2026500009999",
         "repayment_method": "equal_principal", "guarantor_org_id": "0", "insurer_org_id": "0"})
     assert response.status_code == 302, response.get_data(as_text=True)[:3000]
-    loan = service.loan_of_offer(session, offer.id)
+    loan = signing.loan_of_offer(session, offer.id)
     assert response.headers["Location"].endswith(f"/loans/{loan.id}")
     assert need.status is NeedStatus.FUNDED
     # a second visit of the signing page goes to the loan
     assert client.get(f"/loans/from-offer/{offer.id}").headers["Location"].endswith(f"/loans/{loan.id}")
-    service.record_repayment(session, bank, loan.id, paid_on=date(2027, 1, 1), principal=Decimal("233333.33"),
-                             interest=Decimal("12133.33"), now=AT + timedelta(days=31))
+    repayments.record_repayment(session, bank, loan.id, paid_on=date(2027, 1, 1), principal=Decimal("233333.33"),
+                                interest=Decimal("12133.33"), now=AT + timedelta(days=31))
     for user in (bank, ent):
         client.post("/logout")
         login(client, user)
@@ -196,7 +196,7 @@ def _race_same_offer(app):
         ids, offer_id, need_id = [first.id, second.id], offer.id, need.id
 
     def sign(session, user):
-        service.sign_loan_from_offer(session, user, offer_id, signed_on=SIGNED, now=AT,
+        signing.sign_loan_from_offer(session, user, offer_id, signed_on=SIGNED, now=AT,
                                      registration_number=f"R{user.id}")
 
     outcomes = run_together(app, ids, sign)

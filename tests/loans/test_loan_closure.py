@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from market.accounts.models import OrgKind, Role
 from market.audit.models import AuditEntry
-from market.loans import service
+from market.loans import claims, default, fund, repayments, schedule, watch
 from market.loans.models import CompensationStatus, Loan, LoanStatus
 from market.stats import figures
 from tests.conftest import NOW, Factory, login
@@ -25,7 +25,7 @@ LATER = NOW + timedelta(days=3)
 
 def _defaulted(world, **kw) -> Loan:
     loan = world.loan(**kw)
-    service.declare_default(world.session, world.bank_user, loan.id, NOW, reason="逾期未还")
+    default.declare_default(world.session, world.bank_user, loan.id, NOW, reason="逾期未还")
     return loan
 
 
@@ -37,25 +37,25 @@ def _audit(session, loan: Loan) -> list[AuditEntry]:
 
 def test_full_recovery_closes_the_loan_at_once(world):
     loan = _defaulted(world, principal="4000000")
-    service.start_disposal(world.session, world.staff, loan.id, NOW)
-    claim = service.record_recovery(world.session, world.staff, loan.id, D("4200000"), LATER, evidence="处置回收凭证")
+    default.start_disposal(world.session, world.staff, loan.id, NOW)
+    claim = claims.record_recovery(world.session, world.staff, loan.id, D("4200000"), LATER, evidence="处置回收凭证")
     assert claim.status is CompensationStatus.NOT_COVERED and claim.loss == 0
     assert loan.status is LoanStatus.CLOSED and loan.closed_at == LATER
     entry = _audit(world.session, loan)[-1]
     assert entry.action == "loan.closed" and entry.actor_id == world.staff.id
     assert entry.before["status"] == "in_disposal" and entry.after["status"] == "closed"
     assert entry.after["claim"] == claim.id and D(str(entry.after["loss"])) == 0
-    assert service.amount_overdue(loan, date(2017, 6, 1)) == 0  # nothing is overdue on an ended loan
-    assert service.outstanding_principal(loan) == D("4000000.00")  # the figure at default stays for the records
+    assert schedule.amount_overdue(loan, date(2017, 6, 1)) == 0  # nothing is overdue on an ended loan
+    assert schedule.outstanding_principal(loan) == D("4000000.00")  # the figure at default stays for the records
 
 
 def test_paid_compensation_writes_the_loss_off(world):
     loan = _defaulted(world, principal="4000000")
-    claim = service.record_recovery(world.session, world.bank_user, loan.id, D("1000000"), NOW, evidence="处置回收凭证")
+    claim = claims.record_recovery(world.session, world.bank_user, loan.id, D("1000000"), NOW, evidence="处置回收凭证")
     assert claim.status is CompensationStatus.SUBMITTED
     assert loan.status is LoanStatus.DEFAULTED and loan.closed_at is None  # waits for staff
-    service.verify_recovery(world.session, world.staff, claim.id, LATER)
-    service.approve_claim(world.session, world.staff, claim.id, LATER)
+    claims.verify_recovery(world.session, world.staff, claim.id, LATER)
+    claims.approve_claim(world.session, world.staff, claim.id, LATER)
     assert claim.status is CompensationStatus.PAID and claim.compensation == D("900000.00")
     assert loan.status is LoanStatus.WRITTEN_OFF and loan.closed_at == LATER
     entry = _audit(world.session, loan)[-1]
@@ -68,14 +68,14 @@ def test_an_approved_claim_waiting_for_the_fund_keeps_the_loan_open_until_paid(w
     s = world.session
     drain = world.loan(principal="2500000000", guarantor_org_id=world.guarantor.id, guarantee_coverage=D("0.5"),
                        guarantee_premium=D("25000000"))
-    service.pay_subsidy(s, world.staff, drain.id, NOW)  # 1 % of the loan: the whole ¥25,000,000 fund
-    assert service.fund_balance(s, NOW) == 0
+    fund.pay_subsidy(s, world.staff, drain.id, NOW)  # 1 % of the loan: the whole ¥25,000,000 fund
+    assert fund.fund_balance(s, NOW) == 0
     loan = _defaulted(world, principal="4000000")
-    claim = service.record_recovery(s, world.bank_user, loan.id, D("0"), NOW, evidence="处置回收凭证")
-    service.verify_recovery(s, world.staff, claim.id, NOW)
-    service.approve_claim(s, world.staff, claim.id, NOW)
+    claim = claims.record_recovery(s, world.bank_user, loan.id, D("0"), NOW, evidence="处置回收凭证")
+    claims.verify_recovery(s, world.staff, claim.id, NOW)
+    claims.approve_claim(s, world.staff, claim.id, NOW)
     assert claim.status is CompensationStatus.APPROVED and loan.status is LoanStatus.DEFAULTED
-    service.contribute(s, world.staff, D("1200000"), LATER)
+    fund.contribute(s, world.staff, D("1200000"), LATER)
     s.refresh(claim)
     assert claim.status is CompensationStatus.PAID and loan.status is LoanStatus.WRITTEN_OFF
     assert loan.closed_at == LATER
@@ -83,8 +83,8 @@ def test_an_approved_claim_waiting_for_the_fund_keeps_the_loan_open_until_paid(w
 
 def test_rejected_claim_writes_the_loss_off_without_compensation(world):
     loan = _defaulted(world, principal="4000000")
-    claim = service.record_recovery(world.session, world.bank_user, loan.id, D("500000"), NOW, evidence="处置回收凭证")
-    service.reject_claim(world.session, world.staff, claim.id, LATER, reason="材料不全")
+    claim = claims.record_recovery(world.session, world.bank_user, loan.id, D("500000"), NOW, evidence="处置回收凭证")
+    claims.reject_claim(world.session, world.staff, claim.id, LATER, reason="材料不全")
     assert loan.status is LoanStatus.WRITTEN_OFF and loan.closed_at == LATER
     entry = _audit(world.session, loan)[-1]
     assert entry.action == "loan.written_off" and entry.actor_id == world.staff.id
@@ -99,7 +99,7 @@ def test_a_loss_nothing_covers_is_written_off_at_once(world, kw):
     if "guarantee_coverage" in kw:
         kw = {**kw, "guarantor_org_id": world.guarantor.id, "insurer_org_id": world.insurer.id}
     loan = _defaulted(world, principal="4000000", **kw)
-    claim = service.record_recovery(world.session, world.bank_user, loan.id, D("1000000"), NOW, evidence="处置回收凭证")
+    claim = claims.record_recovery(world.session, world.bank_user, loan.id, D("1000000"), NOW, evidence="处置回收凭证")
     assert claim.status is CompensationStatus.NOT_COVERED and claim.loss == D("3000000.00")
     assert loan.status is LoanStatus.WRITTEN_OFF and loan.closed_at == NOW
 
@@ -108,14 +108,14 @@ def test_an_ended_loan_takes_no_second_claim_nor_repayment(world):
     from market.errors import Conflict
 
     loan = _defaulted(world, principal="4000000")
-    service.record_recovery(world.session, world.bank_user, loan.id, D("4000000"), NOW, evidence="处置回收凭证")
+    claims.record_recovery(world.session, world.bank_user, loan.id, D("4000000"), NOW, evidence="处置回收凭证")
     assert loan.status is LoanStatus.CLOSED
     with pytest.raises(Conflict):
-        service.record_recovery(world.session, world.bank_user, loan.id, D("1"), NOW, evidence="处置回收凭证")
+        claims.record_recovery(world.session, world.bank_user, loan.id, D("1"), NOW, evidence="处置回收凭证")
     with pytest.raises(Conflict):
-        service.record_repayment(world.session, world.bank_user, loan.id, paid_on=date(2016, 6, 1),
-                                 principal=D("1"), interest=0, now=NOW)
-    assert service.tick(world.session, date(2017, 6, 1), NOW) == {"overdue": 0, "cured": 0, "flags": 0}
+        repayments.record_repayment(world.session, world.bank_user, loan.id, paid_on=date(2016, 6, 1),
+                                    principal=D("1"), interest=0, now=NOW)
+    assert watch.tick(world.session, date(2017, 6, 1), NOW) == {"overdue": 0, "cured": 0, "flags": 0}
     assert loan.status is LoanStatus.CLOSED
 
 
@@ -124,11 +124,11 @@ def test_statistics_count_the_default_and_the_recovery_the_same_after_the_loan_e
     performing = world.loan(principal="1000000")
     written_off = _defaulted(world, principal="4000000")
     closed = _defaulted(world, principal="2000000")
-    w_claim = service.record_recovery(s, world.bank_user, written_off.id, D("1000000"), NOW, evidence="处置回收凭证")
+    w_claim = claims.record_recovery(s, world.bank_user, written_off.id, D("1000000"), NOW, evidence="处置回收凭证")
     before = (figures.defaulted_loans(s), figures.recoveries(s), figures.recovery_rate(s), figures.default_rate(s))
-    service.verify_recovery(s, world.staff, w_claim.id, LATER)
-    service.approve_claim(s, world.staff, w_claim.id, LATER)
-    service.record_recovery(s, world.bank_user, closed.id, D("2000000"), LATER, evidence="处置回收凭证")
+    claims.verify_recovery(s, world.staff, w_claim.id, LATER)
+    claims.approve_claim(s, world.staff, w_claim.id, LATER)
+    claims.record_recovery(s, world.bank_user, closed.id, D("2000000"), LATER, evidence="处置回收凭证")
     assert (written_off.status, closed.status, performing.status) == (
         LoanStatus.WRITTEN_OFF, LoanStatus.CLOSED, LoanStatus.ACTIVE)
     after = figures.recoveries(s)
@@ -151,9 +151,9 @@ def test_statistics_count_the_default_and_the_recovery_the_same_after_the_loan_e
 ])
 def test_loan_page_shows_the_end_in_both_languages(world, client, locale, texts):
     loan = _defaulted(world, principal="4000000")
-    claim = service.record_recovery(world.session, world.bank_user, loan.id, D("1000000"), NOW, evidence="处置回收凭证")
-    service.verify_recovery(world.session, world.staff, claim.id, LATER)
-    service.approve_claim(world.session, world.staff, claim.id, LATER)
+    claim = claims.record_recovery(world.session, world.bank_user, loan.id, D("1000000"), NOW, evidence="处置回收凭证")
+    claims.verify_recovery(world.session, world.staff, claim.id, LATER)
+    claims.approve_claim(world.session, world.staff, claim.id, LATER)
     world.bank_user.locale = locale
     world.session.commit()
     login(client, world.bank_user)
@@ -170,7 +170,7 @@ def test_loan_page_shows_the_end_in_both_languages(world, client, locale, texts)
 
 def test_loan_page_of_a_closed_loan(world, client):
     loan = _defaulted(world, principal="2000000")
-    service.record_recovery(world.session, world.bank_user, loan.id, D("2000000"), LATER, evidence="处置回收凭证")
+    claims.record_recovery(world.session, world.bank_user, loan.id, D("2000000"), LATER, evidence="处置回收凭证")
     world.bank_user.locale = "en"
     world.session.commit()
     login(client, world.bank_user)
@@ -220,10 +220,10 @@ def test_the_bank_cannot_type_a_recovery_while_the_exchange_sells_the_pledges(wo
     from market.loans.models import CompensationClaim
 
     loan = _defaulted(world, principal="4000000")
-    service.start_disposal(world.session, world.staff, loan.id, NOW)
+    default.start_disposal(world.session, world.staff, loan.id, NOW)
     with pytest.raises(Conflict):
-        service.record_recovery(world.session, world.bank_user, loan.id, D("1000000"), LATER, evidence="处置回收凭证")
+        claims.record_recovery(world.session, world.bank_user, loan.id, D("1000000"), LATER, evidence="处置回收凭证")
     assert world.session.scalar(select(CompensationClaim.id).where(CompensationClaim.loan_id == loan.id)) is None
     assert loan.status is LoanStatus.IN_DISPOSAL
-    claim = service.record_recovery(world.session, world.staff, loan.id, D("1000000"), LATER, evidence="处置回收凭证")
+    claim = claims.record_recovery(world.session, world.staff, loan.id, D("1000000"), LATER, evidence="处置回收凭证")
     assert claim.recovery == D("1000000.00")

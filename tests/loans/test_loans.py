@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from market.errors import Conflict, InvalidInput
 from market.ip.models import IpKind, LegalStatus, PledgeState
-from market.loans import service
+from market.loans import claims, default, fund, repayments, schedule, watch
 from market.loans.models import CompensationStatus, LedgerAccount, LoanStatus, Pledge, RepaymentMethod
 from market.loans.policy import SEED_POLICIES, Policy
 from market.notices.models import Notice
@@ -87,29 +87,29 @@ def test_policy_in_force_at_signing_decides_kinds_and_cap(world):
 
 
 def test_schedule_equal_principal_and_bullet():
-    items = service.schedule(D("1000000"), D("0.06"), 3, date(2016, 1, 31))
+    items = schedule.schedule(D("1000000"), D("0.06"), 3, date(2016, 1, 31))
     assert [i.principal for i in items] == [D("333333.33"), D("333333.33"), D("333333.34")]
     assert items[0].interest == D("5000.00") and items[1].due_on == date(2016, 3, 31)
     assert items[0].due_on == date(2016, 2, 29)
-    bullet = service.schedule(D("1000000"), D("0.06"), 3, date(2016, 1, 1), RepaymentMethod.BULLET)
+    bullet = schedule.schedule(D("1000000"), D("0.06"), 3, date(2016, 1, 1), RepaymentMethod.BULLET)
     assert [i.principal for i in bullet] == [0, 0, D("1000000")] and all(i.interest == D("5000.00") for i in bullet)
 
 
 def test_repayments_overdue_tick_and_full_repayment_releases_pledge(world):
     asset = world.asset()
     loan = world.loan(principal="1200000", rate="0.06", term=2, assets=[asset])
-    assert service.tick(world.session, date(2016, 4, 1), NOW)["overdue"] == 0  # due 2016-04-01, not yet late
-    assert service.tick(world.session, date(2016, 4, 2), NOW)["overdue"] == 1
+    assert watch.tick(world.session, date(2016, 4, 1), NOW)["overdue"] == 0  # due 2016-04-01, not yet late
+    assert watch.tick(world.session, date(2016, 4, 2), NOW)["overdue"] == 1
     assert loan.status is LoanStatus.OVERDUE
     assert world.session.scalar(select(Notice).where(Notice.recipient_org_id == loan.bank_org_id))
-    service.record_repayment(world.session, world.bank_user, loan.id, paid_on=date(2016, 4, 3),
-                             principal=D("600000"), interest=D("6000"), now=NOW)
+    repayments.record_repayment(world.session, world.bank_user, loan.id, paid_on=date(2016, 4, 3),
+                                principal=D("600000"), interest=D("6000"), now=NOW)
     assert loan.status is LoanStatus.ACTIVE
     with pytest.raises(InvalidInput):
-        service.record_repayment(world.session, world.bank_user, loan.id, paid_on=date(2016, 5, 1),
-                                 principal=D("600000.01"), interest=0, now=NOW)
-    service.record_repayment(world.session, world.bank_user, loan.id, paid_on=date(2016, 5, 1),
-                             principal=D("600000"), interest=D("3000"), now=NOW)
+        repayments.record_repayment(world.session, world.bank_user, loan.id, paid_on=date(2016, 5, 1),
+                                    principal=D("600000.01"), interest=0, now=NOW)
+    repayments.record_repayment(world.session, world.bank_user, loan.id, paid_on=date(2016, 5, 1),
+                                principal=D("600000"), interest=D("3000"), now=NOW)
     assert loan.status is LoanStatus.REPAID
     assert asset.pledge_state is PledgeState.FREE and not loan.pledges[0].active
     world.loan(assets=[asset])  # free again
@@ -123,8 +123,8 @@ def test_watchlist_flags_lapsed_and_transferred_once(world, factory):
     a.legal_status = LegalStatus.LAPSED
     b.owner_org_id = factory.org(OrgKind.ENTERPRISE).id
     world.session.flush()
-    assert service.tick(world.session, date(2016, 3, 2), NOW)["flags"] == 2
-    assert service.tick(world.session, date(2016, 3, 3), NOW)["flags"] == 0
+    assert watch.tick(world.session, date(2016, 3, 2), NOW)["flags"] == 2
+    assert watch.tick(world.session, date(2016, 3, 3), NOW)["flags"] == 0
     assert sorted(f.reason for f in loan.flags) == ["lapsed", "transferred"]
     staff_notices = world.session.scalars(select(Notice).where(Notice.recipient_role == "staff")).all()
     assert len(staff_notices) == 2
@@ -132,26 +132,26 @@ def test_watchlist_flags_lapsed_and_transferred_once(world, factory):
 
 def _defaulted(world, **kw):
     loan = world.loan(**kw)
-    service.declare_default(world.session, world.bank_user, loan.id, NOW, reason="逾期未还")
+    default.declare_default(world.session, world.bank_user, loan.id, NOW, reason="逾期未还")
     return loan
 
 
 def test_claim_4m_loss_is_1_2m_and_6m_is_1_5m(world):
-    c1 = service.assemble_claim(world.session, _defaulted(world, principal="4000000"), D("0"), NOW)
+    c1 = claims.assemble_claim(world.session, _defaulted(world, principal="4000000"), D("0"), NOW)
     assert c1.loss == D("4000000.00") and c1.compensation == D("1200000.00")
-    c2 = service.assemble_claim(world.session, _defaulted(world, principal="8000000"), D("2000000"), NOW)
+    c2 = claims.assemble_claim(world.session, _defaulted(world, principal="8000000"), D("2000000"), NOW)
     assert c2.loss == D("6000000.00") and c2.compensation == D("1500000.00")
 
 
 def test_claim_above_rate_cap_gets_nothing_with_reason(world):
     loan = _defaulted(world, rate=str(D("0.0435") * D("1.6")))
-    claim = service.assemble_claim(world.session, loan, D("0"), NOW)
+    claim = claims.assemble_claim(world.session, loan, D("0"), NOW)
     assert claim.compensation == 0 and claim.status is CompensationStatus.NOT_COVERED
     assert "150%" in (claim.reason % claim.reason_params)
 
 
 def test_claim_rate_exactly_150_percent_is_covered(world):
-    claim = service.assemble_claim(world.session, _defaulted(world, rate="0.06525"), D("0"), NOW)
+    claim = claims.assemble_claim(world.session, _defaulted(world, rate="0.06525"), D("0"), NOW)
     assert claim.compensation == D("1200000.00")
 
 
@@ -160,7 +160,7 @@ def test_claim_after_guarantor_and_insurer_shares(world):
                       guarantee_coverage=D("0.3"), guarantee_premium=D("100000"), insurer_org_id=world.insurer.id,
                       insurance_coverage=D("0.3"), insurance_premium=D("50000"))
     assert loan.premium_subsidy == D("100000.00")
-    claim = service.assemble_claim(world.session, loan, D("2000000"), NOW)
+    claim = claims.assemble_claim(world.session, loan, D("2000000"), NOW)
     assert (claim.loss, claim.guarantor_share, claim.insurer_share, claim.bank_loss) == (
         D("8000000.00"), D("2400000.00"), D("2400000.00"), D("3200000.00"))
     assert claim.compensation == D("960000.00")
@@ -168,25 +168,25 @@ def test_claim_after_guarantor_and_insurer_shares(world):
 
 def test_one_claim_per_loan_and_only_for_defaulted_loans(world):
     with pytest.raises(Conflict):
-        service.assemble_claim(world.session, world.loan(), D("0"), NOW)
+        claims.assemble_claim(world.session, world.loan(), D("0"), NOW)
     loan = _defaulted(world)
-    service.assemble_claim(world.session, loan, D("0"), NOW)
+    claims.assemble_claim(world.session, loan, D("0"), NOW)
     with pytest.raises(Conflict):
-        service.assemble_claim(world.session, loan, D("0"), NOW)
+        claims.assemble_claim(world.session, loan, D("0"), NOW)
 
 
 def test_fund_opening_pay_idempotent_and_double_entry(world):
     s = world.session
-    assert service.fund_balance(s, NOW) == D("25000000.00")
-    claim = service.assemble_claim(s, _defaulted(world), D("0"), NOW)
-    service.approve_claim(s, world.staff, claim.id, NOW)
+    assert fund.fund_balance(s, NOW) == D("25000000.00")
+    claim = claims.assemble_claim(s, _defaulted(world), D("0"), NOW)
+    claims.approve_claim(s, world.staff, claim.id, NOW)
     assert claim.status is CompensationStatus.PAID
-    assert service.pay_claim(s, claim, NOW) is False  # retry: nothing more
-    assert service.fund_balance(s, NOW) == D("23800000.00")
-    assert service.account_balance(s, LedgerAccount.FUND_CASH) == D("23800000.00")
-    assert service.account_balance(s, LedgerAccount.COMPENSATION_PAID) == D("1200000.00")
-    assert service.account_balance(s, LedgerAccount.FUND_CONTRIBUTIONS) == D("-25000000.00")
-    total = sum((service.account_balance(s, a) for a in LedgerAccount), D(0))
+    assert fund.pay_claim(s, claim, NOW) is False  # retry: nothing more
+    assert fund.fund_balance(s, NOW) == D("23800000.00")
+    assert fund.account_balance(s, LedgerAccount.FUND_CASH) == D("23800000.00")
+    assert fund.account_balance(s, LedgerAccount.COMPENSATION_PAID) == D("1200000.00")
+    assert fund.account_balance(s, LedgerAccount.FUND_CONTRIBUTIONS) == D("-25000000.00")
+    total = sum((fund.account_balance(s, a) for a in LedgerAccount), D(0))
     assert total == 0
 
 
@@ -194,41 +194,41 @@ def test_subsidy_paid_once_from_the_fund(world):
     s = world.session
     loan = world.loan(principal="10000000", guarantor_org_id=world.guarantor.id, guarantee_coverage=D("0.5"),
                       guarantee_premium=D("150000"))
-    t1 = service.pay_subsidy(s, world.staff, loan.id, NOW)
-    t2 = service.pay_subsidy(s, world.staff, loan.id, NOW)
+    t1 = fund.pay_subsidy(s, world.staff, loan.id, NOW)
+    t2 = fund.pay_subsidy(s, world.staff, loan.id, NOW)
     assert t1.id == t2.id and t1.amount == D("100000.00")
-    assert service.fund_balance(s, NOW) == D("24900000.00")
-    assert service.account_balance(s, LedgerAccount.SUBSIDIES_PAID) == D("100000.00")
+    assert fund.fund_balance(s, NOW) == D("24900000.00")
+    assert fund.account_balance(s, LedgerAccount.SUBSIDIES_PAID) == D("100000.00")
 
 
 def test_fund_never_negative_claims_wait_fifo_until_top_up(world):
     s = world.session
     # drain the fund to 2,000,000 with big claims: 15 × 1.5M = 22.5M, then 500,000 more
-    claims = []
+    drained = []
     for _ in range(16):
-        claim = service.assemble_claim(s, _defaulted(world, principal="6000000"), D("0"), NOW)
-        service.approve_claim(s, world.staff, claim.id, NOW)
-        claims.append(claim)
-    assert service.fund_balance(s, NOW) == D("1000000.00")  # 16 × 1.5M = 24M paid
-    big = service.assemble_claim(s, _defaulted(world, principal="6000000"), D("0"), NOW)
-    small = service.assemble_claim(s, _defaulted(world, principal="1000000"), D("0"), NOW)
+        claim = claims.assemble_claim(s, _defaulted(world, principal="6000000"), D("0"), NOW)
+        claims.approve_claim(s, world.staff, claim.id, NOW)
+        drained.append(claim)
+    assert fund.fund_balance(s, NOW) == D("1000000.00")  # 16 × 1.5M = 24M paid
+    big = claims.assemble_claim(s, _defaulted(world, principal="6000000"), D("0"), NOW)
+    small = claims.assemble_claim(s, _defaulted(world, principal="1000000"), D("0"), NOW)
     from datetime import timedelta
-    service.approve_claim(s, world.staff, big.id, NOW)
-    service.approve_claim(s, world.staff, small.id, NOW + timedelta(minutes=1))
+    claims.approve_claim(s, world.staff, big.id, NOW)
+    claims.approve_claim(s, world.staff, small.id, NOW + timedelta(minutes=1))
     # the small claim (300,000) would fit but must wait behind the big one (FIFO by approval time)
     assert big.status is CompensationStatus.APPROVED and small.status is CompensationStatus.APPROVED
-    assert service.fund_balance(s, NOW) == D("1000000.00")
-    assert [c.id for c in service.waiting_claims(s)] == [big.id, small.id]
+    assert fund.fund_balance(s, NOW) == D("1000000.00")
+    assert [c.id for c in fund.waiting_claims(s)] == [big.id, small.id]
     with pytest.raises(Conflict):  # a subsidy larger than the balance is refused, never overdrawn
         loan = world.loan(principal="200000000", guarantor_org_id=world.guarantor.id, guarantee_coverage=D("0.5"),
                           guarantee_premium=D("2000000"))
-        service.pay_subsidy(s, world.staff, loan.id, NOW)
-    service.contribute(s, world.staff, D("600000"), NOW)
+        fund.pay_subsidy(s, world.staff, loan.id, NOW)
+    fund.contribute(s, world.staff, D("600000"), NOW)
     s.refresh(big)
     s.refresh(small)
     assert big.status is CompensationStatus.PAID and small.status is CompensationStatus.APPROVED
-    assert service.fund_balance(s, NOW) == D("100000.00")
-    service.contribute(s, world.staff, D("200000"), NOW)
+    assert fund.fund_balance(s, NOW) == D("100000.00")
+    fund.contribute(s, world.staff, D("200000"), NOW)
     s.refresh(small)
-    assert small.status is CompensationStatus.PAID and service.fund_balance(s, NOW) == D("0.00")
-    assert service.account_balance(s, LedgerAccount.FUND_CASH) == D("0.00")
+    assert small.status is CompensationStatus.PAID and fund.fund_balance(s, NOW) == D("0.00")
+    assert fund.account_balance(s, LedgerAccount.FUND_CASH) == D("0.00")

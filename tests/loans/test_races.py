@@ -32,7 +32,7 @@ def _loan(app, principal="1000"):
 def test_thirty_full_repayments_at_once_accept_one(make_app, target):
     """30 full repayments of one ¥1,000 loan at once: one is recorded, 29 refused; never a negative outstanding."""
     from market.db import db
-    from market.loans import service
+    from market.loans import schedule
     from market.loans.models import Loan, LoanStatus
 
     app = private_app(make_app, target)
@@ -43,18 +43,18 @@ def test_thirty_full_repayments_at_once_accept_one(make_app, target):
     with app.app_context():
         loan = db.session.get(Loan, loan_id)
         assert len(loan.repayments) == 1
-        assert service.outstanding_principal(loan) == 0 and loan.status is LoanStatus.REPAID
+        assert schedule.outstanding_principal(loan) == 0 and loan.status is LoanStatus.REPAID
 
 
 @pytest.mark.parametrize("target", TARGETS)
 def test_default_declared_twice_at_once_is_declared_once(make_app, target, monkeypatch):
     """The bank declares one overdue loan in default twice at once: once recorded (one audit, one notice), one 409."""
     from market.audit.models import AuditEntry
-    from market.loans import service
+    from market.loans import default
 
     app = private_app(make_app, target)
     loan_id, email = _loan(app)
-    widen_window(monkeypatch, service, "_own_bank_loan", 2)
+    widen_window(monkeypatch, default, "own_bank_loan", 2)
     statuses = post_at_once(app, [email] * 2, [(f"/api/v1/loans/{loan_id}/default", {"reason": "逾期超过宽限期"})] * 2)
     assert sorted(statuses) == [200, 409], statuses
     assert count(app, AuditEntry, AuditEntry.action == "loan.defaulted", AuditEntry.entity_id == str(loan_id)) == 1
@@ -106,20 +106,20 @@ def test_two_top_ups_at_once_never_pass_the_funds_limit(make_app, monkeypatch, t
     from sqlalchemy import update
 
     from market.db import db, utcnow
-    from market.loans import service
+    from market.loans import fund
     from market.loans.models import Fund, LedgerTxn
 
     app = private_app(make_app, target)
     with app.app_context():
-        service.ensure_fund(db.session, utcnow())
-        db.session.execute(update(Fund).values(balance=service.MAX_BALANCE - Decimal("1000000")))
+        fund.ensure_fund(db.session, utcnow())
+        db.session.execute(update(Fund).values(balance=fund.MAX_BALANCE - Decimal("1000000")))
         staff = Factory(db.session).user(Role.STAFF)
         db.session.commit()
         email = staff.email
-    widen_window(monkeypatch, service, "ensure_fund", 2)
+    widen_window(monkeypatch, fund, "ensure_fund", 2)
     statuses = post_at_once(app, [email, email], [("/api/v1/fund/contributions", {"amount": "600000"})] * 2)
     assert sorted(statuses) == [201, 422], statuses
     assert count(app, LedgerTxn, LedgerTxn.kind == "contribution") == 2  # the opening one and one top-up
     with app.app_context():
         # (SQLite keeps a NUMERIC this long as a REAL: compare the bound, not the last cents)
-        assert db.session.get(Fund, service.FUND_ID).balance <= service.MAX_BALANCE
+        assert db.session.get(Fund, fund.FUND_ID).balance <= fund.MAX_BALANCE

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from market.accounts.models import Role
-from market.loans.service import tick
+from market.loans.watch import tick
 from market.valuations.models import Valuation, ValuationMethod, ValuationStatus, ValueType
 from tests.conftest import NOW
 

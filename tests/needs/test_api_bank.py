@@ -312,7 +312,7 @@ def test_enterprise_lists_its_needs_and_staff_their_queue(client, session, facto
 
 
 def test_an_accepted_offer_points_to_its_loan(client, session, docked, bearer):
-    from market.loans.service import sign_loan_from_offer
+    from market.loans.signing import sign_loan_from_offer
 
     offer = docked["offer"]
     b1 = bearer(docked["bank1"])

@@ -15,7 +15,7 @@ from market.api.auth import issue_token
 from market.db import db
 from market.ip import saved
 from market.ip.indexing import get_backend, reindex
-from market.loans.service import sign_loan_from_offer
+from market.loans.signing import sign_loan_from_offer
 from market.needs import bulletin, docking, service
 from market.needs.docking import ProductInput
 from market.valuations import service as valuations

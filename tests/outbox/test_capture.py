@@ -18,7 +18,7 @@ from market.api.auth import issue_token
 from market.db import db
 from market.ip import indexing
 from market.ip.models import PledgeState
-from market.loans import service as loans
+from market.loans import default, repayments, signing
 from market.needs import docking
 from tests.conftest import NOW, PASSWORD, Factory
 from tests.needs.conftest import NeedsKit
@@ -61,23 +61,23 @@ def test_signing_releasing_and_disposal_move_patents_in_and_out_of_pledgeable_no
     assets = {a.id for a in story["assets"]}
     assert found(client, story, pledgeable=1) == assets
 
-    loan = loans.sign_loan_from_offer(session, story["bank"], story["offer"].id, signed_on=SIGNED, now=AT,
-                                      registration_number="Y2026500001234")
+    loan = signing.sign_loan_from_offer(session, story["bank"], story["offer"].id, signed_on=SIGNED, now=AT,
+                                        registration_number="Y2026500001234")
     session.commit()
     assert found(client, story, pledgeable=1) == set()  # pledged: no longer pledgeable now
     assert found(client, story, pledge_state="pledged") == assets
 
-    loans.record_repayment(session, story["bank"], loan.id, paid_on=SIGNED + timedelta(days=30),
-                           principal=loan.principal, interest=Decimal("1000"), now=AT + timedelta(days=30))
+    repayments.record_repayment(session, story["bank"], loan.id, paid_on=SIGNED + timedelta(days=30),
+                                principal=loan.principal, interest=Decimal("1000"), now=AT + timedelta(days=30))
     session.commit()
     assert found(client, story, pledgeable=1) == assets  # released: pledgeable again
 
 
 def test_disposal_moves_pledged_patents_to_in_disposal(client, session, story, factory):
-    loan = loans.sign_loan_from_offer(session, story["bank"], story["offer"].id, signed_on=SIGNED, now=AT,
-                                      registration_number="Y2026500001235")
-    loans.declare_default(session, story["bank"], loan.id, AT + timedelta(days=200), reason="逾期未还")
-    loans.start_disposal(session, factory.user(Role.STAFF), loan.id, AT + timedelta(days=201))
+    loan = signing.sign_loan_from_offer(session, story["bank"], story["offer"].id, signed_on=SIGNED, now=AT,
+                                        registration_number="Y2026500001235")
+    default.declare_default(session, story["bank"], loan.id, AT + timedelta(days=200), reason="逾期未还")
+    default.start_disposal(session, factory.user(Role.STAFF), loan.id, AT + timedelta(days=201))
     session.commit()
     assert all(a.pledge_state is PledgeState.IN_DISPOSAL for a in story["assets"])
     assert found(client, story, pledge_state="in_disposal") == {a.id for a in story["assets"]}

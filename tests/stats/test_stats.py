@@ -11,7 +11,8 @@ from sqlalchemy import select
 
 from market.accounts.models import Organisation, OrgKind, OrgStatus, Role
 from market.ip.models import IpAsset, IpKind, LegalStatus, PledgeState
-from market.loans import service as loans
+from market.loans.claims import approve_claim, assemble_claim
+from market.loans.default import declare_default
 from market.loans.models import Loan
 from market.needs.models import Need, NeedStatus
 from market.stats import figures
@@ -78,9 +79,9 @@ def world(session, factory):
     w.l1 = w.loan(w.bank_a, "4000000.10", date(2016, 3, 1))
     w.l2 = w.loan(w.bank_a, "1500000", date(2016, 4, 15))
     w.l3 = w.loan(w.bank_b, "2000000", date(2016, 3, 20), enterprise=w.ent2)
-    loans.declare_default(s, w.bank_a, w.l1.id, NOW, reason="逾期未还")
-    claim = loans.assemble_claim(s, w.l1, D("0"), NOW)
-    loans.approve_claim(s, w.staff, claim.id, NOW)
+    declare_default(s, w.bank_a, w.l1.id, NOW, reason="逾期未还")
+    claim = assemble_claim(s, w.l1, D("0"), NOW)
+    approve_claim(s, w.staff, claim.id, NOW)
     s.flush()
     return w
 

@@ -1,0 +1,194 @@
+"""The compensation fund's ledger: its balance, contributions, premium subsidies, and the approved claims it pays
+in order of approval."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from market.accounts.models import Role
+from market.audit.service import record, snapshot
+from market.db import lock_row
+from market.errors import Conflict, InvalidInput
+from market.loans.access import get_loan, require_role
+from market.loans.default import end_after_claim
+from market.loans.models import (
+    CompensationClaim,
+    CompensationStatus,
+    Fund,
+    LedgerAccount,
+    LedgerLine,
+    LedgerTxn,
+    LoanStatus,
+)
+from market.loans.policy import ZERO, as_decimal, money
+from market.loans.states import CLAIM_FIELDS
+from market.notices.service import notify
+
+OPENING_CONTRIBUTION = Decimal("25000000.00")
+MAX_BALANCE = Decimal("9999999999999999.99")  # what a Money column (18 digits, 2 decimals) holds
+FUND_ID = 1
+
+
+def waiting_claims(session: Session) -> list[CompensationClaim]:
+    return list(session.scalars(select(CompensationClaim).where(CompensationClaim.status == CompensationStatus.APPROVED)
+                                .order_by(CompensationClaim.approved_at, CompensationClaim.id)))
+
+
+def pay_claim(session: Session, claim: CompensationClaim, now: datetime) -> bool:
+    """Pay one approved claim from the fund. Idempotent: a paid claim is not paid again (status compare-and-set plus
+    the unique ledger reference); returns False when the fund is short (the claim keeps waiting)."""
+    if claim.status is CompensationStatus.PAID:
+        return False
+    if claim.status is not CompensationStatus.APPROVED:
+        raise Conflict("Only an approved claim can be paid.")
+    ensure_fund(session, now)
+    if not _debit_fund(session, claim.compensation):
+        return False
+    changed = session.execute(
+        update(CompensationClaim)
+        .where(CompensationClaim.id == claim.id, CompensationClaim.status == CompensationStatus.APPROVED)
+        .values(status=CompensationStatus.PAID, paid_at=now).execution_options(synchronize_session=False)
+    ).rowcount
+    if changed != 1:  # paid meanwhile by someone else: give the money back
+        _credit_fund(session, claim.compensation)
+        session.refresh(claim)
+        return False
+    _post(session, f"claim:{claim.id}", "compensation", claim.compensation, LedgerAccount.COMPENSATION_PAID,
+          f"Compensation for loan {claim.loan_id}", None, now)
+    session.refresh(claim)
+    record(session, actor=None, action="claim.paid", entity_type="claim", entity_id=claim.id, now=now,
+           after=snapshot(claim, CLAIM_FIELDS))
+    end_after_claim(session, None, claim, now)
+    loan = claim.loan
+    notify(session, msgid="Compensation of %(amount)s for loan %(loan)s was paid.", now=now,
+           org_id=loan.bank_org_id, link=f"/loans/{loan.id}", amount=claim.compensation, loan=loan.id)
+    return True
+
+
+def pay_queue(session: Session, now: datetime) -> int:
+    """Pay approved claims strictly in order of approval (FIFO); stop at the first the fund cannot cover."""
+    paid = 0
+    for claim in waiting_claims(session):
+        if not pay_claim(session, claim, now):
+            break
+        paid += 1
+    return paid
+
+
+def ensure_fund(session: Session, now: datetime) -> Fund:
+    """The fund row; on first use it is opened with the ¥25,000,000 contribution of the municipal science fund."""
+    fund = session.get(Fund, FUND_ID)
+    if fund is None:
+        try:
+            with session.begin_nested():  # a concurrent first use may open it: keep theirs
+                session.add(Fund(id=FUND_ID, balance=ZERO))
+        except IntegrityError:
+            return session.get(Fund, FUND_ID)
+        fund = session.get(Fund, FUND_ID)
+        _credit_fund(session, OPENING_CONTRIBUTION)
+        _post(session, "contribution:opening", "contribution", OPENING_CONTRIBUTION, LedgerAccount.FUND_CONTRIBUTIONS,
+              "First fund from the municipal science special fund (市级财政科技专项资金)", None, now)
+        session.refresh(fund)
+    return fund
+
+
+def _debit_fund(session: Session, amount: Decimal) -> bool:
+    result = session.execute(
+        update(Fund).where(Fund.id == FUND_ID, Fund.balance >= amount).values(balance=Fund.balance - amount)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def _credit_fund(session: Session, amount: Decimal) -> None:
+    session.execute(update(Fund).where(Fund.id == FUND_ID).values(balance=Fund.balance + amount)
+                    .execution_options(synchronize_session=False))
+
+
+def _post(session: Session, ref: str, kind: str, amount: Decimal, other: LedgerAccount, memo: str | None, actor,
+          now: datetime) -> LedgerTxn:
+    """One balanced transaction between fund_cash and `other`: contributions debit fund_cash, payments credit it."""
+    txn = LedgerTxn(ref=ref, kind=kind, memo=memo, amount=amount, created_by_id=getattr(actor, "id", None),
+                    created_at=now)
+    sign = Decimal(1) if other is LedgerAccount.FUND_CONTRIBUTIONS else Decimal(-1)
+    txn.lines = [LedgerLine(account=LedgerAccount.FUND_CASH, amount=sign * amount),
+                 LedgerLine(account=other, amount=-sign * amount)]
+    session.add(txn)
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        raise Conflict("This payment was already recorded.") from exc
+    return txn
+
+
+def fund_balance(session: Session, now: datetime) -> Decimal:
+    return money(ensure_fund(session, now).balance)
+
+
+def account_balance(session: Session, account: LedgerAccount) -> Decimal:
+
+    total = session.scalar(select(func.coalesce(func.sum(LedgerLine.amount), 0)).where(LedgerLine.account == account))
+    return money(Decimal(total))
+
+
+def contribute(session: Session, staff, amount, now: datetime, memo: str | None = None) -> LedgerTxn:
+    """Staff top up the fund; waiting claims are then paid in order."""
+    require_role(staff, Role.STAFF)
+    amount = money(as_decimal(amount, "amount"))
+    if amount <= 0:
+        raise InvalidInput("A contribution must be positive.")
+    ensure_fund(session, now)
+    fund = lock_row(session, Fund, FUND_ID)  # two top-ups at once: each judges the balance the other committed
+    if fund.balance + amount > MAX_BALANCE:
+        raise InvalidInput("The fund balance cannot exceed %(max)s.", max=MAX_BALANCE)
+    _credit_fund(session, amount)
+    txn = _post(session, f"contribution:{uuid.uuid4().hex}", "contribution", amount, LedgerAccount.FUND_CONTRIBUTIONS,
+                memo or "Top-up", staff, now)
+    record(session, actor=staff, action="fund.contribution", entity_type="fund", entity_id=FUND_ID, now=now,
+           after={"amount": amount, "memo": memo})
+    pay_queue(session, now)
+    return txn
+
+
+def running_balances(session: Session, txn_ids: list[int]) -> dict[int, Decimal]:
+    """The fund's cash balance right after each of the given ledger transactions (for the ledger page)."""
+
+    wanted, total, result = set(txn_ids), ZERO, {}
+    rows = session.execute(select(LedgerLine.txn_id, func.sum(LedgerLine.amount))
+                           .where(LedgerLine.account == LedgerAccount.FUND_CASH)
+                           .group_by(LedgerLine.txn_id).order_by(LedgerLine.txn_id))
+    for txn_id, amount in rows:
+        total += Decimal(amount)
+        if txn_id in wanted:
+            result[txn_id] = money(total)
+    return result
+
+
+def pay_subsidy(session: Session, staff, loan_id: int, now: datetime) -> LedgerTxn:
+    """Pay a loan's guarantee/insurance premium subsidy (credit enhancement: first in the spending order).
+    Idempotent: a second call returns the same transaction. Refused (409) when the fund is short."""
+    require_role(staff, Role.STAFF)
+    loan = get_loan(session, loan_id)
+    if loan.status in (LoanStatus.PENDING, LoanStatus.DECLINED):
+        raise Conflict("This loan has not taken effect: the enterprise has not confirmed it.")
+    ref = f"subsidy:loan:{loan.id}"
+    existing = session.scalar(select(LedgerTxn).where(LedgerTxn.ref == ref))
+    if existing is not None:
+        return existing
+    amount = money(loan.premium_subsidy)
+    if amount <= 0:
+        raise InvalidInput("This loan has no premium subsidy.")
+    ensure_fund(session, now)
+    if not _debit_fund(session, amount):
+        raise Conflict("The fund balance is too low for this payment.")
+    txn = _post(session, ref, "subsidy", amount, LedgerAccount.SUBSIDIES_PAID,
+                f"Premium subsidy for loan {loan.id}", staff, now)
+    record(session, actor=staff, action="fund.subsidy", entity_type="loan", entity_id=loan.id, now=now,
+           after={"amount": amount})
+    return txn

@@ -1,0 +1,56 @@
+"""Repayments: recorded by the bank; the last one repays the loan and releases its pledges."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy.orm import Session
+
+from market.audit.service import record
+from market.errors import Conflict, InvalidInput
+from market.ip.models import PledgeState
+from market.loans.access import own_bank_loan
+from market.loans.models import OPEN_STATUSES, Loan, LoanStatus, Repayment
+from market.loans.policy import as_decimal, money
+from market.loans.schedule import is_overdue, outstanding_principal
+from market.loans.states import set_status
+
+
+def _release_pledges(session: Session, loan: Loan, now: datetime) -> None:
+    for pledge in loan.pledges:
+        if pledge.active:
+            pledge.active = False
+            pledge.released_at = now
+            if pledge.asset.pledge_state is PledgeState.PLEDGED:
+                pledge.asset.pledge_state = PledgeState.FREE
+                pledge.asset.updated_at = now
+    session.flush()
+
+
+def record_repayment(session: Session, bank_user, loan_id: int, *, paid_on: date, principal, interest,
+                     now: datetime) -> Repayment:
+    """Record a repayment. The loan's row lock comes first: 30 full repayments at once queue, and each judges the
+    outstanding principal the ones before it left (one is recorded, the rest refused)."""
+    loan = own_bank_loan(session, bank_user, loan_id)
+    if loan.status not in OPEN_STATUSES:
+        raise Conflict("Repayments can only be recorded on an active or overdue loan.")
+    principal = money(as_decimal(principal, "principal"))
+    interest = money(as_decimal(interest, "interest"))
+    if principal < 0 or interest < 0 or (principal == 0 and interest == 0):
+        raise InvalidInput("A repayment needs a positive principal or interest.")
+    if principal > outstanding_principal(loan):
+        raise InvalidInput("The principal repaid exceeds the outstanding principal.")
+    if paid_on < loan.signed_on:
+        raise InvalidInput("A repayment cannot precede the signing date.")
+    repayment = Repayment(loan=loan, paid_on=paid_on, principal=principal, interest=interest,
+                          recorded_by_id=bank_user.id, created_at=now)
+    session.add(repayment)
+    session.flush()
+    record(session, actor=bank_user, action="loan.repayment", entity_type="loan", entity_id=loan.id, now=now,
+           after={"paid_on": paid_on, "principal": principal, "interest": interest})
+    if outstanding_principal(loan) == 0:
+        set_status(session, bank_user, loan, LoanStatus.REPAID, now, "loan.repaid")
+        _release_pledges(session, loan, now)
+    elif loan.status is LoanStatus.OVERDUE and not is_overdue(loan, paid_on):
+        set_status(session, bank_user, loan, LoanStatus.ACTIVE, now, "loan.cured")
+    return repayment

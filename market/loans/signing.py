@@ -1,0 +1,278 @@
+"""Signing loans with pledges: a bank's proposal the enterprise confirms or declines, or the loan of an accepted
+offer of a financing need (its acceptance is the consent)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from market.accounts.models import Organisation, OrgKind, Role
+from market.audit.service import record, snapshot
+from market.errors import Conflict, Forbidden, InvalidInput, NotFound
+from market.ip.models import IpAsset, LegalStatus, PledgeState
+from market.loans.access import get_loan, require_role
+from market.loans.models import Consent, Loan, LoanStatus, Pledge, RepaymentMethod
+from market.loans.policy import as_decimal, evaluate_plan, kind_eligible, money, policy_in_force
+from market.loans.rates import rate_on
+from market.loans.schedule import add_months
+from market.loans.states import LOAN_FIELDS
+from market.notices.service import notify
+
+
+def _org(session: Session, org_id: int | None, kind: OrgKind, what: str) -> Organisation | None:
+    if org_id is None:
+        return None
+    org = session.get(Organisation, org_id)
+    if org is None or org.kind is not kind:
+        raise InvalidInput("The %(what)s is not a known organisation of that kind.", what=what)
+    if not org.is_verified:
+        raise InvalidInput("The %(what)s is not verified.", what=what)
+    return org
+
+
+def _pledgeable_assets(session: Session, enterprise: Organisation, policy, asset_ids: list[int]) -> list[IpAsset]:
+    """The assets, each belonging to the enterprise, granted, of a kind the policy accepts, and free (not pledged,
+    frozen or in disposal); refused otherwise."""
+    if not asset_ids:
+        raise InvalidInput("A loan needs at least one pledged IP asset.")
+    if len(set(asset_ids)) != len(asset_ids):
+        raise InvalidInput("An asset is listed twice.")
+    assets = []
+    for asset_id in asset_ids:
+        asset = session.get(IpAsset, asset_id)
+        if asset is None or asset.owner_org_id != enterprise.id:
+            raise InvalidInput("Asset %(id)s does not belong to the enterprise.", id=asset_id)
+        if asset.legal_status is not LegalStatus.GRANTED:
+            raise InvalidInput("Asset %(id)s is not a right in force and cannot be pledged.", id=asset_id)
+        if not kind_eligible(policy, asset.kind):
+            raise InvalidInput("The policy in force does not accept this kind of IP as a pledge (asset %(id)s).",
+                               id=asset_id)
+        if asset.frozen:
+            raise Conflict("Asset %(id)s is frozen and cannot be pledged.", id=asset_id)
+        if asset.pledge_state is not PledgeState.FREE:
+            raise Conflict("Asset %(id)s is already pledged or in disposal.", id=asset_id)
+        assets.append(asset)
+    return assets
+
+
+def _write_pledges(session: Session, loan: Loan, assets: list[IpAsset], registration_number: str,
+                   registered_on: date, now: datetime) -> None:
+    """Pledge the assets for the loan. Compare-and-set on each asset (only a free asset becomes pledged: the second of
+    two racing signings sees 0 rows) and the partial unique index (one active pledge per asset) decide races."""
+    try:
+        for asset in assets:
+            result = session.execute(
+                update(IpAsset).where(IpAsset.id == asset.id, IpAsset.pledge_state == PledgeState.FREE)
+                .values(pledge_state=PledgeState.PLEDGED, updated_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            if result.rowcount != 1:
+                raise Conflict("Asset %(id)s is already pledged or in disposal.", id=asset.id)
+            session.add(Pledge(loan_id=loan.id, asset_id=asset.id, registration_number=registration_number,
+                               registered_on=registered_on, active=True))
+        session.flush()
+    except IntegrityError as exc:
+        raise Conflict("One of the assets is already pledged for another loan.") from exc
+    for asset in assets:
+        session.refresh(asset)
+
+
+def _new_loan(session: Session, bank_user, *, enterprise_org_id: int, principal, annual_rate, term_months: int,
+              asset_ids: list[int], signed_on: date, now: datetime, registration_number: str,
+              repayment_method: RepaymentMethod, guarantor_org_id: int | None, guarantee_coverage,
+              guarantee_premium, insurer_org_id: int | None, insurance_coverage, insurance_premium,
+              collateral_text: str | None, offer_id: int | None, status: LoanStatus):
+    """Validate the terms and add the loan row (no pledge yet). Returns (loan, assets, policy, plan)."""
+    require_role(bank_user, Role.BANK)
+    enterprise = _org(session, enterprise_org_id, OrgKind.ENTERPRISE, "enterprise")
+    _org(session, guarantor_org_id, OrgKind.GUARANTOR, "guarantor")
+    _org(session, insurer_org_id, OrgKind.INSURER, "insurer")
+    if guarantor_org_id is None and (Decimal(str(guarantee_coverage)) or Decimal(str(guarantee_premium))):
+        raise InvalidInput("A guarantee needs a guarantor.")
+    if insurer_org_id is None and (Decimal(str(insurance_coverage)) or Decimal(str(insurance_premium))):
+        raise InvalidInput("An insurance needs an insurer.")
+    if not (registration_number or "").strip():
+        raise InvalidInput("The pledge registration number is required.")
+    policy = policy_in_force(session, signed_on)
+    benchmark = rate_on(session, policy.rate_benchmark_kind, signed_on)
+    plan = evaluate_plan(policy, principal, annual_rate, benchmark, term_months, guarantee_coverage,
+                         guarantee_premium, insurance_coverage, insurance_premium)
+    assets = _pledgeable_assets(session, enterprise, policy, asset_ids)
+    loan = Loan(
+        bank_org_id=bank_user.organisation_id, enterprise_org_id=enterprise.id, policy_id=policy.id,
+        principal=money(as_decimal(principal, "principal")), annual_rate=as_decimal(annual_rate, "annual_rate"),
+        benchmark_rate=benchmark, rate_within_cap=plan.eligible, term_months=int(term_months),
+        repayment_method=RepaymentMethod(repayment_method), signed_on=signed_on,
+        maturity=add_months(signed_on, int(term_months)), status=status,
+        guarantor_org_id=guarantor_org_id, guarantee_coverage=as_decimal(guarantee_coverage, "guarantee_coverage"),
+        guarantee_premium=money(as_decimal(guarantee_premium, "guarantee_premium")),
+        insurer_org_id=insurer_org_id, insurance_coverage=as_decimal(insurance_coverage, "insurance_coverage"),
+        insurance_premium=money(as_decimal(insurance_premium, "insurance_premium")),
+        premium_subsidy=plan.premium_subsidy, collateral_text=(collateral_text or None), offer_id=offer_id,
+        created_by_id=bank_user.id, created_at=now,
+    )
+    session.add(loan)
+    session.flush()
+    return loan, assets, policy, plan
+
+
+def sign_loan(session: Session, bank_user, *, enterprise_org_id: int, principal, annual_rate, term_months: int,
+              asset_ids: list[int], signed_on: date, now: datetime, registration_number: str,
+              registered_on: date | None = None, repayment_method: RepaymentMethod = RepaymentMethod.EQUAL_PRINCIPAL,
+              guarantor_org_id: int | None = None, guarantee_coverage=0, guarantee_premium=0,
+              insurer_org_id: int | None = None, insurance_coverage=0, insurance_premium=0,
+              collateral_text: str | None = None) -> Loan:
+    """The bank records a loan it agreed with the enterprise outside an offer. The loan is `pending`: no asset is
+    pledged until the enterprise confirms it (`confirm_loan`), so a bank cannot bind another's patents on its own.
+    Each asset must belong to the enterprise, be granted, of a kind the policy in force on `signed_on` accepts, and
+    free; that is checked again when the enterprise confirms."""
+    registration_number = (registration_number or "").strip()
+    loan, assets, policy, plan = _new_loan(
+        session, bank_user, enterprise_org_id=enterprise_org_id, principal=principal, annual_rate=annual_rate,
+        term_months=term_months, asset_ids=asset_ids, signed_on=signed_on, now=now,
+        registration_number=registration_number, repayment_method=repayment_method,
+        guarantor_org_id=guarantor_org_id, guarantee_coverage=guarantee_coverage,
+        guarantee_premium=guarantee_premium, insurer_org_id=insurer_org_id, insurance_coverage=insurance_coverage,
+        insurance_premium=insurance_premium, collateral_text=collateral_text, offer_id=None,
+        status=LoanStatus.PENDING)
+    loan.proposal = {"asset_ids": [a.id for a in assets], "registration_number": registration_number,
+                     "registered_on": (registered_on or signed_on).isoformat()}
+    session.flush()
+    record(session, actor=bank_user, action="loan.proposed", entity_type="loan", entity_id=loan.id, now=now,
+           after={**snapshot(loan, LOAN_FIELDS), "assets": list(asset_ids), "policy": policy.code,
+                  "benchmark_rate": loan.benchmark_rate, "rate_within_cap": plan.eligible})
+    return loan
+
+
+def proposed_assets(session: Session, loan: Loan) -> list[IpAsset]:
+    """The assets a pending loan asks the enterprise to pledge (for its confirmation page)."""
+    ids = (loan.proposal or {}).get("asset_ids", [])
+    return [a for a in (session.get(IpAsset, i) for i in ids) if a is not None]
+
+
+def _own_pending_loan(session: Session, actor, loan_id: int) -> Loan:
+    require_role(actor, Role.ENTERPRISE, Role.BANK)
+    loan = get_loan(session, loan_id)
+    own = loan.enterprise_org_id if actor.role is Role.ENTERPRISE else loan.bank_org_id
+    if own != actor.organisation_id:
+        raise NotFound("This loan does not exist.")
+    return loan
+
+
+def _leave_pending(session: Session, loan: Loan, status: LoanStatus, values: dict) -> None:
+    """Compare-and-set pending → `status`: of two decisions at once (a double click, confirm against decline) only
+    the first changes the row; the second sees 0 rows and is refused."""
+    changed = session.execute(
+        update(Loan).where(Loan.id == loan.id, Loan.status == LoanStatus.PENDING)
+        .values(status=status, **values).execution_options(synchronize_session=False)
+    ).rowcount
+    if changed != 1:
+        raise Conflict("This loan no longer waits for the enterprise's confirmation.")
+    session.refresh(loan)
+
+
+def confirm_loan(session: Session, enterprise_user, loan_id: int, now: datetime) -> Loan:
+    """The enterprise confirms a loan its bank recorded: the loan takes effect and its assets are pledged (checked
+    again: still the enterprise's, granted, eligible and free). The consent is kept on the loan and audited."""
+    loan = _own_pending_loan(session, enterprise_user, loan_id)
+    if enterprise_user.role is not Role.ENTERPRISE:
+        raise Forbidden("Only the enterprise can confirm its loan.")
+    before = snapshot(loan, LOAN_FIELDS)
+    proposal = dict(loan.proposal or {})
+    _leave_pending(session, loan, LoanStatus.ACTIVE, {"consent": Consent.CONFIRMED, "consented_at": now,
+                                                      "consented_by_id": enterprise_user.id})
+    assets = _pledgeable_assets(session, loan.enterprise, loan.policy, list(proposal.get("asset_ids", [])))
+    _write_pledges(session, loan, assets, proposal.get("registration_number", ""),
+                   date.fromisoformat(proposal.get("registered_on") or loan.signed_on.isoformat()), now)
+    record(session, actor=enterprise_user, action="loan.confirmed", entity_type="loan", entity_id=loan.id, now=now,
+           before=before, after={**snapshot(loan, LOAN_FIELDS), "consent": loan.consent.value,
+                                 "assets": [a.id for a in assets]})
+    return loan
+
+
+def decline_loan(session: Session, actor, loan_id: int, now: datetime) -> Loan:
+    """The enterprise refuses a loan its bank recorded (or the bank withdraws it) while it is pending: nothing was
+    pledged and nothing will be."""
+    loan = _own_pending_loan(session, actor, loan_id)
+    before = snapshot(loan, LOAN_FIELDS)
+    _leave_pending(session, loan, LoanStatus.DECLINED, {"closed_at": now})
+    action = "loan.declined" if actor.role is Role.ENTERPRISE else "loan.withdrawn"
+    record(session, actor=actor, action=action, entity_type="loan", entity_id=loan.id, now=now, before=before,
+           after=snapshot(loan, LOAN_FIELDS))
+    return loan
+
+
+def offer_for_signing(session: Session, bank_user, offer_id: int):
+    """The accepted market.needs Offer of the actor's bank that can still become a loan (for the signing page)."""
+    from market.needs.models import NeedStatus, Offer, OfferStatus
+
+    require_role(bank_user, Role.BANK)
+    offer = session.get(Offer, offer_id)
+    if offer is None or offer.bank_org_id != bank_user.organisation_id:
+        raise NotFound("This offer does not exist.")
+    if offer.status is not OfferStatus.ACCEPTED:
+        raise Conflict("Only an offer the enterprise accepted can become a loan.")
+    if loan_of_offer(session, offer.id) is not None:
+        raise Conflict("A loan was already signed from this offer.")
+    if offer.need.status is not NeedStatus.IN_TALKS:
+        raise Conflict("The need of this offer is no longer in talks.")
+    return offer
+
+
+def loan_of_offer(session: Session, offer_id: int) -> Loan | None:
+    return session.scalar(select(Loan).where(Loan.offer_id == offer_id).order_by(Loan.id).limit(1))
+
+
+def loan_of_need(session: Session, need) -> Loan | None:
+    """The loan signed from the accepted offer of a market.needs Need, if any."""
+    offer_ids = [o.id for o in need.offers]
+    if not offer_ids:
+        return None
+    return session.scalar(select(Loan).where(Loan.offer_id.in_(offer_ids)).order_by(Loan.id).limit(1))
+
+
+def sign_loan_from_offer(session: Session, bank_user, offer_id: int, *, signed_on: date, now: datetime,
+                         registration_number: str, registered_on: date | None = None,
+                         repayment_method: RepaymentMethod = RepaymentMethod.EQUAL_PRINCIPAL,
+                         guarantor_org_id: int | None = None, guarantee_coverage=0, guarantee_premium=0,
+                         insurer_org_id: int | None = None, insurance_coverage=0, insurance_premium=0,
+                         collateral_text: str | None = None) -> Loan:
+    """Sign the loan of an accepted market.needs Offer: the principal, rate and term are the offer's, the pledged
+    assets are the need's, the enterprise is the need's owner. The need becomes funded
+    (`market.needs.docking.mark_funded`). All or nothing: a refusal (an asset pledged meanwhile, a second signing of
+    the same offer, ...) leaves nothing written, even inside the caller's transaction (a savepoint)."""
+    from market.needs.docking import mark_funded
+
+    offer = offer_for_signing(session, bank_user, offer_id)
+    need = offer.need
+    if offer.decided_at is not None and signed_on is not None and signed_on < offer.decided_at.date():
+        raise InvalidInput("The signing date cannot precede the day the enterprise accepted the offer (%(day)s).",
+                           day=offer.decided_at.date().isoformat())
+    registration_number = (registration_number or "").strip()
+    with session.begin_nested():
+        loan, assets, policy, plan = _new_loan(
+            session, bank_user, enterprise_org_id=need.org_id, principal=offer.amount, annual_rate=offer.annual_rate,
+            term_months=offer.term_months, asset_ids=list(need.asset_ids), signed_on=signed_on, now=now,
+            registration_number=registration_number, repayment_method=repayment_method,
+            guarantor_org_id=guarantor_org_id, guarantee_coverage=guarantee_coverage,
+            guarantee_premium=guarantee_premium, insurer_org_id=insurer_org_id,
+            insurance_coverage=insurance_coverage, insurance_premium=insurance_premium,
+            collateral_text=(collateral_text or "").strip() or need.tangible_collateral, offer_id=offer.id,
+            status=LoanStatus.ACTIVE)
+        # The enterprise accepted this offer on its own need, which lists the assets: that is its consent.
+        loan.consent, loan.consented_at = Consent.OFFER, offer.decided_at or now
+        _write_pledges(session, loan, assets, registration_number, registered_on or signed_on, now)
+        record(session, actor=bank_user, action="loan.signed", entity_type="loan", entity_id=loan.id, now=now,
+               after={**snapshot(loan, LOAN_FIELDS), "assets": [a.id for a in assets], "policy": policy.code,
+                      "benchmark_rate": loan.benchmark_rate, "rate_within_cap": plan.eligible,
+                      "consent": Consent.OFFER.value})
+        mark_funded(session, bank_user, need.id, now)
+        record(session, actor=bank_user, action="loan.signed_from_offer", entity_type="loan", entity_id=loan.id,
+               now=now, after={"offer_id": offer.id, "need_id": need.id, "assets": list(need.asset_ids)})
+        notify(session, msgid="The loan for your financing need “%(title)s” was signed.", now=now,
+               org_id=need.org_id, link=f"/needs/{need.id}", title=need.title)
+    return loan

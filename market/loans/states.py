@@ -1,0 +1,22 @@
+"""The audited status changes of loans and compensation claims."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from market.audit.service import record, snapshot
+from market.loans.models import LOAN_STATES, Loan, LoanStatus
+
+LOAN_FIELDS = ["status", "principal", "annual_rate", "defaulted_on"]
+CLAIM_FIELDS = ["status", "compensation", "approved_at", "paid_at"]
+
+
+def set_status(session: Session, actor, loan: Loan, status: LoanStatus, now: datetime, action: str) -> None:
+    LOAN_STATES.check(loan.status, status)
+    before = snapshot(loan, LOAN_FIELDS)
+    loan.status = status
+    session.flush()
+    record(session, actor=actor, action=action, entity_type="loan", entity_id=loan.id, now=now, before=before,
+           after=snapshot(loan, LOAN_FIELDS))
