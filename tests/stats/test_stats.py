@@ -14,6 +14,7 @@ from market.ip.models import IpAsset, IpKind, LegalStatus, PledgeState
 from market.loans.claims import approve_claim, assemble_claim
 from market.loans.default import declare_default
 from market.loans.models import Loan
+from market.loans.signing import decline_loan, sign_loan
 from market.needs.models import Need, NeedStatus
 from market.stats import figures
 from market.stats.chart import bar_chart
@@ -553,10 +554,10 @@ def test_loans_that_never_took_effect_count_nowhere(world):
     assets = [make_asset(s, world.ent3) for _ in range(2)]
     before = figures.headline(s), [fn(s) for fn in tables]
     for asset in assets:
-        loan = loans.sign_loan(s, world.bank_b, enterprise_org_id=world.ent3.id, principal=D("9000000"),
-                               annual_rate=D("0.0500"), term_months=12, asset_ids=[asset.id],
-                               signed_on=date(2016, 5, 2), now=NOW, registration_number="X2016500000998")
-    loans.decline_loan(s, world.bank_b, loan.id, NOW)  # the bank withdraws the second; the first stays pending
+        loan = sign_loan(s, world.bank_b, enterprise_org_id=world.ent3.id, principal=D("9000000"),
+                         annual_rate=D("0.0500"), term_months=12, asset_ids=[asset.id],
+                         signed_on=date(2016, 5, 2), now=NOW, registration_number="X2016500000998")
+    decline_loan(s, world.bank_b, loan.id, NOW)  # the bank withdraws the second; the first stays pending
     s.flush()
     assert {ln.status.value for ln in s.scalars(select(Loan).where(Loan.enterprise_org_id == world.ent3.id))} == {
         "pending", "declined"}
