@@ -12,10 +12,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from market.accounts.models import Role
-from market.audit.service import record, snapshot
+from market.audit.service import record
 from market.db import lock_row
 from market.errors import Conflict, InvalidInput
-from market.loans.access import get_loan, require_role
+from market.loans.access import get_loan
 from market.loans.default import end_after_claim
 from market.loans.models import (
     CompensationClaim,
@@ -27,8 +27,9 @@ from market.loans.models import (
     LoanStatus,
 )
 from market.loans.policy import ZERO, as_decimal, money
-from market.loans.states import CLAIM_FIELDS
+from market.loans.states import CLAIM
 from market.notices.service import notify
+from market.security import require
 
 OPENING_CONTRIBUTION = Decimal("25000000.00")
 MAX_BALANCE = Decimal("9999999999999999.99")  # what a Money column (18 digits, 2 decimals) holds
@@ -41,8 +42,8 @@ def waiting_claims(session: Session) -> list[CompensationClaim]:
 
 
 def pay_claim(session: Session, claim: CompensationClaim, now: datetime) -> bool:
-    """Pay one approved claim from the fund. Idempotent: a paid claim is not paid again (status compare-and-set plus
-    the unique ledger reference); returns False when the fund is short (the claim keeps waiting)."""
+    """Pay one approved claim from the fund. Idempotent: a paid claim is not paid again (its row lock, taken after
+    the fund's, plus the unique ledger reference); returns False when the fund is short (the claim keeps waiting)."""
     if claim.status is CompensationStatus.PAID:
         return False
     if claim.status is not CompensationStatus.APPROVED:
@@ -50,20 +51,13 @@ def pay_claim(session: Session, claim: CompensationClaim, now: datetime) -> bool
     ensure_fund(session, now)
     if not _debit_fund(session, claim.compensation):
         return False
-    changed = session.execute(
-        update(CompensationClaim)
-        .where(CompensationClaim.id == claim.id, CompensationClaim.status == CompensationStatus.APPROVED)
-        .values(status=CompensationStatus.PAID, paid_at=now).execution_options(synchronize_session=False)
-    ).rowcount
-    if changed != 1:  # paid meanwhile by someone else: give the money back
+    lock_row(session, CompensationClaim, claim.id)  # always the fund's row first, then the claim's
+    if claim.status is not CompensationStatus.APPROVED:  # paid meanwhile by someone else: give the money back
         _credit_fund(session, claim.compensation)
-        session.refresh(claim)
         return False
+    CLAIM.move(session, None, claim, CompensationStatus.PAID, now, also={"paid_at": now})
     _post(session, f"claim:{claim.id}", "compensation", claim.compensation, LedgerAccount.COMPENSATION_PAID,
           f"Compensation for loan {claim.loan_id}", None, now)
-    session.refresh(claim)
-    record(session, actor=None, action="claim.paid", entity_type="claim", entity_id=claim.id, now=now,
-           after=snapshot(claim, CLAIM_FIELDS))
     end_after_claim(session, None, claim, now)
     loan = claim.loan
     notify(session, msgid="Compensation of %(amount)s for loan %(loan)s was paid.", now=now,
@@ -139,7 +133,7 @@ def account_balance(session: Session, account: LedgerAccount) -> Decimal:
 
 def contribute(session: Session, staff, amount, now: datetime, memo: str | None = None) -> LedgerTxn:
     """Staff top up the fund; waiting claims are then paid in order."""
-    require_role(staff, Role.STAFF)
+    require(staff, Role.STAFF)
     amount = money(as_decimal(amount, "amount"))
     if amount <= 0:
         raise InvalidInput("A contribution must be positive.")
@@ -173,7 +167,7 @@ def running_balances(session: Session, txn_ids: list[int]) -> dict[int, Decimal]
 def pay_subsidy(session: Session, staff, loan_id: int, now: datetime) -> LedgerTxn:
     """Pay a loan's guarantee/insurance premium subsidy (credit enhancement: first in the spending order).
     Idempotent: a second call returns the same transaction. Refused (409) when the fund is short."""
-    require_role(staff, Role.STAFF)
+    require(staff, Role.STAFF)
     loan = get_loan(session, loan_id)
     if loan.status in (LoanStatus.PENDING, LoanStatus.DECLINED):
         raise Conflict("This loan has not taken effect: the enterprise has not confirmed it.")

@@ -7,10 +7,17 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from market.audit.service import record, snapshot
-from market.loans.models import LOAN_STATES, Loan, LoanStatus
+from market.loans.models import LOAN_STATES, CompensationStatus, Loan, LoanStatus
+from market.states import StateMachine
 
 LOAN_FIELDS = ["status", "principal", "annual_rate", "defaulted_on"]
 CLAIM_FIELDS = ["status", "compensation", "approved_at", "paid_at"]
+
+# A claim is assembled `submitted` (or `not_covered` when there is nothing to pay, which is final).
+CLAIM = StateMachine("claim", {
+    CompensationStatus.SUBMITTED: {CompensationStatus.APPROVED, CompensationStatus.REJECTED},
+    CompensationStatus.APPROVED: {CompensationStatus.PAID},
+}, fields=CLAIM_FIELDS)
 
 
 def set_status(session: Session, actor, loan: Loan, status: LoanStatus, now: datetime, action: str) -> None:
