@@ -215,6 +215,14 @@ def factory(session):
     return Factory(session)
 
 
+@pytest.fixture
+def bearer(session):
+    """`bearer(user, scopes="read write")`: the Authorization header of a new API token of `user`."""
+    from tests.factories import bearer
+
+    return lambda user, scopes="read write": bearer(session, user, scopes)
+
+
 def login(client, user: User, password: str = PASSWORD):
     response = client.post("/login", data={"email": user.email, "password": password})
     assert response.status_code == 302, response.get_data(as_text=True)[:500]

@@ -8,23 +8,16 @@ from decimal import Decimal
 from itertools import count
 
 from market.accounts.models import Role
-from market.ip.models import IpAsset, IpKind, LegalStatus, PledgeState
+from market.ip.models import PledgeState
 from tests.conftest import NOW
+from tests.factories import make_asset
 
 _serial = count(1)
 
 
 def _assets(session, org_id, n, **kw):
-    made = []
-    for i in (next(_serial) for _ in range(n)):
-        asset = IpAsset(kind=IpKind.INVENTION, title=f"一种分页测试专利{i:03d}", legal_status=LegalStatus.GRANTED,
-                        pledge_state=kw.get("pledge_state", PledgeState.FREE), owner_org_id=org_id,
-                        application_number=f"2016{20000000 + i:08d}", filing_date=date(2016, 3, 1),
-                        created_at=NOW, updated_at=NOW)
-        session.add(asset)
-        made.append(asset)
-    session.flush()
-    return made
+    return [make_asset(session, org_id, title=f"一种分页测试专利{next(_serial):03d}", filing_date=date(2016, 3, 1),
+                       **kw) for _ in range(n)]
 
 
 def test_my_ip_assets_come_in_pages(client, session, login_as):

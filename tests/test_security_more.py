@@ -23,9 +23,7 @@ from market.needs.models import Need, Offer, OfferStatus
 from market.notices.models import NoticeRead
 from market.notices.service import notify
 from tests.conftest import NOW, PASSWORD, login, screenshot
-from tests.exchange.conftest import build_lot
-from tests.loans.conftest import make_asset
-from tests.needs.conftest import NeedsKit
+from tests.factories import NeedsKit, build_lot, make_asset
 
 REFUSED = {403, 404}
 PROBE = '<script>alert("xss")</script>'
@@ -61,7 +59,7 @@ def kit(session, factory):
 
 def draft_need(kit, purpose: str):
     owner = kit.enterprise()
-    asset = kit.asset(owner.organisation)
+    asset = make_asset(kit.session, owner.organisation)
     need = needs.create_need(kit.session, owner, kit.data([asset], purpose=purpose), NOW, submit=False)
     kit.session.commit()
     return owner, need, asset
@@ -134,7 +132,7 @@ def test_loans_of_another_bank_or_enterprise_are_refused(client, session, factor
     bank = factory.user(Role.BANK)
     enterprise = factory.org(OrgKind.ENTERPRISE)
     registration = f"X{uuid.uuid4().int % 10**12:012d}"
-    from tests.loans.conftest import confirmed_loan
+    from tests.factories import confirmed_loan
 
     loan = confirmed_loan(session, bank, enterprise, principal=Decimal("4000000"), annual_rate=Decimal("0.0500"),
                           term_months=12, asset_ids=[make_asset(session, enterprise).id],
@@ -243,7 +241,7 @@ def test_api_token_of_another_user_cannot_be_revoked(client, factory):
 
 def test_script_probes_in_need_asset_and_product_fields_come_back_escaped(client, session, factory, kit):
     enterprise = kit.enterprise()
-    asset = kit.asset(enterprise.organisation, title=f"专利{PROBE}")
+    asset = make_asset(kit.session, enterprise.organisation, title=f"专利{PROBE}")
     need = needs.create_need(session, enterprise, kit.data([asset], purpose=f"用途{PROBE}", title=f"需求{PROBE}"),
                              NOW, submit=False)
     bank = factory.user(Role.BANK)

@@ -32,7 +32,7 @@ from market.ip.models import IpAsset, IpKind, LegalStatus, PledgeState
 from market.loans import access, fund, repayments, schedule
 from market.loans.models import CompensationClaim, CompensationStatus, LoanStatus
 from tests.conftest import DATABASES, PASSWORD, PG_URL, Factory, screenshot
-from tests.loans.conftest import confirmed_loan
+from tests.factories import confirmed_loan
 
 pytestmark = pytest.mark.browser
 

@@ -14,8 +14,7 @@ from market.exchange.models import ListingSource
 from market.ip.models import PledgeState
 from market.loans import claims, default
 from tests.conftest import NOW, login
-from tests.exchange.conftest import CHECKED
-from tests.loans.conftest import World
+from tests.factories import CHECKED, LoanWorld
 
 ZH = {"submitted": "待审批", "paid": "已支付", "kind": "风险补偿", "memo": "贷款 {loan} 的风险补偿",
       "opening": "市级财政科技专项资金首期注资", "granted": "已授权，有效"}
@@ -27,7 +26,7 @@ EN = {"submitted": "Awaiting approval", "paid": "Paid", "kind": "Risk compensati
 @pytest.fixture
 def claimed(session, factory):
     """A defaulted loan (¥4,000,000, nothing repaid) whose claim was assembled with a ¥1,000,000 recovery."""
-    world = World(session, factory)
+    world = LoanWorld(session, factory)
     loan = world.loan()
     default.declare_default(session, world.bank_user, loan.id, NOW, reason="逾期未还")
     claim = claims.assemble_claim(session, loan, Decimal("1000000"), NOW, actor=world.bank_user)
@@ -62,7 +61,7 @@ def test_claim_status_and_fund_ledger_are_translated(client, session, claimed, l
 
 @pytest.mark.parametrize("locale, text", [("zh_CN", ZH), ("en", EN)])
 def test_due_diligence_shows_the_legal_status_translated(client, session, factory, locale, text):
-    world = World(session, factory)
+    world = LoanWorld(session, factory)
     asset = world.asset(pledge_state=PledgeState.PLEDGED)
     notice = NOW + timedelta(days=1)
     listing = exchange.create_listing(

@@ -21,7 +21,7 @@ from market.exchange.models import Deposit, Listing, ListingSource, ListingStatu
 from tests.browser import test_journey_disposal as journey
 from tests.browser.test_journey_disposal import Clock, _flash, _log_in, _tick
 from tests.conftest import Factory, screenshot
-from tests.exchange.conftest import make_asset
+from tests.factories import LOT_ASSET, make_asset
 
 pytestmark = pytest.mark.browser
 served = journey.served  # the live server on each configured database (fixture)
@@ -34,7 +34,7 @@ def _draft(app, clock):
         staff, bank = factory.user(Role.STAFF), factory.user(Role.BANK)
         co_owner = factory.user(Role.BIDDER, factory.org(OrgKind.ENTERPRISE, name="重庆共创电池材料有限公司"))
         rival = factory.user(Role.BIDDER, factory.org(OrgKind.INVESTOR, name="重庆两江新能源投资有限公司"))
-        asset = make_asset(db.session, factory.org(OrgKind.ENTERPRISE).id)
+        asset = make_asset(db.session, factory.org(OrgKind.ENTERPRISE).id, **LOT_ASSET)
         start = (now + timedelta(days=31)).replace(minute=0, second=0)
         listing = service.create_listing(
             db.session, bank, asset_id=asset.id, source=ListingSource.DEFAULT, valuation=Decimal("1000000"),

@@ -26,7 +26,7 @@ from market.db import db
 from market.exchange import service
 from market.exchange.models import Deposit, Listing, ListingStatus, PreemptionKind
 from tests.conftest import PASSWORD, PG_URL, Factory, screenshot
-from tests.exchange.conftest import build_lot
+from tests.factories import build_lot
 from tests.language import leaks, visible_text
 from tests.service.helpers import DATABASES, Server, wall_now
 

@@ -5,10 +5,9 @@ import pytest
 from sqlalchemy import select
 
 from market.accounts.models import Role
-from market.api.auth import issue_token
 from market.exchange.models import Bid
 from tests.conftest import NOW
-from tests.exchange.conftest import build_lot
+from tests.factories import bearer, build_lot
 
 
 @pytest.fixture
@@ -20,13 +19,10 @@ def live(session, factory):
     return listing
 
 
-def token_for(session, user):
-    return {"Authorization": f"Bearer {issue_token(session, user, 'test', 'read write', NOW)[1]}"}
-
 
 def test_state_and_bids(client, session, factory, live):
     a, b = factory.user(Role.BIDDER), factory.user(Role.BIDDER)
-    ha, hb = token_for(session, a), token_for(session, b)
+    ha, hb = bearer(session, a), bearer(session, b)
     state = client.get(f"/api/v1/auctions/{live.id}").get_json()
     assert state["status"] == "bidding" and state["current_price"] is None and state["next_min_bid"] == "700000.00"
     assert client.post(f"/api/v1/auctions/{live.id}/bids", json={"amount": "700000"}, headers=ha).status_code == 403
@@ -52,7 +48,7 @@ def test_state_and_bids(client, session, factory, live):
 
 def test_bid_after_close_is_409_with_message(client, session, factory, live):
     a = factory.user(Role.BIDDER)
-    ha = token_for(session, a)
+    ha = bearer(session, a)
     client.post(f"/api/v1/auctions/{live.id}/deposits", json={"accept_terms": True}, headers=ha)
     live.ends_at = live.scheduled_ends_at = NOW  # already past
     session.flush()

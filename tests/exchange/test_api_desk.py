@@ -4,27 +4,23 @@ bidder's own deposits. Each refusal is checked to keep nothing."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal as D
 
 import pytest
 from sqlalchemy import func, select
 
 from market.accounts.models import Role
-from market.api.auth import issue_token
 from market.audit.models import AuditEntry
 from market.db import utcnow
 from market.exchange import service
 from market.exchange.models import Listing, ListingStatus, Objection
 from tests.conftest import NOW
-from tests.exchange.conftest import CHECKED, build_lot
 from tests.exchange.test_disposal import Defaulted
+from tests.factories import CHECKED, bearer, build_lot
 
 ACCEPT = {"accept_terms": True}  # paying the deposit accepts the announcement and terms
 
-
-def bearer(session, user) -> dict:
-    return {"Authorization": f"Bearer {issue_token(session, user, 'test', 'read write', NOW)[1]}"}
 
 
 def listings_of(session, loan_id) -> list[Listing]:
@@ -96,11 +92,10 @@ def test_listing_a_defaulted_loan_is_all_or_nothing(client, session, factory, tw
 
 
 def test_a_loan_not_in_default_cannot_be_listed(client, session, factory):
-    from tests.exchange.test_disposal import asset_of
-    from tests.loans.conftest import confirmed_loan
+    from tests.factories import confirmed_loan, make_asset
 
     d = Defaulted(session, factory)
-    asset = asset_of(session, d.enterprise)
+    asset = make_asset(session, d.enterprise, filing_date=date(2017, 5, 2))
     loan = confirmed_loan(session, d.bank_user, d.enterprise, principal=D("100000"),
                      annual_rate=D("0.05"), term_months=6, asset_ids=[asset.id], signed_on=NOW.date(), now=NOW,
                      registration_number="R1")
@@ -355,10 +350,10 @@ def test_bid_beyond_what_the_ledger_holds_is_422(client, session, factory, amoun
 
 
 def test_owner_lists_its_own_asset_voluntarily(client, session, factory):
-    from tests.exchange.test_disposal import asset_of
+    from tests.factories import make_asset
 
     owner = factory.user(Role.ENTERPRISE)
-    asset = asset_of(session, owner.organisation)
+    asset = make_asset(session, owner.organisation, filing_date=date(2017, 5, 2))
     session.commit()
     notice = utcnow().replace(microsecond=0, minute=0) + timedelta(hours=1)
     body = {"asset_id": asset.id, "kind": "licence", "valuation": "2000000", "starting_price": "1400000",

@@ -21,7 +21,7 @@ def _race(app):
     from market.exchange.models import Listing
     from market.loans.default import declare_default
     from tests.conftest import Factory
-    from tests.loans.conftest import confirmed_loan, make_asset
+    from tests.factories import confirmed_loan, make_asset
 
     with app.app_context():
         f = Factory(db.session)
@@ -65,7 +65,7 @@ def _pay_race(app):
     from market.exchange import service
     from market.exchange.models import LedgerEntry, Listing, Transfer
     from tests.conftest import Factory
-    from tests.exchange.conftest import build_lot
+    from tests.factories import build_lot
 
     with app.app_context():
         f = Factory(db.session)
@@ -103,14 +103,14 @@ def _decide_race(app):
     from market.exchange import disposal, service
     from market.exchange.models import Listing, Objection
     from tests.conftest import Factory
-    from tests.exchange.conftest import CHECKED, make_asset
+    from tests.factories import CHECKED, LOT_ASSET, make_asset
 
     with app.app_context():
         f = Factory(db.session)
         staff = [f.user(Role.STAFF), f.user(Role.STAFF)]
         owner = f.user(Role.ENTERPRISE)
         objector = f.user(Role.BIDDER)
-        asset = make_asset(db.session, owner.organisation_id)
+        asset = make_asset(db.session, owner.organisation_id, **LOT_ASSET)
         now = utcnow()
         terms = disposal.default_terms(Decimal("1000000"), now)
         listing = service.create_listing(db.session, staff[0], asset_id=asset.id, source=ListingSource.VOLUNTARY,

@@ -5,7 +5,7 @@ bidding goes on (issue 13 §6): the latest bids with the count, older bids by pa
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal as D
 
 import pytest
@@ -18,8 +18,7 @@ from market.exchange import service
 from market.exchange.models import Deposit, Listing, ListingStatus
 from market.exchange.terms import terms_version
 from market.exchange.views_state import LATEST_BIDS
-from tests.exchange.conftest import build_lot
-from tests.exchange.test_api import token_for
+from tests.factories import bearer, build_lot
 
 
 @pytest.fixture
@@ -52,7 +51,7 @@ def test_the_deposit_accepts_the_announcement_and_terms(client, session, factory
 
 
 def test_the_api_deposit_needs_accept_terms(client, session, factory, live):
-    h = token_for(session, factory.user(Role.BIDDER))
+    h = bearer(session, factory.user(Role.BIDDER))
     url = f"/api/v1/auctions/{live.id}/deposits"
     assert client.post(url, headers=h).status_code == 422
     assert client.post(url, json={"accept_terms": False}, headers=h).status_code == 422
@@ -183,10 +182,10 @@ def test_state_carries_the_latest_bids_and_pages_older_ones(client, session, fac
 def test_staff_times_are_beijing_time(client, session, factory):
     from market.exchange.models import ListingKind
     from tests.conftest import login
-    from tests.exchange.test_disposal import asset_of
+    from tests.factories import make_asset
 
     owner = factory.user(Role.ENTERPRISE)
-    asset = asset_of(session, owner.organisation)
+    asset = make_asset(session, owner.organisation, filing_date=date(2017, 5, 2))
     session.commit()
     login(client, owner)
     form = client.get("/exchange/new").get_data(as_text=True)

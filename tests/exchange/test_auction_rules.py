@@ -11,15 +11,15 @@ from market.accounts.models import OrgKind, Role
 from market.exchange import rules, service
 from market.exchange.models import ListingSource, ListingStatus
 from tests.conftest import NOW, login
-from tests.exchange.conftest import CHECKED, build_lot, make_asset
-from tests.exchange.test_api import live, token_for  # noqa: F401 - `live` is a fixture
+from tests.exchange.test_api import live  # noqa: F401 - `live` is a fixture
+from tests.factories import CHECKED, LOT_ASSET, bearer, build_lot, make_asset
 
 ACCEPT = {"accept_terms": True}  # paying the deposit accepts the announcement and terms
 
 
 def _listing(session, factory, notice, bidding, hours=24):
     bank = factory.user(Role.BANK)
-    asset = make_asset(session, factory.org(OrgKind.ENTERPRISE).id)
+    asset = make_asset(session, factory.org(OrgKind.ENTERPRISE).id, **LOT_ASSET)
     listing = service.create_listing(
         session, bank, asset_id=asset.id, source=ListingSource.DEFAULT, valuation=D("1000000"),
         starting_price=D("700000"), increment=D("10000"), deposit_amount=D("70000"), notice_starts_at=notice,
@@ -81,7 +81,7 @@ def test_the_grid():
 
 def test_bid_off_the_grid_is_422_with_the_valid_bids(client, session, factory, live):  # noqa: F811
     a = factory.user(Role.BIDDER, locale="en")
-    ha = token_for(session, a)
+    ha = bearer(session, a)
     assert client.post(f"/api/v1/auctions/{live.id}/deposits", json=ACCEPT, headers=ha).status_code == 201
     r = client.post(f"/api/v1/auctions/{live.id}/bids", json={"amount": "712345"}, headers=ha)
     assert r.status_code == 422, r.get_json()
@@ -99,7 +99,7 @@ def test_bid_before_the_opening_says_it_has_not_opened(client, session, factory)
 
     lot, _who = build_lot(session, factory, start=utcnow().replace(microsecond=0) + timedelta(days=2), bidding=False)
     a = factory.user(Role.BIDDER)
-    ha = token_for(session, a)
+    ha = bearer(session, a)
     assert client.post(f"/api/v1/auctions/{lot.id}/deposits", json=ACCEPT, headers=ha).status_code == 201
     r = client.post(f"/api/v1/auctions/{lot.id}/bids", json={"amount": "700000"}, headers=ha)
     assert r.status_code == 409
@@ -113,19 +113,19 @@ def test_bidders_are_codes_to_the_selling_bank_until_the_close(client, session, 
     from market.db import utcnow
 
     bidder = factory.user(Role.BIDDER, name="竞买人张三")
-    hb = token_for(session, bidder)
+    hb = bearer(session, bidder)
     assert client.post(f"/api/v1/auctions/{live.id}/deposits", json=ACCEPT, headers=hb).status_code == 201
     assert client.post(f"/api/v1/auctions/{live.id}/bids", json={"amount": "700000"}, headers=hb).status_code == 201
     bank = session.get(type(bidder), live.created_by_id)
     url = f"/api/v1/disposal/listings/{live.id}"
-    desk = client.get(url, headers=token_for(session, bank)).get_json()
+    desk = client.get(url, headers=bearer(session, bank)).get_json()
     assert [d["bidder_id"] for d in desk["deposits"]] == [None]
     assert all(len(d["code"]) == 4 for d in desk["deposits"])
     staff = factory.user(Role.STAFF)
-    assert [d["bidder_id"] for d in client.get(url, headers=token_for(session, staff)).get_json()["deposits"]] == [
+    assert [d["bidder_id"] for d in client.get(url, headers=bearer(session, staff)).get_json()["deposits"]] == [
         bidder.id]
     for path in (f"/api/v1/auctions/{live.id}", f"/api/v1/listings/{live.id}"):
-        body = client.get(path, headers=token_for(session, bank)).get_data(as_text=True)
+        body = client.get(path, headers=bearer(session, bank)).get_data(as_text=True)
         assert "bidder_id" not in body and bidder.name not in body and bidder.email not in body
     login(client, bank)
     for path in (f"/exchange/staff/{live.id}", f"/exchange/{live.id}"):
@@ -134,5 +134,5 @@ def test_bidders_are_codes_to_the_selling_bank_until_the_close(client, session, 
     # after the close the winner is published: the author may see who the bidders were
     service.tick(session, utcnow() + timedelta(days=2))
     session.commit()
-    desk = client.get(url, headers=token_for(session, bank)).get_json()
+    desk = client.get(url, headers=bearer(session, bank)).get_json()
     assert desk["status"] == "sold" and [d["bidder_id"] for d in desk["deposits"]] == [bidder.id]

@@ -12,7 +12,7 @@ from market.api.auth import issue_token
 from market.db import db, utcnow
 from market.exchange.models import Bid
 from tests.conftest import NOW, PASSWORD, Factory
-from tests.exchange.conftest import build_lot
+from tests.factories import build_lot
 
 ACCEPT = {"accept_terms": True}  # paying the deposit accepts the announcement and terms
 

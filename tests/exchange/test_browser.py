@@ -13,7 +13,7 @@ from market.accounts.models import Role
 from market.db import db, utcnow
 from market.exchange import service
 from tests.conftest import PASSWORD, Factory, screenshot
-from tests.exchange.conftest import build_lot
+from tests.factories import build_lot
 
 pytestmark = pytest.mark.browser
 

@@ -15,7 +15,7 @@ from market.db import db, utcnow
 from market.exchange import service
 from market.exchange.models import Bid, Listing, ListingStatus
 from tests.conftest import Factory
-from tests.exchange.conftest import build_lot
+from tests.factories import build_lot
 
 PG_URL_2 = os.environ.get("MARKET_TEST_POSTGRESQL_URL_2")  # a second database: the private app resets its schema
 TARGETS = ["sqlite"] + (["postgresql"] if PG_URL_2 else [])

@@ -14,20 +14,10 @@ from market.errors import Conflict, Forbidden, InvalidInput
 from market.exchange import disposal, service
 from market.exchange.announce import ipc_fields
 from market.exchange.models import DepositStatus, ListingStatus, ObjectionStatus
-from market.ip.models import IpAsset, IpKind, LegalStatus, PledgeState
+from market.ip.models import PledgeState
 from market.notices.models import Notice
 from tests.conftest import NOW
-from tests.exchange.conftest import CHECKED
-
-
-def asset_of(session, org, ipc=("H01M10/0525",), n=[0]):  # noqa: B006 - a counter
-    n[0] += 1
-    asset = IpAsset(kind=IpKind.INVENTION, application_number=f"2017{n[0]:08d}X", title=f"一种锂离子电池负极材料{n[0]}",
-                    owner_org_id=org.id, legal_status=LegalStatus.GRANTED, pledge_state=PledgeState.FREE,
-                    filing_date=date(2017, 5, 2), ipc_codes=list(ipc), created_at=NOW, updated_at=NOW)
-    session.add(asset)
-    session.flush()
-    return asset
+from tests.factories import CHECKED, make_asset
 
 
 class Defaulted:
@@ -35,13 +25,13 @@ class Defaulted:
 
     def __init__(self, session, factory, n_assets=1):
         from market.loans.default import declare_default
-        from tests.loans.conftest import confirmed_loan
+        from tests.factories import confirmed_loan
 
         self.session = session
         self.staff = factory.user(Role.STAFF)
         self.bank_user = factory.user(Role.BANK)
         self.enterprise = factory.org(OrgKind.ENTERPRISE)
-        self.assets = [asset_of(session, self.enterprise) for _ in range(n_assets)]
+        self.assets = [make_asset(session, self.enterprise, filing_date=date(2017, 5, 2)) for _ in range(n_assets)]
         self.loan = confirmed_loan(session, self.bank_user, self.enterprise, principal=D("4000000"),
                               annual_rate=D("0.0500"), term_months=12, asset_ids=[a.id for a in self.assets],
                               signed_on=date(2016, 3, 1), now=NOW, registration_number="X2016500000999")
@@ -100,7 +90,6 @@ def test_defaulted_loan_to_claim_with_recovery(session, factory):
     assert transfer.claim_hook.startswith(f"claim {claim.id} assembled")
     assert service.outstanding_principal(session, listing) == D("4000000")
     # The right passed: the pledge ended and the asset now belongs to the buyer's organisation.
-    from market.ip.models import PledgeState
     from market.loans.models import Pledge
 
     pledge = session.scalar(select(Pledge).where(Pledge.asset_id == listing.asset_id))
@@ -136,9 +125,9 @@ def test_claim_waits_for_the_loans_last_lot(session, factory):
 def test_announcement_tells_the_field(session, factory):
     d = Defaulted(session, factory)
     same = factory.org(OrgKind.ENTERPRISE)
-    asset_of(session, same, ipc=["H01M4/36"])
+    make_asset(session, same, ipc=["H01M4/36"], filing_date=date(2017, 5, 2))
     other = factory.org(OrgKind.ENTERPRISE)
-    asset_of(session, other, ipc=["A61K31/00"])
+    make_asset(session, other, ipc=["A61K31/00"], filing_date=date(2017, 5, 2))
     [listing] = disposal.list_loan_for_disposal(session, d.staff, d.loan.id, NOW,
                                                 valuations={d.assets[0].id: D("1000000")})
     service.review_listing(session, d.staff, listing, CHECKED, True, NOW)
@@ -198,7 +187,7 @@ def test_objection_dismissed_lets_the_lot_open(session, factory):
 
 def test_voluntary_licence_by_the_owner(session, factory):
     owner = factory.user(Role.ENTERPRISE)
-    asset = asset_of(session, owner.organisation)
+    asset = make_asset(session, owner.organisation, filing_date=date(2017, 5, 2))
     terms = disposal.default_terms(D("500000"), NOW)
     with pytest.raises(Forbidden):
         service.create_listing(session, factory.user(Role.ENTERPRISE), asset_id=asset.id,

@@ -9,7 +9,7 @@ from market.accounts.models import Role
 from market.exchange import service
 from market.notices.service import notices_for, todos_for
 from tests.conftest import NOW
-from tests.exchange.conftest import build_lot
+from tests.factories import build_lot
 
 
 def _texts(session, user):

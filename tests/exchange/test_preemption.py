@@ -16,13 +16,12 @@ from market.errors import Conflict, Forbidden, InvalidInput
 from market.exchange import preemption, service
 from market.exchange.models import ListingSource, ListingStatus, NoticeMethod, PreemptionKind
 from tests.conftest import NOW
-from tests.exchange.conftest import CHECKED, make_asset
-from tests.exchange.test_api_desk import bearer
+from tests.factories import CHECKED, LOT_ASSET, bearer, make_asset
 
 
 def draft(session, factory, start=NOW):
     staff, bank = factory.user(Role.STAFF), factory.user(Role.BANK)
-    asset = make_asset(session, factory.org(OrgKind.ENTERPRISE).id)
+    asset = make_asset(session, factory.org(OrgKind.ENTERPRISE).id, **LOT_ASSET)
     notice = start - timedelta(days=30)
     listing = service.create_listing(
         session, bank, asset_id=asset.id, source=ListingSource.DEFAULT, valuation=D("1000000"),

@@ -3,7 +3,7 @@ concurrency (see docs/security.md, V2)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 
@@ -15,11 +15,11 @@ from tests.races import TARGETS, count, private_app, widen_window
 
 def _owner_and_asset(app):
     from market.db import db
-    from tests.exchange.test_disposal import asset_of
+    from tests.factories import make_asset
 
     with app.app_context():
         owner = Factory(db.session).user(Role.ENTERPRISE)
-        asset = asset_of(db.session, owner.organisation)
+        asset = make_asset(db.session, owner.organisation, filing_date=date(2017, 5, 2))
         db.session.commit()
         return owner.email, asset.id
 
@@ -51,13 +51,13 @@ def test_a_draft_submitted_twice_at_once_is_submitted_once(make_app, target, mon
     from market.db import db, utcnow
     from market.exchange import service
     from market.exchange.models import ListingSource
-    from tests.exchange.conftest import make_asset
+    from tests.factories import LOT_ASSET, make_asset
 
     app = private_app(make_app, target)
     with app.app_context():
         f = Factory(db.session)
         staff = f.user(Role.STAFF)
-        asset = make_asset(db.session, f.org(OrgKind.ENTERPRISE).id)
+        asset = make_asset(db.session, f.org(OrgKind.ENTERPRISE).id, **LOT_ASSET)
         now = utcnow()
         terms = {k: v for k, v in _listing_body(asset.id).items() if k not in ("asset_id", "kind")}
         listing = service.create_listing(db.session, staff, asset_id=asset.id, source=ListingSource.DEFAULT, now=now,

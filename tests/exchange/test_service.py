@@ -8,7 +8,7 @@ from market.errors import Conflict, Forbidden, InvalidInput
 from market.exchange import service
 from market.exchange.models import DepositStatus, LedgerEntry, ListingStatus, PreemptionKind
 from tests.conftest import NOW
-from tests.exchange.conftest import CHECKED, build_lot
+from tests.factories import CHECKED, build_lot
 
 
 def bidder_with_deposit(session, factory, listing, now=NOW):
@@ -32,8 +32,8 @@ def test_review_needs_full_checklist(session, factory):
 def test_review_refused_when_checklist_incomplete(session, factory):
     bank = factory.user(Role.BANK)
     staff = factory.user(Role.STAFF)
-    from tests.exchange.conftest import make_asset
-    asset = make_asset(session)
+    from tests.factories import LOT_ASSET, make_asset
+    asset = make_asset(session, **LOT_ASSET)
     listing = service.create_listing(
         session, bank, asset_id=asset.id, source=service.ListingSource.DEFAULT, valuation=D("100"),
         starting_price=D("70"), increment=D("1"), deposit_amount=D("5"), notice_starts_at=NOW,
@@ -45,8 +45,8 @@ def test_review_refused_when_checklist_incomplete(session, factory):
 
 def test_invalid_terms_refused(session, factory):
     bank = factory.user(Role.BANK)
-    from tests.exchange.conftest import make_asset
-    asset = make_asset(session)
+    from tests.factories import LOT_ASSET, make_asset
+    asset = make_asset(session, **LOT_ASSET)
     with pytest.raises(InvalidInput, match="70%"):
         service.create_listing(
             session, bank, asset_id=asset.id, source=service.ListingSource.DEFAULT, valuation=D("100"),
@@ -212,8 +212,7 @@ def test_demo_step(at_now, session, factory):
     from market.exchange.demo import demo_step
     from market.ip.models import PledgeState
     from market.valuations import service as valuations
-    from tests.exchange.conftest import make_asset
-    from tests.valuations.conftest import vinput
+    from tests.factories import LOT_ASSET, make_asset, vinput
 
     for email, role in [("staff@demo.cq", Role.STAFF), ("bank@demo.cq", Role.BANK), ("bidder@demo.cq", Role.BIDDER),
                         ("bidder2@demo.cq", Role.BIDDER)]:
@@ -221,7 +220,7 @@ def test_demo_step(at_now, session, factory):
     owner = factory.user(Role.ENTERPRISE, email="enterprise2@demo.cq").organisation  # the demo's seller
     valuer = factory.user(Role.VALUER)
     for _ in range(3):
-        asset = make_asset(session, owner.id)
+        asset = make_asset(session, owner.id, **LOT_ASSET)
         asset.pledge_state = PledgeState.FREE  # the demo sells free patents (make_asset's are pledged)
         valuations.create_valuation(session, valuer, vinput(asset), at_now, issue=True)
     lines = []

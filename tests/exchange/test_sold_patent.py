@@ -19,11 +19,11 @@ from market.needs import service as needs
 from market.needs.models import NeedStatus
 from market.needs.rules import REVIEW_CHECKLIST
 from tests.conftest import NOW, login
-from tests.exchange.conftest import CHECKED, make_asset
+from tests.factories import CHECKED, LOT_ASSET, make_asset
 
 
 def _free(session, owner_user):
-    asset = make_asset(session, owner_user.organisation_id)
+    asset = make_asset(session, owner_user.organisation_id, **LOT_ASSET)
     asset.pledge_state = PledgeState.FREE
     session.flush()
     return asset

@@ -17,7 +17,7 @@ from market.ip.models import IpAsset, IpKind, LegalStatus, PledgeState, SavedSea
 from market.valuations.models import ValuationMethod, ValueType
 from market.valuations.service import ValuationInput, create_valuation
 from tests.conftest import NOW, PASSWORD, Factory
-from tests.loans.conftest import confirmed_loan
+from tests.factories import confirmed_loan
 
 
 @pytest.fixture

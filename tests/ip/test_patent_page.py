@@ -9,7 +9,7 @@ from market.accounts.models import OrgKind, Role
 from market.valuations.models import ValuationMethod, ValueType
 from market.valuations.service import ValuationInput, create_valuation
 from tests.conftest import NOW, login
-from tests.loans.conftest import confirmed_loan, make_asset
+from tests.factories import confirmed_loan, make_asset
 
 
 def test_patent_page_lists_pledges_and_valuations(client, session, factory):

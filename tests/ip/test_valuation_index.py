@@ -11,7 +11,7 @@ from market.ip.indexing import drain, get_backend
 from market.valuations.models import ValuationMethod, ValueType
 from market.valuations.service import ValuationInput, create_valuation, withdraw_valuation
 from tests.conftest import NOW, PASSWORD, Factory
-from tests.loans.conftest import make_asset
+from tests.factories import make_asset
 
 
 def test_valuation_band_facet_and_sort_follow_issued_reports(at_now, make_app, tmp_path):

@@ -67,7 +67,7 @@ def _token(client, user):
 
 
 def test_loans_api_flow(client, world):
-    from tests.loans.conftest import enterprise_user
+    from tests.factories import enterprise_user
 
     bank = _token(client, world.bank_user)
     staff = _token(client, world.staff)
@@ -127,7 +127,7 @@ def _race(app):
     from market.db import db
     from market.loans.signing import confirm_loan, sign_loan
     from tests.conftest import Factory
-    from tests.loans.conftest import make_asset, run_together
+    from tests.factories import make_asset, run_together
 
     with app.app_context():
         f = Factory(db.session)

@@ -18,7 +18,7 @@ def _race(app):
     from market.loans import claims, default, fund
     from market.loans.models import CompensationClaim, LedgerTxn
     from tests.conftest import Factory
-    from tests.loans.conftest import confirmed_loan, make_asset
+    from tests.factories import confirmed_loan, make_asset
 
     with app.app_context():
         f = Factory(db.session)

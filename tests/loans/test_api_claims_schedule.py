@@ -11,15 +11,11 @@ import pytest
 from sqlalchemy import func, select
 
 from market.accounts.models import OrgKind, Role
-from market.api.auth import issue_token
 from market.audit.models import AuditEntry
 from market.loans import claims, default, repayments, schedule
 from market.loans.models import CompensationClaim, LedgerTxn, Repayment
 from tests.conftest import NOW
-
-
-def bearer(session, user) -> dict:
-    return {"Authorization": f"Bearer {issue_token(session, user, 'test', 'read write', NOW)[1]}"}
+from tests.factories import bearer
 
 
 def audits(session, action: str, entity_id) -> int:

@@ -25,8 +25,7 @@ def seed(session):
     from market.exchange import service as exchange
     from market.loans import claims, default, repayments
     from tests.conftest import Factory
-    from tests.exchange.conftest import CHECKED, build_lot
-    from tests.loans.conftest import confirmed_loan, make_asset
+    from tests.factories import CHECKED, build_lot, confirmed_loan, make_asset
 
     f = Factory(session)
     bank, staff, bidder = f.user(Role.BANK), f.user(Role.STAFF), f.user(Role.BIDDER)

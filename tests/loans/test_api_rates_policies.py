@@ -6,15 +6,10 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from market.accounts.models import Role
-from market.api.auth import issue_token
 from market.audit.models import AuditEntry
 from market.loans.policy import Policy
 from market.loans.rates import ReferenceRate
-from tests.conftest import NOW
-
-
-def bearer(session, user) -> dict:
-    return {"Authorization": f"Bearer {issue_token(session, user, 'test', 'read write', NOW)[1]}"}
+from tests.factories import bearer
 
 
 def count(session, model) -> int:

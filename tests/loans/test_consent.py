@@ -21,7 +21,7 @@ from market.ip.models import PledgeState
 from market.loans import claims, default, schedule, signing
 from market.loans.models import CompensationClaim, Loan, LoanStatus, Pledge
 from tests.conftest import NOW, PASSWORD, post_at_once
-from tests.loans.conftest import enterprise_user, run_together
+from tests.factories import enterprise_user, run_together
 
 D = Decimal
 
@@ -159,7 +159,7 @@ def test_a_loan_from_an_accepted_offer_cannot_be_backdated_before_the_acceptance
     """The accepted offer is the enterprise's consent to those terms from that day: a bank that signs it with an
     earlier date (to make instalments overdue at once) is refused."""
     from market.needs import docking
-    from tests.needs.conftest import NeedsKit
+    from tests.factories import NeedsKit
 
     kit = NeedsKit(session, factory)
     ent = kit.enterprise()
@@ -198,7 +198,7 @@ def _pending_loan_with_two_users(app):
     Returns the loan's id, the two users as (id, e-mail) pairs and the patent's id."""
     from market.db import db
     from tests.conftest import Factory
-    from tests.loans.conftest import make_asset
+    from tests.factories import make_asset
 
     with app.app_context():
         f = Factory(db.session)

@@ -20,8 +20,7 @@ from market.needs import docking
 from market.needs.models import NeedStatus
 from market.outbox import SearchOutbox
 from tests.conftest import NOW, login
-from tests.loans.conftest import confirmed_loan, run_together
-from tests.needs.conftest import NeedsKit
+from tests.factories import NeedsKit, confirmed_loan, run_together
 
 SIGNED = date(2026, 12, 1)
 AT = datetime(2026, 12, 1, 9)

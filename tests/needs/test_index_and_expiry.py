@@ -15,7 +15,7 @@ from market.needs import browse, docking, indexing, service
 from market.needs.models import NeedStatus
 from market.outbox import SearchOutbox
 from tests.conftest import NOW, PASSWORD, Factory, login
-from tests.needs.conftest import NeedsKit
+from tests.factories import NeedsKit, make_asset
 from tests.outbox.engines import ENGINES, app_search_settings
 
 
@@ -40,7 +40,7 @@ def test_needs_index_story(make_app, search_config):
         battery = kit.published_need(ent, staff, title="动力电池回收中试线", purpose="建设梯次利用与拆解中试线")
         robot = kit.published_need(kit.enterprise(), staff, title="协作机器人关节模组量产",
                                    purpose="采购精密减速器", amount=Decimal("800000"))
-        draft_assets = [kit.asset(ent.organisation)]
+        draft_assets = [make_asset(kit.session, ent.organisation)]
         service.create_need(session, ent, kit.data(draft_assets, title="电池材料草稿"), NOW)
         session.commit()
         assert _outbox(session) >= 2

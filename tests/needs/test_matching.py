@@ -8,6 +8,7 @@ from types import SimpleNamespace as NS
 from market.accounts.models import Role
 from market.ip.models import IpKind
 from market.needs import browse, matching
+from tests.factories import make_asset
 
 
 def need(**over):
@@ -66,7 +67,7 @@ def test_browse_filters_and_counts(session, kit, factory):
     from market.needs import service
     from tests.conftest import NOW
 
-    service.create_need(session, draft_owner, kit.data([kit.asset(draft_owner.organisation,
+    service.create_need(session, draft_owner, kit.data([make_asset(kit.session, draft_owner.organisation,
                                                                   kind=IpKind.DESIGN)]), NOW)
     result = browse.browse_needs(session, {})
     ids = {n.id for n in result.items}

@@ -15,6 +15,7 @@ from market.needs.rules import working_days_left
 from market.notices.models import Notice
 from market.notices.service import notices_for, text_of, todos_for, unread_count
 from tests.conftest import NOW, login
+from tests.factories import make_asset
 
 
 def _texts(session, user):
@@ -109,7 +110,7 @@ def test_review_tells_the_enterprise_and_names_the_missing_checks(session, facto
     enterprise = kit.enterprise()
     need = kit.published_need(enterprise)
     assert f"Your financing need “{need.title}” was published." in _texts(session, enterprise)
-    asset = kit.asset(enterprise.organisation)
+    asset = make_asset(kit.session, enterprise.organisation)
     draft = service.create_need(session, enterprise, kit.data([asset]), NOW, submit=True)
     with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
         try:

@@ -10,7 +10,7 @@ from market.accounts.models import Role
 from market.needs import service
 from market.needs.models import NeedAsset
 from tests.conftest import Factory, post_at_once
-from tests.needs.conftest import NeedsKit
+from tests.factories import NeedsKit, make_asset
 from tests.races import TARGETS, count, private_app, widen_window
 
 
@@ -23,7 +23,7 @@ def test_two_needs_offering_one_asset_at_once_make_one(make_app, target, monkeyp
     with app.app_context():
         f = Factory(db.session)
         user = f.user(Role.ENTERPRISE)
-        asset_id = NeedsKit(db.session, f).asset(user.organisation).id
+        asset_id = make_asset(db.session, user.organisation).id
         db.session.commit()
         email = user.email
     body = {"title": "锂电池产线扩产", "amount": "3000000", "term_months": 12, "purpose": "购置涂布设备",
@@ -43,7 +43,8 @@ def _published_need(app):
         f = Factory(db.session)
         kit = NeedsKit(db.session, f)
         user = f.user(Role.ENTERPRISE)
-        need = service.create_need(db.session, user, kit.data([kit.asset(user.organisation)]), utcnow(), submit=True)
+        need = service.create_need(db.session, user, kit.data([make_asset(db.session, user.organisation)]), utcnow(),
+                                   submit=True)
         service.review_need(db.session, f.user(Role.STAFF), need.id, True, {k: True for k, _ in REVIEW_CHECKLIST},
                             None, utcnow())
         db.session.commit()

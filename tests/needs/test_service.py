@@ -16,7 +16,7 @@ from market.needs import docking, service
 from market.needs.models import ClaimStatus, Need, NeedAsset, NeedStatus, OfferStatus
 from market.needs.rules import add_working_days
 from tests.conftest import NOW
-from tests.needs.conftest import all_ticks
+from tests.factories import all_ticks, make_asset
 
 
 def counts(session):
@@ -27,8 +27,8 @@ def counts(session):
 
 def test_post_submit_publish_classifies_and_audits(session, kit, factory):
     ent = kit.enterprise()
-    a1 = kit.asset(ent.organisation, ipc=("H01M10/0525",))
-    a2 = kit.asset(ent.organisation, kind=IpKind.UTILITY_MODEL, ipc=("B60L11/18",))
+    a1 = make_asset(kit.session, ent.organisation, ipc=("H01M10/0525",))
+    a2 = make_asset(kit.session, ent.organisation, kind=IpKind.UTILITY_MODEL, ipc=("B60L11/18",))
     need = service.create_need(session, ent, kit.data([a1, a2]), NOW)
     assert need.status is NeedStatus.DRAFT
     service.submit_need(session, ent, need.id, NOW)
@@ -46,7 +46,7 @@ def test_post_submit_publish_classifies_and_audits(session, kit, factory):
 
 def test_reject_with_reason_then_fix_and_resubmit(session, kit, factory):
     ent = kit.enterprise()
-    asset = kit.asset(ent.organisation)
+    asset = make_asset(kit.session, ent.organisation)
     staff = factory.user(Role.STAFF)
     need = service.create_need(session, ent, kit.data([asset]), NOW, submit=True)
     with pytest.raises(InvalidInput):
@@ -67,15 +67,15 @@ def test_reject_with_reason_then_fix_and_resubmit(session, kit, factory):
 ])
 def test_asset_refusals_leave_nothing_written(session, kit, factory, case, error):
     ent = kit.enterprise()
-    good = kit.asset(ent.organisation)
+    good = make_asset(kit.session, ent.organisation)
     other = factory.org("enterprise")
     bad = {
-        "other_org": lambda: kit.asset(other),
-        "trademark": lambda: kit.asset(ent.organisation, kind=IpKind.TRADEMARK),
-        "pledged": lambda: kit.asset(ent.organisation, pledge=PledgeState.PLEDGED),
-        "in_disposal": lambda: kit.asset(ent.organisation, pledge=PledgeState.IN_DISPOSAL),
-        "frozen": lambda: kit.asset(ent.organisation, frozen=True),
-        "lapsed": lambda: kit.asset(ent.organisation, status=LegalStatus.LAPSED),
+        "other_org": lambda: make_asset(kit.session, other),
+        "trademark": lambda: make_asset(kit.session, ent.organisation, kind=IpKind.TRADEMARK),
+        "pledged": lambda: make_asset(kit.session, ent.organisation, pledge_state=PledgeState.PLEDGED),
+        "in_disposal": lambda: make_asset(kit.session, ent.organisation, pledge_state=PledgeState.IN_DISPOSAL),
+        "frozen": lambda: make_asset(kit.session, ent.organisation, frozen=True),
+        "lapsed": lambda: make_asset(kit.session, ent.organisation, status=LegalStatus.LAPSED),
         "nothing": lambda: None,
         "unknown": lambda: None,
     }[case]()
@@ -88,7 +88,7 @@ def test_asset_refusals_leave_nothing_written(session, kit, factory, case, error
 
 def test_an_asset_is_offered_by_one_open_need_at_a_time(session, kit):
     ent = kit.enterprise()
-    asset = kit.asset(ent.organisation)
+    asset = make_asset(kit.session, ent.organisation)
     service.create_need(session, ent, kit.data([asset]), NOW)
     before = counts(session)
     with pytest.raises(Conflict, match="already offered"):
@@ -99,7 +99,7 @@ def test_an_asset_is_offered_by_one_open_need_at_a_time(session, kit):
 def test_unverified_enterprise_and_banks_cannot_post(session, kit, factory):
     pending = factory.org("enterprise", status=OrgStatus.PENDING)
     ent = factory.user(Role.ENTERPRISE, org=pending)
-    asset = kit.asset(pending)
+    asset = make_asset(kit.session, pending)
     with pytest.raises(Forbidden):
         service.create_need(session, ent, kit.data([asset]), NOW)
     with pytest.raises(Forbidden):
@@ -108,7 +108,7 @@ def test_unverified_enterprise_and_banks_cannot_post(session, kit, factory):
 
 def test_bank_never_sees_unpublished_needs(session, kit, factory):
     ent = kit.enterprise()
-    need = service.create_need(session, ent, kit.data([kit.asset(ent.organisation)]), NOW)
+    need = service.create_need(session, ent, kit.data([make_asset(kit.session, ent.organisation)]), NOW)
     bank = factory.user(Role.BANK)
     other_ent = kit.enterprise()
     for who in (bank, other_ent, None):
@@ -170,7 +170,7 @@ def test_escalation_after_five_working_days_once(session, kit, factory):
     friday = datetime(2026, 11, 27, 16, 0)
     ent = kit.enterprise()
     staff = factory.user(Role.STAFF)
-    need = service.create_need(session, ent, kit.data([kit.asset(ent.organisation)]), friday, submit=True)
+    need = service.create_need(session, ent, kit.data([make_asset(kit.session, ent.organisation)]), friday, submit=True)
     service.review_need(session, staff, need.id, True, all_ticks(), None, friday)
     answered = kit.published_need()
     answered.published_at = friday

@@ -11,6 +11,7 @@ from market.accounts.models import Role
 from market.ip.models import IpKind
 from market.needs.models import Claim, Need, NeedStatus, Offer, OfferStatus
 from tests.conftest import login
+from tests.factories import make_asset
 
 
 def switch(client, user):
@@ -22,8 +23,9 @@ def test_story_post_publish_browse_match_claim_offer_accept(client, session, fac
     ent = factory.user(Role.ENTERPRISE)
     staff = factory.user(Role.STAFF)
     bank = factory.user(Role.BANK)
-    p1 = kit.asset(ent.organisation, title="一种高镍正极材料的制备方法", ipc=("H01M4/525",))
-    p2 = kit.asset(ent.organisation, kind=IpKind.UTILITY_MODEL, title="一种电池模组散热结构", ipc=("H01M10/613",))
+    p1 = make_asset(kit.session, ent.organisation, title="一种高镍正极材料的制备方法", ipc=("H01M4/525",))
+    p2 = make_asset(kit.session, ent.organisation, kind=IpKind.UTILITY_MODEL, title="一种电池模组散热结构",
+                    ipc=("H01M10/613",))
 
     login(client, ent)
     page = client.get("/needs/new").get_data(as_text=True)
@@ -85,7 +87,7 @@ def test_story_post_publish_browse_match_claim_offer_accept(client, session, fac
 
 def test_rejected_need_shows_why_and_can_be_fixed(client, session, factory, kit):
     ent = factory.user(Role.ENTERPRISE)
-    asset = kit.asset(ent.organisation)
+    asset = make_asset(kit.session, ent.organisation)
     from market.needs import service
     from tests.conftest import NOW
 
@@ -106,7 +108,7 @@ def test_rejected_need_shows_why_and_can_be_fixed(client, session, factory, kit)
 
 def test_refused_post_shows_message_and_saves_nothing(client, session, factory, kit):
     ent = factory.user(Role.ENTERPRISE)
-    mark = kit.asset(ent.organisation, kind=IpKind.TRADEMARK, title="渝新商标")
+    mark = make_asset(kit.session, ent.organisation, kind=IpKind.TRADEMARK, title="渝新商标")
     login(client, ent)
     response = client.post("/needs/new", data={
         "title": "商标质押", "amount": "1000000", "term_months": "12", "max_rate_pct": "6",
@@ -133,7 +135,7 @@ def test_other_enterprises_drafts_are_404(client, session, factory, kit):
     from tests.conftest import NOW
 
     owner = factory.user(Role.ENTERPRISE)
-    need = service.create_need(session, owner, kit.data([kit.asset(owner.organisation)]), NOW)
+    need = service.create_need(session, owner, kit.data([make_asset(kit.session, owner.organisation)]), NOW)
     login(client, factory.user(Role.ENTERPRISE))
     assert client.get(f"/needs/{need.id}").status_code == 404
     assert client.get(f"/needs/{need.id}/edit").status_code == 404

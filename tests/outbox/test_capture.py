@@ -21,7 +21,7 @@ from market.ip.models import PledgeState
 from market.loans import default, repayments, signing
 from market.needs import docking
 from tests.conftest import NOW, PASSWORD, Factory
-from tests.needs.conftest import NeedsKit
+from tests.factories import NeedsKit, make_asset
 
 SIGNED = date(2026, 12, 1)
 AT = datetime(2026, 12, 1, 9)
@@ -122,7 +122,7 @@ def test_an_index_of_another_database_is_rebuilt_and_never_answers(make_app, tmp
         kit = NeedsKit(db.session, Factory(db.session))
         org = kit.enterprise().organisation
         for n in range(5):
-            kit.asset(org, title=f"第一个数据库的专利{n}")
+            make_asset(kit.session, org, title=f"第一个数据库的专利{n}")
         db.session.commit()
         indexing.reindex(db.session, indexing.get_backend())
         db.session.commit()
@@ -131,7 +131,7 @@ def test_an_index_of_another_database_is_rebuilt_and_never_answers(make_app, tmp
     with second.app_context():
         factory = Factory(db.session)
         kit = NeedsKit(db.session, factory)
-        mine = kit.asset(kit.enterprise().organisation, title="第二个数据库的储能电池")
+        mine = make_asset(kit.session, kit.enterprise().organisation, title="第二个数据库的储能电池")
         bank = factory.user(Role.BANK)
         db.session.commit()
         email, mine_id = bank.email, mine.id

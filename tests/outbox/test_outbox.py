@@ -19,7 +19,7 @@ from market.needs.models import Need
 from market.outbox import SearchOutbox
 from search import Schema, SearchQuery, make_backend
 from tests.conftest import NOW, Factory
-from tests.needs.conftest import NeedsKit
+from tests.factories import NeedsKit, make_asset
 from tests.outbox.engines import ENGINES, app_search_settings, drop_indexes, elasticsearch_url, new_prefix
 
 TOYS = Schema("toys", text_fields={"title": 1.0}, keyword_fields=("colour",))
@@ -184,7 +184,8 @@ def test_search_sync_and_reindex_cover_patents_and_needs(make_app, search_config
     with down.app_context():
         kit = NeedsKit(db.session, Factory(db.session))
         need = kit.published_need(title="动力电池回收中试线")  # with two pledgeable assets
-        asset = kit.asset(need.org, title="一种动力电池回收方法")  # queued by the session hook, like the need
+        # queued by the session hook, like the need
+        asset = make_asset(db.session, need.org, title="一种动力电池回收方法")
         db.session.commit()
         need_id, asset_id = need.id, asset.id
         assert _outbox_counts(db.session) == {"needs": 1, "patents": 3}  # one row per document and transaction

@@ -14,7 +14,7 @@ from market.db import db
 from market.exchange import service
 from market.exchange.models import Deposit, DepositStatus, LedgerEntry, Listing, ListingStatus
 from tests.conftest import Factory
-from tests.exchange.conftest import build_lot
+from tests.factories import build_lot
 from tests.reliability.helpers import run_market
 from tests.service.helpers import wall_now
 

@@ -19,7 +19,7 @@ from market.db import db
 from market.exchange import service
 from market.exchange.models import Listing, ListingStatus
 from tests.conftest import NOW, Factory
-from tests.exchange.conftest import build_lot
+from tests.factories import build_lot
 from tests.service.helpers import Server, wall_now
 
 

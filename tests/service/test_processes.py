@@ -19,7 +19,7 @@ from market.db import db
 from market.exchange import service
 from market.exchange.models import Bid, Listing, ListingStatus
 from tests.conftest import PASSWORD, PG_URL, REQUIRE_SERVICES, Factory
-from tests.exchange.conftest import build_lot
+from tests.factories import build_lot
 from tests.service.helpers import Server, redis_url, wall_now
 
 

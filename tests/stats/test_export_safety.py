@@ -27,7 +27,7 @@ def hostile_bank(session, factory):
                     created_at=NOW, updated_at=NOW)
     session.add(asset)
     session.flush()
-    from tests.loans.conftest import confirmed_loan
+    from tests.factories import confirmed_loan
 
     confirmed_loan(session, bank, enterprise, principal=Decimal("1234567.89"), annual_rate=Decimal("0.0500"),
                    term_months=12, asset_ids=[asset.id], signed_on=date(2016, 5, 1), now=NOW,

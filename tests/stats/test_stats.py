@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from market.accounts.models import Organisation, OrgKind, OrgStatus, Role
-from market.ip.models import IpAsset, IpKind, LegalStatus, PledgeState
+from market.ip.models import IpAsset, IpKind, LegalStatus
 from market.loans.claims import approve_claim, assemble_claim
 from market.loans.default import declare_default
 from market.loans.models import Loan
@@ -19,18 +19,9 @@ from market.needs.models import Need, NeedStatus
 from market.stats import figures
 from market.stats.chart import bar_chart
 from tests.conftest import NOW
-from tests.loans.conftest import confirmed_loan
+from tests.factories import confirmed_loan, make_asset
 
 _n = count(1)
-
-
-def make_asset(session, owner, kind=IpKind.INVENTION, status=LegalStatus.GRANTED) -> IpAsset:
-    n = next(_n)
-    asset = IpAsset(kind=kind, application_number=f"2099{n:08d}S", title=f"统计测试专利{n}", owner_org_id=owner.id,
-                    legal_status=status, pledge_state=PledgeState.FREE, created_at=NOW, updated_at=NOW)
-    session.add(asset)
-    session.flush()
-    return asset
 
 
 def make_need(session, org, status) -> Need:

@@ -6,26 +6,15 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
-import pytest
 from sqlalchemy import func, select
 
 from market.accounts.models import Role
-from market.api.auth import issue_token
 from market.audit.models import AuditEntry
 from market.exchange.models import Listing, ListingSource, ListingStatus
 from market.valuations import service
 from market.valuations.models import Valuation, ValuationStatus
 from tests.conftest import NOW
-from tests.valuations.conftest import PDF, make_asset, vinput
-
-
-@pytest.fixture
-def bearer(session):
-    def make(user, scopes="read write"):
-        _token, secret = issue_token(session, user, "test", scopes, NOW)
-        return {"Authorization": f"Bearer {secret}"}
-
-    return make
+from tests.factories import PDF, make_asset, vinput
 
 
 def fresh(session, valuation_id) -> Valuation:

@@ -11,7 +11,7 @@ from market.audit.models import AuditEntry
 from market.valuations import conflicts, experts
 from market.valuations.models import Consultation
 from tests.conftest import NOW, PASSWORD
-from tests.valuations.conftest import make_asset
+from tests.factories import make_asset
 
 
 def _token(client, user) -> dict:

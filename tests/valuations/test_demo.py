@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from market.accounts.models import Role
 from market.valuations.demo import demo_amount, demo_step
 from market.valuations.models import Consultation, ConsultationStatus, Valuation, ValuationStatus
-from tests.valuations.conftest import make_asset
+from tests.factories import make_asset
 
 
 def test_demo_step_is_deterministic_and_idempotent(session, factory):

@@ -16,7 +16,7 @@ from market.notices.models import Notice
 from market.valuations import conflicts, experts
 from market.valuations.models import Consultation, ConsultationStatus, Valuation, ValuationStatus, ValueType
 from tests.conftest import NOW, PASSWORD, login
-from tests.valuations.conftest import PDF, PNG, make_asset
+from tests.factories import PDF, PNG, make_asset
 
 
 def expert(session, factory, symbols, **kw):

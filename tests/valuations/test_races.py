@@ -8,8 +8,8 @@ from market.accounts.models import Role
 from market.valuations import service
 from market.valuations.models import Valuation, ValuationStatus
 from tests.conftest import Factory, post_at_once
+from tests.factories import make_asset, vinput
 from tests.races import TARGETS, count, private_app, widen_window
-from tests.valuations.conftest import make_asset, vinput
 
 
 @pytest.mark.parametrize("target", TARGETS)

@@ -10,7 +10,7 @@ from market.accounts.models import Role
 from market.valuations import files, service
 from market.valuations.models import Valuation
 from tests.conftest import NOW, login
-from tests.valuations.conftest import PDF, make_asset, vinput
+from tests.factories import PDF, make_asset, vinput
 
 
 def test_replaced_draft_pdf_is_deleted_from_disk(client, session, factory, uploads):

@@ -16,7 +16,7 @@ from market.valuations.accuracy import valuer_accuracy
 from market.valuations.labels import VALUE_TYPE_LABELS
 from market.valuations.models import Valuation, ValuationStatus, ValueType
 from tests.conftest import NOW
-from tests.valuations.conftest import PDF, PNG, make_asset, vinput
+from tests.factories import PDF, PNG, make_asset, vinput
 
 
 def test_the_six_value_types_of_the_paper():
