@@ -32,10 +32,17 @@ PID_FILE="$RUN_DIR/elasticsearch.pid"
 URL="http://127.0.0.1:$ES_PORT"
 ARTIFACT="org.elasticsearch.distribution.integ-test-zip:elasticsearch:$ES_VERSION:zip"
 
-log() { echo "[elasticsearch.sh] $*" >&2; }
+SERVICE=elasticsearch.sh
+CI_DEFAULT_COMMAND=start
+# shellcheck source=.ci/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 healthy() {
     curl -fsS --max-time 5 "$URL/_cluster/health" >/dev/null 2>&1
+}
+
+yellow() {
+    curl -fsS --max-time 5 "$URL/_cluster/health?wait_for_status=yellow&timeout=1s" >/dev/null 2>&1
 }
 
 fetch() {
@@ -100,7 +107,7 @@ as_server_user() {
     fi
 }
 
-start() {
+cmd_start() {
     if healthy; then
         log "already running and healthy"
         echo "$URL"
@@ -126,31 +133,24 @@ start() {
             return 1
         }
     fi
-    for _ in $(seq 1 120); do
-        if curl -fsS --max-time 5 "$URL/_cluster/health?wait_for_status=yellow&timeout=1s" >/dev/null 2>&1; then
-            log "healthy (version $ES_VERSION)"
-            echo "$URL"
-            return 0
-        fi
-        sleep 1
-    done
+    if ci_wait 120 1 until yellow; then
+        log "healthy (version $ES_VERSION)"
+        echo "$URL"
+        return 0
+    fi
     log "not healthy after 120 s; log tail:"
     tail -n 60 "$LOG_DIR/ip-pledge-market.log" "$RUN_DIR/stdout.log" 2>/dev/null >&2 || true
     return 1
 }
 
-stop() {
+cmd_stop() {
     if [[ -s "$PID_FILE" ]]; then
         local pid
         pid="$(cat "$PID_FILE")"
         if kill -0 "$pid" 2>/dev/null; then
             log "stopping pid $pid"
             kill "$pid"
-            for _ in $(seq 1 60); do
-                kill -0 "$pid" 2>/dev/null || break
-                sleep 1
-            done
-            kill -0 "$pid" 2>/dev/null && kill -9 "$pid"
+            ci_wait 60 1 while kill -0 "$pid" 2>/dev/null || kill -9 "$pid"
         fi
         rm -f "$PID_FILE"
     else
@@ -158,10 +158,8 @@ stop() {
     fi
 }
 
-case "${1:-start}" in
-    start) start ;;
-    stop) stop ;;
-    restart) stop; start ;;
-    status) if healthy; then echo "$URL"; else exit 1; fi ;;
-    *) echo "usage: $0 [start|stop|restart|status]" >&2; exit 2 ;;
-esac
+cmd_status() {
+    if healthy; then echo "$URL"; else exit 1; fi
+}
+
+ci_main "$@"

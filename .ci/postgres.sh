@@ -24,8 +24,9 @@ DB_PASSWORD=market
 DATABASES=(market_test market_test_2)
 LOG_FILE="/var/log/postgresql/postgresql-${PG_VERSION}-${PG_CLUSTER}.log"
 
-log() { printf '[postgres] %s\n' "$*" >&2; }
-die() { printf '[postgres] ERROR: %s\n' "$*" >&2; exit 1; }
+SERVICE=postgres
+# shellcheck source=.ci/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 as_postgres() { runuser -u postgres -- "$@"; }
 
@@ -52,15 +53,11 @@ is_ready() {
 }
 
 wait_ready() {
-    local deadline=$((SECONDS + PG_WAIT_SECONDS))
-    until is_ready; do
-        if ((SECONDS >= deadline)); then
-            log "not ready after ${PG_WAIT_SECONDS}s; last log lines:"
-            tail -n 30 "$LOG_FILE" >&2 2>/dev/null || true
-            die "PostgreSQL did not become ready on ${PG_HOST}:${PGPORT}"
-        fi
-        sleep 0.5
-    done
+    ci_wait "$PG_WAIT_SECONDS" 0.5 until is_ready || {
+        log "not ready after ${PG_WAIT_SECONDS}s; last log lines:"
+        tail -n 30 "$LOG_FILE" >&2 2>/dev/null || true
+        die "PostgreSQL did not become ready on ${PG_HOST}:${PGPORT}"
+    }
 }
 
 provision() {
@@ -128,11 +125,7 @@ cmd_stop() {
         log "not running"
     fi
     # Wait until the port is really closed so a following start/refusal test is deterministic.
-    local deadline=$((SECONDS + PG_WAIT_SECONDS))
-    while is_ready; do
-        ((SECONDS < deadline)) || die "still accepting connections after stop"
-        sleep 0.2
-    done
+    ci_wait "$PG_WAIT_SECONDS" 0.2 while is_ready || die "still accepting connections after stop"
 }
 
 cmd_status() {
@@ -144,25 +137,10 @@ cmd_status() {
     return 3
 }
 
-cmd_logs() {
-    local n="${1:-50}"
-    if [[ -r "$LOG_FILE" ]]; then
-        tail -n "$n" "$LOG_FILE"
-    else
-        log "no log file at ${LOG_FILE}"
-    fi
-}
+cmd_logs() { ci_logs "$LOG_FILE" "$@"; }
 
 cmd_url() {
     printf 'postgresql+psycopg://%s:%s@%s:%s/%s\n' "$DB_USER" "$DB_PASSWORD" "$PG_HOST" "$PGPORT" "${DATABASES[0]}"
 }
 
-case "${1:-}" in
-    start) cmd_start ;;
-    stop) cmd_stop ;;
-    restart) cmd_stop; cmd_start ;;
-    status) cmd_status ;;
-    logs) shift; cmd_logs "$@" ;;
-    url) cmd_url ;;
-    *) echo "usage: $0 {start|stop|restart|status|logs [N]|url}" >&2; exit 2 ;;
-esac
+ci_main "$@"

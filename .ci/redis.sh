@@ -17,8 +17,9 @@ REDIS_DIR="${REDIS_DIR:-/var/lib/redis-market-ci}"
 LOG_FILE="$REDIS_DIR/redis.log"
 PID_FILE="$REDIS_DIR/redis.pid"
 
-log() { printf '[redis] %s\n' "$*" >&2; }
-die() { printf '[redis] ERROR: %s\n' "$*" >&2; exit 1; }
+SERVICE=redis
+# shellcheck source=.ci/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 is_ready() {
     [[ "$(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null)" == "PONG" ]]
@@ -41,14 +42,10 @@ cmd_start() {
         --daemonize yes --pidfile "$PID_FILE" --logfile "$LOG_FILE" --dir "$REDIS_DIR" \
         --save '' --appendonly no --maxmemory 64mb --maxmemory-policy volatile-lru \
         || die "redis-server did not start"
-    local deadline=$((SECONDS + REDIS_WAIT_SECONDS))
-    until is_ready; do
-        if ((SECONDS >= deadline)); then
-            tail -n 30 "$LOG_FILE" >&2 2>/dev/null || true
-            die "Redis did not answer PING on 127.0.0.1:${REDIS_PORT}"
-        fi
-        sleep 0.2
-    done
+    ci_wait "$REDIS_WAIT_SECONDS" 0.2 until is_ready || {
+        tail -n 30 "$LOG_FILE" >&2 2>/dev/null || true
+        die "Redis did not answer PING on 127.0.0.1:${REDIS_PORT}"
+    }
     log "ready: $(cmd_url)"
 }
 
@@ -59,11 +56,7 @@ cmd_stop() {
     else
         log "not running"
     fi
-    local deadline=$((SECONDS + REDIS_WAIT_SECONDS))
-    while is_ready; do
-        ((SECONDS < deadline)) || die "still answering after shutdown"
-        sleep 0.2
-    done
+    ci_wait "$REDIS_WAIT_SECONDS" 0.2 while is_ready || die "still answering after shutdown"
 }
 
 cmd_status() {
@@ -76,21 +69,10 @@ cmd_status() {
     return 3
 }
 
-cmd_logs() {
-    local n="${1:-50}"
-    if [[ -r "$LOG_FILE" ]]; then tail -n "$n" "$LOG_FILE"; else log "no log file at ${LOG_FILE}"; fi
-}
+cmd_logs() { ci_logs "$LOG_FILE" "$@"; }
 
 cmd_url() {
     printf 'redis://127.0.0.1:%s/0\n' "$REDIS_PORT"
 }
 
-case "${1:-}" in
-    start) cmd_start ;;
-    stop) cmd_stop ;;
-    restart) cmd_stop; cmd_start ;;
-    status) cmd_status ;;
-    logs) shift; cmd_logs "$@" ;;
-    url) cmd_url ;;
-    *) echo "usage: $0 {start|stop|restart|status|logs [N]|url}" >&2; exit 2 ;;
-esac
+ci_main "$@"
