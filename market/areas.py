@@ -9,6 +9,16 @@ Each area is a subpackage `market/<area>/` with an `area.py` module that may def
 - `panels`: [(label, fn(session))] for the staff console
 - `todos`: [(roles, fn(session, user, now) -> [market.notices.service.Todo])] for the workspace to-do list
 - `commands`: [(group name or None, click command)]; groups: import, search, auctions, bulletin
+- `patent_sections`: [(position, fn(session, viewer, asset) -> Markup)]: cards the patent page (ip) shows below its
+  own, by position (loans: the pledge history, exchange: the transfers, valuations: the reports)
+- `patent_details`: [(name, marshmallow field, fn(session, viewer, asset) -> value)]: what `GET /api/v1/patents/{id}`
+  adds under `name` (loans: `pledges`, valuations: `valuations`); the field documents and dumps the value
+- `patent_values`: [(name, fn(session, today) -> {asset_id: value})]: fields every patent index document adds, loaded
+  once per batch (valuations: `valuation`, the latest report in force)
+- `asset_lenders`: [fn(session, asset_id) -> org ids]: the banks holding an active pledge on an asset (loans), for
+  the valuers' conflict-of-interest rule
+- `asset_sales`: [fn(session) -> [market.valuations.accuracy.Sale]]: the lots sold at a price (exchange), which
+  valuer accuracy is measured against
 - `demo_step(echo)`: loads the area's demo data (called in ORDER by `market demo`)
 - `init_app(app)`: anything else (filters, hooks)
 

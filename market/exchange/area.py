@@ -12,6 +12,7 @@ from market.exchange import (
 from market.exchange.api import blp
 from market.exchange.commands import tick_command
 from market.exchange.demo import demo_step  # noqa: F401
+from market.exchange.sections import asset_sales, patent_sections  # noqa: F401
 from market.exchange.service import tick
 from market.exchange.todos import TODOS
 from market.exchange.views import exchange_bp

@@ -8,12 +8,12 @@ from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
-from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from market.accounts.models import Role
 from market.api.auth import api_user
 from market.api.fields import UtcDateTime
+from market.areas import collect
 from market.db import db, utcnow
 from market.errors import DomainError, InvalidInput
 from market.ip import finder, saved, service
@@ -81,32 +81,17 @@ class PledgeableOut(Schema):
     remaining_months = fields.Integer(allow_none=True)
 
 
-class PledgeRecordOut(Schema):
-    registration_number = fields.String()
-    registered_on = fields.Date()
-    bank = fields.String(allow_none=True, metadata={"description": "the pledgee bank"})
-    active = fields.Boolean()
-    released_at = UtcDateTime(allow_none=True)
-
-
-class AssetValuationOut(Schema):
-    id = fields.Integer()
-    status = fields.String()
-    value_type = fields.String()
-    amount = fields.Decimal(as_string=True)
-    valuation_date = fields.Date()
-    valid_until = fields.Date()
-    agency = fields.String()
-
-
-class PatentDetailOut(PatentOut):
+class PatentOwnDetailOut(PatentOut):
     abstract = fields.String(allow_none=True)
     inventors = fields.String(allow_none=True)
     pledgeable = fields.Nested(PledgeableOut)
-    pledges = fields.List(fields.Nested(PledgeRecordOut), metadata={
-        "description": "pledge registrations on this platform (public record), newest first"})
-    valuations = fields.List(fields.Nested(AssetValuationOut), metadata={
-        "description": "the valuation reports the caller may read, newest first (details: /valuations/{id})"})
+
+
+# One patent: its own details and what higher areas add (the `patent_details` contributions, read when the API is
+# registered: market/ip/area.py imports this module only then).
+DETAILS = collect("patent_details")
+PatentDetailOut = PatentOwnDetailOut.from_dict({name: field for name, field, _read in DETAILS},
+                                               name="PatentDetailOut")
 
 
 def _item(asset, today: date, highlight: dict[str, str] | None = None) -> dict:
@@ -115,24 +100,6 @@ def _item(asset, today: date, highlight: dict[str, str] | None = None) -> dict:
     for key in ("filing_date", "grant_date", "expiry_date"):
         item[key] = date.fromisoformat(item[key]) if item[key] else None
     return item
-
-
-def _pledges(asset_id: int) -> list[dict]:
-    from market.loans.models import Pledge
-
-    rows = db.session.scalars(select(Pledge).where(Pledge.asset_id == asset_id)
-                              .order_by(Pledge.registered_on.desc(), Pledge.id.desc()))
-    return [{"registration_number": p.registration_number, "registered_on": p.registered_on,
-             "bank": p.loan.bank.name if p.loan.bank else None, "active": p.active, "released_at": p.released_at}
-            for p in rows]
-
-
-def _valuations(actor, asset_id: int) -> list[dict]:
-    from market.valuations.service import visible_valuations
-
-    return [{"id": v.id, "status": v.status.value, "value_type": v.value_type.value, "amount": v.amount,
-             "valuation_date": v.valuation_date, "valid_until": v.valid_until, "agency": v.agency.name}
-            for v in visible_valuations(db.session, actor, asset_id)]
 
 
 class SearchUnavailableError(DomainError):
@@ -182,10 +149,10 @@ class PatentItem(MethodView):
         result = service.pledgeable(asset, today=today, term_months=term, margin_months=margin,
                                     eligible_kinds=service.eligible_kinds_in_force(db.session, today))
         item = _item(asset, today)
-        item.update(abstract=asset.abstract, inventors=asset.inventors, pledges=_pledges(asset.id),
-                    valuations=_valuations(actor, asset.id),
+        item.update(abstract=asset.abstract, inventors=asset.inventors,
                     pledgeable={"ok": result.ok, "reasons": result.reasons, "term_months": term,
                                 "margin_months": margin, "remaining_months": result.remaining_months})
+        item.update({name: read(db.session, actor, asset) for name, _field, read in DETAILS})
         return item
 
 

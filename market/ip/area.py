@@ -18,14 +18,17 @@ def _blueprints():
     return [ip_bp]
 
 
-def _api_blueprints():
-    from market.ip.api import blp
+def __getattr__(name: str):
+    """`api_blueprints`, read by the core once every area is loaded: the patent API's detail schema is made of the
+    other areas' `patent_details` contributions, so market.ip.api is imported only then."""
+    if name == "api_blueprints":
+        from market.ip.api import blp
 
-    return [blp]
+        return [blp]
+    raise AttributeError(name)
 
 
 blueprints = _blueprints()
-api_blueprints = _api_blueprints()
 nav = [
     ("ip.search", _l("Patent search"), {Role.BANK, Role.STAFF, Role.ENTERPRISE, Role.VALUER, Role.GUARANTOR,
                                          Role.INSURER}),

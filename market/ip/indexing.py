@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from market import outbox
+from market.areas import collect
 from market.ip import numbers
 from market.ip.models import IpAsset
 from market.ip.service import INDEX_NAME, eligible_kinds_in_force
@@ -90,15 +91,14 @@ class DocBuilder:
         self.today = today
         self.kinds = eligible_kinds_in_force(session, today)
         self._titles: dict[str, str] | None = None
-        self._valuations: dict[int, object] | None = None
+        self._values: dict[str, dict[int, object]] | None = None
 
-    def valuations(self) -> dict[int, object]:
-        """Amount of each asset's latest valuation report in force today, loaded once per batch."""
-        if self._valuations is None:
-            from market.valuations.service import latest_amounts
-
-            self._valuations = latest_amounts(self.session, self.today)
-        return self._valuations
+    def values(self) -> dict[str, dict[int, object]]:
+        """The fields higher areas add to every document (`patent_values` contributions: e.g. the amount of each
+        asset's latest valuation report in force today), loaded once per batch."""
+        if self._values is None:
+            self._values = {name: load(self.session, self.today) for name, load in collect("patent_values")}
+        return self._values
 
     def ipc_titles(self, codes: list[str]) -> str:
         if self._titles is None:
@@ -135,11 +135,10 @@ class DocBuilder:
             "owner": str(org.id) if org else None,
             "pledgeable_kind": asset.kind in self.kinds,
             "frozen": bool(asset.frozen),
-            "valuation": self.valuations().get(asset.id),
             "filing_date": asset.filing_date,
             "expiry_date": numbers.expiry_date(asset.kind, asset.filing_date),
             "created_at": asset.created_at,  # saved searches alert on patents created since their last check
-        }
+        } | {name: values.get(asset.id) for name, values in self.values().items()}
 
     def documents(self, ids: Sequence[int]) -> list[dict]:
         """Documents of the assets among `ids` that still exist (every asset is in the index), in id order."""

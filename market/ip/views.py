@@ -25,6 +25,7 @@ from sqlalchemy import select
 from werkzeug.datastructures import MultiDict, iter_multi_items
 
 from market.accounts.models import Organisation, OrgKind, OrgStatus, Role
+from market.areas import collect
 from market.audit.models import AuditEntry
 from market.db import db, utcnow
 from market.errors import DomainError
@@ -210,21 +211,11 @@ def patent(asset_id: int):
             select(AuditEntry).where(AuditEntry.entity_type == "ip_asset", AuditEntry.entity_id == str(asset.id))
             .order_by(AuditEntry.id)
         ).all()
-    from market.loans.models import Pledge
-    from market.valuations.service import visible_valuations
-
-    # Pledge registrations are public record (CNIPA publishes them): number, date, bank and whether still active.
-    pledges = db.session.scalars(
-        select(Pledge).where(Pledge.asset_id == asset.id).order_by(Pledge.registered_on.desc(), Pledge.id.desc())
-    ).all()
-    from market.exchange.models import Transfer
-
-    # Transfers at the exchange are public trade information: date, price, lot and the new owner.
-    transfers = db.session.scalars(select(Transfer).where(Transfer.asset_id == asset.id).order_by(Transfer.at)).all()
+    sections = [render(db.session, current_user, asset)
+                for _position, render in sorted(collect("patent_sections"), key=lambda section: section[0])]
     return render_template("ip/patent.html", asset=asset, item=finder.item_dict(asset, today),
                            eligibility=eligibility, term=term, margin=margin, history=history,
-                           can_edit=service.can_edit(current_user, asset), pledges=pledges, transfers=transfers,
-                           valuations=visible_valuations(db.session, current_user, asset.id))
+                           can_edit=service.can_edit(current_user, asset), sections=sections)
 
 
 MINE_PAGE = 30

@@ -1,22 +1,32 @@
 """Accountability of valuers (评估责任): their valuations compared with what the exchange later sold the asset for.
 
-For every lot the exchange sold (sold or settled, with a price), the latest report on the same asset issued before
-the lot was listed is matched; its absolute error is |valuation − price| / price. Rows are per agency and valuer.
+For every lot the exchange sold (the `asset_sales` contributions: sold or settled, with a price), the latest report
+on the same asset issued before the lot was listed is matched; its absolute error is |valuation − price| / price.
+Rows are per agency and valuer.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
+from typing import NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from market.accounts.models import Organisation
-from market.exchange.models import Listing, ListingStatus
+from market.areas import collect
 from market.valuations.models import REPORT_STATUSES, Valuation
 
-SOLD_STATUSES = (ListingStatus.SOLD, ListingStatus.SETTLED)
+
+class Sale(NamedTuple):
+    """A lot sold at a price (what an `asset_sales` contribution lists)."""
+
+    listing_id: int
+    asset_id: int
+    price: Decimal
+    listed_at: datetime
 
 
 @dataclass
@@ -44,11 +54,8 @@ class Match:
 
 def disposal_matches(session: Session) -> list[Match]:
     """Each sold lot with the latest valuation of its asset issued before the lot was created."""
-    lots = session.execute(select(Listing.id, Listing.asset_id, Listing.sale_price, Listing.created_at).where(
-        Listing.status.in_(SOLD_STATUSES), Listing.sale_price.is_not(None), Listing.sale_price > 0)
-        .order_by(Listing.id)).all()
     matches = []
-    for listing_id, asset_id, price, listed_at in lots:
+    for listing_id, asset_id, price, listed_at in [sale for sales in collect("asset_sales") for sale in sales(session)]:
         valuation = session.scalar(select(Valuation).where(
             Valuation.asset_id == asset_id, Valuation.status.in_(REPORT_STATUSES),
             Valuation.issued_at.is_not(None), Valuation.issued_at < listed_at)

@@ -12,6 +12,7 @@ from market.valuations import models  # noqa: F401
 from market.valuations.api import blp as valuations_api
 from market.valuations.demo import demo_step  # noqa: F401
 from market.valuations.models import Consultation, ConsultationStatus, Valuation, ValuationStatus
+from market.valuations.sections import patent_details, patent_sections, patent_values  # noqa: F401
 from market.valuations.todos import TODOS
 from market.valuations.views import valuations_bp
 from market.valuations.views_experts import consultations_bp, experts_bp

@@ -9,11 +9,11 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from market.accounts.models import Organisation, Role, User
+from market.areas import collect
 from market.audit.service import record, snapshot
-from market.errors import Conflict, Forbidden, InvalidInput, NotFound
+from market.errors import Conflict, InvalidInput, NotFound
 from market.ip.models import IpAsset
-from market.loans.models import Loan, Pledge
-from market.security import N_
+from market.security import N_, require
 from market.valuations.models import ConflictDeclaration
 
 OWNER_SAME_ORG = N_("You may not value this asset: your organisation owns it.")
@@ -26,9 +26,8 @@ DECLARATION_FIELDS = ["valuer_id", "agency_org_id", "tied_org_id", "asset_id", "
 
 
 def lending_bank_ids(session: Session, asset_id: int) -> set[int]:
-    """Banks whose loans hold an active pledge on the asset."""
-    return set(session.scalars(select(Loan.bank_org_id).join(Pledge, Pledge.loan_id == Loan.id)
-                               .where(Pledge.asset_id == asset_id, Pledge.active.is_(True))))
+    """Banks holding an active pledge on the asset (the `asset_lenders` contributions)."""
+    return {org_id for lenders in collect("asset_lenders") for org_id in lenders(session, asset_id)}
 
 
 def conflict_reasons(session: Session, valuer: User, asset: IpAsset) -> list[str]:
@@ -75,8 +74,7 @@ def check_no_conflict(session: Session, valuer: User, asset: IpAsset) -> None:
 def declare_conflict(session: Session, actor: User, *, tied_org_id: int | None, asset_id: int | None, reason: str,
                      whole_agency: bool, now: datetime) -> ConflictDeclaration:
     """A valuer declares a tie of their own (or of their whole agency) with an organisation or an asset."""
-    if actor.role is not Role.VALUER or not actor.can_act:
-        raise Forbidden("Only a valuer of a verified agency can declare a conflict of interest.")
+    require(actor, Role.VALUER)
     if tied_org_id is None and asset_id is None:
         raise InvalidInput("Name the organisation or the asset the tie is with.")
     if not (reason or "").strip():

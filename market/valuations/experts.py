@@ -22,19 +22,18 @@ from market.ip.models import IpAsset
 from market.needs.models import Need
 from market.notices.service import notify
 from market.reference.models import IpcTitle
-from market.security import N_
+from market.security import N_, require
 from market.valuations.conflicts import conflict_reasons, tied_to_org
 from market.valuations.models import (
-    CONSULTATION_STATES,
     Consultation,
     ConsultationStatus,
     ExpertProfile,
     ExpertSpeciality,
     ValueType,
 )
+from market.valuations.states import CONSULTATION, CONSULTATION_FIELDS
 
-FIELDS = ["org_id", "need_id", "asset_id", "expert_id", "matched", "status", "suggested_amount",
-          "suggested_term_months", "suggested_value_type"]
+FIELDS = CONSULTATION_FIELDS
 # A subclass in common says more than a class, a class more than a section.
 WEIGHTS = {1: 1, 3: 2, 4: 3}
 SYMBOL = re.compile(r"^[A-H](\d{2}([A-Z])?)?$")
@@ -71,8 +70,7 @@ def parse_symbols(session: Session, text: str | list[str]) -> list[str]:
 def save_expert_profile(session: Session, actor: User, *, title: str | None, bio: str, specialities: str | list[str],
                         now: datetime, active: bool = True) -> ExpertProfile:
     """Create or update the valuer's own profile in the expert pool."""
-    if actor.role is not Role.VALUER or not actor.can_act:
-        raise Forbidden("Only a valuer of a verified agency can join the expert pool.")
+    require(actor, Role.VALUER)
     symbols = parse_symbols(session, specialities)
     if not symbols:
         raise InvalidInput("Give at least one IPC speciality.")
@@ -156,10 +154,7 @@ def subject_assets(session: Session, consultation: Consultation) -> list[IpAsset
 def request_consultation(session: Session, actor: User, *, question: str, now: datetime, need_id: int | None = None,
                          asset_id: int | None = None, expert_id: int | None = None) -> Consultation:
     """An enterprise asks a chosen expert, or the best-matching free one when `expert_id` is None."""
-    if actor.role is not Role.ENTERPRISE:
-        raise Forbidden("Only an enterprise can ask the expert pool.")
-    if not actor.can_act:
-        raise Forbidden("Your organisation must be verified before you can act.")
+    require(actor, Role.ENTERPRISE)
     if not (question or "").strip():
         raise InvalidInput("Write your question.")
     _need, assets = _subject_assets(session, actor, need_id, asset_id)
@@ -219,21 +214,11 @@ def reroute_conflicted(session: Session, valuer: User, now: datetime) -> int:
             notify(session, msgid="%(org)s asked you for a financing-plan consultation.", now=now, user_id=consultation.expert.user_id, link=link, org=consultation.org.name)  # noqa: E501
             notify(session, msgid=N_("The expert you asked declared a conflict of interest; another expert now has your consultation."), now=now, org_id=consultation.org_id, link=link)  # noqa: E501
         else:
-            _move(session, valuer, consultation, ConsultationStatus.CLOSED, now)
-            consultation.closed_at = now
-            session.flush()
-            record(session, actor=valuer, action="consultation.closed_for_conflict", entity_type="consultation",
-                   entity_id=consultation.id, now=now, before=before, after=snapshot(consultation, FIELDS))
+            CONSULTATION.move(session, valuer, consultation, ConsultationStatus.CLOSED, now,
+                              action="consultation.closed_for_conflict", also={"closed_at": now})
             notify(session, msgid=N_("The expert you asked declared a conflict of interest and no other expert is free; the consultation was closed."), now=now, org_id=consultation.org_id, link=link)  # noqa: E501
         moved += 1
     return moved
-
-
-def _move(session, actor, consultation: Consultation, dst: ConsultationStatus, now: datetime) -> dict:
-    CONSULTATION_STATES.check(consultation.status, dst)
-    before = snapshot(consultation, FIELDS)
-    consultation.status = dst
-    return before
 
 
 def answer_consultation(session: Session, actor: User, consultation_id: int, *, answer: str, now: datetime,
@@ -248,15 +233,10 @@ def answer_consultation(session: Session, actor: User, consultation_id: int, *, 
         raise InvalidInput("The suggested amount must be positive.")
     if suggested_term_months is not None and not 1 <= suggested_term_months <= 360:
         raise InvalidInput("The suggested term must be 1 to 360 months.")
-    before = _move(session, actor, consultation, ConsultationStatus.ANSWERED, now)
-    consultation.answer = answer.strip()[:8000]
-    consultation.suggested_amount = suggested_amount
-    consultation.suggested_term_months = suggested_term_months
-    consultation.suggested_value_type = suggested_value_type
-    consultation.answered_at = now
-    session.flush()
-    record(session, actor=actor, action="consultation.answered", entity_type="consultation",
-           entity_id=consultation.id, now=now, before=before, after=snapshot(consultation, FIELDS))
+    CONSULTATION.move(session, actor, consultation, ConsultationStatus.ANSWERED, now, also={
+        "answer": answer.strip()[:8000], "suggested_amount": suggested_amount,
+        "suggested_term_months": suggested_term_months, "suggested_value_type": suggested_value_type,
+        "answered_at": now})
     notify(session, msgid="Expert %(expert)s answered your consultation.", now=now, org_id=consultation.org_id,
            link=f"/consultations/{consultation.id}", expert=actor.name)
     return consultation
@@ -266,11 +246,7 @@ def close_consultation(session: Session, actor: User, consultation_id: int, now:
     consultation = consultation_for(session, actor, consultation_id, lock=True)
     if actor.organisation_id != consultation.org_id:
         raise Forbidden("Only the enterprise that asked can close the consultation.")
-    before = _move(session, actor, consultation, ConsultationStatus.CLOSED, now)
-    consultation.closed_at = now
-    session.flush()
-    record(session, actor=actor, action="consultation.closed", entity_type="consultation",
-           entity_id=consultation.id, now=now, before=before, after=snapshot(consultation, FIELDS))
+    CONSULTATION.move(session, actor, consultation, ConsultationStatus.CLOSED, now, also={"closed_at": now})
     notify(session, msgid="%(org)s closed the consultation.", now=now, user_id=consultation.expert.user_id,
            link=f"/consultations/{consultation.id}", org=consultation.org.name)
     return consultation

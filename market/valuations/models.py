@@ -11,7 +11,6 @@ from sqlalchemy import CheckConstraint, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from market.db import Base, Money, enum_type
-from market.states import StateMachine
 
 
 class ValueType(enum.StrEnum):
@@ -37,10 +36,6 @@ class ValuationStatus(enum.StrEnum):
     WITHDRAWN = "withdrawn"  # withdrawn by the agency or superseded by a newer report
 
 
-VALUATION_STATES = StateMachine("valuation", {
-    ValuationStatus.DRAFT: {ValuationStatus.ISSUED},
-    ValuationStatus.ISSUED: {ValuationStatus.WITHDRAWN},
-})
 # Reports that exist for others (a draft is the agency's own work in progress).
 REPORT_STATUSES = (ValuationStatus.ISSUED, ValuationStatus.WITHDRAWN)
 
@@ -77,6 +72,10 @@ class Valuation(Base):
     asset = relationship("IpAsset")
     agency = relationship("Organisation")
     valuer = relationship("User")
+
+    @property
+    def has_file(self) -> bool:
+        return self.file_key is not None
 
     def in_force(self, on: date) -> bool:
         """Issued, not withdrawn by `on`, and `on` lies between the valuation date and the validity end."""
@@ -147,12 +146,6 @@ class ConsultationStatus(enum.StrEnum):
     REQUESTED = "requested"
     ANSWERED = "answered"
     CLOSED = "closed"
-
-
-CONSULTATION_STATES = StateMachine("consultation", {
-    ConsultationStatus.REQUESTED: {ConsultationStatus.ANSWERED, ConsultationStatus.CLOSED},
-    ConsultationStatus.ANSWERED: {ConsultationStatus.CLOSED},
-})
 
 
 class Consultation(Base):

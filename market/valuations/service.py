@@ -25,26 +25,26 @@ from pathlib import Path
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from market.accounts.models import OrgKind, Role, User
+from market.accounts.models import Role, User
 from market.audit.service import record, snapshot
 from market.db import lock_row
-from market.errors import Forbidden, InvalidInput, NotFound
+from market.errors import InvalidInput, NotFound
 from market.ip.models import IpAsset
 from market.notices.service import notify
+from market.security import require
 from market.valuations import files
 from market.valuations.accuracy import AccuracyRow, valuer_accuracy  # noqa: F401  (public)
 from market.valuations.conflicts import check_no_conflict
 from market.valuations.models import (
     REPORT_STATUSES,
-    VALUATION_STATES,
     Valuation,
     ValuationMethod,
     ValuationStatus,
     ValueType,
 )
+from market.valuations.states import VALUATION, VALUATION_FIELDS
 
-FIELDS = ["asset_id", "agency_org_id", "valuer_id", "value_type", "amount", "valuation_date", "valid_until",
-          "method", "signer_name", "signer_qualification", "status", "file_key", "superseded_by_id"]
+FIELDS = VALUATION_FIELDS
 # Who reads issued reports besides the agency, the owner and staff: the parties who lend against or share the risk.
 FINANCING_ROLES = frozenset({Role.BANK, Role.GUARANTOR, Role.INSURER})
 
@@ -77,14 +77,6 @@ def one_year_after(day: date) -> date:
         return day.replace(year=day.year + 1, day=28)
 
 
-def _require_valuer(actor: User) -> None:
-    org = actor.organisation
-    if actor.role is not Role.VALUER or org is None or org.kind is not OrgKind.VALUATION_AGENCY:
-        raise Forbidden("Only a valuer of a valuation agency can issue valuation reports.")
-    if not actor.can_act:
-        raise Forbidden("Your organisation must be verified before you can act.")
-
-
 def get_valuation(session: Session, valuation_id: int) -> Valuation:
     valuation = session.get(Valuation, valuation_id)
     if valuation is None:
@@ -93,7 +85,7 @@ def get_valuation(session: Session, valuation_id: int) -> Valuation:
 
 
 def _own(session: Session, actor: User, valuation_id: int) -> Valuation:
-    _require_valuer(actor)
+    require(actor, Role.VALUER)
     valuation = get_valuation(session, valuation_id)
     if valuation.agency_org_id != actor.organisation_id:
         raise NotFound("This valuation report does not exist.")
@@ -118,7 +110,7 @@ def _check_input(data: ValuationInput, today: date) -> date:
 def create_valuation(session: Session, actor: User, data: ValuationInput, now: datetime, *, issue: bool = False,
                      report: ReportFile | None = None, notify_owner: bool = True) -> Valuation:
     """A draft report (issued at once when `issue`), refused when the valuer has a conflict of interest."""
-    _require_valuer(actor)
+    require(actor, Role.VALUER)
     asset = session.get(IpAsset, data.asset_id)
     if asset is None:
         raise NotFound("This asset does not exist.")
@@ -168,16 +160,10 @@ def attach_report_file(session: Session, actor: User, valuation_id: int, report:
 
 def _withdraw(session: Session, actor: User, valuation: Valuation, now: datetime, reason: str,
               superseded_by: Valuation | None = None) -> None:
-    VALUATION_STATES.check(valuation.status, ValuationStatus.WITHDRAWN)
-    before = snapshot(valuation, FIELDS)
-    valuation.status = ValuationStatus.WITHDRAWN
-    valuation.withdrawn_at = now
-    valuation.withdrawal_reason = reason[:500]
-    valuation.superseded_by_id = superseded_by.id if superseded_by else None
-    session.flush()
-    record(session, actor=actor, action="valuation.superseded" if superseded_by else "valuation.withdrawn",
-           entity_type="valuation", entity_id=valuation.id, now=now, before=before,
-           after=snapshot(valuation, FIELDS), note=reason[:500])
+    VALUATION.move(session, actor, valuation, ValuationStatus.WITHDRAWN, now, note=reason[:500],
+                   action="valuation.superseded" if superseded_by else None,
+                   also={"withdrawn_at": now, "withdrawal_reason": reason[:500],
+                         "superseded_by_id": superseded_by.id if superseded_by else None})
 
 
 def issue_valuation(session: Session, actor: User, valuation_id: int, now: datetime, *,
@@ -189,14 +175,9 @@ def issue_valuation(session: Session, actor: User, valuation_id: int, now: datet
     valuation = _own(session, actor, valuation_id)
     lock_row(session, IpAsset, valuation.asset_id)
     session.refresh(valuation)
-    VALUATION_STATES.check(valuation.status, ValuationStatus.ISSUED)
+    VALUATION.check(valuation.status, ValuationStatus.ISSUED)
     check_no_conflict(session, actor, valuation.asset)  # ties may have appeared since the draft
-    before = snapshot(valuation, FIELDS)
-    valuation.status = ValuationStatus.ISSUED
-    valuation.issued_at = now
-    session.flush()
-    record(session, actor=actor, action="valuation.issued", entity_type="valuation", entity_id=valuation.id,
-           now=now, before=before, after=snapshot(valuation, FIELDS))
+    VALUATION.move(session, actor, valuation, ValuationStatus.ISSUED, now, also={"issued_at": now})
     older = session.scalars(select(Valuation).where(
         Valuation.asset_id == valuation.asset_id, Valuation.agency_org_id == valuation.agency_org_id,
         Valuation.value_type == valuation.value_type, Valuation.status == ValuationStatus.ISSUED,

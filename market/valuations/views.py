@@ -12,21 +12,17 @@ from sqlalchemy import select
 from market.accounts.forms import EmptyForm
 from market.accounts.models import Organisation, OrgKind, Role
 from market.db import db, utcnow
-from market.errors import DomainError, NotFound
+from market.errors import NotFound
 from market.ip.models import IpAsset
 from market.paging import page_of
 from market.security import roles_required
 from market.valuations import conflicts, files, service
 from market.valuations.forms import ConflictForm, FileForm, ValuationForm, WithdrawForm
 from market.valuations.models import ValuationMethod, ValueType
+from market.work import commit_or_flash
 
 PAGE_SIZE = 30
 valuations_bp = Blueprint("valuations", __name__, url_prefix="/valuations")
-
-
-def _fail(exc: DomainError) -> None:
-    db.session.rollback()
-    flash(exc.localized(), "error")
 
 
 def _report(form_file) -> service.ReportFile | None:
@@ -59,14 +55,10 @@ def new():
             valuation_date=form.valuation_date.data, valid_until=form.valid_until.data,
             method=ValuationMethod(form.method.data), signer_name=form.signer_name.data,
             signer_qualification=form.signer_qualification.data, basis=form.basis.data)
-        try:
-            valuation = service.create_valuation(db.session, current_user, data, utcnow(),
-                                                 issue=form.issue_now.data, report=_report(form.file.data))
-            db.session.commit()
-        except DomainError as exc:
-            _fail(exc)
-        else:
-            flash(_("The valuation report was saved."), "success")
+        ok, valuation = commit_or_flash(lambda: service.create_valuation(
+            db.session, current_user, data, utcnow(), issue=form.issue_now.data, report=_report(form.file.data)),
+            _("The valuation report was saved."))
+        if ok:
             return redirect(url_for("valuations.detail", valuation_id=valuation.id))
     found = service.search_assets(db.session, request.args.get("q", ""))
     return render_template("valuations/new.html", form=form, found=found, q=request.args.get("q", ""))
@@ -85,12 +77,8 @@ def detail(valuation_id: int):
 @roles_required(Role.VALUER)
 def issue(valuation_id: int):
     if EmptyForm().validate_on_submit():
-        try:
-            service.issue_valuation(db.session, current_user, valuation_id, utcnow())
-            db.session.commit()
-            flash(_("The report was issued."), "success")
-        except DomainError as exc:
-            _fail(exc)
+        commit_or_flash(lambda: service.issue_valuation(db.session, current_user, valuation_id, utcnow()),
+                        _("The report was issued."))
     return redirect(url_for("valuations.detail", valuation_id=valuation_id))
 
 
@@ -99,12 +87,8 @@ def issue(valuation_id: int):
 def withdraw(valuation_id: int):
     form = WithdrawForm()
     if form.validate_on_submit():
-        try:
-            service.withdraw_valuation(db.session, current_user, valuation_id, form.reason.data, utcnow())
-            db.session.commit()
-            flash(_("The report was withdrawn."), "success")
-        except DomainError as exc:
-            _fail(exc)
+        commit_or_flash(lambda: service.withdraw_valuation(db.session, current_user, valuation_id, form.reason.data,
+                                                           utcnow()), _("The report was withdrawn."))
     else:
         flash(_("Say why the report is withdrawn."), "error")
     return redirect(url_for("valuations.detail", valuation_id=valuation_id))
@@ -118,12 +102,8 @@ def upload(valuation_id: int):
     if report is None:
         flash(_("Choose a PDF file."), "error")
     else:
-        try:
-            service.attach_report_file(db.session, current_user, valuation_id, report, utcnow())
-            db.session.commit()
-            flash(_("The report file was attached."), "success")
-        except DomainError as exc:
-            _fail(exc)
+        commit_or_flash(lambda: service.attach_report_file(db.session, current_user, valuation_id, report, utcnow()),
+                        _("The report file was attached."))
     return redirect(url_for("valuations.detail", valuation_id=valuation_id))
 
 
@@ -165,15 +145,11 @@ def conflicts_page():
                               .order_by(Organisation.kind, Organisation.name)).all()
     form.tied_org_id.choices = [(0, "—")] + [(o.id, o.name) for o in orgs]
     if form.validate_on_submit():
-        try:
-            conflicts.declare_conflict(db.session, current_user, tied_org_id=form.tied_org_id.data or None,
-                                       asset_id=form.asset_id.data or None, reason=form.reason.data,
-                                       whole_agency=form.whole_agency.data, now=utcnow())
-            db.session.commit()
-        except DomainError as exc:
-            _fail(exc)
-        else:
-            flash(_("The tie was recorded. You will not be able to value the assets concerned."), "success")
+        ok, _declaration = commit_or_flash(lambda: conflicts.declare_conflict(
+            db.session, current_user, tied_org_id=form.tied_org_id.data or None, asset_id=form.asset_id.data or None,
+            reason=form.reason.data, whole_agency=form.whole_agency.data, now=utcnow()),
+            _("The tie was recorded. You will not be able to value the assets concerned."))
+        if ok:
             return redirect(url_for("valuations.conflicts_page"))
     return render_template("valuations/conflicts.html", form=form,
                            declarations=conflicts.declarations_of(db.session, current_user))

@@ -11,21 +11,16 @@ from sqlalchemy import select
 from market.accounts.forms import EmptyForm
 from market.accounts.models import Role
 from market.db import db, utcnow
-from market.errors import DomainError
 from market.ip.models import IpAsset
 from market.needs.models import Need
 from market.security import roles_required
 from market.valuations import experts
 from market.valuations.forms import AnswerForm, ConsultationForm, ExpertProfileForm
 from market.valuations.models import ValueType
+from market.work import commit_or_flash
 
 experts_bp = Blueprint("experts", __name__, url_prefix="/experts")
 consultations_bp = Blueprint("consultations", __name__, url_prefix="/consultations")
-
-
-def _fail(exc: DomainError) -> None:
-    db.session.rollback()
-    flash(exc.localized(), "error")
 
 
 @experts_bp.route("/", endpoint="index")
@@ -43,15 +38,10 @@ def profile():
         form.title.data, form.bio.data, form.active.data = own.title, own.bio, own.active
         form.specialities.data = ", ".join(own.symbols)
     if form.validate_on_submit():
-        try:
-            experts.save_expert_profile(db.session, current_user, title=form.title.data, bio=form.bio.data,
-                                        specialities=form.specialities.data,
-                                        active=form.active.data, now=utcnow())
-            db.session.commit()
-        except DomainError as exc:
-            _fail(exc)
-        else:
-            flash(_("Your expert profile was saved."), "success")
+        ok, _profile = commit_or_flash(lambda: experts.save_expert_profile(
+            db.session, current_user, title=form.title.data, bio=form.bio.data, specialities=form.specialities.data,
+            active=form.active.data, now=utcnow()), _("Your expert profile was saved."))
+        if ok:
             return redirect(url_for("experts.index"))
     return render_template("valuations/profile.html", form=form)
 
@@ -84,16 +74,12 @@ def new():
         form.subject.data = request.args["subject"]
     if form.validate_on_submit():
         kind, _sep, ident = (form.subject.data or "").partition(":")
-        try:
-            consultation = experts.request_consultation(
-                db.session, current_user, question=form.question.data, now=utcnow(),
-                need_id=int(ident) if kind == "need" and ident.isdigit() else None,
-                asset_id=int(ident) if kind == "asset" and ident.isdigit() else None,
-                expert_id=int(form.expert_id.data) if (form.expert_id.data or "").isdigit() else None)
-            db.session.commit()
-        except DomainError as exc:
-            _fail(exc)
-        else:
+        ok, consultation = commit_or_flash(lambda: experts.request_consultation(
+            db.session, current_user, question=form.question.data, now=utcnow(),
+            need_id=int(ident) if kind == "need" and ident.isdigit() else None,
+            asset_id=int(ident) if kind == "asset" and ident.isdigit() else None,
+            expert_id=int(form.expert_id.data) if (form.expert_id.data or "").isdigit() else None))
+        if ok:
             flash(_("Your question was sent to %(name)s.", name=consultation.expert.user.name), "success")
             return redirect(url_for("consultations.detail", consultation_id=consultation.id))
     return render_template("valuations/ask.html", form=form)
@@ -112,16 +98,11 @@ def detail(consultation_id: int):
 def answer(consultation_id: int):
     form = AnswerForm()
     if form.validate_on_submit():
-        try:
-            experts.answer_consultation(
-                db.session, current_user, consultation_id, answer=form.answer.data, now=utcnow(),
-                suggested_amount=form.suggested_amount.data, suggested_term_months=form.suggested_term_months.data,
-                suggested_value_type=ValueType(form.suggested_value_type.data) if form.suggested_value_type.data
-                else None)
-            db.session.commit()
-            flash(_("Your answer was sent."), "success")
-        except DomainError as exc:
-            _fail(exc)
+        commit_or_flash(lambda: experts.answer_consultation(
+            db.session, current_user, consultation_id, answer=form.answer.data, now=utcnow(),
+            suggested_amount=form.suggested_amount.data, suggested_term_months=form.suggested_term_months.data,
+            suggested_value_type=ValueType(form.suggested_value_type.data) if form.suggested_value_type.data
+            else None), _("Your answer was sent."))
     else:
         flash(_("Write your suggestion."), "error")
     return redirect(url_for("consultations.detail", consultation_id=consultation_id))
@@ -131,10 +112,6 @@ def answer(consultation_id: int):
 @roles_required(Role.ENTERPRISE)
 def close(consultation_id: int):
     if EmptyForm().validate_on_submit():
-        try:
-            experts.close_consultation(db.session, current_user, consultation_id, utcnow())
-            db.session.commit()
-            flash(_("The consultation was closed."), "success")
-        except DomainError as exc:
-            _fail(exc)
+        commit_or_flash(lambda: experts.close_consultation(db.session, current_user, consultation_id, utcnow()),
+                        _("The consultation was closed."))
     return redirect(url_for("consultations.detail", consultation_id=consultation_id))
