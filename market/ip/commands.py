@@ -7,8 +7,12 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
+from market.accounts.models import Organisation
 from market.db import db, utcnow
-from market.outbox import DrainResult
+from market.errors import DomainError
+from market.ip.importer import import_file
+from market.outbox import DrainResult, all_indexes, drain, get_backend, reindex, sync_message
+from search import SearchError
 
 
 def echo_report(report, max_lines: int = 50) -> None:
@@ -23,8 +27,6 @@ def echo_report(report, max_lines: int = 50) -> None:
 def sync_now() -> DrainResult:
     """Drain the outbox of every index, one line each, then the total (`Search index updated: …` or
     `Search index not updated (…); … changes wait in the outbox.`)."""
-    from market.outbox import all_indexes, drain, get_backend, sync_message
-
     total, errors = DrainResult(), []
     for index in all_indexes():
         result = drain(db.session, get_backend(), index)
@@ -47,10 +49,6 @@ def sync_now() -> DrainResult:
 def import_patents_command(file: str, owner_name: str | None, no_sync: bool) -> None:
     """Import patents from a CSV (the two CNIPA formats in market/data) or JSON Lines file."""
     from tqdm import tqdm
-
-    from market.accounts.models import Organisation
-    from market.errors import DomainError
-    from market.ip.importer import import_file
 
     owner = None
     if owner_name:
@@ -83,13 +81,9 @@ def sync_command() -> None:
 @with_appcontext
 def reindex_command() -> None:
     """Rebuild every search index (patents, needs, …) from the database."""
-    from market.outbox import all_indexes, get_backend
-    from market.outbox import reindex as rebuild
-    from search import SearchError
-
     for index in all_indexes():
         try:
-            written = rebuild(db.session, get_backend(), index)
+            written = reindex(db.session, get_backend(), index)
         except SearchError as exc:
             db.session.rollback()
             raise click.ClickException(f"Search engine unavailable: {exc}") from exc

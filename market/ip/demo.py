@@ -17,6 +17,7 @@ from sqlalchemy import select
 from market.accounts.models import Organisation
 from market.db import db, utcnow
 from market.ip.importer import import_file
+from market.ip.indexing import get_backend, reindex
 from market.ip.models import IpKind, LegalStatus
 from market.reference.loader import DATA
 
@@ -58,8 +59,6 @@ def demo_dates(data, today: date) -> None:
 
 
 def load_demo_patents(echo=print) -> dict:
-    from market.ip.indexing import get_backend, reindex
-
     now = utcnow()
     orgs = {o.name: o for o in db.session.scalars(select(Organisation).where(
         Organisation.name.in_([BATTERY_ORG, ROBOT_ORG])))}

@@ -16,6 +16,7 @@ import calendar
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from flask_babel import get_locale
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
@@ -24,6 +25,7 @@ from market.accounts.models import Organisation
 from market.errors import InvalidInput
 from market.ip import numbers
 from market.ip.indexing import OUTBOX_INDEX
+from market.ip.labels import BAND_LABELS, VALUE_BAND_LABELS, kind_label, pledge_label, status_label
 from market.ip.models import IpAsset, LegalStatus, PledgeState
 from market.reference.choices import IPC_SECTION_ZH
 from market.reference.models import District, Industry, IpcTitle
@@ -191,8 +193,6 @@ def run(session: Session, backend: SearchBackend, query: SearchQuery, *, catch_u
 
 def facet_labels(session: Session, facets: dict[str, list[tuple[str, int]]]) -> dict[str, dict[str, str]]:
     """Display labels for facet values (IPC titles, district/industry/owner names, enum labels)."""
-    from market.ip.labels import BAND_LABELS, VALUE_BAND_LABELS, kind_label, pledge_label, status_label
-
     labels: dict[str, dict[str, str]] = {}
     ref = reference_names(session)
     titles = ipc_titles(session, {v for name, buckets in facets.items() if name.startswith("ipc_")
@@ -249,8 +249,6 @@ def reference_names(session: Session) -> dict[str, dict]:
 def ipc_titles(session: Session, symbols: set[str]) -> dict[str, str]:
     """Titles of IPC symbols in the current language. In Chinese a class or subclass without a Chinese title
     shows its section's (the data has Chinese titles for sections only), never the English one."""
-    from flask_babel import get_locale
-
     if not symbols:
         return {}
     zh = str(get_locale() or "").startswith("zh")

@@ -11,6 +11,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from market.formkit import choices
 from market.ip.labels import KIND_LABELS, STATUS_LABELS
 from market.ip.models import IpKind, LegalStatus
+from market.ip.numbers import format_application_number
 from market.ip.service import AssetData
 
 
@@ -52,8 +53,6 @@ class AssetForm(FlaskForm):
         )
 
     def fill(self, asset) -> None:
-        from market.ip.numbers import format_application_number
-
         self.kind.data = asset.kind.value
         self.title.data = asset.title
         self.application_number.data = format_application_number(asset.application_number)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask_babel import lazy_gettext as _l
 
+from market.i18n import when
 from market.ip.models import IpKind, LegalStatus, PledgeState
+from market.ip.numbers import format_application_number
 
 KIND_LABELS = {
     IpKind.INVENTION: _l("Invention patent"),
@@ -83,16 +87,10 @@ def audit_action_label(action: str):
 
 def iso_date(value):
     """An ISO date string (as the search items carry them) shown like every other date of the page."""
-    from datetime import date
-
-    from market.i18n import when
-
     return when(date.fromisoformat(value)) if value else "—"
 
 
 def init_app(app) -> None:
-    from market.ip.numbers import format_application_number
-
     app.jinja_env.filters.update(
         ip_kind_label=kind_label, ip_status_label=status_label, ip_pledge_label=pledge_label,
         application_number=format_application_number, ip_audit_action=audit_action_label,

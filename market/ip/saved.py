@@ -15,6 +15,7 @@ import logging
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
@@ -23,8 +24,10 @@ from market.accounts.models import Role, User
 from market.db import lock_row
 from market.errors import Forbidden, InvalidInput, NotFound
 from market.ip import finder
+from market.ip.labels import FACET_TITLES
 from market.ip.models import SavedSearch
 from market.ip.service import INDEX_NAME
+from market.notices.service import notify
 from search import SearchBackend, SearchError
 
 log = logging.getLogger(__name__)
@@ -66,10 +69,6 @@ def save_search(session: Session, actor: User, name: str, args, now: datetime) -
 
 def describe(query: dict) -> list[str]:
     """The conditions of a saved search besides its text, for people: "Pledgeable now", "Kind: invention, …"."""
-    from flask_babel import gettext as _
-
-    from market.ip.labels import FACET_TITLES
-
     parts = [_("Pledgeable now")] if str(query.get("pledgeable", "")).lower() in ("1", "true", "on") else []
     for name, title in FACET_TITLES.items():
         values = query.get(name)
@@ -125,8 +124,6 @@ def new_counts(session: Session, backend: SearchBackend, actor: User, now: datet
 
 def check_saved_searches(session: Session, backend: SearchBackend, now: datetime) -> int:
     """Alert the owner of every saved search that new patents match; return the number of notices sent."""
-    from market.notices.service import notify
-
     sent = 0
     for saved in session.scalars(select(SavedSearch).where(SavedSearch.last_checked_at < now)
                                  .order_by(SavedSearch.id)):
