@@ -88,3 +88,5 @@ class SavedSearch(Base):
     created_at: Mapped[datetime]
     last_checked_at: Mapped[datetime]  # patents created after this are "new" for the next alert
     last_seen_at: Mapped[datetime]  # when the owner last opened it: the card counts matches created since
+
+    new_count = 0  # not stored: matches since last seen, set by the reader that counts them (None: engine down)

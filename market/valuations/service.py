@@ -25,10 +25,10 @@ from pathlib import Path
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from market.accounts.models import Role, User
+from market.accounts.models import Organisation, OrgKind, Role, User
 from market.audit.service import record, snapshot
 from market.db import lock_row
-from market.errors import InvalidInput, NotFound
+from market.errors import Forbidden, InvalidInput, NotFound
 from market.ip.models import IpAsset
 from market.notices.service import notify
 from market.security import require
@@ -77,6 +77,14 @@ def one_year_after(day: date) -> date:
         return day.replace(year=day.year + 1, day=28)
 
 
+def agency_of(actor: User) -> Organisation:
+    """The valuation agency `actor` issues reports for: a valuer (see `require`) of a valuation agency."""
+    org = require(actor, Role.VALUER)
+    if org is None or org.kind is not OrgKind.VALUATION_AGENCY:
+        raise Forbidden("Only a valuer of a valuation agency can issue valuation reports.")
+    return org
+
+
 def get_valuation(session: Session, valuation_id: int) -> Valuation:
     valuation = session.get(Valuation, valuation_id)
     if valuation is None:
@@ -85,7 +93,7 @@ def get_valuation(session: Session, valuation_id: int) -> Valuation:
 
 
 def _own(session: Session, actor: User, valuation_id: int) -> Valuation:
-    require(actor, Role.VALUER)
+    agency_of(actor)
     valuation = get_valuation(session, valuation_id)
     if valuation.agency_org_id != actor.organisation_id:
         raise NotFound("This valuation report does not exist.")
@@ -110,7 +118,7 @@ def _check_input(data: ValuationInput, today: date) -> date:
 def create_valuation(session: Session, actor: User, data: ValuationInput, now: datetime, *, issue: bool = False,
                      report: ReportFile | None = None, notify_owner: bool = True) -> Valuation:
     """A draft report (issued at once when `issue`), refused when the valuer has a conflict of interest."""
-    require(actor, Role.VALUER)
+    agency_of(actor)
     asset = session.get(IpAsset, data.asset_id)
     if asset is None:
         raise NotFound("This asset does not exist.")
