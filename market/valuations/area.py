@@ -8,7 +8,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from market.accounts.models import Role
-from market.valuations import models  # noqa: F401
+from market.valuations import (
+    labels,
+    models,  # noqa: F401
+)
 from market.valuations.api import blp as valuations_api
 from market.valuations.demo import demo_step  # noqa: F401
 from market.valuations.models import Consultation, ConsultationStatus, Valuation, ValuationStatus
@@ -61,7 +64,5 @@ panels = [(_l("Consultations awaiting an expert"), _count_waiting)]
 
 
 def init_app(app):
-    from market.valuations import labels
-
     app.config.setdefault("VALUATION_UPLOAD_DIR", os.path.join(app.instance_path, "uploads", "valuations"))
     labels.init_app(app)
