@@ -29,3 +29,6 @@ def test_patent_page_lists_pledges_and_valuations(client, session, factory):
     page = client.get(f"/patents/{asset.id}").get_data(as_text=True)
     assert "ZL2016-0301-88" in page and bank_user.organisation.name in page and "有效" in page
     assert "陈评估" in page and "¥180万" in page
+    # The cards come from the areas above ip (patent_sections), in their positions: pledges, then valuations.
+    assert page.index('data-test="eligibility"') < page.index('data-test="pledge-history"') \
+        < page.index('data-test="asset-valuations"')
