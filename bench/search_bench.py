@@ -2,7 +2,7 @@
 
 Data: N GENERATED patents from ``bench/gen_patents.py`` (ids ``GEN…``), indexed with the app's real patent
 schema (``market.ip.indexing.SCHEMA``). Backends run side by side in ONE process and one run, queries
-interleaved (embedded, Elasticsearch, embedded, …), so machine load from other processes hits both alike:
+interleaved (fts5, tantivy, Elasticsearch, fts5, …), so machine load from other processes hits both alike:
 compare the ratios, not the absolute figures, on a shared machine.
 
 Measured:
@@ -22,7 +22,15 @@ Measured:
   database holds the same N patents and whose index was built by ``market.ip.indexing.reindex``; compared
   with ``backend.search`` of the very SearchQuery the API builds (``finder.build_query``), interleaved.
 
-Usage: ``python bench/search_bench.py [--quick] [--json] [-n N] [--es-url URL|none]``.
+Engines: ``fts5`` (search/embedded.py, SQLite FTS5), ``tantivy`` (search/fulltext.py) and ``elasticsearch``. Three
+query sets run interleaved: ``real`` (the 36 queries, 3 facets, as above), ``api_facets`` (the same 36 queries as
+the very SearchQuery ``GET /api/v1/patents`` builds: every API facet, the two range facets, highlights) and
+``common`` (very common terms with every API facet). For tantivy the raw bulk load is tantivy's own writer
+adding Documents prepared (normalised and analysed) before the clock starts, alternated with ``rebuild``.
+Server RSS: a fresh process (``--rss-probe ENGINE:PATH``) that creates the app, opens the built index and runs the
+``api_facets`` set twice, then reports VmHWM / VmRSS / RssAnon / RssFile from /proc/self/status.
+
+Usage: ``python bench/search_bench.py [--quick] [--json] [-n N] [--es-url URL|none] [--engines fts5,tantivy]``.
 """
 
 from __future__ import annotations
@@ -56,6 +64,9 @@ QUERIES = [
     "3D打印", "5G 基站", "PCB 电路板", "GPS 定位", "检测方法", "制备方法",
 ]
 FACETS = ("kind", "ipc_section", "ipc_subclass")
+# Very common terms (thousands to hundreds of thousands of hits), asked with every API facet.
+COMMON = ["装置", "方法", "一种", "系统", "设备", "结构", "制备方法", "控制"]
+EMBEDDED = ("fts5", "tantivy")
 TODAY = date(2026, 1, 1)
 
 
@@ -142,6 +153,8 @@ def build_phase(backends: dict, docs: list[dict], rounds: int, out: dict) -> Non
         for _ in range(rounds):
             if name == "elasticsearch":
                 raws.append(raw_bulk(backend, docs))
+            elif name == "tantivy":
+                raws.append(raw_tantivy(backend, docs))
             t0 = time.perf_counter()
             written = backend.rebuild(SCHEMA, docs)
             builds.append(time.perf_counter() - t0)
@@ -154,12 +167,41 @@ def build_phase(backends: dict, docs: list[dict], rounds: int, out: dict) -> Non
             res["raw_bulk_s"] = [round(r, 2) for r in raws]
             res["raw_bulk_docs_per_s"] = round(n / statistics.median(raws))
             res["rebuild_over_raw_bulk"] = round(res["build_docs_per_s"] / res["raw_bulk_docs_per_s"], 3)
+        if raws and name == "elasticsearch":
             # Where the gap goes: the Python-side document preparation rebuild does and the raw bulk does not.
             t0 = time.perf_counter()
             for d in docs:
                 backend._source(SCHEMA, SCHEMA.normalise(d))
             res["prepare_docs_s"] = round(time.perf_counter() - t0, 2)
             res["es_jvm_after_build"] = es_heap(backend.client)
+
+
+def raw_tantivy(backend, docs: list[dict]) -> float:
+    """Seconds for tantivy's own writer (same heap and threads as ``rebuild``) to add Documents prepared before the
+    clock starts (normalised, analysed), commit and finish merging, into a fresh index folder."""
+    import shutil
+
+    from tantivy import Index
+
+    from market.ip.indexing import SCHEMA
+    from search.fulltext import _BULK_HEAP, _tantivy_schema
+
+    prepared = [backend._document(SCHEMA, d) for d in docs]
+    folder = Path(backend.path) / f"raw-{time.time_ns()}"
+    folder.mkdir(parents=True)
+    try:
+        t0 = time.perf_counter()
+        index = Index(_tantivy_schema(SCHEMA), path=str(folder), reuse=False)
+        writer = index.writer(_BULK_HEAP, 2)
+        for doc in prepared:
+            writer.add_document(doc)
+        writer.commit()
+        writer.wait_merging_threads()
+        index.reload()
+        assert index.searcher().num_docs == len(docs)
+        return time.perf_counter() - t0
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def raw_bulk(backend, docs: list[dict]) -> float:
@@ -187,33 +229,105 @@ def raw_bulk(backend, docs: list[dict]) -> float:
         client.indices.delete(index=index, ignore_unavailable=True)
 
 
+def api_query(q: str) -> SearchQuery:
+    """The SearchQuery ``GET /api/v1/patents?q=…&per_page=20`` builds: every API facet, range facets, highlights."""
+    from werkzeug.datastructures import MultiDict
+
+    from market.ip import finder
+
+    return finder.build_query(finder.parse_params(MultiDict({"q": q, "per_page": "20"})), TODAY)
+
+
+def query_sets() -> dict[str, list[SearchQuery]]:
+    return {"real": [bench_query(q) for q in QUERIES], "api_facets": [api_query(q) for q in QUERIES],
+            "common": [api_query(q) for q in COMMON]}
+
+
 def query_phase(backends: dict, reps: int, out: dict) -> None:
     from market.ip.indexing import SCHEMA
 
-    queries = [bench_query(q) for q in QUERIES]
-    totals: dict[str, list[int]] = {name: [] for name in backends}
-    for name, backend in backends.items():  # warm-up, untimed; also the hit counts
-        totals[name] = [backend.search(SCHEMA.name, q).total for q in queries]
-    samples: dict[str, list[float]] = {name: [] for name in backends}
-    for _ in range(reps):
-        for q in queries:
-            for name, backend in backends.items():
-                t0 = time.perf_counter()
-                backend.search(SCHEMA.name, q)
-                samples[name].append(time.perf_counter() - t0)
-    for name in backends:
-        out["backends"][name]["query"] = summary(samples[name])
-        out["backends"][name]["maxrss_kib_after_queries"] = maxrss_kib()
-    out["query_hits"] = dict(zip(QUERIES, next(iter(totals.values())), strict=True))
-    if len(totals) > 1:
-        vals = list(totals.values())
-        out["hit_counts_equal"] = all(v == vals[0] for v in vals)
+    out["common_terms"] = COMMON
+    for set_name, queries in query_sets().items():
+        totals: dict[str, list[int]] = {}
+        facets: dict[str, list] = {}
+        for name, backend in backends.items():  # warm-up, untimed; also the hit counts and facets
+            results = [backend.search(SCHEMA.name, q) for q in queries]
+            totals[name] = [r.total for r in results]
+            facets[name] = [r.facets for r in results]
+        samples: dict[str, list[float]] = {name: [] for name in backends}
+        for _ in range(reps):
+            for q in queries:
+                for name, backend in backends.items():
+                    t0 = time.perf_counter()
+                    backend.search(SCHEMA.name, q)
+                    samples[name].append(time.perf_counter() - t0)
+        key = "query" if set_name == "real" else f"query_{set_name}"
+        for name in backends:
+            out["backends"][name][key] = summary(samples[name])
+            out["backends"][name]["maxrss_kib_after_queries"] = maxrss_kib()
+        texts = QUERIES if set_name != "common" else COMMON
+        out[f"hits_{set_name}"] = dict(zip(texts, next(iter(totals.values())), strict=True))
+        if len(totals) > 1:
+            out[f"hit_counts_equal_{set_name}"] = len({tuple(v) for v in totals.values()}) == 1
+            out[f"facets_equal_{set_name}"] = all(v == next(iter(facets.values())) for v in facets.values())
+    out["hit_counts_equal"] = all(v for k, v in out.items() if k.startswith("hit_counts_equal_"))
+
+
+def rss_probe(spec: str) -> dict[str, Any]:
+    """In this (fresh) process: create the app, open the index ``ENGINE:PATH``, run the api_facets set twice."""
+    from market import create_app
+    from market.ip.indexing import SCHEMA
+
+    engine, path = spec.split(":", 1)
+    with tempfile.TemporaryDirectory(prefix="rss-probe-") as tmp:
+        app = create_app({"TESTING": True, "SECRET_KEY": "bench", "ELASTICSEARCH_URL": None,
+                          "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/probe.sqlite3",
+                          "SEARCH_EMBEDDED_PATH": str(Path(tmp) / "unused.sqlite3")})
+        before = status_kib()
+        if engine == "fts5":
+            from search.embedded import EmbeddedBackend
+
+            backend = EmbeddedBackend(path)
+        else:
+            from search.fulltext import TantivyBackend
+
+            backend = TantivyBackend(path)
+        with app.app_context():
+            queries = query_sets()["api_facets"]
+            for _ in range(2):
+                for q in queries:
+                    backend.search(SCHEMA.name, q)
+            count = backend.count(SCHEMA.name)
+        return {"engine": engine, "count": count, "app_only": before, "after_queries": status_kib()}
+
+
+def status_kib() -> dict[str, int]:
+    wanted = ("VmHWM", "VmRSS", "RssAnon", "RssFile")
+    found = {}
+    for line in Path("/proc/self/status").read_text().splitlines():
+        key = line.split(":", 1)[0]
+        if key in wanted:
+            found[key + "_kib"] = int(line.split()[1])
+    return found
+
+
+def server_rss(paths: dict[str, str], out: dict) -> None:
+    import subprocess
+
+    for name, path in paths.items():
+        proc = subprocess.run([sys.executable, __file__, "--rss-probe", f"{name}:{path}"], capture_output=True,
+                              text=True, timeout=3600)
+        if proc.returncode != 0:
+            out["backends"][name]["server_rss"] = {"error": proc.stderr[-500:]}
+            continue
+        out["backends"][name]["server_rss"] = json.loads(proc.stdout)
 
 
 # ------------------------------------------------------------------------------------------------ API
 
 
-def api_phase(patents: list[GenPatent], es_url: str | None, reps: int, workdir: Path, out: dict) -> None:
+def api_phase(patents: list[GenPatent], engines: list[str], es_url: str | None, reps: int, workdir: Path,
+              out: dict) -> None:
     """Through the API: same N patents in a private app's database, index built by the app's reindex."""
     api_file = ROOT / "market" / "ip" / "api.py"
     try:
@@ -235,6 +349,8 @@ def api_phase(patents: list[GenPatent], es_url: str | None, reps: int, workdir: 
     from market.ip.models import IpAsset, PledgeState
     from market.security import hash_password
     from search import make_backend
+    from search.embedded import EmbeddedBackend
+    from search.fulltext import TantivyBackend
 
     app = create_app({
         "TESTING": True, "SECRET_KEY": "bench", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{workdir / 'api.sqlite3'}",
@@ -274,7 +390,9 @@ def api_phase(patents: list[GenPatent], es_url: str | None, reps: int, workdir: 
         db.session.commit()
         res["db_load_s"] = round(time.perf_counter() - t0, 2)
 
-        backends = {"embedded": make_backend(None, str(workdir / "api-search.sqlite3"))}
+        makers = {"fts5": lambda: EmbeddedBackend(str(workdir / "api-search.sqlite3")),
+                  "tantivy": lambda: TantivyBackend(str(workdir / "api-search.tantivy"))}
+        backends = {name: makers[name]() for name in engines if name in makers}
         if es_url:
             backends["elasticsearch"] = make_backend(es_url, "", index_prefix=f"bench-api-{os.getpid()}-")
         try:
@@ -291,6 +409,7 @@ def api_phase(patents: list[GenPatent], es_url: str | None, reps: int, workdir: 
             today = now.date()  # the API uses utcnow().date(); only the pledgeable filter depends on it (unused)
             queries = [(q, finder.build_query(finder.parse_params(MultiDict({"q": q, "per_page": "20"})), today))
                        for q in QUERIES]
+            res["queries_identical_to_api_facets_set"] = [sq for _q, sq in queries] == query_sets()["api_facets"]
 
             def api_call(q: str) -> None:
                 resp = client.get("/api/v1/patents", query_string={"q": q, "per_page": 20}, headers=headers,
@@ -334,15 +453,31 @@ def api_phase(patents: list[GenPatent], es_url: str | None, reps: int, workdir: 
 
 
 def targets(out: dict) -> dict[str, Any]:
+    """The issue's targets (#13 §4), for every embedded engine measured."""
     t: dict[str, Any] = {}
     be = out["backends"]
-    if "elasticsearch" in be and "query" in be["elasticsearch"]:
-        e, s = be["embedded"]["query"]["p95_ms"], be["elasticsearch"]["query"]["p95_ms"]
-        t["embedded_p95_le_es_p95"] = {"embedded_p95_ms": e, "es_p95_ms": s, "met": e <= s}
-        r = be["elasticsearch"]["rebuild_over_raw_bulk"]
-        t["reindex_ge_0.8_raw_bulk"] = {"ratio": r, "met": r >= 0.8}
+    es = be.get("elasticsearch", {})
+    for name in EMBEDDED:
+        mine = be.get(name)
+        if not mine or "query" not in mine:
+            continue
+        if "query_api_facets" in es:
+            for key in ("query_api_facets", "query_common", "query"):
+                e, s = mine[key]["p95_ms"], es[key]["p95_ms"]
+                t[f"{name}_p95_le_0.5_es_p95_{key.removeprefix('query_') if key != 'query' else 'real'}"] = {
+                    "embedded_p95_ms": e, "es_p95_ms": s, "ratio": round(e / s, 3), "met": e <= 0.5 * s}
+        if "rebuild_over_raw_bulk" in mine:
+            r = mine["rebuild_over_raw_bulk"]
+            t[f"{name}_rebuild_ge_0.8_raw_bulk"] = {"ratio": r, "met": r >= 0.8}
+        rss = mine.get("server_rss", {}).get("after_queries", {})
+        if "VmHWM_kib" in rss:
+            mb = round(rss["VmHWM_kib"] * 1024 / 1e6, 1)
+            t[f"{name}_server_rss_le_400_mb"] = {"n": out["data"]["n"], "peak_rss_mb": mb, "met": mb <= 400}
+    if "rebuild_over_raw_bulk" in es:
+        r = es["rebuild_over_raw_bulk"]
+        t["elasticsearch_rebuild_ge_0.8_raw_bulk"] = {"ratio": r, "met": r >= 0.8}
     api = out.get("api", {})
-    for name in ("embedded", "elasticsearch"):
+    for name in (*EMBEDDED, "elasticsearch"):
         if isinstance(api.get(name), dict) and "api_p50_over_backend_p50" in api[name]:
             r = api[name]["api_p50_over_backend_p50"]
             t[f"api_p50_le_1.3_backend_p50_{name}"] = {"ratio": r, "met": r <= 1.3}
@@ -362,7 +497,13 @@ def main(argv: list[str] | None = None) -> int:
                     help="Elasticsearch URL, 'none' to skip (default: MARKET_BENCH_ELASTICSEARCH_URL or "
                          "MARKET_TEST_ELASTICSEARCH_URL)")
     ap.add_argument("--no-api", action="store_true", help="skip the through-the-API part")
+    ap.add_argument("--engines", default="fts5,tantivy", help="embedded engines to run (default fts5,tantivy)")
+    ap.add_argument("--rss-probe", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.rss_probe:
+        print(json.dumps(rss_probe(args.rss_probe)))
+        return 0
+    engines = [e for e in args.engines.split(",") if e]
     n = args.n or (2_000 if args.quick else 100_000)
     reps = args.reps or (1 if args.quick else 5)
     rounds = args.rounds or (1 if args.quick else 2)
@@ -384,11 +525,16 @@ def main(argv: list[str] | None = None) -> int:
     log(f"generated {n} patents in {out['data']['generate_s']} s")
 
     from search.embedded import EmbeddedBackend
+    from search.fulltext import TantivyBackend
 
     with tempfile.TemporaryDirectory(prefix="search-bench-") as tmp:
         workdir = Path(tmp)
-        backends: dict[str, Any] = {"embedded": EmbeddedBackend(str(workdir / "bench-search.sqlite3"))}
-        out["backends"]["embedded"] = {"path": "temp file"}
+        paths = {"fts5": str(workdir / "bench-search.sqlite3"), "tantivy": str(workdir / "bench-search.tantivy")}
+        makers = {"fts5": EmbeddedBackend, "tantivy": TantivyBackend}
+        backends: dict[str, Any] = {name: makers[name](paths[name]) for name in engines}
+        out["engines"] = engines
+        for name in engines:
+            out["backends"][name] = {"path": "temp file" if name == "fts5" else "temp folder"}
         if es_url:
             from search.elastic import ElasticsearchBackend
 
@@ -402,8 +548,15 @@ def main(argv: list[str] | None = None) -> int:
             log("build done", {k: v.get("build_docs_per_s") for k, v in out["backends"].items()})
             query_phase(backends, reps, out)
             log("queries done")
-            size = (workdir / "bench-search.sqlite3").stat().st_size
-            out["backends"]["embedded"]["file_mib"] = round(size / 2**20, 1)
+            for name in engines:
+                where = Path(paths[name])
+                size = where.stat().st_size if where.is_file() else sum(
+                    f.stat().st_size for f in where.rglob("*") if f.is_file())
+                out["backends"][name]["index_mib"] = round(size / 2**20, 1)
+            for backend in backends.values():
+                backend.close()
+            server_rss({name: paths[name] for name in engines}, out)
+            log("server RSS done")
         finally:
             for name, backend in backends.items():
                 if name == "elasticsearch":
@@ -414,7 +567,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.no_api:
             out["api"] = {"status": "skipped"}
         else:
-            api_phase(patents, es_url or None, reps, workdir, out)
+            api_phase(patents, engines, es_url or None, reps, workdir, out)
             log("api done", out["api"].get("status"))
     out["targets"] = targets(out)
     out["total_s"] = round(time.perf_counter() - started, 1)
@@ -433,12 +586,14 @@ def print_table(out: dict) -> None:
         if "query" not in r:
             print(f"{name}: {r}")
             continue
-        q = r["query"]
-        print(f"{name:14} build {r['build_docs_per_s']:>8} docs/s  p50 {q['p50_ms']:8.2f} ms  p95 {q['p95_ms']:8.2f} ms"
+        print(f"{name:14} build {r['build_docs_per_s']:>8} docs/s"
               + (f"  raw bulk {r['raw_bulk_docs_per_s']} docs/s (ratio {r['rebuild_over_raw_bulk']})"
                  if "raw_bulk_docs_per_s" in r else ""))
+        for key in ("query", "query_api_facets", "query_common"):
+            q = r[key]
+            print(f"    {key:18} p50 {q['p50_ms']:8.2f} ms  p95 {q['p95_ms']:8.2f} ms")
     api = out.get("api", {})
-    for name in ("embedded", "elasticsearch"):
+    for name in (*EMBEDDED, "elasticsearch"):
         if isinstance(api.get(name), dict) and "api" in api[name]:
             a = api[name]
             print(f"API/{name:10} p50 {a['api']['p50_ms']:.2f} ms vs backend {a['backend']['p50_ms']:.2f} ms "

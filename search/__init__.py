@@ -1,4 +1,5 @@
-"""Search for IP Pledge Market: a backend interface, an embedded SQLite FTS5 backend and an Elasticsearch one.
+"""Search for IP Pledge Market: a backend interface, an embedded tantivy backend (the default without a server), an
+older embedded SQLite FTS5 one, and an Elasticsearch one.
 
 This package knows nothing of ``market``: the application hands it plain dicts and gets ids back.
 """
@@ -23,16 +24,26 @@ __all__ = [
     "SearchResult",
     "SearchUnavailable",
     "UnknownIndex",
+    "embedded_folder",
     "make_backend",
 ]
 
 
-def make_backend(url: str | None, embedded_path: str, index_prefix: str = "market-") -> SearchBackend:
-    """The backend for a configuration: no URL → embedded SQLite at ``embedded_path``; http(s) URL → Elasticsearch."""
-    if not url:
-        from .embedded import EmbeddedBackend
+def embedded_folder(embedded_path: str) -> str:
+    """The tantivy folder for a configured embedded path: ``x.search.sqlite3`` → ``x.search.tantivy`` beside it
+    (the configuration names the index after its database), ``":memory:"`` stays in memory."""
+    if embedded_path == ":memory:" or embedded_path.startswith("file:"):
+        return ":memory:"
+    return embedded_path.removesuffix(".sqlite3") + ".tantivy"
 
-        return EmbeddedBackend(embedded_path)
+
+def make_backend(url: str | None, embedded_path: str, index_prefix: str = "market-") -> SearchBackend:
+    """The backend for a configuration: no URL → embedded tantivy beside ``embedded_path`` (see
+    :func:`embedded_folder`); http(s) URL → Elasticsearch."""
+    if not url:
+        from .fulltext import TantivyBackend
+
+        return TantivyBackend(embedded_folder(embedded_path))
     if url.startswith(("http://", "https://")):
         from .elastic import ElasticsearchBackend
 

@@ -40,13 +40,23 @@ def check_common(data: dict) -> None:
     assert data["data"]["generated"] is True and data["quick"] is True
     assert {"machine", "queries", "backends", "api", "targets", "memory_method", "maxrss_kib_end"} <= set(data)
     assert len(data["queries"]) >= 30
-    emb = data["backends"]["embedded"]
-    assert {"build_s", "build_docs_per_s", "query", "maxrss_kib_after_build"} <= set(emb)
-    assert {"p50_ms", "p95_ms", "samples"} <= set(emb["query"])
-    assert emb["count"] == data["data"]["n"]
+    assert data["engines"] == ["fts5", "tantivy"]
+    for name in data["engines"]:
+        emb = data["backends"][name]
+        assert {"build_s", "build_docs_per_s", "query", "query_api_facets", "query_common",
+                "maxrss_kib_after_build", "server_rss"} <= set(emb)
+        for key in ("query", "query_api_facets", "query_common"):
+            assert {"p50_ms", "p95_ms", "samples"} <= set(emb[key])
+        assert emb["count"] == data["data"]["n"] == emb["server_rss"]["count"]
+        assert emb["server_rss"]["after_queries"]["VmHWM_kib"] > 0
+    assert {"raw_bulk_docs_per_s", "rebuild_over_raw_bulk"} <= set(data["backends"]["tantivy"])
+    assert data["hit_counts_equal"] is True and data["facets_equal_api_facets"] is True
+    assert {"tantivy_rebuild_ge_0.8_raw_bulk", "tantivy_server_rss_le_400_mb"} <= set(data["targets"])
     assert data["api"]["status"] in ("ok", "missing")
     if data["api"]["status"] == "ok":
-        assert {"api", "backend", "api_p50_over_backend_p50"} <= set(data["api"]["embedded"])
+        assert data["api"]["queries_identical_to_api_facets_set"] is True
+        for name in data["engines"]:
+            assert {"api", "backend", "api_p50_over_backend_p50"} <= set(data["api"][name])
 
 
 def test_search_bench_quick_embedded():
@@ -66,6 +76,7 @@ def test_search_bench_quick_elasticsearch():
     assert {"build_docs_per_s", "raw_bulk_docs_per_s", "rebuild_over_raw_bulk", "query"} <= set(es)
     assert es["count"] == data["data"]["n"]
     assert data["hit_counts_equal"] is True
-    assert {"embedded_p95_le_es_p95", "reindex_ge_0.8_raw_bulk"} <= set(data["targets"])
+    assert {"tantivy_p95_le_0.5_es_p95_api_facets", "tantivy_p95_le_0.5_es_p95_common",
+            "elasticsearch_rebuild_ge_0.8_raw_bulk"} <= set(data["targets"])
     if data["api"]["status"] == "ok":
         assert "api_p50_over_backend_p50" in data["api"]["elasticsearch"]

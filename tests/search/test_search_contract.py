@@ -405,6 +405,15 @@ class TestTantivy(BackendContract):
         assert loaded.stamp("patent") is None
         assert len(list((loaded.root / "patent").glob("g-*"))) == 1
 
+    def test_overlapping_and_empty_range_buckets(self, loaded):
+        """Buckets a single range aggregation cannot take (overlapping, empty) are counted one by one."""
+        buckets = ("valuation", [("a", 0, 1_000_000), ("b", 500_000, None), ("c", 10, 10), ("d", 5, 1)])
+        res = loaded.search("patent", SearchQuery(range_facets={"v": buckets}, per_page=0))
+        values = [d["valuation"] for d in DOCS if d["valuation"] is not None]
+        expected = [("a", sum(v <= 1_000_000 for v in values)), ("b", sum(v >= 500_000 for v in values)),
+                    ("c", values.count(10))]
+        assert res.facets["v"] == expected
+
     def test_a_rebuild_by_another_backend_is_seen(self, loaded):
         from search.fulltext import TantivyBackend
 
