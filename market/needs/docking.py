@@ -30,33 +30,14 @@ from market.needs.models import (
     OfferStatus,
 )
 from market.needs.rules import DEFAULT_RESPONSE_WORKING_DAYS, add_working_days
-from market.needs.service import lock_need, own_need, transition
+from market.needs.service import lock_need, own_need
+from market.needs.states import CLAIM_FIELDS, CLAIM_STATES, NEED_STATES, OFFER_FIELDS, OFFER_STATES, OS, C
 from market.notices.service import notify
-from market.security import N_
-from market.states import StateMachine
+from market.security import N_, require
 
-C = ClaimStatus
-CLAIM_STATES = StateMachine("docking record", {
-    C.INTEREST: [C.MEETING, C.OFFER, C.WITHDRAWN, C.DECLINED],
-    C.MEETING: [C.OFFER, C.WITHDRAWN, C.DECLINED],
-    C.OFFER: [C.ACCEPTED, C.DECLINED, C.WITHDRAWN],
-})
-OS = OfferStatus
-OFFER_STATES = StateMachine("offer", {OS.PENDING: [OS.ACCEPTED, OS.DECLINED, OS.WITHDRAWN]})
-
-CLAIM_FIELDS = ["status", "product_id", "meeting_at"]
-OFFER_FIELDS = ["status", "amount", "annual_rate", "term_months", "decided_at"]
 PRODUCT_FIELDS = ["name", "min_amount", "max_amount", "min_term_months", "max_term_months", "min_rate", "max_rate",
                   "accepted_kinds", "target_industries", "target_groups", "requires_guarantee", "requires_insurance",
                   "max_ltv", "active"]
-
-
-def _require_bank(actor: User) -> Organisation:
-    if actor.role is not Role.BANK or actor.organisation is None:
-        raise Forbidden("Only banks can do this.")
-    if not actor.can_act:
-        raise Forbidden("Your organisation must be verified before it can act.")
-    return actor.organisation
 
 
 @dataclass
@@ -106,7 +87,7 @@ def _validate_product(data: ProductInput) -> dict[str, str]:
 def save_product(session: Session, actor: User, data: ProductInput, now: datetime,
                  product_id: int | None = None) -> LoanProduct:
     """Publish a new loan product of the actor's bank, or change one of its own."""
-    bank = _require_bank(actor)
+    bank = require(actor, Role.BANK)
     ltv = _validate_product(data)
     if product_id is None:
         product = LoanProduct(bank_org_id=bank.id, created_at=now, active=True)
@@ -145,7 +126,7 @@ def _own_product(session: Session, bank: Organisation, product_id: int) -> LoanP
 def set_product_active(session: Session, actor: User, product_id: int, active: bool, now: datetime) -> LoanProduct:
     """Take one of the bank's own products off the market (it no longer matches or lists) or put it back.
     Docking records and offers that name it keep it. Refused (409) when it is already in that state."""
-    bank = _require_bank(actor)
+    bank = require(actor, Role.BANK)
     lock_row(session, LoanProduct, product_id)  # two switches at once queue: the second sees the first (409)
     product = _own_product(session, bank, product_id)
     if product.active and active:
@@ -175,26 +156,6 @@ def active_products(session: Session, bank_org_id: int | None = None) -> list[Lo
     return list(session.scalars(query))
 
 
-def _claim_transition(session: Session, actor: User | None, claim: Claim, dst: ClaimStatus, now: datetime) -> None:
-    CLAIM_STATES.check(claim.status, dst)
-    before = snapshot(claim, CLAIM_FIELDS)
-    claim.status = dst
-    claim.updated_at = now
-    session.flush()
-    record(session, actor=actor, action=f"claim.{dst.value}", entity_type="need_claim", entity_id=claim.id, now=now,
-           before=before, after=snapshot(claim, CLAIM_FIELDS))
-
-
-def _offer_transition(session: Session, actor: User | None, offer: Offer, dst: OfferStatus, now: datetime) -> None:
-    OFFER_STATES.check(offer.status, dst)
-    before = snapshot(offer, OFFER_FIELDS)
-    offer.status = dst
-    offer.decided_at = now
-    session.flush()
-    record(session, actor=actor, action=f"offer.{dst.value}", entity_type="need_offer", entity_id=offer.id, now=now,
-           before=before, after=snapshot(offer, OFFER_FIELDS))
-
-
 def _open_need_for_bank(session: Session, need_id: int) -> Need:
     need = lock_need(session, need_id)
     if need is None or need.status not in PUBLIC_STATUSES:
@@ -209,7 +170,7 @@ def _open_need_for_bank(session: Session, need_id: int) -> Need:
 def claim_need(session: Session, actor: User, need_id: int, now: datetime, product_id: int | None = None,
                note: str | None = None) -> Claim:
     """The actor's bank declares interest in a published need. Several banks may claim one need."""
-    bank = _require_bank(actor)
+    bank = require(actor, Role.BANK)
     need = _open_need_for_bank(session, need_id)
     if any(c.bank_org_id == bank.id for c in need.claims):
         raise Conflict("Your bank has already claimed this need.")
@@ -227,7 +188,7 @@ def claim_need(session: Session, actor: User, need_id: int, now: datetime, produ
     if need.first_response_at is None:
         need.first_response_at = now
     if need.status is NeedStatus.PUBLISHED:
-        transition(session, actor, need, NeedStatus.IN_TALKS, now, note="first bank interest")
+        NEED_STATES.move(session, actor, need, NeedStatus.IN_TALKS, now, note="first bank interest")
     return claim
 
 
@@ -241,21 +202,20 @@ def _own_claim(session: Session, bank: Organisation, need_id: int) -> Claim:
 def schedule_meeting(session: Session, actor: User, need_id: int, meeting_at: datetime, now: datetime) -> Claim:
     """The bank that claimed a need arranges a meeting with the enterprise (naive UTC `meeting_at`, in the
     future); while the record is at the meeting stage the time may be moved."""
-    bank = _require_bank(actor)
+    bank = require(actor, Role.BANK)
     lock_need(session, need_id)
     claim = _own_claim(session, bank, need_id)
     if meeting_at <= now:
         raise InvalidInput("The meeting time must be in the future.")
-    moving = claim.status is C.MEETING
-    if not moving:
-        CLAIM_STATES.check(claim.status, C.MEETING)  # before any change: a refused request writes nothing
-    before = snapshot(claim, CLAIM_FIELDS)
+    if claim.status is not C.MEETING:
+        CLAIM_STATES.move(session, actor, claim, C.MEETING, now, also={"meeting_at": meeting_at})
+        return claim
+    before = snapshot(claim, CLAIM_FIELDS)  # the meeting moves: a change of time, not of state
     claim.meeting_at = meeting_at
-    claim.status = C.MEETING
     claim.updated_at = now
     session.flush()
-    record(session, actor=actor, action="claim.meeting_moved" if moving else "claim.meeting",
-           entity_type="need_claim", entity_id=claim.id, now=now, before=before, after=snapshot(claim, CLAIM_FIELDS))
+    record(session, actor=actor, action="claim.meeting_moved", entity_type="need_claim", entity_id=claim.id, now=now,
+           before=before, after=snapshot(claim, CLAIM_FIELDS))
     return claim
 
 
@@ -263,7 +223,7 @@ def make_offer(session: Session, actor: User, need_id: int, amount: Decimal, ann
                term_months: int, now: datetime, product_id: int | None = None,
                conditions: str | None = None) -> Offer:
     """The bank that claimed a need offers a loan (claiming it first if it has not)."""
-    bank = _require_bank(actor)
+    bank = require(actor, Role.BANK)
     need = _open_need_for_bank(session, need_id)
     if amount is None or amount <= 0 or amount != amount.quantize(Decimal("0.01")):
         raise InvalidInput("The amount must be more than zero, with at most two decimals.")
@@ -288,7 +248,7 @@ def make_offer(session: Session, actor: User, need_id: int, amount: Decimal, ann
     session.flush()
     record(session, actor=actor, action="offer.made", entity_type="need_offer", entity_id=offer.id, now=now,
            after=snapshot(offer, OFFER_FIELDS))
-    _claim_transition(session, actor, claim, C.OFFER, now)
+    CLAIM_STATES.move(session, actor, claim, C.OFFER, now)
     notify(session, msgid=N_("%(bank)s made an offer on your financing need “%(title)s”: answer it."), now=now, org_id=need.org_id, link=f"/needs/{need.id}", bank=bank.name, title=need.title)  # noqa: E501
     return offer
 
@@ -321,16 +281,16 @@ def accept_offer(session: Session, actor: User, offer_id: int, now: datetime) ->
     need = offer.need
     if need.status is not NeedStatus.IN_TALKS:
         raise Conflict("Offers can only be accepted while the need is in talks.")
-    _offer_transition(session, actor, offer, OS.ACCEPTED, now)
+    OFFER_STATES.move(session, actor, offer, OS.ACCEPTED, now)
     claim = _claim_of(session, offer)
     if claim is not None:
-        _claim_transition(session, actor, claim, C.ACCEPTED, now)
+        CLAIM_STATES.move(session, actor, claim, C.ACCEPTED, now)
     for other in need.offers:
         if other.id != offer.id and other.status is OS.PENDING:
-            _offer_transition(session, actor, other, OS.DECLINED, now)
+            OFFER_STATES.move(session, actor, other, OS.DECLINED, now)
     for other_claim in need.claims:
         if other_claim.id != offer.claim_id and other_claim.status in CLAIM_STATES.transitions:
-            _claim_transition(session, actor, other_claim, C.DECLINED, now)
+            CLAIM_STATES.move(session, actor, other_claim, C.DECLINED, now)
     record(session, actor=actor, action="need.offer_accepted", entity_type="need", entity_id=need.id, now=now,
            after={"offer_id": offer.id, "bank_org_id": offer.bank_org_id})
     notify(session, msgid="The enterprise accepted your offer on “%(title)s”: sign the loan.", now=now,
@@ -340,34 +300,24 @@ def accept_offer(session: Session, actor: User, offer_id: int, now: datetime) ->
 
 def decline_offer(session: Session, actor: User, offer_id: int, now: datetime) -> Offer:
     offer = _offer_of_own_need(session, actor, offer_id)
-    _offer_transition(session, actor, offer, OS.DECLINED, now)
+    OFFER_STATES.move(session, actor, offer, OS.DECLINED, now)
     claim = _claim_of(session, offer)
     if claim is not None:
-        _claim_transition(session, actor, claim, C.DECLINED, now)
+        CLAIM_STATES.move(session, actor, claim, C.DECLINED, now)
     notify(session, msgid=N_("The enterprise declined your offer on “%(title)s”."), now=now, org_id=offer.bank_org_id, link=f"/needs/{offer.need_id}", title=offer.need.title)  # noqa: E501
     return offer
 
 
 def withdraw_offer(session: Session, actor: User, offer_id: int, now: datetime) -> Offer:
-    bank = _require_bank(actor)
+    bank = require(actor, Role.BANK)
     offer = _locked_offer(session, offer_id)
     if offer is None or offer.bank_org_id != bank.id:
         raise NotFound("This offer does not exist.")
-    _offer_transition(session, actor, offer, OS.WITHDRAWN, now)
+    OFFER_STATES.move(session, actor, offer, OS.WITHDRAWN, now)
     claim = _claim_of(session, offer)
     if claim is not None:
-        _claim_transition(session, actor, claim, C.WITHDRAWN, now)
+        CLAIM_STATES.move(session, actor, claim, C.WITHDRAWN, now)
     return offer
-
-
-def close_open_docking(session: Session, actor: User | None, need: Need, now: datetime) -> None:
-    """When a need is withdrawn or closed, pending offers are withdrawn and open claims declined."""
-    for offer in need.offers:
-        if offer.status is OS.PENDING:
-            _offer_transition(session, actor, offer, OS.WITHDRAWN, now)
-    for claim in need.claims:
-        if claim.status in (C.INTEREST, C.MEETING, C.OFFER):
-            _claim_transition(session, actor, claim, C.DECLINED, now)
 
 
 def offers_for_bank(session: Session, bank_org_id: int) -> list[Offer]:
@@ -414,7 +364,8 @@ def mark_funded(session: Session, actor: User | None, need_id: int, now: datetim
         raise Conflict("Only a need with an accepted offer can be funded.")
     if actor is not None and actor.role is not Role.STAFF and actor.organisation_id != accepted.bank_org_id:
         raise Forbidden("Only the bank of the accepted offer can do this.")
-    transition(session, actor, need, NeedStatus.FUNDED, now, note=f"offer {accepted.id}")
+    NEED_STATES.move(session, actor, need, NeedStatus.FUNDED, now, note=f"offer {accepted.id}",
+                     also={"closed_at": now})
     return need
 
 

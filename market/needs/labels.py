@@ -6,6 +6,7 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
 from market.i18n import money, percent
+from market.ip.labels import kind_label as ip_kind_label
 from market.needs.matching import Reason
 from market.needs.models import ClaimStatus, NeedStatus, OfferStatus
 from market.needs.rules import AMOUNT_BAND_LABELS
@@ -62,10 +63,6 @@ def reason_text(reason: Reason) -> str:
 
 
 def kind_label(value) -> str:
-    try:
-        from market.ip.labels import kind_label as ip_kind_label
-    except ImportError:
-        return str(value)
     return str(ip_kind_label(value))
 
 

@@ -49,16 +49,10 @@ def add_working_days(start: datetime, days: int) -> datetime:
 
 
 def eligible_kinds(session, now: datetime) -> frozenset[IpKind]:
-    """The IP kinds the pledge policy in force accepts; the 2015 measures' four kinds when no policy engine exists."""
-    import importlib.util
+    """The IP kinds the pledge policy in force accepts; the 2015 measures' four kinds when no policy is in force or
+    it names none."""
+    from market.loans.policy import policy_in_force
 
-    # The policy engine counts only once the loans area is registered (its tables are then in the schema).
-    if importlib.util.find_spec("market.loans") is None or importlib.util.find_spec("market.loans.area") is None:
-        return DEFAULT_ELIGIBLE_KINDS
-    try:
-        from market.loans.policy import policy_in_force
-    except ImportError:
-        return DEFAULT_ELIGIBLE_KINDS
     policy = policy_in_force(session, now.date())
     kinds = getattr(policy, "eligible_kinds", None) if policy is not None else None
     if not kinds:

@@ -1,11 +1,12 @@
 """Financing needs: posting, review by staff, visibility, withdrawal and classification.
 
-Every state change goes through `NEED_STATES` and is written to the audit log. Services only flush."""
+Every state change goes through `NEED_STATES` (needs/states.py) and is written to the audit log. Services only
+flush."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -22,28 +23,18 @@ from market.needs.models import (
     OPEN_STATUSES,
     PUBLIC_STATUSES,
     Claim,
+    ClaimStatus,
     Need,
     NeedAsset,
     NeedPreferredBank,
-    NeedStatus,
+    OfferStatus,
 )
 from market.needs.rules import REVIEW_CHECKLIST, amount_band, eligible_kinds
+from market.needs.states import CLAIM_STATES, NEED_FIELDS, NEED_STATES, OFFER_STATES, S
 from market.notices.service import notify
 from market.reference.loader import groups_for_industry
-from market.security import N_
-from market.states import StateMachine
+from market.security import N_, require
 
-S = NeedStatus
-NEED_STATES = StateMachine("financing need", {
-    S.DRAFT: [S.SUBMITTED, S.WITHDRAWN],
-    S.SUBMITTED: [S.PUBLISHED, S.REJECTED, S.WITHDRAWN],
-    S.REJECTED: [S.SUBMITTED, S.WITHDRAWN],
-    S.PUBLISHED: [S.IN_TALKS, S.WITHDRAWN, S.EXPIRED, S.CLOSED],
-    S.IN_TALKS: [S.FUNDED, S.WITHDRAWN, S.CLOSED],
-    S.FUNDED: [S.CLOSED],
-})
-
-AUDIT_FIELDS = ["status", "amount", "term_months", "max_rate", "rejection_reason", "escalated_at"]
 MAX_AMOUNT = Decimal("10000000000")
 MAX_TERM_MONTHS = 120
 MAX_ASSETS = 50
@@ -60,38 +51,6 @@ class NeedInput:
     tangible_collateral: str | None = None
     tangible_value: Decimal | None = None
     preferred_bank_ids: list[int] = field(default_factory=list)
-
-
-def _require_enterprise(actor: User) -> Organisation:
-    if actor.role is not Role.ENTERPRISE or actor.organisation is None:
-        raise Forbidden("Only enterprises can post financing needs.")
-    if not actor.can_act:
-        raise Forbidden("Your organisation must be verified before it can act.")
-    return actor.organisation
-
-
-def _require_staff(actor: User) -> None:
-    if actor.role is not Role.STAFF or not actor.can_act:
-        raise Forbidden("Only exchange staff can do this.")
-
-
-def transition(session: Session, actor: User | None, need: Need, dst: NeedStatus, now: datetime,
-               note: str | None = None) -> None:
-    """Move `need` to `dst` if the state machine allows it, and audit the change."""
-    NEED_STATES.check(need.status, dst)
-    before = snapshot(need, AUDIT_FIELDS)
-    need.status = dst
-    need.updated_at = now
-    if dst is S.SUBMITTED:
-        need.submitted_at = now
-    elif dst is S.PUBLISHED:
-        need.published_at = now
-        need.rejection_reason = None
-    elif dst in (S.CLOSED, S.WITHDRAWN, S.EXPIRED, S.FUNDED):
-        need.closed_at = now
-    session.flush()
-    record(session, actor=actor, action=f"need.{dst.value}", entity_type="need", entity_id=need.id, now=now,
-           before=before, after=snapshot(need, AUDIT_FIELDS), note=note)
 
 
 def _validate_terms(data: NeedInput) -> None:
@@ -193,7 +152,7 @@ def _apply(session: Session, need: Need, data: NeedInput, assets: list[IpAsset],
 
 def create_need(session: Session, actor: User, data: NeedInput, now: datetime, submit: bool = False) -> Need:
     """A new draft need of the actor's enterprise (submitted for review at once when `submit`)."""
-    org = _require_enterprise(actor)
+    org = require(actor, Role.ENTERPRISE)
     _validate_terms(data)
     assets = check_assets(session, org, data.asset_ids, now)
     bank_ids = _check_banks(session, data.preferred_bank_ids)
@@ -203,15 +162,15 @@ def create_need(session: Session, actor: User, data: NeedInput, now: datetime, s
     session.add(need)
     session.flush()
     record(session, actor=actor, action="need.created", entity_type="need", entity_id=need.id, now=now,
-           after=snapshot(need, AUDIT_FIELDS))
+           after=snapshot(need, NEED_FIELDS))
     if submit:
-        transition(session, actor, need, S.SUBMITTED, now)
+        NEED_STATES.move(session, actor, need, S.SUBMITTED, now, also={"submitted_at": now})
     return need
 
 
 def own_need(session: Session, actor: User, need_id: int) -> Need:
     """The actor's own need; another enterprise's need is reported as not found."""
-    org = _require_enterprise(actor)
+    org = require(actor, Role.ENTERPRISE)
     need = session.get(Need, need_id)
     if need is None or need.org_id != org.id:
         raise NotFound("This financing need does not exist.")
@@ -233,12 +192,12 @@ def update_need(session: Session, actor: User, need_id: int, data: NeedInput, no
     _validate_terms(data)
     assets = check_assets(session, need.org, data.asset_ids, now, need_id=need.id)
     bank_ids = _check_banks(session, data.preferred_bank_ids)
-    before = snapshot(need, AUDIT_FIELDS)
+    before = snapshot(need, NEED_FIELDS)
     _apply(session, need, data, assets, bank_ids)
     need.updated_at = now
     session.flush()
     record(session, actor=actor, action="need.updated", entity_type="need", entity_id=need.id, now=now,
-           before=before, after=snapshot(need, AUDIT_FIELDS))
+           before=before, after=snapshot(need, NEED_FIELDS))
     return need
 
 
@@ -249,7 +208,7 @@ def submit_need(session: Session, actor: User, need_id: int, now: datetime) -> N
     NEED_STATES.check(need.status, S.SUBMITTED)
     assets = check_assets(session, need.org, need.asset_ids, now, need_id=need.id)
     classify(session, need, assets)
-    transition(session, actor, need, S.SUBMITTED, now)
+    NEED_STATES.move(session, actor, need, S.SUBMITTED, now, also={"submitted_at": now})
     return need
 
 
@@ -258,8 +217,8 @@ def withdraw_need(session: Session, actor: User, need_id: int, now: datetime) ->
     need = own_need(session, actor, need_id)
     if need.accepted_offer is not None:
         raise Conflict("An offer on this need has been accepted; it can no longer be withdrawn here.")
-    transition(session, actor, need, S.WITHDRAWN, now)
-    _close_docking(session, actor, need, now)
+    NEED_STATES.move(session, actor, need, S.WITHDRAWN, now, also={"closed_at": now})
+    close_open_docking(session, actor, need, now)
     return need
 
 
@@ -283,22 +242,27 @@ def release_transferred_asset(session: Session, actor: User | None, asset_id: in
         if need.assets:
             classify(session, need, [na.asset for na in need.assets])
         elif NEED_STATES.allowed(need.status, S.WITHDRAWN):
-            transition(session, actor, need, S.WITHDRAWN, now, note="every offered asset was transferred")
-            _close_docking(session, actor, need, now)
+            NEED_STATES.move(session, actor, need, S.WITHDRAWN, now, note="every offered asset was transferred",
+                             also={"closed_at": now})
+            close_open_docking(session, actor, need, now)
         changed.append(need)
     return changed
 
 
-def _close_docking(session: Session, actor: User | None, need: Need, now: datetime) -> None:
-    from market.needs.docking import close_open_docking
-
-    close_open_docking(session, actor, need, now)
+def close_open_docking(session: Session, actor: User | None, need: Need, now: datetime) -> None:
+    """When a need is withdrawn or closed, pending offers are withdrawn and open claims declined."""
+    for offer in need.offers:
+        if offer.status is OfferStatus.PENDING:
+            OFFER_STATES.move(session, actor, offer, OfferStatus.WITHDRAWN, now)
+    for claim in need.claims:
+        if claim.status in (ClaimStatus.INTEREST, ClaimStatus.MEETING, ClaimStatus.OFFER):
+            CLAIM_STATES.move(session, actor, claim, ClaimStatus.DECLINED, now)
 
 
 def review_need(session: Session, actor: User, need_id: int, approve: bool, checklist: dict[str, bool],
                 reason: str | None, now: datetime) -> Need:
     """Staff publish a submitted need (every checklist item ticked) or reject it with a reason."""
-    _require_staff(actor)
+    require(actor, Role.STAFF)
     need = lock_need(session, need_id)
     if need is None:
         raise NotFound("This financing need does not exist.")
@@ -311,26 +275,25 @@ def review_need(session: Session, actor: User, need_id: int, approve: bool, chec
                                items=", ".join(str(label) for key, label in REVIEW_CHECKLIST if key in missing))
         NEED_STATES.check(need.status, S.PUBLISHED)
         check_assets(session, need.org, need.asset_ids, now, need_id=need.id)
-        need.review_checklist = ticks
-        transition(session, actor, need, S.PUBLISHED, now, note=reason)
+        NEED_STATES.move(session, actor, need, S.PUBLISHED, now, note=reason, also={
+            "review_checklist": ticks, "published_at": now, "rejection_reason": None})
     else:
         if not reason:
             raise InvalidInput("Give the enterprise a reason for the rejection.")
         NEED_STATES.check(need.status, S.REJECTED)
-        need.review_checklist = ticks
-        need.rejection_reason = reason
-        transition(session, actor, need, S.REJECTED, now, note=reason)
+        NEED_STATES.move(session, actor, need, S.REJECTED, now, note=reason, also={
+            "review_checklist": ticks, "rejection_reason": reason})
     notify(session, msgid=N_("Your financing need “%(title)s” was published.") if approve else N_("Your financing need “%(title)s” was returned: %(reason)s"), now=now, org_id=need.org_id, link=f"/needs/{need.id}", title=need.title, reason=reason or "")  # noqa: E501
     return need
 
 
 def close_need(session: Session, actor: User, need_id: int, now: datetime, note: str | None = None) -> Need:
-    _require_staff(actor)
+    require(actor, Role.STAFF)
     need = lock_need(session, need_id)
     if need is None:
         raise NotFound("This financing need does not exist.")
-    transition(session, actor, need, S.CLOSED, now, note=note)
-    _close_docking(session, actor, need, now)
+    NEED_STATES.move(session, actor, need, S.CLOSED, now, note=note, also={"closed_at": now})
+    close_open_docking(session, actor, need, now)
     return need
 
 
@@ -355,7 +318,7 @@ def visible_need(session: Session, actor: User | None, need_id: int) -> Need:
 
 
 def needs_of(session: Session, actor: User) -> list[Need]:
-    org = _require_enterprise(actor) if actor.can_act else actor.organisation
+    org = require(actor, Role.ENTERPRISE, verified=False)
     return list(session.scalars(select(Need).where(Need.org_id == org.id).order_by(Need.id.desc())))
 
 
@@ -377,14 +340,13 @@ DEFAULT_EXPIRY_DAYS = 180
 def expire_needs(session: Session, now: datetime, days: int = DEFAULT_EXPIRY_DAYS) -> list[Need]:
     """Published needs no bank took up within `days` days of publication expire (audited as the system). Needs in
     talks do not expire: a bank is working on them."""
-    from datetime import timedelta
-
     if days < 1:
         raise InvalidInput("The expiry period must be at least one day.")
     cutoff = now - timedelta(days=days)
     needs = list(session.scalars(select(Need).where(Need.status == S.PUBLISHED, Need.published_at <= cutoff)
                                  .order_by(Need.published_at, Need.id)))
     for need in needs:
-        transition(session, None, need, S.EXPIRED, now, note=f"published more than {days} days ago")
-        _close_docking(session, None, need, now)
+        NEED_STATES.move(session, None, need, S.EXPIRED, now, note=f"published more than {days} days ago",
+                         also={"closed_at": now})
+        close_open_docking(session, None, need, now)
     return needs

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale, to_utc
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -17,9 +17,15 @@ from market.accounts.models import Organisation, OrgKind, Role
 from market.db import db, utcnow
 from market.errors import DomainError
 from market.formkit import flash_errors
-from market.ip.models import IpAsset, IpKind
+from market.ip.labels import pledge_label
+from market.ip.models import VALID_STATUSES, IpAsset, IpKind, PledgeState
+from market.ip.numbers import format_application_number
 from market.needs import browse, docking, matching, service
+from market.needs.bulletin import bulletin_atom as atom_of
+from market.needs.bulletin import bulletin_csv as csv_of
+from market.needs.bulletin import get_bulletin
 from market.needs.forms import (
+    AcceptOfferForm,
     ClaimForm,
     MeetingForm,
     NeedForm,
@@ -27,42 +33,18 @@ from market.needs.forms import (
     ProductForm,
     ReviewForm,
 )
-from market.needs.models import LoanProduct, Need
-from market.needs.rules import AMOUNT_BANDS, REVIEW_CHECKLIST
+from market.needs.indexing import get_backend, quick_drain
+from market.needs.labels import kind_label
+from market.needs.models import OPEN_STATUSES, Bulletin, LoanProduct, Need, NeedAsset, Offer
+from market.needs.rules import AMOUNT_BANDS, REVIEW_CHECKLIST, eligible_kinds
 from market.paging import requested_page
 from market.reference.models import District, IndustryGroup
 from market.security import roles_required
+from market.work import commit_or_flash
 
 needs_bp = Blueprint("needs", __name__, url_prefix="/needs")
 # The bulletin is public, like the exchange's announcements.
 bulletin_bp = Blueprint("bulletins", __name__, url_prefix="/bulletins")
-
-
-def _fail(exc: DomainError) -> None:
-    db.session.rollback()
-    flash(exc.localized(), "error")
-
-
-def _attempt(call, message: str, *, sync: bool = False) -> tuple[bool, object]:
-    """Run one unit of work (service calls) and commit it once: on a domain error roll back and flash the error,
-    otherwise flash `message` (and apply the needs outbox to the search index when `sync`). Returns (ok, result)."""
-    try:
-        result = call()
-        db.session.commit()
-    except DomainError as exc:
-        _fail(exc)
-        return False, None
-    if sync:
-        _sync_index()
-    flash(message, "success")
-    return True, result
-
-
-def _sync_index() -> None:
-    """After a committed change of a need's state: apply the needs outbox to the search index (never fails)."""
-    from market.needs.indexing import quick_drain
-
-    quick_drain()
 
 
 def _banks() -> list[Organisation]:
@@ -74,12 +56,6 @@ def asset_choices(org_id: int | None, need: Need | None = None) -> list[tuple[in
     """The patent picker: only the organisation's assets a need may offer (in force, of a kind the policy accepts,
     not pledged, in disposal or offered in another open need) and those the need already offers; each named by
     title, kind, number and pledge state, never by an internal id."""
-    from market.ip.labels import kind_label, pledge_label
-    from market.ip.models import VALID_STATUSES, PledgeState
-    from market.ip.numbers import format_application_number
-    from market.needs.models import OPEN_STATUSES, NeedAsset
-    from market.needs.rules import eligible_kinds
-
     if org_id is None:
         return []
     busy = select(NeedAsset.asset_id).join(Need).where(Need.status.in_(OPEN_STATUSES),
@@ -119,8 +95,6 @@ def _need_input(form: NeedForm) -> service.NeedInput:
 def browse_page():
     filters = {k: request.args.get(k, "") for k in (*browse.FACETS, "q")}
     page = requested_page()
-    from market.needs.indexing import get_backend
-
     result = browse.search_needs(db.session, get_backend(), filters, page=page, catch_up=True)
     districts = {d.code: d.name for d in db.session.scalars(select(District))}
     groups = {g.code: g for g in db.session.scalars(select(IndustryGroup))}
@@ -142,9 +116,9 @@ def new():
     form = NeedForm()
     _fill_need_choices(form)
     if form.validate_on_submit():
-        ok, need = _attempt(lambda: service.create_need(db.session, current_user, _need_input(form), utcnow(),
-                                                        submit=form.submit_now.data),
-                            _("Your financing need was saved."))
+        ok, need = commit_or_flash(lambda: service.create_need(
+            db.session, current_user, _need_input(form), utcnow(), submit=form.submit_now.data),
+            _("Your financing need was saved."))
         if ok:
             return redirect(url_for("needs.detail", need_id=need.id))
     return render_template("needs/form.html", form=form, need=None)
@@ -166,7 +140,7 @@ def edit(need_id: int):
             if form.submit_now.data:
                 service.submit_need(db.session, current_user, need.id, utcnow())
 
-        if _attempt(save, _("Your financing need was saved."))[0]:
+        if commit_or_flash(save, _("Your financing need was saved."))[0]:
             return redirect(url_for("needs.detail", need_id=need.id))
     return render_template("needs/form.html", form=form, need=need)
 
@@ -232,7 +206,8 @@ def _loan_context(need: Need) -> dict:
 def _post_need_action(need_id: int, action, message: str):
     if not EmptyForm().validate_on_submit():
         abort(400)
-    _attempt(lambda: action(db.session, current_user, need_id, utcnow()), message, sync=True)
+    if commit_or_flash(lambda: action(db.session, current_user, need_id, utcnow()), message)[0]:
+        quick_drain()
     return redirect(url_for("needs.detail", need_id=need_id))
 
 
@@ -263,9 +238,11 @@ def review(need_id: int):
         abort(400)
     approve = request.form.get("decision") == "publish"
     ticks = {key: getattr(form, key).data for key, _label in REVIEW_CHECKLIST}
-    ok, _need = _attempt(
+    ok, _need = commit_or_flash(
         lambda: service.review_need(db.session, current_user, need_id, approve, ticks, form.reason.data, utcnow()),
-        _("The need was published.") if approve else _("The need was returned to the enterprise."), sync=True)
+        _("The need was published.") if approve else _("The need was returned to the enterprise."))
+    if ok:
+        quick_drain()
     return redirect(url_for("needs.review_queue") if ok else url_for("needs.detail", need_id=need_id))
 
 
@@ -293,9 +270,10 @@ def claim(need_id: int):
     form = ClaimForm()
     if not form.validate_on_submit():
         abort(400)
-    _attempt(lambda: docking.claim_need(db.session, current_user, need_id, utcnow(), product_id=form.product_id.data,
-                                        note=form.note.data),
-             _("Your bank's interest was sent to the enterprise."), sync=True)
+    if commit_or_flash(lambda: docking.claim_need(db.session, current_user, need_id, utcnow(),
+                                                  product_id=form.product_id.data, note=form.note.data),
+                       _("Your bank's interest was sent to the enterprise."))[0]:
+        quick_drain()
     return redirect(url_for("needs.detail", need_id=need_id))
 
 
@@ -306,9 +284,8 @@ def meeting(need_id: int):
     if not form.validate_on_submit():
         flash(_("Give a valid meeting time."), "error")
         return redirect(url_for("needs.detail", need_id=need_id))
-    _attempt(lambda: docking.schedule_meeting(db.session, current_user, need_id,
-                                                   to_utc(form.meeting_at.data), utcnow()),
-             _("The meeting was arranged."))
+    commit_or_flash(lambda: docking.schedule_meeting(db.session, current_user, need_id, to_utc(form.meeting_at.data),
+                                                     utcnow()), _("The meeting was arranged."))
     return redirect(url_for("needs.detail", need_id=need_id))
 
 
@@ -319,17 +296,18 @@ def offer(need_id: int):
     if not form.validate_on_submit():
         flash_errors(form, _("Check the offer: amount, rate and term are required."))
         return redirect(url_for("needs.detail", need_id=need_id))
-    _attempt(lambda: docking.make_offer(db.session, current_user, need_id, form.amount.data,
-                                        form.annual_rate_pct.data, form.term_months.data,
-                                        utcnow(), product_id=form.product_id.data, conditions=form.conditions.data),
-             _("Your offer was sent."), sync=True)
+    if commit_or_flash(lambda: docking.make_offer(db.session, current_user, need_id, form.amount.data,
+                                                  form.annual_rate_pct.data, form.term_months.data, utcnow(),
+                                                  product_id=form.product_id.data, conditions=form.conditions.data),
+                       _("Your offer was sent."))[0]:
+        quick_drain()
     return redirect(url_for("needs.detail", need_id=need_id))
 
 
 def _offer_action(offer_id: int, action, message: str):
     if not EmptyForm().validate_on_submit():
         abort(400)
-    ok, offer = _attempt(lambda: action(db.session, current_user, offer_id, utcnow()), message)
+    ok, offer = commit_or_flash(lambda: action(db.session, current_user, offer_id, utcnow()), message)
     if not ok:
         return redirect(url_for("needs.mine" if current_user.role is Role.ENTERPRISE else "needs.bank_matches"))
     return redirect(url_for("needs.detail", need_id=offer.need_id))
@@ -340,9 +318,6 @@ def _offer_action(offer_id: int, action, message: str):
 def accept(offer_id: int):
     """The enterprise reads the whole offer (amount, rate, term, the bank's conditions, the assets to pledge, the
     effect on risk compensation) and accepts it by ticking its agreement; accepting is its consent to the pledge."""
-    from market.needs.forms import AcceptOfferForm
-    from market.needs.models import Offer
-
     offer = db.session.get(Offer, offer_id)
     if offer is None:
         abort(404)
@@ -424,56 +399,40 @@ def product_form(product_id: int | None = None):
         for kind, value in product.max_ltv.items():
             if hasattr(form, f"ltv_{kind}"):
                 getattr(form, f"ltv_{kind}").data = Decimal(value)
-    from market.needs.labels import kind_label
-
     form.accepted_kinds.choices = [(k.value, kind_label(k.value)) for k in IpKind]
     english = str(get_locale()) == "en"
     form.target_groups.choices = [
         (g.code, (g.name_en or g.name_zh) if english else g.name_zh)
         for g in db.session.scalars(select(IndustryGroup).order_by(IndustryGroup.family, IndustryGroup.code))]
     if form.validate_on_submit():
-        if _attempt(lambda: docking.save_product(db.session, current_user, _product_input(form), utcnow(),
-                                                 product_id=product_id), _("The loan product was saved."))[0]:
+        if commit_or_flash(lambda: docking.save_product(db.session, current_user, _product_input(form), utcnow(),
+                                                        product_id=product_id), _("The loan product was saved."))[0]:
             return redirect(url_for("needs.products"))
     return render_template("needs/product_form.html", form=form, product=product, bands=AMOUNT_BANDS)
 
 
 @bulletin_bp.route("/")
 def bulletins():
-    from market.needs.models import Bulletin
-
     rows = db.session.scalars(select(Bulletin).order_by(Bulletin.number.desc())).all()
     return render_template("needs/bulletins.html", bulletins=rows)
 
 
 @bulletin_bp.route("/<int:number>")
 def bulletin_page(number: int):
-    from market.needs.bulletin import get_bulletin
-
     return render_template("needs/bulletin.html", bulletin=get_bulletin(db.session, number))
 
 
 @bulletin_bp.route("/<int:number>.csv")
 def bulletin_csv(number: int):
-    from flask import Response
-
-    from market.needs.bulletin import bulletin_csv as to_csv
-    from market.needs.bulletin import get_bulletin
-
     bulletin = get_bulletin(db.session, number)
-    return Response(to_csv(bulletin), mimetype="text/csv", headers={
+    return Response(csv_of(bulletin), mimetype="text/csv", headers={
         "Content-Disposition": f"attachment; filename=needs-bulletin-{number}.csv"})
 
 
 @bulletin_bp.route("/<int:number>.atom")
 def bulletin_atom(number: int):
-    from flask import Response
-
-    from market.needs.bulletin import bulletin_atom as to_atom
-    from market.needs.bulletin import get_bulletin
-
     bulletin = get_bulletin(db.session, number)
-    body = to_atom(bulletin, url_for("bulletins.bulletin_atom", number=number, _external=True),
+    body = atom_of(bulletin, url_for("bulletins.bulletin_atom", number=number, _external=True),
                    _("Financing needs bulletin No. %(n)s", n=number),
                    lambda need_id: url_for("needs.detail", need_id=need_id, _external=True))
     return Response(body, content_type="application/atom+xml; charset=utf-8")

@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 
 from market.errors import InvalidTransition
-from market.needs.docking import CLAIM_STATES, OFFER_STATES
 from market.needs.models import ClaimStatus, NeedStatus, OfferStatus
-from market.needs.service import NEED_STATES
+from market.needs.states import CLAIM_STATES, NEED_STATES, OFFER_STATES
 
 S = NeedStatus
 
