@@ -39,7 +39,7 @@ STACK: list[dict[str, tuple[str, ...]]] = [
 # Imports that still point up. This list only ever shrinks; the issue is done when it is empty.
 KNOWN: set[tuple[str, str]] = {
     ("ip", "loans"),
-    ("needs", "loans"), ("needs", "valuations"),
+    ("needs", "loans"),
 }
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from market.accounts.models import Organisation, Role, User
+from market.areas import collect
 from market.audit.service import record, snapshot
 from market.bounded import AMOUNT, within
 from market.db import lock_row
@@ -318,6 +319,16 @@ def withdraw_offer(session: Session, actor: User, offer_id: int, now: datetime) 
     if claim is not None:
         CLAIM_STATES.move(session, actor, claim, C.WITHDRAWN, now)
     return offer
+
+
+def loan_ids_of_offers(session: Session, offers) -> dict[int, int]:
+    """{offer id: the loan signed from it} for those of `offers` that were accepted and signed, as the areas that
+    sign loans report them (`offer_loans` in their area.py)."""
+    ids = [o.id for o in offers if o.status is OS.ACCEPTED]
+    found: dict[int, int] = {}
+    for loans_of in collect("offer_loans") if ids else ():
+        found.update(loans_of(session, ids))
+    return found
 
 
 def offers_for_bank(session: Session, bank_org_id: int) -> list[Offer]:

@@ -14,9 +14,11 @@ from sqlalchemy.orm import selectinload
 
 from market.accounts.forms import EmptyForm
 from market.accounts.models import Organisation, OrgKind, Role
+from market.areas import collect
 from market.db import db, utcnow
 from market.errors import DomainError
 from market.formkit import flash_errors
+from market.ip.finder import item_dict
 from market.ip.labels import pledge_label
 from market.ip.models import VALID_STATUSES, IpAsset, IpKind, PledgeState
 from market.ip.numbers import format_application_number
@@ -149,8 +151,13 @@ def edit(need_id: int):
 @login_required
 def detail(need_id: int):
     need = service.visible_need(db.session, current_user, need_id)
-    context = {"need": need, "empty": EmptyForm(), "checklist": REVIEW_CHECKLIST, "asset_rows": _asset_rows(need)}
-    context.update(_loan_context(need))
+    today = utcnow().date()
+    context = {"need": need, "empty": EmptyForm(), "checklist": REVIEW_CHECKLIST,
+               "asset_rows": _asset_rows(need, today),
+               "asset_columns": [(heading, template, values(db.session, current_user, need, today))
+                                 for heading, template, values in collect("need_asset_columns")],
+               "sections": [(template, section) for template, fn in collect("need_sections")
+                            if (section := fn(db.session, current_user, need, today)) is not None]}
     if current_user.role is Role.BANK:
         products = docking.active_products(db.session, current_user.organisation_id)
         context.update(matches=matching.rank_products(need, products), products={p.id: p for p in products},
@@ -167,40 +174,11 @@ def detail(need_id: int):
     return render_template("needs/detail.html", **context)
 
 
-def _asset_rows(need: Need) -> list[dict]:
-    """Each offered asset as the bank and the reviewing staff judge it: the patent's page, the valuation in force
-    (as far as the viewer may see it), the remaining term, the legal status and the pledge state."""
-    from market.ip.finder import item_dict
-    from market.valuations.service import visible_valuations
-
-    today = utcnow().date()
-    rows = []
-    for na in need.assets:
-        asset = na.asset
-        in_force = [v for v in visible_valuations(db.session, current_user, asset.id) if v.in_force(today)]
-        rows.append({"asset": asset, "item": item_dict(asset, today), "valuation": in_force[0] if in_force else None,
-                     "transferred": asset.owner_org_id != need.org_id})
-    return rows
-
-
-def _loan_context(need: Need) -> dict:
-    """Post-loan maintenance (贷后维护) on the need page: the loan signed from its accepted offer, shown to the
-    enterprise, the lending bank and staff; and whether the viewing bank may sign the loan of its accepted offer."""
-    from market.loans.schedule import amount_overdue, loan_schedule, outstanding_principal
-    from market.loans.signing import loan_of_need
-
-    loan = loan_of_need(db.session, need)
-    org_id = current_user.organisation_id
-    out: dict = {"loan": None, "can_sign": False}
-    if loan is not None and (current_user.role is Role.STAFF or org_id in (loan.bank_org_id, loan.enterprise_org_id)):
-        today = utcnow().date()
-        out.update(loan=loan, loan_outstanding=outstanding_principal(loan),
-                   loan_overdue=amount_overdue(loan, today),
-                   loan_next=next((i for i in loan_schedule(loan) if i.due_on >= today), None))
-    accepted = need.accepted_offer
-    out["can_sign"] = (loan is None and accepted is not None and current_user.role is Role.BANK
-                       and accepted.bank_org_id == org_id and need.status.value == "in_talks")
-    return out
+def _asset_rows(need: Need, today) -> list[dict]:
+    """Each offered asset as the bank and the reviewing staff judge it: the patent's page, the remaining term, the
+    legal status and the pledge state (the valuation in force is a column the valuing areas add)."""
+    return [{"asset": na.asset, "item": item_dict(na.asset, today), "transferred": na.asset.owner_org_id != need.org_id}
+            for na in need.assets]
 
 
 def _post_need_action(need_id: int, action, message: str):
@@ -253,14 +231,10 @@ def bank_matches():
     needs = db.session.scalars(select(Need).options(selectinload(Need.preferred))
                                .where(Need.status.in_(browse.PUBLIC_STATUSES))
                                .order_by(Need.published_at.desc())).all()
-    by_id = {n.id: n for n in needs}
-    from market.loans.signing import loan_of_offer
-
     offers = docking.offers_for_bank(db.session, current_user.organisation_id)
-    return render_template("needs/bank.html", matches=matching.rank_needs(needs, products), needs=by_id,
-                           products={p.id: p for p in products}, offers=offers,
-                           offer_loans={o.id: loan_of_offer(db.session, o.id) for o in offers
-                                        if o.status.value == "accepted"},
+    return render_template("needs/bank.html", matches=matching.rank_needs(needs, products),
+                           needs={n.id: n for n in needs}, products={p.id: p for p in products}, offers=offers,
+                           offer_loans=docking.loan_ids_of_offers(db.session, offers),
                            claims=service.docked_with(db.session, current_user.organisation_id))
 
 

@@ -223,6 +223,7 @@ def test_meeting_refusals_write_nothing(client, session, factory, kit, bearer):
     assert session.scalar(select(func.count()).select_from(AuditEntry)) == count
 
     docking.make_offer(session, bank, need.id, Decimal("1000000"), Decimal("0.05"), 12, NOW)
+    session.commit()  # a refused request rolls back its unit of work, and only that
     r = client.post(url, headers=b, json=future)
     assert r.status_code == 409
     row = claim_row(session, claim.id)
