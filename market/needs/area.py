@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from market.accounts.models import Role
 from market.clock import Clock
-from market.needs import models  # noqa: F401
+from market.needs import labels, models  # noqa: F401
 from market.needs.api import blp as needs_api
 from market.needs.commands import bulletin_publish_command, clock, needs_group, reindex_needs_command
 from market.needs.demo import demo_step  # noqa: F401
@@ -68,8 +68,6 @@ clocks = [Clock("needs", every=3600, run=clock, summary=lambda c: (
 
 
 def init_app(app):
-    from market.needs import labels
-
     app.config.setdefault("NEEDS_RESPONSE_WORKING_DAYS", 5)
     app.config.setdefault("NEEDS_EXPIRY_DAYS", 180)
     labels.init_app(app)

@@ -14,7 +14,11 @@ from dataclasses import dataclass, field
 from sqlalchemy import String, cast, func, or_, select
 from sqlalchemy.orm import Session
 
+from market.ip.finder import search_in_hit_order
+from market.needs.indexing import OUTBOX_INDEX
 from market.needs.models import PUBLIC_STATUSES, Need
+from search import SearchQuery
+from search.base import MAX_RESULT_WINDOW
 
 FACET_COLUMNS = (Need.industry_code, Need.amount_band, Need.district_code, Need.group_codes, Need.ip_kinds,
                  Need.ipc_sections, Need.ipc_classes)
@@ -102,11 +106,6 @@ def search_needs(session: Session, backend, filters: dict[str, str], page: int =
     bigrams, so 电池 finds 锂电池), keyword filters with disjunctive facet counts, newest first without `q`.
     Raises SearchUnavailable when the engine is down (see the module docstring); `catch_up` as in
     `market.outbox.search`."""
-    from market import outbox
-    from market.needs.indexing import OUTBOX_INDEX, SCHEMA
-    from search import SearchQuery
-    from search.base import MAX_RESULT_WINDOW
-
     filters = _clean(filters)
     per_page = max(1, min(per_page, 100))
     page = max(1, min(page, MAX_RESULT_WINDOW // per_page))  # a page past the engine's window shows its last page
@@ -116,9 +115,6 @@ def search_needs(session: Session, backend, filters: dict[str, str], page: int =
     query = SearchQuery(
         q=q, filters={k: [v] for k, v in filters.items()} | {"status": [s.value for s in PUBLIC_STATUSES]},
         facets=FACETS, sort="relevance" if q else "-published_at", page=page, per_page=per_page)
-    query.check(SCHEMA)
-    hit, _lag = outbox.search(session, backend, OUTBOX_INDEX, query, catch_up_first=catch_up)
-    ids = [int(i) for i in hit.ids if i.isdigit()]
-    rows = {n.id: n for n in session.scalars(select(Need).where(Need.id.in_(ids)))} if ids else {}
-    items = [rows[i] for i in ids if i in rows and rows[i].status in PUBLIC_STATUSES]
+    hit, rows, _lag = search_in_hit_order(session, backend, OUTBOX_INDEX, query, Need, catch_up=catch_up)
+    items = [n for n in rows if n.status in PUBLIC_STATUSES]
     return BrowseResult(hit.total, page, per_page, items, {k: list(v) for k, v in hit.facets.items()}, "search")

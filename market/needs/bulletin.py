@@ -8,11 +8,14 @@ import io
 from datetime import date, datetime, timedelta
 from xml.etree import ElementTree as ET
 
+from flask_babel import gettext
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from market.audit.service import record
 from market.errors import Conflict, NotFound
+from market.i18n import money, percent
+from market.needs.labels import kind_label
 from market.needs.models import Bulletin, Need, NeedStatus
 from market.sanitize import spreadsheet_safe, strip_controls
 
@@ -81,11 +84,6 @@ def _stamp(value: datetime) -> str:
 
 def entry_summary(entry: dict) -> str:
     """One bulletin entry in words of the reader's language: amount in 万/亿, term, highest rate, IP kinds, purpose."""
-    from flask_babel import gettext
-
-    from market.i18n import money, percent
-    from market.needs.labels import kind_label
-
     kinds = " / ".join(kind_label(k) for k in (entry.get("ip_kinds") or "").split(",") if k)
     return gettext("%(amount)s · %(months)s months · rate at most %(rate)s · %(kinds)s · %(purpose)s",
                    amount=money(entry["amount"]), months=entry["term_months"], rate=percent(entry["max_rate"]),

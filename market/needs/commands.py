@@ -9,8 +9,15 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from market.clock import echo_run
 from market.db import db, utcnow
+from market.errors import DomainError
+from market.needs.bulletin import publish_bulletin
+from market.needs.docking import escalate_needs
+from market.needs.indexing import OUTBOX_INDEX, drain, get_backend, reindex
 from market.needs.rules import DEFAULT_RESPONSE_WORKING_DAYS
+from market.needs.service import DEFAULT_EXPIRY_DAYS, expire_needs
+from market.outbox import sync_message
 
 needs_group = click.Group("needs", help="The financing-needs database.")
 
@@ -20,7 +27,6 @@ needs_group = click.Group("needs", help="The financing-needs database.")
 @with_appcontext
 def escalate_command(days: int | None) -> None:
     """Escalate published needs with no bank response in N working days (weekends skipped)."""
-    from market.needs.docking import escalate_needs
 
     days = days or current_app.config.get("NEEDS_RESPONSE_WORKING_DAYS", DEFAULT_RESPONSE_WORKING_DAYS)
     needs = escalate_needs(db.session, utcnow(), working_days=days)
@@ -31,15 +37,12 @@ def escalate_command(days: int | None) -> None:
 
 
 def _expiry_days(days: int | None) -> int:
-    from market.needs.service import DEFAULT_EXPIRY_DAYS
 
     return days or current_app.config.get("NEEDS_EXPIRY_DAYS", DEFAULT_EXPIRY_DAYS)
 
 
 def _sync_index():
     """Drain the needs rows of the outbox: (result, message)."""
-    from market.needs.indexing import OUTBOX_INDEX, drain, get_backend
-    from market.outbox import sync_message
 
     result = drain(db.session, get_backend())
     db.session.commit()
@@ -51,7 +54,6 @@ def _sync_index():
 @with_appcontext
 def expire_command(days: int | None) -> None:
     """Expire published needs no bank took up within N days of publication."""
-    from market.needs.service import expire_needs
 
     days = _expiry_days(days)
     needs = expire_needs(db.session, utcnow(), days=days)
@@ -65,9 +67,6 @@ def expire_command(days: int | None) -> None:
 def clock(session, now) -> dict[str, int]:
     """The needs clock (market.clock): escalate unanswered needs, expire old ones, bring the needs index up to date.
     Only flushes; the runner commits."""
-    from market.needs.docking import escalate_needs
-    from market.needs.indexing import drain, get_backend
-    from market.needs.service import expire_needs
 
     working_days = current_app.config.get("NEEDS_RESPONSE_WORKING_DAYS", DEFAULT_RESPONSE_WORKING_DAYS)
     escalated = escalate_needs(session, now, working_days=working_days)
@@ -81,7 +80,6 @@ def clock(session, now) -> dict[str, int]:
 @with_appcontext
 def tick_command() -> None:
     """The daily run (the needs clock, as `market tick --only needs`): escalate, expire, update the index."""
-    from market.clock import echo_run
 
     echo_run("needs")
 
@@ -101,7 +99,6 @@ def sync_index_command() -> None:
 @with_appcontext
 def reindex_needs_command() -> None:
     """Rebuild the needs index from the database."""
-    from market.needs.indexing import get_backend, reindex
     from search import SearchError
 
     try:
@@ -123,8 +120,6 @@ needs_group.add_command(reindex_needs_command, "reindex")
 @with_appcontext
 def bulletin_publish_command(until, days: int) -> None:
     """Publish the bulletin of needs newly published since the last edition (web page, CSV, Atom)."""
-    from market.errors import DomainError
-    from market.needs.bulletin import publish_bulletin
 
     try:
         bulletin = publish_bulletin(db.session, utcnow(), until=until.date() if until else None, days=days)

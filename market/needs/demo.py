@@ -16,7 +16,8 @@ from market.db import db, utcnow
 from market.errors import DomainError
 from market.ip.models import VALID_STATUSES, IpAsset, PledgeState
 from market.needs import docking, service
-from market.needs.models import OPEN_STATUSES, LoanProduct, Need, NeedAsset
+from market.needs.bulletin import publish_bulletin
+from market.needs.models import OPEN_STATUSES, Bulletin, LoanProduct, Need, NeedAsset
 from market.needs.rules import REVIEW_CHECKLIST, eligible_kinds
 
 PRODUCTS = [
@@ -118,9 +119,6 @@ def demo_step(echo: Callable[[str], None] = print) -> None:
 def _bulletins(today: datetime) -> int:
     """The periodic bulletin as it came out: an edition after each week in which needs were published, the first
     holding the oldest published need. Nothing when editions exist already."""
-    from market.needs.bulletin import publish_bulletin
-    from market.needs.models import Bulletin
-
     if db.session.scalar(select(Bulletin.id).limit(1)):
         return 0
     published = sorted(d for d in db.session.scalars(select(Need.published_at).where(Need.published_at.is_not(None))))
