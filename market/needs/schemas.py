@@ -39,6 +39,11 @@ class Body:
         return getattr(self._obj, name)
 
 
+def items_of(schema: type[Schema], name: str) -> type[Schema]:
+    """A body `{"items": [...]}` of `schema` objects, called `name` in the API document."""
+    return Schema.from_dict({"items": fields.List(fields.Nested(schema))}, name=name)
+
+
 def _split(text: str | None) -> list[str]:
     return [x for x in (text or "").split(",") if x]
 
@@ -199,8 +204,7 @@ class NeedLoanOut(Schema):
     watch_flags = fields.List(fields.Nested(NeedLoanWatchFlagOut), attribute="loan.flags")
 
 
-class NeedDetailList(Schema):
-    items = fields.List(fields.Nested(NeedDetailOut))
+NeedDetailList = items_of(NeedDetailOut, "NeedDetailList")
 
 
 class ReviewQueueOut(Schema):
@@ -249,8 +253,7 @@ class NeedMatches(Schema):
     items = fields.List(fields.Nested(MatchOut))
 
 
-class MatchList(Schema):
-    items = fields.List(fields.Nested(MatchOut))
+MatchList = items_of(MatchOut, "MatchList")
 
 
 class LoanProductOut(Schema):
@@ -276,8 +279,7 @@ class LoanProductOut(Schema):
     updated_at = UtcDateTime()
 
 
-class LoanProductList(Schema):
-    items = fields.List(fields.Nested(LoanProductOut))
+LoanProductList = items_of(LoanProductOut, "LoanProductList")
 
 
 class DockingClaimOut(Schema):
@@ -316,12 +318,10 @@ class DockingOfferOut(Schema):
         lambda o: loan_ids_of_offers(db.session, [o]).get(o.id))
 
 
-class DockingClaimList(Schema):
-    items = fields.List(fields.Nested(DockingClaimOut))
+DockingClaimList = items_of(DockingClaimOut, "DockingClaimList")
 
 
-class DockingOfferList(Schema):
-    items = fields.List(fields.Nested(DockingOfferOut))
+DockingOfferList = items_of(DockingOfferOut, "DockingOfferList")
 
 
 class Paged(Schema):
@@ -369,5 +369,4 @@ class BulletinDetailOut(BulletinOut):
     entries = fields.List(fields.Nested(BulletinEntryOut))
 
 
-class BulletinList(Schema):
-    items = fields.List(fields.Nested(BulletinOut))
+BulletinList = items_of(BulletinOut, "BulletinList")
