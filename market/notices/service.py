@@ -70,7 +70,8 @@ def read_ids(session: Session, user, notices: list[Notice]) -> set[int]:
 
 def _mark(session: Session, user, notice: Notice, now: datetime) -> None:
     try:
-        insert_unique(session, NoticeRead(notice_id=notice.id, user_id=user.id, read_at=now), Conflict("read"))
+        insert_unique(session, NoticeRead(notice_id=notice.id, user_id=user.id, read_at=now),
+                      Conflict("This notice was already read."))
     except Conflict:
         pass  # marked at the same moment by another request of this user: read either way
 
