@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from market.db import db
+from market.db import db, utcnow
 from market.migrate import upgrade
 from market.outbox import database_identity
+from market.policy.seed import seed_policy
 from market.reference.loader import load_reference
 
 
 def init_db() -> dict[str, int]:
-    """Migrate to the newest schema and load missing reference rows. Call inside an app context."""
+    """Migrate to the newest schema and load missing reference rows and the seed policy. Call inside an app
+    context."""
     upgrade(db.engine)
     counts = load_reference(db.session)
+    counts.update(seed_policy(db.session, utcnow()))
     database_identity(db.session)  # made once: search indexes built from this database carry it
     db.session.commit()
     return counts

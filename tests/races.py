@@ -12,16 +12,9 @@ TARGETS = ["sqlite"] + (["postgresql"] if PG_URL_2 else [])
 
 
 def private_app(make_app, target: str, **overrides):
-    """A private app on SQLite (a file of its own) or on the second PostgreSQL database, with the policies seeded
-    (their seeding on first use would otherwise serialise the first racers by itself and hide a missing guard)."""
-    from market.db import db, utcnow
-    from market.loans.policy import policy_in_force
-
-    app = make_app(**({"url": PG_URL_2} if target == "postgresql" else {}), **overrides)
-    with app.app_context():
-        policy_in_force(db.session, utcnow().date())
-        db.session.commit()
-    return app
+    """A private app on SQLite (a file of its own) or on the second PostgreSQL database (its set-up seeds the
+    policy, as `market init-db` does)."""
+    return make_app(**({"url": PG_URL_2} if target == "postgresql" else {}), **overrides)
 
 
 def count(app, model, *where) -> int:

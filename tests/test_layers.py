@@ -37,10 +37,7 @@ STACK: list[dict[str, tuple[str, ...]]] = [
 ]
 
 # Imports that still point up. This list only ever shrinks; the issue is done when it is empty.
-KNOWN: set[tuple[str, str]] = {
-    ("ip", "loans"),
-    ("needs", "loans"),
-}
+KNOWN: set[tuple[str, str]] = set()
 
 
 def place(module: str) -> tuple[int, str] | None:

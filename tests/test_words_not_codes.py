@@ -16,7 +16,7 @@ PLAN = {"loan_amount": "4000000", "annual_rate": "0.05", "benchmark_rate": "0.04
 def test_plan_shares_and_rate_kinds_are_labels(client, session, login_as):
     from sqlalchemy import select
 
-    from market.loans.rates import ReferenceRate
+    from market.policy.models import ReferenceRate
 
     login_as(Role.STAFF)
     html = client.post("/plans", data=PLAN).get_data(as_text=True)

@@ -9,18 +9,7 @@ from sqlalchemy import JSON, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from market.db import Base, enum_type
-
-
-class IpKind(enum.StrEnum):
-    INVENTION = "invention"  # 发明专利
-    UTILITY_MODEL = "utility_model"  # 实用新型
-    DESIGN = "design"  # 外观设计
-    IC_LAYOUT = "ic_layout"  # 集成电路布图设计
-    TRADEMARK = "trademark"
-    COPYRIGHT = "copyright"
-    TRADE_SECRET = "trade_secret"
-    LICENCE = "licence"  # patent/trademark/copyright licence
-
+from market.policy.kinds import IpKind
 
 PATENT_KINDS = frozenset({IpKind.INVENTION, IpKind.UTILITY_MODEL, IpKind.DESIGN})
 

@@ -25,6 +25,8 @@ from market.ip.models import (
     LegalStatus,
     PledgeState,
 )
+from market.policy.kinds import MEASURES_2015_KINDS
+from market.policy.service import kinds_in_force
 from market.security import require
 
 INDEX_NAME = "patents"
@@ -35,28 +37,12 @@ ASSET_FIELDS = [
 ]
 EDITABLE = [f for f in ASSET_FIELDS if f not in ("owner_org_id", "pledge_state", "source")]
 
-# Eligible pledge objects under the 2015 measures; the policy engine (market/loans) will supply the kinds in force.
-MEASURES_2015_KINDS = frozenset({IpKind.INVENTION, IpKind.UTILITY_MODEL, IpKind.DESIGN, IpKind.IC_LAYOUT})
-
 
 def eligible_kinds_in_force(session: Session | None = None, today: date | None = None) -> frozenset[IpKind]:
-    """The kinds the policy in force allows (read from market/loans' policy table when there is a version in force;
-    read-only here, never seeded), else the 2015 measures."""
+    """The kinds the policy in force allows (the 2015 measures without a session)."""
     if session is None:
         return MEASURES_2015_KINDS
-    try:
-        from market.loans.policy import Policy
-    except ImportError:
-        return MEASURES_2015_KINDS
-    on = today or date.today()
-    kinds = session.scalars(
-        select(Policy.eligible_kinds).where(Policy.effective_from <= on)
-        .where(Policy.effective_to.is_(None) | (Policy.effective_to >= on))
-        .order_by(Policy.effective_from.desc(), Policy.id.desc()).limit(1)
-    ).first()
-    if not kinds:
-        return MEASURES_2015_KINDS
-    return frozenset(IpKind(k) for k in kinds if k in {m.value for m in IpKind})
+    return kinds_in_force(session, today or date.today())
 
 
 # ------------------------------------------------------------------------------------------------- eligibility

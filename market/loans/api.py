@@ -16,7 +16,6 @@ from market.api.fields import UtcDateTime, bounded, row_id
 from market.bounded import AMOUNT, AMOUNT_OR_ZERO, ANNUAL_RATE, RATE_CAP_RATIO, REFERENCE_RATE, SHARE
 from market.db import db, utcnow
 from market.errors import DomainError
-from market.ip.models import IpKind
 from market.loans.access import get_loan, loan_for
 from market.loans.claims import (
     approve_claim,
@@ -29,11 +28,14 @@ from market.loans.claims import (
 from market.loans.default import confirm_default, declare_default, refuse_default, request_default
 from market.loans.fund import account_balance, contribute, fund_balance, pay_subsidy, waiting_claims
 from market.loans.models import CompensationClaim, LedgerTxn, Loan, RepaymentMethod
-from market.loans.policy import ZERO, RateCapMode, add_policy, evaluate_plan, policy_in_force, policy_versions
-from market.loans.rates import RATE_KINDS, ReferenceRate, add_rate, rate_on
 from market.loans.repayments import record_repayment
 from market.loans.schedule import amount_overdue, instalment_states, loan_schedule, loan_shares, outstanding_principal
 from market.loans.signing import confirm_loan, decline_loan, sign_loan, sign_loan_from_offer
+from market.policy.kinds import IpKind
+from market.policy.models import RATE_KINDS, RateCapMode
+from market.policy.plan import evaluate_plan
+from market.policy.rules import ZERO
+from market.policy.service import add_policy, add_rate, policy_in_force, policy_versions, rate_on, rate_table
 from market.work import commit_or_rollback as _act
 
 blp = Blueprint("loans_api", __name__, url_prefix="/api/v1", description="Financing plans, loans, claims, fund")
@@ -120,9 +122,7 @@ class PlanEvaluate(MethodView):
         """Evaluate a financing plan against the policy in force (today, or on `signed_on`). Public."""
         on = data.pop("signed_on") or utcnow().date()
         policy = policy_in_force(db.session, on)
-        result = evaluate_plan(policy, **data)
-        db.session.commit()  # the policy table may have been seeded on first use
-        return plan_json(result)
+        return plan_json(evaluate_plan(policy, **data))
 
 
 # ------------------------------------------------------------------------------------------------ loans
@@ -762,11 +762,7 @@ class Rates(MethodView):
                 in_force[kind] = rate_on(db.session, kind, on)
             except DomainError:  # no rate of that kind known on that day
                 pass
-        rows = db.session.scalars(select(ReferenceRate).order_by(ReferenceRate.kind,
-                                                                 ReferenceRate.effective_on.desc()))
-        body = {"on": on, "in_force": in_force, "items": [rate_json(r) for r in rows]}
-        db.session.commit()  # the table is seeded on first use
-        return body
+        return {"on": on, "in_force": in_force, "items": [rate_json(r) for r in rate_table(db.session)]}
 
     @blp.arguments(RateIn)
     @blp.response(201, RateOut)
@@ -836,9 +832,7 @@ class Policies(MethodView):
         compensation share and cap, the enterprise's risk ceiling. Any signed-in user (the plan calculator applies
         them publicly)."""
         current = policy_in_force(db.session, utcnow().date())
-        body = {"in_force": policy_json(current), "items": [policy_json(p) for p in policy_versions(db.session)]}
-        db.session.commit()  # the table is seeded on first use
-        return body
+        return {"in_force": policy_json(current), "items": [policy_json(p) for p in policy_versions(db.session)]}
 
     @blp.arguments(PolicyIn)
     @blp.response(201, PolicyOut)

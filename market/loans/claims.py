@@ -26,10 +26,10 @@ from market.loans.models import (
     LoanStatus,
     RecoverySource,
 )
-from market.loans.policy import ZERO, as_decimal, money, rate_reasons
 from market.loans.schedule import outstanding_principal
 from market.loans.states import CLAIM_FIELDS
 from market.notices.service import notify
+from market.policy.rules import ZERO, as_decimal, money, pct, rate_cap, rate_reasons
 from market.security import N_
 
 
@@ -205,7 +205,6 @@ def claim_checklist(session: Session, claim: CompensationClaim) -> list[Check]:
                             "verified yet (%(evidence)s).",
                             {"amount": claim.recovery, "evidence": claim.recovery_evidence or "—"}))
     reasons = rate_reasons(claim.loan.policy, Decimal(loan.annual_rate), Decimal(loan.benchmark_rate))
-    from market.loans.policy import pct, rate_cap
 
     checks.append(Check("rate", not reasons, "Rate: %(rate)s against the cap of %(cap)s (benchmark %(benchmark)s).",
                         {"rate": pct(Decimal(loan.annual_rate)), "benchmark": pct(Decimal(loan.benchmark_rate)),

@@ -21,7 +21,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from market.bounded import AMOUNT, AMOUNT_OR_ZERO, ANNUAL_RATE, RATE_CAP_RATIO, REFERENCE_RATE, SHARE
 from market.formkit import DecimalInput, choices
-from market.loans.labels import RATE_KIND_LABELS
+from market.policy.labels import RATE_KIND_LABELS
 
 METHODS = choices([("equal_principal", _l("Equal principal")),
                    ("bullet", _l("Interest monthly, principal at maturity"))])

@@ -26,9 +26,9 @@ from market.loans.models import (
     LedgerTxn,
     LoanStatus,
 )
-from market.loans.policy import ZERO, as_decimal, money
 from market.loans.states import CLAIM
 from market.notices.service import notify
+from market.policy.rules import ZERO, as_decimal, money
 from market.security import require
 
 OPENING_CONTRIBUTION = Decimal("25000000.00")

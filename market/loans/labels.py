@@ -38,18 +38,10 @@ SHARE_LABELS = {
     "bank": _l("Bank"),
     "enterprise": _l("Enterprise"),
 }
-RATE_KIND_LABELS = {
-    "pbc_benchmark_1y": _l("PBoC 1-year benchmark"),
-    "lpr_1y": _l("1-year LPR"),
-}
 
 
 def share_label(value) -> str:
     return str(SHARE_LABELS.get(str(value), value))
-
-
-def rate_kind(value) -> str:
-    return str(RATE_KIND_LABELS.get(str(value), value))
 
 
 def loan_status(value) -> str:
@@ -65,5 +57,4 @@ def flag_reason(value) -> str:
 
 
 def init_app(app) -> None:
-    app.jinja_env.filters.update(loan_status=loan_status, flag_reason=flag_reason, share_label=share_label,
-                                 rate_kind=rate_kind)
+    app.jinja_env.filters.update(loan_status=loan_status, flag_reason=flag_reason, share_label=share_label)

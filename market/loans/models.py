@@ -10,8 +10,7 @@ from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from market.db import Base, Money, Rate, enum_type
-from market.loans.policy import Policy  # noqa: F401  (table on the metadata)
-from market.loans.rates import ReferenceRate  # noqa: F401
+from market.policy.models import Policy
 from market.states import StateMachine
 
 

@@ -11,9 +11,9 @@ from market.errors import Conflict, InvalidInput
 from market.ip.models import PledgeState
 from market.loans.access import own_bank_loan
 from market.loans.models import OPEN_STATUSES, Loan, LoanStatus, Repayment
-from market.loans.policy import as_decimal, money
 from market.loans.schedule import is_overdue, outstanding_principal
 from market.loans.states import set_status
+from market.policy.rules import as_decimal, money
 
 
 def _release_pledges(session: Session, loan: Loan, now: datetime) -> None:

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from market.ip.finder import add_months
 from market.loans.models import Loan, LoanStatus, RepaymentMethod
-from market.loans.policy import ZERO, money, split_loss
+from market.policy.rules import ZERO, money, split_loss
 
 ENDED_STATUSES = (LoanStatus.CLOSED, LoanStatus.WRITTEN_OFF)  # a defaulted loan after its claim is final
 

@@ -16,11 +16,12 @@ from market.errors import Conflict, Forbidden, InvalidInput, NotFound
 from market.ip.models import IpAsset, LegalStatus, PledgeState
 from market.loans.access import get_loan, require_role
 from market.loans.models import Consent, Loan, LoanStatus, Pledge, RepaymentMethod
-from market.loans.policy import as_decimal, evaluate_plan, kind_eligible, money, policy_in_force
-from market.loans.rates import rate_on
 from market.loans.schedule import add_months
 from market.loans.states import LOAN_FIELDS
 from market.notices.service import notify
+from market.policy.plan import evaluate_plan
+from market.policy.rules import as_decimal, kind_eligible, money
+from market.policy.service import policy_in_force, rate_on
 
 
 def _org(session: Session, org_id: int | None, kind: OrgKind, what: str) -> Organisation | None:

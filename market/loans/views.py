@@ -42,8 +42,6 @@ from market.loans.forms import (
 )
 from market.loans.fund import contribute, fund_balance, pay_queue, pay_subsidy, running_balances, waiting_claims
 from market.loans.models import CompensationClaim, CompensationStatus, LedgerTxn, Loan, RepaymentMethod
-from market.loans.policy import evaluate_plan, policy_in_force
-from market.loans.rates import RATE_KINDS, ReferenceRate, add_rate, benchmark_on
 from market.loans.repayments import record_repayment
 from market.loans.schedule import (
     ENDED_STATUSES,
@@ -61,6 +59,9 @@ from market.loans.signing import (
     sign_loan_from_offer,
 )
 from market.loans.watch import tick
+from market.policy.models import RATE_KINDS
+from market.policy.plan import evaluate_plan
+from market.policy.service import add_policy, add_rate, benchmark_on, policy_in_force, policy_versions, rate_table
 from market.security import roles_required
 
 loans_bp = Blueprint("loans", __name__)
@@ -87,16 +88,13 @@ def plans():
                 form.guarantee_coverage.data or 0, form.guarantee_premium.data or 0,
                 form.insurance_coverage.data or 0, form.insurance_premium.data or 0,
             )
-            db.session.commit()
         except DomainError as exc:
             _fail(exc)
             result = None
     elif not form.is_submitted():
         form.benchmark_rate.data = benchmark_on(db.session, today)
-        db.session.commit()
     if policy is None:
         policy = policy_in_force(db.session, today)
-        db.session.commit()
     return render_template("loans/plans.html", form=form, result=result, policy=policy)
 
 
@@ -104,9 +102,8 @@ def plans():
 @roles_required(Role.STAFF)
 def policies():
     """Staff keep the policy versions: a new version takes effect on a date after every existing one."""
-    from market.ip.models import IpKind
-    from market.loans.policy import add_policy, policy_versions
     from market.needs.labels import kind_label
+    from market.policy.kinds import IpKind
 
     form = PolicyForm()
     form.eligible_kinds.choices = [(k.value, kind_label(k.value)) for k in IpKind]
@@ -130,7 +127,6 @@ def policies():
             return redirect(url_for("loans.policies"))
     today = utcnow().date()
     current = policy_in_force(db.session, today)
-    db.session.commit()
     return render_template("loans/policies.html", form=form, versions=policy_versions(db.session), current=current,
                            today=today)
 
@@ -455,10 +451,7 @@ def rates():
             return redirect(url_for("loans.rates"))
         except DomainError as exc:
             _fail(exc)
-    benchmark_on(db.session, utcnow().date())  # seeds an empty table
-    db.session.commit()
-    rows = db.session.scalars(select(ReferenceRate).order_by(ReferenceRate.kind, ReferenceRate.effective_on.desc()))
-    return render_template("loans/rates.html", form=form, rows=list(rows), kinds=RATE_KINDS)
+    return render_template("loans/rates.html", form=form, rows=rate_table(db.session), kinds=RATE_KINDS)
 
 
 @click.command("loans-tick")

@@ -8,8 +8,8 @@ from decimal import Decimal
 from flask_babel import lazy_gettext as _l
 
 from market.ip.models import IpKind
+from market.policy.service import kinds_in_force
 
-DEFAULT_ELIGIBLE_KINDS = frozenset({IpKind.INVENTION, IpKind.UTILITY_MODEL, IpKind.DESIGN, IpKind.IC_LAYOUT})
 DEFAULT_RESPONSE_WORKING_DAYS = 5
 
 # (code, upper bound exclusive in 元 or None, label)
@@ -49,15 +49,8 @@ def add_working_days(start: datetime, days: int) -> datetime:
 
 
 def eligible_kinds(session, now: datetime) -> frozenset[IpKind]:
-    """The IP kinds the pledge policy in force accepts; the 2015 measures' four kinds when no policy is in force or
-    it names none."""
-    from market.loans.policy import policy_in_force
-
-    policy = policy_in_force(session, now.date())
-    kinds = getattr(policy, "eligible_kinds", None) if policy is not None else None
-    if not kinds:
-        return DEFAULT_ELIGIBLE_KINDS
-    return frozenset(IpKind(k) for k in kinds)
+    """The IP kinds the pledge policy in force accepts."""
+    return kinds_in_force(session, now.date())
 
 
 def working_days_left(now: datetime, deadline: datetime) -> int:

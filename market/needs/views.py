@@ -305,8 +305,8 @@ def accept(offer_id: int):
                              _("You accepted the offer; the other offers were declined."))
     if form.is_submitted():
         flash(_("Tick your agreement to accept the offer."), "error")
-    from market.loans.policy import evaluate_plan, policy_in_force
-    from market.loans.rates import benchmark_on
+    from market.policy.plan import evaluate_plan
+    from market.policy.service import benchmark_on, policy_in_force
 
     today = utcnow().date()
     try:
@@ -314,7 +314,6 @@ def accept(offer_id: int):
                              benchmark_on(db.session, today), offer.term_months)
     except DomainError:
         plan = None
-    db.session.commit()  # the policy and rate tables are seeded on first use
     return render_template("needs/accept_offer.html", offer=offer, need=offer.need, plan=plan, form=form)
 
 

@@ -34,8 +34,8 @@ from market.demo import credit_code
 from market.ip.models import IpAsset, PledgeState
 from market.ip.numbers import check_character
 from market.loans.models import Loan
-from market.loans.policy import Policy
 from market.needs.models import Need, NeedStatus
+from market.policy.models import Policy
 from market.reference.models import District, Industry, IpcTitle
 from tests.conftest import ARTIFACTS, DATABASES, PG_URL, screenshot
 

@@ -7,8 +7,7 @@ from sqlalchemy import func, select
 
 from market.accounts.models import Role
 from market.audit.models import AuditEntry
-from market.loans.policy import Policy
-from market.loans.rates import ReferenceRate
+from market.policy.models import Policy, ReferenceRate
 from tests.factories import bearer
 
 

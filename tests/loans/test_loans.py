@@ -12,8 +12,9 @@ from market.errors import Conflict, InvalidInput
 from market.ip.models import IpKind, LegalStatus, PledgeState
 from market.loans import claims, default, fund, repayments, schedule, watch
 from market.loans.models import CompensationStatus, LedgerAccount, LoanStatus, Pledge, RepaymentMethod
-from market.loans.policy import SEED_POLICIES, Policy
 from market.notices.models import Notice
+from market.policy.models import Policy
+from market.policy.seed import SEED_POLICIES
 from tests.conftest import NOW
 
 D = Decimal

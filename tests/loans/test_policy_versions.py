@@ -9,7 +9,8 @@ import pytest
 
 from market.accounts.models import Role
 from market.errors import Conflict, Forbidden, InvalidInput
-from market.loans.policy import RateCapMode, add_policy, policy_in_force, policy_versions
+from market.policy.models import RateCapMode
+from market.policy.service import add_policy, policy_in_force, policy_versions
 from tests.conftest import NOW, login
 
 SPEC = dict(name="2027年修订版", eligible_kinds=["invention", "utility_model", "trademark"],

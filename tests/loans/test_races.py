@@ -70,8 +70,8 @@ def test_two_policy_versions_at_once_never_overlap(make_app, target, monkeypatch
     """Two staff members add versions from 2030 and 2031 at once. Serialised, either both chain (2031 after 2030)
     or the later-dated one came first and 2030 is an overlap (409); never two open-ended versions."""
     from market.db import db
-    from market.loans import policy
-    from market.loans.policy import Policy
+    from market.policy import service as policy
+    from market.policy.models import Policy
 
     app = private_app(make_app, target)
     with app.app_context():
@@ -88,7 +88,7 @@ def test_two_policy_versions_at_once_never_overlap(make_app, target, monkeypatch
 def test_same_rate_added_eight_times_at_once_is_one_row(make_app, target):
     """The unique (kind, date) constraint refuses the later copies: a 409 each, never a 500."""
     from market.db import db
-    from market.loans.rates import ReferenceRate
+    from market.policy.models import ReferenceRate
 
     app = private_app(make_app, target)
     with app.app_context():

@@ -9,9 +9,9 @@ import pytest
 
 from market.accounts.models import Role
 from market.errors import InvalidInput
-from market.loans.rates import add_rate
 from market.needs import docking
 from market.needs.docking import ProductInput
+from market.policy.service import add_rate
 from tests.conftest import NOW
 
 

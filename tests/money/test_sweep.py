@@ -188,9 +188,8 @@ def _count(session, model) -> int:
 def _pages():
     from market.exchange.models import Bid, Listing
     from market.loans.models import LedgerTxn, Loan, Repayment
-    from market.loans.policy import Policy
-    from market.loans.rates import ReferenceRate
     from market.needs.models import LoanProduct, Need, Offer
+    from market.policy.models import Policy, ReferenceRate
     from market.valuations.models import Valuation
 
     plan = {"loan_amount": "1000000", "annual_rate": "5", "benchmark_rate": "4.35", "term_months": "12"}

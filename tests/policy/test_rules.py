@@ -8,8 +8,10 @@ from decimal import Decimal
 import pytest
 
 from market.errors import InvalidInput
-from market.loans.policy import SEED_POLICIES, Policy, RateCapMode, evaluate_plan, policy_in_force
-from market.loans.rates import benchmark_on, lpr_on
+from market.policy.models import Policy, RateCapMode
+from market.policy.plan import evaluate_plan
+from market.policy.seed import SEED_POLICIES
+from market.policy.service import benchmark_on, lpr_on, policy_in_force
 
 D = Decimal
 BENCH = D("0.0435")
