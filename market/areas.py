@@ -20,12 +20,12 @@ Each area is a subpackage `market/<area>/` with an `area.py` module that may def
 - `asset_sales`: [fn(session) -> [market.valuations.accuracy.Sale]]: the lots sold at a price (exchange), which
   valuer accuracy is measured against
 - what a higher area shows on a financing need (collected by market.needs, which never imports the higher area):
-  - `need_sections`: [(template, fn(session, viewer, need, today) -> dict | None)]: a section of the need page
-    below the offered assets; the template is included with the dict as `section` (None: nothing shown)
+  - `need_sections`: [(position, fn(session, viewer, need, today) -> Markup)]: sections the need page shows below
+    its offered assets, by position (loans: the signing prompt and the loan)
   - `need_asset_columns`: [(heading, template, fn(session, viewer, need, today) -> {asset id: value})]: a column
     of the need page's table of offered assets; the template shows one cell from `value` (None when absent)
-  - `need_facts`: [(key, fn(session, viewer, need, today) -> object | None)]: a field of the API's
-    `GET /needs/{id}` body, dumped by the schema that `market.needs.schemas.NeedOneOut` declares for `key`
+  - `need_details`: [(name, marshmallow field, fn(session, viewer, need, today) -> value)]: what
+    `GET /api/v1/needs/{id}` adds under `name` (loans: `loan`); the field documents and dumps the value
   - `offer_loans`: [fn(session, offer ids) -> {offer id: loan id}]: the loan signed from an accepted offer
 - `demo_step(echo)`: loads the area's demo data (called in ORDER by `market demo`)
 - `init_app(app)`: anything else (filters, hooks)

@@ -8,7 +8,7 @@ from market.clock import Clock
 from market.loans import models  # noqa: F401
 from market.loans.api import blp
 from market.loans.demo import demo_step  # noqa: F401
-from market.loans.need_sections import need_asset_columns, need_facts, need_sections, offer_loans  # noqa: F401
+from market.loans.need_sections import need_asset_columns, need_details, need_sections, offer_loans  # noqa: F401
 from market.loans.sections import asset_lenders, patent_details, patent_sections  # noqa: F401
 from market.loans.todos import TODOS
 from market.loans.views import loans_bp, loans_tick

@@ -2,7 +2,7 @@
 
 - `need_sections`: on the need page, the "sign the loan" prompt for the bank of the accepted offer, and the loan
   signed from the accepted offer (post-loan maintenance, 贷后维护) for the enterprise, the lending bank and staff;
-- `need_facts`: the same loan as `loan` in the API's need body;
+- `need_details`: the same loan as `loan` in `GET /api/v1/needs/{id}`;
 - `need_asset_columns`: the valuation in force of each offered asset (as far as the viewer may see it), what a lender
   judges the pledge by;
 - `offer_loans`: the loan signed from each accepted offer (the bank's docking page, `loan_id` in offer bodies).
@@ -14,11 +14,15 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from flask import render_template
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
+from marshmallow import Schema, fields
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from market.accounts.models import Role
+from market.api.fields import UtcDateTime
 from market.loans.models import Loan
 from market.loans.schedule import Installment, amount_overdue, loan_schedule, outstanding_principal
 from market.loans.signing import loan_of_need
@@ -52,15 +56,17 @@ def need_loan(session: Session, viewer, need: Need, today: date) -> NeedLoan | N
     return _need_loan(loan_of_need(session, need), viewer, today)
 
 
-def loan_section(session: Session, viewer, need: Need, today: date) -> dict | None:
+def loan_section(session: Session, viewer, need: Need, today: date) -> Markup:
     """The need page's loan section: whether the viewing bank may sign the loan of its accepted offer, and the
-    loan once signed. None when there is nothing to show."""
+    loan once signed (nothing when neither)."""
     loan = loan_of_need(session, need)
     accepted = need.accepted_offer
     can_sign = (loan is None and accepted is not None and viewer.role is Role.BANK
                 and accepted.bank_org_id == viewer.organisation_id and need.status is NeedStatus.IN_TALKS)
     shown = _need_loan(loan, viewer, today)
-    return {"can_sign": can_sign, "need_loan": shown} if can_sign or shown else None
+    if not (can_sign or shown):
+        return Markup()
+    return Markup(render_template("loans/_need_section.html", need=need, can_sign=can_sign, need_loan=shown))
 
 
 def valuations_in_force(session: Session, viewer, need: Need, today: date) -> dict:
@@ -82,7 +88,39 @@ def loans_of_offers(session: Session, offer_ids: list[int]) -> dict[int, int]:
     return found
 
 
-need_sections = [("loans/_need_section.html", loan_section)]
-need_facts = [("loan", need_loan)]
+class NeedLoanRepaymentOut(Schema):
+    paid_on = fields.Date()
+    principal = fields.Decimal(as_string=True)
+    interest = fields.Decimal(as_string=True)
+
+
+class NeedLoanWatchFlagOut(Schema):
+    asset_id = fields.Integer()
+    reason = fields.String()
+    raised_at = UtcDateTime()
+    resolved_at = UtcDateTime(allow_none=True)
+
+
+class NeedLoanOut(Schema):
+    """A NeedLoan: the loan, with the outstanding principal and the overdue amount of the day."""
+    id = fields.Integer(attribute="loan.id")
+    status = fields.String(attribute="loan.status")
+    bank_org_id = fields.Integer(attribute="loan.bank_org_id")
+    principal = fields.Decimal(as_string=True, attribute="loan.principal")
+    annual_rate = fields.Decimal(as_string=True, attribute="loan.annual_rate")
+    term_months = fields.Integer(attribute="loan.term_months")
+    signed_on = fields.Date(attribute="loan.signed_on")
+    maturity = fields.Date(attribute="loan.maturity")
+    outstanding_principal = fields.Decimal(as_string=True)
+    overdue_amount = fields.Decimal(as_string=True)
+    repayments = fields.List(fields.Nested(NeedLoanRepaymentOut), attribute="loan.repayments")
+    watch_flags = fields.List(fields.Nested(NeedLoanWatchFlagOut), attribute="loan.flags")
+
+
+LOAN_FIELD = fields.Nested(NeedLoanOut, allow_none=True, metadata={
+    "description": "post-loan maintenance: the loan signed from the accepted offer (enterprise, bank, staff)"})
+
+need_sections = [(10, loan_section)]
+need_details = [("loan", LOAN_FIELD, need_loan)]
 need_asset_columns = [(_l("Valuation in force"), "loans/_need_valuation.html", valuations_in_force)]
 offer_loans = [loans_of_offers]

@@ -41,7 +41,6 @@ from market.needs.schemas import (
     NeedDetailList,
     NeedDetailOut,
     NeedMatches,
-    NeedOneOut,
     NeedPage,
     NeedQuery,
     NeedRequest,
@@ -55,6 +54,11 @@ from market.work import commit_or_rollback
 
 blp = Blueprint("needs_api", __name__, url_prefix="/api/v1", description="Financing needs, matching and docking")
 BEARER = [{"bearer": []}]
+
+# One need: its own details and what higher areas add (the `need_details` contributions, read when the API is
+# registered: market/needs/area.py imports this module only then).
+DETAILS = collect("need_details")
+NeedOneOut = NeedDetailOut.from_dict({name: field for name, field, _read in DETAILS}, name="NeedOneOut")
 
 
 def _need_input(data: dict) -> service.NeedInput:
@@ -114,7 +118,7 @@ class NeedOne(MethodView):
         overdue amount, repayments and watch flags."""
         need = service.visible_need(db.session, actor, need_id)
         today = utcnow().date()
-        return Body(need, **{key: fn(db.session, actor, need, today) for key, fn in collect("need_facts")})
+        return Body(need, **{name: read(db.session, actor, need, today) for name, _field, read in DETAILS})
 
     @blp.doc(security=BEARER)
     @blp.arguments(NeedRequest)

@@ -7,7 +7,6 @@ from sqlalchemy import func, select
 from market.accounts.models import Role
 from market.clock import Clock
 from market.needs import labels, models  # noqa: F401
-from market.needs.api import blp as needs_api
 from market.needs.commands import bulletin_publish_command, clock, needs_group, reindex_needs_command
 from market.needs.demo import demo_step  # noqa: F401
 from market.needs.models import Need, NeedStatus
@@ -17,7 +16,17 @@ from market.needs.views import bulletin_bp, needs_bp
 ORDER = 40
 
 blueprints = [needs_bp, bulletin_bp]
-api_blueprints = [needs_api]
+
+
+def __getattr__(name: str):
+    """`api_blueprints`, read by the core once every area is loaded: the need API's detail schema is made of the
+    other areas' `need_details` contributions, so market.needs.api is imported only then."""
+    if name == "api_blueprints":
+        from market.needs.api import blp
+
+        return [blp]
+    raise AttributeError(name)
+
 
 nav = [
     ("needs.browse_page", _l("Financing needs"), {Role.BANK, Role.STAFF, Role.ENTERPRISE, Role.GUARANTOR,

@@ -174,36 +174,6 @@ class NeedDetailOut(NeedOut):
     escalated_at = UtcDateTime(allow_none=True)
 
 
-class NeedLoanRepaymentOut(Schema):
-    paid_on = fields.Date()
-    principal = money()
-    interest = money()
-
-
-class NeedLoanWatchFlagOut(Schema):
-    asset_id = fields.Integer()
-    reason = fields.String()
-    raised_at = UtcDateTime()
-    resolved_at = UtcDateTime(allow_none=True)
-
-
-class NeedLoanOut(Schema):
-    """Dumps what the loans area contributes as `loan` (`need_facts`): its `loan`, with the outstanding principal
-    and the overdue amount of the day."""
-    id = fields.Integer(attribute="loan.id")
-    status = fields.String(attribute="loan.status")
-    bank_org_id = fields.Integer(attribute="loan.bank_org_id")
-    principal = money(attribute="loan.principal")
-    annual_rate = money(attribute="loan.annual_rate")
-    term_months = fields.Integer(attribute="loan.term_months")
-    signed_on = fields.Date(attribute="loan.signed_on")
-    maturity = fields.Date(attribute="loan.maturity")
-    outstanding_principal = money()
-    overdue_amount = money()
-    repayments = fields.List(fields.Nested(NeedLoanRepaymentOut), attribute="loan.repayments")
-    watch_flags = fields.List(fields.Nested(NeedLoanWatchFlagOut), attribute="loan.flags")
-
-
 NeedDetailList = items_of(NeedDetailOut, "NeedDetailList")
 
 
@@ -211,11 +181,6 @@ class ReviewQueueOut(Schema):
     submitted = fields.List(fields.Nested(NeedDetailOut), metadata={"description": "waiting for review, oldest first"})
     escalated = fields.List(fields.Nested(NeedDetailOut), metadata={
         "description": "published needs no bank answered in time, escalated to staff"})
-
-
-class NeedOneOut(NeedDetailOut):
-    loan = fields.Nested(NeedLoanOut, allow_none=True, metadata={
-        "description": "post-loan maintenance: the loan signed from the accepted offer (enterprise, bank, staff)"})
 
 
 class NeedFacetBucketOut(Schema):

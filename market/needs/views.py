@@ -156,8 +156,8 @@ def detail(need_id: int):
                "asset_rows": _asset_rows(need, today),
                "asset_columns": [(heading, template, values(db.session, current_user, need, today))
                                  for heading, template, values in collect("need_asset_columns")],
-               "sections": [(template, section) for template, fn in collect("need_sections")
-                            if (section := fn(db.session, current_user, need, today)) is not None]}
+               "sections": [render(db.session, current_user, need, today)
+                            for _position, render in sorted(collect("need_sections"), key=lambda s: s[0])]}
     if current_user.role is Role.BANK:
         products = docking.active_products(db.session, current_user.organisation_id)
         context.update(matches=matching.rank_products(need, products), products={p.id: p for p in products},
