@@ -1,5 +1,5 @@
-"""Search for IP Pledge Market: a backend interface, an embedded tantivy backend (the default without a server), an
-older embedded SQLite FTS5 one, and an Elasticsearch one.
+"""Search for IP Pledge Market: a backend interface, an embedded tantivy backend (no server needed) and an
+Elasticsearch one.
 
 This package knows nothing of ``market``: the application hands it plain dicts and gets ids back.
 """

@@ -25,7 +25,6 @@ if _ROOT not in sys.path:
 from searchdata import ES_URL, PATENT_CSV, REAL_SCHEMA, REQUIRE_SERVICES, elasticsearch_url  # noqa: E402
 
 from search.elastic import ElasticsearchBackend  # noqa: E402
-from search.embedded import EmbeddedBackend  # noqa: E402
 from search.fulltext import TantivyBackend  # noqa: E402
 
 
@@ -50,13 +49,6 @@ def elastic_backend() -> Iterator[ElasticsearchBackend]:
     backend.close()
 
 
-@pytest.fixture
-def embedded_backend(tmp_path: Path) -> Iterator[EmbeddedBackend]:
-    backend = EmbeddedBackend(str(tmp_path / "search.sqlite3"))
-    yield backend
-    backend.close()
-
-
 def load_real_patents() -> list[dict[str, Any]]:
     """The 9,740 real patents as documents for :data:`REAL_SCHEMA`."""
     with PATENT_CSV.open(encoding="utf-8", newline="") as fh:
@@ -76,14 +68,6 @@ def real_patents() -> list[dict[str, Any]]:
     if not PATENT_CSV.exists():
         pytest.skip(f"real patent data not found at {PATENT_CSV}")
     return load_real_patents()
-
-
-@pytest.fixture(scope="session")
-def real_embedded(real_patents, tmp_path_factory) -> Iterator[EmbeddedBackend]:
-    backend = EmbeddedBackend(str(tmp_path_factory.mktemp("real") / "search.sqlite3"))
-    backend.rebuild(REAL_SCHEMA, real_patents)
-    yield backend
-    backend.close()
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ import pytest
 from search import Schema, SearchQuery, SearchUnavailable, make_backend
 from search.analysis import analyzed, plain_text, spans, tokens
 from search.elastic import ElasticsearchBackend
-from search.embedded import EmbeddedBackend
+from search.fulltext import TantivyBackend
 from search.highlight import highlight
 
 
@@ -84,8 +84,10 @@ def test_query_paging_limits():
 
 def test_make_backend(tmp_path):
     embedded = make_backend(None, str(tmp_path / "instance" / "s.sqlite3"))
-    assert isinstance(embedded, EmbeddedBackend)
+    assert isinstance(embedded, TantivyBackend)
+    assert embedded.path == str(tmp_path / "instance" / "s.tantivy")  # beside its database, a folder
     embedded.close()
+    assert make_backend(None, ":memory:").memory
     elastic = make_backend("http://127.0.0.1:9200", "unused", index_prefix="x-")
     assert isinstance(elastic, ElasticsearchBackend) and elastic.prefix == "x-"
     with pytest.raises(ValueError):

@@ -312,47 +312,6 @@ class BackendContract:
         assert len(flat) == len(set(flat)) == loaded.search("patent", SearchQuery(q="电池", per_page=0)).total
 
 
-class TestEmbedded(BackendContract):
-    @pytest.fixture
-    def backend(self, embedded_backend):
-        return embedded_backend
-
-    def test_in_memory_and_threads(self):
-        from search.embedded import EmbeddedBackend
-
-        backend = EmbeddedBackend(":memory:")
-        backend.ensure_index(SCHEMA)
-        errors: list[BaseException] = []
-
-        def work(n: int) -> None:
-            try:
-                for i in range(20):
-                    backend.index("patent", [{**DOCS[i % len(DOCS)], "id": f"t{n}-{i}"}])
-                    backend.search("patent", SearchQuery(q="装置", facets=["kind"]))
-            except BaseException as exc:  # noqa: BLE001 - reported below
-                errors.append(exc)
-
-        threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        assert errors == []
-        assert backend.count("patent") == 80
-        backend.close()
-
-    def test_facets_see_writes_of_another_connection(self, loaded, tmp_path):
-        from search.embedded import EmbeddedBackend
-
-        query = SearchQuery(facets=["kind"], per_page=0)
-        before = dict(loaded.search("patent", query).facets["kind"])
-        other = EmbeddedBackend(loaded.path)  # e.g. `market search sync` in another process
-        other.index("patent", [{**DOCS[0], "id": "x-1", "kind": "B"}])
-        other.close()
-        after = dict(loaded.search("patent", query).facets["kind"])
-        assert after == {**before, "B": before.get("B", 0) + 1}
-
-
 class TestTantivy(BackendContract):
     @pytest.fixture
     def backend(self, tantivy_backend):
@@ -464,12 +423,6 @@ class RealDataContract:
         res = real.search("patent", SearchQuery(facets=["kind"], per_page=0))
         counts = Counter(d["kind"] for d in real_patents)
         assert res.facets["kind"] == sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-
-
-class TestRealEmbedded(RealDataContract):
-    @pytest.fixture
-    def real(self, real_embedded):
-        return real_embedded
 
 
 class TestRealTantivy(RealDataContract):
