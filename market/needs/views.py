@@ -40,6 +40,8 @@ from market.needs.labels import kind_label
 from market.needs.models import OPEN_STATUSES, Bulletin, LoanProduct, Need, NeedAsset, Offer
 from market.needs.rules import AMOUNT_BANDS, REVIEW_CHECKLIST, eligible_kinds
 from market.paging import requested_page
+from market.policy.plan import evaluate_plan
+from market.policy.service import benchmark_on, policy_in_force
 from market.reference.models import District, IndustryGroup
 from market.security import roles_required
 from market.work import commit_or_flash
@@ -305,9 +307,6 @@ def accept(offer_id: int):
                              _("You accepted the offer; the other offers were declined."))
     if form.is_submitted():
         flash(_("Tick your agreement to accept the offer."), "error")
-    from market.policy.plan import evaluate_plan
-    from market.policy.service import benchmark_on, policy_in_force
-
     today = utcnow().date()
     try:
         plan = evaluate_plan(policy_in_force(db.session, today), offer.amount, offer.annual_rate,
