@@ -195,9 +195,16 @@ class TantivyBackend(SearchBackend):
         gen = self._gens.get(name)
         if gen is None or self._pointers.get(name) != signature:
             with self._lock:
-                folder = self._dir(name) / pointer.read_text().strip()
-                meta = json.loads((folder / _META).read_text())
-                gen = _Gen(Schema.from_fingerprint(meta["schema"]), Index.open(str(folder)), meta, folder)
+                for attempt in range(3):  # a generation removed by a writer between reading CURRENT and opening
+                    try:
+                        folder = self._dir(name) / pointer.read_text().strip()
+                        meta = json.loads((folder / _META).read_text())
+                        gen = _Gen(Schema.from_fingerprint(meta["schema"]), Index.open(str(folder)), meta, folder)
+                        break
+                    except (OSError, ValueError) as exc:
+                        if attempt == 2:
+                            raise SearchUnavailable(f"the search index {name!r} cannot be opened: {exc}") from exc
+                        time.sleep(0.05)
                 gen.index.config_reader("Manual", 0)
                 self._gens[name], self._pointers[name] = gen, signature
         elif gen.folder is not None:

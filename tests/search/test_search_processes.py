@@ -67,3 +67,16 @@ def test_a_writer_waiting_too_long_is_told_the_engine_is_unavailable(tmp_path):
         assert waiting.search("patent", SearchQuery()).total == 0  # readers never wait
     assert waiting.index("patent", DOCS[:1]) == 1
     assert holder.count("patent") == 1
+
+
+def test_a_generation_gone_while_opening_is_reported_as_unavailable(tmp_path):
+    """CURRENT naming a generation another process already removed: SearchUnavailable (retry later), not a crash."""
+    path = str(tmp_path / "shared.tantivy")
+    writer = TantivyBackend(path)
+    writer.rebuild(SCHEMA, DOCS)
+    (tmp_path / "shared.tantivy" / "patent" / "CURRENT").write_text("g-gone")
+    reader = TantivyBackend(path)
+    with pytest.raises(SearchUnavailable):
+        reader.search("patent", SearchQuery(q="电池"))
+    writer.rebuild(SCHEMA, DOCS[:2])  # the next swap repairs it
+    assert reader.count("patent") == 2
