@@ -8,11 +8,12 @@ imports another area's conftest. Builders write directly (no audit noise) unless
 from __future__ import annotations
 
 import threading
+from contextlib import contextmanager
 from datetime import date, timedelta
 from decimal import Decimal
 from itertools import count
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from market.accounts.models import Organisation, OrgKind, Role, User
 from market.api.auth import issue_token
@@ -57,6 +58,24 @@ def bearer(session, user: User, scopes: str = "read write") -> dict:
     """The Authorization header of a new API token of `user` (issued directly, not through POST /api/v1/tokens)."""
     _token, secret = issue_token(session, user, "test", scopes, NOW)
     return {"Authorization": f"Bearer {secret}"}
+
+
+@contextmanager
+def sql_selects(app):
+    """The SELECT statements the app's engine runs inside the block (a list, filled as they run)."""
+    with app.app_context():
+        engine = db.engine
+    seen: list[str] = []
+
+    def note(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("SELECT"):
+            seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
 
 
 # --- loans ---------------------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from market.accounts.models import ApiToken, Role
 from market.audit.models import AuditEntry
 from tests.conftest import DATABASES, PASSWORD, PG_URL, login
+from tests.factories import bearer, sql_selects
 from tests.races import TARGETS, count, private_app, widen_window
 
 
@@ -45,6 +46,43 @@ def test_password_change_revokes_api_tokens_and_other_sessions(app, client, sess
     assert all(t.revoked_at is not None for t in session.scalars(select(ApiToken).where(ApiToken.user_id == user.id)))
     entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "user.password_changed")).one()
     assert entry.note == "tokens revoked: 1"
+
+
+def test_a_deactivated_account_is_logged_out_at_once(app, client, session, factory):
+    """Deactivating an account ends its open sessions and refuses its tokens at the next request, without a
+    log-out (the user query asks for an active account; Flask-Login also treats an inactive user as anonymous)."""
+    user = factory.user(Role.ENTERPRISE)
+    login(client, user)
+    headers = bearer(session, user)
+    session.commit()
+    assert client.get("/workspace").status_code == 200
+    assert client.get("/api/v1/me", headers=headers).status_code == 200
+    user.active = False
+    session.commit()
+    response = client.get("/workspace")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+    assert client.get("/api/v1/me", headers=headers).status_code == 401
+
+
+def test_a_new_session_version_ends_every_session_at_the_next_request(app, client, session, factory):
+    user = factory.user(Role.BANK)
+    login(client, user)
+    assert client.get("/workspace").status_code == 200
+    user.session_version += 1  # what log-out and a password change do
+    session.commit()
+    response = client.get("/workspace")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_a_page_loads_the_user_with_its_organisation_in_one_query(app, client, session, factory):
+    user = factory.user(Role.ENTERPRISE)
+    login(client, user)
+    with sql_selects(app) as selects:
+        page = client.get("/workspace")
+    assert page.status_code == 200 and user.organisation.name in page.get_data(as_text=True)
+    loads = [s for s in selects if "FROM user_account" in s]
+    assert len(loads) == 1 and "organisation" in loads[0], loads
+    assert not [s for s in selects if s.split("WHERE")[0].rstrip().endswith("FROM organisation")], selects
 
 
 def test_weak_passwords_are_refused_in_english_too(client, factory):

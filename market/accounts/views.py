@@ -5,6 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import joinedload
 
 from market.accounts import service
 from market.accounts.forms import EmptyForm, LoginForm, OrgForm, PasswordForm, SignupForm
@@ -19,15 +21,19 @@ auth_bp = Blueprint("auth", __name__)
 orgs_bp = Blueprint("orgs", __name__, url_prefix="/organisation")
 
 
+# The logged-in user, in one query per request: the session's user id and session version must still match an
+# active account (a bumped version or a deactivated account ends the session at the next request), and the
+# organisation comes in the same query (most pages read it: `can_act`, the workspace, a bidder's nav). Built once.
+LOGGED_IN_USER = (select(User).options(joinedload(User.organisation))
+                  .where(User.id == bindparam("id"), User.session_version == bindparam("version"), User.active))
+
+
 @login_manager.user_loader
 def load_user(token: str) -> User | None:
     user_id, _sep, version = token.partition(":")
-    if not user_id.isdigit():
+    if not (user_id.isdigit() and version.isdigit()) or len(user_id) > 10 or len(version) > 10:
         return None
-    user = db.session.get(User, int(user_id))
-    if user is None or str(user.session_version) != version:
-        return None
-    return user
+    return db.session.scalar(LOGGED_IN_USER, {"id": int(user_id), "version": int(version)})
 
 
 def _fill_org_choices(form) -> None:

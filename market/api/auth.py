@@ -10,7 +10,7 @@ from functools import wraps
 from flask import g, request
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from market.accounts.models import ApiToken, Role, User
 from market.errors import DomainError, Forbidden, NotFound
@@ -57,10 +57,12 @@ def revoke_token(session: Session, user: User, token_id: int, now: datetime) -> 
 
 
 def user_for_token(session: Session, secret: str, now: datetime | None = None) -> User | None:
-    """The active user behind a valid, unrevoked token (None otherwise); marks the token as used at `now`."""
+    """The active user behind a valid, unrevoked token (None otherwise); marks the token as used at `now`.
+    One query: the token with its user and the user's organisation."""
     if not secret:
         return None
-    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(secret)))
+    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(secret))
+                           .options(joinedload(ApiToken.user).joinedload(User.organisation)))
     if token is None or token.revoked_at is not None or not token.user.active:
         return None
     g.api_token = token
@@ -70,17 +72,30 @@ def user_for_token(session: Session, secret: str, now: datetime | None = None) -
     return token.user
 
 
+_BEARER = "market.bearer_user"  # the request's bearer user, once looked up (kept in the WSGI environ of the request)
+
+
+def bearer_user() -> User | None:
+    """The user of the request's `Authorization: Bearer` token, or None; looked up once per request (by
+    `token_first` before the body is read, then reused by `api_user`)."""
+    from market.db import db, utcnow
+
+    if _BEARER not in request.environ:
+        scheme, _sep, secret = request.headers.get("Authorization", "").partition(" ")
+        request.environ[_BEARER] = (user_for_token(db.session, secret.strip(), utcnow())
+                                    if scheme.lower() == "bearer" else None)
+    return request.environ[_BEARER]
+
+
 def api_user(*roles: Role, scope: str = "read"):
     """Require a valid bearer token (and one of `roles`, when given); the user is passed as `actor`."""
 
     def decorator(view):
         @wraps(view)
         def wrapped(*args, **kwargs):
-            from market.db import db, utcnow
+            from market.db import db
 
-            header = request.headers.get("Authorization", "")
-            scheme, _sep, secret = header.partition(" ")
-            user = user_for_token(db.session, secret.strip(), utcnow()) if scheme.lower() == "bearer" else None
+            user = bearer_user()
             if user is None:
                 raise Unauthorized("A valid bearer token is required.")
             if g.pop("api_token_touched", False):
@@ -118,11 +133,8 @@ def token_first():
     argument decorators run before `api_user`, so a bad body from an anonymous caller was a 422)."""
     from flask import current_app
 
-    from market.db import db
-
     if not request.path.startswith("/api/") or not endpoint_requires_token(current_app):
         return None
-    scheme, _sep, secret = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or user_for_token(db.session, secret.strip()) is None:
+    if bearer_user() is None:
         raise Unauthorized("A valid bearer token is required.")
     return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from market.accounts.models import ApiToken, Role
 from tests.conftest import PASSWORD
+from tests.factories import sql_selects
 
 
 def _issue(client, user, scopes="read write", name="bank-system"):
@@ -71,3 +72,19 @@ def test_wrong_password_gives_no_token(client, session, factory):
     user = factory.user(Role.BANK)
     response = client.post("/api/v1/tokens", json={"email": user.email, "password": "wrong-password-1"})
     assert response.status_code == 401
+
+
+def test_a_request_reads_its_token_once_with_the_user_and_organisation(app, client, session, factory):
+    """The 401-before-the-body check and the view's guard share one lookup: one SELECT per API request, which also
+    brings the user and the organisation the view reads (before: the token twice, then the user, then the
+    organisation)."""
+    user = factory.user(Role.BANK)
+    _token_id, headers = _issue(client, user)
+    assert client.get("/api/v1/me", headers=headers).status_code == 200  # the first use writes last_used_at
+    with sql_selects(app) as selects:
+        response = client.get("/api/v1/me", headers=headers)
+    assert response.status_code == 200 and response.get_json()["organisation_id"] == user.organisation_id
+    assert len(selects) == 1, selects
+    assert all(table in selects[0] for table in ("api_token", "user_account", "organisation"))
+    refused = client.get("/api/v1/me", headers={"Authorization": "Bearer ipm_not-a-token"})
+    assert refused.status_code == 401
