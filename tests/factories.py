@@ -18,8 +18,8 @@ from sqlalchemy import event, select
 from market.accounts.models import Organisation, OrgKind, Role, User
 from market.api.auth import issue_token
 from market.db import db
+from market.exchange import clock, listings
 from market.exchange import preemption as preemption_mod
-from market.exchange import service as exchange_service
 from market.exchange.models import ListingSource, NoticeMethod
 from market.ip.models import IpAsset, IpKind, LegalStatus, PledgeState
 from market.loans.signing import confirm_loan, sign_loan
@@ -160,7 +160,7 @@ class LoanWorld:
 
 # --- exchange ------------------------------------------------------------------------------------------------------
 
-CHECKED = {item: True for item in exchange_service.CHECKLIST}
+CHECKED = {item: True for item in listings.CHECKLIST}
 # The patent of a default lot: pledged, filed on 2016-03-01, IPC H01M (`make_asset(session, owner, **LOT_ASSET)`).
 LOT_ASSET = {"pledge_state": PledgeState.PLEDGED, "ipc": ["H01M"], "filing_date": date(2016, 3, 1)}
 
@@ -172,7 +172,7 @@ def build_lot(session, factory, *, bidding: bool = True, start=NOW, hours: int =
     bank = factory.user(Role.BANK)
     pledged = make_asset(session, owner, **LOT_ASSET)
     notice = start - timedelta(days=30)
-    listing = exchange_service.create_listing(
+    listing = listings.create_listing(
         session, bank, asset_id=pledged.id, source=ListingSource.DEFAULT, valuation=Decimal("1000000"),
         starting_price=Decimal("700000"), increment=Decimal("10000"), deposit_amount=Decimal("70000"),
         notice_starts_at=notice, bidding_starts_at=start, ends_at=start + timedelta(hours=hours), loan_id=None,
@@ -180,10 +180,10 @@ def build_lot(session, factory, *, bidding: bool = True, start=NOW, hours: int =
     for holder in preemption_mod.holders_of(session, listing.id):  # told by letter a week before the announcement
         preemption_mod.record_notice(session, staff, holder.id, told_at=notice - timedelta(days=10),
                                      method=NoticeMethod.LETTER, note=None, now=notice - timedelta(days=5))
-    exchange_service.submit_listing(session, bank, listing, notice - timedelta(days=4))
-    exchange_service.review_listing(session, staff, listing, CHECKED, True, notice - timedelta(days=3))
+    listings.submit_listing(session, bank, listing, notice - timedelta(days=4))
+    listings.review_listing(session, staff, listing, CHECKED, True, notice - timedelta(days=3))
     if bidding:
-        exchange_service.tick(session, start)
+        clock.tick(session, start)
     return listing, {"staff": staff, "bank": bank, "owner": owner, "asset": pledged}
 
 

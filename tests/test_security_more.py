@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from market.accounts.models import OrgKind, Role
 from market.db import db
-from market.exchange import service as exchange
+from market.exchange import deposits
 from market.ip.models import IpAsset
 from market.loans.models import Loan, LoanStatus
 from market.needs import docking
@@ -190,7 +190,7 @@ def test_ip_asset_of_another_enterprise_cannot_be_edited(client, session, factor
 def test_deposits_and_listings_of_others_are_refused(client, session, factory):
     listing, parties = build_lot(session, factory, start=NOW - timedelta(hours=1))
     bidder = factory.user(Role.BIDDER)
-    deposit = exchange.pay_deposit(session, bidder, listing, NOW)
+    deposit = deposits.pay_deposit(session, bidder, listing, NOW)
     session.commit()
     other_bank = factory.user(Role.BANK)  # not the lot's bank
     login(client, other_bank)

@@ -1,5 +1,5 @@
-"""Telling people of an announced lot: the parties and known pre-emption holders, and everyone whose own IP (or saved
-search, when market.ip provides saved searches) shares the lot's IPC field (section + class, e.g. "H01")."""
+"""Telling people of an announced lot: the parties and known pre-emption holders, and everyone whose own IP, earlier
+bids or saved patent search share the lot's IPC field (section + class, e.g. "H01")."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from market.accounts.models import User
 from market.exchange.models import Deposit, Listing, PreemptionRight
-from market.ip.models import IpAsset
+from market.exchange.parties import conflicted_org_ids
+from market.ip.models import IpAsset, SavedSearch
 from market.notices.service import notify
 
 PARTY_MSG = "Lot %(lot)s (%(title)s) has been announced for disposal; bidding starts on %(starts)s."
@@ -29,30 +30,17 @@ def ipc_fields(codes) -> set[str]:
 
 
 def _saved_search_user_ids(session: Session, fields: set[str]) -> set[int]:
-    """Owners of saved searches that mention one of the fields. Adapter: market.ip has no saved searches yet; when a
-    `SavedSearch` model appears there (with a user/owner id and its query), its owners are told too."""
-    try:
-        from market.ip import models as ip_models
-    except ImportError:  # pragma: no cover
-        return set()
-    model = getattr(ip_models, "SavedSearch", None)
-    if model is None:
-        return set()
+    """Owners of saved patent searches whose query mentions one of the fields (an IPC filter or words)."""
     users = set()
-    for row in session.scalars(select(model)):
-        user_id = next((getattr(row, n) for n in ("user_id", "owner_id", "created_by_id")
-                        if getattr(row, n, None) is not None), None)
-        text = " ".join(json.dumps(getattr(row, n), default=str) for n in ("query", "params", "filters", "q", "ipc")
-                        if getattr(row, n, None) is not None).upper()
-        if user_id is not None and any(field in text for field in fields):
+    for user_id, query in session.execute(select(SavedSearch.owner_user_id, SavedSearch.query)):
+        text = json.dumps(query or {}, ensure_ascii=False).upper()
+        if any(field in text for field in fields):
             users.add(user_id)
     return users
 
 
 def notify_announced(session: Session, listing: Listing, now: datetime) -> dict[str, int]:
     """Send the notices for a newly announced lot; returns how many organisations and users were told."""
-    from market.exchange.service import conflicted_org_ids
-
     link = f"/exchange/{listing.id}"
     starts = listing.bidding_starts_at.strftime("%Y-%m-%d %H:%M UTC")
     parties = conflicted_org_ids(session, listing)

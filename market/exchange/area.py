@@ -6,14 +6,16 @@ from sqlalchemy import func, select
 from market.accounts.models import Role
 from market.clock import Clock
 from market.exchange import (
+    api_desk,  # noqa: F401  (routes on the exchange API's blueprint)
     models,  # noqa: F401
     views_staff,  # noqa: F401  (routes on exchange_bp)
 )
 from market.exchange.api import blp
+from market.exchange.clock import tick
 from market.exchange.commands import tick_command
 from market.exchange.demo import demo_step  # noqa: F401
+from market.exchange.models import Listing, ListingStatus
 from market.exchange.sections import asset_sales, patent_sections  # noqa: F401
-from market.exchange.service import tick
 from market.exchange.todos import TODOS
 from market.exchange.views import exchange_bp
 
@@ -33,16 +35,14 @@ cards = [
 
 def _count(*statuses):
     def count(session):
-        from market.exchange.models import Listing
-
         return session.scalar(select(func.count()).select_from(Listing).where(Listing.status.in_(statuses)))
 
     return count
 
 
 panels = [
-    (_l("Lots awaiting review"), _count(models.ListingStatus.UNDER_REVIEW)),
-    (_l("Sold lots awaiting payment"), _count(models.ListingStatus.SOLD)),
+    (_l("Lots awaiting review"), _count(ListingStatus.UNDER_REVIEW)),
+    (_l("Sold lots awaiting payment"), _count(ListingStatus.SOLD)),
 ]
 commands = [("auctions", tick_command)]
 todos = TODOS

@@ -13,9 +13,18 @@ from sqlalchemy import select
 from market.accounts.models import User
 from market.db import db, utcnow
 from market.errors import DomainError
-from market.exchange import disposal, preemption, service
+from market.exchange import disposal, preemption
+from market.exchange.bidding import place_bid
+from market.exchange.clock import tick
+from market.exchange.deposits import pay_deposit
+from market.exchange.listings import CHECKLIST, create_listing, review_listing, submit_listing
 from market.exchange.models import Listing, ListingSource, NoticeMethod, PreemptionKind
+from market.exchange.settlement import record_payment
 from market.ip.models import IpAsset, LegalStatus, PledgeState
+from market.loans.claims import approve_claim, loan_claim
+from market.loans.models import Loan, LoanStatus
+from market.valuations.demo import demo_amount
+from market.valuations.service import latest_valuation
 
 
 def _user(email: str) -> User | None:
@@ -23,29 +32,23 @@ def _user(email: str) -> User | None:
 
 
 def _valuation(session, asset_id: int, today) -> Decimal | None:
-    from market.valuations.service import latest_valuation
-
     report = latest_valuation(session, asset_id, today)
     return report.amount if report is not None else None
 
 
 def _auction(session, lot: Listing, bidders: list[User], rounds: int = 2) -> None:
     """The clock opens the lot; each bidder pays the deposit and they bid in turn, ten minutes apart."""
-    service.tick(session, lot.bidding_starts_at)
+    tick(session, lot.bidding_starts_at)
     for user in bidders:
-        service.pay_deposit(session, user, lot, lot.bidding_starts_at)
+        pay_deposit(session, user, lot, lot.bidding_starts_at)
     at = lot.bidding_starts_at + timedelta(minutes=10)
     price = lot.starting_price
     for n in range(rounds):
-        service.place_bid(session, bidders[n % len(bidders)], lot.id, price, at)
+        place_bid(session, bidders[n % len(bidders)], lot.id, price, at)
         price, at = price + lot.increment, at + timedelta(minutes=7)
 
 
 def _dispose_defaulted_loan(session, staff: User, bank: User, bidders: list[User], echo) -> list[Listing]:
-    from market.loans.claims import approve_claim, loan_claim
-    from market.loans.models import Loan, LoanStatus
-    from market.valuations.demo import demo_amount
-
     loan = session.scalar(select(Loan).where(Loan.status == LoanStatus.DEFAULTED, Loan.bank_org_id ==
                                              bank.organisation_id).order_by(Loan.id).limit(1))
     if loan is None or loan.defaulted_on is None:
@@ -55,14 +58,14 @@ def _dispose_defaulted_loan(session, staff: User, bank: User, bidders: list[User
     values = {p.asset_id: demo_amount(p.asset_id) for p in loan.pledges}
     lots = disposal.list_loan_for_disposal(session, bank, loan.id, listed_at, valuations=values)
     for lot in lots:
-        service.review_listing(session, staff, lot, {k: True for k in service.CHECKLIST}, True,
+        review_listing(session, staff, lot, {k: True for k in CHECKLIST}, True,
                                listed_at + timedelta(minutes=30))
     for n, lot in enumerate(lots):
         _auction(session, lot, bidders, rounds=2 + n)
     for lot in lots:
-        service.tick(session, lot.ends_at)
+        tick(session, lot.ends_at)
         session.refresh(lot)
-        service.record_payment(session, session.get(User, lot.winner_id), lot, lot.ends_at + timedelta(days=1))
+        record_payment(session, session.get(User, lot.winner_id), lot, lot.ends_at + timedelta(days=1))
     claim = loan_claim(session, loan.id)
     if claim is not None and claim.status.value == "submitted":
         try:
@@ -106,7 +109,7 @@ def demo_step(echo) -> None:
         valuation = _valuation(session, asset.id, today)
         price = (valuation * Decimal("0.7")).quantize(Decimal("1"))
         created = notice - timedelta(days=5)
-        lot = service.create_listing(
+        lot = create_listing(
             session, seller, asset_id=asset.id, source=ListingSource.VOLUNTARY, valuation=valuation,
             starting_price=price, increment=Decimal("10000"), deposit_amount=(price / 10).quantize(Decimal("1")),
             notice_starts_at=notice, bidding_starts_at=start, ends_at=start + timedelta(hours=hours), now=created,
@@ -116,8 +119,8 @@ def demo_step(echo) -> None:
                                                 kind=PreemptionKind.CO_OWNER, user_id=None, now=created)
             preemption.record_notice(session, staff, holder.id, told_at=created - timedelta(days=4),
                                      method=NoticeMethod.LETTER, note="挂号信", now=created)
-        service.submit_listing(session, seller, lot, created)
-        service.review_listing(session, staff, lot, {k: True for k in service.CHECKLIST}, True, created)
+        submit_listing(session, seller, lot, created)
+        review_listing(session, staff, lot, {k: True for k in CHECKLIST}, True, created)
         lots.append(lot)
     if lots:
         _auction(session, lots[0], bidders)

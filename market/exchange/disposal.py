@@ -1,29 +1,28 @@
-"""The listing's life around the auction: listing a defaulted loan's pledges, objections during the announcement,
-and each bidder's deposit ledger. Rules of the auction itself are in `service` and `rules`."""
+"""Disposal of defaulted pledges: listing a defaulted loan's pledges (the staff's to-do list, default terms at the
+rules' bounds), an owner's assets to offer, and objections during the announcement."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from market.accounts.models import Role, User
 from market.audit.service import record
+from market.db import lock_row
 from market.errors import Conflict, Forbidden, InvalidInput, NotFound
-from market.exchange import rules, service
-from market.exchange.models import (
-    LedgerEntry,
-    Listing,
-    ListingKind,
-    ListingSource,
-    ListingStatus,
-    Objection,
-    ObjectionStatus,
-)
+from market.exchange import rules
+from market.exchange.listings import cancel_listing, create_listing, get_listing, submit_listing
+from market.exchange.models import Listing, ListingKind, ListingSource, ListingStatus, Objection, ObjectionStatus
 from market.ip.models import IpAsset
+from market.loans.access import get_loan
+from market.loans.default import start_disposal
+from market.loans.models import Loan, LoanStatus
 from market.notices.service import notify
+from market.security import require
+from market.valuations.service import latest_valuation
 
 OPEN = (ListingStatus.DRAFT, ListingStatus.UNDER_REVIEW, ListingStatus.ANNOUNCED, ListingStatus.BIDDING)
 
@@ -44,15 +43,13 @@ def list_loan_for_disposal(session: Session, actor: User, loan_id: int, now: dat
     """"List for disposal" of a defaulted loan: one auction listing per actively pledged asset not yet listed, each
     with its due-diligence pack, submitted for staff review; the loan (and its assets) move to in_disposal.
 
-    The valuation of each asset comes from market.valuations when it has one, else from `valuations[asset_id]`."""
-    from market.loans.access import get_loan
-    from market.loans.default import start_disposal
-    from market.loans.models import LoanStatus
-
-    service._require_actor(actor)
-    lock_loan(session, loan_id)
+    The valuation of each asset comes from market.valuations when it has one, else from `valuations[asset_id]`.
+    The loan's row lock comes first, so two people listing the same loan at once queue: the second then sees the
+    first's lots (409), never lists twice."""
+    require(actor, Role.STAFF, Role.BANK)
+    lock_row(session, Loan, loan_id)
     loan = get_loan(session, loan_id)
-    if actor.role is not Role.STAFF and not (actor.role is Role.BANK and actor.organisation_id == loan.bank_org_id):
+    if actor.role is Role.BANK and actor.organisation_id != loan.bank_org_id:
         raise Forbidden("Only exchange staff or the lending bank can list this loan's pledges.")
     if loan.status not in (LoanStatus.DEFAULTED, LoanStatus.IN_DISPOSAL):
         raise Conflict("Only a defaulted loan's pledges can be listed for disposal.")
@@ -65,34 +62,23 @@ def list_loan_for_disposal(session: Session, actor: User, loan_id: int, now: dat
     made = []
     for pledge in pledges:
         asset = pledge.asset
-        found = service.latest_valuation(session, asset, now.date())
-        value = Decimal(found["amount"]) if found else valuations.get(asset.id)
+        report = latest_valuation(session, asset.id, now.date())
+        value = report.amount if report is not None else valuations.get(asset.id)
         if value is None or value <= 0:
             raise InvalidInput("Enter a valuation for asset %(asset)s.", asset=asset.title)
         listing_terms = {**default_terms(value, now), **(terms or {})}
-        listing = service.create_listing(
+        listing = create_listing(
             session, actor, asset_id=asset.id, source=ListingSource.DEFAULT, valuation=value, now=now,
             kind=ListingKind.AUCTION, loan_id=loan.id, bank_org_id=loan.bank_org_id, **listing_terms)
-        service.submit_listing(session, actor, listing, now)
+        submit_listing(session, actor, listing, now)
         made.append(listing)
     if loan.status is LoanStatus.DEFAULTED:
         start_disposal(session, actor, loan.id, now)
     return made
 
 
-def lock_loan(session: Session, loan_id: int) -> None:
-    """Take the loan's row lock (PostgreSQL; the write lock on SQLite) before reading what is already listed, so two
-    people listing the same loan at once queue: the second then sees the first's lots (409), never lists twice."""
-    from market.loans.models import Loan
-
-    session.execute(update(Loan).where(Loan.id == loan_id).values(status=Loan.status)
-                    .execution_options(synchronize_session=False))
-
-
 def defaulted_loans_to_list(session: Session) -> list:
     """Defaulted loans (or in disposal) with at least one active pledge not yet listed: the staff's to-do list."""
-    from market.loans.models import Loan, LoanStatus
-
     loans = session.scalars(select(Loan).where(Loan.status.in_([LoanStatus.DEFAULTED, LoanStatus.IN_DISPOSAL]))
                             .order_by(Loan.id)).all()
     out = []
@@ -117,7 +103,7 @@ def owner_assets(session: Session, actor: User) -> list[IpAsset]:
 
 def file_objection(session: Session, actor: User, listing: Listing, reason: str, now: datetime) -> Objection:
     """An objection during the announcement period (before bidding starts); staff are told."""
-    service._require_actor(actor)
+    require(actor, *Role)
     reason = (reason or "").strip()
     if len(reason) < 5:
         raise InvalidInput("Give the reason for the objection.")
@@ -137,25 +123,22 @@ def file_objection(session: Session, actor: User, listing: Listing, reason: str,
 def resolve_objection(session: Session, actor: User, objection_id: int, uphold: bool, note: str | None,
                       now: datetime) -> Objection:
     """Staff decide: an upheld objection cancels the lot (deposits refunded); a dismissed one lets it go on."""
-    service._require_actor(actor)
-    if actor.role is not Role.STAFF:
-        raise Forbidden("Only exchange staff can resolve objections.")
+    require(actor, Role.STAFF)
     objection = session.get(Objection, objection_id)
     if objection is None:
         raise NotFound("This objection does not exist.")
-    service.lock_lot(session, objection.listing_id)  # two decisions at once queue: the second sees the first
+    lock_row(session, Listing, objection.listing_id)  # two decisions at once queue: the second sees the first
     session.refresh(objection)
     if objection.status is not ObjectionStatus.OPEN:
         raise Conflict("This objection has already been resolved.")
     objection.status = ObjectionStatus.UPHELD if uphold else ObjectionStatus.DISMISSED
     objection.resolved_at, objection.resolved_by_id, objection.resolution = now, actor.id, (note or None)
     session.flush()
-    listing = service.get_listing(session, objection.listing_id)
+    listing = get_listing(session, objection.listing_id)
     record(session, actor=actor, action=f"listing.objection_{objection.status.value}", entity_type="listing",
            entity_id=listing.id, now=now, after={"objection": objection.id, "note": note})
-    if uphold and listing.status in (ListingStatus.DRAFT, ListingStatus.UNDER_REVIEW, ListingStatus.ANNOUNCED,
-                                     ListingStatus.BIDDING):
-        service.cancel_listing(session, actor, listing, now, note=f"objection {objection.id} upheld")
+    if uphold and listing.status in OPEN:
+        cancel_listing(session, actor, listing, now, note=f"objection {objection.id} upheld")
     msgid = ("Your objection to lot %(lot)s was upheld; the lot is cancelled." if uphold
              else "Your objection to lot %(lot)s was dismissed.")
     notify(session, msgid=msgid, now=now, user_id=objection.user_id, link=f"/exchange/{listing.id}", lot=listing.id)
@@ -169,13 +152,3 @@ def objections_of(session: Session, listing_id: int) -> list[Objection]:
 def open_objections(session: Session) -> list[Objection]:
     return list(session.scalars(select(Objection).where(Objection.status == ObjectionStatus.OPEN)
                                 .order_by(Objection.id)))
-
-
-# ------------------------------------------------------------------------------------------------ ledger
-
-def ledger_of(session: Session, user: User, listing_id: int | None = None) -> list[LedgerEntry]:
-    """A bidder's own movements: deposits paid, refunded (at the close), forfeited or applied, the balance paid."""
-    query = select(LedgerEntry).where(LedgerEntry.user_id == user.id)
-    if listing_id is not None:
-        query = query.where(LedgerEntry.listing_id == listing_id)
-    return list(session.scalars(query.order_by(LedgerEntry.id)))

@@ -3,7 +3,7 @@
 Staff register each known holder before the lot is announced (a name, the kind of right and, when the holder will
 bid, their bidder account), and record every time the holder was told of the coming disposal (when and how). The
 lot cannot be announced until every holder was told at least three days earlier (`rules.told_in_time`, checked by
-`service.review_listing`). While bidding, a holder's account may match the current price when the leader holds no
+`listings.review_listing`). While bidding, a holder's account may match the current price when the leader holds no
 such right, and so wins a tie at equal price (`rules.next_min_bid`).
 """
 
@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 
 from market.accounts.models import Role, User
 from market.audit.service import record, snapshot
-from market.errors import Conflict, Forbidden, InvalidInput, NotFound
+from market.db import lock_row
+from market.errors import Conflict, InvalidInput, NotFound
 from market.exchange import rules
 from market.exchange.models import (
     Listing,
@@ -27,14 +28,10 @@ from market.exchange.models import (
     PreemptionNotice,
     PreemptionRight,
 )
+from market.security import require
 
 BEFORE_ANNOUNCEMENT = (ListingStatus.DRAFT, ListingStatus.UNDER_REVIEW)
 HOLDER_FIELDS = ["name", "kind", "user_id", "notified_at"]
-
-
-def _staff(actor: User) -> None:
-    if actor is None or not actor.can_act or actor.role is not Role.STAFF:
-        raise Forbidden("Only exchange staff can register pre-emption holders.")
 
 
 def holders_of(session: Session, listing_id: int) -> list[PreemptionRight]:
@@ -58,11 +55,8 @@ def is_holder(session: Session, listing_id: int, user_id: int) -> bool:
 def register_holder(session: Session, actor: User, listing: Listing, *, name: str, kind: PreemptionKind,
                     user_id: int | None, now: datetime) -> PreemptionRight:
     """Staff register a known holder on a lot that is not yet announced (one entry per bidder account)."""
-    _staff(actor)
-    from market.exchange.service import lock_lot
-
-    lock_lot(session, listing.id)
-    session.refresh(listing)
+    require(actor, Role.STAFF)
+    listing = lock_row(session, Listing, listing.id)
     if listing.status not in BEFORE_ANNOUNCEMENT:
         raise Conflict("Pre-emption holders are registered before the lot is announced.")
     name = (name or "").strip()
@@ -88,7 +82,7 @@ def register_holder(session: Session, actor: User, listing: Listing, *, name: st
 def record_notice(session: Session, actor: User, holder_id: int, *, told_at: datetime, method: NoticeMethod,
                   note: str | None, now: datetime) -> PreemptionNotice:
     """Record that a holder was told (when, how) of the coming disposal; a time in the future is refused."""
-    _staff(actor)
+    require(actor, Role.STAFF)
     holder = session.get(PreemptionRight, holder_id)
     if holder is None:
         raise NotFound("This pre-emption holder does not exist.")

@@ -1,7 +1,11 @@
-"""The listing state machine (re-auction and fixed-price sale are new listings linked by `previous_id`)."""
+"""The listing state machine (re-auction and fixed-price sale are new listings linked by `previous_id`) and the
+fields each audit entry of a listing keeps."""
 
 from market.exchange.models import ListingStatus as S
 from market.states import StateMachine
+
+FIELDS = ["status", "round", "starting_price", "current_price", "bid_count", "notice_starts_at", "bidding_starts_at",
+          "ends_at", "winner_id", "sale_price", "payment_due_at", "paid_at"]
 
 LISTING = StateMachine("listing", {
     S.DRAFT: [S.UNDER_REVIEW, S.CANCELLED],
@@ -13,4 +17,4 @@ LISTING = StateMachine("listing", {
     S.UNPAID: [],
     S.SETTLED: [],
     S.CANCELLED: [],
-})
+}, fields=FIELDS)

@@ -8,15 +8,18 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from market.db import db, utcnow
-from market.errors import DomainError
-from market.exchange import disposal, rules, service
 from market.exchange import preemption as holders
+from market.exchange import rules
+from market.exchange.bidding import bid_error, place_bid
+from market.exchange.deposits import ledger_of, pay_deposit
 from market.exchange.forms import ActionForm, BidForm, DepositForm, ObjectionForm
 from market.exchange.models import Bid, Deposit, Listing, ListingKind, ListingStatus
+from market.exchange.settlement import outstanding_principal
 from market.exchange.terms import terms_version
 from market.exchange.views_state import PHASES, auction_state, licence_terms, phase_of, public_listings
 from market.formkit import flash_errors
 from market.security import bid_rate_limit
+from market.work import commit_or_flash
 
 exchange_bp = Blueprint("exchange", __name__, url_prefix="/exchange")
 
@@ -52,7 +55,7 @@ def results():
     codes = dict(((d.listing_id, d.bidder_id), d.code) for d in db.session.scalars(select(Deposit).where(
         Deposit.listing_id.in_([r.id for r in rows])))) if rows else {}
     results = [{"listing": r, "winner_code": codes.get((r.id, r.winner_id)) if r.winner_id else None,
-                "outstanding": service.outstanding_principal(db.session, r)} for r in rows]
+                "outstanding": outstanding_principal(db.session, r)} for r in rows]
     return render_template("exchange/results.html", results=results)
 
 
@@ -68,7 +71,7 @@ def auction(listing_id: int):
         i_bid = mine is not None and db.session.scalar(select(Bid.id).where(
             Bid.listing_id == listing.id, Bid.bidder_id == current_user.id, Bid.accepted.is_(True))
             .limit(1)) is not None
-        ledger = disposal.ledger_of(db.session, current_user, listing.id)
+        ledger = ledger_of(db.session, current_user, listing.id)
         holder = holders.is_holder(db.session, listing.id, current_user.id)
     state = auction_state(db.session, listing, utcnow())
     my_min = state["next_min_bid"]
@@ -93,14 +96,10 @@ def deposit(listing_id: int):
         flash(_("Accept the announcement and the bidder terms to pay the deposit."), "error")
     else:
         db.session.commit()  # start clean: the lot's lock is the deposit transaction's first statement
-        try:
-            made = service.pay_deposit(db.session, current_user, listing_id, utcnow(),
-                                       terms_version=form.terms_version.data or None)
-            db.session.commit()
+        ok, made = commit_or_flash(lambda: pay_deposit(db.session, current_user, listing_id, utcnow(),
+                                                       terms_version=form.terms_version.data or None))
+        if ok:
             flash(_("Deposit paid. You bid as %(code)s.", code=_("Bidder %(code)s", code=made.code)), "success")
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.localized(), "error")
     return redirect(url_for("exchange.auction", listing_id=listing_id))
 
 
@@ -113,14 +112,9 @@ def bid(listing_id: int):
         flash_errors(form, _("Enter an amount in yuan with at most two decimals."))
         return redirect(url_for("exchange.auction", listing_id=listing_id))
     db.session.commit()  # start the bid transaction clean: the lot's lock must be its first statement
-    try:
-        placed = service.place_bid(db.session, current_user, listing_id, form.amount.data, utcnow())
-        db.session.commit()
-        if placed.accepted:
-            flash(_("Your bid was accepted."), "success")
-        else:
-            flash(service.bid_error(placed).localized(), "error")
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.localized(), "error")
+    ok, placed = commit_or_flash(lambda: place_bid(db.session, current_user, listing_id, form.amount.data, utcnow()))
+    if ok and placed.accepted:  # a refused bid is kept (committed) too, and its reason shown
+        flash(_("Your bid was accepted."), "success")
+    elif ok:
+        flash(bid_error(placed).localized(), "error")
     return redirect(url_for("exchange.auction", listing_id=listing_id))

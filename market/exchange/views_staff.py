@@ -16,9 +16,9 @@ from sqlalchemy import select
 from market.accounts.models import Role
 from market.bounded import AMOUNT, OutOfBounds, parse
 from market.db import db, utcnow
-from market.errors import DomainError
-from market.exchange import disposal, service
+from market.exchange import disposal, listings, rules
 from market.exchange import preemption as holders
+from market.exchange.deposits import deposits_of, ledger_of
 from market.exchange.forms import (
     ActionForm,
     HolderForm,
@@ -41,8 +41,12 @@ from market.exchange.models import (
     PreemptionKind,
     PreemptionRight,
 )
+from market.exchange.settlement import end_loan_disposal, outstanding_principal, record_payment
 from market.exchange.views import exchange_bp
+from market.loans.schedule import outstanding_principal as loan_outstanding
 from market.security import roles_required
+from market.valuations.service import latest_valuation
+from market.work import commit_or_flash
 
 
 def _listing(listing_id: int) -> Listing:
@@ -63,19 +67,6 @@ def _beijing(value):
 def _times(form) -> dict:
     """The form's Beijing-time fields as naive UTC for the services (flask_babel.to_utc, as the meeting form)."""
     return {key: to_utc(getattr(form, key).data) for key in TIMES}
-
-
-def _run(call, ok: str):
-    """Call one service, commit, flash; on a domain error roll back and flash the message."""
-    try:
-        result = call()
-        db.session.commit()
-        flash(ok, "success")
-        return result
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.localized(), "error")
-    return None
 
 
 @exchange_bp.get("/staff/")
@@ -102,7 +93,7 @@ def list_loan(loan_id: int):
     loan, assets = entry
     if current_user.role is Role.BANK and current_user.organisation_id != loan.bank_org_id:
         abort(403)
-    found = {a.id: service.latest_valuation(db.session, a, now.date()) for a in assets}
+    found = {a.id: latest_valuation(db.session, a.id, now.date()) for a in assets}
     form = ActionForm()
     if form.validate_on_submit():
         valuations = {}
@@ -114,19 +105,14 @@ def list_loan(loan_id: int):
                 except OutOfBounds as exc:
                     flash(f'{_("Enter an amount in yuan with at most two decimals.")} {exc.localized()}', "error")
                     return redirect(request.url)
-        made = _run(lambda: disposal.list_loan_for_disposal(db.session, current_user, loan_id, now, valuations),
-                    _("Listed for disposal; the lots await review."))
-        if made:
+        ok, made = commit_or_flash(
+            lambda: disposal.list_loan_for_disposal(db.session, current_user, loan_id, now, valuations),
+            _("Listed for disposal; the lots await review."))
+        if ok:
             return redirect(url_for("exchange.manage", listing_id=made[0].id) if current_user.role is Role.STAFF
                             else url_for("exchange.listings"))
     return render_template("exchange/list_loan.html", loan=loan, assets=assets, found=found, form=form,
-                           outstanding=_outstanding(loan))
-
-
-def _outstanding(loan):
-    from market.loans.schedule import outstanding_principal
-
-    return outstanding_principal(loan)
+                           outstanding=loan_outstanding(loan))
 
 
 @exchange_bp.route("/new", methods=["GET", "POST"])
@@ -144,17 +130,17 @@ def new_listing():
                 getattr(form, key).data = _beijing(value)
     if form.validate_on_submit():
         def create():
-            listing = service.create_listing(
+            listing = listings.create_listing(
                 db.session, current_user, asset_id=form.asset_id.data, source=ListingSource.VOLUNTARY,
                 valuation=form.valuation.data, starting_price=form.starting_price.data, increment=form.increment.data,
                 deposit_amount=form.deposit_amount.data, now=now, kind=ListingKind(form.kind.data),
                 title=form.title.data or None, description=form.description.data or None, licence=form.licence(),
                 **_times(form))
-            service.submit_listing(db.session, current_user, listing, now)
+            listings.submit_listing(db.session, current_user, listing, now)
             return listing
 
-        made = _run(create, _("Submitted for review by the exchange."))
-        if made:
+        ok, made = commit_or_flash(create, _("Submitted for review by the exchange."))
+        if ok:
             return redirect(url_for("exchange.manage", listing_id=made.id))
     return render_template("exchange/new.html", form=form,
                            assets=disposal.owner_assets(db.session, current_user))
@@ -170,8 +156,6 @@ def manage(listing_id: int):
     terms = TermsForm()
     follow_up = db.session.scalar(select(Listing).where(Listing.previous_id == listing.id))
     if listing.status in (ListingStatus.FAILED, ListingStatus.UNPAID) and listing.round == 1 and follow_up is None:
-        from market.exchange import rules
-
         low, _high = rules.reauction_price_bounds(listing.starting_price)
         now = utcnow()
         start = now.replace(minute=0, second=0, microsecond=0) + rules.EXTENSION * 12
@@ -179,14 +163,14 @@ def manage(listing_id: int):
                                 "deposit_amount": (low / 10).quantize(rules.CENT), "notice_starts_at": _beijing(start),
                                 "bidding_starts_at": _beijing(start + timedelta(days=rules.REAUCTION_NOTICE_DAYS)),
                                 "ends_at": _beijing(start + timedelta(days=rules.REAUCTION_NOTICE_DAYS + 1))})
-    deposits = db.session.scalars(select(Deposit).where(Deposit.listing_id == listing.id).order_by(Deposit.id)).all()
+    deposits = deposits_of(db.session, listing.id)
     return render_template("exchange/manage.html", listing=listing, review=review, terms=terms,
                            action=ActionForm(), note=NoteForm(), resolve=ResolveForm(), follow_up=follow_up,
                            holders=holders.holders_of(db.session, listing.id),
                            holder_notices=holders.notices_of(db.session, listing.id), holder_form=HolderForm(),
                            notice_form=HolderNoticeForm(told_at=_beijing(utcnow().replace(second=0, microsecond=0))),
                            objections=disposal.objections_of(db.session, listing.id), deposits=deposits,
-                           checklist=service.CHECKLIST, outstanding=service.outstanding_principal(db.session, listing))
+                           checklist=listings.CHECKLIST, outstanding=outstanding_principal(db.session, listing))
 
 
 def _back(listing_id: int):
@@ -198,8 +182,8 @@ def _back(listing_id: int):
 def submit(listing_id: int):
     listing = _listing(listing_id)
     if ActionForm().validate_on_submit():
-        _run(lambda: service.submit_listing(db.session, current_user, listing, utcnow()),
-             _("Submitted for review by the exchange."))
+        commit_or_flash(lambda: listings.submit_listing(db.session, current_user, listing, utcnow()),
+                        _("Submitted for review by the exchange."))
     return _back(listing_id)
 
 
@@ -209,11 +193,11 @@ def review(listing_id: int):
     listing = _listing(listing_id)
     form = ReviewForm()
     if form.validate_on_submit():
-        checklist = {item: bool(getattr(form, item).data) for item in service.CHECKLIST}
+        checklist = {item: bool(getattr(form, item).data) for item in listings.CHECKLIST}
         approve = form.decision.data == "approve"
-        _run(lambda: service.review_listing(db.session, current_user, listing, checklist, approve, utcnow(),
-                                            form.note.data or None),
-             _("The lot is announced.") if approve else _("Returned to the author."))
+        commit_or_flash(lambda: listings.review_listing(db.session, current_user, listing, checklist, approve,
+                                                        utcnow(), form.note.data or None),
+                        _("The lot is announced.") if approve else _("Returned to the author."))
     return _back(listing_id)
 
 
@@ -224,10 +208,10 @@ def register_holder(listing_id: int):
     form = HolderForm()
     if form.validate_on_submit():
         db.session.commit()  # the lot's lock comes first in the registering transaction
-        _run(lambda: holders.register_holder(db.session, current_user, listing, name=form.name.data,
-                                             kind=PreemptionKind(form.kind.data), user_id=form.user_id.data,
-                                             now=utcnow()),
-             _("The pre-emption holder is registered; record when they are told."))
+        commit_or_flash(lambda: holders.register_holder(db.session, current_user, listing, name=form.name.data,
+                                                        kind=PreemptionKind(form.kind.data),
+                                                        user_id=form.user_id.data, now=utcnow()),
+                        _("The pre-emption holder is registered; record when they are told."))
     else:
         flash(_("Give the holder's name and the kind of right."), "error")
     return _back(listing_id)
@@ -241,10 +225,11 @@ def record_holder_notice(holder_id: int):
         abort(404)
     form = HolderNoticeForm()
     if form.validate_on_submit():
-        _run(lambda: holders.record_notice(db.session, current_user, holder_id, told_at=to_utc(form.told_at.data),
-                                           method=NoticeMethod(form.method.data), note=form.note.data,
-                                           now=utcnow()),
-             _("The notice to the holder is recorded."))
+        commit_or_flash(lambda: holders.record_notice(db.session, current_user, holder_id,
+                                                      told_at=to_utc(form.told_at.data),
+                                                      method=NoticeMethod(form.method.data), note=form.note.data,
+                                                      now=utcnow()),
+                        _("The notice to the holder is recorded."))
     else:
         flash(_("Give when and how the holder was told."), "error")
     return _back(holder.listing_id)
@@ -256,8 +241,9 @@ def cancel(listing_id: int):
     listing = _listing(listing_id)
     form = NoteForm()
     if form.validate_on_submit():
-        _run(lambda: service.cancel_listing(db.session, current_user, listing, utcnow(), form.note.data or None),
-             _("The lot was cancelled; deposits were refunded."))
+        commit_or_flash(lambda: listings.cancel_listing(db.session, current_user, listing, utcnow(),
+                                                        form.note.data or None),
+                        _("The lot was cancelled; deposits were refunded."))
     return _back(listing_id)
 
 
@@ -267,11 +253,11 @@ def reauction(listing_id: int):
     listing = _listing(listing_id)
     form = TermsForm()
     if form.validate_on_submit():
-        made = _run(lambda: service.create_reauction(
+        ok, made = commit_or_flash(lambda: listings.create_reauction(
             db.session, current_user, listing, starting_price=form.starting_price.data,
             deposit_amount=form.deposit_amount.data, increment=form.increment.data, now=utcnow(),
             **_times(form)), _("The re-auction is announced."))
-        if made:
+        if ok:
             return _back(made.id)
     else:
         flash(_("Check the terms of the re-auction."), "error")
@@ -283,9 +269,9 @@ def reauction(listing_id: int):
 def fixed_price(listing_id: int):
     listing = _listing(listing_id)
     if ActionForm().validate_on_submit():
-        made = _run(lambda: service.offer_fixed_price(db.session, current_user, listing, utcnow()),
-                    _("The lot is offered at a fixed price for 60 days."))
-        if made:
+        ok, made = commit_or_flash(lambda: listings.offer_fixed_price(db.session, current_user, listing, utcnow()),
+                                   _("The lot is offered at a fixed price for 60 days."))
+        if ok:
             return _back(made.id)
     return _back(listing_id)
 
@@ -295,8 +281,8 @@ def fixed_price(listing_id: int):
 def payment(listing_id: int):
     listing = _listing(listing_id)
     if ActionForm().validate_on_submit():
-        _run(lambda: service.record_payment(db.session, current_user, listing, utcnow()),
-             _("Payment recorded; the transfer is registered and the proceeds go to the seller."))
+        commit_or_flash(lambda: record_payment(db.session, current_user, listing, utcnow()),
+                        _("Payment recorded; the transfer is registered and the proceeds go to the seller."))
     if current_user.role is Role.STAFF:
         return _back(listing_id)
     return redirect(url_for("exchange.auction", listing_id=listing_id))
@@ -306,8 +292,8 @@ def payment(listing_id: int):
 @roles_required(Role.STAFF)
 def end_disposal(loan_id: int):
     if ActionForm().validate_on_submit():
-        _run(lambda: service.end_loan_disposal(db.session, current_user, loan_id, utcnow()),
-             _("The disposal is ended; the loss went to the compensation claim."))
+        commit_or_flash(lambda: end_loan_disposal(db.session, current_user, loan_id, utcnow()),
+                        _("The disposal is ended; the loss went to the compensation claim."))
     return redirect(request.referrer or url_for("exchange.staff_console"))
 
 
@@ -319,9 +305,10 @@ def resolve(objection_id: int):
         abort(404)
     form = ResolveForm()
     if form.validate_on_submit():
-        _run(lambda: disposal.resolve_objection(db.session, current_user, objection_id, form.decision.data == "uphold",
-                                                form.note.data or None, utcnow()),
-             _("The objection was decided."))
+        commit_or_flash(lambda: disposal.resolve_objection(db.session, current_user, objection_id,
+                                                           form.decision.data == "uphold", form.note.data or None,
+                                                           utcnow()),
+                        _("The objection was decided."))
     return _back(objection.listing_id)
 
 
@@ -333,8 +320,9 @@ def object_to(listing_id: int):
         abort(404)
     form = ObjectionForm()
     if form.validate_on_submit():
-        _run(lambda: disposal.file_objection(db.session, current_user, listing, form.reason.data, utcnow()),
-             _("Your objection was recorded; the exchange will decide on it."))
+        commit_or_flash(lambda: disposal.file_objection(db.session, current_user, listing, form.reason.data,
+                                                        utcnow()),
+                        _("Your objection was recorded; the exchange will decide on it."))
     else:
         flash(_("Give the reason for the objection."), "error")
     return redirect(url_for("exchange.auction", listing_id=listing_id))
@@ -344,7 +332,7 @@ def object_to(listing_id: int):
 @login_required
 def my_deposits():
     """The bidder's own deposit ledger over all lots (paid, refunded at the close, applied or forfeited)."""
-    entries = disposal.ledger_of(db.session, current_user)
+    entries = ledger_of(db.session, current_user)
     lots = {x.id: x for x in db.session.scalars(select(Listing).where(
         Listing.id.in_({e.listing_id for e in entries})))} if entries else {}
     deposits = db.session.scalars(select(Deposit).where(Deposit.bidder_id == current_user.id)

@@ -21,6 +21,7 @@ from market.exchange.models import Bid, Deposit, Listing, ListingKind, ListingSt
 CLOSED = (ListingStatus.SOLD, ListingStatus.SETTLED, ListingStatus.UNPAID)
 FINISHED = (ListingStatus.SOLD, ListingStatus.SETTLED, ListingStatus.UNPAID, ListingStatus.FAILED,
             ListingStatus.CANCELLED)
+PUBLIC = [s for s in ListingStatus if s not in (ListingStatus.DRAFT, ListingStatus.UNDER_REVIEW)]
 PHASES = {"upcoming": (ListingStatus.ANNOUNCED,), "live": (ListingStatus.BIDDING,), "finished": FINISHED}
 LATEST_BIDS = 20
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from market.exchange import service as exchange
+from market.exchange import listings
 from market.exchange.models import ListingSource
 from market.ip.models import PledgeState
 from market.loans import claims, default
@@ -64,13 +64,13 @@ def test_due_diligence_shows_the_legal_status_translated(client, session, factor
     world = LoanWorld(session, factory)
     asset = world.asset(pledge_state=PledgeState.PLEDGED)
     notice = NOW + timedelta(days=1)
-    listing = exchange.create_listing(
+    listing = listings.create_listing(
         session, world.staff, asset_id=asset.id, source=ListingSource.DEFAULT, valuation=Decimal("1000000"),
         starting_price=Decimal("700000"), increment=Decimal("10000"), deposit_amount=Decimal("70000"),
         notice_starts_at=notice, bidding_starts_at=notice + timedelta(days=30),
         ends_at=notice + timedelta(days=31), now=NOW)
-    exchange.submit_listing(session, world.staff, listing, NOW)
-    exchange.review_listing(session, world.staff, listing, CHECKED, True, NOW)
+    listings.submit_listing(session, world.staff, listing, NOW)
+    listings.review_listing(session, world.staff, listing, CHECKED, True, NOW)
     session.commit()
     client.post("/language/" + locale, data={"next": "/"})
     page = client.get(f"/exchange/{listing.id}").get_data(as_text=True)

@@ -16,7 +16,7 @@ from playwright.sync_api import expect
 
 from market.accounts.models import OrgKind, Role
 from market.db import db
-from market.exchange import service
+from market.exchange import listings
 from market.exchange.models import Deposit, Listing, ListingSource, ListingStatus
 from tests.browser import test_journey_disposal as journey
 from tests.browser.test_journey_disposal import Clock, _flash, _log_in, _tick
@@ -36,12 +36,12 @@ def _draft(app, clock):
         rival = factory.user(Role.BIDDER, factory.org(OrgKind.INVESTOR, name="重庆两江新能源投资有限公司"))
         asset = make_asset(db.session, factory.org(OrgKind.ENTERPRISE).id, **LOT_ASSET)
         start = (now + timedelta(days=31)).replace(minute=0, second=0)
-        listing = service.create_listing(
+        listing = listings.create_listing(
             db.session, bank, asset_id=asset.id, source=ListingSource.DEFAULT, valuation=Decimal("1000000"),
             starting_price=Decimal("700000"), increment=Decimal("10000"), deposit_amount=Decimal("70000"),
             notice_starts_at=now, bidding_starts_at=start, ends_at=start + timedelta(hours=24), now=now,
             description="共有专利，共有人享有优先购买权。")
-        service.submit_listing(db.session, bank, listing, now)
+        listings.submit_listing(db.session, bank, listing, now)
         db.session.commit()
         return {"lot": listing.id, "staff": staff.email, "co_owner": co_owner.email, "co_owner_id": co_owner.id,
                 "rival": rival.email, "start": start}

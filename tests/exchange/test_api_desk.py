@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from market.accounts.models import Role
 from market.audit.models import AuditEntry
 from market.db import utcnow
-from market.exchange import service
+from market.exchange import bidding, clock, deposits, listings
 from market.exchange.models import Listing, ListingStatus, Objection
 from tests.conftest import NOW
 from tests.exchange.test_disposal import Defaulted
@@ -81,7 +81,7 @@ def test_listing_a_defaulted_loan_is_all_or_nothing(client, session, factory, tw
                for x in items)
     assert [(x["valuation"], x["starting_price"], x["deposit_amount"]) for x in items] == [
         ("1000000.00", "700000.00", "70000.00"), ("800000.00", "560000.00", "56000.00")]
-    assert items[0]["checklist_items"] == list(service.CHECKLIST) and items[0]["checklist"] == {}
+    assert items[0]["checklist_items"] == list(listings.CHECKLIST) and items[0]["checklist"] == {}
     session.refresh(two.loan)
     assert two.loan.status.value == "in_disposal" and audits(session, "loan.in_disposal", "loan", two.loan.id) == 1
     assert all(audits(session, "listing.created", "listing", x["id"]) == 1 for x in items)
@@ -206,7 +206,7 @@ def _shift_into_the_past(session, listing, hours_ago: int = 30):
     listing.bidding_starts_at = start
     listing.scheduled_ends_at = listing.ends_at = start + timedelta(hours=24)
     session.commit()
-    service.tick(session, start)
+    clock.tick(session, start)
     return start
 
 
@@ -225,9 +225,9 @@ def test_settlement_hands_the_recovery_to_the_claim(client, session, factory):
     # on the grid: the starting price, then 2 × the 7,000 increment above it
     for user, amount in ((loser, D("700000")), (winner, D("714000"))):
         session.commit()
-        service.pay_deposit(session, user, lot.id, start + timedelta(minutes=1))
-        assert service.place_bid(session, user, lot.id, amount, start + timedelta(minutes=2)).accepted
-    service.tick(session, utcnow())
+        deposits.pay_deposit(session, user, lot.id, start + timedelta(minutes=1))
+        assert bidding.place_bid(session, user, lot.id, amount, start + timedelta(minutes=2)).accepted
+    clock.tick(session, utcnow())
     session.commit()
     session.refresh(lot)
     assert lot.status is ListingStatus.SOLD
@@ -262,7 +262,7 @@ def test_failed_lot_reauction_then_fixed_price_then_end(client, session, factory
     client.post(f"/api/v1/disposal/listings/{lot.id}/review", json={"checklist": CHECKED, "decision": "approve"},
                 headers=staff)
     _shift_into_the_past(session, lot)
-    service.tick(session, utcnow())  # no bid: failed
+    clock.tick(session, utcnow())  # no bid: failed
     session.commit()
     session.refresh(lot)
     assert lot.status is ListingStatus.FAILED
@@ -293,7 +293,7 @@ def test_failed_lot_reauction_then_fixed_price_then_end(client, session, factory
     assert client.post(end, headers=staff).status_code == 409
     relot = session.get(Listing, second["id"])
     _shift_into_the_past(session, relot)
-    service.tick(session, utcnow())
+    clock.tick(session, utcnow())
     session.commit()
     r = client.post(f"/api/v1/disposal/listings/{relot.id}/fixed-price", headers=staff)
     assert r.status_code == 201, r.get_json()

@@ -62,7 +62,7 @@ def _pay_race(app):
     from datetime import timedelta
 
     from market.db import db, utcnow
-    from market.exchange import service
+    from market.exchange import bidding, clock, deposits
     from market.exchange.models import LedgerEntry, Listing, Transfer
     from tests.conftest import Factory
     from tests.factories import build_lot
@@ -73,9 +73,9 @@ def _pay_race(app):
         listing, _who = build_lot(db.session, f, start=start, hours=24)
         winner, staff = f.user(Role.BIDDER), f.user(Role.STAFF)
         db.session.commit()
-        service.pay_deposit(db.session, winner, listing.id, start + timedelta(minutes=1))
-        assert service.place_bid(db.session, winner, listing.id, Decimal("700000"), start + timedelta(minutes=2))
-        service.tick(db.session, utcnow())
+        deposits.pay_deposit(db.session, winner, listing.id, start + timedelta(minutes=1))
+        assert bidding.place_bid(db.session, winner, listing.id, Decimal("700000"), start + timedelta(minutes=2))
+        clock.tick(db.session, utcnow())
         db.session.commit()
         listing_id, emails = listing.id, [winner.email, staff.email]
         assert db.session.get(Listing, listing_id).status.value == "sold"
@@ -100,7 +100,7 @@ def test_one_settlement_confirmed_twice_at_once_postgresql(make_app):
 def _decide_race(app):
     """Two staff members decide the same objection at the same moment, one upholding and one dismissing it."""
     from market.db import db, utcnow
-    from market.exchange import disposal, service
+    from market.exchange import disposal, listings
     from market.exchange.models import Listing, Objection
     from tests.conftest import Factory
     from tests.factories import CHECKED, LOT_ASSET, make_asset
@@ -113,10 +113,10 @@ def _decide_race(app):
         asset = make_asset(db.session, owner.organisation_id, **LOT_ASSET)
         now = utcnow()
         terms = disposal.default_terms(Decimal("1000000"), now)
-        listing = service.create_listing(db.session, staff[0], asset_id=asset.id, source=ListingSource.VOLUNTARY,
-                                         valuation=Decimal("1000000"), now=now, **terms)
-        service.submit_listing(db.session, staff[0], listing, now)
-        service.review_listing(db.session, staff[0], listing, CHECKED, True, now)
+        listing = listings.create_listing(db.session, staff[0], asset_id=asset.id, source=ListingSource.VOLUNTARY,
+                                          valuation=Decimal("1000000"), now=now, **terms)
+        listings.submit_listing(db.session, staff[0], listing, now)
+        listings.review_listing(db.session, staff[0], listing, CHECKED, True, now)
         objection = disposal.file_objection(db.session, objector, listing, "We co-own this patent.", now)
         db.session.commit()
         objection_id, listing_id, emails = objection.id, listing.id, [u.email for u in staff]

@@ -14,8 +14,9 @@ from sqlalchemy import select
 from market.accounts.models import Role
 from market.audit.models import AuditEntry
 from market.db import utcnow
-from market.exchange import service
-from market.exchange.models import Deposit, Listing, ListingStatus
+from market.errors import InvalidInput
+from market.exchange import bidding, clock, deposits, listings
+from market.exchange.models import Deposit, Listing, ListingKind, ListingStatus
 from market.exchange.terms import terms_version
 from market.exchange.views_state import LATEST_BIDS
 from tests.factories import bearer, build_lot
@@ -67,15 +68,15 @@ def test_standing_counters_and_confirmation(client, session, factory, live, logi
     me = login_as(Role.BIDDER)
     now = utcnow()
     for user in (me, rival):
-        service.pay_deposit(session, user, live, now)
-    service.place_bid(session, me, live.id, D("700000"), now)
+        deposits.pay_deposit(session, user, live, now)
+    bidding.place_bid(session, me, live.id, D("700000"), now)
     session.commit()
     page = client.get(f"/exchange/{live.id}").get_data(as_text=True)
     assert "您是当前最高出价人" in page and 'data-test="confirm-bid"' in page
-    service.place_bid(session, rival, live.id, D("710000"), utcnow())
+    bidding.place_bid(session, rival, live.id, D("710000"), utcnow())
     live.ends_at = utcnow() + timedelta(minutes=2)
-    service.place_bid(session, me, live.id, D("720000"), utcnow())  # in the last five minutes: one extension
-    service.place_bid(session, rival, live.id, D("730000"), utcnow())
+    bidding.place_bid(session, me, live.id, D("720000"), utcnow())  # in the last five minutes: one extension
+    bidding.place_bid(session, rival, live.id, D("730000"), utcnow())
     session.commit()
     page = client.get(f"/exchange/{live.id}").get_data(as_text=True)
     assert "您已被超越" in page
@@ -87,8 +88,8 @@ def test_standing_counters_and_confirmation(client, session, factory, live, logi
 def test_after_the_end_the_page_shows_the_result_without_buttons(client, session, factory, live, login_as):
     """Bidding ended a second ago and no clock has closed the lot yet: no "bidding · closed" with a deposit button."""
     winner = factory.user(Role.BIDDER)
-    service.pay_deposit(session, winner, live, utcnow())
-    service.place_bid(session, winner, live.id, D("700000"), utcnow())
+    deposits.pay_deposit(session, winner, live, utcnow())
+    bidding.place_bid(session, winner, live.id, D("700000"), utcnow())
     live.ends_at = utcnow() - timedelta(seconds=1)
     session.commit()
     login_as(Role.BIDDER)
@@ -114,7 +115,7 @@ def test_the_list_by_phase_with_kind_and_ipc(client, session, factory, live):
     upcoming, _ = build_lot(session, factory, bidding=False, start=utcnow() + timedelta(days=3))
     upcoming.asset.ipc_codes = ["G06F16/30"]
     finished, _ = build_lot(session, factory, start=utcnow() - timedelta(days=3), hours=24)
-    service.tick(session, utcnow())
+    clock.tick(session, utcnow())
     session.commit()
     assert finished.status is ListingStatus.FAILED
 
@@ -137,26 +138,26 @@ def test_the_list_by_phase_with_kind_and_ipc(client, session, factory, live):
 
 def test_licence_terms_on_the_page_and_the_api(client, session, factory):
     listing, _ = build_lot(session, factory, bidding=False, start=utcnow() + timedelta(days=3))
-    listing.kind = service.ListingKind.LICENCE
-    service.set_licence_terms(listing, {"exclusive": True, "territory": "川渝地区", "term_months": 60,
+    listing.kind = ListingKind.LICENCE
+    listings.set_licence_terms(listing, {"exclusive": True, "territory": "川渝地区", "term_months": 60,
                                         "royalty": D("0.035")})
     session.commit()
     page = client.get(f"/exchange/{listing.id}").get_data(as_text=True)
     assert "独占许可" in page and "川渝地区" in page and "60 个月" in page and "3.50%" in page
     body = client.get(f"/api/v1/listings/{listing.id}").get_json()
     assert body["licence"] == {"exclusive": True, "territory": "川渝地区", "term_months": 60, "royalty": "0.035000"}
-    with pytest.raises(service.InvalidInput):
-        service.set_licence_terms(listing, {"exclusive": True, "territory": "川渝地区", "term_months": 0})
+    with pytest.raises(InvalidInput):
+        listings.set_licence_terms(listing, {"exclusive": True, "territory": "川渝地区", "term_months": 0})
 
 
 def test_state_carries_the_latest_bids_and_pages_older_ones(client, session, factory, live):
     a, b = factory.user(Role.BIDDER), factory.user(Role.BIDDER)
     now = utcnow()
     for user in (a, b):
-        service.pay_deposit(session, user, live, now)
+        deposits.pay_deposit(session, user, live, now)
     n = LATEST_BIDS + 7
     for i in range(n):
-        service.place_bid(session, (a, b)[i % 2], live.id, D("700000") + D("10000") * i, now)
+        bidding.place_bid(session, (a, b)[i % 2], live.id, D("700000") + D("10000") * i, now)
     session.commit()
     r = client.get(f"/api/v1/auctions/{live.id}")
     state = r.get_json()
@@ -172,7 +173,7 @@ def test_state_carries_the_latest_bids_and_pages_older_ones(client, session, fac
     tag = r.headers["ETag"]
     again = client.get(f"/api/v1/auctions/{live.id}", headers={"If-None-Match": tag})
     assert again.status_code == 304 and again.data == b""
-    service.place_bid(session, a, live.id, D("700000") + D("10000") * n, utcnow())
+    bidding.place_bid(session, a, live.id, D("700000") + D("10000") * n, utcnow())
     session.commit()
     changed = client.get(f"/api/v1/auctions/{live.id}", headers={"If-None-Match": tag})
     assert changed.status_code == 200 and changed.headers["ETag"] != tag and changed.get_json()["bid_count"] == n + 1
@@ -180,7 +181,6 @@ def test_state_carries_the_latest_bids_and_pages_older_ones(client, session, fac
 
 
 def test_staff_times_are_beijing_time(client, session, factory):
-    from market.exchange.models import ListingKind
     from tests.conftest import login
     from tests.factories import make_asset
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 from decimal import Decimal as D
 
 from market.accounts.models import OrgKind, Role
-from market.exchange import rules, service
+from market.exchange import clock, listings, rules
 from market.exchange.models import ListingSource, ListingStatus
 from tests.conftest import NOW, login
 from tests.exchange.test_api import live  # noqa: F401 - `live` is a fixture
@@ -20,11 +20,11 @@ ACCEPT = {"accept_terms": True}  # paying the deposit accepts the announcement a
 def _listing(session, factory, notice, bidding, hours=24):
     bank = factory.user(Role.BANK)
     asset = make_asset(session, factory.org(OrgKind.ENTERPRISE).id, **LOT_ASSET)
-    listing = service.create_listing(
+    listing = listings.create_listing(
         session, bank, asset_id=asset.id, source=ListingSource.DEFAULT, valuation=D("1000000"),
         starting_price=D("700000"), increment=D("10000"), deposit_amount=D("70000"), notice_starts_at=notice,
         bidding_starts_at=bidding, ends_at=bidding + timedelta(hours=hours), now=NOW)
-    service.submit_listing(session, bank, listing, NOW)
+    listings.submit_listing(session, bank, listing, NOW)
     return listing
 
 
@@ -32,39 +32,39 @@ def test_notice_typed_a_month_back_counts_from_publication(session, factory):
     """Typed: notice from a month ago, bidding tomorrow. Approved now: bidding opens 30 days from now, not tomorrow;
     the whole schedule moves (24 h of bidding kept) and the notice starts at the moment of publication."""
     listing = _listing(session, factory, NOW - timedelta(days=31), NOW + timedelta(days=1))
-    service.review_listing(session, factory.user(Role.STAFF), listing, CHECKED, True, NOW)
+    listings.review_listing(session, factory.user(Role.STAFF), listing, CHECKED, True, NOW)
     assert listing.status is ListingStatus.ANNOUNCED
     assert listing.notice_starts_at == NOW
     assert listing.bidding_starts_at == NOW + timedelta(days=rules.NOTICE_DAYS)
     assert listing.ends_at == listing.scheduled_ends_at == listing.bidding_starts_at + timedelta(hours=24)
-    assert service.tick(session, NOW + timedelta(days=1))["opened"] == 0
-    assert service.tick(session, NOW + timedelta(days=30) - timedelta(seconds=1))["opened"] == 0
+    assert clock.tick(session, NOW + timedelta(days=1))["opened"] == 0
+    assert clock.tick(session, NOW + timedelta(days=30) - timedelta(seconds=1))["opened"] == 0
     session.refresh(listing)
     assert listing.status is ListingStatus.ANNOUNCED
-    assert service.tick(session, NOW + timedelta(days=30))["opened"] == 1
+    assert clock.tick(session, NOW + timedelta(days=30))["opened"] == 1
 
 
 def test_a_schedule_with_the_full_notice_stays_as_typed(session, factory):
     bidding = NOW + timedelta(days=40)
     listing = _listing(session, factory, NOW + timedelta(days=2), bidding)
-    service.review_listing(session, factory.user(Role.STAFF), listing, CHECKED, True, NOW)
+    listings.review_listing(session, factory.user(Role.STAFF), listing, CHECKED, True, NOW)
     assert (listing.notice_starts_at, listing.bidding_starts_at) == (NOW, bidding)
 
 
 def test_reauction_notice_counts_from_its_creation(session, factory):
     """A re-auction is announced when staff schedule it: 15 days from then, whatever notice date was typed."""
     lot, who = build_lot(session, factory, start=NOW - timedelta(days=3))
-    service.tick(session, NOW - timedelta(days=1))  # closes without a bid: failed
+    clock.tick(session, NOW - timedelta(days=1))  # closes without a bid: failed
     session.refresh(lot)
     assert lot.status is ListingStatus.FAILED
     typed_notice = NOW - timedelta(days=20)
-    again = service.create_reauction(
+    again = listings.create_reauction(
         session, who["staff"], lot, starting_price=D("600000"), deposit_amount=D("60000"), increment=D("10000"),
         notice_starts_at=typed_notice, bidding_starts_at=typed_notice + timedelta(days=15),
         ends_at=typed_notice + timedelta(days=16), now=NOW)
     assert again.notice_starts_at == NOW
     assert again.bidding_starts_at == NOW + timedelta(days=rules.REAUCTION_NOTICE_DAYS)
-    assert service.tick(session, NOW + timedelta(hours=1))["opened"] == 0
+    assert clock.tick(session, NOW + timedelta(hours=1))["opened"] == 0
 
 
 def test_the_grid():
@@ -132,7 +132,7 @@ def test_bidders_are_codes_to_the_selling_bank_until_the_close(client, session, 
         page = client.get(path).get_data(as_text=True)
         assert bidder.name not in page and bidder.email not in page, path
     # after the close the winner is published: the author may see who the bidders were
-    service.tick(session, utcnow() + timedelta(days=2))
+    clock.tick(session, utcnow() + timedelta(days=2))
     session.commit()
     desk = client.get(url, headers=bearer(session, bank)).get_json()
     assert desk["status"] == "sold" and [d["bidder_id"] for d in desk["deposits"]] == [bidder.id]

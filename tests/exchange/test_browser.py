@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from market.accounts.models import Role
 from market.db import db, utcnow
-from market.exchange import service
+from market.exchange import deposits
 from tests.conftest import PASSWORD, Factory, screenshot
 from tests.factories import build_lot
 
@@ -36,7 +36,7 @@ def test_two_bidders_see_each_other_and_the_extension(live_server, page_for):
         listing.ends_at = now + timedelta(minutes=2)
         alice, bob = factory.user(Role.BIDDER), factory.user(Role.BIDDER)
         for user in (alice, bob):
-            service.pay_deposit(db.session, user, listing, now)
+            deposits.pay_deposit(db.session, user, listing, now)
         db.session.commit()
         lot, a_email, b_email = listing.id, alice.email, bob.email
 

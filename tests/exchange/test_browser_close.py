@@ -18,7 +18,7 @@ from playwright.sync_api import expect
 
 from market.accounts.models import Role
 from market.db import db, utcnow
-from market.exchange import service
+from market.exchange import bidding, deposits
 from tests.conftest import PASSWORD, Factory, screenshot
 from tests.factories import build_lot
 
@@ -41,14 +41,14 @@ def _lot_ending_soon(app, *, locale: str, bid: bool, seconds: int = 8):
         now = utcnow().replace(microsecond=0)
         listing, _ = build_lot(db.session, factory, start=now - timedelta(hours=24), hours=25)
         viewer = factory.user(Role.BIDDER, locale=locale)
-        service.pay_deposit(db.session, viewer, listing, now - timedelta(hours=2))
+        deposits.pay_deposit(db.session, viewer, listing, now - timedelta(hours=2))
         db.session.commit()
         out = {"lot": listing.id, "viewer": viewer.email, "code": None, "placed_at": None}
         if bid:
             alice = factory.user(Role.BIDDER)
-            deposit = service.pay_deposit(db.session, alice, listing, now - timedelta(hours=1))
+            deposit = deposits.pay_deposit(db.session, alice, listing, now - timedelta(hours=1))
             db.session.commit()
-            placed = service.place_bid(db.session, alice, listing.id, D("700000.00"), now - timedelta(minutes=30))
+            placed = bidding.place_bid(db.session, alice, listing.id, D("700000.00"), now - timedelta(minutes=30))
             assert placed.accepted
             out.update(code=deposit.code, placed_at=placed.placed_at)
         listing.ends_at = utcnow().replace(microsecond=0) + timedelta(seconds=seconds)

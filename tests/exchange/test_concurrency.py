@@ -12,7 +12,7 @@ from sqlalchemy import select
 from market.accounts.models import Role
 from market.api.auth import issue_token
 from market.db import db, utcnow
-from market.exchange import service
+from market.exchange import clock, deposits
 from market.exchange.models import Bid, Listing, ListingStatus
 from tests.conftest import Factory
 from tests.factories import build_lot
@@ -28,7 +28,7 @@ def prepare(app, bidders: int):
         headers = []
         for _i in range(bidders):
             user = factory.user(Role.BIDDER)
-            service.pay_deposit(db.session, user, listing, utcnow())
+            deposits.pay_deposit(db.session, user, listing, utcnow())
             secret = issue_token(db.session, user, "t", "read write", utcnow())[1]
             headers.append({"Authorization": f"Bearer {secret}"})
         db.session.commit()
@@ -89,7 +89,7 @@ def test_concurrent_ticks_close_once(make_app, target):
     def tick():
         try:
             with app.app_context():
-                outcomes.append(service.tick(db.session, end)["closed"])
+                outcomes.append(clock.tick(db.session, end)["closed"])
                 db.session.commit()
         except Exception as exc:  # noqa: BLE001
             errors.append(repr(exc))
@@ -178,7 +178,7 @@ def test_code_clash_in_the_database_is_retried(session, factory, monkeypatch):
     # The lot's own clock (the fixed test date), never the wall clock.
     paid_at = listing.bidding_starts_at - timedelta(days=1)
     first = factory.user(Role.BIDDER)
-    service.pay_deposit(session, first, listing, paid_at)
+    deposits.pay_deposit(session, first, listing, paid_at)
     taken = session.scalar(select(Deposit.code).where(Deposit.listing_id == listing.id))
     real = rules.bidder_code
     monkeypatch.setattr(rules, "bidder_code", lambda secret, lid, uid, attempt=0:
@@ -191,5 +191,5 @@ def test_code_clash_in_the_database_is_retried(session, factory, monkeypatch):
         return original_scalars(statement, *a, **kw)
 
     monkeypatch.setattr(session, "scalars", hide_codes)
-    second = service.pay_deposit(session, factory.user(Role.BIDDER), listing, paid_at)
+    second = deposits.pay_deposit(session, factory.user(Role.BIDDER), listing, paid_at)
     assert second.code != taken

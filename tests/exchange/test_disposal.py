@@ -11,9 +11,9 @@ from sqlalchemy import select
 
 from market.accounts.models import OrgKind, Role
 from market.errors import Conflict, Forbidden, InvalidInput
-from market.exchange import disposal, service
+from market.exchange import bidding, clock, deposits, disposal, listings, settlement
 from market.exchange.announce import ipc_fields
-from market.exchange.models import DepositStatus, ListingStatus, ObjectionStatus
+from market.exchange.models import DepositStatus, ListingKind, ListingSource, ListingStatus, ObjectionStatus
 from market.ip.models import PledgeState
 from market.notices.models import Notice
 from tests.conftest import NOW
@@ -39,7 +39,7 @@ class Defaulted:
 
 
 def announce(session, d, listing, start=NOW + timedelta(days=31)):
-    service.review_listing(session, d.staff, listing, CHECKED, True, NOW)
+    listings.review_listing(session, d.staff, listing, CHECKED, True, NOW)
     return listing
 
 
@@ -65,30 +65,30 @@ def test_defaulted_loan_to_claim_with_recovery(session, factory):
     with pytest.raises(Conflict):
         disposal.list_loan_for_disposal(session, d.staff, d.loan.id, NOW)
 
-    service.review_listing(session, d.staff, listing, CHECKED, True, NOW)
+    listings.review_listing(session, d.staff, listing, CHECKED, True, NOW)
     assert listing.status is ListingStatus.ANNOUNCED
     # the lending bank's staff and the defaulting enterprise's people are barred
     for user in (factory.user(Role.BANK, org=d.loan.bank), factory.user(Role.ENTERPRISE, org=d.enterprise)):
         with pytest.raises(Forbidden):
-            service.pay_deposit(session, user, listing, NOW)
+            deposits.pay_deposit(session, user, listing, NOW)
     a, b = factory.user(Role.BIDDER), factory.user(Role.BIDDER)
     for user in (a, b):
-        service.pay_deposit(session, user, listing, NOW)
-    service.tick(session, listing.bidding_starts_at)
-    service.place_bid(session, a, listing.id, D("2100000"), listing.bidding_starts_at + timedelta(hours=1))
-    service.place_bid(session, b, listing.id, D("2121000"), listing.bidding_starts_at + timedelta(hours=2))
-    service.tick(session, listing.ends_at)
+        deposits.pay_deposit(session, user, listing, NOW)
+    clock.tick(session, listing.bidding_starts_at)
+    bidding.place_bid(session, a, listing.id, D("2100000"), listing.bidding_starts_at + timedelta(hours=1))
+    bidding.place_bid(session, b, listing.id, D("2121000"), listing.bidding_starts_at + timedelta(hours=2))
+    clock.tick(session, listing.ends_at)
     session.refresh(listing)
     assert listing.status is ListingStatus.SOLD and listing.winner_id == b.id
-    ledger_a = disposal.ledger_of(session, a, listing.id)
+    ledger_a = deposits.ledger_of(session, a, listing.id)
     assert [(e.entry, e.amount) for e in ledger_a] == [("deposit_paid", D("210000")),
                                                        ("deposit_refunded", D("-210000"))]
-    transfer = service.record_payment(session, d.staff, listing, listing.ends_at + timedelta(days=2))
+    transfer = settlement.record_payment(session, d.staff, listing, listing.ends_at + timedelta(days=2))
     claim = session.scalar(select(CompensationClaim).where(CompensationClaim.loan_id == d.loan.id))
     assert claim is not None and claim.recovery == D("2121000") and claim.outstanding_principal == D("4000000")
     assert claim.loss == D("1879000")
     assert transfer.claim_hook.startswith(f"claim {claim.id} assembled")
-    assert service.outstanding_principal(session, listing) == D("4000000")
+    assert settlement.outstanding_principal(session, listing) == D("4000000")
     # The right passed: the pledge ended and the asset now belongs to the buyer's organisation.
     from market.loans.models import Pledge
 
@@ -104,20 +104,20 @@ def test_claim_waits_for_the_loans_last_lot(session, factory):
     first, second = disposal.list_loan_for_disposal(session, d.staff, d.loan.id, NOW, valuations={
         d.assets[0].id: D("1000000"), d.assets[1].id: D("2000000")})
     for listing in (first, second):
-        service.review_listing(session, d.staff, listing, CHECKED, True, NOW)
+        listings.review_listing(session, d.staff, listing, CHECKED, True, NOW)
     a = factory.user(Role.BIDDER)
-    service.pay_deposit(session, a, first, NOW)
-    service.tick(session, first.bidding_starts_at)
-    service.place_bid(session, a, first.id, first.starting_price, first.bidding_starts_at + timedelta(hours=1))
-    service.tick(session, first.ends_at)
-    transfer = service.record_payment(session, a, first, first.ends_at + timedelta(hours=1))
+    deposits.pay_deposit(session, a, first, NOW)
+    clock.tick(session, first.bidding_starts_at)
+    bidding.place_bid(session, a, first.id, first.starting_price, first.bidding_starts_at + timedelta(hours=1))
+    clock.tick(session, first.ends_at)
+    transfer = settlement.record_payment(session, a, first, first.ends_at + timedelta(hours=1))
     assert second.status is ListingStatus.FAILED  # no bid: it could still be re-auctioned
     assert transfer.claim_hook.startswith("pending: 1 other lot")
     assert session.scalar(select(CompensationClaim).where(CompensationClaim.loan_id == d.loan.id)) is None
-    assert service.loan_recovery(session, d.loan.id) == (D("700000"), 1)
+    assert settlement.loan_recovery(session, d.loan.id) == (D("700000"), 1)
     with pytest.raises(Forbidden):
-        service.end_loan_disposal(session, a, d.loan.id, first.ends_at + timedelta(days=3))
-    outcome = service.end_loan_disposal(session, d.staff, d.loan.id, first.ends_at + timedelta(days=3))
+        settlement.end_loan_disposal(session, a, d.loan.id, first.ends_at + timedelta(days=3))
+    outcome = settlement.end_loan_disposal(session, d.staff, d.loan.id, first.ends_at + timedelta(days=3))
     claim = session.scalar(select(CompensationClaim).where(CompensationClaim.loan_id == d.loan.id))
     assert claim.recovery == D("700000") and claim.loss == D("3300000") and outcome.startswith(f"claim {claim.id}")
 
@@ -130,7 +130,7 @@ def test_announcement_tells_the_field(session, factory):
     make_asset(session, other, ipc=["A61K31/00"], filing_date=date(2017, 5, 2))
     [listing] = disposal.list_loan_for_disposal(session, d.staff, d.loan.id, NOW,
                                                 valuations={d.assets[0].id: D("1000000")})
-    service.review_listing(session, d.staff, listing, CHECKED, True, NOW)
+    listings.review_listing(session, d.staff, listing, CHECKED, True, NOW)
     notices = session.scalars(select(Notice).where(Notice.link == f"/exchange/{listing.id}")).all()
     told = {n.recipient_org_id for n in notices}
     assert same.id in told and other.id not in told
@@ -142,10 +142,10 @@ def test_past_bidders_in_the_field_are_told(session, factory):
     d = Defaulted(session, factory, n_assets=2)
     first, second = disposal.list_loan_for_disposal(session, d.staff, d.loan.id, NOW, valuations={
         d.assets[0].id: D("1000000"), d.assets[1].id: D("1000000")})
-    service.review_listing(session, d.staff, first, CHECKED, True, NOW)
+    listings.review_listing(session, d.staff, first, CHECKED, True, NOW)
     person = factory.user(Role.BIDDER, org=None)
-    service.pay_deposit(session, person, first, NOW)
-    service.review_listing(session, d.staff, second, CHECKED, True, NOW)
+    deposits.pay_deposit(session, person, first, NOW)
+    listings.review_listing(session, d.staff, second, CHECKED, True, NOW)
     assert session.scalar(select(Notice).where(Notice.recipient_user_id == person.id,
                                                Notice.link == f"/exchange/{second.id}")) is not None
 
@@ -154,15 +154,15 @@ def test_objection_upheld_cancels_and_refunds(session, factory):
     d = Defaulted(session, factory)
     [listing] = disposal.list_loan_for_disposal(session, d.staff, d.loan.id, NOW,
                                                 valuations={d.assets[0].id: D("1000000")})
-    service.review_listing(session, d.staff, listing, CHECKED, True, NOW)
+    listings.review_listing(session, d.staff, listing, CHECKED, True, NOW)
     bidder = factory.user(Role.BIDDER)
-    deposit = service.pay_deposit(session, bidder, listing, NOW)
+    deposit = deposits.pay_deposit(session, bidder, listing, NOW)
     objector = factory.user(Role.ENTERPRISE)
     with pytest.raises(InvalidInput):
         disposal.file_objection(session, objector, listing, "", NOW)
     objection = disposal.file_objection(session, objector, listing, "该专利存在权属纠纷，已向法院起诉。", NOW)
     # an open objection keeps the lot from opening
-    assert service.tick(session, listing.bidding_starts_at)["opened"] == 0
+    assert clock.tick(session, listing.bidding_starts_at)["opened"] == 0
     with pytest.raises(Forbidden):
         disposal.resolve_objection(session, bidder, objection.id, True, None, NOW)
     disposal.resolve_objection(session, d.staff, objection.id, True, "权属纠纷属实", NOW + timedelta(days=1))
@@ -176,10 +176,10 @@ def test_objection_dismissed_lets_the_lot_open(session, factory):
     d = Defaulted(session, factory)
     [listing] = disposal.list_loan_for_disposal(session, d.staff, d.loan.id, NOW,
                                                 valuations={d.assets[0].id: D("1000000")})
-    service.review_listing(session, d.staff, listing, CHECKED, True, NOW)
+    listings.review_listing(session, d.staff, listing, CHECKED, True, NOW)
     objection = disposal.file_objection(session, factory.user(Role.BIDDER), listing, "起拍价过低，请重新评估。", NOW)
     disposal.resolve_objection(session, d.staff, objection.id, False, "起拍价符合规则", NOW)
-    assert service.tick(session, listing.bidding_starts_at)["opened"] == 1
+    assert clock.tick(session, listing.bidding_starts_at)["opened"] == 1
     with pytest.raises(Conflict):  # the announcement period is over
         disposal.file_objection(session, factory.user(Role.BIDDER), listing, "太晚了的异议内容",
                                 listing.bidding_starts_at)
@@ -190,17 +190,17 @@ def test_voluntary_licence_by_the_owner(session, factory):
     asset = make_asset(session, owner.organisation, filing_date=date(2017, 5, 2))
     terms = disposal.default_terms(D("500000"), NOW)
     with pytest.raises(Forbidden):
-        service.create_listing(session, factory.user(Role.ENTERPRISE), asset_id=asset.id,
-                               source=service.ListingSource.VOLUNTARY, valuation=D("500000"), now=NOW, **terms)
+        listings.create_listing(session, factory.user(Role.ENTERPRISE), asset_id=asset.id,
+                               source=ListingSource.VOLUNTARY, valuation=D("500000"), now=NOW, **terms)
     with pytest.raises(InvalidInput, match="exclusive, its territory and its term"):
-        service.create_listing(session, owner, asset_id=asset.id, source=service.ListingSource.VOLUNTARY,
-                               valuation=D("500000"), now=NOW, kind=service.ListingKind.LICENCE, **terms)
+        listings.create_listing(session, owner, asset_id=asset.id, source=ListingSource.VOLUNTARY,
+                               valuation=D("500000"), now=NOW, kind=ListingKind.LICENCE, **terms)
     licence = {"exclusive": True, "territory": "中国大陆", "term_months": 60, "royalty": D("0.03")}
-    listing = service.create_listing(session, owner, asset_id=asset.id, source=service.ListingSource.VOLUNTARY,
-                                     valuation=D("500000"), now=NOW, kind=service.ListingKind.LICENCE,
+    listing = listings.create_listing(session, owner, asset_id=asset.id, source=ListingSource.VOLUNTARY,
+                                     valuation=D("500000"), now=NOW, kind=ListingKind.LICENCE,
                                      licence=licence, **terms)
     assert (listing.licence_exclusive, listing.licence_territory, listing.licence_term_months,
             listing.licence_royalty) == (True, "中国大陆", 60, D("0.03"))
     assert listing.due_diligence["loan"] is None and listing.due_diligence["valuation"]["amount"] == "500000"
-    service.submit_listing(session, owner, listing, NOW)
+    listings.submit_listing(session, owner, listing, NOW)
     assert listing.status is ListingStatus.UNDER_REVIEW

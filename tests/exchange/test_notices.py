@@ -6,7 +6,7 @@ from datetime import timedelta
 from decimal import Decimal as D
 
 from market.accounts.models import Role
-from market.exchange import service
+from market.exchange import bidding, clock, deposits, settlement
 from market.notices.service import notices_for, todos_for
 from tests.conftest import NOW
 from tests.factories import build_lot
@@ -22,15 +22,15 @@ def test_bidders_seller_and_staff_are_told(session, factory):
     assert any(f"Lot {listing.id}" in t and "awaits review" in t for t in _texts(session, staff))
     a, b = factory.user(Role.BIDDER), factory.user(Role.BIDDER)
     for user in (a, b):
-        service.pay_deposit(session, user, listing, NOW)
-    service.place_bid(session, a, listing.id, D("700000"), NOW + timedelta(hours=1))
+        deposits.pay_deposit(session, user, listing, NOW)
+    bidding.place_bid(session, a, listing.id, D("700000"), NOW + timedelta(hours=1))
     assert not any("outbid" in t for t in _texts(session, a))
-    service.place_bid(session, b, listing.id, D("710000"), NOW + timedelta(hours=2))
+    bidding.place_bid(session, b, listing.id, D("710000"), NOW + timedelta(hours=2))
     assert any("outbid" in t and "710000" in t for t in _texts(session, a))
-    service.place_bid(session, b, listing.id, D("720000"), NOW + timedelta(hours=3))  # raising one's own lead
+    bidding.place_bid(session, b, listing.id, D("720000"), NOW + timedelta(hours=3))  # raising one's own lead
     assert not any("outbid" in t for t in _texts(session, b))
 
-    service.tick(session, listing.ends_at)
+    clock.tick(session, listing.ends_at)
     session.refresh(listing)
     assert any("You won" in t for t in _texts(session, b))
     assert any("went to another bidder" in t for t in _texts(session, a))
@@ -40,7 +40,7 @@ def test_bidders_seller_and_staff_are_told(session, factory):
     todo = next(t for t in todos_for(session, b, listing.ends_at) if t.url == f"/exchange/{listing.id}")
     assert todo.due == listing.payment_due_at and not todo.late
 
-    service.record_payment(session, b, listing, listing.ends_at + timedelta(hours=1))
+    settlement.record_payment(session, b, listing, listing.ends_at + timedelta(hours=1))
     assert any("settled" in t for t in _texts(session, b))
     assert any("settled" in t for t in _texts(session, seller))
     assert not [t for t in todos_for(session, b, listing.ends_at) if t.url == f"/exchange/{listing.id}"]
@@ -48,5 +48,5 @@ def test_bidders_seller_and_staff_are_told(session, factory):
 
 def test_a_lot_without_bids_tells_the_seller(session, factory):
     listing, who = build_lot(session, factory)
-    service.tick(session, listing.ends_at)
+    clock.tick(session, listing.ends_at)
     assert any("had no bid" in t for t in _texts(session, who["bank"]))

@@ -13,7 +13,7 @@ from market.accounts.models import OrgKind, Role
 from market.audit.models import AuditEntry
 from market.db import utcnow
 from market.errors import Conflict, Forbidden, InvalidInput
-from market.exchange import preemption, service
+from market.exchange import bidding, clock, deposits, listings, preemption
 from market.exchange.models import ListingSource, ListingStatus, NoticeMethod, PreemptionKind
 from tests.conftest import NOW
 from tests.factories import CHECKED, LOT_ASSET, bearer, make_asset
@@ -23,11 +23,11 @@ def draft(session, factory, start=NOW):
     staff, bank = factory.user(Role.STAFF), factory.user(Role.BANK)
     asset = make_asset(session, factory.org(OrgKind.ENTERPRISE).id, **LOT_ASSET)
     notice = start - timedelta(days=30)
-    listing = service.create_listing(
+    listing = listings.create_listing(
         session, bank, asset_id=asset.id, source=ListingSource.DEFAULT, valuation=D("1000000"),
         starting_price=D("700000"), increment=D("10000"), deposit_amount=D("70000"), notice_starts_at=notice,
         bidding_starts_at=start, ends_at=start + timedelta(hours=24), now=notice - timedelta(days=9))
-    service.submit_listing(session, bank, listing, notice - timedelta(days=9))
+    listings.submit_listing(session, bank, listing, notice - timedelta(days=9))
     return listing, staff, notice
 
 
@@ -49,7 +49,7 @@ def test_announcement_waits_until_every_holder_was_told_three_days_before(sessio
     announce_at = notice - timedelta(days=1)
     # Nobody told yet: refused, and the lot stays under review
     with pytest.raises(InvalidInput, match="must be told at least 3 days"):
-        service.review_listing(session, staff, listing, CHECKED, True, announce_at)
+        listings.review_listing(session, staff, listing, CHECKED, True, announce_at)
     assert listing.status is ListingStatus.UNDER_REVIEW
     with pytest.raises(InvalidInput):  # a notice in the future is refused
         preemption.record_notice(session, staff, co_owner.id, told_at=announce_at + timedelta(days=1),
@@ -60,9 +60,9 @@ def test_announcement_waits_until_every_holder_was_told_three_days_before(sessio
     preemption.record_notice(session, staff, licensee.id, told_at=announce_at - timedelta(days=2),
                              method=NoticeMethod.PHONE, note=None, now=announce_at - timedelta(days=2))
     with pytest.raises(InvalidInput, match="must be told at least 3 days"):
-        service.review_listing(session, staff, listing, CHECKED, True, announce_at)
+        listings.review_listing(session, staff, listing, CHECKED, True, announce_at)
     # A day later it is three days: announced
-    service.review_listing(session, staff, listing, CHECKED, True, announce_at + timedelta(days=1))
+    listings.review_listing(session, staff, listing, CHECKED, True, announce_at + timedelta(days=1))
     assert listing.status is ListingStatus.ANNOUNCED
     with pytest.raises(Conflict):  # no new holders once announced
         preemption.register_holder(session, staff, listing, name="late", kind=PreemptionKind.CO_OWNER, user_id=None,
@@ -79,19 +79,19 @@ def test_a_holder_wins_a_tie_at_equal_price(session, factory):
                                         user_id=holder_user.id, now=notice - timedelta(days=8))
     preemption.record_notice(session, staff, holder.id, told_at=notice - timedelta(days=8),
                              method=NoticeMethod.IN_PERSON, note=None, now=notice - timedelta(days=8))
-    service.review_listing(session, staff, listing, CHECKED, True, notice - timedelta(days=4))
-    service.tick(session, NOW)
+    listings.review_listing(session, staff, listing, CHECKED, True, notice - timedelta(days=4))
+    clock.tick(session, NOW)
     for user in (holder_user, other):
-        service.pay_deposit(session, user, listing, NOW)
-    service.place_bid(session, other, listing.id, D("700000"), NOW + timedelta(minutes=1))
-    tie = service.place_bid(session, holder_user, listing.id, D("700000"), NOW + timedelta(minutes=2))
+        deposits.pay_deposit(session, user, listing, NOW)
+    bidding.place_bid(session, other, listing.id, D("700000"), NOW + timedelta(minutes=1))
+    tie = bidding.place_bid(session, holder_user, listing.id, D("700000"), NOW + timedelta(minutes=2))
     session.refresh(listing)
     assert tie.accepted and tie.preemption and listing.leader_id == holder_user.id
     # The other bidder cannot take it back at the same price
-    again = service.place_bid(session, other, listing.id, D("700000"), NOW + timedelta(minutes=3))
+    again = bidding.place_bid(session, other, listing.id, D("700000"), NOW + timedelta(minutes=3))
     assert not again.accepted
     session.refresh(listing)
-    service.tick(session, listing.ends_at)
+    clock.tick(session, listing.ends_at)
     assert listing.status is ListingStatus.SOLD and listing.winner_id == holder_user.id
     assert listing.sale_price == D("700000")
 
@@ -118,7 +118,7 @@ def test_api_registers_holders_and_shows_them(client, session, factory):
     desk = client.get(f"/api/v1/disposal/listings/{listing.id}", headers=h).get_json()
     assert desk["holders"][0]["notified_at"] == told.isoformat() + "+00:00"
     # The public detail shows the kinds, not the names
-    service.review_listing(session, staff, listing, CHECKED, True, utcnow())
+    listings.review_listing(session, staff, listing, CHECKED, True, utcnow())
     session.commit()
     public = client.get(f"/api/v1/listings/{listing.id}").get_json()
     assert public["preemption"] == [{"kind": "co_owner", "count": 1}]

@@ -49,7 +49,7 @@ def test_a_draft_submitted_twice_at_once_is_submitted_once(make_app, target, mon
     """The author submits one draft twice at once (a double click): one submission (one audit entry), one 409."""
     from market.audit.models import AuditEntry
     from market.db import db, utcnow
-    from market.exchange import service
+    from market.exchange import listings
     from market.exchange.models import ListingSource
     from tests.factories import LOT_ASSET, make_asset
 
@@ -60,11 +60,11 @@ def test_a_draft_submitted_twice_at_once_is_submitted_once(make_app, target, mon
         asset = make_asset(db.session, f.org(OrgKind.ENTERPRISE).id, **LOT_ASSET)
         now = utcnow()
         terms = {k: v for k, v in _listing_body(asset.id).items() if k not in ("asset_id", "kind")}
-        listing = service.create_listing(db.session, staff, asset_id=asset.id, source=ListingSource.DEFAULT, now=now,
-                                         **_terms(terms))
+        listing = listings.create_listing(db.session, staff, asset_id=asset.id, source=ListingSource.DEFAULT,
+                                          now=now, **_terms(terms))
         db.session.commit()
         listing_id, email = listing.id, staff.email
-    widen_window(monkeypatch, service, "_require_actor", 2)
+    widen_window(monkeypatch, listings, "require", 2)
     statuses = post_at_once(app, [email] * 2, [(f"/api/v1/disposal/listings/{listing_id}/submit", None)] * 2)
     assert sorted(statuses) == [200, 409], statuses
     assert count(app, AuditEntry, AuditEntry.action == "listing.under_review",

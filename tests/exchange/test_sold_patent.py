@@ -11,7 +11,7 @@ import pytest
 
 from market.accounts.models import OrgKind, Role
 from market.errors import Conflict
-from market.exchange import service
+from market.exchange import bidding, clock, deposits, listings, settlement
 from market.exchange.models import ListingSource
 from market.ip.models import PledgeState
 from market.needs import docking
@@ -41,19 +41,19 @@ def _need(session, factory, owner_user, assets):
 def _sell(session, factory, seller_user, asset, buyer):
     staff = factory.user(Role.STAFF)
     start = NOW + timedelta(days=40)
-    listing = service.create_listing(
+    listing = listings.create_listing(
         session, seller_user, asset_id=asset.id, source=ListingSource.VOLUNTARY, valuation=D("1000000"),
         starting_price=D("700000"), increment=D("10000"), deposit_amount=D("70000"),
         notice_starts_at=NOW + timedelta(days=2), bidding_starts_at=start, ends_at=start + timedelta(hours=24),
         loan_id=None, now=NOW)
-    service.submit_listing(session, seller_user, listing, NOW)
-    service.review_listing(session, staff, listing, CHECKED, True, NOW + timedelta(days=1))
-    service.tick(session, start)
-    service.pay_deposit(session, buyer, listing, start)
-    service.place_bid(session, buyer, listing.id, D("700000"), start + timedelta(minutes=1))
-    service.tick(session, listing.ends_at)
+    listings.submit_listing(session, seller_user, listing, NOW)
+    listings.review_listing(session, staff, listing, CHECKED, True, NOW + timedelta(days=1))
+    clock.tick(session, start)
+    deposits.pay_deposit(session, buyer, listing, start)
+    bidding.place_bid(session, buyer, listing.id, D("700000"), start + timedelta(minutes=1))
+    clock.tick(session, listing.ends_at)
     session.refresh(listing)
-    service.record_payment(session, buyer, listing, listing.ends_at + timedelta(hours=1))
+    settlement.record_payment(session, buyer, listing, listing.ends_at + timedelta(hours=1))
     return listing
 
 

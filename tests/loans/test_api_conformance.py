@@ -21,8 +21,7 @@ def seed(session):
     """A bank's loan with a repayment, a defaulted loan with a claim, a defaulted loan waiting to be listed, a listed
     and announced lot with an objection, a live lot with a bidder's deposit."""
     from market.db import utcnow
-    from market.exchange import disposal
-    from market.exchange import service as exchange
+    from market.exchange import deposits, disposal, listings
     from market.loans import claims, default, repayments
     from tests.conftest import Factory
     from tests.factories import CHECKED, build_lot, confirmed_loan, make_asset
@@ -53,11 +52,11 @@ def seed(session):
     default.declare_default(session, bank, listed.id, NOW, reason="逾期未还")
     lot = disposal.list_loan_for_disposal(session, staff, listed.id, now,
                                           {listed.pledges[0].asset_id: Decimal("1000000")})[0]
-    exchange.review_listing(session, staff, lot, CHECKED, True, now)
+    listings.review_listing(session, staff, lot, CHECKED, True, now)
     objection = disposal.file_objection(session, bidder, lot, "We hold an exclusive licence.", now)
     live, _who = build_lot(session, f, start=now.replace(microsecond=0) - timedelta(hours=1), hours=25)
     session.commit()
-    exchange.pay_deposit(session, bidder, live.id, now)
+    deposits.pay_deposit(session, bidder, live.id, now)
     session.commit()
     return {"bank": bank, "staff": staff, "bidder": bidder, "ids": {
         "loan_id": running.id, "listed_loan_id": listed.id, "claimed_loan_id": claimed.id, "claim_id": claim.id,

@@ -242,18 +242,18 @@ def test_pages_refuse_hostile_money_and_rates_with_a_message_and_store_nothing(a
 
 def test_a_bid_beyond_the_stated_multiple_of_the_valuation_is_refused_and_not_kept(app, session, factory):
     from market.errors import InvalidInput
-    from market.exchange import service
+    from market.exchange import bidding, deposits
     from market.exchange.models import Bid
     from tests.factories import build_lot
 
     listing, _people = build_lot(session, factory)
     bidder = factory.user(Role.BIDDER)
-    service.pay_deposit(session, bidder, listing, NOW)
+    deposits.pay_deposit(session, bidder, listing, NOW)
     with app.app_context(), pytest.raises(InvalidInput):
-        service.place_bid(session, bidder, listing.id, listing.valuation * 10 + Decimal("0.01"), NOW)
+        bidding.place_bid(session, bidder, listing.id, listing.valuation * 10 + Decimal("0.01"), NOW)
     assert _count(session, Bid) == 0
     with app.app_context():
-        bid = service.place_bid(session, bidder, listing.id, listing.starting_price, NOW)
+        bid = bidding.place_bid(session, bidder, listing.id, listing.starting_price, NOW)
     assert bid.accepted
 
 

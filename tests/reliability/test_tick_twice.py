@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from market.accounts.models import Role
 from market.audit.models import AuditEntry
 from market.db import db
-from market.exchange import service
+from market.exchange import bidding, deposits
 from market.exchange.models import Deposit, DepositStatus, LedgerEntry, Listing, ListingStatus
 from tests.conftest import Factory
 from tests.factories import build_lot
@@ -29,9 +29,9 @@ def ended_lot_with_bids(app, bidders: int = 3) -> int:
         listing, _ = build_lot(s, factory, start=start, hours=24)
         people = [factory.user(Role.BIDDER) for _ in range(bidders)]
         for person in people:
-            service.pay_deposit(s, person, listing, start + timedelta(minutes=1))
+            deposits.pay_deposit(s, person, listing, start + timedelta(minutes=1))
         for i, person in enumerate(people):
-            bid = service.place_bid(s, person, listing.id, Decimal("700000") + Decimal("10000") * i,
+            bid = bidding.place_bid(s, person, listing.id, Decimal("700000") + Decimal("10000") * i,
                                     start + timedelta(minutes=2 + i))
             assert bid.accepted, bid.outcome
         s.commit()

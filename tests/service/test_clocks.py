@@ -16,7 +16,7 @@ from market.accounts.models import Role
 from market.audit.models import AuditEntry
 from market.clock import Clock, ClockRun, run_clock
 from market.db import db
-from market.exchange import service
+from market.exchange import bidding, clock, deposits
 from market.exchange.models import Listing, ListingStatus
 from tests.conftest import NOW, Factory
 from tests.factories import build_lot
@@ -34,8 +34,8 @@ def _lot_ending(app, ends_in: float, *, bid: bool = True, now=None) -> tuple[int
         bidder_id = None
         if bid:
             bidder = factory.user(Role.BIDDER)
-            service.pay_deposit(s, bidder, listing, start + timedelta(seconds=1))
-            assert service.place_bid(s, bidder, listing.id, Decimal("700000"), start + timedelta(seconds=2)).accepted
+            deposits.pay_deposit(s, bidder, listing, start + timedelta(seconds=1))
+            assert bidding.place_bid(s, bidder, listing.id, Decimal("700000"), start + timedelta(seconds=2)).accepted
             bidder_id = bidder.id
         s.commit()
         assert listing.status is ListingStatus.BIDDING
@@ -132,7 +132,7 @@ def test_a_failing_clock_is_recorded_and_rolled_back(private_app):
     listing_id, _ = _lot_ending(private_app, -60)
 
     def broken(session, now):
-        service.tick(session, now)  # closes the lot ... then fails: nothing of it may stay
+        clock.tick(session, now)  # closes the lot ... then fails: nothing of it may stay
         raise RuntimeError("disk on fire")
 
     with private_app.app_context():

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from market.accounts.models import Role
 from market.clock import ClockRun
 from market.db import db
-from market.exchange import service
+from market.exchange import deposits
 from market.exchange.models import Bid, Listing, ListingStatus
 from tests.conftest import PASSWORD, PG_URL, REQUIRE_SERVICES, Factory
 from tests.factories import build_lot
@@ -41,7 +41,7 @@ def _live_lot(app, bidders: int, *, ends_in: float | None = None) -> tuple[int, 
         listing, _who = build_lot(s, factory, start=start, hours=25 if ends_in is None else 24)
         people = [factory.user(Role.BIDDER) for _ in range(bidders)]
         for person in people:
-            service.pay_deposit(s, person, listing, start + timedelta(seconds=1))
+            deposits.pay_deposit(s, person, listing, start + timedelta(seconds=1))
         s.commit()
         assert listing.status is ListingStatus.BIDDING
         return listing.id, [p.email for p in people]

@@ -165,28 +165,28 @@ def test_visibility_of_reports(world, factory, session):
 
 
 def test_accuracy_on_a_sold_lot(world, factory, session):
-    from market.exchange import service as exchange
+    from market.exchange import bidding, clock, deposits, listings
     from market.exchange.models import ListingSource, ListingStatus
 
     world.issue(amount=Decimal("800000"), at=NOW - timedelta(days=60), valuation_date=date(2026, 9, 1))
     staff, bank = factory.user(Role.STAFF), factory.user(Role.BANK)
     start = NOW
     notice = start - timedelta(days=30)
-    lot = exchange.create_listing(
+    lot = listings.create_listing(
         session, bank, asset_id=world.asset.id, source=ListingSource.DEFAULT, valuation=Decimal("800000"),
         starting_price=Decimal("560000"), increment=Decimal("10000"), deposit_amount=Decimal("56000"),
         notice_starts_at=notice, bidding_starts_at=start, ends_at=start + timedelta(hours=24),
         now=notice - timedelta(days=5))
-    exchange.submit_listing(session, bank, lot, notice - timedelta(days=4))
-    exchange.review_listing(session, staff, lot, {k: True for k in exchange.CHECKLIST}, True,
+    listings.submit_listing(session, bank, lot, notice - timedelta(days=4))
+    listings.review_listing(session, staff, lot, {k: True for k in listings.CHECKLIST}, True,
                             notice - timedelta(days=3))
     # A report issued after the listing must not be the one compared.
     world.issue(valuer=factory.user(Role.VALUER), amount=Decimal("5000000"), at=NOW - timedelta(days=1))
-    exchange.tick(session, start)
+    clock.tick(session, start)
     bidder = factory.user(Role.BIDDER)
-    exchange.pay_deposit(session, bidder, lot, start)
-    exchange.place_bid(session, bidder, lot.id, Decimal("640000"), start + timedelta(minutes=5))
-    exchange.tick(session, lot.ends_at)
+    deposits.pay_deposit(session, bidder, lot, start)
+    bidding.place_bid(session, bidder, lot.id, Decimal("640000"), start + timedelta(minutes=5))
+    clock.tick(session, lot.ends_at)
     assert lot.status is ListingStatus.SOLD and lot.sale_price == Decimal("640000")
     rows = [r for r in valuer_accuracy(session) if r.valuer_id == world.valuer.id]
     assert len(rows) == 1
