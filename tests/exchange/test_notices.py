@@ -50,3 +50,18 @@ def test_a_lot_without_bids_tells_the_seller(session, factory):
     listing, who = build_lot(session, factory)
     clock.tick(session, listing.ends_at)
     assert any("had no bid" in t for t in _texts(session, who["bank"]))
+
+
+def test_owners_of_saved_searches_in_the_lots_ipc_field_are_told(session, factory):
+    """A saved patent search that filters on the lot's IPC field (H01 for H01M) brings its owner a notice when the
+    lot is announced; one in another field does not (the saved searches were never read before)."""
+    from market.ip.models import SavedSearch
+
+    near, far = factory.user(Role.BANK), factory.user(Role.BANK)
+    for user, query in ((near, {"ipc": ["H01M"], "q": "隔膜"}), (far, {"ipc": ["A61K"]})):
+        session.add(SavedSearch(owner_user_id=user.id, owner_org_id=user.organisation_id, name="watch", query=query,
+                                created_at=NOW, last_checked_at=NOW, last_seen_at=NOW))
+    session.flush()
+    listing, _who = build_lot(session, factory, bidding=False)
+    assert any("IPC field H01" in t and listing.title in t for t in _texts(session, near))
+    assert not any("IPC field" in t for t in _texts(session, far))

@@ -16,7 +16,7 @@ from market.errors import Conflict, Forbidden, InvalidInput
 from market.exchange import bidding, clock, deposits, listings, preemption
 from market.exchange.models import ListingSource, ListingStatus, NoticeMethod, PreemptionKind
 from tests.conftest import NOW
-from tests.factories import CHECKED, LOT_ASSET, bearer, make_asset
+from tests.factories import CHECKED, LOT_ASSET, bearer, build_lot, make_asset
 
 
 def draft(session, factory, start=NOW):
@@ -143,3 +143,20 @@ def test_staff_page_registers_and_records_in_beijing_time(client, session, facto
     assert holder.notified_at == told_utc
     page = client.get(f"/exchange/staff/{listing.id}").get_data(as_text=True)
     assert "独占被许可人乙" in page and "书面函件" in page
+
+
+def test_a_reauction_and_a_fixed_price_sale_keep_each_holder_once(session, factory):
+    """The follow-up lots carry the failed lot's holders once (they were copied twice: a holder with a bidder account
+    then broke the unique (listing, user) constraint and the re-auction failed)."""
+    holder = factory.user(Role.BIDDER)
+    listing, who = build_lot(session, factory, preemption=[(holder.id, PreemptionKind.CO_OWNER)])
+    clock.tick(session, listing.ends_at)
+    t = listing.ends_at + timedelta(days=1)
+    again = listings.create_reauction(session, who["staff"], listing, starting_price=D("600000"),
+                                      deposit_amount=D("60000"), increment=D("5000"), notice_starts_at=t,
+                                      bidding_starts_at=t + timedelta(days=15), ends_at=t + timedelta(days=16), now=t)
+    assert [(h.user_id, h.kind) for h in preemption.holders_of(session, again.id)] == [
+        (holder.id, PreemptionKind.CO_OWNER)]
+    clock.tick(session, again.ends_at)
+    fixed = listings.offer_fixed_price(session, who["staff"], again, again.ends_at + timedelta(days=1))
+    assert [h.user_id for h in preemption.holders_of(session, fixed.id)] == [holder.id]

@@ -142,14 +142,13 @@ def test_unpaid_winner_forfeits_and_is_barred_from_reauction(session, factory, l
     later = due + timedelta(days=1)
     with pytest.raises(InvalidInput, match="20%"):
         listings.create_reauction(session, who["staff"], listing, starting_price=D("559999"), deposit_amount=D("56000"),
-                                 increment=D("10000"), notice_starts_at=later,
-                                 bidding_starts_at=later + timedelta(days=15),
-                                 ends_at=later + timedelta(days=16), now=later)
-    re = listings.create_reauction(session, who["staff"], listing, starting_price=D("560000"),
-                                   deposit_amount=D("56000"),
                                   increment=D("10000"), notice_starts_at=later,
-                                  bidding_starts_at=later + timedelta(days=15), ends_at=later + timedelta(days=16),
-                                  now=later)
+                                  bidding_starts_at=later + timedelta(days=15),
+                                  ends_at=later + timedelta(days=16), now=later)
+    re = listings.create_reauction(session, who["staff"], listing, starting_price=D("560000"),
+                                   deposit_amount=D("56000"), increment=D("10000"), notice_starts_at=later,
+                                   bidding_starts_at=later + timedelta(days=15), ends_at=later + timedelta(days=16),
+                                   now=later)
     assert re.round == 2 and re.status is ListingStatus.ANNOUNCED
     with pytest.raises(Forbidden, match="did not pay"):
         deposits.pay_deposit(session, a, re, later)
@@ -162,9 +161,8 @@ def test_failed_then_reauction_then_fixed_price(session, factory, lot):
     assert listing.status is ListingStatus.FAILED
     t = listing.ends_at + timedelta(days=1)
     re = listings.create_reauction(session, who["staff"], listing, starting_price=D("600000"),
-                                   deposit_amount=D("60000"),
-                                  increment=D("5000"), notice_starts_at=t, bidding_starts_at=t + timedelta(days=15),
-                                  ends_at=t + timedelta(days=16), now=t)
+                                   deposit_amount=D("60000"), increment=D("5000"), notice_starts_at=t,
+                                   bidding_starts_at=t + timedelta(days=15), ends_at=t + timedelta(days=16), now=t)
     assert clock.tick(session, t + timedelta(days=15))["opened"] == 1
     assert clock.tick(session, t + timedelta(days=16))["closed"] == 1
     session.refresh(re)
