@@ -23,7 +23,7 @@ from market.accounts.models import Organisation, OrgKind, Role, User
 from market.audit.models import AuditEntry
 from market.clock import ClockRun
 from market.db import db
-from market.exchange import service
+from market.exchange import deposits
 from market.exchange.models import Deposit, Listing, ListingStatus, PreemptionKind
 from tests.conftest import PASSWORD, PG_URL, Factory, screenshot
 from tests.factories import build_lot
@@ -65,7 +65,7 @@ def _lot_in_bidding(app) -> dict:
         rival = factory.user(Role.BIDDER, factory.org(OrgKind.INVESTOR, name=RIVAL_ORG), name="李竞买", locale="en")
         listing, _who = build_lot(session, factory, start=now - timedelta(hours=23), hours=24,
                                   preemption=[(co_owner.id, PreemptionKind.CO_OWNER)])
-        codes = {who: service.pay_deposit(session, user, listing, now - timedelta(hours=1)).code
+        codes = {who: deposits.pay_deposit(session, user, listing, now - timedelta(hours=1)).code
                  for who, user in (("co_owner", co_owner), ("rival", rival))}
         session.commit()
         assert listing.status is ListingStatus.BIDDING and listing.ends_at > now + timedelta(minutes=30)
