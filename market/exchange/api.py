@@ -7,18 +7,16 @@ from __future__ import annotations
 from flask import Response, jsonify, request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from sqlalchemy import select
 
 from market.accounts.models import Role
 from market.api.auth import api_user
 from market.db import db, utcnow
 from market.errors import InvalidInput, NotFound
 from market.exchange import disposal
-from market.exchange import preemption as holders
 from market.exchange.bidding import bid_error, place_bid
-from market.exchange.deposits import ledger_of, pay_deposit
+from market.exchange.deposits import deposits_by, ledger_of, pay_deposit
 from market.exchange.listings import get_listing
-from market.exchange.models import Bid, Deposit, Listing, ListingStatus, Objection
+from market.exchange.models import Bid, Listing, ListingStatus
 from market.exchange.schemas import (
     AuctionOut,
     BidIn,
@@ -36,9 +34,7 @@ from market.exchange.schemas import (
     PaymentOut,
 )
 from market.exchange.settlement import record_payment
-from market.exchange.terms import terms_version
-from market.exchange.views_state import PUBLIC, auction_state, bid_page, licence_terms, public_listings, state_etag
-from market.loans.claims import loan_claim
+from market.exchange.views_state import PUBLIC, auction_state, bid_page, public_listings, state_etag
 from market.security import bid_rate_limit
 from market.work import commit_or_rollback
 
@@ -52,19 +48,6 @@ def public_listing(listing_id: int) -> Listing:
     return listing
 
 
-def listing_dict(listing: Listing, detail: bool = True) -> dict:
-    out = {c: getattr(listing, c) for c in ("id", "title", "round", "valuation", "starting_price", "current_price",
-                                              "notice_starts_at", "bidding_starts_at", "ends_at", "increment",
-                                              "deposit_amount", "due_diligence", "rules_version", "description")}
-    out.update(status=listing.status.value, kind=listing.kind.value, source=listing.source.value,
-               sale_price=listing.sale_price if listing.status in (ListingStatus.SOLD, ListingStatus.SETTLED) else None,
-               url=url_for("exchange.auction", listing_id=listing.id), ipc=list(listing.asset.ipc_codes or []),
-               licence=licence_terms(listing))
-    if detail:
-        out.update(terms_version=terms_version(listing), preemption=holders.public_summary(db.session, listing.id))
-    return out
-
-
 @blp.route("/listings")
 class Listings(MethodView):
     @blp.arguments(ListingQuery, location="query")
@@ -74,7 +57,7 @@ class Listings(MethodView):
         query = public_listings(args.get("phase"), args.get("kind"), args.get("ipc"))
         if args.get("status"):
             query = query.where(Listing.status == ListingStatus(args["status"]))
-        items = [listing_dict(x, detail=False) for x in db.session.scalars(query.limit(200))]
+        items = db.session.scalars(query.limit(200)).all()
         return {"total": len(items), "items": items}
 
 
@@ -83,7 +66,7 @@ class ListingOne(MethodView):
     @blp.response(200, ListingDetailOut)
     def get(self, listing_id):
         """One public listing with its due-diligence pack."""
-        return listing_dict(public_listing(listing_id))
+        return public_listing(listing_id)
 
 
 @blp.route("/auctions/<int:listing_id>")
@@ -132,11 +115,8 @@ class Deposits(MethodView):
         if not data["accept_terms"]:
             raise InvalidInput("Accept the announcement and the bidder terms to pay the deposit.")
         db.session.commit()  # start clean: the lot's lock is the deposit transaction's first statement
-        deposit = commit_or_rollback(lambda: pay_deposit(db.session, actor, listing_id, utcnow(),
-                                                         terms_version=data["terms_version"]))
-        return {"code": deposit.code, "amount": deposit.amount, "status": deposit.status.value,
-                "paid_at": deposit.paid_at, "terms_version": deposit.terms_version,
-                "terms_accepted_at": deposit.terms_accepted_at}
+        return commit_or_rollback(lambda: pay_deposit(db.session, actor, listing_id, utcnow(),
+                                                      terms_version=data["terms_version"]))
 
 
 @blp.route("/auctions/<int:listing_id>/bids")
@@ -153,13 +133,7 @@ class Bids(MethodView):
         bid: Bid = commit_or_rollback(lambda: place_bid(db.session, actor, listing_id, data["amount"], utcnow()))
         if not bid.accepted:  # refused bids are kept (committed) too
             raise bid_error(bid)
-        return {"id": bid.id, "code": bid.code, "amount": bid.amount, "placed_at": bid.placed_at,
-                "ends_at": bid.ends_at_after, "accepted": True}
-
-
-def objection_dict(o: Objection) -> dict:
-    return {"id": o.id, "listing_id": o.listing_id, "status": o.status.value, "reason": o.reason, "user_id": o.user_id,
-            "org_id": o.org_id, "created_at": o.created_at, "resolved_at": o.resolved_at, "resolution": o.resolution}
+        return bid
 
 
 @blp.route("/auctions/<int:listing_id>/payment")
@@ -172,13 +146,7 @@ class AuctionPayment(MethodView):
         the price, the balance is paid, the right passes to the buyer and, for a defaulted loan, the recovery goes
         to its compensation claim. 409 when the lot is not awaiting payment or the deadline has passed."""
         listing = public_listing(listing_id)
-        transfer = commit_or_rollback(lambda: record_payment(db.session, actor, listing, utcnow()))
-        claim_id = None
-        if listing.loan_id is not None:
-            claim = loan_claim(db.session, listing.loan_id)
-            claim_id = claim.id if claim else None
-        return {"listing_id": listing.id, "status": listing.status.value, "sale_price": transfer.price,
-                "paid_at": transfer.at, "asset_id": transfer.asset_id, "claim_id": claim_id}
+        return commit_or_rollback(lambda: record_payment(db.session, actor, listing, utcnow()))
 
 
 @blp.route("/listings/<int:listing_id>/objections")
@@ -191,8 +159,7 @@ class ListingObjections(MethodView):
         """Object to an announced lot before bidding starts (any verified user); staff decide on it, and the lot does
         not open for bidding while an objection is open."""
         listing = public_listing(listing_id)
-        return objection_dict(commit_or_rollback(
-            lambda: disposal.file_objection(db.session, actor, listing, data["reason"], utcnow())))
+        return commit_or_rollback(lambda: disposal.file_objection(db.session, actor, listing, data["reason"], utcnow()))
 
 
 @blp.route("/deposits")
@@ -203,10 +170,4 @@ class MyDepositsView(MethodView):
     def get(self, actor):
         """The caller's own deposits over all lots (newest first) and deposit ledger: paid, refunded at the close,
         applied to the price or forfeited."""
-        rows = db.session.execute(select(Deposit, Listing.title).join(Listing, Listing.id == Deposit.listing_id)
-                                  .where(Deposit.bidder_id == actor.id).order_by(Deposit.id.desc())).all()
-        return {"deposits": [{"listing_id": d.listing_id, "title": title, "code": d.code, "amount": d.amount,
-                              "status": d.status.value, "paid_at": d.paid_at, "settled_at": d.settled_at}
-                             for d, title in rows],
-                "ledger": [{"listing_id": e.listing_id, "entry": e.entry, "amount": e.amount, "at": e.at,
-                            "reference": e.reference} for e in ledger_of(db.session, actor)]}
+        return {"deposits": deposits_by(db.session, actor), "ledger": ledger_of(db.session, actor)}

@@ -13,30 +13,8 @@ from market.db import db, utcnow
 from market.errors import InvalidInput, NotFound
 from market.exchange import disposal
 from market.exchange import preemption as holders
-from market.exchange.api import blp, listing_dict, objection_dict
-from market.exchange.listings import (
-    CHECKLIST,
-    cancel_listing,
-    create_listing,
-    create_reauction,
-    get_listing,
-    offer_fixed_price,
-    review_listing,
-    submit_listing,
-)
-from market.exchange.models import (
-    Deposit,
-    Listing,
-    ListingKind,
-    ListingSource,
-    ListingStatus,
-    NoticeMethod,
-    Objection,
-    ObjectionStatus,
-    PreemptionKind,
-)
-from market.exchange.parties import bidder_identities_visible
-from market.exchange.schemas import (
+from market.exchange.api import blp
+from market.exchange.desk_schemas import (
     DeskListingList,
     DeskListingOut,
     DeskListingPage,
@@ -49,18 +27,37 @@ from market.exchange.schemas import (
     ListLoanIn,
     NoteIn,
     ObjectionList,
-    ObjectionOut,
     ObjectionQuery,
     ResolveIn,
     ReviewIn,
     TermsIn,
     WaitingLoanList,
 )
+from market.exchange.listings import (
+    cancel_listing,
+    create_listing,
+    create_reauction,
+    get_listing,
+    offer_fixed_price,
+    review_listing,
+    submit_listing,
+)
+from market.exchange.models import (
+    Listing,
+    ListingKind,
+    ListingSource,
+    ListingStatus,
+    NoticeMethod,
+    Objection,
+    ObjectionStatus,
+    PreemptionKind,
+    PreemptionRight,
+)
+from market.exchange.schemas import ObjectionOut
 from market.exchange.settlement import end_loan_disposal
 from market.loans.access import get_loan
 from market.loans.claims import loan_claim
-from market.loans.schedule import outstanding_principal
-from market.valuations.service import latest_valuation
+from market.loans.models import Loan
 from market.work import commit_or_rollback
 
 
@@ -69,44 +66,17 @@ def _staff_or_author(actor, listing: Listing) -> None:
         raise NotFound("This listing does not exist.")
 
 
-def _desk_dict(listing: Listing, actor) -> dict:
-    """The desk's view of a listing; bidders' user ids only for staff, or for the lot's author once it closed
-    (until then everyone else sees codes: `parties.bidder_identities_visible`)."""
-    deposits = db.session.scalars(select(Deposit).where(Deposit.listing_id == listing.id).order_by(Deposit.id)).all()
-    codes = {d.bidder_id: d.code for d in deposits}
-    who = bidder_identities_visible(actor, listing)
-    out = listing_dict(listing)
-    out.update({c: getattr(listing, c) for c in ("asset_id", "loan_id", "bank_org_id", "seller_org_id",
-                                                 "owner_org_id", "previous_id", "created_by_id",
-                                                 "scheduled_ends_at", "bid_count", "closed_at", "payment_due_at",
-                                                 "paid_at", "review_note")})
-    out.update(winner_code=codes.get(listing.winner_id) if listing.winner_id else None,
-               checklist=dict(listing.checklist or {}), checklist_items=list(CHECKLIST),
-               objections=[objection_dict(o) for o in disposal.objections_of(db.session, listing.id)],
-               deposits=[{"code": d.code, "bidder_id": d.bidder_id if who else None, "amount": d.amount,
-                          "status": d.status.value, "paid_at": d.paid_at, "settled_at": d.settled_at,
-                          "terms_version": d.terms_version, "terms_accepted_at": d.terms_accepted_at}
-                         for d in deposits],
-               holders=_holders(listing.id, who))
-    return out
+def _decide(actor, listing_id: int, decision) -> Listing:
+    """One desk decision on a listing (staff, or its author where the endpoint lets authors in): `decision(listing)`
+    runs as one unit of work; the answer is the listing after it, or the new listing it made (DeskListingOut)."""
+    listing = get_listing(db.session, listing_id)
+    _staff_or_author(actor, listing)
+    return commit_or_rollback(lambda: decision(listing)) or listing
 
 
-def _holders(listing_id: int, who: bool = True) -> list[dict]:
-    """The lot's pre-emption holders with their notices; a holder's bidder account only where bidders' ids show."""
-    notices = holders.notices_of(db.session, listing_id)
-    return [{"id": h.id, "name": h.name, "kind": h.kind.value, "user_id": h.user_id if who else None,
-             "notified_at": h.notified_at,
-             "registered_at": h.registered_at,
-             "notices": [{"told_at": n.told_at, "method": n.method.value, "note": n.note,
-                          "recorded_by_id": n.recorded_by_id, "recorded_at": n.recorded_at}
-                         for n in notices.get(h.id, [])]} for h in holders.holders_of(db.session, listing_id)]
-
-
-def _waiting(actor) -> list:
-    rows = disposal.defaulted_loans_to_list(db.session)
-    if actor.role is Role.BANK:
-        rows = [(loan, assets) for loan, assets in rows if loan.bank_org_id == actor.organisation_id]
-    return rows
+def _waiting(actor) -> list[Loan]:
+    return [loan for loan, _assets in disposal.defaulted_loans_to_list(db.session)
+            if actor.role is not Role.BANK or loan.bank_org_id == actor.organisation_id]
 
 
 @blp.route("/disposal/loans")
@@ -117,20 +87,7 @@ class DisposalQueue(MethodView):
     def get(self, actor):
         """Defaulted loans whose pledged assets wait to be listed for disposal (staff: all; a bank: its own), with
         the valuation report in force for each asset when there is one."""
-        today = utcnow().date()
-        items = []
-        for loan, assets in _waiting(actor):
-            rows = []
-            for asset in assets:
-                report = latest_valuation(db.session, asset.id, today)
-                rows.append({"id": asset.id, "title": asset.title, "kind": asset.kind.value,
-                             "application_number": asset.application_number,
-                             "valuation": report.amount if report else None,
-                             "valuation_source": "valuations" if report else None})
-            items.append({"loan_id": loan.id, "status": loan.status.value, "bank_org_id": loan.bank_org_id,
-                          "enterprise_org_id": loan.enterprise_org_id, "defaulted_on": loan.defaulted_on,
-                          "outstanding_principal": outstanding_principal(loan), "assets": rows})
-        return {"items": items}
+        return {"items": _waiting(actor)}
 
 
 @blp.route("/disposal/loans/<int:loan_id>/listings")
@@ -154,8 +111,7 @@ class DisposalListLoan(MethodView):
                 raise InvalidInput("Asset %(asset)s is not pledged for this loan.", asset=stray[0])
             return disposal.list_loan_for_disposal(db.session, actor, loan_id, utcnow(), valuations)
 
-        made = commit_or_rollback(list_it)
-        return {"items": [_desk_dict(x, actor) for x in made]}
+        return {"items": commit_or_rollback(list_it)}
 
 
 @blp.route("/disposal/loans/<int:loan_id>/end")
@@ -185,8 +141,7 @@ class DeskListings(MethodView):
             query = query.where(Listing.status == ListingStatus(args["status"]))
         if args.get("loan_id") is not None:
             query = query.where(Listing.loan_id == args["loan_id"])
-        items = [{**listing_dict(x, detail=False), "loan_id": x.loan_id, "created_by_id": x.created_by_id}
-                 for x in db.session.scalars(query.limit(300))]
+        items = db.session.scalars(query.limit(300)).all()
         return {"total": len(items), "items": items}
 
     @blp.arguments(ListingIn)
@@ -204,7 +159,7 @@ class DeskListings(MethodView):
             submit_listing(db.session, actor, listing, utcnow())
             return listing
 
-        return _desk_dict(commit_or_rollback(create), actor)
+        return commit_or_rollback(create)
 
 
 @blp.route("/disposal/listings/<int:listing_id>")
@@ -216,7 +171,7 @@ class DeskListing(MethodView):
         """One listing as the desk sees it (staff, or its author): checklist, review note, objections, deposits."""
         listing = get_listing(db.session, listing_id)
         _staff_or_author(actor, listing)
-        return _desk_dict(listing, actor)
+        return listing
 
 
 @blp.route("/disposal/listings/<int:listing_id>/preemption")
@@ -230,10 +185,9 @@ class DeskHolders(MethodView):
         `user_id` their bidder account wins a tie at equal price."""
         listing = get_listing(db.session, listing_id)
         db.session.commit()  # the lot's lock comes first in the registering transaction
-        holder = commit_or_rollback(lambda: holders.register_holder(db.session, actor, listing, name=data["name"],
-                                                      kind=PreemptionKind(data["kind"]), user_id=data["user_id"],
-                                                      now=utcnow()))
-        return next(h for h in _holders(listing_id) if h["id"] == holder.id)
+        return commit_or_rollback(lambda: holders.register_holder(
+            db.session, actor, listing, name=data["name"], kind=PreemptionKind(data["kind"]), user_id=data["user_id"],
+            now=utcnow()))
 
 
 @blp.route("/disposal/preemption/<int:holder_id>/notices")
@@ -245,10 +199,10 @@ class DeskHolderNotices(MethodView):
     def post(self, data, holder_id, actor):
         """Record that a holder was told of the coming disposal: when (`told_at`, not in the future) and how. The lot
         is announced only when every holder was told at least three days before."""
-        notice = commit_or_rollback(lambda: holders.record_notice(db.session, actor, holder_id, told_at=data["told_at"],
-                                                    method=NoticeMethod(data["method"]), note=data["note"],
-                                                    now=utcnow()))
-        return next(h for h in _holders(notice.listing_id) if h["id"] == holder_id)
+        notice = commit_or_rollback(lambda: holders.record_notice(
+            db.session, actor, holder_id, told_at=data["told_at"], method=NoticeMethod(data["method"]),
+            note=data["note"], now=utcnow()))
+        return db.session.get(PreemptionRight, notice.preemption_id)
 
 
 @blp.route("/disposal/listings/<int:listing_id>/submit")
@@ -258,10 +212,7 @@ class DeskSubmit(MethodView):
     @api_user(scope="write")
     def post(self, listing_id, actor):
         """Submit a draft (again) for review: its author or staff."""
-        listing = get_listing(db.session, listing_id)
-        _staff_or_author(actor, listing)
-        commit_or_rollback(lambda: submit_listing(db.session, actor, listing, utcnow()))
-        return _desk_dict(listing, actor)
+        return _decide(actor, listing_id, lambda listing: submit_listing(db.session, actor, listing, utcnow()))
 
 
 @blp.route("/disposal/listings/<int:listing_id>/review")
@@ -273,11 +224,8 @@ class DeskReview(MethodView):
     def post(self, data, listing_id, actor):
         """Review a lot under review (staff): approving needs every checklist item confirmed and valid terms, and
         announces the lot (parties and pre-emption holders are told); "return" sends it back to its author."""
-        listing = get_listing(db.session, listing_id)
-        approve = data["decision"] == "approve"
-        commit_or_rollback(lambda: review_listing(db.session, actor, listing, data["checklist"], approve, utcnow(),
-                                            data["note"]))
-        return _desk_dict(listing, actor)
+        return _decide(actor, listing_id, lambda listing: review_listing(
+            db.session, actor, listing, data["checklist"], data["decision"] == "approve", utcnow(), data["note"]))
 
 
 @blp.route("/disposal/listings/<int:listing_id>/cancel")
@@ -288,9 +236,8 @@ class DeskCancel(MethodView):
     @api_user(Role.STAFF, scope="write")
     def post(self, data, listing_id, actor):
         """Cancel a lot that is not closed (staff); held deposits are refunded."""
-        listing = get_listing(db.session, listing_id)
-        commit_or_rollback(lambda: cancel_listing(db.session, actor, listing, utcnow(), data["note"]))
-        return _desk_dict(listing, actor)
+        return _decide(actor, listing_id, lambda listing: cancel_listing(db.session, actor, listing, utcnow(),
+                                                                         data["note"]))
 
 
 @blp.route("/disposal/listings/<int:listing_id>/reauction")
@@ -302,9 +249,8 @@ class DeskReauction(MethodView):
     def post(self, data, listing_id, actor):
         """Schedule the re-auction of a failed or unpaid first auction (staff): within 30 days of its close, a
         starting price at most 20 % lower, a notice of at least 15 days; the new lot is announced."""
-        failed = get_listing(db.session, listing_id)
-        made = commit_or_rollback(lambda: create_reauction(db.session, actor, failed, now=utcnow(), **data))
-        return _desk_dict(made, actor)
+        return _decide(actor, listing_id, lambda failed: create_reauction(db.session, actor, failed, now=utcnow(),
+                                                                          **data))
 
 
 @blp.route("/disposal/listings/<int:listing_id>/fixed-price")
@@ -314,8 +260,7 @@ class DeskFixedPrice(MethodView):
     @api_user(Role.STAFF, scope="write")
     def post(self, listing_id, actor):
         """Offer a failed re-auction's lot at a fixed price for 60 days (staff): the first buyer at the price wins."""
-        failed = get_listing(db.session, listing_id)
-        return _desk_dict(commit_or_rollback(lambda: offer_fixed_price(db.session, actor, failed, utcnow())), actor)
+        return _decide(actor, listing_id, lambda failed: offer_fixed_price(db.session, actor, failed, utcnow()))
 
 
 @blp.route("/disposal/objections")
@@ -329,7 +274,7 @@ class DeskObjections(MethodView):
         query = select(Objection).order_by(Objection.id)
         if args["status"] != "all":
             query = query.where(Objection.status == ObjectionStatus(args["status"]))
-        return {"items": [objection_dict(o) for o in db.session.scalars(query.limit(500))]}
+        return {"items": db.session.scalars(query.limit(500)).all()}
 
 
 @blp.route("/disposal/objections/<int:objection_id>/resolve")
@@ -341,5 +286,5 @@ class DeskResolve(MethodView):
     def post(self, data, objection_id, actor):
         """Decide an open objection (staff): upholding it cancels the lot (deposits refunded); dismissing lets the
         lot go on. The objector is told."""
-        return objection_dict(commit_or_rollback(lambda: disposal.resolve_objection(
-            db.session, actor, objection_id, data["decision"] == "uphold", data["note"], utcnow())))
+        return commit_or_rollback(lambda: disposal.resolve_objection(
+            db.session, actor, objection_id, data["decision"] == "uphold", data["note"], utcnow()))

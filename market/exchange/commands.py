@@ -6,11 +6,11 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
+from market.clock import echo_run
+
 
 @click.command("tick")
 @with_appcontext
 def tick_command() -> None:
     """Run the auction clock once (safe to run twice, also at the same time)."""
-    from market.clock import echo_run
-
     echo_run("auctions")

@@ -136,3 +136,8 @@ def ledger_of(session: Session, user: User, listing_id: int | None = None) -> li
 
 def deposits_of(session: Session, listing_id: int) -> list[Deposit]:
     return list(session.scalars(select(Deposit).where(Deposit.listing_id == listing_id).order_by(Deposit.id)))
+
+
+def deposits_by(session: Session, user: User) -> list[Deposit]:
+    """A bidder's own deposits over all lots, newest first."""
+    return list(session.scalars(select(Deposit).where(Deposit.bidder_id == user.id).order_by(Deposit.id.desc())))

@@ -53,15 +53,12 @@ def list_loan_for_disposal(session: Session, actor: User, loan_id: int, now: dat
         raise Forbidden("Only exchange staff or the lending bank can list this loan's pledges.")
     if loan.status not in (LoanStatus.DEFAULTED, LoanStatus.IN_DISPOSAL):
         raise Conflict("Only a defaulted loan's pledges can be listed for disposal.")
-    listed = set(session.scalars(select(Listing.asset_id).where(Listing.loan_id == loan.id,
-                                                                Listing.status.not_in([ListingStatus.CANCELLED]))))
-    pledges = [p for p in loan.pledges if p.active and p.asset_id not in listed]
-    if not pledges:
+    assets = unlisted_assets(session, loan)
+    if not assets:
         raise Conflict("Every pledged asset of this loan is already listed.")
     valuations = valuations or {}
     made = []
-    for pledge in pledges:
-        asset = pledge.asset
+    for asset in assets:
         report = latest_valuation(session, asset.id, now.date())
         value = report.amount if report is not None else valuations.get(asset.id)
         if value is None or value <= 0:
@@ -77,18 +74,19 @@ def list_loan_for_disposal(session: Session, actor: User, loan_id: int, now: dat
     return made
 
 
+def unlisted_assets(session: Session, loan: Loan) -> list[IpAsset]:
+    """The loan's actively pledged assets that no listing (other than a cancelled one) holds."""
+    listed = set(session.scalars(select(Listing.asset_id).where(
+        Listing.loan_id == loan.id, Listing.status.not_in([ListingStatus.CANCELLED]))))
+    return [p.asset for p in loan.pledges if p.active and p.asset_id not in listed]
+
+
 def defaulted_loans_to_list(session: Session) -> list:
-    """Defaulted loans (or in disposal) with at least one active pledge not yet listed: the staff's to-do list."""
+    """Defaulted loans (or in disposal) with at least one active pledge not yet listed: the staff's to-do list, as
+    (loan, assets) pairs."""
     loans = session.scalars(select(Loan).where(Loan.status.in_([LoanStatus.DEFAULTED, LoanStatus.IN_DISPOSAL]))
                             .order_by(Loan.id)).all()
-    out = []
-    for loan in loans:
-        listed = set(session.scalars(select(Listing.asset_id).where(
-            Listing.loan_id == loan.id, Listing.status.not_in([ListingStatus.CANCELLED]))))
-        waiting = [p.asset for p in loan.pledges if p.active and p.asset_id not in listed]
-        if waiting:
-            out.append((loan, waiting))
-    return out
+    return [(loan, waiting) for loan in loans if (waiting := unlisted_assets(session, loan))]
 
 
 def owner_assets(session: Session, actor: User) -> list[IpAsset]:

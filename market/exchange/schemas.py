@@ -1,23 +1,60 @@
-"""The exchange API's bodies: what comes in (validated, money through `market.api.fields.bounded`) and what goes out
-(money as decimal strings, times in UTC with their offset)."""
+"""The exchange API's bodies, public side (the disposal desk's are `desk_schemas`). What comes in is validated here
+(money through `market.api.fields.bounded`); what goes out is dumped from the objects themselves (listings, bids,
+deposits, objections, transfers, ledger entries): money as decimal strings (`money`), times in UTC with their offset.
+A value that is not an attribute of the object is a `derived` field, documented as the field it derives from."""
 
 from __future__ import annotations
 
-from datetime import UTC
-
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from flask import url_for
+from marshmallow import Schema, fields, missing, validate
+from sqlalchemy.orm import object_session
 
 from market.api.fields import UtcDateTime, bounded, row_id
 from market.bounded import SHARE
-from market.exchange.listings import CHECKLIST
-from market.exchange.models import ListingKind, ListingStatus, NoticeMethod, ObjectionStatus, PreemptionKind
-from market.exchange.views_state import PHASES, PUBLIC
+from market.exchange import preemption
+from market.exchange.models import Listing, ListingKind, ListingStatus
+from market.exchange.terms import terms_version as lot_terms_version
+from market.exchange.views_state import PHASES, PUBLIC, licence_terms
+from market.loans.claims import loan_claim
+
+
+def money(**kw) -> fields.Decimal:
+    """An amount on the way out: a decimal string, never a float."""
+    return fields.Decimal(as_string=True, **kw)
+
+
+class _Derived:
+    """A field whose value is `getter(obj)` rather than an attribute; OpenAPI documents it as its base field."""
+
+    def __init__(self, getter, *args, **kw):
+        self.getter = getter
+        super().__init__(*args, **kw)
+
+    def get_value(self, obj, attr, accessor=None, default=missing):
+        return self.getter(obj)
+
+
+def derived(base: type[fields.Field], getter, *args, **kw) -> fields.Field:
+    return type(f"Derived{base.__name__}", (_Derived, base), {})(getter, *args, **kw)
+
+
+def listing_of(row) -> Listing:
+    return object_session(row).get(Listing, row.listing_id)
+
+
+def _claim_id(transfer) -> int | None:
+    listing = listing_of(transfer)
+    claim = loan_claim(object_session(transfer), listing.loan_id) if listing.loan_id is not None else None
+    return claim.id if claim is not None else None
+
+
+SALE_SHOWN = (ListingStatus.SOLD, ListingStatus.SETTLED)
 
 
 class BidOut(Schema):
     id = fields.Integer()
     code = fields.String()
-    amount = fields.Decimal(as_string=True)
+    amount = money()
     placed_at = UtcDateTime()
     preemption = fields.Boolean()
 
@@ -31,12 +68,12 @@ class AuctionOut(Schema):
     unsold = fields.Boolean(metadata={"description": "the lot ended without a bid"})
     kind = fields.String()
     round = fields.Integer()
-    starting_price = fields.Decimal(as_string=True)
-    increment = fields.Decimal(as_string=True)
-    deposit_amount = fields.Decimal(as_string=True)
-    valuation = fields.Decimal(as_string=True)
-    current_price = fields.Decimal(as_string=True, allow_none=True)
-    next_min_bid = fields.Decimal(as_string=True, allow_none=True)
+    starting_price = money()
+    increment = money()
+    deposit_amount = money()
+    valuation = money()
+    current_price = money(allow_none=True)
+    next_min_bid = money(allow_none=True)
     bidding_starts_at = UtcDateTime()
     ends_at = UtcDateTime()
     server_time = UtcDateTime()
@@ -46,7 +83,7 @@ class AuctionOut(Schema):
     leader_code = fields.String(allow_none=True)
     leader_preemption = fields.Boolean(metadata={"description": "the leader holds a pre-emption right"})
     winner_code = fields.String(allow_none=True)
-    sale_price = fields.Decimal(as_string=True, allow_none=True)
+    sale_price = money(allow_none=True)
     bids = fields.List(fields.Nested(BidOut), metadata={
         "description": "the latest accepted bids, newest first (at most LATEST_BIDS); older ones: `older_bids`"})
     older_bids = fields.String(allow_none=True, metadata={
@@ -84,26 +121,30 @@ class ListingOut(Schema):
     kind = fields.String()
     source = fields.String()
     round = fields.Integer()
-    valuation = fields.Decimal(as_string=True)
-    starting_price = fields.Decimal(as_string=True)
-    current_price = fields.Decimal(as_string=True, allow_none=True)
-    sale_price = fields.Decimal(as_string=True, allow_none=True)
+    valuation = money()
+    starting_price = money()
+    current_price = money(allow_none=True)
+    sale_price = derived(fields.Decimal, lambda x: x.sale_price if x.status in SALE_SHOWN else None, as_string=True,
+                         allow_none=True)
     notice_starts_at = UtcDateTime()
     bidding_starts_at = UtcDateTime()
     ends_at = UtcDateTime()
-    url = fields.String()
-    ipc = fields.List(fields.String())
-    licence = fields.Nested(LicenceTerms, allow_none=True, metadata={"description": "licence lots only"})
+    url = derived(fields.String, lambda x: url_for("exchange.auction", listing_id=x.id))
+    ipc = derived(fields.List, lambda x: list(x.asset.ipc_codes or []), fields.String())
+    licence = derived(fields.Nested, licence_terms, LicenceTerms, allow_none=True,
+                      metadata={"description": "licence lots only"})
 
 
 class ListingDetailOut(ListingOut):
-    increment = fields.Decimal(as_string=True)
-    deposit_amount = fields.Decimal(as_string=True)
+    increment = money()
+    deposit_amount = money()
     due_diligence = fields.Dict()
     rules_version = fields.String()
     description = fields.String(allow_none=True)
-    terms_version = fields.String(metadata={"description": "the announcement and bidder terms a deposit accepts"})
-    preemption = fields.List(fields.Nested(HolderSummary), metadata={
+    terms_version = derived(fields.String, lot_terms_version,
+                            metadata={"description": "the announcement and bidder terms a deposit accepts"})
+    preemption = derived(fields.List, lambda x: preemption.public_summary(object_session(x), x.id),
+                         fields.Nested(HolderSummary), metadata={
         "description": "known pre-emption holders by kind (co_owner, exclusive_licensee): they win a tie"})
 
 
@@ -127,9 +168,9 @@ class BidIn(Schema):
 class BidResult(Schema):
     id = fields.Integer()
     code = fields.String()
-    amount = fields.Decimal(as_string=True)
+    amount = money()
     placed_at = UtcDateTime()
-    ends_at = UtcDateTime()
+    ends_at = UtcDateTime(attribute="ends_at_after")
     accepted = fields.Boolean()
 
 
@@ -144,22 +185,9 @@ class DepositOut(Schema):
     code = fields.String()
     terms_version = fields.String()
     terms_accepted_at = UtcDateTime()
-    amount = fields.Decimal(as_string=True)
+    amount = money()
     status = fields.String()
     paid_at = UtcDateTime()
-
-
-class UtcDateTimeIn(UtcDateTime):
-    """A date-time on the way in: with an offset it is converted to UTC, without one it is taken as UTC; stored
-    naive. Years outside 2000–2199 are refused (no auction is scheduled there)."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        result = super()._deserialize(value, attr, data, **kwargs)
-        if result.tzinfo is not None:
-            result = result.astimezone(UTC).replace(tzinfo=None)
-        if not 2000 <= result.year < 2200:
-            raise ValidationError("Give a date between the years 2000 and 2199.")
-        return result
 
 
 class ObjectionOut(Schema):
@@ -174,207 +202,25 @@ class ObjectionOut(Schema):
     resolution = fields.String(allow_none=True, required=True)
 
 
-class ObjectionList(Schema):
-    items = fields.List(fields.Nested(ObjectionOut), required=True)
-
-
-class DeskDepositOut(Schema):
-    code = fields.String(required=True)
-    bidder_id = fields.Integer(allow_none=True, required=True,
-                               metadata={"description": "The bidder's user id: staff only, others once the lot closed "
-                                                        "(null otherwise: bidders appear under codes)"})
-    amount = fields.Decimal(as_string=True, required=True)
-    status = fields.String(required=True)
-    paid_at = UtcDateTime(required=True)
-    settled_at = UtcDateTime(allow_none=True, required=True)
-    terms_version = fields.String(allow_none=True, required=True)
-    terms_accepted_at = UtcDateTime(allow_none=True, required=True)
-
-
-class DeskListingOut(ListingDetailOut):
-    asset_id = fields.Integer(required=True)
-    loan_id = fields.Integer(allow_none=True, required=True)
-    bank_org_id = fields.Integer(allow_none=True, required=True)
-    seller_org_id = fields.Integer(allow_none=True, required=True)
-    owner_org_id = fields.Integer(allow_none=True, required=True)
-    previous_id = fields.Integer(allow_none=True, required=True)
-    created_by_id = fields.Integer(allow_none=True, required=True)
-    scheduled_ends_at = UtcDateTime(required=True)
-    bid_count = fields.Integer(required=True)
-    winner_code = fields.String(allow_none=True, required=True)
-    closed_at = UtcDateTime(allow_none=True, required=True)
-    payment_due_at = UtcDateTime(allow_none=True, required=True)
-    paid_at = UtcDateTime(allow_none=True, required=True)
-    checklist = fields.Dict(keys=fields.String(), values=fields.Boolean(), required=True)
-    checklist_items = fields.List(fields.String(), required=True)
-    review_note = fields.String(allow_none=True, required=True)
-    objections = fields.List(fields.Nested(ObjectionOut), required=True)
-    deposits = fields.List(fields.Nested(DeskDepositOut), required=True)
-    holders = fields.List(fields.Nested(lambda: HolderOut()), required=True)
-
-
-class DeskListingList(Schema):
-    items = fields.List(fields.Nested(DeskListingOut), required=True)
-
-
-class DeskListingRow(ListingOut):
-    loan_id = fields.Integer(allow_none=True, required=True)
-    created_by_id = fields.Integer(allow_none=True, required=True)
-
-
-class DeskListingPage(Schema):
-    total = fields.Integer(required=True)
-    items = fields.List(fields.Nested(DeskListingRow), required=True)
-
-
-class DeskListingQuery(Schema):
-    status = fields.String(validate=validate.OneOf([s.value for s in ListingStatus]))
-    loan_id = row_id()
-
-
-class HolderNoticeOut(Schema):
-    told_at = UtcDateTime(required=True)
-    method = fields.String(required=True)
-    note = fields.String(allow_none=True, required=True)
-    recorded_by_id = fields.Integer(required=True)
-    recorded_at = UtcDateTime(required=True)
-
-
-class HolderOut(Schema):
-    id = fields.Integer(required=True)
-    name = fields.String(required=True)
-    kind = fields.String(required=True)
-    user_id = fields.Integer(allow_none=True, required=True)
-    notified_at = UtcDateTime(allow_none=True, required=True)
-    registered_at = UtcDateTime(allow_none=True, required=True)
-    notices = fields.List(fields.Nested(HolderNoticeOut), required=True)
-
-
-class HolderIn(Schema):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    kind = fields.String(required=True, validate=validate.OneOf([k.value for k in PreemptionKind]))
-    user_id = row_id(load_default=None, allow_none=True, metadata={"description": "their bidder account, if any"})
-
-
-class HolderNoticeIn(Schema):
-    told_at = UtcDateTimeIn(required=True)
-    method = fields.String(required=True, validate=validate.OneOf([m.value for m in NoticeMethod]))
-    note = fields.String(load_default=None, validate=validate.Length(max=500))
-
-
-class WaitingAssetOut(Schema):
-    id = fields.Integer(required=True)
-    title = fields.String(required=True)
-    kind = fields.String(required=True)
-    application_number = fields.String(allow_none=True, required=True)
-    valuation = fields.Decimal(as_string=True, allow_none=True, required=True,
-                               metadata={"description": "The valuation report in force, if any (else one must be "
-                                                        "given when listing)"})
-    valuation_source = fields.String(allow_none=True, required=True)
-
-
-class WaitingLoanOut(Schema):
-    loan_id = fields.Integer(required=True)
-    status = fields.String(required=True)
-    bank_org_id = fields.Integer(required=True)
-    enterprise_org_id = fields.Integer(required=True)
-    defaulted_on = fields.Date(allow_none=True, required=True)
-    outstanding_principal = fields.Decimal(as_string=True, required=True)
-    assets = fields.List(fields.Nested(WaitingAssetOut), required=True)
-
-
-class WaitingLoanList(Schema):
-    items = fields.List(fields.Nested(WaitingLoanOut), required=True)
-
-
-class AssetValuationIn(Schema):
-    asset_id = row_id(required=True)
-    amount = bounded(required=True)
-
-
-class ListLoanIn(Schema):
-    valuations = fields.List(fields.Nested(AssetValuationIn), load_default=list, validate=validate.Length(max=50),
-                             metadata={"description": "Valuations of assets without a valuation report in force"})
-
-    @validates_schema
-    def _distinct(self, data, **kwargs):
-        ids = [v["asset_id"] for v in data.get("valuations", [])]
-        if len(ids) != len(set(ids)):
-            raise ValidationError("An asset is valued twice.", "valuations")
-
-
-class EndOut(Schema):
-    loan_id = fields.Integer(required=True)
-    loan_status = fields.String(required=True)
-    claim_id = fields.Integer(allow_none=True, required=True)
-    outcome = fields.String(required=True)
-
-
-class ListingIn(Schema):
-    asset_id = row_id(required=True)
-    kind = fields.String(load_default="auction", validate=validate.OneOf(["auction", "licence"]))
-    title = fields.String(load_default=None, validate=validate.Length(min=1, max=500))
-    description = fields.String(load_default=None, validate=validate.Length(max=4000))
-    valuation = bounded(required=True)
-    starting_price = bounded(required=True)
-    increment = bounded(required=True)
-    deposit_amount = bounded(required=True)
-    notice_starts_at = UtcDateTimeIn(required=True)
-    bidding_starts_at = UtcDateTimeIn(required=True)
-    ends_at = UtcDateTimeIn(required=True)
-    licence = fields.Nested(LicenceTerms, load_default=None, metadata={
-        "description": "required for a licence lot: exclusive or not, territory, term in months, royalty"})
-
-
-class ReviewIn(Schema):
-    checklist = fields.Dict(keys=fields.String(validate=validate.OneOf(CHECKLIST)), values=fields.Boolean(),
-                            required=True, metadata={"description": "Each item confirmed (true) or not: "
-                                                                    + ", ".join(CHECKLIST)})
-    decision = fields.String(required=True, validate=validate.OneOf(["approve", "return"]))
-    note = fields.String(load_default=None, validate=validate.Length(max=500))
-
-
-class NoteIn(Schema):
-    note = fields.String(load_default=None, validate=validate.Length(max=500))
-
-
-class TermsIn(Schema):
-    starting_price = bounded(required=True)
-    increment = bounded(required=True)
-    deposit_amount = bounded(required=True)
-    notice_starts_at = UtcDateTimeIn(required=True)
-    bidding_starts_at = UtcDateTimeIn(required=True)
-    ends_at = UtcDateTimeIn(required=True)
-
-
 class PaymentOut(Schema):
     listing_id = fields.Integer(required=True)
-    status = fields.String(required=True)
-    sale_price = fields.Decimal(as_string=True, required=True)
-    paid_at = UtcDateTime(required=True)
+    status = derived(fields.String, lambda t: listing_of(t).status, required=True)
+    sale_price = money(attribute="price", required=True)
+    paid_at = UtcDateTime(attribute="at", required=True)
     asset_id = fields.Integer(required=True)
-    claim_id = fields.Integer(allow_none=True, required=True,
-                              metadata={"description": "The defaulted loan's compensation claim, once assembled"})
+    claim_id = derived(fields.Integer, _claim_id, allow_none=True, required=True,
+                       metadata={"description": "The defaulted loan's compensation claim, once assembled"})
 
 
 class ObjectionIn(Schema):
     reason = fields.String(required=True, validate=validate.Length(min=5, max=4000))
 
 
-class ObjectionQuery(Schema):
-    status = fields.String(load_default="open", validate=validate.OneOf([s.value for s in ObjectionStatus] + ["all"]))
-
-
-class ResolveIn(Schema):
-    decision = fields.String(required=True, validate=validate.OneOf(["uphold", "dismiss"]))
-    note = fields.String(load_default=None, validate=validate.Length(max=500))
-
-
 class MyDepositOut(Schema):
     listing_id = fields.Integer(required=True)
-    title = fields.String(required=True)
+    title = derived(fields.String, lambda d: listing_of(d).title, required=True)
     code = fields.String(required=True)
-    amount = fields.Decimal(as_string=True, required=True)
+    amount = money(required=True)
     status = fields.String(required=True)
     paid_at = UtcDateTime(required=True)
     settled_at = UtcDateTime(allow_none=True, required=True)
@@ -383,7 +229,7 @@ class MyDepositOut(Schema):
 class LedgerEntryOut(Schema):
     listing_id = fields.Integer(required=True)
     entry = fields.String(required=True)
-    amount = fields.Decimal(as_string=True, required=True)
+    amount = money(required=True)
     at = UtcDateTime(required=True)
     reference = fields.String(allow_none=True, required=True)
 

@@ -12,11 +12,12 @@ import hashlib
 from datetime import datetime
 
 from flask import url_for
-from sqlalchemy import func, or_, select
+from sqlalchemy import Text, func, or_, select
 from sqlalchemy.orm import Session
 
 from market.exchange import rules
 from market.exchange.models import Bid, Deposit, Listing, ListingKind, ListingStatus
+from market.ip.models import IpAsset
 
 CLOSED = (ListingStatus.SOLD, ListingStatus.SETTLED, ListingStatus.UNPAID)
 FINISHED = (ListingStatus.SOLD, ListingStatus.SETTLED, ListingStatus.UNPAID, ListingStatus.FAILED,
@@ -43,20 +44,12 @@ def public_listings(phase: str | None = None, kind: str | None = None, ipc: str 
     if kind:
         query = query.where(Listing.kind == ListingKind(kind))
     if ipc:
-        from market.ip.models import IpAsset
-
         prefix = ipc.strip().upper().replace(" ", "")
         # ipc_codes is a JSON list: match the prefix at the start of any element of its text form
-        text = func.upper(func.cast(IpAsset.ipc_codes, _text_type()))
+        text = func.upper(func.cast(IpAsset.ipc_codes, Text()))
         query = query.join(IpAsset, IpAsset.id == Listing.asset_id).where(
             or_(text.like(f'["{prefix}%'), text.like(f'%, "{prefix}%'), text.like(f'%,"{prefix}%')))
     return query.order_by(Listing.id.desc())
-
-
-def _text_type():
-    from sqlalchemy import Text
-
-    return Text()
 
 
 def licence_terms(listing: Listing) -> dict | None:
@@ -75,18 +68,14 @@ def state_etag(session: Session, listing: Listing, now: datetime) -> str:
     return hashlib.sha1(repr(parts).encode()).hexdigest()[:20]
 
 
-def _bid_dict(b: Bid) -> dict:
-    return {"id": b.id, "code": b.code, "amount": b.amount, "placed_at": b.placed_at, "preemption": b.preemption}
-
-
-def bid_page(session: Session, listing: Listing, before: int | None, limit: int) -> tuple[list[dict], int | None]:
+def bid_page(session: Session, listing: Listing, before: int | None, limit: int) -> tuple[list[Bid], int | None]:
     """Accepted bids newest first (older than bid `before` when given) and the id to pass for the next page."""
     query = select(Bid).where(Bid.listing_id == listing.id, Bid.accepted.is_(True))
     if before is not None:
         query = query.where(Bid.id < before)
     rows = session.scalars(query.order_by(Bid.id.desc()).limit(limit + 1)).all()
     older = rows[limit - 1].id if len(rows) > limit else None
-    return [_bid_dict(b) for b in rows[:limit]], older
+    return list(rows[:limit]), older
 
 
 def auction_state(session: Session, listing: Listing, now: datetime) -> dict:

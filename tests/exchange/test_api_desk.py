@@ -396,3 +396,14 @@ def test_asset_id_no_column_can_hold_is_422(client, session, two):
     assert r.status_code == 422 and listings_of(session, two.loan.id) == []
     assert client.get("/api/v1/disposal/listings?loan_id=-99999999999",
                       headers=bearer(session, two.staff)).status_code == 422
+
+
+def test_the_desk_filters_listings_by_loan(client, session, two):
+    """`loan_id` arrives as text in the query string (it was refused as "Not a valid integer" before)."""
+    staff = bearer(session, two.staff)
+    body = {"valuations": [{"asset_id": a.id, "amount": "1000000"} for a in two.assets]}
+    made = client.post(f"/api/v1/disposal/loans/{two.loan.id}/listings", json=body, headers=staff).get_json()
+    r = client.get(f"/api/v1/disposal/listings?loan_id={two.loan.id}", headers=staff)
+    assert r.status_code == 200, r.get_json()
+    assert sorted(x["id"] for x in r.get_json()["items"]) == sorted(x["id"] for x in made["items"])
+    assert all(x["loan_id"] == two.loan.id for x in r.get_json()["items"])
