@@ -16,7 +16,7 @@ from market.api.fields import UtcDateTime, bounded, row_id
 from market.bounded import AMOUNT, AMOUNT_OR_ZERO, ANNUAL_RATE, RATE_CAP_RATIO, REFERENCE_RATE, SHARE
 from market.db import db, utcnow
 from market.errors import DomainError
-from market.loans.access import get_loan, loan_for
+from market.loans.access import LOAN_READERS, get_loan, loan_for, visible_loans
 from market.loans.claims import (
     approve_claim,
     claim_checklist,
@@ -24,13 +24,15 @@ from market.loans.claims import (
     record_recovery,
     reject_claim,
     verify_recovery,
+    visible_claims,
 )
 from market.loans.default import confirm_default, declare_default, refuse_default, request_default
 from market.loans.fund import account_balance, contribute, fund_balance, pay_subsidy, waiting_claims
-from market.loans.models import CompensationClaim, LedgerTxn, Loan, RepaymentMethod
+from market.loans.models import CompensationClaim, LedgerAccount, LedgerTxn, Loan, RepaymentMethod
 from market.loans.repayments import record_repayment
 from market.loans.schedule import amount_overdue, instalment_states, loan_schedule, loan_shares, outstanding_principal
 from market.loans.signing import confirm_loan, decline_loan, sign_loan, sign_loan_from_offer
+from market.needs.indexing import quick_drain
 from market.policy.kinds import IpKind
 from market.policy.models import RATE_KINDS, RateCapMode
 from market.policy.plan import evaluate_plan
@@ -41,7 +43,6 @@ from market.work import commit_or_rollback as _act
 blp = Blueprint("loans_api", __name__, url_prefix="/api/v1", description="Financing plans, loans, claims, fund")
 
 REQ = {"required": True}
-LOAN_READERS = (Role.BANK, Role.STAFF, Role.ENTERPRISE, Role.GUARANTOR, Role.INSURER)
 
 
 
@@ -263,16 +264,6 @@ class LoanCreate(Schema):
     collateral_text = fields.String(load_default=None, validate=validate.Length(max=2000))
 
 
-def _visible_loans(actor):
-    """The loans the actor takes part in (staff: all), newest first."""
-    q = select(Loan).order_by(Loan.id.desc())
-    column = {Role.BANK: Loan.bank_org_id, Role.ENTERPRISE: Loan.enterprise_org_id,
-              Role.GUARANTOR: Loan.guarantor_org_id, Role.INSURER: Loan.insurer_org_id}.get(actor.role)
-    if column is not None:
-        q = q.where(column == actor.organisation_id)
-    return q
-
-
 @blp.route("/loans")
 class Loans(MethodView):
     @blp.response(200, LoanList)
@@ -280,7 +271,7 @@ class Loans(MethodView):
     @api_user(*LOAN_READERS)
     def get(self, actor):
         """Loans of the caller's organisation (as bank, enterprise, guarantor or insurer); all loans for staff."""
-        return {"items": [loan_json(loan) for loan in db.session.scalars(_visible_loans(actor).limit(500))]}
+        return {"items": [loan_json(loan) for loan in db.session.scalars(visible_loans(actor).limit(500))]}
 
     @blp.arguments(LoanCreate)
     @blp.response(201, LoanDetailOut)
@@ -321,8 +312,6 @@ class OfferLoan(MethodView):
         longer free (nothing is written then)."""
         data["repayment_method"] = RepaymentMethod(data["repayment_method"])
         loan = _act(lambda: sign_loan_from_offer(db.session, actor, offer_id, now=utcnow(), **data))
-        from market.needs.indexing import quick_drain
-
         quick_drain()
         return loan_json(get_loan(db.session, loan.id), detail=True)
 
@@ -562,10 +551,7 @@ class Claims(MethodView):
     @api_user(Role.BANK, Role.STAFF)
     def get(self, actor):
         """Compensation claims of the bank's loans (all claims for staff), newest first."""
-        q = select(CompensationClaim).order_by(CompensationClaim.id.desc())
-        if actor.role is Role.BANK:
-            q = q.join(Loan, Loan.id == CompensationClaim.loan_id).where(Loan.bank_org_id == actor.organisation_id)
-        return {"items": [claim_json(c) for c in db.session.scalars(q.limit(500))]}
+        return {"items": [claim_json(c) for c in db.session.scalars(visible_claims(actor).limit(500))]}
 
 
 @blp.route("/claims/<int:claim_id>")
@@ -652,8 +638,6 @@ class FundBalance(MethodView):
     @api_user(Role.BANK, Role.STAFF)
     def get(self, actor):
         """The compensation fund: balance and the approved claims waiting for money."""
-        from market.loans.models import LedgerAccount
-
         now = utcnow()
         balance = fund_balance(db.session, now)
         waiting = waiting_claims(db.session)

@@ -5,26 +5,29 @@ from flask_babel import lazy_gettext as _l
 
 from market.accounts.models import Role
 from market.clock import Clock
-from market.loans import models  # noqa: F401
+from market.loans import (
+    labels,
+    models,  # noqa: F401
+)
+from market.loans.access import LOAN_READERS
 from market.loans.api import blp
 from market.loans.demo import demo_step  # noqa: F401
+from market.loans.fund import pay_queue
 from market.loans.need_sections import need_asset_columns, need_details, need_sections, offer_loans  # noqa: F401
 from market.loans.sections import asset_lenders, patent_details, patent_sections  # noqa: F401
 from market.loans.todos import TODOS
-from market.loans.views import loans_bp, loans_tick
+from market.loans.views import loans_bp
+from market.loans.watch import tick
+from market.notices.service import register_param_label
 
 ORDER = 50  # after needs (40): the demo step signs loans from the demo needs' offers
 blueprints = [loans_bp]
 api_blueprints = [blp]
-commands = [(None, loans_tick)]
 todos = TODOS
 
 
 def _clock(session, now):
     """Overdue loans, watch flags, then the waiting compensation claims the fund can now pay."""
-    from market.loans.fund import pay_queue
-    from market.loans.watch import tick
-
     counts = tick(session, now.date(), now)
     counts["claims_paid"] = pay_queue(session, now)
     return counts
@@ -34,7 +37,7 @@ clocks = [Clock("loans", every=300, run=_clock,
                 summary=lambda c: "Loans: " + ", ".join(f"{k}: {v}" for k, v in c.items()))]
 nav = [
     ("loans.plans", _l("Financing plans"), None),
-    ("loans.index", _l("Loans"), {Role.BANK, Role.STAFF, Role.ENTERPRISE}),
+    ("loans.index", _l("Loans"), set(LOAN_READERS)),
     ("loans.claims", _l("Compensation claims"), {Role.STAFF}),
     ("loans.fund", _l("Compensation fund"), {Role.STAFF}),
 ]
@@ -51,9 +54,5 @@ cards = [
 
 
 def init_app(app) -> None:
-    from market.loans import labels
-
     labels.init_app(app)
-    from market.notices.service import register_param_label
-
     register_param_label("reason", labels.flag_reason)

@@ -7,14 +7,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, false, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from market.accounts.models import Role
 from market.audit.service import record, snapshot
+from market.db import lock_row
 from market.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
-from market.loans.access import get_loan, require_role
+from market.loans.access import get_loan
 from market.loans.default import end_after_claim, required_reason
 from market.loans.fund import pay_queue
 from market.loans.models import (
@@ -27,10 +28,10 @@ from market.loans.models import (
     RecoverySource,
 )
 from market.loans.schedule import outstanding_principal
-from market.loans.states import CLAIM_FIELDS
+from market.loans.states import CLAIM, CLAIM_FIELDS
 from market.notices.service import notify
 from market.policy.rules import ZERO, as_decimal, money, pct, rate_cap, rate_reasons
-from market.security import N_
+from market.security import N_, require
 
 
 def record_recovery(session: Session, actor, loan_id: int, recovery, now: datetime,
@@ -205,7 +206,6 @@ def claim_checklist(session: Session, claim: CompensationClaim) -> list[Check]:
                             "verified yet (%(evidence)s).",
                             {"amount": claim.recovery, "evidence": claim.recovery_evidence or "—"}))
     reasons = rate_reasons(claim.loan.policy, Decimal(loan.annual_rate), Decimal(loan.benchmark_rate))
-
     checks.append(Check("rate", not reasons, "Rate: %(rate)s against the cap of %(cap)s (benchmark %(benchmark)s).",
                         {"rate": pct(Decimal(loan.annual_rate)), "benchmark": pct(Decimal(loan.benchmark_rate)),
                          "cap": pct(rate_cap(loan.policy, Decimal(loan.benchmark_rate)))}))
@@ -224,7 +224,7 @@ def claim_checklist(session: Session, claim: CompensationClaim) -> list[Check]:
 
 def verify_recovery(session: Session, staff, claim_id: int, now: datetime) -> CompensationClaim:
     """Staff verified the evidence of a declared recovery (audited); the claim may then be approved."""
-    require_role(staff, Role.STAFF)
+    require(staff, Role.STAFF)
     claim = _locked_claim(session, claim_id)
     if claim.status is not CompensationStatus.SUBMITTED:
         raise Conflict("Only a submitted claim can be checked.")
@@ -251,33 +251,37 @@ def get_claim(session: Session, claim_id: int) -> CompensationClaim:
     return claim
 
 
+def visible_claims(actor) -> Select:
+    """The claims the actor may see, newest first: staff all, a bank those of its loans, anyone else none."""
+    query = select(CompensationClaim).order_by(CompensationClaim.id.desc())
+    if actor is not None and actor.role is Role.STAFF:
+        return query
+    if actor is None or actor.role is not Role.BANK or actor.organisation_id is None:
+        return query.where(false())
+    return query.join(Loan, Loan.id == CompensationClaim.loan_id).where(Loan.bank_org_id == actor.organisation_id)
+
+
 def claim_for(session: Session, actor, claim_id: int) -> CompensationClaim:
-    """A claim its loan's bank or staff may see; anyone else is told it does not exist."""
-    claim = session.get(CompensationClaim, claim_id)
-    if claim is None or actor is None:
+    """A claim its loan's bank or staff may see (`visible_claims`); anyone else is told it does not exist."""
+    claim = session.scalar(visible_claims(actor).where(CompensationClaim.id == claim_id))
+    if claim is None:
         raise NotFound("This claim does not exist.")
-    if actor.role is Role.STAFF:
-        return claim
-    if actor.role is Role.BANK and actor.organisation_id is not None \
-            and claim.loan.bank_org_id == actor.organisation_id:
-        return claim
-    raise NotFound("This claim does not exist.")
+    return claim
 
 
 def _locked_claim(session: Session, claim_id: int) -> CompensationClaim:
-    """The claim read under its row lock (the write lock on SQLite): two decisions at once queue, and the second
-    sees the first's outcome (a claim is never both paid and rejected)."""
-    session.execute(update(CompensationClaim).where(CompensationClaim.id == claim_id)
-                    .values(status=CompensationClaim.status).execution_options(synchronize_session=False))
-    claim = get_claim(session, claim_id)
-    session.refresh(claim)
+    """The claim read under its row lock: two decisions at once queue, and the second sees the first's outcome (a
+    claim is never both paid and rejected)."""
+    claim = lock_row(session, CompensationClaim, claim_id)
+    if claim is None:
+        raise NotFound("This claim does not exist.")
     return claim
 
 
 def approve_claim(session: Session, staff, claim_id: int, now: datetime) -> CompensationClaim:
     """Staff approve a submitted claim when every fact of its checklist holds (`claim_checklist`); approved claims
     are paid from the fund in order of approval."""
-    require_role(staff, Role.STAFF)
+    require(staff, Role.STAFF)
     claim = _locked_claim(session, claim_id)
     if claim.status is not CompensationStatus.SUBMITTED:
         raise Conflict("Only a submitted claim can be approved.")
@@ -285,13 +289,8 @@ def approve_claim(session: Session, staff, claim_id: int, now: datetime) -> Comp
     if failing:
         raise Conflict("The claim cannot be approved while a fact of its checklist fails (%(facts)s): see the "
                        "claim page.", facts=", ".join(failing))
-    before = snapshot(claim, CLAIM_FIELDS)
-    claim.status = CompensationStatus.APPROVED
-    claim.approved_at = now
-    claim.approved_by_id = staff.id
-    session.flush()
-    record(session, actor=staff, action="claim.approved", entity_type="claim", entity_id=claim.id, now=now,
-           before=before, after=snapshot(claim, CLAIM_FIELDS))
+    CLAIM.move(session, staff, claim, CompensationStatus.APPROVED, now,
+               also={"approved_at": now, "approved_by_id": staff.id})
     notify(session, msgid=N_("Your compensation claim for loan %(loan)s was approved; it is paid in order."), now=now, org_id=claim.loan.bank_org_id, link=f"/loans/{claim.loan_id}", loan=claim.loan_id)  # noqa: E501
     pay_queue(session, now)
     return claim
@@ -300,17 +299,12 @@ def approve_claim(session: Session, staff, claim_id: int, now: datetime) -> Comp
 def reject_claim(session: Session, staff, claim_id: int, now: datetime, reason: str | None = None
                  ) -> CompensationClaim:
     """Staff reject a submitted claim, with the reason (kept on the claim, shown to the bank, audited)."""
-    require_role(staff, Role.STAFF)
+    require(staff, Role.STAFF)
     reason = required_reason(reason, "Give the reason for rejecting the claim.")
     claim = _locked_claim(session, claim_id)
     if claim.status is not CompensationStatus.SUBMITTED:
         raise Conflict("Only a submitted claim can be rejected.")
-    before = snapshot(claim, CLAIM_FIELDS)
-    claim.status = CompensationStatus.REJECTED
-    claim.decision_reason = reason
-    session.flush()
-    record(session, actor=staff, action="claim.rejected", entity_type="claim", entity_id=claim.id, now=now,
-           before=before, after={**snapshot(claim, CLAIM_FIELDS), "reason": reason})
+    CLAIM.move(session, staff, claim, CompensationStatus.REJECTED, now, also={"decision_reason": reason})
     notify(session, msgid=N_("Your compensation claim for loan %(loan)s was rejected."), now=now, org_id=claim.loan.bank_org_id, link=f"/loans/{claim.loan_id}", loan=claim.loan_id)  # noqa: E501
     end_after_claim(session, staff, claim, now)
     return claim

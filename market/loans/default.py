@@ -24,12 +24,12 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from market.accounts.models import Role
-from market.audit.service import record, snapshot
+from market.audit.service import record
+from market.db import lock_row
 from market.errors import Conflict, Forbidden, InvalidInput
 from market.ip.models import PledgeState
-from market.loans.access import get_loan, own_bank_loan, require_role
+from market.loans.access import get_loan, own_bank_loan
 from market.loans.models import (
-    LOAN_STATES,
     OPEN_STATUSES,
     CompensationClaim,
     CompensationStatus,
@@ -38,9 +38,9 @@ from market.loans.models import (
     LoanStatus,
 )
 from market.loans.schedule import OverdueFacts, overdue_facts
-from market.loans.states import LOAN_FIELDS, set_status
+from market.loans.states import LOAN
 from market.notices.service import notify
-from market.security import N_
+from market.security import N_, require
 
 REASON_MAX = 500
 
@@ -56,20 +56,12 @@ def required_reason(reason: str | None, what: str = "Give the reason.") -> str:
 
 def _mark_default(session: Session, actor, loan: Loan, basis: DefaultBasis, reason: str, facts: OverdueFacts,
                   now: datetime, **extra) -> Loan:
-    """Compare-and-set an open loan → defaulted with its basis, reason and the overdue facts of the day."""
-    LOAN_STATES.check(loan.status, LoanStatus.DEFAULTED)
-    before = snapshot(loan, LOAN_FIELDS)
-    changed = session.execute(
-        update(Loan).where(Loan.id == loan.id, Loan.status.in_(OPEN_STATUSES))
-        .values(status=LoanStatus.DEFAULTED, defaulted_on=now.date(), default_basis=basis, default_reason=reason,
-                default_facts=facts.as_dict(), **extra).execution_options(synchronize_session=False)
-    ).rowcount
-    if changed != 1:
+    """An open loan, read under its row lock, → defaulted with its basis, reason and the overdue facts of the day."""
+    if loan.status not in OPEN_STATUSES:
         raise Conflict("This loan is no longer active or overdue.")
-    session.refresh(loan)
-    record(session, actor=actor, action="loan.defaulted", entity_type="loan", entity_id=loan.id, now=now,
-           before=before, after={**snapshot(loan, LOAN_FIELDS), "basis": basis.value, "reason": reason,
-                                 "facts": facts.as_dict()})
+    LOAN.move(session, actor, loan, LoanStatus.DEFAULTED, now, also={
+        "defaulted_on": now.date(), "default_basis": basis, "default_reason": reason,
+        "default_facts": facts.as_dict(), **extra})
     notify(session, msgid="The bank declared loan %(loan)s in default; its pledges await disposal.", now=now,
            role=Role.STAFF.value, link=f"/loans/{loan.id}", loan=loan.id)
     notify(session, msgid=N_("The bank declared your loan %(loan)s in default; its pledged IP will be disposed of."), now=now, org_id=loan.enterprise_org_id, link=f"/loans/{loan.id}", loan=loan.id)  # noqa: E501
@@ -82,7 +74,7 @@ def declare_default(session: Session, bank_user, loan_id: int, now: datetime, re
     default the bank asks for (`request_default`, `confirm_default`)."""
     loan = own_bank_loan(session, bank_user, loan_id)
     reason = required_reason(reason, "Give the reason for the default.")
-    LOAN_STATES.check(loan.status, LoanStatus.DEFAULTED)
+    LOAN.check(loan.status, LoanStatus.DEFAULTED)
     facts = overdue_facts(loan, now.date())
     if not facts.past_grace:
         raise Conflict("No instalment is more than %(days)s days overdue (the grace period of the policy; "
@@ -96,7 +88,7 @@ def request_default(session: Session, bank_user, loan_id: int, now: datetime, re
     trading, fraud, ...): the loan stays as it is until staff decide."""
     loan = own_bank_loan(session, bank_user, loan_id)
     reason = required_reason(reason, "Give the reason for the default.")
-    LOAN_STATES.check(loan.status, LoanStatus.DEFAULTED)
+    LOAN.check(loan.status, LoanStatus.DEFAULTED)
     changed = session.execute(
         update(Loan).where(Loan.id == loan.id, Loan.status.in_(OPEN_STATUSES), Loan.default_requested_at.is_(None))
         .values(default_requested_at=now, default_request_reason=reason)
@@ -111,7 +103,9 @@ def request_default(session: Session, bank_user, loan_id: int, now: datetime, re
 
 
 def _requested_loan(session: Session, staff, loan_id: int) -> Loan:
-    require_role(staff, Role.STAFF)
+    """The loan whose default request waits for staff, read under its row lock (the bank's writes queue behind)."""
+    require(staff, Role.STAFF)
+    lock_row(session, Loan, loan_id)
     loan = get_loan(session, loan_id)
     if loan.default_requested_at is None or loan.status not in OPEN_STATUSES:
         raise Conflict("No default request of the bank waits on this loan.")
@@ -155,7 +149,7 @@ def start_disposal(session: Session, actor, loan_id: int, now: datetime) -> Loan
     loan = get_loan(session, loan_id)
     if actor is not None and actor.role is not Role.STAFF and actor.organisation_id != loan.bank_org_id:
         raise Forbidden("Your role cannot do this.")
-    set_status(session, actor, loan, LoanStatus.IN_DISPOSAL, now, "loan.in_disposal")
+    LOAN.move(session, actor, loan, LoanStatus.IN_DISPOSAL, now)
     for pledge in loan.pledges:
         if pledge.active:
             pledge.asset.pledge_state = PledgeState.IN_DISPOSAL
@@ -175,13 +169,7 @@ def end_after_claim(session: Session, actor, claim: CompensationClaim, now: date
     if loan.status not in (LoanStatus.DEFAULTED, LoanStatus.IN_DISPOSAL):
         return None
     status = LoanStatus.CLOSED if Decimal(claim.loss) == 0 else LoanStatus.WRITTEN_OFF
-    LOAN_STATES.check(loan.status, status)
-    before = snapshot(loan, LOAN_FIELDS + ["closed_at"])
-    loan.status = status
-    loan.closed_at = now
-    session.flush()
-    record(session, actor=actor, action=f"loan.{status.value}", entity_type="loan", entity_id=loan.id, now=now,
-           before=before, after={**snapshot(loan, LOAN_FIELDS + ["closed_at"]), "claim": claim.id,
-                                 "claim_status": claim.status.value, "recovery": claim.recovery,
-                                 "loss": claim.loss, "compensation": claim.compensation})
+    LOAN.move(session, actor, loan, status, now, also={"closed_at": now},
+              note=f"claim {claim.id} ({claim.status.value}): recovery {claim.recovery}, loss {claim.loss}, "
+                   f"compensation {claim.compensation}")
     return status

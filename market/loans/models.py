@@ -11,7 +11,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from market.db import Base, Money, Rate, enum_type
 from market.policy.models import Policy
-from market.states import StateMachine
 
 
 class LoanStatus(enum.StrEnum):
@@ -26,15 +25,6 @@ class LoanStatus(enum.StrEnum):
     CLOSED = "closed"
 
 
-LOAN_STATES = StateMachine("loan", {
-    LoanStatus.PENDING: {LoanStatus.ACTIVE, LoanStatus.DECLINED},
-    LoanStatus.ACTIVE: {LoanStatus.OVERDUE, LoanStatus.REPAID, LoanStatus.DEFAULTED},
-    LoanStatus.OVERDUE: {LoanStatus.ACTIVE, LoanStatus.REPAID, LoanStatus.DEFAULTED},
-    LoanStatus.DEFAULTED: {LoanStatus.IN_DISPOSAL, LoanStatus.WRITTEN_OFF, LoanStatus.CLOSED},
-    LoanStatus.IN_DISPOSAL: {LoanStatus.WRITTEN_OFF, LoanStatus.CLOSED},
-    LoanStatus.REPAID: {LoanStatus.CLOSED},
-    LoanStatus.WRITTEN_OFF: {LoanStatus.CLOSED},
-})
 OPEN_STATUSES = (LoanStatus.ACTIVE, LoanStatus.OVERDUE)
 
 

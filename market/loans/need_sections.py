@@ -1,7 +1,7 @@
 """What the loans area adds to a financing need (the needs area collects these, see `market.areas`):
 
 - `need_sections`: on the need page, the "sign the loan" prompt for the bank of the accepted offer, and the loan
-  signed from the accepted offer (post-loan maintenance, 贷后维护) for the enterprise, the lending bank and staff;
+  signed from the accepted offer (post-loan maintenance, 贷后维护) for those who may see the loan;
 - `need_details`: the same loan as `loan` in `GET /api/v1/needs/{id}`;
 - `need_asset_columns`: the valuation in force of each offered asset (as far as the viewer may see it), what a lender
   judges the pledge by;
@@ -21,12 +21,11 @@ from marshmallow import Schema, fields
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from market.accounts.models import Role
 from market.api.fields import UtcDateTime
 from market.loans.models import Loan
 from market.loans.schedule import Installment, amount_overdue, loan_schedule, outstanding_principal
-from market.loans.signing import loan_of_need
-from market.needs.models import Need, NeedStatus
+from market.loans.signing import may_sign, need_loan_for
+from market.needs.models import Need
 from market.valuations.service import visible_valuations
 
 
@@ -40,30 +39,20 @@ class NeedLoan:
     next_instalment: Installment | None
 
 
-def _may_see(viewer, loan: Loan) -> bool:
-    return viewer.role is Role.STAFF or viewer.organisation_id in (loan.bank_org_id, loan.enterprise_org_id)
-
-
-def _need_loan(loan: Loan | None, viewer, today: date) -> NeedLoan | None:
-    if loan is None or not _may_see(viewer, loan):
+def need_loan(session: Session, viewer, need: Need, today: date) -> NeedLoan | None:
+    """The loan signed from the need's accepted offer, for those who may see the loan (`signing.need_loan_for`)."""
+    loan = need_loan_for(session, viewer, need)
+    if loan is None:
         return None
     return NeedLoan(loan, outstanding_principal(loan), amount_overdue(loan, today),
                     next((i for i in loan_schedule(loan) if i.due_on >= today), None))
 
 
-def need_loan(session: Session, viewer, need: Need, today: date) -> NeedLoan | None:
-    """The loan signed from the need's accepted offer, for the enterprise, the lending bank and staff."""
-    return _need_loan(loan_of_need(session, need), viewer, today)
-
-
 def loan_section(session: Session, viewer, need: Need, today: date) -> Markup:
-    """The need page's loan section: whether the viewing bank may sign the loan of its accepted offer, and the
-    loan once signed (nothing when neither)."""
-    loan = loan_of_need(session, need)
-    accepted = need.accepted_offer
-    can_sign = (loan is None and accepted is not None and viewer.role is Role.BANK
-                and accepted.bank_org_id == viewer.organisation_id and need.status is NeedStatus.IN_TALKS)
-    shown = _need_loan(loan, viewer, today)
+    """The need page's loan section: whether the viewing bank may sign the loan of its accepted offer
+    (`signing.may_sign`), and the loan once signed (nothing when neither)."""
+    can_sign = may_sign(session, viewer, need)
+    shown = need_loan(session, viewer, need, today)
     if not (can_sign or shown):
         return Markup()
     return Markup(render_template("loans/_need_section.html", need=need, can_sign=can_sign, need_loan=shown))

@@ -12,7 +12,7 @@ from market.ip.models import PledgeState
 from market.loans.access import own_bank_loan
 from market.loans.models import OPEN_STATUSES, Loan, LoanStatus, Repayment
 from market.loans.schedule import is_overdue, outstanding_principal
-from market.loans.states import set_status
+from market.loans.states import LOAN
 from market.policy.rules import as_decimal, money
 
 
@@ -49,8 +49,8 @@ def record_repayment(session: Session, bank_user, loan_id: int, *, paid_on: date
     record(session, actor=bank_user, action="loan.repayment", entity_type="loan", entity_id=loan.id, now=now,
            after={"paid_on": paid_on, "principal": principal, "interest": interest})
     if outstanding_principal(loan) == 0:
-        set_status(session, bank_user, loan, LoanStatus.REPAID, now, "loan.repaid")
+        LOAN.move(session, bank_user, loan, LoanStatus.REPAID, now)
         _release_pledges(session, loan, now)
     elif loan.status is LoanStatus.OVERDUE and not is_overdue(loan, paid_on):
-        set_status(session, bank_user, loan, LoanStatus.ACTIVE, now, "loan.cured")
+        LOAN.move(session, bank_user, loan, LoanStatus.ACTIVE, now, action="loan.cured")
     return repayment

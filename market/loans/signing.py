@@ -12,16 +12,20 @@ from sqlalchemy.orm import Session
 
 from market.accounts.models import Organisation, OrgKind, Role
 from market.audit.service import record, snapshot
-from market.errors import Conflict, Forbidden, InvalidInput, NotFound
+from market.db import lock_row
+from market.errors import Conflict, DomainError, InvalidInput, NotFound
 from market.ip.models import IpAsset, LegalStatus, PledgeState
-from market.loans.access import get_loan, require_role
+from market.loans.access import get_loan, may_see
 from market.loans.models import Consent, Loan, LoanStatus, Pledge, RepaymentMethod
 from market.loans.schedule import add_months
-from market.loans.states import LOAN_FIELDS
+from market.loans.states import LOAN, LOAN_FIELDS
+from market.needs.docking import mark_funded
+from market.needs.models import NeedStatus, Offer, OfferStatus
 from market.notices.service import notify
 from market.policy.plan import evaluate_plan
 from market.policy.rules import as_decimal, kind_eligible, money
 from market.policy.service import policy_in_force, rate_on
+from market.security import require
 
 
 def _org(session: Session, org_id: int | None, kind: OrgKind, what: str) -> Organisation | None:
@@ -88,7 +92,7 @@ def _new_loan(session: Session, bank_user, *, enterprise_org_id: int, principal,
               guarantee_premium, insurer_org_id: int | None, insurance_coverage, insurance_premium,
               collateral_text: str | None, offer_id: int | None, status: LoanStatus):
     """Validate the terms and add the loan row (no pledge yet). Returns (loan, assets, policy, plan)."""
-    require_role(bank_user, Role.BANK)
+    require(bank_user, Role.BANK)
     enterprise = _org(session, enterprise_org_id, OrgKind.ENTERPRISE, "enterprise")
     _org(session, guarantor_org_id, OrgKind.GUARANTOR, "guarantor")
     _org(session, insurer_org_id, OrgKind.INSURER, "insurer")
@@ -156,42 +160,31 @@ def proposed_assets(session: Session, loan: Loan) -> list[IpAsset]:
 
 
 def _own_pending_loan(session: Session, actor, loan_id: int) -> Loan:
-    require_role(actor, Role.ENTERPRISE, Role.BANK)
+    """The actor's pending loan (its enterprise's, or its bank's) read under its row lock: of two decisions at once
+    (a double click, confirm against decline) the second sees the first's outcome and is refused."""
+    require(actor, Role.ENTERPRISE, Role.BANK)
+    lock_row(session, Loan, loan_id)
     loan = get_loan(session, loan_id)
     own = loan.enterprise_org_id if actor.role is Role.ENTERPRISE else loan.bank_org_id
     if own != actor.organisation_id:
         raise NotFound("This loan does not exist.")
-    return loan
-
-
-def _leave_pending(session: Session, loan: Loan, status: LoanStatus, values: dict) -> None:
-    """Compare-and-set pending → `status`: of two decisions at once (a double click, confirm against decline) only
-    the first changes the row; the second sees 0 rows and is refused."""
-    changed = session.execute(
-        update(Loan).where(Loan.id == loan.id, Loan.status == LoanStatus.PENDING)
-        .values(status=status, **values).execution_options(synchronize_session=False)
-    ).rowcount
-    if changed != 1:
+    if loan.status is not LoanStatus.PENDING:
         raise Conflict("This loan no longer waits for the enterprise's confirmation.")
-    session.refresh(loan)
+    return loan
 
 
 def confirm_loan(session: Session, enterprise_user, loan_id: int, now: datetime) -> Loan:
     """The enterprise confirms a loan its bank recorded: the loan takes effect and its assets are pledged (checked
     again: still the enterprise's, granted, eligible and free). The consent is kept on the loan and audited."""
+    require(enterprise_user, Role.ENTERPRISE)
     loan = _own_pending_loan(session, enterprise_user, loan_id)
-    if enterprise_user.role is not Role.ENTERPRISE:
-        raise Forbidden("Only the enterprise can confirm its loan.")
-    before = snapshot(loan, LOAN_FIELDS)
     proposal = dict(loan.proposal or {})
-    _leave_pending(session, loan, LoanStatus.ACTIVE, {"consent": Consent.CONFIRMED, "consented_at": now,
-                                                      "consented_by_id": enterprise_user.id})
     assets = _pledgeable_assets(session, loan.enterprise, loan.policy, list(proposal.get("asset_ids", [])))
+    LOAN.move(session, enterprise_user, loan, LoanStatus.ACTIVE, now, action="loan.confirmed",
+              note="assets: " + ", ".join(str(a.id) for a in assets),
+              also={"consent": Consent.CONFIRMED, "consented_at": now, "consented_by_id": enterprise_user.id})
     _write_pledges(session, loan, assets, proposal.get("registration_number", ""),
                    date.fromisoformat(proposal.get("registered_on") or loan.signed_on.isoformat()), now)
-    record(session, actor=enterprise_user, action="loan.confirmed", entity_type="loan", entity_id=loan.id, now=now,
-           before=before, after={**snapshot(loan, LOAN_FIELDS), "consent": loan.consent.value,
-                                 "assets": [a.id for a in assets]})
     return loan
 
 
@@ -199,19 +192,14 @@ def decline_loan(session: Session, actor, loan_id: int, now: datetime) -> Loan:
     """The enterprise refuses a loan its bank recorded (or the bank withdraws it) while it is pending: nothing was
     pledged and nothing will be."""
     loan = _own_pending_loan(session, actor, loan_id)
-    before = snapshot(loan, LOAN_FIELDS)
-    _leave_pending(session, loan, LoanStatus.DECLINED, {"closed_at": now})
-    action = "loan.declined" if actor.role is Role.ENTERPRISE else "loan.withdrawn"
-    record(session, actor=actor, action=action, entity_type="loan", entity_id=loan.id, now=now, before=before,
-           after=snapshot(loan, LOAN_FIELDS))
+    LOAN.move(session, actor, loan, LoanStatus.DECLINED, now, also={"closed_at": now},
+              action="loan.declined" if actor.role is Role.ENTERPRISE else "loan.withdrawn")
     return loan
 
 
 def offer_for_signing(session: Session, bank_user, offer_id: int):
     """The accepted market.needs Offer of the actor's bank that can still become a loan (for the signing page)."""
-    from market.needs.models import NeedStatus, Offer, OfferStatus
-
-    require_role(bank_user, Role.BANK)
+    require(bank_user, Role.BANK)
     offer = session.get(Offer, offer_id)
     if offer is None or offer.bank_org_id != bank_user.organisation_id:
         raise NotFound("This offer does not exist.")
@@ -236,6 +224,25 @@ def loan_of_need(session: Session, need) -> Loan | None:
     return session.scalar(select(Loan).where(Loan.offer_id.in_(offer_ids)).order_by(Loan.id).limit(1))
 
 
+def need_loan_for(session: Session, actor, need) -> Loan | None:
+    """The loan of a need (`loan_of_need`) when the actor may see it (`market.loans.access.may_see`), else None."""
+    loan = loan_of_need(session, need)
+    return loan if loan is not None and may_see(actor, loan) else None
+
+
+def may_sign(session: Session, actor, need) -> bool:
+    """Whether the actor may sign the loan of the need's accepted offer now: the one rule of `offer_for_signing`
+    (its bank, verified; the offer accepted and not yet signed; the need still in talks)."""
+    offer = need.accepted_offer
+    if offer is None:
+        return False
+    try:
+        offer_for_signing(session, actor, offer.id)
+    except DomainError:
+        return False
+    return True
+
+
 def sign_loan_from_offer(session: Session, bank_user, offer_id: int, *, signed_on: date, now: datetime,
                          registration_number: str, registered_on: date | None = None,
                          repayment_method: RepaymentMethod = RepaymentMethod.EQUAL_PRINCIPAL,
@@ -246,8 +253,6 @@ def sign_loan_from_offer(session: Session, bank_user, offer_id: int, *, signed_o
     assets are the need's, the enterprise is the need's owner. The need becomes funded
     (`market.needs.docking.mark_funded`). All or nothing: a refusal (an asset pledged meanwhile, a second signing of
     the same offer, ...) leaves nothing written, even inside the caller's transaction (a savepoint)."""
-    from market.needs.docking import mark_funded
-
     offer = offer_for_signing(session, bank_user, offer_id)
     need = offer.need
     if offer.decided_at is not None and signed_on is not None and signed_on < offer.decided_at.date():

@@ -1,29 +1,28 @@
-"""The audited status changes of loans and compensation claims."""
+"""The state machines of loans and compensation claims: every status change of either goes through `LOAN.move` or
+`CLAIM.move` (check the transition, snapshot, set, flush, audit as `loan.<status>` / `claim.<status>` unless the
+move names its action)."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from sqlalchemy.orm import Session
-
-from market.audit.service import record, snapshot
-from market.loans.models import LOAN_STATES, CompensationStatus, Loan, LoanStatus
+from market.loans.models import CompensationStatus, LoanStatus
 from market.states import StateMachine
 
-LOAN_FIELDS = ["status", "principal", "annual_rate", "defaulted_on"]
-CLAIM_FIELDS = ["status", "compensation", "approved_at", "paid_at"]
+LOAN_FIELDS = ["status", "principal", "annual_rate", "consent", "defaulted_on", "default_basis", "default_reason",
+               "default_facts", "closed_at"]
+CLAIM_FIELDS = ["status", "compensation", "approved_at", "paid_at", "decision_reason"]
+
+LOAN = StateMachine("loan", {
+    LoanStatus.PENDING: {LoanStatus.ACTIVE, LoanStatus.DECLINED},
+    LoanStatus.ACTIVE: {LoanStatus.OVERDUE, LoanStatus.REPAID, LoanStatus.DEFAULTED},
+    LoanStatus.OVERDUE: {LoanStatus.ACTIVE, LoanStatus.REPAID, LoanStatus.DEFAULTED},
+    LoanStatus.DEFAULTED: {LoanStatus.IN_DISPOSAL, LoanStatus.WRITTEN_OFF, LoanStatus.CLOSED},
+    LoanStatus.IN_DISPOSAL: {LoanStatus.WRITTEN_OFF, LoanStatus.CLOSED},
+    LoanStatus.REPAID: {LoanStatus.CLOSED},
+    LoanStatus.WRITTEN_OFF: {LoanStatus.CLOSED},
+}, fields=LOAN_FIELDS)
 
 # A claim is assembled `submitted` (or `not_covered` when there is nothing to pay, which is final).
 CLAIM = StateMachine("claim", {
     CompensationStatus.SUBMITTED: {CompensationStatus.APPROVED, CompensationStatus.REJECTED},
     CompensationStatus.APPROVED: {CompensationStatus.PAID},
 }, fields=CLAIM_FIELDS)
-
-
-def set_status(session: Session, actor, loan: Loan, status: LoanStatus, now: datetime, action: str) -> None:
-    LOAN_STATES.check(loan.status, status)
-    before = snapshot(loan, LOAN_FIELDS)
-    loan.status = status
-    session.flush()
-    record(session, actor=actor, action=action, entity_type="loan", entity_id=loan.id, now=now, before=before,
-           after=snapshot(loan, LOAN_FIELDS))

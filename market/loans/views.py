@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import click
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
-from flask.cli import with_appcontext
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -16,15 +14,17 @@ from market.db import db, utcnow
 from market.errors import DomainError
 from market.formkit import flash_errors
 from market.loans import signing
-from market.loans.access import loan_for
+from market.loans.access import LOAN_READERS, loan_for, visible_loans
 from market.loans.claims import (
     approve_claim,
     claim_breakdown,
     claim_checklist,
     claim_for,
+    loan_claim,
     record_recovery,
     reject_claim,
     verify_recovery,
+    visible_claims,
 )
 from market.loans.default import confirm_default, declare_default, default_requests, refuse_default, request_default
 from market.loans.forms import (
@@ -40,8 +40,8 @@ from market.loans.forms import (
     RepaymentForm,
     SignOfferForm,
 )
-from market.loans.fund import contribute, fund_balance, pay_queue, pay_subsidy, running_balances, waiting_claims
-from market.loans.models import CompensationClaim, CompensationStatus, LedgerTxn, Loan, RepaymentMethod
+from market.loans.fund import contribute, fund_balance, pay_subsidy, running_balances, waiting_claims
+from market.loans.models import CompensationClaim, CompensationStatus, LedgerTxn, RepaymentMethod
 from market.loans.repayments import record_repayment
 from market.loans.schedule import (
     ENDED_STATUSES,
@@ -51,25 +51,18 @@ from market.loans.schedule import (
     outstanding_principal,
     overdue_facts,
 )
-from market.loans.signing import (
-    loan_of_offer,
-    offer_for_signing,
-    proposed_assets,
-    sign_loan,
-    sign_loan_from_offer,
-)
-from market.loans.watch import tick
+from market.loans.signing import loan_of_offer, offer_for_signing, proposed_assets, sign_loan, sign_loan_from_offer
+from market.needs.indexing import quick_drain
+from market.needs.labels import kind_label
+from market.needs.models import Offer
+from market.policy.kinds import IpKind
 from market.policy.models import RATE_KINDS
 from market.policy.plan import evaluate_plan
 from market.policy.service import add_policy, add_rate, benchmark_on, policy_in_force, policy_versions, rate_table
 from market.security import roles_required
+from market.work import commit_or_flash
 
 loans_bp = Blueprint("loans", __name__)
-
-
-def _fail(exc: DomainError) -> None:
-    db.session.rollback()
-    flash(exc.localized(), "error")
 
 
 @loans_bp.route("/plans", methods=["GET", "POST"])
@@ -80,17 +73,9 @@ def plans():
     today = utcnow().date()
     if form.validate_on_submit():
         try:
-            on = form.signed_on.data or today
-            policy = policy_in_force(db.session, on)
-            benchmark = form.benchmark_rate.data or benchmark_on(db.session, on)
-            result = evaluate_plan(
-                policy, form.loan_amount.data, form.annual_rate.data, benchmark, form.term_months.data,
-                form.guarantee_coverage.data or 0, form.guarantee_premium.data or 0,
-                form.insurance_coverage.data or 0, form.insurance_premium.data or 0,
-            )
-        except DomainError as exc:
-            _fail(exc)
-            result = None
+            policy, result = _plan(form, form.signed_on.data or today)
+        except DomainError as exc:  # a read: nothing to commit or roll back
+            flash(exc.localized(), "error")
     elif not form.is_submitted():
         form.benchmark_rate.data = benchmark_on(db.session, today)
     if policy is None:
@@ -98,32 +83,35 @@ def plans():
     return render_template("loans/plans.html", form=form, result=result, policy=policy)
 
 
+def _plan(form: PlanForm, on):
+    """The policy in force on `on` and the plan of the form evaluated against it."""
+    policy = policy_in_force(db.session, on)
+    benchmark = form.benchmark_rate.data or benchmark_on(db.session, on)
+    return policy, evaluate_plan(
+        policy, form.loan_amount.data, form.annual_rate.data, benchmark, form.term_months.data,
+        form.guarantee_coverage.data or 0, form.guarantee_premium.data or 0,
+        form.insurance_coverage.data or 0, form.insurance_premium.data or 0,
+    )
+
+
 @loans_bp.route("/loans/policies", methods=["GET", "POST"])
 @roles_required(Role.STAFF)
 def policies():
     """Staff keep the policy versions: a new version takes effect on a date after every existing one."""
-    from market.needs.labels import kind_label
-    from market.policy.kinds import IpKind
-
     form = PolicyForm()
     form.eligible_kinds.choices = [(k.value, kind_label(k.value)) for k in IpKind]
     if not form.is_submitted():
         form.eligible_kinds.data = ["invention", "utility_model", "design", "ic_layout"]
     if form.validate_on_submit():
-        try:
-            add_policy(db.session, current_user, name=form.name.data, effective_from=form.effective_from.data,
-                       eligible_kinds=form.eligible_kinds.data, rate_cap_mode=form.rate_cap_mode.data,
-                       rate_cap_ratio=form.rate_cap_ratio.data, rate_cap_spread_bp=form.rate_cap_spread_bp.data,
-                       premium_subsidy_rate=form.premium_subsidy_rate.data,
-                       compensation_rate=form.compensation_rate.data, compensation_cap=form.compensation_cap.data,
-                       enterprise_risk_ceiling=form.enterprise_risk_ceiling.data, source=form.source.data,
-                       default_grace_days=form.default_grace_days.data,
-                       now=utcnow())
-            db.session.commit()
-        except DomainError as exc:
-            _fail(exc)
-        else:
-            flash(_("The policy version was added."), "success")
+        ok, _added = commit_or_flash(lambda: add_policy(
+            db.session, current_user, name=form.name.data, effective_from=form.effective_from.data,
+            eligible_kinds=form.eligible_kinds.data, rate_cap_mode=form.rate_cap_mode.data,
+            rate_cap_ratio=form.rate_cap_ratio.data, rate_cap_spread_bp=form.rate_cap_spread_bp.data,
+            premium_subsidy_rate=form.premium_subsidy_rate.data, compensation_rate=form.compensation_rate.data,
+            compensation_cap=form.compensation_cap.data, enterprise_risk_ceiling=form.enterprise_risk_ceiling.data,
+            source=form.source.data, default_grace_days=form.default_grace_days.data, now=utcnow(),
+        ), _("The policy version was added."))
+        if ok:
             return redirect(url_for("loans.policies"))
     today = utcnow().date()
     current = policy_in_force(db.session, today)
@@ -132,14 +120,9 @@ def policies():
 
 
 @loans_bp.route("/loans/")
-@roles_required(Role.BANK, Role.STAFF, Role.ENTERPRISE)
+@roles_required(*LOAN_READERS)
 def index():
-    q = select(Loan).order_by(Loan.id.desc())
-    if current_user.role is Role.BANK:
-        q = q.where(Loan.bank_org_id == current_user.organisation_id)
-    elif current_user.role is Role.ENTERPRISE:
-        q = q.where(Loan.enterprise_org_id == current_user.organisation_id)
-    loans = db.session.scalars(q.limit(500)).all()
+    loans = db.session.scalars(visible_loans(current_user).limit(500)).all()
     return render_template("loans/index.html", loans=loans, outstanding=outstanding_principal)
 
 
@@ -148,6 +131,17 @@ def _org_choices(kind: OrgKind, optional: bool) -> list[tuple[int, str]]:
                                                          Organisation.status == OrgStatus.VERIFIED)
                               .order_by(Organisation.name)).all()
     return ([(0, "—")] if optional else []) + [(o.id, o.name) for o in orgs]
+
+
+def _terms(form) -> dict:
+    """The repayment method, guarantee and insurance of a loan form (blank choices: none)."""
+    return {"repayment_method": RepaymentMethod(form.repayment_method.data),
+            "guarantor_org_id": form.guarantor_org_id.data or None,
+            "guarantee_coverage": form.guarantee_coverage.data or 0,
+            "guarantee_premium": form.guarantee_premium.data or 0,
+            "insurer_org_id": form.insurer_org_id.data or None,
+            "insurance_coverage": form.insurance_coverage.data or 0,
+            "insurance_premium": form.insurance_premium.data or 0}
 
 
 @loans_bp.route("/loans/new", methods=["GET", "POST"])
@@ -163,27 +157,13 @@ def new():
         except ValueError:
             flash(_("Asset ids must be whole numbers separated by commas."), "error")
             return render_template("loans/new.html", form=form), 422
-        try:
-            loan = sign_loan(
-                db.session, current_user, enterprise_org_id=form.enterprise_org_id.data,
-                principal=form.principal.data, annual_rate=form.annual_rate.data, term_months=form.term_months.data,
-                asset_ids=asset_ids, signed_on=form.signed_on.data, now=utcnow(),
-                registration_number=form.registration_number.data,
-                repayment_method=RepaymentMethod(form.repayment_method.data),
-                guarantor_org_id=form.guarantor_org_id.data or None,
-                guarantee_coverage=form.guarantee_coverage.data or 0,
-                guarantee_premium=form.guarantee_premium.data or 0,
-                insurer_org_id=form.insurer_org_id.data or None,
-                insurance_coverage=form.insurance_coverage.data or 0,
-                insurance_premium=form.insurance_premium.data or 0,
-                collateral_text=form.collateral_text.data,
-            )
-            db.session.commit()
-        except DomainError as exc:
-            _fail(exc)
-        else:
-            flash(_("The loan was recorded. It takes effect, and the assets are pledged, when the enterprise "
-                    "confirms it."), "success")
+        ok, loan = commit_or_flash(lambda: sign_loan(
+            db.session, current_user, enterprise_org_id=form.enterprise_org_id.data, asset_ids=asset_ids,
+            principal=form.principal.data, annual_rate=form.annual_rate.data, term_months=form.term_months.data,
+            signed_on=form.signed_on.data, now=utcnow(), registration_number=form.registration_number.data,
+            collateral_text=form.collateral_text.data, **_terms(form),
+        ), _("The loan was recorded. It takes effect, and the assets are pledged, when the enterprise confirms it."))
+        if ok:
             return redirect(url_for("loans.detail", loan_id=loan.id))
     return render_template("loans/new.html", form=form)
 
@@ -219,30 +199,16 @@ def sign_offer(offer_id: int):
     except DomainError:
         policy = None
     if form.validate_on_submit():
-        try:
-            loan = sign_loan_from_offer(
-                db.session, current_user, offer.id, signed_on=form.signed_on.data, now=utcnow(),
-                registration_number=form.registration_number.data, registered_on=form.registered_on.data,
-                repayment_method=RepaymentMethod(form.repayment_method.data),
-                guarantor_org_id=form.guarantor_org_id.data or None,
-                guarantee_coverage=form.guarantee_coverage.data or 0,
-                guarantee_premium=form.guarantee_premium.data or 0,
-                insurer_org_id=form.insurer_org_id.data or None,
-                insurance_coverage=form.insurance_coverage.data or 0,
-                insurance_premium=form.insurance_premium.data or 0,
-                collateral_text=form.collateral_text.data,
-            )
-            loan_id = loan.id
-            db.session.commit()
-        except DomainError as exc:
-            _fail(exc)
+        ok, loan = commit_or_flash(lambda: sign_loan_from_offer(
+            db.session, current_user, offer.id, signed_on=form.signed_on.data, now=utcnow(),
+            registration_number=form.registration_number.data, registered_on=form.registered_on.data,
+            collateral_text=form.collateral_text.data, **_terms(form),
+        ), _("The loan was signed; the financing need is funded."))
+        if not ok:
             return render_template("loans/sign_offer.html", form=form, offer=offer, need=need, plan=plan,
-                                   policy=policy), exc.status
-        from market.needs.indexing import quick_drain
-
+                                   policy=policy), 422
         quick_drain()
-        flash(_("The loan was signed; the financing need is funded."), "success")
-        return redirect(url_for("loans.detail", loan_id=loan_id))
+        return redirect(url_for("loans.detail", loan_id=loan.id))
     return render_template("loans/sign_offer.html", form=form, offer=offer, need=need, plan=plan, policy=policy)
 
 
@@ -253,11 +219,9 @@ def detail(loan_id: int):
         loan = loan_for(db.session, current_user, loan_id)
     except DomainError:
         abort(404)
-    claim = db.session.scalar(select(CompensationClaim).where(CompensationClaim.loan_id == loan.id))
+    claim = loan_claim(db.session, loan.id)
     need_id = None
     if loan.offer_id is not None:
-        from market.needs.models import Offer
-
         offer = db.session.get(Offer, loan.offer_id)
         need_id = offer.need_id if offer is not None else None
     today = utcnow().date()
@@ -279,12 +243,7 @@ def _decide(loan_id: int, call, message: str, form=None):
     commit once, and go back to the loan page."""
     form = form or ConfirmForm()
     if form.validate_on_submit():
-        try:
-            call(form)
-            db.session.commit()
-            flash(message, "success")
-        except DomainError as exc:
-            _fail(exc)
+        commit_or_flash(lambda: call(form), message)
     else:
         flash(_("Give the reason and tick the confirmation."), "error")
     return redirect(url_for("loans.detail", loan_id=loan_id))
@@ -309,14 +268,9 @@ def decline_loan(loan_id: int):
 def repay(loan_id: int):
     form = RepaymentForm()
     if form.validate_on_submit():
-        try:
-            record_repayment(db.session, current_user, loan_id, paid_on=form.paid_on.data,
-                             principal=form.principal.data or 0, interest=form.interest.data or 0,
-                             now=utcnow())
-            db.session.commit()
-            flash(_("The repayment was recorded."), "success")
-        except DomainError as exc:
-            _fail(exc)
+        commit_or_flash(lambda: record_repayment(
+            db.session, current_user, loan_id, paid_on=form.paid_on.data, principal=form.principal.data or 0,
+            interest=form.interest.data or 0, now=utcnow()), _("The repayment was recorded."))
     else:
         flash_errors(form, _("Please check the repayment form."))
     return redirect(url_for("loans.detail", loan_id=loan_id))
@@ -357,7 +311,7 @@ def claim(loan_id: int):
 @loans_bp.route("/loans/claims")
 @roles_required(Role.STAFF)
 def claims():
-    rows = db.session.scalars(select(CompensationClaim).order_by(CompensationClaim.id.desc()).limit(500)).all()
+    rows = db.session.scalars(visible_claims(current_user).limit(500)).all()
     return render_template("loans/claims.html", claims=rows, waiting=waiting_claims(db.session),
                            requests=default_requests(db.session), Status=CompensationStatus)
 
@@ -382,17 +336,10 @@ def claim_detail(claim_id: int):
 def decide_claim(claim_id: int, decision: str):
     form = ReasonForm() if decision == "reject" else ConfirmForm()
     if form.validate_on_submit():
-        try:
-            if decision == "approve":
-                approve_claim(db.session, current_user, claim_id, utcnow())
-            elif decision == "verify":
-                verify_recovery(db.session, current_user, claim_id, utcnow())
-            else:
-                reject_claim(db.session, current_user, claim_id, utcnow(), form.reason.data)
-            db.session.commit()
-            flash(_("Decision saved."), "success")
-        except DomainError as exc:
-            _fail(exc)
+        calls = {"approve": lambda: approve_claim(db.session, current_user, claim_id, utcnow()),
+                 "verify": lambda: verify_recovery(db.session, current_user, claim_id, utcnow()),
+                 "reject": lambda: reject_claim(db.session, current_user, claim_id, utcnow(), form.reason.data)}
+        commit_or_flash(calls[decision], _("Decision saved."))
     else:
         flash(_("Give the reason and tick the confirmation."), "error")
     return redirect(url_for("loans.claim_detail", claim_id=claim_id))
@@ -403,13 +350,10 @@ def decide_claim(claim_id: int, decision: str):
 def fund():
     form = ContributionForm()
     if form.validate_on_submit():
-        try:
-            contribute(db.session, current_user, form.amount.data, utcnow(), form.memo.data)
-            db.session.commit()
-            flash(_("The fund was topped up."), "success")
+        ok, _txn = commit_or_flash(lambda: contribute(db.session, current_user, form.amount.data, utcnow(),
+                                                      form.memo.data), _("The fund was topped up."))
+        if ok:
             return redirect(url_for("loans.fund"))
-        except DomainError as exc:
-            _fail(exc)
     now = utcnow()
     balance = fund_balance(db.session, now)
     db.session.commit()
@@ -429,12 +373,8 @@ def fund():
 @roles_required(Role.STAFF)
 def subsidy(loan_id: int):
     if ConfirmForm().validate_on_submit():
-        try:
-            pay_subsidy(db.session, current_user, loan_id, utcnow())
-            db.session.commit()
-            flash(_("The premium subsidy was paid."), "success")
-        except DomainError as exc:
-            _fail(exc)
+        commit_or_flash(lambda: pay_subsidy(db.session, current_user, loan_id, utcnow()),
+                        _("The premium subsidy was paid."))
     return redirect(url_for("loans.detail", loan_id=loan_id))
 
 
@@ -443,30 +383,10 @@ def subsidy(loan_id: int):
 def rates():
     form = RateForm()
     if form.validate_on_submit():
-        try:
-            add_rate(db.session, current_user, kind=form.kind.data, effective_on=form.effective_on.data,
-                     rate=form.rate.data, source=form.source.data or None, now=utcnow())
-            db.session.commit()
-            flash(_("The rate was added."), "success")
+        ok, _row = commit_or_flash(lambda: add_rate(db.session, current_user, kind=form.kind.data,
+                                                    effective_on=form.effective_on.data, rate=form.rate.data,
+                                                    source=form.source.data or None, now=utcnow()),
+                                   _("The rate was added."))
+        if ok:
             return redirect(url_for("loans.rates"))
-        except DomainError as exc:
-            _fail(exc)
     return render_template("loans/rates.html", form=form, rows=rate_table(db.session), kinds=RATE_KINDS)
-
-
-@click.command("loans-tick")
-@click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="Run as of this date.")
-@with_appcontext
-def loans_tick(today):
-    """Post-loan run: mark overdue loans, raise watch flags, notify banks and staff, pay waiting claims (the loans
-    clock, as `market tick --only loans`; `--today` runs it as of another date, outside the clock)."""
-    if today is None:
-        from market.clock import echo_run
-
-        return echo_run("loans")
-    now = utcnow()
-    day = today.date() if today else now.date()
-    counts = tick(db.session, day, now)
-    counts["claims_paid"] = pay_queue(db.session, now)
-    db.session.commit()
-    click.echo(", ".join(f"{k}: {v}" for k, v in counts.items()))

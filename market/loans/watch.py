@@ -11,9 +11,10 @@ from market.accounts.models import Role
 from market.ip.models import LegalStatus
 from market.loans.models import OPEN_STATUSES, Loan, LoanStatus, Pledge, WatchFlag
 from market.loans.schedule import amount_overdue, is_overdue
-from market.loans.states import set_status
+from market.loans.states import LOAN
 from market.notices.service import notify
 from market.security import N_
+from market.valuations.service import latest_valuation, valuations_for_asset
 
 BAD_STATUSES = {
     LegalStatus.LAPSED: "lapsed",
@@ -58,7 +59,7 @@ def tick(session: Session, today: date, now: datetime) -> dict[str, int]:
         [LoanStatus.ACTIVE, LoanStatus.OVERDUE, LoanStatus.DEFAULTED, LoanStatus.IN_DISPOSAL]))).all()
     for loan in loans:
         if loan.status is LoanStatus.ACTIVE and is_overdue(loan, today):
-            set_status(session, None, loan, LoanStatus.OVERDUE, now, "loan.overdue")
+            LOAN.move(session, None, loan, LoanStatus.OVERDUE, now)
             counts["overdue"] += 1
             msg = "Loan %(loan)s is overdue by %(amount)s."
             amount = amount_overdue(loan, today)
@@ -68,7 +69,7 @@ def tick(session: Session, today: date, now: datetime) -> dict[str, int]:
                    amount=amount)
             notify(session, msgid=N_("Your loan %(loan)s is overdue by %(amount)s: repay it."), now=now, org_id=loan.enterprise_org_id, link=f"/loans/{loan.id}", loan=loan.id, amount=amount)  # noqa: E501
         elif loan.status is LoanStatus.OVERDUE and not is_overdue(loan, today):
-            set_status(session, None, loan, LoanStatus.ACTIVE, now, "loan.cured")
+            LOAN.move(session, None, loan, LoanStatus.ACTIVE, now, action="loan.cured")
             counts["cured"] += 1
         for pledge in loan.pledges:
             if pledge.active:
@@ -84,12 +85,7 @@ def valuation_reasons(session: Session, loan: Loan, pledge: Pledge, today: date,
                       warning_days: int = VALUATION_WARNING_DAYS) -> list[str]:
     """Watch the valuation reports of a pledged asset (market.valuations): "valuation_expiring" when the report in
     force ends within `warning_days` days and before the loan matures; "valuation_expired" when the asset has
-    reports but none is in force any more. Nothing when the valuations area is absent or the asset has no report."""
-
-    try:
-        from market.valuations.service import latest_valuation, valuations_for_asset
-    except ImportError:  # pragma: no cover - the valuations area is optional
-        return []
+    reports but none is in force any more. Nothing when the asset has no report."""
     if loan.status not in OPEN_STATUSES:
         return []
     current = latest_valuation(session, pledge.asset_id, today)

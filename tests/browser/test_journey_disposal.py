@@ -7,9 +7,9 @@ show the completed disposal with its price and the compensation paid for the loa
 
 Time. The app has no clock setting: every view and command reads `market.db.utcnow()` (services take `now` from
 them). The loan's history before the default is written with services at past times, as the other tests do; from the
-default on, the journey runs through the real UI and the real `auctions tick` / `loans-tick` commands, and the 30-day
-announcement and the bidding day pass by moving that one time source forward (`Clock`), so the server, the commands
-and the browser's countdown (which follows the server's time) all see the same moved clock. Nothing sleeps.
+default on, the journey runs through the real UI and the real `auctions tick` / `tick --only loans` commands, and
+the 30-day announcement and the bidding day pass by moving that one time source forward (`Clock`), so the server, the
+commands and the browser's countdown (which follows the server's time) all see the same moved clock. Nothing sleeps.
 Screenshots: disposal/<lang>/NN-step.png under MARKET_ARTIFACTS_DIR.
 """
 
@@ -193,7 +193,7 @@ def test_default_to_compensation(served, page_for, monkeypatch, lang):
 
     # The post-loan run finds the loan overdue (the third instalment was not paid).
     with app.app_context():  # the command relies on the `market` group for its app context
-        result = app.test_cli_runner().invoke(args=["loans-tick"])
+        result = app.test_cli_runner().invoke(args=["tick", "--only", "loans"])
     assert result.exit_code == 0 and "overdue: 1" in result.output, result.output
 
     # The bank sees it overdue and declares the default.

@@ -64,7 +64,7 @@ def test_market_tick_runs_every_clock_and_records_it(private_app):
     assert result.exit_code == 0, result.output
     assert "Auctions: 0 opened, 0 closed" in result.output and "Loans: overdue: 0" in result.output
     assert "Escalated 0 need(s)" in result.output
-    for old in (["auctions", "tick"], ["loans-tick"], ["needs", "tick"], ["tick", "--only", "loans"]):
+    for old in (["auctions", "tick"], ["needs", "tick"], ["tick", "--only", "loans"]):
         result = runner.invoke(args=old)
         assert result.exit_code == 0, (old, result.output)
     result = runner.invoke(args=["tick", "--only", "weather"])
