@@ -29,7 +29,9 @@ from market.loans.schedule import loan_schedule
 from market.loans.signing import loan_of_offer, sign_loan_from_offer
 from market.loans.watch import tick
 from market.needs import docking
+from market.needs.indexing import get_backend, reindex
 from market.needs.models import Need, NeedStatus, Offer, OfferStatus
+from search import SearchError
 
 # need title → (bank e-mail, rate, days ago: offer, acceptance, signing; instalments repaid (None: every one due))
 TIMELINE = {
@@ -154,9 +156,6 @@ def _default(loan, bank: User, echo) -> None:
 
 
 def _reindex_needs(echo) -> None:
-    from market.needs.indexing import get_backend, reindex
-    from search import SearchError
-
     try:
         written = reindex(db.session, get_backend())
         db.session.commit()
