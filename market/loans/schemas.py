@@ -183,25 +183,8 @@ class LoanList(Schema):
     items = fields.List(fields.Nested(LoanOut), **REQ)
 
 
-class LoanCreate(Schema):
-    enterprise_org_id = row_id(required=True)
-    principal = _amount(True, required=True)
-    annual_rate = bounded(ANNUAL_RATE, required=True)
-    term_months = fields.Integer(required=True, strict=True, validate=validate.Range(1, 360))
-    asset_ids = fields.List(row_id(), required=True, validate=validate.Length(min=1, max=50))
-    signed_on = fields.Date(required=True)
-    registration_number = fields.String(required=True, validate=validate.Length(min=1, max=60))
-    registered_on = fields.Date(load_default=None)
-    repayment_method = _method(load_default="equal_principal")
-    guarantor_org_id = row_id(load_default=None)
-    guarantee_coverage = _share(load_default=0)
-    guarantee_premium = _amount(load_default=0)
-    insurer_org_id = row_id(load_default=None)
-    insurance_coverage = _share(load_default=0)
-    insurance_premium = _amount(load_default=0)
-    collateral_text = fields.String(load_default=None, validate=validate.Length(max=2000))
-
-
+# The terms a bank gives when it signs the loan of an accepted offer (the offer gives the rest); a loan agreed
+# outside an offer (LoanCreate) names the enterprise, amount, rate, term and pledged assets as well.
 class OfferLoanCreate(Schema):
     signed_on = fields.Date(required=True)
     registration_number = fields.String(required=True, validate=validate.Length(min=1, max=60))
@@ -214,6 +197,14 @@ class OfferLoanCreate(Schema):
     insurance_coverage = _share(load_default=0)
     insurance_premium = _amount(load_default=0)
     collateral_text = fields.String(load_default=None, validate=validate.Length(max=2000))
+
+
+class LoanCreate(OfferLoanCreate):
+    enterprise_org_id = row_id(required=True)
+    principal = _amount(True, required=True)
+    annual_rate = bounded(ANNUAL_RATE, required=True)
+    term_months = fields.Integer(required=True, strict=True, validate=validate.Range(1, 360))
+    asset_ids = fields.List(row_id(), required=True, validate=validate.Length(min=1, max=50))
 
 
 class ScheduleQuery(Schema):

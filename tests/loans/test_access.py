@@ -16,8 +16,7 @@ from market.loans import access, signing
 from market.loans.models import Loan
 from market.needs import docking
 from tests.conftest import NOW, login
-from tests.loans.conftest import confirmed_loan, make_asset
-from tests.needs.conftest import NeedsKit
+from tests.factories import NeedsKit, confirmed_loan, make_asset
 
 
 def _ids(actor) -> set[int]:
