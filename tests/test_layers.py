@@ -18,7 +18,7 @@ PACKAGE = ROOT / "market"
 # A module imports its own unit and the rungs below it, never its own rung's other units or a rung above.
 STACK: list[dict[str, tuple[str, ...]]] = [
     {"kernel": ("market.db", "market.errors", "market.config", "market.bounded", "market.sanitize", "market.paging",
-                "market.i18n", "market.extensions", "market.areas")},
+                "market.i18n", "market.extensions", "market.areas", "market.dates")},
     {"foundation": ("market.audit", "market.outbox", "market.states", "market.formkit", "market.clock",
                     "market.work")},
     {"reference": ("market.reference",)},

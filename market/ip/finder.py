@@ -12,7 +12,6 @@ words are in one of those texts — `lithium battery` finds nothing (no IPC titl
 
 from __future__ import annotations
 
-import calendar
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -22,6 +21,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from market import outbox
 from market.accounts.models import Organisation
+from market.dates import add_months
 from market.errors import InvalidInput
 from market.ip import numbers
 from market.ip.indexing import OUTBOX_INDEX
@@ -59,12 +59,6 @@ def life_bands(today: date) -> tuple[str, list[tuple[str, date | None, date | No
     for key, lo, hi in LIFE_BAND_YEARS:
         buckets.append((key, add_months(today, 12 * lo), add_months(today, 12 * hi) - day if hi else None))
     return ("expiry_date", buckets)
-
-
-def add_months(day: date, months: int) -> date:
-    month0 = day.month - 1 + months
-    year, month = day.year + month0 // 12, month0 % 12 + 1
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
 def _int(args, name: str, default: int, lo: int, hi: int) -> int:

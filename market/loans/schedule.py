@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from market.ip.finder import add_months
+from market.dates import add_months
 from market.loans.models import Loan, LoanStatus, RepaymentMethod
 from market.policy.rules import ZERO, money, split_loss
 
