@@ -13,6 +13,8 @@ from market.loans.access import LOAN_READERS
 from market.loans.api import blp
 from market.loans.demo import demo_step  # noqa: F401
 from market.loans.fund import pay_queue
+from market.loans.grants_api import blp as grants_api
+from market.loans.grants_views import grants_bp
 from market.loans.need_sections import need_asset_columns, need_details, need_sections, offer_loans  # noqa: F401
 from market.loans.sections import asset_lenders, patent_details, patent_sections  # noqa: F401
 from market.loans.todos import TODOS
@@ -21,8 +23,8 @@ from market.loans.watch import tick
 from market.notices.service import register_param_label
 
 ORDER = 50  # after needs (40): the demo step signs loans from the demo needs' offers
-blueprints = [loans_bp]
-api_blueprints = [blp]
+blueprints = [loans_bp, grants_bp]
+api_blueprints = [blp, grants_api]
 todos = TODOS
 
 
@@ -46,6 +48,8 @@ cards = [
     (Role.BANK, "loans.index", _l("Loans and monitoring"), _l("Schedules, repayments, watch flags, default.")),
     (Role.STAFF, "loans.claims", _l("Compensation claims"), _l("Approve claims; they are paid in order.")),
     (Role.STAFF, "loans.fund", _l("Compensation fund"), _l("Ledger, balance and top-ups.")),
+    (Role.STAFF, "fund_grants.grants", _l("Intermediary rewards and interest subsidies"),
+     _l("The fund's third and fourth uses, granted per loan and paid after the claims.")),
     (Role.STAFF, "loans.rates", _l("Benchmark and LPR rates"), _l("The dated rate table the cap is judged by.")),
     (Role.STAFF, "loans.policies", _l("Policy versions"),
      _l("Eligible kinds, rate cap, subsidy, compensation and the enterprise ceiling, by effective date.")),

@@ -1,5 +1,8 @@
-"""The compensation fund's ledger: its balance, contributions, premium subsidies, and the approved claims it pays
-in order of approval."""
+"""The compensation fund's ledger: its balance, contributions, premium subsidies, and what waits for it, paid in the
+policy's spending order: credit enhancement (the premium subsidy, paid when staff pay it), then bad-loan
+compensation (approved claims, in order of approval), then intermediary rewards, then the enterprise interest
+subsidy (granted by staff, `market.loans.grants`). A short fund pays the earlier categories first: nothing of a later
+category is paid while something of an earlier one waits."""
 
 from __future__ import annotations
 
@@ -21,14 +24,18 @@ from market.loans.models import (
     CompensationClaim,
     CompensationStatus,
     Fund,
+    FundGrant,
+    GrantKind,
+    GrantStatus,
     LedgerAccount,
     LedgerLine,
     LedgerTxn,
     LoanStatus,
 )
-from market.loans.states import CLAIM
+from market.loans.states import CLAIM, GRANT
 from market.notices.service import notify
-from market.policy.rules import ZERO, as_decimal, money
+from market.policy.rules import ZERO, as_decimal, money, spending_rank
+from market.policy.service import policy_in_force
 from market.security import require
 
 OPENING_CONTRIBUTION = Decimal("25000000.00")
@@ -65,12 +72,51 @@ def pay_claim(session: Session, claim: CompensationClaim, now: datetime) -> bool
     return True
 
 
+GRANT_ACCOUNTS = {GrantKind.INTERMEDIARY_REWARD: LedgerAccount.REWARDS_PAID,
+                  GrantKind.INTEREST_SUBSIDY: LedgerAccount.INTEREST_SUBSIDIES_PAID}
+
+
+def waiting_grants(session: Session, now: datetime) -> list[FundGrant]:
+    """Granted rewards and interest subsidies not yet paid, in the order the fund pays them: by the spending order
+    of the policy in force, then first granted first."""
+    policy = policy_in_force(session, now.date())
+    grants = session.scalars(select(FundGrant).where(FundGrant.status == GrantStatus.WAITING)
+                             .order_by(FundGrant.created_at, FundGrant.id))
+    return sorted(grants, key=lambda g: spending_rank(policy, g.kind.value))  # stable: keeps the FIFO within a kind
+
+
+def pay_grant(session: Session, grant: FundGrant, now: datetime) -> bool:
+    """Pay one waiting grant from the fund, like a claim: the fund's row first (compare-and-set debit), then the
+    grant's row lock; the unique ledger reference writes it at most once. False when the fund is short."""
+    if grant.status is not GrantStatus.WAITING:
+        return False
+    ensure_fund(session, now)
+    if not _debit_fund(session, grant.amount):
+        return False
+    lock_row(session, FundGrant, grant.id)
+    if grant.status is not GrantStatus.WAITING:  # paid meanwhile by someone else: give the money back
+        _credit_fund(session, grant.amount)
+        return False
+    GRANT.move(session, None, grant, GrantStatus.PAID, now, also={"paid_at": now})
+    _post(session, grant.ref, grant.kind.value, grant.amount, GRANT_ACCOUNTS[grant.kind],
+          f"{grant.kind.value} for loan {grant.loan_id} to organisation {grant.org_id}", None, now)
+    notify(session, msgid="The fund paid %(amount)s for loan %(loan)s.", now=now, org_id=grant.org_id,
+           amount=grant.amount, loan=grant.loan_id)
+    return True
+
+
 def pay_queue(session: Session, now: datetime) -> int:
-    """Pay approved claims strictly in order of approval (FIFO); stop at the first the fund cannot cover."""
+    """Pay what waits, strictly in the spending order: approved claims in order of approval, then the granted
+    rewards and interest subsidies (`waiting_grants`); stop at the first the fund cannot cover, so nothing later
+    is paid before it."""
     paid = 0
     for claim in waiting_claims(session):
         if not pay_claim(session, claim, now):
-            break
+            return paid
+        paid += 1
+    for grant in waiting_grants(session, now):
+        if not pay_grant(session, grant, now):
+            return paid
         paid += 1
     return paid
 

@@ -220,6 +220,8 @@ class LedgerAccount(enum.StrEnum):
     COMPENSATION_PAID = "compensation_paid"
     SUBSIDIES_PAID = "subsidies_paid"
     FUND_CONTRIBUTIONS = "fund_contributions"
+    REWARDS_PAID = "rewards_paid"  # intermediary rewards (third in the spending order)
+    INTEREST_SUBSIDIES_PAID = "interest_subsidies_paid"  # enterprise interest subsidy (fourth)
 
 
 class LedgerTxn(Base):
@@ -249,3 +251,39 @@ class LedgerLine(Base):
     amount: Mapped[Decimal] = mapped_column(Money)
 
     txn: Mapped[LedgerTxn] = relationship(back_populates="lines")
+
+
+class GrantKind(enum.StrEnum):
+    """The fund's spending after credit enhancement and compensation; values are the policy's spending categories."""
+
+    INTERMEDIARY_REWARD = "intermediary_rewards"
+    INTEREST_SUBSIDY = "enterprise_interest_subsidy"
+
+
+class GrantStatus(enum.StrEnum):
+    WAITING = "waiting"  # granted, waits for the fund (behind every claim and every earlier category)
+    PAID = "paid"
+
+
+class FundGrant(Base):
+    """An intermediary reward or an enterprise interest subsidy that staff granted; paid from the fund in the
+    policy's spending order. `ref` (unique) is also the ledger reference of its payment."""
+
+    __tablename__ = "loan_fund_grant"
+    __table_args__ = (CheckConstraint("amount > 0", name="grant_amount_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ref: Mapped[str] = mapped_column(String(60), unique=True)  # reward:loan:7:org:3, interest:loan:7:2
+    kind: Mapped[GrantKind] = mapped_column(enum_type(GrantKind), index=True)
+    loan_id: Mapped[int] = mapped_column(ForeignKey("loan.id"), index=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)  # who is paid
+    policy_id: Mapped[int] = mapped_column(ForeignKey("loan_policy.id"))
+    basis: Mapped[Decimal] = mapped_column(Money)  # the principal (reward) or the interest paid to date (subsidy)
+    amount: Mapped[Decimal] = mapped_column(Money)
+    status: Mapped[GrantStatus] = mapped_column(enum_type(GrantStatus), default=GrantStatus.WAITING, index=True)
+    granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime]
+    paid_at: Mapped[datetime | None]
+
+    loan: Mapped[Loan] = relationship()
+    org = relationship("Organisation")

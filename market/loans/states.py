@@ -4,7 +4,7 @@ move names its action)."""
 
 from __future__ import annotations
 
-from market.loans.models import CompensationStatus, LoanStatus
+from market.loans.models import CompensationStatus, GrantStatus, LoanStatus
 from market.states import StateMachine
 
 LOAN_FIELDS = ["status", "principal", "annual_rate", "consent", "defaulted_on", "default_basis", "default_reason",
@@ -26,3 +26,6 @@ CLAIM = StateMachine("claim", {
     CompensationStatus.SUBMITTED: {CompensationStatus.APPROVED, CompensationStatus.REJECTED},
     CompensationStatus.APPROVED: {CompensationStatus.PAID},
 }, fields=CLAIM_FIELDS)
+# An intermediary reward or interest subsidy waits for the fund, then is paid (audit: fund_grant.paid).
+GRANT = StateMachine("grant", {GrantStatus.WAITING: {GrantStatus.PAID}}, entity_type="fund_grant",
+                     fields=["status", "amount", "paid_at"])

@@ -48,6 +48,11 @@ class Policy(Base):
     # with staff confirmation). 90: Chinese banks classify a loan 90 days overdue as non-performing (次级).
     default_grace_days: Mapped[int] = mapped_column(Integer, default=90)
     spending_order: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Third and fourth in the spending order (values not in the paper: staff set them per version).
+    intermediary_reward_rate: Mapped[Decimal] = mapped_column(Rate, default=Decimal("0.002"))  # of the principal
+    intermediary_reward_cap: Mapped[Decimal] = mapped_column(Money, default=Decimal("20000.00"))  # per intermediary
+    interest_subsidy_rate: Mapped[Decimal] = mapped_column(Rate, default=Decimal("0.30"))  # of the interest paid
+    interest_subsidy_cap: Mapped[Decimal] = mapped_column(Money, default=Decimal("100000.00"))  # per loan
     source: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime]
 

@@ -142,3 +142,27 @@ def split_loss(policy, loss: Decimal, rate_ok: bool, guarantee_coverage: Decimal
     government = compensation(policy, bank_loss, rate_ok)
     return LossSplit(loss=loss, guarantor=guarantor, insurer=insurer, bank_loss=bank_loss, government=government,
                      enterprise=enterprise, bank=bank_loss - government)
+
+
+# ------------------------------------------------------------------------------------------------ fund spending
+
+
+def spending_rank(policy, category: str) -> int:
+    """Where a category of spending stands in the policy's order (0 first); unknown categories come last."""
+    order = list(policy.spending_order or [])
+    return order.index(category) if category in order else len(order)
+
+
+def intermediary_reward(policy, principal: Decimal) -> Decimal:
+    """The reward to one intermediary (guarantor, insurer) that served a policy-supported loan:
+    the policy's share of the principal, at most its cap per intermediary and loan."""
+    return min(money(Decimal(principal) * Decimal(policy.intermediary_reward_rate)),
+               money(policy.intermediary_reward_cap))
+
+
+def interest_subsidy(policy, interest_paid: Decimal, already_granted: Decimal = ZERO) -> Decimal:
+    """What the enterprise is still owed in interest subsidy: the policy's share of the interest it actually paid, at
+    most the cap per loan, less what was granted before (never negative)."""
+    total = min(money(Decimal(interest_paid) * Decimal(policy.interest_subsidy_rate)),
+                money(policy.interest_subsidy_cap))
+    return max(total - money(already_granted), ZERO)

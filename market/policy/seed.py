@@ -39,6 +39,12 @@ SEED_POLICIES = [
         "enterprise_risk_ceiling": Decimal("0.10"),
         "default_grace_days": DEFAULT_GRACE_DAYS,
         "spending_order": SPENDING_ORDER,
+        # The paper names intermediary rewards and the enterprise interest subsidy but gives no figures: these are
+        # the market's starting values, which staff replace with a new version.
+        "intermediary_reward_rate": Decimal("0.002"),
+        "intermediary_reward_cap": Decimal("20000.00"),
+        "interest_subsidy_rate": Decimal("0.30"),
+        "interest_subsidy_cap": Decimal("100000.00"),
         "source": "Chongqing 2015 measures as summarised in shared/reference/chongqing-ip-pledge-financing.zh.txt "
         "(effective date of the version approximated to 2015-01-01; staff may correct it)",
     }

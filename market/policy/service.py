@@ -11,20 +11,39 @@ from sqlalchemy.orm import Session
 
 from market.accounts.models import Role
 from market.audit.service import record, snapshot
-from market.bounded import REFERENCE_RATE, within
+from market.bounded import AMOUNT_OR_ZERO, REFERENCE_RATE, SHARE, within
 from market.db import insert_unique, lock_rows
 from market.errors import Conflict, InvalidInput, NotFound
 from market.policy.kinds import MEASURES_2015_KINDS, IpKind
 from market.policy.labels import rate_kind
 from market.policy.models import BENCHMARK_1Y, LPR_1Y, RATE_KINDS, Policy, RateCapMode, ReferenceRate
 from market.policy.rules import as_decimal, money
-from market.policy.seed import DEFAULT_GRACE_DAYS, SPENDING_ORDER
+from market.policy.seed import DEFAULT_GRACE_DAYS, SEED_POLICIES, SPENDING_ORDER
 from market.security import require
 
 MAX_GRACE_DAYS = 365
+SPENDING_FIELDS = {"intermediary_reward_rate": SHARE, "intermediary_reward_cap": AMOUNT_OR_ZERO,
+                   "interest_subsidy_rate": SHARE, "interest_subsidy_cap": AMOUNT_OR_ZERO}
 POLICY_FIELDS = ["code", "name", "effective_from", "effective_to", "eligible_kinds", "rate_cap_mode", "rate_cap_ratio",
                  "rate_cap_spread_bp", "premium_subsidy_rate", "compensation_rate", "compensation_cap",
-                 "enterprise_risk_ceiling", "default_grace_days"]
+                 "enterprise_risk_ceiling", "default_grace_days", *SPENDING_FIELDS]
+
+
+def _spending_values(given: dict, current: Policy | None) -> dict[str, Decimal]:
+    """The third and fourth spending values of a new version: each given one within its bound, the others those of
+    the version in force (or the seed's)."""
+    unknown = set(given) - set(SPENDING_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown policy values: {sorted(unknown)}")
+    values = {}
+    for name, bound in SPENDING_FIELDS.items():
+        value = given.get(name)
+        if value is None:
+            value = getattr(current, name) if current is not None else SEED_POLICIES[0][name]
+        elif not within(bound, value):
+            raise InvalidInput("%(name)s is outside its range %(range)s.", name=name, range=bound.describe())
+        values[name] = Decimal(value)
+    return values
 
 
 def policy_in_force(session: Session, on: date) -> Policy:
@@ -59,11 +78,13 @@ def policy_versions(session: Session) -> list[Policy]:
 def add_policy(session: Session, staff, *, name: str, effective_from: date, eligible_kinds: list[str],
                rate_cap_mode: RateCapMode | str, rate_cap_ratio=None, rate_cap_spread_bp: int | None = None,
                premium_subsidy_rate, compensation_rate, compensation_cap, enterprise_risk_ceiling, now: datetime,
-               source: str | None = None, default_grace_days: int | None = DEFAULT_GRACE_DAYS) -> Policy:
+               source: str | None = None, default_grace_days: int | None = DEFAULT_GRACE_DAYS,
+               **spending) -> Policy:
     """Staff add a new policy version taking effect on `effective_from`. Versions follow each other in time: the
     date must lie after the start of every existing version and outside any version's closed period (an overlapping
     date is refused); the version in force until then ends the day before. Loans keep the version they were signed
-    under, so a new version never changes an existing loan."""
+    under, so a new version never changes an existing loan. `spending`: the intermediary reward and interest
+    subsidy values (SPENDING_FIELDS); each one not given carries over from the version in force until then."""
     require(staff, Role.STAFF)
     name = (name or "").strip()
     if not name:
@@ -108,6 +129,7 @@ def add_policy(session: Session, staff, *, name: str, effective_from: date, elig
                            "take effect after every existing one.", date=effective_from.isoformat(),
                            name=version.name, start=version.effective_from.isoformat())
     current = next((v for v in versions if v.effective_to is None), None)
+    spending_values = _spending_values(spending, current)
     if current is not None:
         before = snapshot(current, POLICY_FIELDS)
         current.effective_to = effective_from - timedelta(days=1)
@@ -120,7 +142,7 @@ def add_policy(session: Session, staff, *, name: str, effective_from: date, elig
         premium_subsidy_rate=subsidy, compensation_rate=share, compensation_cap=cap,
         enterprise_risk_ceiling=ceiling, default_grace_days=grace,
         spending_order=list(current.spending_order) if current is not None else list(SPENDING_ORDER),
-        source=(source or "").strip() or None, created_at=now)
+        source=(source or "").strip() or None, created_at=now, **spending_values)
     insert_unique(session, policy, Conflict("A policy version taking effect on %(date)s already exists.",
                                             date=effective_from.isoformat()))
     record(session, actor=staff, action="policy.added", entity_type="loan_policy", entity_id=policy.id, now=now,

@@ -34,6 +34,8 @@ class Headline(Schema):
     compensation_paid = fields.Decimal(as_string=True, required=True)
     claims_paid = fields.Integer(required=True)
     fund_balance = fields.Decimal(as_string=True, allow_none=True, required=True)
+    intermediary_rewards_paid = fields.Decimal(as_string=True, required=True)
+    interest_subsidies_paid = fields.Decimal(as_string=True, required=True)
     median_need_to_loan_days = fields.Decimal(as_string=True, allow_none=True, required=True)
 
 

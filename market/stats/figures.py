@@ -97,10 +97,15 @@ def default_rate(session: Session) -> Decimal | None:
     return (Decimal(defaulted_loans(session)) / Decimal(total)).quantize(Decimal("0.0001"))
 
 
-def compensation_paid(session: Session) -> Decimal:
-    """Compensation paid to banks, from the fund ledger (the compensation_paid account, debit positive)."""
-    lines = session.scalars(select(LedgerLine.amount).where(LedgerLine.account == LedgerAccount.COMPENSATION_PAID))
+def fund_spent(session: Session, account: LedgerAccount) -> Decimal:
+    """What the fund paid into one spending account of its ledger (debit positive)."""
+    lines = session.scalars(select(LedgerLine.amount).where(LedgerLine.account == account))
     return sum((_money(a) for a in lines), ZERO)
+
+
+def compensation_paid(session: Session) -> Decimal:
+    """Compensation paid to banks, from the fund ledger (the compensation_paid account)."""
+    return fund_spent(session, LedgerAccount.COMPENSATION_PAID)
 
 
 def claims_paid(session: Session) -> int:
@@ -167,6 +172,8 @@ def headline(session: Session) -> dict:
         "compensation_paid": compensation_paid(session),
         "claims_paid": claims_paid(session),
         "fund_balance": fund_balance(session),
+        "intermediary_rewards_paid": fund_spent(session, LedgerAccount.REWARDS_PAID),
+        "interest_subsidies_paid": fund_spent(session, LedgerAccount.INTEREST_SUBSIDIES_PAID),
     }
 
 

@@ -117,6 +117,8 @@ def outcomes_table(session: Session, h: dict | None = None) -> Table:
         [_("Compensation claims paid"), "int", h["claims_paid"]],
         [_("Compensation paid to banks"), "money", h["compensation_paid"]],
         [_("Compensation fund balance"), "money", h["fund_balance"]],
+        [_("Intermediary rewards paid by the fund"), "money", h["intermediary_rewards_paid"]],
+        [_("Enterprise interest subsidies paid by the fund"), "money", h["interest_subsidies_paid"]],
         [_("Median days from financing need to loan"), "number", h["median_need_to_loan_days"]],
     ]
     t = Table("outcomes", _("Defaults, recovery and risk compensation"), [_("Figure"), _("Value")], ["text", "row"],

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-03 15:38:11.132729
+Create Date: 2026-12-03 16:51:12.998343
 """
 from alembic import op
 import sqlalchemy as sa
@@ -85,6 +85,10 @@ def upgrade() -> None:
     sa.Column('enterprise_risk_ceiling', sa.Numeric(precision=9, scale=6), nullable=False),
     sa.Column('default_grace_days', sa.Integer(), nullable=False),
     sa.Column('spending_order', sa.JSON(), nullable=False),
+    sa.Column('intermediary_reward_rate', sa.Numeric(precision=9, scale=6), nullable=False),
+    sa.Column('intermediary_reward_cap', sa.Numeric(precision=18, scale=2), nullable=False),
+    sa.Column('interest_subsidy_rate', sa.Numeric(precision=9, scale=6), nullable=False),
+    sa.Column('interest_subsidy_cap', sa.Numeric(precision=18, scale=2), nullable=False),
     sa.Column('source', sa.String(length=300), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_loan_policy')),
@@ -658,10 +662,37 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_loan_claim_approved_at'), ['approved_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_loan_claim_status'), ['status'], unique=False)
 
+    op.create_table('loan_fund_grant',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('ref', sa.String(length=60), nullable=False),
+    sa.Column('kind', sa.Enum('intermediary_rewards', 'enterprise_interest_subsidy', name='grantkind', native_enum=False, create_constraint=True, length=32), nullable=False),
+    sa.Column('loan_id', sa.Integer(), nullable=False),
+    sa.Column('org_id', sa.Integer(), nullable=False),
+    sa.Column('policy_id', sa.Integer(), nullable=False),
+    sa.Column('basis', sa.Numeric(precision=18, scale=2), nullable=False),
+    sa.Column('amount', sa.Numeric(precision=18, scale=2), nullable=False),
+    sa.Column('status', sa.Enum('waiting', 'paid', name='grantstatus', native_enum=False, create_constraint=True, length=32), nullable=False),
+    sa.Column('granted_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('paid_at', sa.DateTime(), nullable=True),
+    sa.CheckConstraint('amount > 0', name=op.f('ck_loan_fund_grant_grant_amount_positive')),
+    sa.ForeignKeyConstraint(['granted_by_id'], ['user_account.id'], name=op.f('fk_loan_fund_grant_granted_by_id_user_account')),
+    sa.ForeignKeyConstraint(['loan_id'], ['loan.id'], name=op.f('fk_loan_fund_grant_loan_id_loan')),
+    sa.ForeignKeyConstraint(['org_id'], ['organisation.id'], name=op.f('fk_loan_fund_grant_org_id_organisation')),
+    sa.ForeignKeyConstraint(['policy_id'], ['loan_policy.id'], name=op.f('fk_loan_fund_grant_policy_id_loan_policy')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_loan_fund_grant')),
+    sa.UniqueConstraint('ref', name=op.f('uq_loan_fund_grant_ref'))
+    )
+    with op.batch_alter_table('loan_fund_grant', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_loan_fund_grant_kind'), ['kind'], unique=False)
+        batch_op.create_index(batch_op.f('ix_loan_fund_grant_loan_id'), ['loan_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_loan_fund_grant_org_id'), ['org_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_loan_fund_grant_status'), ['status'], unique=False)
+
     op.create_table('loan_ledger_line',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('txn_id', sa.Integer(), nullable=False),
-    sa.Column('account', sa.Enum('fund_cash', 'compensation_paid', 'subsidies_paid', 'fund_contributions', name='ledgeraccount', native_enum=False, create_constraint=True, length=32), nullable=False),
+    sa.Column('account', sa.Enum('fund_cash', 'compensation_paid', 'subsidies_paid', 'fund_contributions', 'rewards_paid', 'interest_subsidies_paid', name='ledgeraccount', native_enum=False, create_constraint=True, length=32), nullable=False),
     sa.Column('amount', sa.Numeric(precision=18, scale=2), nullable=False),
     sa.ForeignKeyConstraint(['txn_id'], ['loan_ledger_txn.id'], name=op.f('fk_loan_ledger_line_txn_id_loan_ledger_txn')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_loan_ledger_line'))
@@ -986,6 +1017,13 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_loan_ledger_line_account'))
 
     op.drop_table('loan_ledger_line')
+    with op.batch_alter_table('loan_fund_grant', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_loan_fund_grant_status'))
+        batch_op.drop_index(batch_op.f('ix_loan_fund_grant_org_id'))
+        batch_op.drop_index(batch_op.f('ix_loan_fund_grant_loan_id'))
+        batch_op.drop_index(batch_op.f('ix_loan_fund_grant_kind'))
+
+    op.drop_table('loan_fund_grant')
     with op.batch_alter_table('loan_claim', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_loan_claim_status'))
         batch_op.drop_index(batch_op.f('ix_loan_claim_approved_at'))
