@@ -31,7 +31,8 @@ from market.exchange.models import (
     PreemptionRight,
 )
 from market.exchange.states import LISTING
-from market.ip.models import IpAsset, LegalStatus, PledgeState
+from market.ip import register
+from market.ip.models import IpAsset, LegalStatus
 from market.notices.service import notify
 from market.security import N_, require
 
@@ -168,7 +169,7 @@ def review_listing(session: Session, actor: User, listing: Listing, checklist: d
         raise InvalidInput("The right is not in force.")
     holders.check_told(session, listing, now)
     listing.due_diligence = due_diligence_pack(session, asset, listing.loan_id, now, listing.valuation)
-    asset.pledge_state = PledgeState.IN_DISPOSAL
+    register.to_disposal(session, actor, asset, now, note=f"listing {listing.id}")
     _publish_schedule(listing, now, rules.NOTICE_DAYS)
     LISTING.move(session, actor, listing, ListingStatus.ANNOUNCED, now, note=note)
     notify_announced(session, listing, now)

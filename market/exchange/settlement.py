@@ -11,13 +11,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from market.accounts.models import Role, User
-from market.audit.service import record, snapshot
+from market.audit.service import record
 from market.db import lock_row
 from market.errors import Conflict, DomainError, Forbidden, NotFound
 from market.exchange.deposits import apply_deposit
 from market.exchange.models import LedgerEntry, Listing, ListingKind, ListingSource, ListingStatus, Transfer
 from market.exchange.states import LISTING
-from market.ip.models import PledgeState
+from market.ip import register
 from market.loans.claims import assemble_claim
 from market.loans.models import Loan, Pledge
 from market.loans.schedule import outstanding_principal as loan_outstanding
@@ -27,7 +27,6 @@ from market.security import N_, require
 
 OPEN_FOR_CLAIM = (ListingStatus.DRAFT, ListingStatus.UNDER_REVIEW, ListingStatus.ANNOUNCED, ListingStatus.BIDDING,
                   ListingStatus.SOLD)
-ASSET_FIELDS = ["owner_org_id", "pledge_state"]
 
 
 def record_payment(session: Session, actor: User, listing: Listing, now: datetime) -> Transfer:
@@ -67,19 +66,14 @@ def _pass_the_right(session: Session, actor: User, listing: Listing, now: dateti
     right itself, the asset belongs to the buyer's organisation (a person buyer: no owner organisation on record).
     A licence leaves ownership where it was."""
     asset = listing.asset
-    before = snapshot(asset, ASSET_FIELDS)
     for pledge in session.scalars(select(Pledge).where(Pledge.asset_id == asset.id, Pledge.active.is_(True))):
         pledge.active, pledge.released_at = False, now
         record(session, actor=actor, action="pledge.released_by_disposal", entity_type="pledge",
                entity_id=pledge.id, now=now, after={"listing_id": listing.id})
-    asset.pledge_state = PledgeState.FREE
-    if listing.kind is not ListingKind.LICENCE:
-        buyer = session.get(User, listing.winner_id)
-        asset.owner_org_id = buyer.organisation_id if buyer is not None else None
-    asset.updated_at = now
-    session.flush()
-    record(session, actor=actor, action="ip_asset.transferred", entity_type="ip_asset", entity_id=asset.id,
-           now=now, before=before, after=snapshot(asset, ASSET_FIELDS), note=f"listing {listing.id}")
+    transfer = listing.kind is not ListingKind.LICENCE
+    buyer = session.get(User, listing.winner_id) if transfer else None
+    register.dispose(session, actor, asset, now, owner_org_id=buyer.organisation_id if buyer is not None else None,
+                     transfer=transfer, note=f"listing {listing.id}")
     if listing.kind is not ListingKind.LICENCE:
         release_transferred_asset(session, actor, asset.id, now)  # the sold asset leaves the old owner's needs
 

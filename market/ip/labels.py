@@ -76,6 +76,9 @@ AUDIT_ACTION_LABELS = {
     "ip.imported": _l("Imported"),
     "ip.reimported": _l("Imported again"),
     "ip.updated": _l("Details changed"),
+    "ip_asset.pledged": _l("Pledged for a loan"),
+    "ip_asset.released": _l("Pledge released"),
+    "ip_asset.in_disposal": _l("Put up for disposal"),
     "ip_asset.transferred": _l("Transferred after disposal"),
     "pledge.released_by_disposal": _l("Pledge released by the disposal"),
 }

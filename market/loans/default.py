@@ -27,7 +27,7 @@ from market.accounts.models import Role
 from market.audit.service import record
 from market.db import lock_row
 from market.errors import Conflict, Forbidden, InvalidInput
-from market.ip.models import PledgeState
+from market.ip import register
 from market.loans.access import get_loan, own_bank_loan
 from market.loans.models import (
     OPEN_STATUSES,
@@ -152,9 +152,7 @@ def start_disposal(session: Session, actor, loan_id: int, now: datetime) -> Loan
     LOAN.move(session, actor, loan, LoanStatus.IN_DISPOSAL, now)
     for pledge in loan.pledges:
         if pledge.active:
-            pledge.asset.pledge_state = PledgeState.IN_DISPOSAL
-            pledge.asset.updated_at = now
-    session.flush()
+            register.to_disposal(session, actor, pledge.asset, now, note=f"loan {loan.id}")
     return loan
 
 

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from market.audit.service import record
 from market.errors import Conflict, InvalidInput
-from market.ip.models import PledgeState
+from market.ip import register
 from market.loans.access import own_bank_loan
 from market.loans.models import OPEN_STATUSES, Loan, LoanStatus, Repayment
 from market.loans.schedule import is_overdue, outstanding_principal
@@ -16,14 +16,12 @@ from market.loans.states import LOAN
 from market.policy.rules import as_decimal, money
 
 
-def _release_pledges(session: Session, loan: Loan, now: datetime) -> None:
+def _release_pledges(session: Session, actor, loan: Loan, now: datetime) -> None:
     for pledge in loan.pledges:
         if pledge.active:
             pledge.active = False
             pledge.released_at = now
-            if pledge.asset.pledge_state is PledgeState.PLEDGED:
-                pledge.asset.pledge_state = PledgeState.FREE
-                pledge.asset.updated_at = now
+            register.release(session, actor, pledge.asset, now, note=f"loan {loan.id}")
     session.flush()
 
 
@@ -50,7 +48,7 @@ def record_repayment(session: Session, bank_user, loan_id: int, *, paid_on: date
            after={"paid_on": paid_on, "principal": principal, "interest": interest})
     if outstanding_principal(loan) == 0:
         LOAN.move(session, bank_user, loan, LoanStatus.REPAID, now)
-        _release_pledges(session, loan, now)
+        _release_pledges(session, bank_user, loan, now)
     elif loan.status is LoanStatus.OVERDUE and not is_overdue(loan, paid_on):
         LOAN.move(session, bank_user, loan, LoanStatus.ACTIVE, now, action="loan.cured")
     return repayment

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -14,6 +14,7 @@ from market.accounts.models import Organisation, OrgKind, Role
 from market.audit.service import record, snapshot
 from market.db import lock_row
 from market.errors import Conflict, DomainError, InvalidInput, NotFound
+from market.ip import register
 from market.ip.models import IpAsset, LegalStatus, PledgeState
 from market.loans.access import get_loan, may_see
 from market.loans.models import Consent, Loan, LoanStatus, Pledge, RepaymentMethod
@@ -64,26 +65,18 @@ def _pledgeable_assets(session: Session, enterprise: Organisation, policy, asset
     return assets
 
 
-def _write_pledges(session: Session, loan: Loan, assets: list[IpAsset], registration_number: str,
+def _write_pledges(session: Session, actor, loan: Loan, assets: list[IpAsset], registration_number: str,
                    registered_on: date, now: datetime) -> None:
-    """Pledge the assets for the loan. Compare-and-set on each asset (only a free asset becomes pledged: the second of
-    two racing signings sees 0 rows) and the partial unique index (one active pledge per asset) decide races."""
+    """Pledge the assets for the loan through the pledge register (each asset's row lock, then free → pledged: the
+    second of two racing signings is refused) and the partial unique index (one active pledge per asset)."""
+    register.pledge(session, actor, assets, now, note=f"loan {loan.id}")
     try:
         for asset in assets:
-            result = session.execute(
-                update(IpAsset).where(IpAsset.id == asset.id, IpAsset.pledge_state == PledgeState.FREE)
-                .values(pledge_state=PledgeState.PLEDGED, updated_at=now)
-                .execution_options(synchronize_session=False)
-            )
-            if result.rowcount != 1:
-                raise Conflict("Asset %(id)s is already pledged or in disposal.", id=asset.id)
             session.add(Pledge(loan_id=loan.id, asset_id=asset.id, registration_number=registration_number,
                                registered_on=registered_on, active=True))
         session.flush()
     except IntegrityError as exc:
         raise Conflict("One of the assets is already pledged for another loan.") from exc
-    for asset in assets:
-        session.refresh(asset)
 
 
 def _new_loan(session: Session, bank_user, *, enterprise_org_id: int, principal, annual_rate, term_months: int,
@@ -183,7 +176,7 @@ def confirm_loan(session: Session, enterprise_user, loan_id: int, now: datetime)
     LOAN.move(session, enterprise_user, loan, LoanStatus.ACTIVE, now, action="loan.confirmed",
               note="assets: " + ", ".join(str(a.id) for a in assets),
               also={"consent": Consent.CONFIRMED, "consented_at": now, "consented_by_id": enterprise_user.id})
-    _write_pledges(session, loan, assets, proposal.get("registration_number", ""),
+    _write_pledges(session, enterprise_user, loan, assets, proposal.get("registration_number", ""),
                    date.fromisoformat(proposal.get("registered_on") or loan.signed_on.isoformat()), now)
     return loan
 
@@ -271,7 +264,7 @@ def sign_loan_from_offer(session: Session, bank_user, offer_id: int, *, signed_o
             status=LoanStatus.ACTIVE)
         # The enterprise accepted this offer on its own need, which lists the assets: that is its consent.
         loan.consent, loan.consented_at = Consent.OFFER, offer.decided_at or now
-        _write_pledges(session, loan, assets, registration_number, registered_on or signed_on, now)
+        _write_pledges(session, bank_user, loan, assets, registration_number, registered_on or signed_on, now)
         record(session, actor=bank_user, action="loan.signed", entity_type="loan", entity_id=loan.id, now=now,
                after={**snapshot(loan, LOAN_FIELDS), "assets": [a.id for a in assets], "policy": policy.code,
                       "benchmark_rate": loan.benchmark_rate, "rate_within_cap": plan.eligible,
