@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from market.accounts.models import Role
 from market.audit.service import record
+from market.bounded import MONEY_COLUMN_MAX
 from market.db import lock_row
 from market.errors import Conflict, InvalidInput
 from market.loans.access import get_loan
@@ -39,7 +40,6 @@ from market.policy.service import policy_in_force
 from market.security import require
 
 OPENING_CONTRIBUTION = Decimal("25000000.00")
-MAX_BALANCE = Decimal("9999999999999999.99")  # what a Money column (18 digits, 2 decimals) holds
 FUND_ID = 1
 
 
@@ -185,8 +185,8 @@ def contribute(session: Session, staff, amount, now: datetime, memo: str | None 
         raise InvalidInput("A contribution must be positive.")
     ensure_fund(session, now)
     fund = lock_row(session, Fund, FUND_ID)  # two top-ups at once: each judges the balance the other committed
-    if fund.balance + amount > MAX_BALANCE:
-        raise InvalidInput("The fund balance cannot exceed %(max)s.", max=MAX_BALANCE)
+    if fund.balance + amount > MONEY_COLUMN_MAX:
+        raise InvalidInput("The fund balance cannot exceed %(max)s.", max=MONEY_COLUMN_MAX)
     _credit_fund(session, amount)
     txn = _post(session, f"contribution:{uuid.uuid4().hex}", "contribution", amount, LedgerAccount.FUND_CONTRIBUTIONS,
                 memo or "Top-up", staff, now)
