@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from market.accounts.models import Role
+from market.db import lock_rows
 from market.ip.models import LegalStatus
 from market.loans.models import OPEN_STATUSES, Loan, LoanStatus, Pledge, WatchFlag
 from market.loans.schedule import amount_overdue, is_overdue
@@ -53,11 +54,15 @@ def watch_reasons(loan: Loan, pledge: Pledge) -> list[str]:
 
 
 def tick(session: Session, today: date, now: datetime) -> dict[str, int]:
-    """Daily post-loan run: overdue detection (and cure), watch flags for pledged assets. Idempotent."""
+    """Daily post-loan run: overdue detection (and cure), watch flags for pledged assets. Idempotent.
+
+    The loans are read under their row locks (in id order, see `lock_rows`): a repayment or a default committed
+    while the tick runs is either seen by it or waits for it, so the tick never moves a loan from a state it no
+    longer has (a repaid loan set back to overdue)."""
     counts = {"overdue": 0, "cured": 0, "flags": 0}
-    loans = session.scalars(select(Loan).where(Loan.status.in_(
+    ids = session.scalars(select(Loan.id).where(Loan.status.in_(
         [LoanStatus.ACTIVE, LoanStatus.OVERDUE, LoanStatus.DEFAULTED, LoanStatus.IN_DISPOSAL]))).all()
-    for loan in loans:
+    for loan in lock_rows(session, Loan, ids):
         if loan.status is LoanStatus.ACTIVE and is_overdue(loan, today):
             LOAN.move(session, None, loan, LoanStatus.OVERDUE, now)
             counts["overdue"] += 1

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import date
 from decimal import Decimal
 
@@ -123,3 +125,57 @@ def test_two_top_ups_at_once_never_pass_the_funds_limit(make_app, monkeypatch, t
     with app.app_context():
         # (SQLite keeps a NUMERIC this long as a REAL: compare the bound, not the last cents)
         assert db.session.get(Fund, fund.FUND_ID).balance <= fund.MAX_BALANCE
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_the_daily_tick_never_sets_a_loan_repaid_meanwhile_back_to_overdue(make_app, target, monkeypatch):
+    """The clock finds an overdue loan while the bank records its full repayment: whichever commits first, the loan
+    ends repaid (the tick used to move the loan it had read, overwriting the repayment's REPAID with OVERDUE)."""
+    from market.db import db
+    from market.loans import repayments, schedule, watch
+    from market.loans.models import Loan, LoanStatus
+
+    app = private_app(make_app, target)
+    loan_id, email = _loan(app)
+    repaid = threading.Event()
+    real = watch.is_overdue
+
+    def held(loan, today):  # the tick has read the loan and judged it; the repayment goes first if it can
+        result = real(loan, today)
+        repaid.wait(2)
+        return result
+
+    monkeypatch.setattr(watch, "is_overdue", held)
+    outcomes = []
+
+    def run_tick():
+        with app.app_context():
+            watch.tick(db.session, date(2016, 9, 1), NOW)
+            db.session.commit()
+            outcomes.append("tick")
+
+    def run_repayment():
+        with app.app_context():
+            from market.accounts.models import User
+
+            bank = db.session.scalar(db.select(User).where(User.email == email))
+            try:
+                repayments.record_repayment(db.session, bank, loan_id, paid_on=date(2016, 8, 1),
+                                            principal=Decimal("1000"), interest=Decimal("0"), now=NOW)
+                db.session.commit()
+                outcomes.append("repaid")
+            finally:
+                repaid.set()
+
+    tick = threading.Thread(target=run_tick)
+    tick.start()
+    time.sleep(0.5)  # the tick holds the loan (or has read it) before the repayment starts
+    repay = threading.Thread(target=run_repayment)
+    repay.start()
+    tick.join(30)
+    repay.join(30)
+    assert sorted(outcomes) == ["repaid", "tick"]
+    with app.app_context():
+        loan = db.session.get(Loan, loan_id)
+        assert schedule.outstanding_principal(loan) == 0
+        assert loan.status is LoanStatus.REPAID
