@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 
 from market.accounts.models import OrgKind, Role
+from market.bounded import MONEY_COLUMN_MAX
 from tests.conftest import NOW, Factory, post_at_once
 from tests.factories import make_asset
 from tests.races import TARGETS, count, private_app, widen_window
@@ -114,7 +115,7 @@ def test_two_top_ups_at_once_never_pass_the_funds_limit(make_app, monkeypatch, t
     app = private_app(make_app, target)
     with app.app_context():
         fund.ensure_fund(db.session, utcnow())
-        db.session.execute(update(Fund).values(balance=fund.MAX_BALANCE - Decimal("1000000")))
+        db.session.execute(update(Fund).values(balance=MONEY_COLUMN_MAX - Decimal("1000000")))
         staff = Factory(db.session).user(Role.STAFF)
         db.session.commit()
         email = staff.email
@@ -124,7 +125,7 @@ def test_two_top_ups_at_once_never_pass_the_funds_limit(make_app, monkeypatch, t
     assert count(app, LedgerTxn, LedgerTxn.kind == "contribution") == 2  # the opening one and one top-up
     with app.app_context():
         # (SQLite keeps a NUMERIC this long as a REAL: compare the bound, not the last cents)
-        assert db.session.get(Fund, fund.FUND_ID).balance <= fund.MAX_BALANCE
+        assert db.session.get(Fund, fund.FUND_ID).balance <= MONEY_COLUMN_MAX
 
 
 @pytest.mark.parametrize("target", TARGETS)
