@@ -22,12 +22,13 @@ from werkzeug.datastructures import MultiDict
 
 from market.accounts.models import Role, User
 from market.db import lock_row
-from market.errors import Forbidden, InvalidInput, NotFound
+from market.errors import InvalidInput, NotFound
 from market.ip import finder
 from market.ip.labels import FACET_TITLES
 from market.ip.models import SavedSearch
 from market.ip.service import INDEX_NAME
 from market.notices.service import notify
+from market.security import require
 from search import SearchBackend, SearchError
 
 log = logging.getLogger(__name__)
@@ -46,10 +47,7 @@ def _params(query: dict) -> finder.PatentSearch:
 
 def save_search(session: Session, actor: User, name: str, args, now: datetime) -> SavedSearch:
     """Save the search described by request-like ``args`` (a MultiDict) under ``name``."""
-    if actor.role is not Role.BANK:
-        raise Forbidden("Only banks can save patent searches.")
-    if not actor.can_act:
-        raise Forbidden("Your organisation must be verified first.")
+    require(actor, Role.BANK)
     name = (name or "").strip()
     if not 1 <= len(name) <= 100:
         raise InvalidInput("Give the saved search a name of at most 100 characters.")
