@@ -57,3 +57,21 @@ def test_patent_markup_becomes_plain_sub_and_superscripts(client, session, login
     login_as(Role.BANK)
     html = client.get(f"/patents/{asset.id}").get_data(as_text=True)
     assert "Al₇O₃N₅" in html and "&lt;sub&gt;" not in html
+
+
+def test_the_audit_log_names_people_not_logins(client, session, factory, login_as):
+    """The staff audit log and a patent's history name the person who acted by real name and organisation (the
+    login stays in the cell's title, and the log can still be filtered by it)."""
+    from market.accounts.models import OrgKind, OrgStatus
+    from market.accounts.service import decide_organisation
+
+    applicant = factory.org(OrgKind.BANK, name="重庆审计名称银行", status=OrgStatus.PENDING)
+    decider = factory.user(Role.STAFF, name="李审核")
+    decide_organisation(session, decider, applicant.id, approve=True, reason=None, now=NOW)
+    session.commit()
+    login_as(Role.STAFF)
+    page = client.get(f"/staff/audit?entity_type=organisation&entity_id={applicant.id}").get_data(as_text=True)
+    text = visible_text(page)
+    assert f"李审核 · {decider.organisation.name}" in text
+    assert decider.email not in text
+    assert f'title="{decider.email}"' in page

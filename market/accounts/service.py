@@ -344,3 +344,14 @@ __all__ = [
     "OrgDetails", "register", "create_user", "authenticate", "note_login_failure", "change_password", "log_out",
     "decide_organisation", "update_organisation", "set_locale", "normalise_credit_code", "OrgKind",
 ]
+
+
+def people_named(session: Session, user_ids) -> dict[int, str]:
+    """How pages name people: "real name · organisation" (a person bidder: the name alone), by user id, in one
+    query. Ids of unknown users are left out (the caller falls back to what it stored)."""
+    ids = {int(i) for i in user_ids if i is not None}
+    if not ids:
+        return {}
+    rows = session.execute(select(User.id, User.name, Organisation.name)
+                           .outerjoin(Organisation, Organisation.id == User.organisation_id).where(User.id.in_(ids)))
+    return {uid: f"{name} · {org}" if org else name for uid, name, org in rows}

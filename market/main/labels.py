@@ -9,6 +9,8 @@ from flask_login import current_user
 from markupsafe import Markup
 
 from market.accounts.models import OrgKind, OrgStatus, Role
+from market.accounts.service import people_named
+from market.db import db
 
 ROLE_LABELS = {
     Role.ENTERPRISE: _l("Enterprise"),
@@ -136,7 +138,8 @@ def init_app(app) -> None:
         org_status_label=lambda v: ORG_STATUS_LABELS.get(OrgStatus(v), v),
     )
     app.jinja_env.globals.update(
-        nav_items=nav_items, layout_url=layout_url, workspace_cards=workspace_cards, audit_changes=audit_changes
+        nav_items=nav_items, layout_url=layout_url, workspace_cards=workspace_cards, audit_changes=audit_changes,
+        people_named=lambda entries: people_named(db.session, [e.actor_id for e in entries]),
     )
 
 
