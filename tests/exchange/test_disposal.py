@@ -204,3 +204,21 @@ def test_voluntary_licence_by_the_owner(session, factory):
     assert listing.due_diligence["loan"] is None and listing.due_diligence["valuation"]["amount"] == "500000"
     listings.submit_listing(session, owner, listing, NOW)
     assert listing.status is ListingStatus.UNDER_REVIEW
+
+
+def test_the_due_diligence_pack_shows_dates_as_dates(session, factory, client):
+    """The lot page's due diligence reads its dates (term end, pledge registration, default) in the reader's
+    language, not as the ISO strings the pack stores."""
+    from tests.language import visible_text
+
+    d = Defaulted(session, factory)
+    [listing] = disposal.list_loan_for_disposal(session, d.staff, d.loan.id, NOW,
+                                                valuations={d.assets[0].id: D("3000000")})
+    listings.review_listing(session, d.staff, listing, CHECKED, True, NOW)
+    session.commit()
+    for lang in ("zh-CN", "en"):
+        page = client.get(f"/exchange/{listing.id}", headers={"Accept-Language": lang})
+        assert page.status_code == 200
+        text = visible_text(page.get_data(as_text=True))
+        assert "2037-05-02" not in text and NOW.date().isoformat() not in text
+        assert ("2037年5月2日" if lang == "zh-CN" else "2037") in text
