@@ -11,6 +11,8 @@ Each area is a subpackage `market/<area>/` with an `area.py` module that may def
 - `commands`: [(group name or None, click command)]; groups: import, search, auctions, bulletin
 - `patent_sections`: [(position, fn(session, viewer, asset) -> Markup)]: cards the patent page (ip) shows below its
   own, by position (loans: the pledge history, exchange: the transfers, valuations: the reports)
+- `loan_sections`: [(position, fn(session, viewer, loan) -> Markup)]: cards the loan page (loans) shows at its end,
+  by position (exchange: the lots a defaulted loan's pledges were listed as)
 - `patent_details`: [(name, marshmallow field, fn(session, viewer, asset) -> value)]: what `GET /api/v1/patents/{id}`
   adds under `name` (loans: `pledges`, valuations: `valuations`); the field documents and dumps the value
 - `patent_values`: [(name, fn(session, today) -> {asset_id: value})]: fields every patent index document adds, loaded

@@ -15,7 +15,7 @@ from market.exchange.clock import tick
 from market.exchange.commands import tick_command
 from market.exchange.demo import demo_step  # noqa: F401
 from market.exchange.models import Listing, ListingStatus
-from market.exchange.sections import asset_sales, patent_sections  # noqa: F401
+from market.exchange.sections import asset_sales, loan_sections, patent_sections  # noqa: F401
 from market.exchange.todos import TODOS
 from market.exchange.views import exchange_bp
 

@@ -10,6 +10,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from market.accounts.models import Organisation, OrgKind, OrgStatus, Role
+from market.areas import collect
 from market.db import db, utcnow
 from market.errors import DomainError
 from market.formkit import flash_errors
@@ -226,13 +227,15 @@ def detail(loan_id: int):
         need_id = offer.need_id if offer is not None else None
     today = utcnow().date()
     subsidy_txn = db.session.scalar(select(LedgerTxn).where(LedgerTxn.ref == f"subsidy:loan:{loan.id}"))
+    sections = [render(db.session, current_user, loan)
+                for _position, render in sorted(collect("loan_sections"), key=lambda section: section[0])]
     return render_template(
         "loans/detail.html", loan=loan, schedule=loan_schedule(loan), claim=claim, need_id=need_id,
         outstanding=outstanding_principal(loan), overdue=amount_overdue(loan, today),
         ended=loan.status in ENDED_STATUSES, facts=overdue_facts(loan, today),
         shares=loan_shares(loan), proposed=proposed_assets(db.session, loan), subsidy_txn=subsidy_txn,
         repayment_form=RepaymentForm(), confirm=ConfirmForm(), recovery_form=RecoveryForm(),
-        reason_form=ReasonForm(), consent_form=ConsentForm(),
+        reason_form=ReasonForm(), consent_form=ConsentForm(), sections=sections,
         is_bank=current_user.role is Role.BANK and loan.bank_org_id == current_user.organisation_id,
         is_enterprise=current_user.role is Role.ENTERPRISE and loan.enterprise_org_id == current_user.organisation_id,
     )

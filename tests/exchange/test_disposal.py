@@ -222,3 +222,18 @@ def test_the_due_diligence_pack_shows_dates_as_dates(session, factory, client):
         text = visible_text(page.get_data(as_text=True))
         assert "2037-05-02" not in text and NOW.date().isoformat() not in text
         assert ("2037年5月2日" if lang == "zh-CN" else "2037") in text
+
+
+def test_the_loan_page_lists_its_lots_and_links_them(session, factory, client):
+    """The defaulted loan's page shows the lots its pledges were listed as, each linked to its lot page (through the
+    exchange's `loan_sections` contribution: loans never imports the exchange)."""
+    from tests.conftest import login
+
+    d = Defaulted(session, factory)
+    [listing] = disposal.list_loan_for_disposal(session, d.staff, d.loan.id, NOW,
+                                                valuations={d.assets[0].id: D("3000000")})
+    session.commit()
+    login(client, d.staff)
+    page = client.get(f"/loans/{d.loan.id}", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    assert 'data-test="loan-lots"' in page and f'href="/exchange/{listing.id}"' in page
+    assert "交易所处置" in page and "审核中" in page
