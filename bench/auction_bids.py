@@ -38,7 +38,7 @@ def setup(app, bidders: int, prefill: int = 0):
     from market.accounts.service import create_user
     from market.api.auth import issue_token
     from market.db import db, utcnow
-    from market.exchange import service
+    from market.exchange import bidding, clock, deposits, listings
     from market.exchange.models import ListingSource
     from market.ip.models import IpAsset, IpKind, LegalStatus, PledgeState
 
@@ -66,25 +66,25 @@ def setup(app, bidders: int, prefill: int = 0):
         s.add(asset)
         s.flush()
         start = now - timedelta(hours=1)
-        lot = service.create_listing(s, bank, asset_id=asset.id, source=ListingSource.DEFAULT,
+        lot = listings.create_listing(s, bank, asset_id=asset.id, source=ListingSource.DEFAULT,
                                      valuation=Decimal("1000000"), starting_price=Decimal("700000"),
                                      increment=Decimal("1000"), deposit_amount=Decimal("70000"),
                                      notice_starts_at=start - timedelta(days=30), bidding_starts_at=start,
                                      ends_at=start + timedelta(hours=25), now=start - timedelta(days=31))
         published = start - timedelta(days=31)  # the notice counts from publication: 30 days before bidding
-        service.submit_listing(s, bank, lot, published)
-        service.review_listing(s, staff, lot, {k: True for k in service.CHECKLIST}, True, published)
-        service.tick(s, now)
+        listings.submit_listing(s, bank, lot, published)
+        listings.review_listing(s, staff, lot, {k: True for k in listings.CHECKLIST}, True, published)
+        clock.tick(s, now)
         tokens, people = [], []
         for i in range(bidders):
             b = user(Role.BIDDER, f"bidder{i}@bench.cq", None)
-            service.pay_deposit(s, b, lot, now)
+            deposits.pay_deposit(s, b, lot, now)
             tokens.append(issue_token(s, b, "bench", "read write", now)[1])
             people.append(b)
         s.commit()
         price = lot.starting_price
         for i in range(prefill):  # history before the run: alternate bidders, one increment each
-            service.place_bid(s, people[i % len(people)], lot.id, price, now)
+            bidding.place_bid(s, people[i % len(people)], lot.id, price, now)
             price += lot.increment
             if i % 200 == 199:
                 s.commit()
