@@ -255,17 +255,11 @@ ARTIFACTS = os.environ.get("MARKET_ARTIFACTS_DIR")
 @pytest.fixture
 def live_server(make_app):
     """The app served by waitress (the production server) on a free local port, with CSRF on. Yields (app, url)."""
-    import threading
-
-    from waitress.server import create_server
+    from tests.serving import serving
 
     application = make_app(WTF_CSRF_ENABLED=True, SERVER_NAME=None)
-    server = create_server(application, host="127.0.0.1", port=0, threads=8)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield application, f"http://127.0.0.1:{server.effective_port}"
-    server.close()
-    thread.join(timeout=5)
+    with serving(application) as url:
+        yield application, url
 
 
 @pytest.fixture(scope="session")

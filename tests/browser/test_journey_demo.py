@@ -70,11 +70,8 @@ class Site:
 @pytest.fixture(params=DATABASES, scope="module")
 def demo_site(request, tmp_path_factory):
     """The demo loaded into a private app (as `market demo` does), served by waitress with CSRF on."""
-    import threading
-
-    from waitress.server import create_server
-
     from tests.conftest import PG_URL_2, build_app
+    from tests.serving import serving
 
     folder = tmp_path_factory.mktemp(f"demo-journey-{request.param}")
     if request.param == "postgresql":
@@ -87,12 +84,8 @@ def demo_site(request, tmp_path_factory):
     assert result.exit_code == 0, result.output + repr(result.exception)
     with app.app_context():
         data = data_strings(db.session)
-    server = create_server(app, host="127.0.0.1", port=0, threads=8)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield Site(app, f"http://127.0.0.1:{server.effective_port}", request.param, data)
-    server.close()
-    thread.join(timeout=5)
+    with serving(app) as base:
+        yield Site(app, base, request.param, data)
     with app.app_context():
         db.engine.dispose()
 

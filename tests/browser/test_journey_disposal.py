@@ -109,18 +109,12 @@ class Clock:
 def served(request, make_app):
     """Like tests.conftest.live_server (waitress, CSRF on), on each configured database: SQLite, and PostgreSQL
     (a private database, MARKET_TEST_POSTGRESQL_URL_2) when configured."""
-    import threading
-
-    from waitress.server import create_server
+    from tests.serving import serving
 
     url = PG_URL if request.param == "postgresql" else None
     application = make_app(url=url, WTF_CSRF_ENABLED=True, SERVER_NAME=None)
-    server = create_server(application, host="127.0.0.1", port=0, threads=8)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield application, f"http://127.0.0.1:{server.effective_port}", request.param
-    server.close()
-    thread.join(timeout=5)
+    with serving(application) as base:
+        yield application, base, request.param
 
 
 def _log_in(page, url, email):

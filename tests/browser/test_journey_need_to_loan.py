@@ -38,6 +38,7 @@ from market.needs.models import Need, NeedStatus
 from market.policy.models import Policy
 from market.reference.models import District, Industry, IpcTitle
 from tests.conftest import ARTIFACTS, DATABASES, PG_URL, screenshot
+from tests.serving import serving
 
 pytestmark = pytest.mark.browser
 
@@ -112,19 +113,11 @@ def journey_server(request, make_app, tmp_path):
 
     It gets its own embedded search index too: by default every app made in tests shares instance/search.sqlite3,
     whose documents from other tests and runs (same ids, other data) would be counted in the search totals."""
-    import threading
-
-    from waitress.server import create_server
-
     extra = {"url": PG_URL} if request.param == "postgresql" else {}
     application = make_app(WTF_CSRF_ENABLED=True, SERVER_NAME=None,
                            SEARCH_EMBEDDED_PATH=str(tmp_path / "journey-search.sqlite3"), **extra)
-    server = create_server(application, host="127.0.0.1", port=0, threads=8)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield application, f"http://127.0.0.1:{server.effective_port}", request.param
-    server.close()
-    thread.join(timeout=5)
+    with serving(application) as url:
+        yield application, url, request.param
 
 
 def data_texts(app) -> list[str]:
