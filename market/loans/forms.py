@@ -27,15 +27,26 @@ METHODS = choices([("equal_principal", _l("Equal principal")),
                    ("bullet", _l("Interest monthly, principal at maturity"))])
 
 
+def cover_terms(parties: bool) -> tuple:
+    """The guarantee and the insurance of a loan: share of the loss covered and premium of each, with the guarantor
+    and insurer to pick when `parties`. Made here in page order, since WTForms orders fields by creation."""
+    fields = []
+    for party, coverage, premium in (
+            (_l("Guarantor"), _l("Guarantee coverage (% of the loss)"), _l("Guarantee premium (yuan)")),
+            (_l("Insurer"), _l("Insurance coverage (% of the loss)"), _l("Insurance premium (yuan)"))):
+        if parties:
+            fields.append(SelectField(party, coerce=int, validators=[Optional()]))
+        fields.append(DecimalInput(coverage, bound=SHARE, percent=True, default=0))
+        fields.append(DecimalInput(premium, bound=AMOUNT_OR_ZERO, default=0))
+    return tuple(fields)
+
+
 class PlanForm(FlaskForm):
     loan_amount = DecimalInput(_l("Loan amount (yuan)"), bound=AMOUNT, required=True)
     annual_rate = DecimalInput(_l("Annual rate (%, e.g. 5.25)"), bound=ANNUAL_RATE, percent=True, required=True)
     benchmark_rate = DecimalInput(_l("Benchmark rate (%, e.g. 4.35)"), bound=REFERENCE_RATE, percent=True)
     term_months = IntegerField(_l("Term (months)"), validators=[InputRequired(), NumberRange(min=1, max=360)])
-    guarantee_coverage = DecimalInput(_l("Guarantee coverage (% of the loss)"), bound=SHARE, percent=True, default=0)
-    guarantee_premium = DecimalInput(_l("Guarantee premium (yuan)"), bound=AMOUNT_OR_ZERO, default=0)
-    insurance_coverage = DecimalInput(_l("Insurance coverage (% of the loss)"), bound=SHARE, percent=True, default=0)
-    insurance_premium = DecimalInput(_l("Insurance premium (yuan)"), bound=AMOUNT_OR_ZERO, default=0)
+    guarantee_coverage, guarantee_premium, insurance_coverage, insurance_premium = cover_terms(parties=False)
     signed_on = DateField(_l("Signing date (the policy in force on it applies; default today)"),
                           validators=[Optional()])
     submit = SubmitField(_l("Evaluate"))
@@ -50,12 +61,8 @@ class LoanForm(FlaskForm):
     repayment_method = SelectField(_l("Repayment"), choices=METHODS)
     signed_on = DateField(_l("Signed on"), validators=[InputRequired()])
     registration_number = StringField(_l("Pledge registration number"), validators=[DataRequired(), Length(max=60)])
-    guarantor_org_id = SelectField(_l("Guarantor"), coerce=int, validators=[Optional()])
-    guarantee_coverage = DecimalInput(_l("Guarantee coverage (% of the loss)"), bound=SHARE, percent=True, default=0)
-    guarantee_premium = DecimalInput(_l("Guarantee premium (yuan)"), bound=AMOUNT_OR_ZERO, default=0)
-    insurer_org_id = SelectField(_l("Insurer"), coerce=int, validators=[Optional()])
-    insurance_coverage = DecimalInput(_l("Insurance coverage (% of the loss)"), bound=SHARE, percent=True, default=0)
-    insurance_premium = DecimalInput(_l("Insurance premium (yuan)"), bound=AMOUNT_OR_ZERO, default=0)
+    (guarantor_org_id, guarantee_coverage, guarantee_premium,
+     insurer_org_id, insurance_coverage, insurance_premium) = cover_terms(parties=True)
     collateral_text = TextAreaField(_l("Tangible collateral"), validators=[Optional(), Length(max=2000)])
     submit = SubmitField(_l("Record the loan"))
 
@@ -67,12 +74,8 @@ class SignOfferForm(FlaskForm):
     registration_number = StringField(_l("Pledge registration number"), validators=[DataRequired(), Length(max=60)])
     registered_on = DateField(_l("Pledge registered on"), validators=[InputRequired()])
     repayment_method = SelectField(_l("Repayment"), choices=METHODS)
-    guarantor_org_id = SelectField(_l("Guarantor"), coerce=int, validators=[Optional()])
-    guarantee_coverage = DecimalInput(_l("Guarantee coverage (% of the loss)"), bound=SHARE, percent=True, default=0)
-    guarantee_premium = DecimalInput(_l("Guarantee premium (yuan)"), bound=AMOUNT_OR_ZERO, default=0)
-    insurer_org_id = SelectField(_l("Insurer"), coerce=int, validators=[Optional()])
-    insurance_coverage = DecimalInput(_l("Insurance coverage (% of the loss)"), bound=SHARE, percent=True, default=0)
-    insurance_premium = DecimalInput(_l("Insurance premium (yuan)"), bound=AMOUNT_OR_ZERO, default=0)
+    (guarantor_org_id, guarantee_coverage, guarantee_premium,
+     insurer_org_id, insurance_coverage, insurance_premium) = cover_terms(parties=True)
     collateral_text = TextAreaField(_l("Tangible collateral"), validators=[Optional(), Length(max=2000)])
     submit = SubmitField(_l("Sign the loan"))
 
