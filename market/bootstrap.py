@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from market.db import db, utcnow
 from market.migrate import upgrade
-from market.outbox import database_identity
+from market.outbox.models import database_identity
 from market.policy.seed import seed_policy
 from market.reference.loader import load_reference
 

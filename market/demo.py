@@ -73,7 +73,9 @@ def prepare_demo(echo: Callable[[str], None] = print) -> dict:
 
 def _sync_indexes(echo: Callable[[str], None]) -> None:
     """Apply what the demo steps left in the search outbox, so a fresh demo shows no index lag."""
-    from market.outbox import all_indexes, drain, get_backend, sync_message
+    from market.outbox.backend import get_backend
+    from market.outbox.indexes import all_indexes
+    from market.outbox.sync import drain, sync_message
 
     for index in all_indexes():
         try:

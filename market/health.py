@@ -28,7 +28,7 @@ def _database() -> dict:
 
 
 def _search() -> dict:
-    from market.outbox import get_backend
+    from market.outbox.backend import get_backend
 
     try:
         report = get_backend().health()

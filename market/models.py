@@ -3,7 +3,7 @@
 from market.accounts.models import ApiToken, Organisation, User  # noqa: F401
 from market.audit.models import AuditEntry  # noqa: F401
 from market.clock import ClockRun  # noqa: F401
-from market.outbox import DatabaseIdentity, SearchOutbox  # noqa: F401
+from market.outbox.models import DatabaseIdentity, SearchOutbox  # noqa: F401
 from market.reference.models import District, Industry, IndustryGroup, IndustryGroupMember, IpcTitle, Town  # noqa: F401
 
 

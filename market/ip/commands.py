@@ -11,7 +11,9 @@ from market.accounts.models import Organisation
 from market.db import db, utcnow
 from market.errors import DomainError
 from market.ip.importer import import_file
-from market.outbox import DrainResult, all_indexes, drain, get_backend, reindex, sync_message
+from market.outbox.backend import get_backend
+from market.outbox.indexes import DrainResult, all_indexes
+from market.outbox.sync import drain, reindex, sync_message
 from search import SearchError
 
 

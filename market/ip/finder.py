@@ -19,7 +19,6 @@ from flask_babel import get_locale
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from market import outbox
 from market.accounts.models import Organisation
 from market.dates import add_months
 from market.errors import InvalidInput
@@ -27,6 +26,8 @@ from market.ip import numbers
 from market.ip.indexing import OUTBOX_INDEX
 from market.ip.labels import BAND_LABELS, VALUE_BAND_LABELS, kind_label, pledge_label, status_label
 from market.ip.models import IpAsset, LegalStatus, PledgeState
+from market.outbox import searching
+from market.outbox.indexes import OutboxIndex, load_by_id
 from market.reference.choices import IPC_SECTION_ZH
 from market.reference.models import District, Industry, IpcTitle
 from search import SearchBackend, SearchQuery, SearchResult
@@ -161,17 +162,17 @@ class Hits:
     lag: int = 0  # changes not yet in the index (the engine is behind)
 
 
-def search_in_hit_order(session: Session, backend: SearchBackend, index: outbox.OutboxIndex, query: SearchQuery,
+def search_in_hit_order(session: Session, backend: SearchBackend, index: OutboxIndex, query: SearchQuery,
                         model, *options, catch_up: bool = False) -> tuple[SearchResult, list, int]:
     """The one "search, then reload in hit order" of the app indexes: `(result, rows, lag)`.
 
-    Searches `index` (`market.outbox.search`: never an id the database lacks; with `catch_up`, waiting changes are
-    applied first and the session committed), then reloads the hits as rows of `model` (with loader `options`) in
-    the order the engine ranked them; a hit without a row is left out."""
+    Searches `index` (`market.outbox.searching.search`: never an id the database lacks; with `catch_up`, waiting
+    changes are applied first and the session committed), then reloads the hits as rows of `model` (with loader
+    `options`) in the order the engine ranked them; a hit without a row is left out."""
     query.check(index.schema)
-    result, lag = outbox.search(session, backend, index, query, catch_up_first=catch_up)
+    result, lag = searching.search(session, backend, index, query, catch_up_first=catch_up)
     ids = [int(i) for i in result.ids if i.isdigit()]
-    rows = outbox.load_by_id(session, model, ids, *options)
+    rows = load_by_id(session, model, ids, *options)
     return result, [rows[i] for i in ids if i in rows], lag
 
 

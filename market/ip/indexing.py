@@ -16,12 +16,14 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from market import outbox
 from market.areas import collect
 from market.ip import numbers
 from market.ip.models import IpAsset
 from market.ip.service import INDEX_NAME, eligible_kinds_in_force
-from market.outbox import DrainResult, Watch, get_backend, init_app
+from market.outbox import indexes, sync
+from market.outbox import models as outbox_models
+from market.outbox.backend import get_backend, init_app
+from market.outbox.indexes import DrainResult, Watch
 from market.reference.choices import IPC_SECTION_ZH
 from market.reference.models import IpcTitle
 from search import Schema, SearchBackend, SearchError
@@ -142,11 +144,11 @@ class DocBuilder:
 
     def documents(self, ids: Sequence[int]) -> list[dict]:
         """Documents of the assets among `ids` that still exist (every asset is in the index), in id order."""
-        assets = outbox.load_by_id(self.session, IpAsset, ids, selectinload(IpAsset.owner))
+        assets = indexes.load_by_id(self.session, IpAsset, ids, selectinload(IpAsset.owner))
         return [self.document(assets[i]) for i in sorted(assets)]
 
     def all_documents(self, batch_size: int = 1000) -> Iterator[dict]:
-        for asset in outbox.each_by_id(self.session, IpAsset, selectinload(IpAsset.owner), batch_size=batch_size):
+        for asset in indexes.each_by_id(self.session, IpAsset, selectinload(IpAsset.owner), batch_size=batch_size):
             yield self.document(asset)
 
 
@@ -186,9 +188,9 @@ WATCHES = (
     Watch("ipc_title", ("title_en",), _every_asset),
 )
 
-OUTBOX_INDEX = outbox.OutboxIndex(SCHEMA, lambda session, now: DocBuilder(session, now.date()), "Patent index",
-                                  watches=WATCHES, table="ip_asset", version=3,
-                                  on_caught_up=alert_saved_searches)
+OUTBOX_INDEX = indexes.OutboxIndex(SCHEMA, lambda session, now: DocBuilder(session, now.date()), "Patent index",
+                                   watches=WATCHES, table="ip_asset", version=3,
+                                   on_caught_up=alert_saved_searches)
 
 
 # ------------------------------------------------------------------------------------------------- drain
@@ -198,7 +200,7 @@ def drain(session: Session, backend: SearchBackend, limit: int = 10_000_000, *, 
           batch_size: int = 500) -> DrainResult:
     """Apply up to `limit` patent outbox rows in id order. Stops (keeping the rows) when the engine is unavailable;
     alerts saved searches after a drain that left nothing. Only flushes; the caller commits."""
-    return outbox.drain(session, backend, OUTBOX_INDEX, limit, now=now, batch_size=batch_size)
+    return sync.drain(session, backend, OUTBOX_INDEX, limit, now=now, batch_size=batch_size)
 
 
 def all_documents(session: Session, today: date, batch_size: int = 1000) -> Iterator[dict]:
@@ -208,14 +210,14 @@ def all_documents(session: Session, today: date, batch_size: int = 1000) -> Iter
 def reindex(session: Session, backend: SearchBackend, now: datetime | None = None) -> int:
     """Rebuild the patent index from the database (outbox rows queued before the rebuild started are then
     obsolete), then alert saved searches."""
-    return outbox.reindex(session, backend, OUTBOX_INDEX, now)
+    return sync.reindex(session, backend, OUTBOX_INDEX, now)
 
 
 def quick_drain(limit: int = 200) -> DrainResult | None:
     """After a web write: try to bring the patent index up to date; never raises (the outbox keeps what is left)."""
-    return outbox.quick_drain(OUTBOX_INDEX, limit)
+    return sync.quick_drain(OUTBOX_INDEX, limit)
 
 
 def lag(session: Session, now: datetime | None = None) -> tuple[int, float | None]:
     """(patent outbox size, age of the oldest row in seconds)."""
-    return outbox.lag(session, INDEX_NAME, now)
+    return outbox_models.lag(session, INDEX_NAME, now)

@@ -105,7 +105,7 @@ def search_needs(session: Session, backend, filters: dict[str, str], page: int =
     """Published needs through the search index: `q` in full text (title ×3, purpose, enterprise name; Chinese by
     bigrams, so 电池 finds 锂电池), keyword filters with disjunctive facet counts, newest first without `q`.
     Raises SearchUnavailable when the engine is down (see the module docstring); `catch_up` as in
-    `market.outbox.search`."""
+    `market.outbox.searching.search`."""
     filters = _clean(filters)
     per_page = max(1, min(per_page, 100))
     page = max(1, min(page, MAX_RESULT_WINDOW // per_page))  # a page past the engine's window shows its last page

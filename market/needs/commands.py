@@ -17,7 +17,7 @@ from market.needs.docking import escalate_needs
 from market.needs.indexing import OUTBOX_INDEX, drain, get_backend, reindex
 from market.needs.rules import DEFAULT_RESPONSE_WORKING_DAYS
 from market.needs.service import DEFAULT_EXPIRY_DAYS, expire_needs
-from market.outbox import sync_message
+from market.outbox.sync import sync_message
 
 needs_group = click.Group("needs", help="The financing-needs database.")
 

@@ -12,9 +12,10 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from market import outbox
 from market.needs.models import PUBLIC_STATUSES, Need
-from market.outbox import DrainResult, Watch, get_backend
+from market.outbox import indexes, sync
+from market.outbox.backend import get_backend
+from market.outbox.indexes import DrainResult, Watch
 from search import Schema, SearchBackend
 
 __all__ = ["INDEX_NAME", "OUTBOX_INDEX", "SCHEMA", "WATCHES", "DrainResult", "all_documents", "document", "drain",
@@ -61,11 +62,11 @@ class NeedDocuments:
         self.session = session
 
     def documents(self, ids: Sequence[int]) -> list[dict]:
-        needs = outbox.load_by_id(self.session, Need, ids, selectinload(Need.org))
+        needs = indexes.load_by_id(self.session, Need, ids, selectinload(Need.org))
         return [document(needs[i]) for i in sorted(needs) if indexable(needs[i])]
 
     def all_documents(self, batch_size: int = 500) -> Iterator[dict]:
-        for need in outbox.each_by_id(self.session, Need, selectinload(Need.org),
+        for need in indexes.each_by_id(self.session, Need, selectinload(Need.org),
                                       where=[Need.status.in_(PUBLIC_STATUSES)], batch_size=batch_size):
             yield document(need)
 
@@ -82,14 +83,14 @@ WATCHES = (
     Watch("organisation", ("name",), _needs_of),
 )
 
-OUTBOX_INDEX = outbox.OutboxIndex(SCHEMA, NeedDocuments, "Needs index", watches=WATCHES, table="need",
-                                  visible=lambda: (Need.status.in_(PUBLIC_STATUSES),))
+OUTBOX_INDEX = indexes.OutboxIndex(SCHEMA, NeedDocuments, "Needs index", watches=WATCHES, table="need",
+                                   visible=lambda: (Need.status.in_(PUBLIC_STATUSES),))
 
 
 def drain(session: Session, backend: SearchBackend, limit: int = 1_000_000, batch_size: int = 500) -> DrainResult:
     """Apply the needs rows of the outbox in id order; keeps them (counting the attempt) when the engine is down.
     Only flushes; the caller commits."""
-    return outbox.drain(session, backend, OUTBOX_INDEX, limit, batch_size=batch_size)
+    return sync.drain(session, backend, OUTBOX_INDEX, limit, batch_size=batch_size)
 
 
 def all_documents(session: Session, batch_size: int = 500) -> Iterator[dict]:
@@ -98,9 +99,9 @@ def all_documents(session: Session, batch_size: int = 500) -> Iterator[dict]:
 
 def reindex(session: Session, backend: SearchBackend) -> int:
     """Rebuild the needs index from the database; the needs outbox rows queued before are then obsolete."""
-    return outbox.reindex(session, backend, OUTBOX_INDEX)
+    return sync.reindex(session, backend, OUTBOX_INDEX)
 
 
 def quick_drain(limit: int = 200) -> DrainResult | None:
     """After a web write: bring the needs index up to date; never raises (the outbox keeps what is left)."""
-    return outbox.quick_drain(OUTBOX_INDEX, limit)
+    return sync.quick_drain(OUTBOX_INDEX, limit)

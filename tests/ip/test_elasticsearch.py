@@ -13,7 +13,7 @@ from market.ip import indexing
 from market.ip.demo import LEGAL_STATUS
 from market.ip.finder import PatentSearch, build_query, run
 from market.ip.importer import import_file
-from market.outbox import SearchOutbox
+from market.outbox.models import SearchOutbox
 from tests.outbox.engines import drop_indexes, new_prefix
 
 ES_URL = os.environ.get("MARKET_TEST_ELASTICSEARCH_URL")

@@ -15,7 +15,7 @@ from market.ip import indexing, service
 from market.ip.demo import LEGAL_STATUS, TITLE_IPC
 from market.ip.importer import import_bytes, import_file
 from market.ip.models import IpAsset, IpKind, LegalStatus, PledgeState
-from market.outbox import SearchOutbox
+from market.outbox.models import SearchOutbox
 
 from .conftest import log_in
 

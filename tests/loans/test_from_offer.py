@@ -18,7 +18,7 @@ from market.loans import repayments, signing
 from market.loans.models import Loan, LoanStatus, Pledge
 from market.needs import docking
 from market.needs.models import NeedStatus
-from market.outbox import SearchOutbox
+from market.outbox.models import SearchOutbox
 from tests.conftest import NOW, login
 from tests.factories import NeedsKit, confirmed_loan, run_together
 

@@ -13,7 +13,7 @@ from market.audit.models import AuditEntry
 from market.db import db
 from market.needs import browse, docking, indexing, service
 from market.needs.models import NeedStatus
-from market.outbox import SearchOutbox
+from market.outbox.models import SearchOutbox
 from tests.conftest import NOW, PASSWORD, Factory, login
 from tests.factories import NeedsKit, make_asset
 from tests.outbox.engines import ENGINES, app_search_settings

@@ -11,7 +11,6 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from market import outbox
 from market.accounts.models import Role
 from market.accounts.service import OrgDetails, update_organisation
 from market.api.auth import issue_token
@@ -20,6 +19,8 @@ from market.ip import indexing
 from market.ip.models import PledgeState
 from market.loans import default, repayments, signing
 from market.needs import docking
+from market.outbox import backend as outbox_backend
+from market.outbox import models
 from tests.conftest import NOW, PASSWORD, Factory
 from tests.factories import NeedsKit, make_asset
 
@@ -98,7 +99,7 @@ def test_an_organisations_district_change_reaches_its_patents(client, session, s
 def test_writers_never_enqueue_the_hook_does(session, story):
     """A bulk UPDATE (the signing's compare-and-set) and a plain attribute change both queue the document."""
     asset = story["assets"][0]
-    session.execute(select(outbox.SearchOutbox))  # nothing special: just a read
+    session.execute(select(models.SearchOutbox))  # nothing special: just a read
     before = _queued(session, asset.id)
     asset.title = "一种新的标题"
     session.flush()
@@ -109,8 +110,8 @@ def test_writers_never_enqueue_the_hook_does(session, story):
 
 
 def _queued(session, asset_id: int) -> int:
-    return len(session.scalars(select(outbox.SearchOutbox).where(
-        outbox.SearchOutbox.index_name == "patents", outbox.SearchOutbox.doc_id == str(asset_id))).all())
+    return len(session.scalars(select(models.SearchOutbox).where(
+        models.SearchOutbox.index_name == "patents", models.SearchOutbox.doc_id == str(asset_id))).all())
 
 
 def test_an_index_of_another_database_is_rebuilt_and_never_answers(make_app, tmp_path):
@@ -144,7 +145,7 @@ def test_an_index_of_another_database_is_rebuilt_and_never_answers(make_app, tmp
         assert hit.status_code == 200 and [i["id"] for i in hit.get_json()["items"]] == [mine_id]
     with second.app_context():
         stamp = indexing.get_backend().stamp("patents")
-        assert stamp == outbox.stamp_for(db.session, indexing.OUTBOX_INDEX)
+        assert stamp == outbox_backend.stamp_for(db.session, indexing.OUTBOX_INDEX)
 
 
 def test_the_default_embedded_index_sits_beside_its_database(tmp_path):

@@ -10,13 +10,14 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from market import outbox
 from market.db import db
 from market.ip import indexing as ip_indexing
 from market.ip.models import IpAsset
 from market.needs import indexing as needs_indexing
 from market.needs.models import Need
-from market.outbox import SearchOutbox
+from market.outbox import backend as outbox_backend
+from market.outbox import indexes, models, sync
+from market.outbox.models import SearchOutbox
 from search import Schema, SearchQuery, make_backend
 from tests.conftest import NOW, Factory
 from tests.factories import NeedsKit, make_asset
@@ -47,8 +48,8 @@ class Toys:
             yield {"id": str(i), "title": f"{self.world[i]} toy", "colour": self.world[i]}
 
 
-def toy_index(world, calls: list, during_rebuild=None) -> outbox.OutboxIndex:
-    return outbox.OutboxIndex(TOYS, Toys(world, during_rebuild), "Toy index",
+def toy_index(world, calls: list, during_rebuild=None) -> indexes.OutboxIndex:
+    return indexes.OutboxIndex(TOYS, Toys(world, during_rebuild), "Toy index",
                               on_caught_up=lambda session, backend, now: calls.append(now))
 
 
@@ -77,7 +78,7 @@ def backend(request, tmp_path):
 
 def opened(session, backend) -> None:
     """Open the toy index the way the app does (empty, stamped with this database), before the test's changes."""
-    outbox.open_index(session, backend, toy_index({}, []))
+    sync.open_index(session, backend, toy_index({}, []))
 
 
 def test_drain_applies_in_batches_deletes_and_leaves_other_indexes(session, backend):
@@ -86,21 +87,21 @@ def test_drain_applies_in_batches_deletes_and_leaves_other_indexes(session, back
     index = toy_index(world, calls)
     opened(session, backend)
     for doc_id in (1, 2, 3):
-        outbox.enqueue(session, "toys", doc_id, NOW)
-    outbox.enqueue(session, "other", 1, NOW)
+        models.enqueue(session, "toys", doc_id, NOW)
+    models.enqueue(session, "other", 1, NOW)
     session.flush()
 
-    first = outbox.drain(session, backend, index, limit=2, now=NOW, batch_size=1)
+    first = sync.drain(session, backend, index, limit=2, now=NOW, batch_size=1)
     assert (first.applied, first.remaining, first.error) == (2, 1, None)
     assert [r.doc_id for r in rows(session, "toys")] == ["3"]
     assert calls == []  # something is still waiting: not caught up
     assert ids_in(backend, "toys") == {"1", "2"}
 
     del world[2]  # the row is gone from the "database": its document leaves the index
-    outbox.enqueue(session, "toys", 2, NOW)
-    outbox.enqueue(session, "toys", "not-a-number", NOW)
+    models.enqueue(session, "toys", 2, NOW)
+    models.enqueue(session, "toys", "not-a-number", NOW)
     session.flush()
-    second = outbox.drain(session, backend, index, now=NOW)
+    second = sync.drain(session, backend, index, now=NOW)
     assert (second.applied, second.remaining, second.error) == (3, 0, None)
     assert ids_in(backend, "toys") == {"1", "3"}
     assert calls == [NOW]
@@ -114,20 +115,20 @@ def test_engine_down_keeps_every_row_and_counts_attempts(session, backend):
     calls: list = []
     index = toy_index(world, calls)
     opened(session, backend)
-    outbox.enqueue(session, "toys", 1, NOW)
-    outbox.enqueue(session, "toys", 2, NOW)
+    models.enqueue(session, "toys", 1, NOW)
+    models.enqueue(session, "toys", 2, NOW)
     session.flush()
     down = make_backend(DOWN_URL, ":memory:", index_prefix="down-")
     try:
         for attempt in (1, 2):
-            result = outbox.drain(session, down, index, now=NOW)
+            result = sync.drain(session, down, index, now=NOW)
             assert result.applied == 0 and result.remaining == 2
             assert result.error.startswith("SearchUnavailable")
             assert [(r.attempts, r.last_error) for r in rows(session, "toys")] == [(attempt, result.error)] * 2
     finally:
         down.close()
     assert calls == []
-    back = outbox.drain(session, backend, index, now=NOW)
+    back = sync.drain(session, backend, index, now=NOW)
     assert (back.applied, back.remaining, back.error) == (2, 0, None)
     assert ids_in(backend, "toys") == {"1", "2"}
 
@@ -138,34 +139,34 @@ def test_rebuild_drops_only_rows_queued_before_it_started(session, backend):
 
     def change_while_rebuilding():  # a change committed by someone else while the rebuild reads
         world[4] = "yellow"
-        outbox.enqueue(session, "toys", 4, NOW)
+        models.enqueue(session, "toys", 4, NOW)
         session.flush()
 
     index = toy_index(world, calls, change_while_rebuilding)
-    outbox.ensure_ready(backend, TOYS)
+    outbox_backend.ensure_ready(backend, TOYS)
     backend.index("toys", [{"id": "99", "title": "stale toy", "colour": "grey"}])
     backend.refresh("toys")
-    outbox.enqueue(session, "toys", 1, NOW)
-    outbox.enqueue(session, "toys", 2, NOW)
+    models.enqueue(session, "toys", 1, NOW)
+    models.enqueue(session, "toys", 2, NOW)
     session.flush()
 
-    written = outbox.reindex(session, backend, index, NOW)
+    written = sync.reindex(session, backend, index, NOW)
     assert written == 3 and calls == [NOW]
     assert ids_in(backend, "toys") == {"1", "2", "3"}  # rebuilt from the source: the stale document is gone
     assert [r.doc_id for r in rows(session, "toys")] == ["4"]  # queued during the rebuild: kept
-    result = outbox.drain(session, backend, index, now=NOW)
+    result = sync.drain(session, backend, index, now=NOW)
     assert result.applied == 1 and ids_in(backend, "toys") == {"1", "2", "3", "4"}
     # a second rebuild (a new physical index behind the alias on Elasticsearch) gives the same documents
     index2 = toy_index(world, calls)
-    assert outbox.reindex(session, backend, index2, NOW) == 4
+    assert sync.reindex(session, backend, index2, NOW) == 4
     assert ids_in(backend, "toys") == {"1", "2", "3", "4"} and backend.count("toys") == 4
 
 
 def test_every_index_is_found_in_area_order():
-    found = outbox.all_indexes()
+    found = indexes.all_indexes()
     assert [i.name for i in found] == ["patents", "needs"]
     assert found[0] is ip_indexing.OUTBOX_INDEX and found[1] is needs_indexing.OUTBOX_INDEX
-    assert ip_indexing.get_backend is outbox.get_backend is needs_indexing.get_backend
+    assert ip_indexing.get_backend is outbox_backend.get_backend is needs_indexing.get_backend
 
 
 def _outbox_counts(session) -> dict[str, int]:
@@ -214,7 +215,7 @@ def test_search_sync_and_reindex_cover_patents_and_needs(make_app, search_config
     assert "Search index updated: 0 changes applied, 0 waiting." in out.output
     with up.app_context():
         assert _outbox_counts(db.session) == {}
-        backend = outbox.get_backend()
+        backend = outbox_backend.get_backend()
         assert backend.search("patents", SearchQuery(q="动力电池")).ids == [str(asset_id)]
         assert backend.search("needs", SearchQuery(q="动力电池")).ids == [str(need_id)]
         # later changes of both indexes wait until the next sync; a rebuild covers both and drops them
@@ -235,9 +236,9 @@ def test_search_sync_and_reindex_cover_patents_and_needs(make_app, search_config
 
 
 def test_lag_counts_one_index(session):
-    outbox.enqueue(session, "patents", 1, NOW - timedelta(minutes=5))
-    outbox.enqueue(session, "needs", 1, NOW - timedelta(minutes=30))
+    models.enqueue(session, "patents", 1, NOW - timedelta(minutes=5))
+    models.enqueue(session, "needs", 1, NOW - timedelta(minutes=30))
     session.flush()
     assert ip_indexing.lag(session, NOW) == (1, 300.0)
-    assert outbox.lag(session, "needs", NOW) == (1, 1800.0)
-    assert outbox.lag(session, "toys", datetime(2026, 1, 1)) == (0, None)
+    assert models.lag(session, "needs", NOW) == (1, 1800.0)
+    assert models.lag(session, "toys", datetime(2026, 1, 1)) == (0, None)

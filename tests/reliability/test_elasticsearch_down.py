@@ -23,7 +23,7 @@ from market.accounts.models import Role
 from market.db import db
 from market.ip.demo import LEGAL_STATUS
 from market.ip.models import IpAsset
-from market.outbox import SearchOutbox
+from market.outbox.models import SearchOutbox
 from tests.conftest import PASSWORD, REQUIRE_SERVICES
 from tests.reliability.helpers import CuttableProxy, login, make_user, run_market
 

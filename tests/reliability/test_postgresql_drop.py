@@ -15,7 +15,7 @@ from sqlalchemy.engine import make_url
 from market.accounts.models import Role
 from market.db import db
 from market.ip.models import IpAsset
-from market.outbox import SearchOutbox
+from market.outbox.models import SearchOutbox
 from tests.conftest import PG_URL, PG_URL_2, REQUIRE_SERVICES
 from tests.reliability.helpers import CuttableProxy, login, make_user
 

@@ -18,7 +18,7 @@ from sqlalchemy import event, func, select
 from market.accounts.models import Role
 from market.db import db
 from market.ip.models import IpAsset
-from market.outbox import SearchOutbox
+from market.outbox.models import SearchOutbox
 from tests.reliability.helpers import login, make_user
 
 BUSY_MS = 1500  # a short busy timeout for this app only, so the "held too long" case runs in seconds
