@@ -185,14 +185,15 @@ def raw_tantivy(backend, docs: list[dict]) -> float:
     from tantivy import Index
 
     from market.ip.indexing import SCHEMA
-    from search.fulltext import _BULK_HEAP, _tantivy_schema
+    from search.fulltext import _BULK_HEAP
+    from search.fulltext_schema import document, tantivy_schema
 
-    prepared = [backend._document(SCHEMA, d) for d in docs]
+    prepared = [document(SCHEMA, d) for d in docs]
     folder = Path(backend.path) / f"raw-{time.time_ns()}"
     folder.mkdir(parents=True)
     try:
         t0 = time.perf_counter()
-        index = Index(_tantivy_schema(SCHEMA), path=str(folder), reuse=False)
+        index = Index(tantivy_schema(SCHEMA), path=str(folder), reuse=False)
         writer = index.writer(_BULK_HEAP, 2)
         for doc in prepared:
             writer.add_document(doc)

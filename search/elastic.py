@@ -15,11 +15,9 @@ import re
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
-from typing import Any, ClassVar
+from typing import Any
 
-import elastic_transport
-from elasticsearch import ApiError, Elasticsearch, NotFoundError, __versionstr__
+from elasticsearch import ApiError, Elasticsearch, NotFoundError
 from elasticsearch.helpers import streaming_bulk
 
 from .analysis import analyzed
@@ -30,65 +28,18 @@ from .base import (
     SearchQuery,
     SearchResult,
     SearchUnavailable,
-    Unit,
     UnknownIndex,
     batched,
-    keyword_value,
     parse_query,
-    range_bounds,
-    range_buckets,
 )
+from .elastic_client import CLIENT_MAJOR, CompatElasticsearch, unavailable
+from .elastic_query import read_facets, search_body
 from .highlight import highlights_for
 
 __all__ = ["ElasticsearchBackend"]
 
-_CLIENT_MAJOR = int(__versionstr__.split(".")[0])
-_MIMETYPE = re.compile(r"application/(json|x-ndjson)")
 _PREFIX = re.compile(r"^[a-z0-9][a-z0-9_\-]*$")
 _MAPPING_VERSION = 2  # 2: text fields keep positions (phrases); an index of an older mapping is recreated
-
-
-class _CompatElasticsearch(Elasticsearch):
-    """A client that asks an older server major for its own API version (REST compatibility headers).
-
-    The 9.x client always sends ``compatible-with=9``, which an 8.x server refuses; the Maven Central
-    integ-test distribution is 8.x only, so the server's major is detected once and used in the headers.
-    """
-
-    compat_major: ClassVar[int] = _CLIENT_MAJOR
-
-    def perform_request(  # type: ignore[override]
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        headers: Mapping[str, str] | None = None,
-        body: Any | None = None,
-        endpoint_id: str | None = None,
-        path_parts: Mapping[str, Any] | None = None,
-    ) -> Any:
-        if headers:
-            sub = rf"application/vnd.elasticsearch+\1; compatible-with={self.compat_major}"
-            headers = {
-                k: _MIMETYPE.sub(sub, v) if k.lower() in ("accept", "content-type") else v for k, v in headers.items()
-            }
-        return super().perform_request(
-            method, path, params=params, headers=headers, body=body, endpoint_id=endpoint_id, path_parts=path_parts
-        )
-
-
-@contextmanager
-def _unavailable() -> Iterator[None]:
-    """Turn connection failures, timeouts and 429/503 answers into :class:`SearchUnavailable`."""
-    try:
-        yield
-    except (elastic_transport.ConnectionError, elastic_transport.ConnectionTimeout) as exc:
-        raise SearchUnavailable(f"Elasticsearch unreachable: {exc}") from exc
-    except ApiError as exc:
-        if exc.meta.status in (429, 502, 503, 504):
-            raise SearchUnavailable(f"Elasticsearch unavailable: {exc}") from exc
-        raise
 
 
 def _mapping(schema: Schema, stamp: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -133,7 +84,7 @@ class ElasticsearchBackend(SearchBackend):
             opts: dict[str, Any] = {"request_timeout": self._timeout, "max_retries": 1, "retry_on_timeout": False}
             probe = Elasticsearch(self.url, **opts)
             try:
-                with _unavailable():
+                with unavailable():
                     resp = probe.transport.perform_request(
                         "GET", "/_nodes/_local?filter_path=nodes.*.version", headers={"accept": "application/json"}
                     )
@@ -141,7 +92,7 @@ class ElasticsearchBackend(SearchBackend):
                 major = int(versions[0].split(".")[0])
             finally:
                 probe.close()
-            cls = type("_Compat", (_CompatElasticsearch,), {"compat_major": min(major, _CLIENT_MAJOR)})
+            cls = type("_Compat", (CompatElasticsearch,), {"compat_major": min(major, CLIENT_MAJOR)})
             self._es = cls(self.url, **opts)
         return self._es
 
@@ -165,7 +116,7 @@ class ElasticsearchBackend(SearchBackend):
 
     def _current_meta(self, name: str) -> tuple[list[str], Schema | None, dict[str, Any] | None] | None:
         """:meth:`_current` and the identity record stored in the mapping."""
-        with _unavailable():
+        with unavailable():
             try:
                 mappings = self.client.indices.get_mapping(index=self.alias(name)).body
             except NotFoundError:
@@ -181,7 +132,7 @@ class ElasticsearchBackend(SearchBackend):
     def _create(self, schema: Schema, refresh_interval: str = "1s", stamp: Mapping[str, Any] | None = None) -> str:
         name = f"{self.alias(schema.name)}-{time.time_ns()}"
         settings = {"number_of_shards": 1, "number_of_replicas": 0, "refresh_interval": refresh_interval}
-        with _unavailable():
+        with unavailable():
             self.client.indices.create(index=name, settings=settings, mappings=_mapping(schema, stamp))
         return name
 
@@ -192,7 +143,7 @@ class ElasticsearchBackend(SearchBackend):
         old = current[0] if current else []
         actions: list[dict[str, Any]] = [{"remove": {"index": i, "alias": alias}} for i in old]
         actions.append({"add": {"index": new, "alias": alias}})
-        with _unavailable():
+        with unavailable():
             self.client.indices.update_aliases(actions=actions)
             if old:
                 self.client.indices.delete(index=",".join(old))
@@ -209,7 +160,7 @@ class ElasticsearchBackend(SearchBackend):
     def _bulk(self, actions: Iterable[dict[str, Any]], ignore_404: bool = False) -> int:
         done = 0
         results = streaming_bulk(self.client, actions, chunk_size=500, raise_on_error=False)
-        with _unavailable():
+        with unavailable():
             for ok, item in results:
                 info = next(iter(item.values()))
                 if ok or (ignore_404 and info.get("status") == 404):
@@ -307,11 +258,11 @@ class ElasticsearchBackend(SearchBackend):
                 {"_op_type": "index", "_index": new, "_id": d["id"], "_source": self._source(schema, d)}
                 for d in map(schema.normalise, docs)
             )
-            with _unavailable():
+            with unavailable():
                 self.client.indices.put_settings(index=new, settings={"refresh_interval": "1s"})
                 self.client.indices.refresh(index=new)
         except BaseException:
-            with _unavailable():
+            with unavailable():
                 self.client.indices.delete(index=new, ignore_unavailable=True)
             raise
         self._swap(schema.name, new)
@@ -319,7 +270,7 @@ class ElasticsearchBackend(SearchBackend):
 
     def refresh(self, schema_name: str) -> None:
         self._schema(schema_name)
-        with _unavailable():
+        with unavailable():
             self.client.indices.refresh(index=self.alias(schema_name))
 
     def stamp(self, schema_name: str) -> dict[str, Any] | None:
@@ -328,7 +279,7 @@ class ElasticsearchBackend(SearchBackend):
 
     def set_stamp(self, schema_name: str, stamp: Mapping[str, Any] | None) -> None:
         schema = self._schema(schema_name)
-        with _unavailable():
+        with unavailable():
             self.client.indices.put_mapping(index=self.alias(schema_name), meta=_meta(schema, stamp))
 
     def clear(self, schema_name: str) -> None:
@@ -338,13 +289,13 @@ class ElasticsearchBackend(SearchBackend):
     def drop(self, schema_name: str) -> None:
         current = self._current(schema_name)
         if current:
-            with _unavailable():
+            with unavailable():
                 self.client.indices.delete(index=",".join(current[0]))
         self._schemas.pop(schema_name, None)
 
     def drop_all(self) -> None:
         """Delete every index under this backend's prefix (test clean-up)."""
-        with _unavailable():
+        with unavailable():
             names = list(self.client.indices.get(index=f"{self.prefix}*", expand_wildcards="all").body)
             if names:
                 self.client.indices.delete(index=",".join(names))
@@ -352,12 +303,12 @@ class ElasticsearchBackend(SearchBackend):
 
     def count(self, schema_name: str) -> int:
         self._schema(schema_name)
-        with _unavailable():
+        with unavailable():
             return int(self.client.count(index=self.alias(schema_name))["count"])
 
     def health(self) -> dict[str, Any]:
         try:
-            with _unavailable():
+            with unavailable():
                 status = self.client.cluster.health(timeout="5s")["status"]
             return {"ok": status in ("green", "yellow"), "backend": "elasticsearch", "url": self.url, "status": status}
         except (SearchError, ApiError) as exc:
@@ -373,120 +324,15 @@ class ElasticsearchBackend(SearchBackend):
     def search(self, schema_name: str, query: SearchQuery) -> SearchResult:
         schema = self._schema(schema_name)
         query.check(schema)
-        parsed = parse_query(query.q)
-        query_tokens = parsed.tokens()
-        if parsed.simple:
-            must = [self._token_clause(schema, tok) for tok in query_tokens]
-            must_not: list[dict[str, Any]] = []
-        else:
-            must = [self._either(schema, group) for group in parsed.must]
-            must_not = [self._unit_clause(schema, unit) for unit in parsed.must_not]
-        ranges = []
-        for name, bounds in query.ranges.items():
-            lo, hi = range_bounds(schema, name, bounds)
-            cond = {k: v for k, v in (("gte", lo), ("lte", hi)) if v is not None}
-            if cond:
-                ranges.append({"range": {name: cond}})
-        filters = {
-            name: self._range_filter(schema, query, name, {keyword_value(v) for v in values})
-            if name in query.range_facets
-            else {"terms": {name: [keyword_value(v) for v in values]}}
-            for name, values in query.filters.items()
-            if values
-        }
-        body: dict[str, Any] = {
-            "query": {"bool": {"must": must, "filter": ranges, "must_not": must_not}},
-            "from": query.offset,
-            "size": query.per_page,
-            "track_total_hits": True,
-            "sort": self._sort(query, bool(must)),
-            "_source": ["raw"] if query.highlight_fields and must else False,
-        }
-        if filters:
-            body["post_filter"] = {"bool": {"filter": list(filters.values())}}
-        aggs: dict[str, Any] = {}
-        for name in query.range_facets:
-            aggs[name] = {
-                "filter": {"bool": {"filter": [c for f, c in filters.items() if f != name]}},
-                "aggs": {"values": {"filters": {"filters": {
-                    key: self._range_clause(query.range_facets[name][0], lo, hi)
-                    for key, lo, hi in range_buckets(schema, query, name)
-                }}}},
-            }
-        if query.facets:
-            aggs |= {
-                name: {
-                    "filter": {"bool": {"filter": [c for f, c in filters.items() if f != name]}},
-                    "aggs": {
-                        "values": {
-                            "terms": {
-                                "field": name,
-                                "size": query.facet_size,
-                                "order": [{"_count": "desc"}, {"_key": "asc"}],
-                            }
-                        }
-                    },
-                }
-                for name in query.facets
-            }
-        if aggs:
-            body["aggs"] = aggs
-        with _unavailable():
+        body = search_body(schema, query)
+        with unavailable():
             resp = self.client.search(index=self.alias(schema_name), **body).body
         hits = resp["hits"]["hits"]
-        facets = {
-            name: [(b["key"], b["doc_count"]) for b in resp["aggregations"][name]["values"]["buckets"]]
-            for name in query.facets
-        }
-        for name in query.range_facets:
-            found = resp["aggregations"][name]["values"]["buckets"]
-            facets[name] = [(key, found[key]["doc_count"]) for key, _lo, _hi in range_buckets(schema, query, name)
-                            if found.get(key, {}).get("doc_count")]
         stored = {h["_id"]: h["_source"]["raw"] for h in hits if "_source" in h}
         return SearchResult(
             total=resp["hits"]["total"]["value"],
             ids=[h["_id"] for h in hits],
-            facets=facets,
-            highlights=highlights_for(stored, query.highlight_fields, query_tokens, query.fragment_size),
+            facets=read_facets(schema, query, resp),
+            highlights=highlights_for(stored, query.highlight_fields, parse_query(query.q).tokens(),
+                                      query.fragment_size),
         )
-
-    @staticmethod
-    def _range_clause(field_name: str, lo: Any, hi: Any) -> dict[str, Any]:
-        cond = {k: v for k, v in (("gte", lo), ("lte", hi)) if v is not None}
-        return {"range": {field_name: cond}} if cond else {"exists": {"field": field_name}}
-
-    def _range_filter(self, schema: Schema, query: SearchQuery, name: str, keys: set[str]) -> dict[str, Any]:
-        """Documents in any chosen bucket of range facet ``name`` (none when no key names a bucket)."""
-        field_name = query.range_facets[name][0]
-        should = [self._range_clause(field_name, lo, hi) for key, lo, hi in range_buckets(schema, query, name)
-                  if key in keys]
-        if not should:
-            return {"bool": {"must_not": [{"match_all": {}}]}}
-        return {"bool": {"should": should, "minimum_should_match": 1}}
-
-    def _either(self, schema: Schema, group: tuple[Unit, ...]) -> dict[str, Any]:
-        clauses = [self._unit_clause(schema, unit) for unit in group]
-        return clauses[0] if len(clauses) == 1 else {"bool": {"should": clauses, "minimum_should_match": 1}}
-
-    def _unit_clause(self, schema: Schema, unit: Unit) -> dict[str, Any]:
-        """A word: all its tokens, each in some field; a phrase: its tokens side by side in one field."""
-        if unit.phrase:
-            phrases = [{"match_phrase": {f: {"query": " ".join(unit.tokens), "boost": b}}}
-                       for f, b in schema.text_fields.items()]
-            return {"bool": {"should": phrases, "minimum_should_match": 1}}
-        clauses = [self._token_clause(schema, tok) for tok in unit.tokens]
-        return clauses[0] if len(clauses) == 1 else {"bool": {"must": clauses}}
-
-    @staticmethod
-    def _token_clause(schema: Schema, token: str) -> dict[str, Any]:
-        """One query token: it must occur in some text field; the fields' BM25 parts add up, times their boosts."""
-        terms = [{"term": {f: {"value": token, "boost": b}}} for f, b in schema.text_fields.items()]
-        return terms[0] if len(terms) == 1 else {"bool": {"should": terms, "minimum_should_match": 1}}
-
-    @staticmethod
-    def _sort(query: SearchQuery, scored: bool) -> list[Any]:
-        sort = query.sort_field()
-        if sort is not None:
-            order = "desc" if sort[1] else "asc"
-            return [{sort[0]: {"order": order, "missing": "_last"}}, {"id": "asc"}]
-        return [{"_score": "desc"}, {"id": "asc"}] if scored else [{"id": "asc"}]

@@ -28,6 +28,8 @@ DEFAULTED_STATUSES = (LoanStatus.DEFAULTED, LoanStatus.IN_DISPOSAL, LoanStatus.W
 # (declined) lent nothing and pledged nothing, so no figure, table or chart counts it.
 TOOK_EFFECT = Loan.status.not_in([LoanStatus.PENDING, LoanStatus.DECLINED])
 
+UNKNOWN = "—"
+
 
 @dataclass(frozen=True)
 class PaperFigures:
@@ -46,7 +48,7 @@ class PaperFigures:
 PAPER = PaperFigures()
 
 
-def _money(value) -> Decimal:
+def money(value) -> Decimal:
     return Decimal(str(value if value is not None else 0)).quantize(CENT)
 
 
@@ -66,7 +68,7 @@ def loan_count(session: Session) -> int:
 
 
 def loan_principal(session: Session) -> Decimal:
-    return sum((_money(p) for p in session.scalars(select(Loan.principal).where(TOOK_EFFECT))), ZERO)
+    return sum((money(p) for p in session.scalars(select(Loan.principal).where(TOOK_EFFECT))), ZERO)
 
 
 def enterprises_with_needs(session: Session) -> int:
@@ -100,7 +102,7 @@ def default_rate(session: Session) -> Decimal | None:
 def fund_spent(session: Session, account: LedgerAccount) -> Decimal:
     """What the fund paid into one spending account of its ledger (debit positive)."""
     lines = session.scalars(select(LedgerLine.amount).where(LedgerLine.account == account))
-    return sum((_money(a) for a in lines), ZERO)
+    return sum((money(a) for a in lines), ZERO)
 
 
 def compensation_paid(session: Session) -> Decimal:
@@ -118,7 +120,7 @@ def fund_balance(session: Session) -> Decimal | None:
     balances = list(session.scalars(select(Fund.balance)))
     if not balances:
         return None
-    return sum((_money(b) for b in balances), ZERO)
+    return sum((money(b) for b in balances), ZERO)
 
 
 # ------------------------------------------------------------------------------------------------ tables
@@ -137,7 +139,7 @@ def loans_by_month(session: Session) -> list[Row]:
     for signed_on, principal in session.execute(select(Loan.signed_on, Loan.principal).where(TOOK_EFFECT)):
         key = f"{signed_on.year:04d}-{signed_on.month:02d}"
         counts[key] += 1
-        sums[key] += _money(principal)
+        sums[key] += money(principal)
     return [Row(k, counts[k], sums[k]) for k in sorted(counts)]
 
 
@@ -149,7 +151,7 @@ def loans_by_bank(session: Session) -> list[Row]:
              .where(TOOK_EFFECT))
     for name, principal in session.execute(query):
         counts[name] += 1
-        sums[name] += _money(principal)
+        sums[name] += money(principal)
     return sorted((Row(k, counts[k], sums[k]) for k in counts), key=lambda r: (-r.principal, r.key))
 
 
@@ -200,93 +202,6 @@ def median_need_to_loan_days(session: Session) -> Decimal | None:
     return Decimal(days[mid]) if len(days) % 2 else (Decimal(days[mid - 1] + days[mid]) / 2)
 
 
-# ------------------------------------------------------------------------------------------------ breadth
-
-def _rows(counts: dict, sums: dict) -> list[Row]:
-    """Rows largest principal first, then by key."""
-    return sorted((Row(k, counts[k], sums[k]) for k in counts), key=lambda r: (-r.principal, r.key))
-
-
-def _grouped(pairs) -> list[Row]:
-    counts: dict[str, int] = defaultdict(int)
-    sums: dict[str, Decimal] = defaultdict(lambda: ZERO)
-    for key, principal in pairs:
-        counts[key] += 1
-        sums[key] += _money(principal)
-    return _rows(counts, sums)
-
-
-UNKNOWN = "—"
-
-
-def loans_by_district(session: Session) -> list[Row]:
-    """Loans by the Chongqing district of the borrowing enterprise (— when the enterprise has none)."""
-    from market.reference.models import District
-
-    names = dict(session.execute(select(District.code, District.name)).all())
-    query = (select(Organisation.district_code, Loan.principal)
-             .join(Organisation, Organisation.id == Loan.enterprise_org_id).where(TOOK_EFFECT))
-    return _grouped((names.get(code, code) if code else UNKNOWN, p) for code, p in session.execute(query))
-
-
-def _division(code: str | None) -> str | None:
-    """The GB/T 4754-2017 division (大类, two digits) of an industry code at any level below it."""
-    if not code or not code[:2].isdigit():
-        return None
-    return code[:2]
-
-
-def loans_by_industry_division(session: Session) -> list[Row]:
-    """Loans by the GB/T 4754-2017 division (大类) of the enterprise's industry, keyed "39 name"."""
-    from market.reference.models import Industry
-
-    names = dict(session.execute(select(Industry.code, Industry.name).where(Industry.level == 2)).all())
-    query = (select(Organisation.industry_code, Loan.principal)
-             .join(Organisation, Organisation.id == Loan.enterprise_org_id).where(TOOK_EFFECT))
-    pairs = []
-    for code, principal in session.execute(query):
-        division = _division(code)
-        pairs.append((f"{division} {names.get(division, '')}".strip() if division else UNKNOWN, principal))
-    return _grouped(pairs)
-
-
-def loans_by_industry_group(session: Session, english: bool = False) -> list[Row]:
-    """Loans by Chongqing industry group ("6+1" pillar, "2+10" strategic) of the enterprise's industry, through
-    `market.reference.loader.groups_for_industry`. A loan whose industry is in two groups counts in both; one in no
-    group counts under —. So the rows can add up to more than all loans."""
-    from market.reference.loader import groups_for_industry
-
-    query = (select(Organisation.industry_code, Loan.principal)
-             .join(Organisation, Organisation.id == Loan.enterprise_org_id).where(TOOK_EFFECT))
-    cache: dict[str | None, list[str]] = {}
-    pairs = []
-    for code, principal in session.execute(query):
-        if code not in cache:
-            cache[code] = [g.name_en if english else g.name_zh for g in groups_for_industry(session, code)]
-        for name in cache[code] or [UNKNOWN]:
-            pairs.append((name, principal))
-    return _grouped(pairs)
-
-
-def loan_primary_kinds(session: Session) -> dict[int, str]:
-    """Each loan's IP kind: the kind of its first registered pledge (lowest pledge id)."""
-    from market.ip.models import IpAsset
-    from market.loans.models import Pledge
-
-    kinds: dict[int, str] = {}
-    query = select(Pledge.loan_id, IpAsset.kind).join(IpAsset, IpAsset.id == Pledge.asset_id).order_by(Pledge.id)
-    for loan_id, kind in session.execute(query):
-        kinds.setdefault(loan_id, IpKind(kind).value)
-    return kinds
-
-
-def loans_by_ip_kind(session: Session) -> list[Row]:
-    """Loans by the kind of their first pledged asset (key: the IpKind value; — for a loan with no pledge)."""
-    kinds = loan_primary_kinds(session)
-    loans = session.execute(select(Loan.id, Loan.principal).where(TOOK_EFFECT))
-    return _grouped((kinds.get(loan_id, UNKNOWN), p) for loan_id, p in loans)
-
-
 # ------------------------------------------------------------------------------------------------ recovery
 
 @dataclass(frozen=True)
@@ -311,9 +226,9 @@ def _defaulted_query():
 
 def outstanding_at_default(loan: Loan) -> Decimal:
     """Principal less the principal repaid on or before the default date (all repayments when no date)."""
-    repaid = sum((_money(r.principal) for r in loan.repayments
+    repaid = sum((money(r.principal) for r in loan.repayments
                   if loan.defaulted_on is None or r.paid_on <= loan.defaulted_on), ZERO)
-    return _money(loan.principal) - repaid
+    return money(loan.principal) - repaid
 
 
 def disposal_proceeds(session: Session) -> dict[int, tuple[Decimal, int]]:
@@ -328,7 +243,7 @@ def disposal_proceeds(session: Session) -> dict[int, tuple[Decimal, int]]:
         Listing.loan_id.is_not(None), Listing.status == ListingStatus.SETTLED, Listing.sale_price.is_not(None))
     for loan_id, price in session.execute(query):
         total, n = out.get(loan_id, (ZERO, 0))
-        out[loan_id] = (total + _money(price), n + 1)
+        out[loan_id] = (total + money(price), n + 1)
     return out
 
 
@@ -345,7 +260,7 @@ def recoveries(session: Session) -> list[Recovery]:
         total, n = proceeds.get(loan.id, (ZERO, 0))
         source = "exchange" if n else None
         if not n and loan.id in claimed:
-            total, source = _money(claimed[loan.id]), "claim"
+            total, source = money(claimed[loan.id]), "claim"
         rows.append(Recovery(loan.id, loan.bank.name, loan.enterprise.name, loan.defaulted_on,
                              outstanding_at_default(loan), total, n, source))
     return rows
@@ -382,9 +297,9 @@ def compensation_by_loan(session: Session) -> list[Compensation]:
     """Every paid compensation claim, one per loan, oldest payment first."""
     query = (select(CompensationClaim).where(CompensationClaim.status == CompensationStatus.PAID)
              .order_by(CompensationClaim.paid_at, CompensationClaim.id))
-    return [Compensation(c.id, c.loan_id, c.loan.bank.name, c.loan.enterprise.name, _money(c.loan.principal),
-                         _money(c.outstanding_principal), _money(c.recovery), _money(c.loss),
-                         _money(c.compensation), c.paid_at.date() if c.paid_at else None)
+    return [Compensation(c.id, c.loan_id, c.loan.bank.name, c.loan.enterprise.name, money(c.loan.principal),
+                         money(c.outstanding_principal), money(c.recovery), money(c.loss),
+                         money(c.compensation), c.paid_at.date() if c.paid_at else None)
             for c in session.scalars(query)]
 
 
@@ -445,7 +360,7 @@ def valuer_accuracy(session: Session) -> list[Accuracy]:
              .join(Organisation, Organisation.id == Listing.seller_org_id, isouter=True)
              .where(Listing.status.in_((ListingStatus.SOLD, ListingStatus.SETTLED)), Listing.sale_price > 0))
     for seller, valuation, price in session.execute(query):
-        errors[seller or UNKNOWN].append(abs(_money(valuation) - _money(price)) / _money(price))
+        errors[seller or UNKNOWN].append(abs(money(valuation) - money(price)) / money(price))
     rows = [Accuracy(k, UNKNOWN, len(v), (sum(v, Decimal(0)) / len(v)).quantize(Decimal("0.0001")))
             for k, v in errors.items()]
     return sorted(rows, key=lambda r: (r.mean_abs_error, -r.n, r.agency))

@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from market.sanitize import spreadsheet_row, spreadsheet_safe
-from market.stats import figures
+from market.stats import breadth, figures
 from market.stats.figures import PAPER
 
 PUBLIC_TABLES = ("headline", "by-month", "by-bank", "by-district", "by-industry", "by-group", "by-kind", "outcomes",
@@ -77,12 +77,12 @@ def _rows_table(name, title, key_header, rows, label=None) -> Table:
 
 
 def by_district_table(session: Session) -> Table:
-    return _rows_table("by-district", _("Loans by district"), _("District"), figures.loans_by_district(session))
+    return _rows_table("by-district", _("Loans by district"), _("District"), breadth.loans_by_district(session))
 
 
 def by_industry_table(session: Session) -> Table:
     t = _rows_table("by-industry", _("Loans by industry (GB/T 4754-2017 division)"), _("Industry division"),
-                    figures.loans_by_industry_division(session))
+                    breadth.loans_by_industry_division(session))
     t.note = _("By the borrowing enterprise's industry.")
     return t
 
@@ -90,7 +90,7 @@ def by_industry_table(session: Session) -> Table:
 def by_group_table(session: Session) -> Table:
     from market.i18n import select_locale
 
-    rows = figures.loans_by_industry_group(session, english=select_locale() != "zh_CN")
+    rows = breadth.loans_by_industry_group(session, english=select_locale() != "zh_CN")
     t = _rows_table("by-group", _("Loans by Chongqing industry group"), _("Industry group"), rows)
     t.note = _("The \"6+1\" pillar and \"2+10\" strategic emerging industries; a loan whose industry belongs to two "
                "groups counts in both.")
@@ -100,7 +100,7 @@ def by_group_table(session: Session) -> Table:
 def by_kind_table(session: Session) -> Table:
     from market.ip.labels import kind_label
 
-    t = _rows_table("by-kind", _("Loans by IP kind"), _("IP kind"), figures.loans_by_ip_kind(session),
+    t = _rows_table("by-kind", _("Loans by IP kind"), _("IP kind"), breadth.loans_by_ip_kind(session),
                     lambda k: str(kind_label(k)) if k != figures.UNKNOWN else k)
     t.note = _("By the kind of the loan's first pledged asset.")
     return t

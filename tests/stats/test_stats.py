@@ -16,7 +16,7 @@ from market.loans.default import declare_default
 from market.loans.models import Loan
 from market.loans.signing import decline_loan, sign_loan
 from market.needs.models import Need, NeedStatus
-from market.stats import figures
+from market.stats import breadth, figures
 from market.stats.chart import bar_chart
 from tests.conftest import NOW
 from tests.factories import confirmed_loan, make_asset
@@ -284,7 +284,7 @@ def test_loans_by_district_industry_group_and_kind_recomputed_from_rows(world):
     s = world.s
     all_loans = s.scalars(select(Loan)).all()
     districts = {d.code: d.name for d in s.scalars(select(District))}
-    assert _as_dict(figures.loans_by_district(s)) == _group(
+    assert _as_dict(breadth.loans_by_district(s)) == _group(
         (districts.get(ln.enterprise.district_code, ln.enterprise.district_code) if ln.enterprise.district_code
          else "—", ln.principal) for ln in all_loans)
     divisions = {i.code: i.name for i in s.scalars(select(Industry).where(Industry.level == 2))}
@@ -292,7 +292,7 @@ def test_loans_by_district_industry_group_and_kind_recomputed_from_rows(world):
     def division(code):
         return f"{code[:2]} {divisions.get(code[:2], '')}".strip() if code and code[:2].isdigit() else "—"
 
-    assert _as_dict(figures.loans_by_industry_division(s)) == _group(
+    assert _as_dict(breadth.loans_by_industry_division(s)) == _group(
         (division(ln.enterprise.industry_code), ln.principal) for ln in all_loans)
     members = defaultdict(set)
     for m in s.scalars(select(IndustryGroupMember)):
@@ -303,12 +303,12 @@ def test_loans_by_district_industry_group_and_kind_recomputed_from_rows(world):
         code = ln.enterprise.industry_code or ""
         groups = {g for n in range(1, len(code) + 1) for g in members.get(code[:n], ())}
         pairs += [(names[g], ln.principal) for g in groups] or [("—", ln.principal)]
-    assert _as_dict(figures.loans_by_industry_group(s)) == _group(pairs)
+    assert _as_dict(breadth.loans_by_industry_group(s)) == _group(pairs)
     kinds = _group(((min(ln.pledges, key=lambda p: p.id).asset.kind.value if ln.pledges else "—"), ln.principal)
                    for ln in all_loans)
-    assert _as_dict(figures.loans_by_ip_kind(s)) == kinds
+    assert _as_dict(breadth.loans_by_ip_kind(s)) == kinds
     # every loan counted once by district, division and kind
-    for rows in (figures.loans_by_district(s), figures.loans_by_industry_division(s), figures.loans_by_ip_kind(s)):
+    for rows in (breadth.loans_by_district(s), breadth.loans_by_industry_division(s), breadth.loans_by_ip_kind(s)):
         assert sum(r.loans for r in rows) == len(all_loans)
         assert sum((r.principal for r in rows), D(0)) == sum((ln.principal for ln in all_loans), D(0))
 
@@ -316,8 +316,8 @@ def test_loans_by_district_industry_group_and_kind_recomputed_from_rows(world):
 def test_world_loans_fall_in_their_district_and_kind(before, world):
     s = world.s
     district = s.get(District, "500112").name
-    assert _as_dict(figures.loans_by_district(s))[district][0] >= 3
-    assert _as_dict(figures.loans_by_ip_kind(s))["invention"][0] >= 3
+    assert _as_dict(breadth.loans_by_district(s))[district][0] >= 3
+    assert _as_dict(breadth.loans_by_ip_kind(s))["invention"][0] >= 3
 
 
 def _settle_lot(s, loan, price, valuation=D("3000000")):
@@ -371,7 +371,7 @@ def test_recovery_rate_none_without_a_settled_lot(make_app):
 
     with make_app().app_context():
         assert figures.recovery_rate(db.session) is None and figures.recoveries(db.session) == []
-        assert figures.loans_by_district(db.session) == [] and figures.valuer_accuracy(db.session) == []
+        assert breadth.loans_by_district(db.session) == [] and figures.valuer_accuracy(db.session) == []
 
 
 def test_compensation_by_loan_recomputed_and_masked(world, client):
@@ -435,7 +435,7 @@ def test_every_table_matches_its_figures(app, world):
     with app.test_request_context():
         t = tables.all_tables(s, tables.TABLE_NAMES)
     assert set(t) == set(tables.TABLE_NAMES)
-    assert [[r.key, r.loans, r.principal] for r in figures.loans_by_district(s)] == t["by-district"].rows
+    assert [[r.key, r.loans, r.principal] for r in breadth.loans_by_district(s)] == t["by-district"].rows
     assert sum(row[2] for row in t["by-kind"].rows) == figures.loan_principal(s)
     assert len(t["recoveries"].rows) == figures.defaulted_loans(s)
     assert sum(row[7] for row in t["compensation"].rows) == figures.compensation_paid(s)
@@ -539,8 +539,8 @@ def test_loans_that_never_took_effect_count_nowhere(world):
     """A loan the enterprise has not confirmed (pending) or refused (declined) lent nothing: no figure, table or chart
     counts it. (It did before: a bank could inflate the market's lending by recording loans nobody confirmed.)"""
     s = world.s
-    tables = (figures.loans_by_month, figures.loans_by_bank, figures.loans_by_district,
-              figures.loans_by_industry_division, figures.loans_by_industry_group, figures.loans_by_ip_kind,
+    tables = (figures.loans_by_month, figures.loans_by_bank, breadth.loans_by_district,
+              breadth.loans_by_industry_division, breadth.loans_by_industry_group, breadth.loans_by_ip_kind,
               figures.need_to_loan_days)
     assets = [make_asset(s, world.ent3) for _ in range(2)]
     before = figures.headline(s), [fn(s) for fn in tables]
