@@ -19,10 +19,8 @@ from market.db import db, utcnow
 from market.errors import DomainError
 from market.formkit import flash_errors
 from market.ip.finder import item_dict
-from market.ip.labels import pledge_label
-from market.ip.models import VALID_STATUSES, IpAsset, IpKind, PledgeState
-from market.ip.numbers import format_application_number
-from market.needs import browse, docking, matching, service
+from market.ip.models import IpKind
+from market.needs import browse, docking, matching, picker, service
 from market.needs.bulletin import bulletin_atom as atom_of
 from market.needs.bulletin import bulletin_csv as csv_of
 from market.needs.bulletin import get_bulletin
@@ -37,8 +35,8 @@ from market.needs.forms import (
 )
 from market.needs.indexing import get_backend, quick_drain
 from market.needs.labels import kind_label
-from market.needs.models import OPEN_STATUSES, Bulletin, LoanProduct, Need, NeedAsset, Offer
-from market.needs.rules import AMOUNT_BANDS, REVIEW_CHECKLIST, eligible_kinds
+from market.needs.models import Bulletin, LoanProduct, Need, Offer
+from market.needs.rules import AMOUNT_BANDS, REVIEW_CHECKLIST
 from market.paging import requested_page
 from market.policy.plan import evaluate_plan
 from market.policy.service import benchmark_on, policy_in_force
@@ -56,33 +54,16 @@ def _banks() -> list[Organisation]:
                                    .order_by(Organisation.name)))
 
 
-def asset_choices(org_id: int | None, need: Need | None = None) -> list[tuple[int, str]]:
-    """The patent picker: only the organisation's assets a need may offer (in force, of a kind the policy accepts,
-    not pledged, in disposal or offered in another open need) and those the need already offers; each named by
-    title, kind, number and pledge state, never by an internal id."""
-    if org_id is None:
-        return []
-    busy = select(NeedAsset.asset_id).join(Need).where(Need.status.in_(OPEN_STATUSES),
-                                                       Need.id != (need.id if need else 0))
-    offered = set(need.asset_ids) if need else set()
-    assets = db.session.scalars(select(IpAsset).where(IpAsset.owner_org_id == org_id).where(
-        (IpAsset.id.in_(offered)) | (IpAsset.legal_status.in_(VALID_STATUSES)
-                                     & (IpAsset.pledge_state == PledgeState.FREE)
-                                     & IpAsset.kind.in_(eligible_kinds(db.session, utcnow()))
-                                     & IpAsset.id.not_in(busy))).order_by(IpAsset.title, IpAsset.id)).all()
-
-    def label(a: IpAsset) -> str:
-        number = format_application_number(a.application_number) if a.application_number else (
-            a.publication_number or a.registration_number or "")
-        return " · ".join(p for p in (a.title, str(kind_label(a.kind)), number, str(pledge_label(a.pledge_state))) if p)
-
-    return [(a.id, label(a)) for a in assets]
-
-
-def _fill_need_choices(form: NeedForm, need: Need | None = None) -> None:
-    org_id = current_user.organisation_id
-    form.asset_ids.choices = asset_choices(org_id, need)
+def _picker(form: NeedForm, need: Need | None = None) -> picker.Picker:
+    """The patent picker of the need form: the page and search asked for, the assets ticked so far."""
     form.preferred_bank_ids.choices = [(b.id, b.name) for b in _banks()]
+    return picker.pick(db.session, current_user.organisation_id, need, request.values.get("picker_q", ""),
+                       form.asset_ids.data or [], utcnow())
+
+
+def _browsing_picker() -> bool:
+    """A search or page turn of the picker posts the whole form back to be shown again, never saved."""
+    return request.method == "POST" and "picker" in request.form
 
 
 def _need_input(form: NeedForm) -> service.NeedInput:
@@ -118,14 +99,14 @@ def mine():
 @roles_required(Role.ENTERPRISE)
 def new():
     form = NeedForm()
-    _fill_need_choices(form)
-    if form.validate_on_submit():
+    chooser = _picker(form)
+    if not _browsing_picker() and form.validate_on_submit():
         ok, need = commit_or_flash(lambda: service.create_need(
             db.session, current_user, _need_input(form), utcnow(), submit=form.submit_now.data),
             _("Your financing need was saved."))
         if ok:
             return redirect(url_for("needs.detail", need_id=need.id))
-    return render_template("needs/form.html", form=form, need=None)
+    return render_template("needs/form.html", form=form, need=None, picker=chooser)
 
 
 @needs_bp.route("/<int:need_id>/edit", methods=["GET", "POST"])
@@ -137,8 +118,8 @@ def edit(need_id: int):
         form.max_rate_pct.data = need.max_rate
         form.asset_ids.data = need.asset_ids
         form.preferred_bank_ids.data = need.preferred_bank_ids
-    _fill_need_choices(form, need)
-    if form.validate_on_submit():
+    chooser = _picker(form, need)
+    if not _browsing_picker() and form.validate_on_submit():
         def save():
             service.update_need(db.session, current_user, need.id, _need_input(form), utcnow())
             if form.submit_now.data:
@@ -146,7 +127,7 @@ def edit(need_id: int):
 
         if commit_or_flash(save, _("Your financing need was saved."))[0]:
             return redirect(url_for("needs.detail", need_id=need.id))
-    return render_template("needs/form.html", form=form, need=need)
+    return render_template("needs/form.html", form=form, need=need, picker=chooser)
 
 
 @needs_bp.route("/<int:need_id>")

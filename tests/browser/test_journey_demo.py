@@ -167,17 +167,19 @@ def test_words_not_codes_and_lists_that_end(demo_site, page_for, lang):
     assert rows.first.inner_text() != first
     walk.check(page, "my-ip-page-2")
 
-    # The need form's picker: title · kind · number · pledge state; nothing pledged, no internal id.
+    # The need form's picker, in pages: title, kind, number, remaining life, legal status and pledge state in words;
+    # nothing pledged, no internal id.
     walk.go(page, "/needs/new")
-    picker = page.locator("#asset_ids li")
-    labels = picker.locator("label").all_inner_texts()
+    picker = page.locator("[data-test=picker-rows] tbody tr")
+    expect(picker).to_have_count(20)
+    cells = [row.locator("td").all_inner_texts() for row in picker.all()]
     ids = picker.locator("input[type=checkbox]").evaluate_all("boxes => boxes.map(b => b.value)")
-    kinds = "|".join(map(re.escape, t["kinds"]))
-    shape = re.compile(rf"^.+ · (?:{kinds}) · CN\d{{9}}[A-Z]\d? · {re.escape(t['not_pledged'])}$")
-    assert labels and len(labels) == len(ids)
-    assert [label for label in labels if not shape.match(label)] == []
-    assert not any(f"({i})" in label or f"#{i}" in label for i, label in zip(ids, labels, strict=True))
-    assert not set(pledged) & {label.split(" · ")[0] for label in labels}
+    number = re.compile(r"^CN(?:\d{9}[A-Z]\d?|\d{12}\.[\dX])$")
+    assert [c for c in cells if c[2] not in t["kinds"] or not number.match(c[3]) or c[5] != t["granted"]
+            or c[6] != t["not_pledged"]] == []
+    assert not any(f"({i})" in " ".join(c) or f"#{i}" in " ".join(c) for i, c in zip(ids, cells, strict=True))
+    assert not set(pledged) & {c[1] for c in cells}
+    expect(page.locator("[data-test=asset-picker] nav.pager")).to_be_visible()
     walk.check(page, "need-form-picker")
     walk.go(page, "/needs/mine")
     expect(page.locator("main tr", has_text=funded)).to_contain_text(t["funded"])
