@@ -62,9 +62,21 @@ def _mark_default(session: Session, actor, loan: Loan, basis: DefaultBasis, reas
     LOAN.move(session, actor, loan, LoanStatus.DEFAULTED, now, also={
         "defaulted_on": now.date(), "default_basis": basis, "default_reason": reason,
         "default_facts": facts.as_dict(), **extra})
-    notify(session, msgid="The bank declared loan %(loan)s in default; its pledges await disposal.", now=now,
-           role=Role.STAFF.value, link=f"/loans/{loan.id}", loan=loan.id)
-    notify(session, msgid=N_("The bank declared your loan %(loan)s in default; its pledged IP will be disposed of."), now=now, org_id=loan.enterprise_org_id, link=f"/loans/{loan.id}", loan=loan.id)  # noqa: E501
+    link = f"/loans/{loan.id}"
+    if basis is DefaultBasis.STAFF:  # the bank asked, exchange staff confirmed: each notice says who did what
+        notify(session, msgid=N_("Exchange staff confirmed the default of loan %(loan)s that the bank asked for; its "
+                                 "pledges await disposal."), now=now, role=Role.STAFF.value, link=link, loan=loan.id)
+        notify(session, msgid=N_("Exchange staff confirmed the default you asked for on loan %(loan)s; its pledges may "
+                                 "now be listed for disposal."), now=now, org_id=loan.bank_org_id, link=link,
+               loan=loan.id)
+        notify(session, msgid=N_("At the bank's request, exchange staff confirmed that your loan %(loan)s is in "
+                                 "default; its pledged IP will be disposed of."), now=now,
+               org_id=loan.enterprise_org_id, link=link, loan=loan.id)
+    else:
+        notify(session, msgid=N_("The bank declared loan %(loan)s in default; its pledges await disposal."), now=now,
+               role=Role.STAFF.value, link=link, loan=loan.id)
+        notify(session, msgid=N_("The bank declared your loan %(loan)s in default; its pledged IP will be disposed "
+                                 "of."), now=now, org_id=loan.enterprise_org_id, link=link, loan=loan.id)
     return loan
 
 
@@ -135,6 +147,8 @@ def refuse_default(session: Session, staff, loan_id: int, now: datetime, reason:
     session.refresh(loan)
     record(session, actor=staff, action="loan.default_refused", entity_type="loan", entity_id=loan.id, now=now,
            before=request, after={"reason": reason})
+    notify(session, msgid=N_("Exchange staff refused the default you asked for on loan %(loan)s: %(reason)s"),
+           now=now, org_id=loan.bank_org_id, link=f"/loans/{loan.id}", loan=loan.id, reason=reason)
     return loan
 
 
