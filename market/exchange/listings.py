@@ -191,6 +191,8 @@ def cancel_listing(session: Session, actor: User, listing: Listing, now: datetim
     listing = _locked(session, listing)
     LISTING.move(session, actor, listing, ListingStatus.CANCELLED, now, note=note)
     refund_deposits(session, listing, now)
+    # No other live lot may hold the asset (uq_listing_live_asset): its sale is called off, back to its pledge.
+    register.withdraw(session, actor, session.get(IpAsset, listing.asset_id), now, note=f"listing {listing.id}")
 
 
 # ------------------------------------------------------------------------------------------------ after a failure

@@ -18,6 +18,8 @@ from market.exchange.settlement import outstanding_principal
 from market.exchange.terms import terms_version
 from market.exchange.views_state import PHASES, auction_state, licence_terms, phase_of, public_listings
 from market.formkit import flash_errors
+from market.loans.access import may_see
+from market.loans.models import Loan
 from market.security import bid_rate_limit
 from market.work import commit_or_flash
 
@@ -32,6 +34,14 @@ def _public(listing_id: int) -> Listing:
     if listing is None or listing.status in HIDDEN:
         abort(404)
     return listing
+
+
+def loan_visible(listing: Listing) -> bool:
+    """Whether the lot's defaulted loan is linked to its page: only for people the loans area lets see it."""
+    if listing.loan_id is None or not current_user.is_authenticated:
+        return False
+    loan = db.session.get(Loan, listing.loan_id)
+    return loan is not None and may_see(current_user, loan)
 
 
 @exchange_bp.get("/")
@@ -84,7 +94,7 @@ def auction(listing_id: int):
                            deposit_form=DepositForm(terms_version=terms_version(listing)),
                            terms_version=terms_version(listing), licence=licence_terms(listing),
                            holders=holders.public_summary(db.session, listing.id),
-                           objection_form=ObjectionForm(), ledger=ledger)
+                           objection_form=ObjectionForm(), ledger=ledger, loan_visible=loan_visible(listing))
 
 
 @exchange_bp.post("/<int:listing_id>/deposit")

@@ -42,7 +42,7 @@ from market.exchange.models import (
     PreemptionRight,
 )
 from market.exchange.settlement import end_loan_disposal, outstanding_principal, record_payment
-from market.exchange.views import exchange_bp
+from market.exchange.views import exchange_bp, loan_visible
 from market.loans.schedule import outstanding_principal as loan_outstanding
 from market.security import roles_required
 from market.valuations.service import latest_valuation
@@ -165,7 +165,8 @@ def manage(listing_id: int):
                                 "ends_at": _beijing(start + timedelta(days=rules.REAUCTION_NOTICE_DAYS + 1))})
     deposits = deposits_of(db.session, listing.id)
     return render_template("exchange/manage.html", listing=listing, review=review, terms=terms,
-                           action=ActionForm(), note=NoteForm(), resolve=ResolveForm(), follow_up=follow_up,
+                           loan_visible=loan_visible(listing), action=ActionForm(), note=NoteForm(),
+                           resolve=ResolveForm(), follow_up=follow_up,
                            holders=holders.holders_of(db.session, listing.id),
                            holder_notices=holders.notices_of(db.session, listing.id), holder_form=HolderForm(),
                            notice_form=HolderNoticeForm(told_at=_beijing(utcnow().replace(second=0, microsecond=0))),

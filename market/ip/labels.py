@@ -79,6 +79,7 @@ AUDIT_ACTION_LABELS = {
     "ip_asset.pledged": _l("Pledged for a loan"),
     "ip_asset.released": _l("Pledge released"),
     "ip_asset.in_disposal": _l("Put up for disposal"),
+    "ip_asset.withdrawn_from_disposal": _l("Withdrawn from disposal (its lot was cancelled)"),
     "ip_asset.transferred": _l("Transferred after disposal"),
     "pledge.released_by_disposal": _l("Pledge released by the disposal"),
 }

@@ -3,6 +3,8 @@
     free ──pledge──▶ pledged ──release──▶ free
       │                 │
       └──(voluntary)────┴──to_disposal──▶ in disposal ──dispose (sold, settled)──▶ free (maybe a new owner)
+                        ▲                     │
+                        └──withdraw (lot cancelled; free when no loan holds it)
 
 Loans pledge and release, the exchange puts an asset up for disposal and passes the right after a sale; each calls
 one function here, so the state, its stamp, its audit entry and (through the outbox's session hook) the search index
@@ -16,6 +18,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from market.areas import collect
 from market.db import lock_rows
 from market.errors import Conflict, InvalidTransition
 from market.ip.models import IpAsset, PledgeState
@@ -25,7 +28,7 @@ FIELDS = ["owner_org_id", "pledge_state"]
 PLEDGES = StateMachine("pledge state", {
     PledgeState.FREE: {PledgeState.PLEDGED, PledgeState.IN_DISPOSAL},
     PledgeState.PLEDGED: {PledgeState.FREE, PledgeState.IN_DISPOSAL},
-    PledgeState.IN_DISPOSAL: {PledgeState.FREE},
+    PledgeState.IN_DISPOSAL: {PledgeState.FREE, PledgeState.PLEDGED},
 }, entity_type="ip_asset", fields=FIELDS, attribute="pledge_state", action_prefix="ip_asset")
 
 
@@ -58,3 +61,14 @@ def dispose(session: Session, actor, asset: IpAsset, now: datetime, *, owner_org
     belongs to `owner_org_id` (None for a person buyer); a licence leaves the owner as it was."""
     also = {"owner_org_id": owner_org_id} if transfer else {}
     PLEDGES.move(session, actor, asset, PledgeState.FREE, now, action="ip_asset.transferred", note=note, also=also)
+
+
+def withdraw(session: Session, actor, asset: IpAsset, now: datetime, note: str | None = None) -> None:
+    """The asset's sale was called off (its lot cancelled): back to pledged while a loan still holds an active pledge
+    on it (the `asset_lenders` contributions: loans), else free (an owner's voluntary listing). An asset that is not
+    in disposal is left alone."""
+    if asset.pledge_state is not PledgeState.IN_DISPOSAL:
+        return
+    held = any(lenders(session, asset.id) for lenders in collect("asset_lenders"))
+    PLEDGES.move(session, actor, asset, PledgeState.PLEDGED if held else PledgeState.FREE, now,
+                 action="ip_asset.withdrawn_from_disposal", note=note)
