@@ -13,6 +13,7 @@ from market.accounts import service
 from market.accounts.models import Organisation, OrgKind, OrgStatus, Role
 from market.api.auth import api_user
 from market.api.fields import UtcDateTime
+from market.api.pages import items_of
 from market.db import db, utcnow
 from market.errors import InvalidInput, NotFound
 from market.work import commit_or_rollback
@@ -42,8 +43,7 @@ class OrgOut(Schema):
     verified_at = UtcDateTime(allow_none=True)
 
 
-class OrgList(Schema):
-    items = fields.List(fields.Nested(OrgOut), required=True)
+OrgList = items_of(OrgOut, "OrgList", required=True)
 
 
 class Decision(Schema):

@@ -11,6 +11,7 @@ from marshmallow import Schema, fields, validate
 from market.accounts import service
 from market.api.auth import api_user, issue_token, list_tokens, revoke_token
 from market.api.fields import UtcDateTime
+from market.api.pages import items_of
 from market.db import db, utcnow
 from market.extensions import limiter
 
@@ -41,8 +42,7 @@ class TokenInfo(Schema):
     active = fields.Boolean(required=True)
 
 
-class TokenList(Schema):
-    items = fields.List(fields.Nested(TokenInfo), required=True)
+TokenList = items_of(TokenInfo, "TokenList", required=True)
 
 
 def token_info(token) -> dict:

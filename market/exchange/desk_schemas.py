@@ -13,6 +13,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from sqlalchemy.orm import object_session
 
 from market.api.fields import UtcDateTime, bounded, row_id
+from market.api.pages import items_of
 from market.db import utcnow
 from market.exchange import preemption
 from market.exchange.deposits import deposits_of
@@ -61,8 +62,7 @@ class UtcDateTimeIn(UtcDateTime):
         return result
 
 
-class ObjectionList(Schema):
-    items = fields.List(fields.Nested(ObjectionOut), required=True)
+ObjectionList = items_of(ObjectionOut, "ObjectionList", required=True)
 
 
 class DeskDepositOut(Schema):
@@ -105,8 +105,7 @@ class DeskListingOut(ListingDetailOut):
                       fields.Nested(lambda: HolderOut()), required=True)
 
 
-class DeskListingList(Schema):
-    items = fields.List(fields.Nested(DeskListingOut), required=True)
+DeskListingList = items_of(DeskListingOut, "DeskListingList", required=True)
 
 
 class DeskListingRow(ListingOut):
@@ -180,8 +179,7 @@ class WaitingLoanOut(Schema):
                      fields.Nested(WaitingAssetOut), required=True)
 
 
-class WaitingLoanList(Schema):
-    items = fields.List(fields.Nested(WaitingLoanOut), required=True)
+WaitingLoanList = items_of(WaitingLoanOut, "WaitingLoanList", required=True)
 
 
 class AssetValuationIn(Schema):

@@ -6,6 +6,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from market.api.fields import UtcDateTime
+from market.api.pages import FacetBucket, Paged, facets_of, items_of
 from market.ip import finder
 from market.ip.models import IpKind, LegalStatus
 
@@ -45,18 +46,13 @@ class PatentOut(Schema):
     highlight = fields.Dict(keys=fields.String(), values=fields.String())
 
 
-class PatentFacetBucketOut(Schema):
-    value = fields.String()
-    count = fields.Integer()
+class PatentFacetBucketOut(FacetBucket):
     label = fields.String()
 
 
-class PatentPage(Schema):
-    total = fields.Integer()
-    page = fields.Integer()
-    per_page = fields.Integer()
+class PatentPage(Paged):
     items = fields.List(fields.Nested(PatentOut))
-    facets = fields.Dict(keys=fields.String(), values=fields.List(fields.Nested(PatentFacetBucketOut)))
+    facets = facets_of(PatentFacetBucketOut)
 
 
 class PledgeableOut(Schema):
@@ -92,8 +88,7 @@ class SavedSearchOut(Schema):
         "description": "patents matching since it was last marked seen (null when the search engine is down)"})
 
 
-class SavedSearchList(Schema):
-    items = fields.List(fields.Nested(SavedSearchOut))
+SavedSearchList = items_of(SavedSearchOut, "SavedSearchList")
 
 
 class AssetIn(Schema):

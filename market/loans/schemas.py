@@ -14,6 +14,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy.orm import object_session
 
 from market.api.fields import UtcDateTime, bounded, row_id
+from market.api.pages import items_of
 from market.bounded import AMOUNT, AMOUNT_OR_ZERO, ANNUAL_RATE, RATE_CAP_RATIO, REFERENCE_RATE, SHARE
 from market.errors import DomainError
 from market.loans.claims import claim_checklist
@@ -179,8 +180,7 @@ class LoanDetailOut(LoanOut):
     watch_flags = fields.List(fields.Nested(WatchFlagOut), attribute="flags", **REQ)
 
 
-class LoanList(Schema):
-    items = fields.List(fields.Nested(LoanOut), **REQ)
+LoanList = items_of(LoanOut, "LoanList", **REQ)
 
 
 # The terms a bank gives when it signs the loan of an accepted offer (the offer gives the rest); a loan agreed
@@ -290,8 +290,7 @@ class ClaimOut(Schema):
     paid_at = UtcDateTime(allow_none=True, **REQ)
 
 
-class ClaimList(Schema):
-    items = fields.List(fields.Nested(ClaimOut), **REQ)
+ClaimList = items_of(ClaimOut, "ClaimList", **REQ)
 
 
 # ------------------------------------------------------------------------------------------------ fund
@@ -319,8 +318,7 @@ class LedgerTxnOut(Schema):
     lines = fields.List(fields.Nested(LedgerLineOut), **REQ)
 
 
-class LedgerTxnList(Schema):
-    items = fields.List(fields.Nested(LedgerTxnOut), **REQ)
+LedgerTxnList = items_of(LedgerTxnOut, "LedgerTxnList", **REQ)
 
 
 class ContributionRequest(Schema):

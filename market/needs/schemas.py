@@ -10,6 +10,7 @@ from flask import url_for
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from market.api.fields import UtcDateTime, bounded, row_id
+from market.api.pages import FacetBucket, Paged, facets_of, items_of
 from market.bounded import AMOUNT, AMOUNT_OR_ZERO, ANNUAL_RATE, LOAN_TO_VALUE
 from market.db import db
 from market.needs.docking import loan_ids_of_offers
@@ -37,11 +38,6 @@ class Body:
 
     def __getattr__(self, name):
         return getattr(self._obj, name)
-
-
-def items_of(schema: type[Schema], name: str) -> type[Schema]:
-    """A body `{"items": [...]}` of `schema` objects, called `name` in the API document."""
-    return Schema.from_dict({"items": fields.List(fields.Nested(schema))}, name=name)
 
 
 def _split(text: str | None) -> list[str]:
@@ -183,18 +179,14 @@ class ReviewQueueOut(Schema):
         "description": "published needs no bank answered in time, escalated to staff"})
 
 
-class NeedFacetBucketOut(Schema):
-    value = fields.String()
-    count = fields.Integer()
+class NeedFacetBucketOut(FacetBucket):
+    pass
 
 
-class NeedPage(Schema):
+class NeedPage(Paged):
     engine = fields.String()
-    total = fields.Integer()
-    page = fields.Integer()
-    per_page = fields.Integer()
     items = fields.List(fields.Nested(NeedOut))
-    facets = computed(fields.Dict(keys=fields.String(), values=fields.List(fields.Nested(NeedFacetBucketOut))),
+    facets = computed(facets_of(NeedFacetBucketOut),
                       lambda r: {k: [{"value": v, "count": c} for v, c in values] for k, values in r.facets.items()})
 
 
@@ -287,12 +279,6 @@ DockingClaimList = items_of(DockingClaimOut, "DockingClaimList")
 
 
 DockingOfferList = items_of(DockingOfferOut, "DockingOfferList")
-
-
-class Paged(Schema):
-    total = fields.Integer()
-    page = fields.Integer()
-    per_page = fields.Integer()
 
 
 class DockingClaimPage(Paged, DockingClaimList):

@@ -6,6 +6,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from market.api.fields import UtcDateTime, bounded, row_id
+from market.api.pages import items_of
 from market.bounded import AMOUNT
 from market.db import utcnow
 from market.valuations.models import ConsultationStatus, ValuationMethod, ValuationStatus, ValueType
@@ -93,8 +94,7 @@ class AccuracyOut(Schema):
         "description": "mean of |valuation - sale price| / sale price, a fraction (0.2500 is 25 %)"})
 
 
-class AccuracyList(Schema):
-    items = fields.List(fields.Nested(AccuracyOut))
+AccuracyList = items_of(AccuracyOut, "AccuracyList")
 
 
 # --- the expert pool and consultations ---------------------------------------------------------------------------
@@ -111,8 +111,7 @@ class ExpertOut(Schema):
     specialities = fields.List(fields.String(), attribute="symbols", metadata={"description": "IPC symbols"})
 
 
-class ExpertList(Schema):
-    items = fields.List(fields.Nested(ExpertOut))
+ExpertList = items_of(ExpertOut, "ExpertList")
 
 
 class ConsultationRequest(Schema):
@@ -150,5 +149,4 @@ class ConsultationOut(Schema):
     closed_at = UtcDateTime(allow_none=True)
 
 
-class ConsultationList(Schema):
-    items = fields.List(fields.Nested(ConsultationOut))
+ConsultationList = items_of(ConsultationOut, "ConsultationList")
