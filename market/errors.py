@@ -14,31 +14,34 @@ class DomainError(Exception):
         self.message = message
         self.params = params
 
+    def __init_subclass__(cls, status: int | None = None, code: str | None = None, **kw):
+        """`class NotFound(DomainError, status=404, code="not_found")`: a kind of refusal, with the HTTP status and
+        the error code the API answers it with (inherited when not given)."""
+        super().__init_subclass__(**kw)
+        cls.status = status or cls.status
+        cls.code = code or cls.code
+
     def localized(self) -> str:
         from flask_babel import gettext
 
         return gettext(self.message, **self.params)
 
 
-class NotFound(DomainError):
-    status = 404
-    code = "not_found"
+class NotFound(DomainError, status=404, code="not_found"):
+    """What was asked for does not exist, or the actor may not know that it does."""
 
 
-class Forbidden(DomainError):
-    status = 403
-    code = "forbidden"
+class Forbidden(DomainError, status=403, code="forbidden"):
+    """The actor may not do this."""
 
 
-class Conflict(DomainError):
-    status = 409
-    code = "conflict"
+class Conflict(DomainError, status=409, code="conflict"):
+    """The state of the market refuses it now (taken, moved on, already done)."""
 
 
-class InvalidInput(DomainError):
-    status = 422
-    code = "invalid"
+class InvalidInput(DomainError, status=422, code="invalid"):
+    """The input breaks a rule."""
 
 
-class InvalidTransition(Conflict):
-    code = "invalid_transition"
+class InvalidTransition(Conflict, code="invalid_transition"):
+    """A state machine refused a move from the current state."""

@@ -211,9 +211,8 @@ class WrongCredentials(InvalidInput):
     """The e-mail or the password is wrong (the caller records the failure with `note_login_failure`)."""
 
 
-class LoginLocked(DomainError):
-    status = 429
-    code = "too_many_attempts"
+class LoginLocked(DomainError, status=429, code="too_many_attempts"):
+    """Too many failed log-ins from this address: it waits before the next try."""
 
 
 def authenticate(session: Session, email: str, password: str, now: datetime) -> User:

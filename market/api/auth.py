@@ -21,9 +21,8 @@ SCOPES = ("read", "write")
 LAST_USED_RESOLUTION = timedelta(seconds=60)
 
 
-class Unauthorized(DomainError):
-    status = 401
-    code = "unauthorized"
+class Unauthorized(DomainError, status=401, code="unauthorized"):
+    """No valid bearer token."""
 
 
 def _digest(token: str) -> str:

@@ -47,9 +47,8 @@ def _item(asset, today: date, highlight: dict[str, str] | None = None) -> dict:
     return item
 
 
-class SearchUnavailableError(DomainError):
-    status = 503
-    code = "search_unavailable"
+class SearchUnavailableError(DomainError, status=503, code="search_unavailable"):
+    """The search engine does not answer."""
 
 
 @blp.route("/patents")
