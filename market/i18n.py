@@ -130,6 +130,15 @@ def percent(value, digits: int = 2) -> str:
     return f"{(amount * 100).quantize(Decimal(1).scaleb(-digits))}%"
 
 
+def enum_label(labels: dict, enum_cls, value):
+    """The translatable label of an enum value (a member or its string) in `labels`; the value itself when it is no
+    member of `enum_cls` or has no label."""
+    try:
+        return labels.get(enum_cls(value), value)
+    except ValueError:
+        return value
+
+
 def when(value) -> str:
     if value is None:
         return "—"

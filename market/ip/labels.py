@@ -6,7 +6,7 @@ from datetime import date
 
 from flask_babel import lazy_gettext as _l
 
-from market.i18n import when
+from market.i18n import enum_label, when
 from market.ip.models import IpKind, LegalStatus, PledgeState
 from market.ip.numbers import format_application_number
 
@@ -51,23 +51,16 @@ BAND_LABELS = {
 }
 
 
-def _get(mapping, cls, value):
-    try:
-        return mapping.get(cls(value), value)
-    except ValueError:
-        return value
-
-
 def kind_label(value):
-    return _get(KIND_LABELS, IpKind, value)
+    return enum_label(KIND_LABELS, IpKind, value)
 
 
 def status_label(value):
-    return _get(STATUS_LABELS, LegalStatus, value)
+    return enum_label(STATUS_LABELS, LegalStatus, value)
 
 
 def pledge_label(value):
-    return _get(PLEDGE_LABELS, PledgeState, value)
+    return enum_label(PLEDGE_LABELS, PledgeState, value)
 
 
 # The audit actions an IP asset's change history shows, in words (other codes are shown as codes).

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
+from market.i18n import enum_label
 from market.loans.models import LoanStatus
 
 LOAN_STATUS_LABELS = {
@@ -45,10 +46,7 @@ def share_label(value) -> str:
 
 
 def loan_status(value) -> str:
-    try:
-        return str(LOAN_STATUS_LABELS[LoanStatus(getattr(value, "value", value))])
-    except (KeyError, ValueError):
-        return str(value)
+    return str(enum_label(LOAN_STATUS_LABELS, LoanStatus, value))
 
 
 def flag_reason(value) -> str:

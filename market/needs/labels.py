@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
-from market.i18n import money, percent
+from market.i18n import enum_label, money, percent
 from market.ip.labels import kind_label as ip_kind_label
 from market.needs.matching import Reason
 from market.needs.models import ClaimStatus, NeedStatus, OfferStatus
@@ -66,18 +66,11 @@ def kind_label(value) -> str:
     return str(ip_kind_label(value))
 
 
-def _get(mapping, cls, value):
-    try:
-        return mapping[cls(value)]
-    except (ValueError, KeyError):
-        return value
-
-
 def init_app(app) -> None:
     app.jinja_env.filters.update(
-        need_status=lambda v: _get(NEED_STATUS_LABELS, NeedStatus, v),
-        claim_status=lambda v: _get(CLAIM_STATUS_LABELS, ClaimStatus, v),
-        offer_status=lambda v: _get(OFFER_STATUS_LABELS, OfferStatus, v),
+        need_status=lambda v: enum_label(NEED_STATUS_LABELS, NeedStatus, v),
+        claim_status=lambda v: enum_label(CLAIM_STATUS_LABELS, ClaimStatus, v),
+        offer_status=lambda v: enum_label(OFFER_STATUS_LABELS, OfferStatus, v),
         criterion_label=lambda v: CRITERION_LABELS.get(v, v),
         amount_band_label=lambda v: AMOUNT_BAND_LABELS.get(v, v),
         reason_text=reason_text,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
+from market.i18n import enum_label
 from market.valuations.models import ConsultationStatus, ValuationMethod, ValuationStatus, ValueType
 
 VALUE_TYPE_LABELS = {
@@ -32,15 +33,7 @@ CONSULTATION_LABELS = {
 
 
 def _label(table, enum_cls):
-    def label(value):
-        if value is None:
-            return "—"
-        try:
-            return table[enum_cls(value)]
-        except ValueError:
-            return value
-
-    return label
+    return lambda value: "—" if value is None else enum_label(table, enum_cls, value)
 
 
 def init_app(app) -> None:
