@@ -16,6 +16,7 @@ from market.errors import DomainError
 from market.extensions import limiter, login_manager
 from market.reference.choices import district_choices, industry_choices
 from market.security import safe_next
+from market.work import commit_or_flash
 
 auth_bp = Blueprint("auth", __name__)
 orgs_bp = Blueprint("orgs", __name__, url_prefix="/organisation")
@@ -67,20 +68,14 @@ def signup():
     if form.validate_on_submit():
         role = Role(form.role.data)
         org = _org_details(form) if (form.org_name.data or "").strip() else None
-        try:
-            from market.i18n import select_locale
+        from market.i18n import select_locale
 
-            service.register(
-                db.session, email=form.email.data, password=form.password.data, name=form.name.data,
-                role=role, org=org, now=utcnow(), locale=select_locale(),
-            )
-            db.session.commit()
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.localized(), "error")
-        else:
-            flash(_("Sign-up received. Log in with your e-mail and password; a new organisation then waits for "
-                    "verification by the exchange."), "success")
+        ok, _user = commit_or_flash(lambda: service.register(
+            db.session, email=form.email.data, password=form.password.data, name=form.name.data,
+            role=role, org=org, now=utcnow(), locale=select_locale(),
+        ), _("Sign-up received. Log in with your e-mail and password; a new organisation then waits for "
+             "verification by the exchange."))
+        if ok:
             return redirect(url_for("auth.login"))
     return render_template("auth/signup.html", form=form)
 
@@ -133,16 +128,11 @@ def logout():
 def password():
     form = PasswordForm()
     if form.validate_on_submit():
-        try:
-            service.change_password(db.session, current_user, form.current.data, form.new.data, utcnow())
-            db.session.commit()
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.localized(), "error")
-        else:
+        ok, _none = commit_or_flash(
+            lambda: service.change_password(db.session, current_user, form.current.data, form.new.data, utcnow()),
+            _("Your password was changed. Other sessions were logged out and your API tokens revoked."))
+        if ok:
             login_user(current_user._get_current_object())  # the session id carries the new session version
-            flash(_("Your password was changed. Other sessions were logged out and your API tokens revoked."),
-                  "success")
             return redirect(url_for("main.workspace"))
     return render_template("auth/password.html", form=form)
 
@@ -158,13 +148,8 @@ def profile():
     if request.method == "GET":
         form.org_name.data = org.name
     if form.validate_on_submit():
-        try:
-            service.update_organisation(db.session, current_user, _org_details(form), utcnow())
-            db.session.commit()
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.localized(), "error")
-        else:
-            flash(_("Saved."), "success")
+        ok, _org = commit_or_flash(
+            lambda: service.update_organisation(db.session, current_user, _org_details(form), utcnow()), _("Saved."))
+        if ok:
             return redirect(url_for("orgs.profile"))
     return render_template("orgs/profile.html", org=org, form=form)

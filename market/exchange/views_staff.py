@@ -50,10 +50,7 @@ from market.work import commit_or_flash
 
 
 def _listing(listing_id: int) -> Listing:
-    listing = db.session.get(Listing, listing_id)
-    if listing is None:
-        abort(404)
-    return listing
+    return db.get_or_404(Listing, listing_id)
 
 
 TIMES = ("notice_starts_at", "bidding_starts_at", "ends_at")
@@ -221,9 +218,7 @@ def register_holder(listing_id: int):
 @exchange_bp.post("/staff/preemption/<int:holder_id>/notice")
 @roles_required(Role.STAFF)
 def record_holder_notice(holder_id: int):
-    holder = db.session.get(PreemptionRight, holder_id)
-    if holder is None:
-        abort(404)
+    holder = db.get_or_404(PreemptionRight, holder_id)
     form = HolderNoticeForm()
     if form.validate_on_submit():
         commit_or_flash(lambda: holders.record_notice(db.session, current_user, holder_id,
@@ -301,9 +296,7 @@ def end_disposal(loan_id: int):
 @exchange_bp.post("/staff/objections/<int:objection_id>")
 @roles_required(Role.STAFF)
 def resolve(objection_id: int):
-    objection = db.session.get(Objection, objection_id)
-    if objection is None:
-        abort(404)
+    objection = db.get_or_404(Objection, objection_id)
     form = ResolveForm()
     if form.validate_on_submit():
         commit_or_flash(lambda: disposal.resolve_objection(db.session, current_user, objection_id,

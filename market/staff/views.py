@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
@@ -12,9 +12,9 @@ from market.accounts.forms import DecisionForm
 from market.accounts.models import Organisation, OrgStatus, Role
 from market.audit.models import AuditEntry
 from market.db import db, utcnow
-from market.errors import DomainError
 from market.paging import requested_page
 from market.security import roles_required
+from market.work import commit_or_flash
 
 staff_bp = Blueprint("staff", __name__, url_prefix="/staff")
 AUDIT_PAGE = 50
@@ -47,22 +47,13 @@ def organisations():
 @staff_bp.route("/organisations/<int:org_id>", methods=["GET", "POST"])
 @roles_required(Role.STAFF)
 def organisation(org_id: int):
-    org = db.session.get(Organisation, org_id)
-    if org is None:
-        abort(404)
+    org = db.get_or_404(Organisation, org_id)
     form = DecisionForm()
     if form.validate_on_submit():
-        try:
-            service.decide_organisation(
-                db.session, current_user, org_id, approve=bool(form.approve.data), reason=form.reason.data,
-                now=utcnow(),
-            )
-            db.session.commit()
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.localized(), "error")
-        else:
-            flash(_("Decision saved."), "success")
+        ok, _decided = commit_or_flash(lambda: service.decide_organisation(
+            db.session, current_user, org_id, approve=bool(form.approve.data), reason=form.reason.data, now=utcnow(),
+        ), _("Decision saved."))
+        if ok:
             return redirect(url_for("staff.organisations"))
     history = db.session.scalars(
         select(AuditEntry).where(AuditEntry.entity_type == "organisation", AuditEntry.entity_id == str(org_id))
