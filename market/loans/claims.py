@@ -27,9 +27,11 @@ from market.loans.models import (
     LoanStatus,
     RecoverySource,
 )
+from market.loans.regional import eligibility_reasons, loan_split, loan_terms
 from market.loans.schedule import outstanding_principal
 from market.loans.states import CLAIM, CLAIM_FIELDS
 from market.notices.service import notify
+from market.policy.regional import LoanModel
 from market.policy.rules import ZERO, as_decimal, money, pct, rate_cap, rate_reasons
 from market.security import N_, require
 
@@ -60,15 +62,21 @@ def record_recovery(session: Session, actor, loan_id: int, recovery, now: dateti
 @dataclass(frozen=True)
 class ClaimBreakdown:
     """How a claim's compensation follows from the loan, step by step (the claim page shows each line):
-    loss = outstanding principal − recovery; the guarantor and the insurer carry their coverage of the loss; the
-    bank's remaining principal loss is compensated min(rate × bank loss, cap) when the loan's rate was within the
-    cap of its policy, else nothing."""
+    loss = outstanding principal − recovery; under Tianjin's combined pledge the tangible collateral covers its
+    valuation of the loss first; the guarantor and the insurer carry their coverage of the rest (under Shanghai's
+    model the counter-guarantor repays the guarantor its share, which changes nothing for the bank); the bank's
+    remaining principal loss is compensated min(rate × bank loss, cap) when the loan is eligible (its rate within
+    the cap of its policy; under Jiangsu's relationship lending, a valid government recommendation), else nothing."""
 
+    loan_model: LoanModel
     outstanding: Decimal
     recovery: Decimal
     loss: Decimal
+    collateral: Decimal  # covered by the tangible collateral (Tianjin)
     guarantee_coverage: Decimal
-    guarantor: Decimal
+    guarantor: Decimal  # what the guarantor pays the bank
+    counter_guarantee_share: Decimal
+    counter_guarantor: Decimal  # of which the counter-guarantor repays the guarantor (Shanghai)
     insurance_coverage: Decimal
     insurer: Decimal
     bank_loss: Decimal
@@ -84,29 +92,35 @@ class ClaimBreakdown:
         """The compensation as a fraction of the whole loss (not of the bank's part)."""
         return (self.compensation / self.loss).quantize(Decimal("0.0001")) if self.loss else ZERO
 
+    @property
+    def shared_loss(self) -> Decimal:
+        """The loss left after the tangible collateral, which the guarantor, insurer, fund and bank share."""
+        return self.loss - self.collateral
+
 
 def claim_breakdown(loan: Loan, recovery: Decimal, outstanding: Decimal | None = None) -> ClaimBreakdown:
     policy = loan.policy
     outstanding = outstanding_principal(loan) if outstanding is None else money(outstanding)
     recovery = money(recovery)
     loss = max(outstanding - recovery, ZERO)
-    guarantor = money(loss * Decimal(loan.guarantee_coverage))
-    insurer = money(loss * Decimal(loan.insurance_coverage))
-    bank_loss = max(loss - guarantor - insurer, ZERO)
-    before_cap = money(bank_loss * Decimal(policy.compensation_rate))
-    reasons = rate_reasons(policy, Decimal(loan.annual_rate), Decimal(loan.benchmark_rate))
+    split = loan_split(loan, loss)
+    before_cap = money(split.bank_loss * Decimal(policy.compensation_rate))
+    reasons = eligibility_reasons(loan)
     if reasons:
         amount, reason, params = ZERO, reasons[0].message, reasons[0].params
-    elif bank_loss == 0:
+    elif split.bank_loss == 0:
         amount, reason, params = ZERO, "There is no principal loss to compensate.", {}
     else:
-        amount, reason, params = min(before_cap, money(policy.compensation_cap)), None, None
-    return ClaimBreakdown(outstanding=outstanding, recovery=recovery, loss=loss,
-                          guarantee_coverage=Decimal(loan.guarantee_coverage), guarantor=guarantor,
-                          insurance_coverage=Decimal(loan.insurance_coverage), insurer=insurer, bank_loss=bank_loss,
-                          compensation_rate=Decimal(policy.compensation_rate), before_cap=before_cap,
-                          cap=money(policy.compensation_cap), compensation=amount, reason=reason,
-                          reason_params=params)
+        amount, reason, params = split.government, None, None
+    return ClaimBreakdown(loan_model=loan_terms(loan).model, outstanding=outstanding, recovery=recovery, loss=loss,
+                          collateral=split.collateral, guarantee_coverage=Decimal(loan.guarantee_coverage),
+                          guarantor=split.guarantor_pays,
+                          counter_guarantee_share=Decimal(loan.counter_guarantee_share or 0),
+                          counter_guarantor=split.counter_guarantor,
+                          insurance_coverage=Decimal(loan.insurance_coverage), insurer=split.insurer,
+                          bank_loss=split.bank_loss, compensation_rate=Decimal(policy.compensation_rate),
+                          before_cap=before_cap, cap=money(policy.compensation_cap), compensation=amount,
+                          reason=reason, reason_params=params)
 
 
 def assemble_claim(session: Session, loan: Loan, recovery, now: datetime, actor=None,
@@ -125,7 +139,8 @@ def assemble_claim(session: Session, loan: Loan, recovery, now: datetime, actor=
     amount = b.compensation
     claim = CompensationClaim(
         loan_id=loan.id, policy_id=loan.policy_id, outstanding_principal=b.outstanding, recovery=recovery,
-        loss=b.loss, guarantor_share=b.guarantor, insurer_share=b.insurer, bank_loss=b.bank_loss,
+        loss=b.loss, collateral_share=b.collateral, guarantor_share=b.guarantor,
+        counter_guarantor_share=b.counter_guarantor, insurer_share=b.insurer, bank_loss=b.bank_loss,
         compensation=amount, reason=b.reason, reason_params=b.reason_params, recovery_source=source,
         recovery_evidence=evidence if source is RecoverySource.DECLARED else None,
         status=CompensationStatus.SUBMITTED if amount > 0 else CompensationStatus.NOT_COVERED, created_at=now)
@@ -210,10 +225,11 @@ def claim_checklist(session: Session, claim: CompensationClaim) -> list[Check]:
                         {"rate": pct(Decimal(loan.annual_rate)), "benchmark": pct(Decimal(loan.benchmark_rate)),
                          "cap": pct(rate_cap(loan.policy, Decimal(loan.benchmark_rate)))}))
     expected = claim_breakdown(loan, claim.recovery, outstanding_principal(loan))
-    same = (money(claim.outstanding_principal), money(claim.loss), money(claim.guarantor_share),
-            money(claim.insurer_share), money(claim.bank_loss), money(claim.compensation)) == (
-        expected.outstanding, expected.loss, expected.guarantor, expected.insurer, expected.bank_loss,
-        expected.compensation)
+    same = (money(claim.outstanding_principal), money(claim.loss), money(claim.collateral_share),
+            money(claim.guarantor_share), money(claim.counter_guarantor_share), money(claim.insurer_share),
+            money(claim.bank_loss), money(claim.compensation)) == (
+        expected.outstanding, expected.loss, expected.collateral, expected.guarantor, expected.counter_guarantor,
+        expected.insurer, expected.bank_loss, expected.compensation)
     checks.append(Check("amounts", same and expected.compensation <= expected.cap,
                         "Amounts: outstanding %(outstanding)s − recovery %(recovery)s = loss %(loss)s; the rules "
                         "give a compensation of %(expected)s, the claim asks %(claimed)s.",

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from market.db import Base, Money, Rate, enum_type
 from market.policy.models import Policy
+from market.policy.regional import CollateralKind, LoanModel
 
 
 class LoanStatus(enum.StrEnum):
@@ -78,7 +79,17 @@ class Loan(Base):
     insurance_coverage: Mapped[Decimal] = mapped_column(Rate, default=Decimal(0))
     insurance_premium: Mapped[Decimal] = mapped_column(Money, default=Decimal(0))
     premium_subsidy: Mapped[Decimal] = mapped_column(Money, default=Decimal(0))
-    collateral_text: Mapped[str | None] = mapped_column(Text)  # tangible collateral (Tianjin-style combined pledge)
+    collateral_text: Mapped[str | None] = mapped_column(Text)  # tangible collateral, in words (see `collateral`)
+    # The regions' models (market.policy.regional): Chongqing's multi-party pledge by default; Shanghai's guarantee
+    # with a counter-guarantee (who, with what security, the share of the guarantor's payment it repays); Jiangsu's
+    # relationship lending (recommended by whom, on which day; no guarantee); Tianjin's combined pledge (the
+    # tangible assets in `collateral`, each valued).
+    loan_model: Mapped[LoanModel] = mapped_column(enum_type(LoanModel), default=LoanModel.CHONGQING)
+    counter_guarantor_org_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))
+    counter_guarantee_security: Mapped[str | None] = mapped_column(String(300))
+    counter_guarantee_share: Mapped[Decimal] = mapped_column(Rate, default=Decimal(0))
+    recommended_by: Mapped[str | None] = mapped_column(String(200))
+    recommended_on: Mapped[date | None]
     offer_id: Mapped[int | None] = mapped_column(Integer, index=True)  # market.needs Offer, when it came from one
     # Consent of the enterprise: none while pending. `proposal` keeps what the enterprise is asked to pledge
     # ({"asset_ids", "registration_number", "registered_on"}) until it confirms; the pledges are written then.
@@ -102,11 +113,29 @@ class Loan(Base):
     enterprise = relationship("Organisation", foreign_keys=[enterprise_org_id])
     guarantor = relationship("Organisation", foreign_keys=[guarantor_org_id])
     insurer = relationship("Organisation", foreign_keys=[insurer_org_id])
+    counter_guarantor = relationship("Organisation", foreign_keys=[counter_guarantor_org_id])
     policy = relationship(Policy)
+    collateral: Mapped[list[CollateralItem]] = relationship(back_populates="loan",
+                                                            order_by="market.loans.models.CollateralItem.id")
     pledges: Mapped[list[Pledge]] = relationship(back_populates="loan", order_by="market.loans.models.Pledge.id")
     repayments: Mapped[list[Repayment]] = relationship(back_populates="loan",
                                                        order_by="market.loans.models.Repayment.id")
     flags: Mapped[list[WatchFlag]] = relationship(back_populates="loan", order_by="market.loans.models.WatchFlag.id")
+
+
+class CollateralItem(Base):
+    """A tangible asset bundled with the IP pledge of a loan (Tianjin's combined pledge), with its valuation."""
+
+    __tablename__ = "loan_collateral"
+    __table_args__ = (CheckConstraint("valuation > 0", name="collateral_valuation_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    loan_id: Mapped[int] = mapped_column(ForeignKey("loan.id"), index=True)
+    kind: Mapped[CollateralKind] = mapped_column(enum_type(CollateralKind))
+    description: Mapped[str] = mapped_column(String(300))
+    valuation: Mapped[Decimal] = mapped_column(Money)
+
+    loan: Mapped[Loan] = relationship(back_populates="collateral")
 
 
 class Pledge(Base):
@@ -182,7 +211,9 @@ class CompensationClaim(Base):
     outstanding_principal: Mapped[Decimal] = mapped_column(Money)
     recovery: Mapped[Decimal] = mapped_column(Money)
     loss: Mapped[Decimal] = mapped_column(Money)
-    guarantor_share: Mapped[Decimal] = mapped_column(Money)
+    collateral_share: Mapped[Decimal] = mapped_column(Money, default=Decimal(0))  # tangible collateral (Tianjin)
+    guarantor_share: Mapped[Decimal] = mapped_column(Money)  # what the guarantor pays the bank
+    counter_guarantor_share: Mapped[Decimal] = mapped_column(Money, default=Decimal(0))  # repaid to it (Shanghai)
     insurer_share: Mapped[Decimal] = mapped_column(Money)
     bank_loss: Mapped[Decimal] = mapped_column(Money)
     compensation: Mapped[Decimal] = mapped_column(Money)

@@ -9,7 +9,8 @@ from decimal import Decimal
 
 from market.dates import add_months
 from market.loans.models import Loan, LoanStatus, RepaymentMethod
-from market.policy.rules import ZERO, money, split_loss
+from market.loans.regional import loan_split
+from market.policy.rules import ZERO, money
 
 ENDED_STATUSES = (LoanStatus.CLOSED, LoanStatus.WRITTEN_OFF)  # a defaulted loan after its claim is final
 
@@ -68,12 +69,13 @@ def amount_overdue(loan: Loan, today: date) -> Decimal:
 
 
 def loan_shares(loan: Loan) -> dict[str, Decimal]:
-    """Who would carry a loss of the whole outstanding principal: the guarantor and the insurer their coverage, the
-    fund (government) its compensation of the bank's remaining loss (0 above the rate cap), the bank the rest."""
-    split = split_loss(loan.policy, outstanding_principal(loan), bool(loan.rate_within_cap),
-                       Decimal(loan.guarantee_coverage), Decimal(loan.insurance_coverage))
-    return {"loss": split.loss, "guarantor": split.guarantor, "insurer": split.insurer,
-            "government": split.government, "bank": split.bank}
+    """Who would carry a loss of the whole outstanding principal under the loan's model (`regional.loan_split`):
+    tangible collateral, guarantor, counter-guarantor, insurer, the fund (government) its compensation of the bank's
+    remaining loss (0 when not eligible), the bank the rest."""
+    split = loan_split(loan, outstanding_principal(loan))
+    return {"loss": split.loss, "collateral": split.collateral, "guarantor": split.guarantor,
+            "counter_guarantor": split.counter_guarantor, "insurer": split.insurer, "government": split.government,
+            "bank": split.bank}
 
 
 def is_overdue(loan: Loan, today: date) -> bool:

@@ -18,6 +18,7 @@ from market.ip import register
 from market.ip.models import IpAsset, LegalStatus, PledgeState
 from market.loans.access import get_loan, may_see
 from market.loans.models import Consent, Loan, LoanStatus, Pledge, RepaymentMethod
+from market.loans.regional import check_model, record_model
 from market.loans.schedule import add_months
 from market.loans.states import LOAN, LOAN_FIELDS
 from market.needs.docking import mark_funded
@@ -83,8 +84,9 @@ def _new_loan(session: Session, bank_user, *, enterprise_org_id: int, principal,
               asset_ids: list[int], signed_on: date, now: datetime, registration_number: str,
               repayment_method: RepaymentMethod, guarantor_org_id: int | None, guarantee_coverage,
               guarantee_premium, insurer_org_id: int | None, insurance_coverage, insurance_premium,
-              collateral_text: str | None, offer_id: int | None, status: LoanStatus):
-    """Validate the terms and add the loan row (no pledge yet). Returns (loan, assets, policy, plan)."""
+              collateral_text: str | None, offer_id: int | None, status: LoanStatus, model: dict | None = None):
+    """Validate the terms (and the loan's regional model, `market.loans.regional`) and add the loan row (no pledge
+    yet). Returns (loan, assets, policy, plan)."""
     require(bank_user, Role.BANK)
     enterprise = _org(session, enterprise_org_id, OrgKind.ENTERPRISE, "enterprise")
     _org(session, guarantor_org_id, OrgKind.GUARANTOR, "guarantor")
@@ -95,15 +97,23 @@ def _new_loan(session: Session, bank_user, *, enterprise_org_id: int, principal,
         raise InvalidInput("An insurance needs an insurer.")
     if not (registration_number or "").strip():
         raise InvalidInput("The pledge registration number is required.")
+    terms, model_columns, collateral = check_model(
+        session, model, bank_org_id=bank_user.organisation_id, enterprise_org_id=enterprise.id,
+        guarantor_org_id=guarantor_org_id, guarantee_coverage=guarantee_coverage,
+        guarantee_premium=guarantee_premium, signed_on=signed_on, now=now)
     policy = policy_in_force(session, signed_on)
     benchmark = rate_on(session, policy.rate_benchmark_kind, signed_on)
     plan = evaluate_plan(policy, principal, annual_rate, benchmark, term_months, guarantee_coverage,
-                         guarantee_premium, insurance_coverage, insurance_premium)
+                         guarantee_premium, insurance_coverage, insurance_premium, loan_model=terms.model,
+                         counter_guarantee_share=terms.counter_guarantee_share,
+                         counter_by_enterprise=terms.counter_by_enterprise, recommended_on=terms.recommended_on,
+                         collateral_value=terms.collateral_value, signed_on=signed_on)
     assets = _pledgeable_assets(session, enterprise, policy, asset_ids)
     loan = Loan(
         bank_org_id=bank_user.organisation_id, enterprise_org_id=enterprise.id, policy_id=policy.id,
         principal=money(as_decimal(principal, "principal")), annual_rate=as_decimal(annual_rate, "annual_rate"),
-        benchmark_rate=benchmark, rate_within_cap=plan.eligible, term_months=int(term_months),
+        benchmark_rate=benchmark, rate_within_cap=not any(r.code == "rate_above_cap" for r in plan.reasons),
+        term_months=int(term_months),
         repayment_method=RepaymentMethod(repayment_method), signed_on=signed_on,
         maturity=add_months(signed_on, int(term_months)), status=status,
         guarantor_org_id=guarantor_org_id, guarantee_coverage=as_decimal(guarantee_coverage, "guarantee_coverage"),
@@ -115,6 +125,7 @@ def _new_loan(session: Session, bank_user, *, enterprise_org_id: int, principal,
     )
     session.add(loan)
     session.flush()
+    record_model(session, bank_user, loan, model_columns, collateral, now)
     return loan, assets, policy, plan
 
 
@@ -123,7 +134,7 @@ def sign_loan(session: Session, bank_user, *, enterprise_org_id: int, principal,
               registered_on: date | None = None, repayment_method: RepaymentMethod = RepaymentMethod.EQUAL_PRINCIPAL,
               guarantor_org_id: int | None = None, guarantee_coverage=0, guarantee_premium=0,
               insurer_org_id: int | None = None, insurance_coverage=0, insurance_premium=0,
-              collateral_text: str | None = None) -> Loan:
+              collateral_text: str | None = None, model: dict | None = None) -> Loan:
     """The bank records a loan it agreed with the enterprise outside an offer. The loan is `pending`: no asset is
     pledged until the enterprise confirms it (`confirm_loan`), so a bank cannot bind another's patents on its own.
     Each asset must belong to the enterprise, be granted, of a kind the policy in force on `signed_on` accepts, and
@@ -136,13 +147,13 @@ def sign_loan(session: Session, bank_user, *, enterprise_org_id: int, principal,
         guarantor_org_id=guarantor_org_id, guarantee_coverage=guarantee_coverage,
         guarantee_premium=guarantee_premium, insurer_org_id=insurer_org_id, insurance_coverage=insurance_coverage,
         insurance_premium=insurance_premium, collateral_text=collateral_text, offer_id=None,
-        status=LoanStatus.PENDING)
+        status=LoanStatus.PENDING, model=model)
     loan.proposal = {"asset_ids": [a.id for a in assets], "registration_number": registration_number,
                      "registered_on": (registered_on or signed_on).isoformat()}
     session.flush()
     record(session, actor=bank_user, action="loan.proposed", entity_type="loan", entity_id=loan.id, now=now,
            after={**snapshot(loan, LOAN_FIELDS), "assets": list(asset_ids), "policy": policy.code,
-                  "benchmark_rate": loan.benchmark_rate, "rate_within_cap": plan.eligible})
+                  "benchmark_rate": loan.benchmark_rate, "rate_within_cap": loan.rate_within_cap})
     return loan
 
 
@@ -241,7 +252,7 @@ def sign_loan_from_offer(session: Session, bank_user, offer_id: int, *, signed_o
                          repayment_method: RepaymentMethod = RepaymentMethod.EQUAL_PRINCIPAL,
                          guarantor_org_id: int | None = None, guarantee_coverage=0, guarantee_premium=0,
                          insurer_org_id: int | None = None, insurance_coverage=0, insurance_premium=0,
-                         collateral_text: str | None = None) -> Loan:
+                         collateral_text: str | None = None, model: dict | None = None) -> Loan:
     """Sign the loan of an accepted market.needs Offer: the principal, rate and term are the offer's, the pledged
     assets are the need's, the enterprise is the need's owner. The need becomes funded
     (`market.needs.docking.mark_funded`). All or nothing: a refusal (an asset pledged meanwhile, a second signing of
@@ -261,13 +272,13 @@ def sign_loan_from_offer(session: Session, bank_user, offer_id: int, *, signed_o
             guarantee_premium=guarantee_premium, insurer_org_id=insurer_org_id,
             insurance_coverage=insurance_coverage, insurance_premium=insurance_premium,
             collateral_text=(collateral_text or "").strip() or need.tangible_collateral, offer_id=offer.id,
-            status=LoanStatus.ACTIVE)
+            status=LoanStatus.ACTIVE, model=model)
         # The enterprise accepted this offer on its own need, which lists the assets: that is its consent.
         loan.consent, loan.consented_at = Consent.OFFER, offer.decided_at or now
         _write_pledges(session, bank_user, loan, assets, registration_number, registered_on or signed_on, now)
         record(session, actor=bank_user, action="loan.signed", entity_type="loan", entity_id=loan.id, now=now,
                after={**snapshot(loan, LOAN_FIELDS), "assets": [a.id for a in assets], "policy": policy.code,
-                      "benchmark_rate": loan.benchmark_rate, "rate_within_cap": plan.eligible,
+                      "benchmark_rate": loan.benchmark_rate, "rate_within_cap": loan.rate_within_cap,
                       "consent": Consent.OFFER.value})
         mark_funded(session, bank_user, need.id, now)
         record(session, actor=bank_user, action="loan.signed_from_offer", entity_type="loan", entity_id=loan.id,

@@ -53,6 +53,9 @@ class Policy(Base):
     intermediary_reward_cap: Mapped[Decimal] = mapped_column(Money, default=Decimal("20000.00"))  # per intermediary
     interest_subsidy_rate: Mapped[Decimal] = mapped_column(Rate, default=Decimal("0.30"))  # of the interest paid
     interest_subsidy_cap: Mapped[Decimal] = mapped_column(Money, default=Decimal("100000.00"))  # per loan
+    # Jiangsu's relationship lending: a government recommendation at most this many days old on the signing day
+    # makes the loan eligible for compensation (market.policy.regional).
+    recommendation_valid_days: Mapped[int] = mapped_column(Integer, default=365)
     source: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime]
 

@@ -116,32 +116,49 @@ def compensation(policy, bank_principal_loss: Decimal, rate_ok: bool) -> Decimal
 
 @dataclass
 class LossSplit:
+    """Who carries a principal loss. The shares (`as_dict` without `loss`) sum to the loss."""
+
     loss: Decimal
-    guarantor: Decimal
+    guarantor: Decimal  # what the guarantor carries in the end (its payment less the counter-guarantee)
     insurer: Decimal
-    bank_loss: Decimal  # the bank's principal loss after guarantor and insurer: the base of compensation
+    bank_loss: Decimal  # the bank's principal loss after collateral, guarantor and insurer: the base of compensation
     government: Decimal
     enterprise: Decimal
     bank: Decimal
+    collateral: Decimal = ZERO  # covered by tangible collateral (Tianjin's combined pledge)
+    counter_guarantor: Decimal = ZERO  # repaid to the guarantor by the counter-guarantor (Shanghai)
+
+    @property
+    def guarantor_pays(self) -> Decimal:
+        """What the guarantor pays the bank (before the counter-guarantor repays it its share)."""
+        return self.guarantor + self.counter_guarantor
 
     def as_dict(self) -> dict[str, Decimal]:
         return {"loss": self.loss, "government": self.government, "guarantor": self.guarantor,
-                "insurer": self.insurer, "bank": self.bank, "enterprise": self.enterprise}
+                "counter_guarantor": self.counter_guarantor, "insurer": self.insurer, "collateral": self.collateral,
+                "bank": self.bank, "enterprise": self.enterprise}
 
 
 def split_loss(policy, loss: Decimal, rate_ok: bool, guarantee_coverage: Decimal = ZERO,
-               insurance_coverage: Decimal = ZERO, enterprise_coverage: Decimal = ZERO) -> LossSplit:
-    """Who carries a principal loss: the guarantor and the insurer their coverage fractions of it, the enterprise its
-    own coverage fraction (counter-guarantee, joint liability; 0 by default), the government its compensation of the
-    bank's remaining loss, and the bank the rest."""
+               insurance_coverage: Decimal = ZERO, enterprise_coverage: Decimal = ZERO, *,
+               collateral: Decimal = ZERO, counter_guarantee_share: Decimal = ZERO) -> LossSplit:
+    """Who carries a principal loss, step by step: the tangible collateral (Tianjin) covers `collateral` of it first;
+    of what remains, the guarantor and the insurer carry their coverage fractions, the enterprise its own coverage
+    fraction (joint liability; 0 by default); the counter-guarantor (Shanghai) repays the guarantor
+    `counter_guarantee_share` of its payment; the government compensates the bank's remaining loss
+    (`compensation`; nothing when `rate_ok` is false, i.e. not eligible), and the bank carries the rest."""
     loss = money(loss)
-    guarantor = money(loss * guarantee_coverage)
-    insurer = money(loss * insurance_coverage)
-    enterprise = money(loss * enterprise_coverage)
-    bank_loss = max(loss - guarantor - insurer - enterprise, ZERO)
+    collateral = min(money(collateral), loss)
+    rest = loss - collateral
+    guarantor = money(rest * guarantee_coverage)
+    insurer = money(rest * insurance_coverage)
+    enterprise = money(rest * enterprise_coverage)
+    counter = money(guarantor * counter_guarantee_share)
+    bank_loss = max(rest - guarantor - insurer - enterprise, ZERO)
     government = compensation(policy, bank_loss, rate_ok)
-    return LossSplit(loss=loss, guarantor=guarantor, insurer=insurer, bank_loss=bank_loss, government=government,
-                     enterprise=enterprise, bank=bank_loss - government)
+    return LossSplit(loss=loss, guarantor=guarantor - counter, insurer=insurer, bank_loss=bank_loss,
+                     government=government, enterprise=enterprise, bank=bank_loss - government,
+                     collateral=collateral, counter_guarantor=counter)
 
 
 # ------------------------------------------------------------------------------------------------ fund spending

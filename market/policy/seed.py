@@ -21,6 +21,7 @@ from market.policy.models import BENCHMARK_1Y, LPR_1Y, Policy, RateCapMode, Refe
 
 DEFAULT_GRACE_DAYS = 90  # the five-category classification: more than 90 days overdue is non-performing (次级)
 # The paper's order: 信用增级为第一，不良补偿为第二，中介奖励为第三，企业贴息为第四.
+DEFAULT_RECOMMENDATION_DAYS = 365
 SPENDING_ORDER = ["credit_enhancement", "bad_loan_compensation", "intermediary_rewards", "enterprise_interest_subsidy"]
 
 SEED_POLICIES = [
@@ -45,6 +46,9 @@ SEED_POLICIES = [
         "intermediary_reward_cap": Decimal("20000.00"),
         "interest_subsidy_rate": Decimal("0.30"),
         "interest_subsidy_cap": Decimal("100000.00"),
+        # Jiangsu's relationship lending (a loan model): how old a government recommendation may be on the signing
+        # day for the loan to be compensated. Not in the paper either: staff set it per version.
+        "recommendation_valid_days": DEFAULT_RECOMMENDATION_DAYS,
         "source": "Chongqing 2015 measures as summarised in shared/reference/chongqing-ip-pledge-financing.zh.txt "
         "(effective date of the version approximated to 2015-01-01; staff may correct it)",
     }

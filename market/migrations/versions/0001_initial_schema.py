@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-03 16:51:12.998343
+Create Date: 2026-12-03 18:57:32.614376
 """
 from alembic import op
 import sqlalchemy as sa
@@ -89,6 +89,7 @@ def upgrade() -> None:
     sa.Column('intermediary_reward_cap', sa.Numeric(precision=18, scale=2), nullable=False),
     sa.Column('interest_subsidy_rate', sa.Numeric(precision=9, scale=6), nullable=False),
     sa.Column('interest_subsidy_cap', sa.Numeric(precision=18, scale=2), nullable=False),
+    sa.Column('recommendation_valid_days', sa.Integer(), nullable=False),
     sa.Column('source', sa.String(length=300), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_loan_policy')),
@@ -325,6 +326,12 @@ def upgrade() -> None:
     sa.Column('insurance_premium', sa.Numeric(precision=18, scale=2), nullable=False),
     sa.Column('premium_subsidy', sa.Numeric(precision=18, scale=2), nullable=False),
     sa.Column('collateral_text', sa.Text(), nullable=True),
+    sa.Column('loan_model', sa.Enum('chongqing', 'shanghai', 'jiangsu', 'tianjin', name='loanmodel', native_enum=False, create_constraint=True, length=32), nullable=False),
+    sa.Column('counter_guarantor_org_id', sa.Integer(), nullable=True),
+    sa.Column('counter_guarantee_security', sa.String(length=300), nullable=True),
+    sa.Column('counter_guarantee_share', sa.Numeric(precision=9, scale=6), nullable=False),
+    sa.Column('recommended_by', sa.String(length=200), nullable=True),
+    sa.Column('recommended_on', sa.Date(), nullable=True),
     sa.Column('offer_id', sa.Integer(), nullable=True),
     sa.Column('consent', sa.Enum('offer', 'confirmed', name='consent', native_enum=False, create_constraint=True, length=32), nullable=True),
     sa.Column('consented_at', sa.DateTime(), nullable=True),
@@ -342,6 +349,7 @@ def upgrade() -> None:
     sa.Column('closed_at', sa.DateTime(), nullable=True),
     sa.ForeignKeyConstraint(['bank_org_id'], ['organisation.id'], name=op.f('fk_loan_bank_org_id_organisation')),
     sa.ForeignKeyConstraint(['consented_by_id'], ['user_account.id'], name=op.f('fk_loan_consented_by_id_user_account')),
+    sa.ForeignKeyConstraint(['counter_guarantor_org_id'], ['organisation.id'], name=op.f('fk_loan_counter_guarantor_org_id_organisation')),
     sa.ForeignKeyConstraint(['created_by_id'], ['user_account.id'], name=op.f('fk_loan_created_by_id_user_account')),
     sa.ForeignKeyConstraint(['default_confirmed_by_id'], ['user_account.id'], name=op.f('fk_loan_default_confirmed_by_id_user_account')),
     sa.ForeignKeyConstraint(['enterprise_org_id'], ['organisation.id'], name=op.f('fk_loan_enterprise_org_id_organisation')),
@@ -635,7 +643,9 @@ def upgrade() -> None:
     sa.Column('outstanding_principal', sa.Numeric(precision=18, scale=2), nullable=False),
     sa.Column('recovery', sa.Numeric(precision=18, scale=2), nullable=False),
     sa.Column('loss', sa.Numeric(precision=18, scale=2), nullable=False),
+    sa.Column('collateral_share', sa.Numeric(precision=18, scale=2), nullable=False),
     sa.Column('guarantor_share', sa.Numeric(precision=18, scale=2), nullable=False),
+    sa.Column('counter_guarantor_share', sa.Numeric(precision=18, scale=2), nullable=False),
     sa.Column('insurer_share', sa.Numeric(precision=18, scale=2), nullable=False),
     sa.Column('bank_loss', sa.Numeric(precision=18, scale=2), nullable=False),
     sa.Column('compensation', sa.Numeric(precision=18, scale=2), nullable=False),
@@ -661,6 +671,19 @@ def upgrade() -> None:
     with op.batch_alter_table('loan_claim', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_loan_claim_approved_at'), ['approved_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_loan_claim_status'), ['status'], unique=False)
+
+    op.create_table('loan_collateral',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('loan_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.Enum('real_estate', 'equipment', 'vehicle', 'inventory', 'other', name='collateralkind', native_enum=False, create_constraint=True, length=32), nullable=False),
+    sa.Column('description', sa.String(length=300), nullable=False),
+    sa.Column('valuation', sa.Numeric(precision=18, scale=2), nullable=False),
+    sa.CheckConstraint('valuation > 0', name=op.f('ck_loan_collateral_collateral_valuation_positive')),
+    sa.ForeignKeyConstraint(['loan_id'], ['loan.id'], name=op.f('fk_loan_collateral_loan_id_loan')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_loan_collateral'))
+    )
+    with op.batch_alter_table('loan_collateral', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_loan_collateral_loan_id'), ['loan_id'], unique=False)
 
     op.create_table('loan_fund_grant',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -1024,6 +1047,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_loan_fund_grant_kind'))
 
     op.drop_table('loan_fund_grant')
+    with op.batch_alter_table('loan_collateral', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_loan_collateral_loan_id'))
+
+    op.drop_table('loan_collateral')
     with op.batch_alter_table('loan_claim', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_loan_claim_status'))
         batch_op.drop_index(batch_op.f('ix_loan_claim_approved_at'))
