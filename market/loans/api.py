@@ -19,6 +19,7 @@ from market.loans.claims import approve_claim, claim_for, record_recovery, rejec
 from market.loans.default import confirm_default, declare_default, refuse_default, request_default
 from market.loans.fund import account_balance, contribute, fund_balance, pay_subsidy, waiting_claims
 from market.loans.models import LedgerAccount, LedgerTxn, RepaymentMethod
+from market.loans.regional import model_input
 from market.loans.repayments import record_repayment
 from market.loans.schedule import amount_overdue, instalment_states, outstanding_principal
 from market.loans.schemas import (
@@ -66,9 +67,10 @@ class PlanEvaluate(MethodView):
     @blp.arguments(PlanRequest)
     @blp.response(200, PlanOut)
     def post(self, data):
-        """Evaluate a financing plan against the policy in force (today, or on `signed_on`). Public."""
+        """Evaluate a financing plan against the policy in force (today, or on `signed_on`), under a region's loan
+        model (`loan_model`), and the same plan under each model (`models`). Public."""
         on = data.pop("signed_on") or utcnow().date()
-        return evaluate_plan(policy_in_force(db.session, on), **data)
+        return evaluate_plan(policy_in_force(db.session, on), signed_on=on, compare=True, **data)
 
 
 
@@ -89,7 +91,8 @@ class Loans(MethodView):
         """Record a loan agreed outside an offer. It is `pending`: no asset is pledged until the enterprise confirms
         it (`POST /loans/{id}/confirm`)."""
         data["repayment_method"] = RepaymentMethod(data["repayment_method"])
-        loan = _act(lambda: sign_loan(db.session, actor, now=utcnow(), **data))
+        model = model_input(data)
+        loan = _act(lambda: sign_loan(db.session, actor, now=utcnow(), model=model, **data))
         return loan
 
 
@@ -105,7 +108,8 @@ class OfferLoan(MethodView):
         need's assets; the need becomes funded. 409 when the offer is not accepted, already signed, or an asset is no
         longer free (nothing is written then)."""
         data["repayment_method"] = RepaymentMethod(data["repayment_method"])
-        loan = _act(lambda: sign_loan_from_offer(db.session, actor, offer_id, now=utcnow(), **data))
+        model = model_input(data)
+        loan = _act(lambda: sign_loan_from_offer(db.session, actor, offer_id, now=utcnow(), model=model, **data))
         quick_drain()
         return get_loan(db.session, loan.id)
 

@@ -10,6 +10,8 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
+    FieldList,
+    FormField,
     IntegerField,
     SelectField,
     SelectMultipleField,
@@ -21,7 +23,9 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from market.bounded import AMOUNT, AMOUNT_OR_ZERO, ANNUAL_RATE, RATE_CAP_RATIO, REFERENCE_RATE, SHARE
 from market.formkit import DecimalInput, choices
+from market.loans.labels import COLLATERAL_LABELS, MODEL_LABELS
 from market.policy.labels import RATE_KIND_LABELS
+from market.policy.regional import MAX_RECOMMENDATION_DAYS
 
 METHODS = choices([("equal_principal", _l("Equal principal")),
                    ("bullet", _l("Interest monthly, principal at maturity"))])
@@ -41,6 +45,40 @@ def cover_terms(parties: bool) -> tuple:
     return tuple(fields)
 
 
+# The regions' loan models (market.policy.regional) and the kinds of tangible collateral of a combined pledge.
+MODELS = choices([(m.value, label) for m, label in MODEL_LABELS.items()])
+COLLATERAL_KINDS = choices([(k.value, label) for k, label in COLLATERAL_LABELS.items()])
+
+
+class CollateralItemForm(FlaskForm):
+    """One tangible asset of a combined pledge (a row of the loan form; blank rows are skipped)."""
+
+    class Meta:
+        csrf = False
+
+    # A blank row posts no kind: the service skips blank rows and refuses an unknown kind.
+    kind = SelectField(_l("Kind of tangible asset"), choices=COLLATERAL_KINDS, validate_choice=False)
+    description = StringField(_l("Description (what, where, registration)"), validators=[Optional(), Length(max=300)])
+    valuation = DecimalInput(_l("Valuation (yuan)"), bound=AMOUNT)
+
+
+def model_terms() -> tuple:
+    """A loan's regional model and the terms each model adds: Shanghai's counter-guarantor, its security and the
+    share of the guarantor's payment it repays; Jiangsu's recommending body and day; Tianjin's tangible assets."""
+    return (
+        SelectField(_l("Loan model"), choices=MODELS, default="chongqing"),
+        SelectField(_l("Counter-guarantor (Shanghai: the enterprise itself or another organisation)"), coerce=int,
+                    validators=[Optional()]),
+        StringField(_l("Counter-guarantee secured with (Shanghai)"), validators=[Optional(), Length(max=300)]),
+        DecimalInput(_l("Share of the guarantor's payment the counter-guarantor repays (%, Shanghai)"), bound=SHARE,
+                     percent=True, default=0),
+        StringField(_l("Recommended by (government body, Jiangsu)"), validators=[Optional(), Length(max=200)]),
+        DateField(_l("Recommended on (Jiangsu)"), validators=[Optional()]),
+        FieldList(FormField(CollateralItemForm), _l("Tangible assets bundled with the IP (Tianjin)"), min_entries=3,
+                  max_entries=20),
+    )
+
+
 class PlanForm(FlaskForm):
     loan_amount = DecimalInput(_l("Loan amount (yuan)"), bound=AMOUNT, required=True)
     annual_rate = DecimalInput(_l("Annual rate (%, e.g. 5.25)"), bound=ANNUAL_RATE, percent=True, required=True)
@@ -49,6 +87,13 @@ class PlanForm(FlaskForm):
     guarantee_coverage, guarantee_premium, insurance_coverage, insurance_premium = cover_terms(parties=False)
     signed_on = DateField(_l("Signing date (the policy in force on it applies; default today)"),
                           validators=[Optional()])
+    loan_model = SelectField(_l("Loan model"), choices=MODELS, default="chongqing")
+    counter_guarantee_share = DecimalInput(_l("Share of the guarantor's payment the counter-guarantor repays "
+                                              "(%, Shanghai)"), bound=SHARE, percent=True, default=0)
+    counter_by_enterprise = BooleanField(_l("The enterprise itself counter-guarantees (Shanghai)"))
+    recommended_on = DateField(_l("Recommended on (Jiangsu; default the signing date)"), validators=[Optional()])
+    collateral_value = DecimalInput(_l("Valuation of the tangible collateral (yuan, Tianjin)"), bound=AMOUNT_OR_ZERO,
+                                    default=0)
     submit = SubmitField(_l("Evaluate"))
 
 
@@ -64,6 +109,8 @@ class LoanForm(FlaskForm):
     (guarantor_org_id, guarantee_coverage, guarantee_premium,
      insurer_org_id, insurance_coverage, insurance_premium) = cover_terms(parties=True)
     collateral_text = TextAreaField(_l("Tangible collateral"), validators=[Optional(), Length(max=2000)])
+    (loan_model, counter_guarantor_org_id, counter_guarantee_security, counter_guarantee_share, recommended_by,
+     recommended_on, collateral) = model_terms()
     submit = SubmitField(_l("Record the loan"))
 
 
@@ -77,6 +124,8 @@ class SignOfferForm(FlaskForm):
     (guarantor_org_id, guarantee_coverage, guarantee_premium,
      insurer_org_id, insurance_coverage, insurance_premium) = cover_terms(parties=True)
     collateral_text = TextAreaField(_l("Tangible collateral"), validators=[Optional(), Length(max=2000)])
+    (loan_model, counter_guarantor_org_id, counter_guarantee_security, counter_guarantee_share, recommended_by,
+     recommended_on, collateral) = model_terms()
     submit = SubmitField(_l("Sign the loan"))
 
 
@@ -149,5 +198,17 @@ class PolicyForm(FlaskForm):
                                            default=Decimal("0.10"), required=True)
     default_grace_days = IntegerField(_l("Days an instalment may be overdue before the bank may declare default"),
                                       default=90, validators=[Optional(), NumberRange(min=0, max=365)])
+    # The third and fourth in the fund's order of spending, and Jiangsu's recommendation validity: blank keeps the
+    # value of the version in force (the page fills them in with it).
+    intermediary_reward_rate = DecimalInput(_l("Intermediary reward (% of the principal, e.g. 0.2)"), bound=SHARE,
+                                            percent=True)
+    intermediary_reward_cap = DecimalInput(_l("Intermediary reward cap per intermediary and loan (yuan)"),
+                                           bound=AMOUNT_OR_ZERO)
+    interest_subsidy_rate = DecimalInput(_l("Enterprise interest subsidy (% of the interest paid, e.g. 30)"),
+                                         bound=SHARE, percent=True)
+    interest_subsidy_cap = DecimalInput(_l("Enterprise interest subsidy cap per loan (yuan)"), bound=AMOUNT_OR_ZERO)
+    recommendation_valid_days = IntegerField(_l("Days a government recommendation stays valid for relationship "
+                                                "lending (Jiangsu)"),
+                                             validators=[Optional(), NumberRange(min=0, max=MAX_RECOMMENDATION_DAYS)])
     source = StringField(_l("Source"), validators=[Optional(), Length(max=300)])
     submit = SubmitField(_l("Add the version"))

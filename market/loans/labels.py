@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 
 from market.i18n import enum_label
 from market.loans.models import LoanStatus
+from market.policy.regional import CollateralKind, LoanModel
 
 LOAN_STATUS_LABELS = {
     LoanStatus.PENDING: _l("Waiting for the enterprise's confirmation"),
@@ -17,6 +18,19 @@ LOAN_STATUS_LABELS = {
     LoanStatus.REPAID: _l("Repaid"),
     LoanStatus.WRITTEN_OFF: _l("Written off"),
     LoanStatus.CLOSED: _l("Settled and closed"),
+}
+MODEL_LABELS = {
+    LoanModel.CHONGQING: _l("Chongqing: multi-party pledge (guarantor, insurer, compensation fund)"),
+    LoanModel.SHANGHAI: _l("Shanghai: guarantee with counter-guarantee"),
+    LoanModel.JIANGSU: _l("Jiangsu: relationship lending (recommended by the government, no guarantee)"),
+    LoanModel.TIANJIN: _l("Tianjin: combined pledge (IP bundled with tangible assets)"),
+}
+COLLATERAL_LABELS = {
+    CollateralKind.REAL_ESTATE: _l("Real estate"),
+    CollateralKind.EQUIPMENT: _l("Equipment"),
+    CollateralKind.VEHICLE: _l("Vehicle"),
+    CollateralKind.INVENTORY: _l("Inventory"),
+    CollateralKind.OTHER: _l("Other"),
 }
 FLAG_LABELS = {
     "lapsed": _l("lapsed (fees unpaid)"),
@@ -36,6 +50,8 @@ SHARE_LABELS = {
     "government": _l("Government (compensation fund)"),
     "guarantor": _l("Guarantor"),
     "insurer": _l("Insurer"),
+    "counter_guarantor": _l("Counter-guarantor (repays the guarantor)"),
+    "collateral": _l("Tangible collateral"),
     "bank": _l("Bank"),
     "enterprise": _l("Enterprise"),
 }
@@ -43,6 +59,20 @@ SHARE_LABELS = {
 
 def share_label(value) -> str:
     return str(SHARE_LABELS.get(str(value), value))
+
+
+def loan_model(value) -> str:
+    try:
+        return str(MODEL_LABELS[LoanModel(getattr(value, "value", value))])
+    except (KeyError, ValueError):
+        return str(value)
+
+
+def collateral_kind(value) -> str:
+    try:
+        return str(COLLATERAL_LABELS[CollateralKind(getattr(value, "value", value))])
+    except (KeyError, ValueError):
+        return str(value)
 
 
 def loan_status(value) -> str:
@@ -55,4 +85,5 @@ def flag_reason(value) -> str:
 
 
 def init_app(app) -> None:
-    app.jinja_env.filters.update(loan_status=loan_status, flag_reason=flag_reason, share_label=share_label)
+    app.jinja_env.filters.update(loan_status=loan_status, flag_reason=flag_reason, share_label=share_label,
+                                 loan_model=loan_model, collateral_kind=collateral_kind)

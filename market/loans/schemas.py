@@ -18,10 +18,13 @@ from market.api.pages import items_of
 from market.bounded import AMOUNT, AMOUNT_OR_ZERO, ANNUAL_RATE, RATE_CAP_RATIO, REFERENCE_RATE, SHARE
 from market.errors import DomainError
 from market.loans.claims import claim_checklist
+from market.loans.model_schemas import ModelIn, ModelOut, model_choice
 from market.loans.models import RepaymentMethod
+from market.loans.regional import eligibility_reasons
 from market.loans.schedule import loan_schedule, loan_shares, outstanding_principal
 from market.policy.kinds import IpKind
 from market.policy.models import RATE_KINDS, RateCapMode
+from market.policy.regional import MAX_RECOMMENDATION_DAYS
 
 REQ = {"required": True}
 
@@ -80,6 +83,37 @@ class PlanRequest(Schema):
     insurance_premium = _amount(load_default=0)
     enterprise_coverage = _share(load_default=0)
     signed_on = fields.Date(load_default=None)
+    loan_model = model_choice()
+    counter_guarantee_share = _share(load_default=0, metadata={
+        "description": "Shanghai: the share of the guarantor's payment the counter-guarantor repays (fraction)"})
+    counter_by_enterprise = fields.Boolean(load_default=False, metadata={
+        "description": "Shanghai: the enterprise itself counter-guarantees (counted in its share of risk)"})
+    recommended_on = fields.Date(load_default=None, metadata={
+        "description": "Jiangsu: the day of the government recommendation (default the signing day)"})
+    collateral_value = _amount(load_default=0, metadata={
+        "description": "Tianjin: the tangible collateral's total valuation, yuan"})
+
+
+def _refusal(row) -> str | None:
+    return DomainError(row.refusal, **row.refusal_params).localized() if row.refusal else None
+
+
+class ModelRowOut(Schema):
+    """The plan under one model, or why the model cannot take these terms."""
+
+    loan_model = fields.String(**REQ)
+    refusal = derived(fields.String(allow_none=True, **REQ), _refusal)
+    eligible = derived(fields.Boolean(allow_none=True, **REQ), lambda row: row.result and row.result.eligible)
+    reasons = derived(fields.List(fields.String(), **REQ),
+                      lambda row: _localized(row.result.reasons) if row.result else [])
+    effects = derived(fields.List(fields.String(), **REQ),
+                      lambda row: _localized(row.result.effects) if row.result else [])
+    compensation_on_total_loss = derived(money_out(allow_none=True, **REQ),
+                                         lambda row: row.result and row.result.compensation_on_total_loss)
+    enterprise_share = derived(money_out(allow_none=True, **REQ),
+                               lambda row: row.result and row.result.enterprise_share)
+    shares = derived(fields.Dict(keys=fields.String(), values=money_out(), allow_none=True, **REQ),
+                     lambda row: row.result and row.result.shares)
 
 
 class PlanOut(Schema):
@@ -98,6 +132,11 @@ class PlanOut(Schema):
     enterprise_share = money_out(**REQ)
     enterprise_within_ceiling = fields.Boolean(**REQ)
     warnings = derived(fields.List(fields.String(), **REQ), lambda r: _localized(r.warnings))
+    loan_model = fields.String(**REQ)
+    effects = derived(fields.List(fields.String(), **REQ, metadata={
+        "description": "What the loan model changes in a total loss, in words"}), lambda r: _localized(r.effects))
+    models = fields.List(fields.Nested(ModelRowOut), **REQ, metadata={
+        "description": "The same plan under each region's model (Chongqing, Shanghai, Jiangsu, Tianjin)"})
 
 
 # ------------------------------------------------------------------------------------------------ loans
@@ -132,7 +171,7 @@ class WatchFlagOut(Schema):
     resolved_at = UtcDateTime(allow_none=True, **REQ)
 
 
-class LoanOut(Schema):
+class LoanOut(ModelOut):
     id = fields.Integer(**REQ)
     status = fields.String(**REQ)
     bank_org_id = fields.Integer(**REQ)
@@ -168,9 +207,14 @@ class LoanOut(Schema):
     default_reason = fields.String(allow_none=True, **REQ)
     default_facts = fields.Dict(allow_none=True, **REQ)
     default_requested_at = UtcDateTime(allow_none=True, **REQ)
+    compensation_eligible = derived(fields.Boolean(**REQ, metadata={
+        "description": "Whether a loss would be compensated: the rate within the cap, and the model's own rule "
+                       "(Jiangsu: recommended on or before signing, within the policy's validity)"}),
+        lambda loan: not eligibility_reasons(loan))
     shares_on_total_loss = derived(fields.Dict(keys=fields.String(), values=money_out(), **REQ, metadata={
-        "description": "Who carries a loss of the whole outstanding principal: guarantor, insurer, government "
-                       "(the fund's compensation), bank"}), loan_shares)
+        "description": "Who carries a loss of the whole outstanding principal: tangible collateral (Tianjin), "
+                       "guarantor, counter-guarantor (Shanghai), insurer, government (the fund's compensation), "
+                       "bank"}), loan_shares)
     pledges = fields.List(fields.Nested(PledgeOut), **REQ)
 
 
@@ -185,7 +229,7 @@ LoanList = items_of(LoanOut, "LoanList", **REQ)
 
 # The terms a bank gives when it signs the loan of an accepted offer (the offer gives the rest); a loan agreed
 # outside an offer (LoanCreate) names the enterprise, amount, rate, term and pledged assets as well.
-class OfferLoanCreate(Schema):
+class OfferLoanCreate(ModelIn):
     signed_on = fields.Date(required=True)
     registration_number = fields.String(required=True, validate=validate.Length(min=1, max=60))
     registered_on = fields.Date(load_default=None)
@@ -272,7 +316,10 @@ class ClaimOut(Schema):
     outstanding_principal = money_out(**REQ)
     recovery = money_out(**REQ)
     loss = money_out(**REQ)
-    guarantor_share = money_out(**REQ)
+    collateral_share = money_out(**REQ, metadata={"description": "Covered by the tangible collateral (Tianjin)"})
+    guarantor_share = money_out(**REQ, metadata={"description": "What the guarantor pays the bank"})
+    counter_guarantor_share = money_out(**REQ, metadata={
+        "description": "Of which the counter-guarantor repays the guarantor (Shanghai)"})
     insurer_share = money_out(**REQ)
     bank_loss = money_out(**REQ)
     compensation = money_out(**REQ)
@@ -381,6 +428,11 @@ class PolicyOut(Schema):
     default_grace_days = fields.Integer(**REQ, metadata={
         "description": "Days an instalment may be overdue before the bank may declare default on its own"})
     spending_order = derived(fields.List(fields.String(), **REQ), lambda p: list(p.spending_order or []))
+    intermediary_reward_rate = money_out(**REQ)
+    intermediary_reward_cap = money_out(**REQ)
+    interest_subsidy_rate = money_out(**REQ)
+    interest_subsidy_cap = money_out(**REQ)
+    recommendation_valid_days = fields.Integer(**REQ)
     source = fields.String(allow_none=True, **REQ)
 
 
@@ -402,4 +454,16 @@ class PolicyIn(Schema):
     compensation_cap = _amount(required=True)
     enterprise_risk_ceiling = _share(required=True)
     default_grace_days = fields.Integer(load_default=90, strict=True, validate=validate.Range(0, 365))
+    # Left out (or null): carried over from the version in force.
+    intermediary_reward_rate = _share(load_default=None, allow_none=True, metadata={
+        "description": "Intermediary reward, a fraction of the principal (0.002 = 0.2 %)"})
+    intermediary_reward_cap = _amount(load_default=None, allow_none=True, metadata={
+        "description": "Intermediary reward cap per intermediary and loan, yuan"})
+    interest_subsidy_rate = _share(load_default=None, allow_none=True, metadata={
+        "description": "Enterprise interest subsidy, a fraction of the interest paid (0.3 = 30 %)"})
+    interest_subsidy_cap = _amount(load_default=None, allow_none=True, metadata={
+        "description": "Enterprise interest subsidy cap per loan, yuan"})
+    recommendation_valid_days = fields.Integer(load_default=None, allow_none=True, strict=True,
+                                               validate=validate.Range(0, MAX_RECOMMENDATION_DAYS), metadata={
+        "description": "Days a government recommendation stays valid for relationship lending (Jiangsu)"})
     source = fields.String(load_default=None, validate=validate.Length(max=300))

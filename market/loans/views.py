@@ -43,6 +43,7 @@ from market.loans.forms import (
 )
 from market.loans.fund import contribute, fund_balance, pay_subsidy, running_balances, waiting_claims
 from market.loans.models import CompensationClaim, CompensationStatus, LedgerTxn, RepaymentMethod
+from market.loans.regional import eligibility_reasons
 from market.loans.repayments import record_repayment
 from market.loans.schedule import (
     ENDED_STATUSES,
@@ -59,7 +60,15 @@ from market.needs.models import Offer
 from market.policy.kinds import IpKind
 from market.policy.models import RATE_KINDS
 from market.policy.plan import evaluate_plan
-from market.policy.service import add_policy, add_rate, benchmark_on, policy_in_force, policy_versions, rate_table
+from market.policy.service import (
+    SPENDING_FIELDS,
+    add_policy,
+    add_rate,
+    benchmark_on,
+    policy_in_force,
+    policy_versions,
+    rate_table,
+)
 from market.security import roles_required
 from market.work import commit_or_flash
 
@@ -92,6 +101,9 @@ def _plan(form: PlanForm, on):
         policy, form.loan_amount.data, form.annual_rate.data, benchmark, form.term_months.data,
         form.guarantee_coverage.data or 0, form.guarantee_premium.data or 0,
         form.insurance_coverage.data or 0, form.insurance_premium.data or 0,
+        loan_model=form.loan_model.data, counter_guarantee_share=form.counter_guarantee_share.data or 0,
+        counter_by_enterprise=form.counter_by_enterprise.data, recommended_on=form.recommended_on.data,
+        collateral_value=form.collateral_value.data or 0, signed_on=on, compare=True,
     )
 
 
@@ -110,12 +122,17 @@ def policies():
             rate_cap_ratio=form.rate_cap_ratio.data, rate_cap_spread_bp=form.rate_cap_spread_bp.data,
             premium_subsidy_rate=form.premium_subsidy_rate.data, compensation_rate=form.compensation_rate.data,
             compensation_cap=form.compensation_cap.data, enterprise_risk_ceiling=form.enterprise_risk_ceiling.data,
-            source=form.source.data, default_grace_days=form.default_grace_days.data, now=utcnow(),
+            source=form.source.data, default_grace_days=form.default_grace_days.data,
+            recommendation_valid_days=form.recommendation_valid_days.data, now=utcnow(),
+            **{name: getattr(form, name).data for name in SPENDING_FIELDS},
         ), _("The policy version was added."))
         if ok:
             return redirect(url_for("loans.policies"))
     today = utcnow().date()
     current = policy_in_force(db.session, today)
+    if not form.is_submitted():  # the values that carry over when left blank, shown as they are
+        for name in (*SPENDING_FIELDS, "recommendation_valid_days"):
+            getattr(form, name).data = getattr(current, name)
     return render_template("loans/policies.html", form=form, versions=policy_versions(db.session), current=current,
                            today=today)
 
@@ -134,15 +151,34 @@ def _org_choices(kind: OrgKind, optional: bool) -> list[tuple[int, str]]:
     return ([(0, "—")] if optional else []) + [(o.id, o.name) for o in orgs]
 
 
+def _model(form) -> dict:
+    """The regional model of a loan form and its terms (market.loans.regional); blank collateral rows are skipped."""
+    return {"loan_model": form.loan_model.data,
+            "counter_guarantor_org_id": form.counter_guarantor_org_id.data or None,
+            "counter_guarantee_security": form.counter_guarantee_security.data,
+            "counter_guarantee_share": form.counter_guarantee_share.data or 0,
+            "recommended_by": form.recommended_by.data, "recommended_on": form.recommended_on.data,
+            "collateral": [entry.form.data for entry in form.collateral]}
+
+
+def _parties(form) -> None:
+    """The organisations a loan form offers: guarantors, insurers, and counter-guarantors (enterprises, guarantors)."""
+    form.guarantor_org_id.choices = _org_choices(OrgKind.GUARANTOR, True)
+    form.insurer_org_id.choices = _org_choices(OrgKind.INSURER, True)
+    form.counter_guarantor_org_id.choices = (_org_choices(OrgKind.ENTERPRISE, True)
+                                             + _org_choices(OrgKind.GUARANTOR, False))
+
+
 def _terms(form) -> dict:
-    """The repayment method, guarantee and insurance of a loan form (blank choices: none)."""
+    """The repayment method, guarantee, insurance and regional model of a loan form (blank choices: none)."""
     return {"repayment_method": RepaymentMethod(form.repayment_method.data),
             "guarantor_org_id": form.guarantor_org_id.data or None,
             "guarantee_coverage": form.guarantee_coverage.data or 0,
             "guarantee_premium": form.guarantee_premium.data or 0,
             "insurer_org_id": form.insurer_org_id.data or None,
             "insurance_coverage": form.insurance_coverage.data or 0,
-            "insurance_premium": form.insurance_premium.data or 0}
+            "insurance_premium": form.insurance_premium.data or 0,
+            "model": _model(form)}
 
 
 @loans_bp.route("/loans/new", methods=["GET", "POST"])
@@ -150,8 +186,7 @@ def _terms(form) -> dict:
 def new():
     form = LoanForm()
     form.enterprise_org_id.choices = _org_choices(OrgKind.ENTERPRISE, False)
-    form.guarantor_org_id.choices = _org_choices(OrgKind.GUARANTOR, True)
-    form.insurer_org_id.choices = _org_choices(OrgKind.INSURER, True)
+    _parties(form)
     if form.validate_on_submit():
         try:
             asset_ids = [int(x) for x in form.asset_ids.data.replace("，", ",").split(",") if x.strip()]
@@ -185,8 +220,7 @@ def sign_offer(offer_id: int):
         return redirect(url_for("needs.bank_matches"))
     need = offer.need
     form = SignOfferForm()
-    form.guarantor_org_id.choices = _org_choices(OrgKind.GUARANTOR, True)
-    form.insurer_org_id.choices = _org_choices(OrgKind.INSURER, True)
+    _parties(form)
     today = utcnow().date()
     if not form.is_submitted():
         form.signed_on.data = today
@@ -233,7 +267,8 @@ def detail(loan_id: int):
         "loans/detail.html", loan=loan, schedule=loan_schedule(loan), claim=claim, need_id=need_id,
         outstanding=outstanding_principal(loan), overdue=amount_overdue(loan, today),
         ended=loan.status in ENDED_STATUSES, facts=overdue_facts(loan, today),
-        shares=loan_shares(loan), proposed=proposed_assets(db.session, loan), subsidy_txn=subsidy_txn,
+        shares=loan_shares(loan), eligibility=eligibility_reasons(loan), proposed=proposed_assets(db.session, loan),
+        subsidy_txn=subsidy_txn,
         repayment_form=RepaymentForm(), confirm=ConfirmForm(), recovery_form=RecoveryForm(),
         reason_form=ReasonForm(), consent_form=ConsentForm(), sections=sections,
         is_bank=current_user.role is Role.BANK and loan.bank_org_id == current_user.organisation_id,

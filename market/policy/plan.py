@@ -74,12 +74,13 @@ def evaluate_plan(policy, loan_amount, annual_rate, benchmark_rate, term_months,
     A counter-guarantee the enterprise gives itself (Shanghai) counts in its share; tangible collateral (Tianjin) is
     a pledge like the IP and does not. `compare=True` also evaluates the plan under every model (`models`).
     """
-    if compare:
+    if compare:  # each model's terms go to that model only (the others' are for `models`)
+        model = as_model(loan_model)
         result = evaluate_plan(policy, loan_amount, annual_rate, benchmark_rate, term_months, guarantee_coverage,
                                guarantee_premium, insurance_coverage, insurance_premium, enterprise_coverage,
-                               loan_model=loan_model, counter_guarantee_share=counter_guarantee_share,
-                               counter_by_enterprise=counter_by_enterprise, recommended_on=recommended_on,
-                               collateral_value=collateral_value, signed_on=signed_on)
+                               loan_model=model, signed_on=signed_on,
+                               **_extras(counter_guarantee_share, counter_by_enterprise, recommended_on,
+                                         collateral_value, signed_on)[model])
         result.models = compare_models(policy, loan_amount, annual_rate, benchmark_rate, term_months,
                                        guarantee_coverage, guarantee_premium, insurance_coverage, insurance_premium,
                                        enterprise_coverage, counter_guarantee_share=counter_guarantee_share,
@@ -179,6 +180,18 @@ def model_effects(terms: ModelTerms, split) -> list[Reason]:
                    "compensates the bank's remaining loss.", {})]
 
 
+def _extras(counter_guarantee_share, counter_by_enterprise, recommended_on, collateral_value, signed_on
+            ) -> dict[LoanModel, dict]:
+    """The terms each model takes from a plan's inputs (Jiangsu: recommended on the signing day by default)."""
+    return {
+        LoanModel.CHONGQING: {},
+        LoanModel.SHANGHAI: {"counter_guarantee_share": counter_guarantee_share,
+                             "counter_by_enterprise": counter_by_enterprise},
+        LoanModel.JIANGSU: {"recommended_on": recommended_on or signed_on},
+        LoanModel.TIANJIN: {"collateral_value": collateral_value},
+    }
+
+
 def compare_models(policy, loan_amount, annual_rate, benchmark_rate, term_months, guarantee_coverage=0,
                    guarantee_premium=0, insurance_coverage=0, insurance_premium=0, enterprise_coverage=0, *,
                    counter_guarantee_share=0, counter_by_enterprise=False, recommended_on=None, collateral_value=0,
@@ -190,14 +203,8 @@ def compare_models(policy, loan_amount, annual_rate, benchmark_rate, term_months
                 term_months=term_months, guarantee_coverage=guarantee_coverage, guarantee_premium=guarantee_premium,
                 insurance_coverage=insurance_coverage, insurance_premium=insurance_premium,
                 enterprise_coverage=enterprise_coverage, signed_on=signed_on)
-    extras = {
-        LoanModel.CHONGQING: {},
-        LoanModel.SHANGHAI: {"counter_guarantee_share": counter_guarantee_share,
-                             "counter_by_enterprise": counter_by_enterprise},
-        LoanModel.JIANGSU: {"guarantee_coverage": 0, "guarantee_premium": 0,
-                            "recommended_on": recommended_on or signed_on},
-        LoanModel.TIANJIN: {"collateral_value": collateral_value},
-    }
+    extras = _extras(counter_guarantee_share, counter_by_enterprise, recommended_on, collateral_value, signed_on)
+    extras[LoanModel.JIANGSU].update(guarantee_coverage=0, guarantee_premium=0)  # it takes no guarantee
     rows = []
     for model, extra in extras.items():
         try:

@@ -33,6 +33,7 @@ from market.errors import InvalidInput
 from market.policy.rules import ZERO, Reason, money
 
 MAX_COLLATERAL_ITEMS = 20
+MAX_RECOMMENDATION_DAYS = 3650  # the policy's `recommendation_valid_days` lies within 0 … 10 years
 
 
 class LoanModel(enum.StrEnum):

@@ -17,8 +17,9 @@ from market.errors import Conflict, InvalidInput, NotFound
 from market.policy.kinds import MEASURES_2015_KINDS, IpKind
 from market.policy.labels import rate_kind
 from market.policy.models import BENCHMARK_1Y, LPR_1Y, RATE_KINDS, Policy, RateCapMode, ReferenceRate
+from market.policy.regional import MAX_RECOMMENDATION_DAYS
 from market.policy.rules import as_decimal, money
-from market.policy.seed import DEFAULT_GRACE_DAYS, SEED_POLICIES, SPENDING_ORDER
+from market.policy.seed import DEFAULT_GRACE_DAYS, DEFAULT_RECOMMENDATION_DAYS, SEED_POLICIES, SPENDING_ORDER
 from market.security import require
 
 MAX_GRACE_DAYS = 365
@@ -26,7 +27,7 @@ SPENDING_FIELDS = {"intermediary_reward_rate": SHARE, "intermediary_reward_cap":
                    "interest_subsidy_rate": SHARE, "interest_subsidy_cap": AMOUNT_OR_ZERO}
 POLICY_FIELDS = ["code", "name", "effective_from", "effective_to", "eligible_kinds", "rate_cap_mode", "rate_cap_ratio",
                  "rate_cap_spread_bp", "premium_subsidy_rate", "compensation_rate", "compensation_cap",
-                 "enterprise_risk_ceiling", "default_grace_days", *SPENDING_FIELDS]
+                 "enterprise_risk_ceiling", "default_grace_days", *SPENDING_FIELDS, "recommendation_valid_days"]
 
 
 def _spending_values(given: dict, current: Policy | None) -> dict[str, Decimal]:
@@ -79,12 +80,13 @@ def add_policy(session: Session, staff, *, name: str, effective_from: date, elig
                rate_cap_mode: RateCapMode | str, rate_cap_ratio=None, rate_cap_spread_bp: int | None = None,
                premium_subsidy_rate, compensation_rate, compensation_cap, enterprise_risk_ceiling, now: datetime,
                source: str | None = None, default_grace_days: int | None = DEFAULT_GRACE_DAYS,
-               **spending) -> Policy:
+               recommendation_valid_days: int | None = None, **spending) -> Policy:
     """Staff add a new policy version taking effect on `effective_from`. Versions follow each other in time: the
     date must lie after the start of every existing version and outside any version's closed period (an overlapping
     date is refused); the version in force until then ends the day before. Loans keep the version they were signed
     under, so a new version never changes an existing loan. `spending`: the intermediary reward and interest
-    subsidy values (SPENDING_FIELDS); each one not given carries over from the version in force until then."""
+    subsidy values (SPENDING_FIELDS); each one not given (None) carries over from the version in force until then,
+    and so does `recommendation_valid_days` (Jiangsu's relationship lending, `market.policy.regional`)."""
     require(staff, Role.STAFF)
     name = (name or "").strip()
     if not name:
@@ -117,6 +119,10 @@ def add_policy(session: Session, staff, *, name: str, effective_from: date, elig
     grace = DEFAULT_GRACE_DAYS if default_grace_days is None else default_grace_days
     if isinstance(grace, bool) or not isinstance(grace, int) or not 0 <= grace <= MAX_GRACE_DAYS:
         raise InvalidInput("The grace period before default must be 0 to %(max)s days.", max=MAX_GRACE_DAYS)
+    days = recommendation_valid_days
+    if days is not None and (isinstance(days, bool) or not isinstance(days, int)
+                             or not 0 <= days <= MAX_RECOMMENDATION_DAYS):
+        raise InvalidInput("A government recommendation stays valid 0 to %(max)s days.", max=MAX_RECOMMENDATION_DAYS)
 
     # Every version under its row lock first: two new versions at once queue, and the second sees the first
     # (an overlap, 409) instead of both ending the same current version.
@@ -130,6 +136,8 @@ def add_policy(session: Session, staff, *, name: str, effective_from: date, elig
                            name=version.name, start=version.effective_from.isoformat())
     current = next((v for v in versions if v.effective_to is None), None)
     spending_values = _spending_values(spending, current)
+    if days is None:
+        days = current.recommendation_valid_days if current is not None else DEFAULT_RECOMMENDATION_DAYS
     if current is not None:
         before = snapshot(current, POLICY_FIELDS)
         current.effective_to = effective_from - timedelta(days=1)
@@ -140,7 +148,7 @@ def add_policy(session: Session, staff, *, name: str, effective_from: date, elig
         code=f"v{effective_from:%Y%m%d}", name=name, effective_from=effective_from, effective_to=None,
         eligible_kinds=kinds, rate_cap_mode=mode, rate_cap_ratio=ratio, rate_cap_spread_bp=spread,
         premium_subsidy_rate=subsidy, compensation_rate=share, compensation_cap=cap,
-        enterprise_risk_ceiling=ceiling, default_grace_days=grace,
+        enterprise_risk_ceiling=ceiling, default_grace_days=grace, recommendation_valid_days=days,
         spending_order=list(current.spending_order) if current is not None else list(SPENDING_ORDER),
         source=(source or "").strip() or None, created_at=now, **spending_values)
     insert_unique(session, policy, Conflict("A policy version taking effect on %(date)s already exists.",

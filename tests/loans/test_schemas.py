@@ -32,5 +32,6 @@ def test_a_loan_dumps_with_its_schedule_and_figures(world):
     assert body["outstanding_principal"] == "1200000.00" and body["policy"] == loan.policy.code
     assert len(body["schedule"]) == 12 and body["schedule"][0] == {
         "seq": 1, "due_on": "2016-04-01", "principal": "100000.00", "interest": body["schedule"][0]["interest"]}
-    assert set(body["shares_on_total_loss"]) == {"loss", "guarantor", "insurer", "government", "bank"}
+    assert set(body["shares_on_total_loss"]) == {"loss", "collateral", "guarantor", "counter_guarantor", "insurer",
+                                                 "government", "bank"}
     assert body["watch_flags"] == [] and body["proposed_asset_ids"] == [a.asset_id for a in loan.pledges]
