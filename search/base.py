@@ -26,11 +26,14 @@ from __future__ import annotations
 import json
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from itertools import islice
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .cache import ResultCache
 
 __all__ = [
     "MAX_RESULT_WINDOW",
@@ -333,9 +336,26 @@ class SearchBackend(ABC):
     def delete(self, schema_name: str, ids: Iterable[str]) -> None:
         """Remove documents by id; unknown ids are ignored."""
 
-    @abstractmethod
+    result_cache: ResultCache | None = None  # facets and totals reused across pages (None: the default cache)
+
     def search(self, schema_name: str, query: SearchQuery) -> SearchResult:
-        """Run a query; see the module docstring for the rules."""
+        """Run a query; see the module docstring for the rules. Its facets and total are computed once per query and
+        data version of the index (:mod:`search.cache`), then reused by its other pages and sorts."""
+        cache = self.result_cache
+        if cache is None:
+            from .cache import ResultCache
+
+            cache = self.result_cache = ResultCache()
+        return cache.search(self, schema_name, query)
+
+    @abstractmethod
+    def run_search(self, schema_name: str, query: SearchQuery) -> SearchResult:
+        """Run a query on the engine itself (no cache)."""
+
+    def data_version(self, schema_name: str) -> Hashable | None:
+        """A value that changes with every change of what searches of the index can see, read from the index itself
+        (the same in every process using it); None when unknown (nothing is then cached)."""
+        return None
 
     @abstractmethod
     def refresh(self, schema_name: str) -> None:

@@ -14,6 +14,7 @@ import queue
 import re
 import threading
 import time
+import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
@@ -74,6 +75,8 @@ class ElasticsearchBackend(SearchBackend):
         self._timeout = request_timeout
         self._es: Elasticsearch | None = None
         self._schemas: dict[str, Schema] = {}
+        self._versions = f"{index_prefix}0versions"
+        self._versions_ready = False
 
     # -- plumbing ---------------------------------------------------------------------------------------
 
@@ -147,6 +150,25 @@ class ElasticsearchBackend(SearchBackend):
             self.client.indices.update_aliases(actions=actions)
             if old:
                 self.client.indices.delete(index=",".join(old))
+        self._changed(schema_name)
+
+    def _changed(self, schema_name: str) -> None:
+        """After every write: a new data version of the index (a document of the prefix's ``0versions`` index, which
+        no alias can be named: schema names start with a letter)."""
+        with unavailable():
+            if not self._versions_ready:
+                self.client.options(ignore_status=400).indices.create(
+                    index=self._versions, settings={"number_of_shards": 1, "number_of_replicas": 0})
+                self._versions_ready = True
+            self.client.index(index=self._versions, id=schema_name, document={"v": uuid.uuid4().hex})
+
+    def data_version(self, schema_name: str) -> str | None:
+        """The version document written by the last write of any process (a realtime GET: no refresh needed)."""
+        try:
+            with unavailable():
+                return self.client.get(index=self._versions, id=schema_name, source_includes="v")["_source"]["v"]
+        except (NotFoundError, SearchError):
+            return None  # no version yet (nothing cached), or the engine is down (the search says so)
 
     def _source(self, schema: Schema, doc: Mapping[str, Any]) -> dict[str, Any]:
         body: dict[str, Any] = {"id": doc["id"], "raw": {f: doc[f] for f in schema.text_fields}}
@@ -241,11 +263,17 @@ class ElasticsearchBackend(SearchBackend):
                 doc = schema.normalise(raw)
                 yield {"_op_type": "index", "_index": alias, "_id": doc["id"], "_source": self._source(schema, doc)}
 
-        return self._bulk(actions())
+        try:
+            return self._bulk(actions())
+        finally:
+            self._changed(schema_name)
 
     def delete(self, schema_name: str, ids: Iterable[str]) -> None:
         alias = self.alias(self._schema(schema_name).name)
-        self._bulk(({"_op_type": "delete", "_index": alias, "_id": str(i)} for i in ids), ignore_404=True)
+        try:
+            self._bulk(({"_op_type": "delete", "_index": alias, "_id": str(i)} for i in ids), ignore_404=True)
+        finally:
+            self._changed(schema_name)
 
     def rebuild(self, schema: Schema, docs: Iterable[Mapping[str, Any]], batch_size: int = 500,
                 stamp: Mapping[str, Any] | None = None) -> int:
@@ -272,6 +300,7 @@ class ElasticsearchBackend(SearchBackend):
         self._schema(schema_name)
         with unavailable():
             self.client.indices.refresh(index=self.alias(schema_name))
+        self._changed(schema_name)
 
     def stamp(self, schema_name: str) -> dict[str, Any] | None:
         found = self._current_meta(schema_name)
@@ -291,6 +320,7 @@ class ElasticsearchBackend(SearchBackend):
         if current:
             with unavailable():
                 self.client.indices.delete(index=",".join(current[0]))
+            self._changed(schema_name)
         self._schemas.pop(schema_name, None)
 
     def drop_all(self) -> None:
@@ -300,6 +330,7 @@ class ElasticsearchBackend(SearchBackend):
             if names:
                 self.client.indices.delete(index=",".join(names))
         self._schemas.clear()
+        self._versions_ready = False
 
     def count(self, schema_name: str) -> int:
         self._schema(schema_name)
@@ -321,7 +352,7 @@ class ElasticsearchBackend(SearchBackend):
 
     # -- search -----------------------------------------------------------------------------------------
 
-    def search(self, schema_name: str, query: SearchQuery) -> SearchResult:
+    def run_search(self, schema_name: str, query: SearchQuery) -> SearchResult:
         schema = self._schema(schema_name)
         query.check(schema)
         body = search_body(schema, query)

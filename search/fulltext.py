@@ -20,6 +20,7 @@ the outbox keeps the change for later); tantivy's own writer lock stays as a sec
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import shutil
@@ -265,6 +266,14 @@ class TantivyBackend(SearchBackend):
             if self.root is not None:
                 shutil.rmtree(self._dir(schema_name), ignore_errors=True)
 
+    def data_version(self, schema_name: str) -> tuple | None:
+        """On disk: the live generation and tantivy's ``meta.json`` (every commit rewrites it atomically; it names the
+        segments, their deletions and the opstamp), so every process reads the same version."""
+        gen = self._gen(schema_name)
+        if gen is None or gen.folder is None:
+            return None if gen is None else gen.version
+        return gen.folder.name, hashlib.blake2b((gen.folder / "meta.json").read_bytes(), digest_size=16).digest()
+
     def count(self, schema_name: str) -> int:
         return self._need(schema_name).searcher().num_docs
 
@@ -282,7 +291,7 @@ class TantivyBackend(SearchBackend):
 
     # -- search -----------------------------------------------------------------------------------------
 
-    def search(self, schema_name: str, query: SearchQuery) -> SearchResult:
+    def run_search(self, schema_name: str, query: SearchQuery) -> SearchResult:
         gen = self._need(schema_name)
         schema = gen.schema
         query.check(schema)

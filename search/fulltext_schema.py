@@ -3,6 +3,7 @@ generation of an index (see :mod:`search.fulltext`)."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import threading
@@ -19,6 +20,7 @@ from .base import Schema
 
 _EPOCH = datetime(1970, 1, 1)
 _MILLI = timedelta(milliseconds=1)
+_GENERATIONS = itertools.count(1)
 
 
 def rid(doc_id: str) -> int:
@@ -82,6 +84,7 @@ class Generation:
         self.tschema = index.schema
         self.seen = self._signature()
         self.lock = threading.Lock()
+        self.version = (next(_GENERATIONS), 0)  # in memory: (this generation, its commits)
 
     def _signature(self) -> tuple[int, int, int] | None:
         if self.folder is None:
@@ -104,3 +107,4 @@ class Generation:
         with self.lock:
             self.index.reload()
             self.seen = self._signature()
+            self.version = (self.version[0], self.version[1] + 1)

@@ -397,7 +397,7 @@ class TestElasticsearch(BackendContract):
         with pytest.raises(RuntimeError, match="went away"):
             loaded.rebuild(SCHEMA, docs())
         assert loaded.count("patent") == len(DOCS)
-        assert len(loaded.client.indices.get(index=f"{loaded.prefix}*").body) == 1
+        assert len(loaded.client.indices.get(index=f"{loaded.prefix}patent*").body) == 1
 
     def test_rebuild_swaps_the_alias_and_drops_the_old_index(self, loaded):
         alias = loaded.alias("patent")
