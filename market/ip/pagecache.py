@@ -4,15 +4,18 @@ What the fragment shows comes from the database (the hit rows, owner names) and 
 totals, facets, highlights), for given search parameters, language and day. It never holds anything of the user:
 the save-search form (with its CSRF token), the user menu and the language switch are rendered on every request.
 
-The key carries a *data stamp* that changes whenever what a request can read may have changed:
+The key carries a *data stamp*: a version of the whole database that is the same whichever pooled connection (or
+thread, or process) reads it, so identical requests hit whichever connection serves them:
 
-- SQLite: ``PRAGMA data_version`` of the request's own connection, read inside its read transaction (it changes
-  when any other connection, of this process or another, committed), plus a per-connection counter of this
-  connection's own writes (``data_version`` does not count those) and a token naming the connection.
-- PostgreSQL: the transaction snapshot (``pg_current_snapshot()``: xmin, xmax, in-progress ids), which changes
-  when any write transaction starts or ends, plus the same per-connection counter and token (the snapshot does
-  not show this connection's own uncommitted writes).
-- Any other database: no stamp, no caching.
+- SQLite (WAL, as `market.db` opens every file database): the header of the WAL index (the ``-shm`` file, see
+  https://www.sqlite.org/walformat.html): its change counter, last valid frame, frame checksum and salts change with
+  every committed transaction of any connection and with nothing else but a checkpoint's WAL restart. The request's
+  read transaction is restarted just before the header is read, so its snapshot (taken at its next statement) is at
+  least as new as the stamp.
+- PostgreSQL: the transaction snapshot (``pg_current_snapshot()``: xmin, xmax, in-progress ids), which changes when
+  any write transaction starts or ends; every statement of a READ COMMITTED transaction sees at least that.
+- A transaction that already wrote (its own changes are not in the stamp), a savepoint (an outer transaction may
+  hold uncommitted writes), an in-memory SQLite database or any other database: no stamp, no caching.
 
 Every change the page shows is a database write: a new or changed patent or a pledge change commits its row and
 its search-outbox row together, and the index catches up in a drain that commits the outbox rows' deletion. So
@@ -29,104 +32,68 @@ which costs the uncached page. Entries are kept least-recently-used, at most ``I
 
 from __future__ import annotations
 
-import itertools
-import threading
-from collections import OrderedDict
+import os
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
-DEFAULT_SIZE = 256
-_WRITES = "ip_page_writes"  # connection.info keys (the info dict lives as long as the DBAPI connection)
-_DIRTY = "ip_page_dirty"
-_TOKEN = "ip_page_token"
-_tokens = itertools.count(1)
+from market.db import _sqlite_begin_statement
+from search.cache import DEFAULT_SIZE
+from search.cache import LRU as PageCache
+
+__all__ = ["DEFAULT_SIZE", "PageCache", "data_stamp", "get_cache", "init_app"]
+
+_DIRTY = "ip_page_dirty"  # connection.info: this transaction wrote
 _READS = ("SELECT", "PRAGMA", "BEGIN", "SAVEPOINT", "RELEASE", "COMMIT", "SHOW")
+_HEADER = 48  # bytes of one copy of the WAL-index header; the -shm file starts with two copies
 
 
 @event.listens_for(Engine, "after_cursor_execute")
-def _count_writes(conn, cursor, statement, parameters, context, executemany):
-    """Count this connection's writes (anything but a read or transaction control)."""
-    if statement.lstrip()[:9].upper().startswith(_READS):
-        return
-    info = conn.info
-    info[_WRITES] = info.get(_WRITES, 0) + 1
-    info[_DIRTY] = True
+def _note_writes(conn, cursor, statement, parameters, context, executemany):
+    """Mark the transaction as written by anything but a read or transaction control."""
+    if not statement.lstrip()[:9].upper().startswith(_READS):
+        conn.info[_DIRTY] = True
 
 
-def _rolled_back(conn, *args):
-    """A rollback after writes returns the data to an earlier state under a new stamp (never an old one).
-
-    An invalidated connection (the server went away) is skipped: its DBAPI connection is discarded, and the one
-    that replaces it starts with a new token, so no stamp of it can come back."""
-    if conn.invalidated:
-        return
-    info = conn.info
-    if info.get(_DIRTY):
-        info[_WRITES] = info.get(_WRITES, 0) + 1
-
-
-def _committed(conn):
-    if not conn.invalidated:
-        conn.info[_DIRTY] = False
-
-
-event.listen(Engine, "rollback", _rolled_back)
-event.listen(Engine, "rollback_savepoint", _rolled_back)
-event.listen(Engine, "commit", _committed)
+@event.listens_for(Engine, "begin")
+def _transaction_began(conn):
+    conn.info[_DIRTY] = False
 
 
 def data_stamp(session: Session) -> tuple | None:
-    """The stamp of what this session can read now (see the module docstring); None when unknown."""
+    """The stamp of what this session can read from now on (see the module docstring); None when there is none."""
     conn = session.connection()
-    info = conn.info
-    token = info.get(_TOKEN)
-    if token is None:
-        token = info[_TOKEN] = next(_tokens)
+    if conn.info.get(_DIRTY, True) or conn.in_nested_transaction():
+        return None
     name = conn.dialect.name
     if name == "sqlite":
-        version = conn.exec_driver_sql("PRAGMA data_version").scalar()
-    elif name == "postgresql":
-        version = conn.exec_driver_sql("SELECT pg_current_snapshot()::text").scalar()
-    else:
+        return _wal_stamp(conn)
+    if name == "postgresql":
+        return ("pg", conn.exec_driver_sql("SELECT pg_current_snapshot()::text").scalar())
+    return None
+
+
+def _wal_stamp(conn: Connection) -> tuple | None:
+    path = conn.engine.url.database
+    if not path or path == ":memory:" or path.startswith("file:"):
         return None
-    return (token, info.get(_WRITES, 0), version)
-
-
-class PageCache:
-    """A thread-safe LRU of rendered fragments."""
-
-    def __init__(self, size: int = DEFAULT_SIZE) -> None:
-        self.size = size
-        self._items: OrderedDict = OrderedDict()
-        self._lock = threading.Lock()
-        self.hits = 0
-        self.misses = 0
-
-    def get(self, key):
-        with self._lock:
-            value = self._items.get(key)
-            if value is None:
-                self.misses += 1
-                return None
-            self._items.move_to_end(key)
-            self.hits += 1
-            return value
-
-    def put(self, key, value) -> None:
-        with self._lock:
-            self._items[key] = value
-            self._items.move_to_end(key)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-
-    def __len__(self) -> int:
-        return len(self._items)
+    # A new read snapshot, taken after the header is read (the transaction has read only: nothing is lost).
+    conn.exec_driver_sql("COMMIT")
+    conn.exec_driver_sql(_sqlite_begin_statement())
+    for _attempt in range(3):
+        try:
+            fd = os.open(f"{path}-shm", os.O_RDONLY)
+        except FileNotFoundError:
+            return None
+        try:
+            raw = os.pread(fd, 2 * _HEADER, 0)
+        finally:
+            os.close(fd)
+        # Writers update the second copy, then the first: equal copies are one committed state (SQLite's own check)
+        if len(raw) == 2 * _HEADER and raw[:_HEADER] == raw[_HEADER:] and raw[12]:
+            return ("wal", raw[:_HEADER])
+    return None
 
 
 def init_app(app) -> None:

@@ -10,7 +10,8 @@ from urllib.parse import parse_qsl
 
 import pytest
 from flask import url_for
-from sqlalchemy import create_engine, select, text, update
+from sqlalchemy import create_engine, event, select, text, update
+from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
 from market.accounts.models import Role
@@ -208,6 +209,7 @@ def test_facet_links_are_what_url_for_builds(pageapp):
 def test_data_stamp_moves_with_writes_only(pageapp):
     with pageapp.app_context():
         first = pagecache.data_stamp(db.session)
+        assert first is not None
         db.session.rollback()
         if pageapp.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):  # (PostgreSQL: see above)
             assert pagecache.data_stamp(db.session) == first  # reads alone change nothing
@@ -220,13 +222,90 @@ def test_data_stamp_moves_with_writes_only(pageapp):
             engine.dispose()
         second = pagecache.data_stamp(db.session)
         assert second != first  # another connection committed
+        db.session.execute(update(IpAsset).values(frozen=False))  # own write, not committed: nothing to key on
+        assert pagecache.data_stamp(db.session) is None
+        db.session.rollback()  # rolled back: the data is the second state again
+        if pageapp.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+            assert pagecache.data_stamp(db.session) == second
         db.session.rollback()
-        db.session.execute(update(IpAsset).values(frozen=False))  # own write, not committed ...
-        third = pagecache.data_stamp(db.session)
-        assert third != second
-        db.session.rollback()  # ... and rolled back: a new stamp again, never an old one
-        assert pagecache.data_stamp(db.session) not in (first, second, third)
+        with db.session.begin_nested():  # inside a savepoint an outer transaction may hold uncommitted writes
+            assert pagecache.data_stamp(db.session) is None
         db.session.rollback()
+
+
+def test_a_stamp_read_after_a_commit_is_never_older_than_the_snapshot(pageapp):
+    """A commit by another connection after this transaction's first read: the stamp restarts the snapshot, so the
+    data read after the stamp includes that commit (a page stored under the new stamp is never the old one)."""
+    with pageapp.test_request_context("/patents"):  # a GET: read transactions begin deferred
+        title = db.session.scalar(select(IpAsset.title).where(IpAsset.publication_number == "CN300000004U"))
+        engine = create_engine(pageapp.config["SQLALCHEMY_DATABASE_URI"])
+        try:
+            with engine.begin() as conn:
+                conn.execute(update(IpAsset).where(IpAsset.publication_number == "CN300000004U")
+                             .values(title="一种水泵叶轮（新）"))
+            stamp = pagecache.data_stamp(db.session)
+            with engine.connect() as conn:
+                assert stamp == pagecache.data_stamp(Session(bind=conn))  # the same state, another connection
+        finally:
+            engine.dispose()
+        now = db.session.scalar(select(IpAsset.title).where(IpAsset.publication_number == "CN300000004U"))
+        assert (title, now) == ("一种水泵叶轮", "一种水泵叶轮（新）")
+        db.session.rollback()
+
+
+def _stamps_agree(app) -> bool:
+    """Two connections read the stamp between two reads of a third that agree (nothing was written meanwhile):
+    all three are equal."""
+    with app.test_request_context("/patents"):  # a GET: read transactions begin deferred
+        with db.engine.connect() as a, db.engine.connect() as b:
+            sa, sb = Session(bind=a), Session(bind=b)
+            for _attempt in range(50):
+                first = pagecache.data_stamp(sa)
+                sa.rollback()
+                other = pagecache.data_stamp(sb)
+                sb.rollback()
+                again = pagecache.data_stamp(sa)
+                sa.rollback()
+                if first == again:
+                    return other == first
+    pytest.fail("the database never stood still for three statements")
+
+
+def test_identical_requests_through_different_connections_hit(pageapp):
+    """The stamp is the database's, not the connection's: the second request, served by a connection the first did
+    not use, takes the page from the cache (per-connection stamps missed here). On PostgreSQL other sessions'
+    writes on the shared server move the snapshot, so the pair is retried until the database stood still."""
+    assert _stamps_agree(pageapp)
+    client = client_of(pageapp, "bank")
+    cache = pageapp.extensions["ip_page_cache"]
+    with pageapp.app_context():
+        engine = db.engine
+    used: list = []
+    listener = lambda dbapi_conn, record, proxy: used.append(dbapi_conn)  # noqa: E731
+    event.listen(engine, "checkout", listener)
+    try:
+        for _attempt in range(20):
+            used.clear()
+            first = client.get("/patents?q=电池&per_page=2").get_data(as_text=True)
+            seen = list(used)
+            held = []
+            try:  # take the connections the first request used out of the pool
+                while not all(any(c is h.connection.dbapi_connection for h in held) for c in seen) and len(held) < 12:
+                    held.append(engine.connect())
+                hits, before = cache.hits, len(used)
+                second = client.get("/patents?q=电池&per_page=2").get_data(as_text=True)
+                served = used[before:]
+            finally:
+                for conn in held:
+                    conn.close()
+            assert served and not any(c is s for c in served for s in seen), "the second request used another one"
+            if cache.hits == hits + 1:
+                assert masked(first) == masked(second)
+                return
+            assert not pageapp.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"), "a miss on SQLite"
+    finally:
+        event.remove(engine, "checkout", listener)
+    pytest.fail("the second request never came from the cache")
 
 
 def test_the_cache_can_be_turned_off(make_app, tmp_path):
