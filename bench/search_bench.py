@@ -18,6 +18,8 @@ Measured:
 * memory: ``resource.getrusage(RUSAGE_SELF).ru_maxrss`` (peak RSS of this process, KiB) at checkpoints; the
   Elasticsearch JVM is another process: its heap is read from ``_nodes/stats``. (tracemalloc is not used: it
   slows Python allocation and misses SQLite's C allocations.)
+* pages (#13 §5): pages 1-5 of each ``api_facets`` query, every page computed by the engine alone against the
+  facets and total computed once per query and data version (``bench/search_pages.py``);
 * API: ``GET /api/v1/patents?q=…&per_page=20`` through the Flask test client against a private app whose
   database holds the same N patents and whose index was built by ``market.ip.indexing.reindex``; compared
   with ``backend.search`` of the very SearchQuery the API builds (``finder.build_query``), interleaved.
@@ -54,6 +56,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 from gen_patents import GenPatent, generate  # noqa: E402
+from search_pages import pages_phase  # noqa: E402
 
 from search import SearchQuery  # noqa: E402
 
@@ -253,7 +256,7 @@ def query_phase(backends: dict, reps: int, out: dict) -> None:
         totals: dict[str, list[int]] = {}
         facets: dict[str, list] = {}
         for name, backend in backends.items():  # warm-up, untimed; also the hit counts and facets
-            results = [backend.search(SCHEMA.name, q) for q in queries]
+            results = [backend.run_search(SCHEMA.name, q) for q in queries]
             totals[name] = [r.total for r in results]
             facets[name] = [r.facets for r in results]
         samples: dict[str, list[float]] = {name: [] for name in backends}
@@ -261,7 +264,7 @@ def query_phase(backends: dict, reps: int, out: dict) -> None:
             for q in queries:
                 for name, backend in backends.items():
                     t0 = time.perf_counter()
-                    backend.search(SCHEMA.name, q)
+                    backend.run_search(SCHEMA.name, q)  # the engine's own cost (the pages phase measures the cache)
                     samples[name].append(time.perf_counter() - t0)
         key = "query" if set_name == "real" else f"query_{set_name}"
         for name in backends:
@@ -346,6 +349,7 @@ def api_phase(patents: list[GenPatent], engines: list[str], es_url: str | None, 
     from market.ip.models import IpAsset, PledgeState
     from market.security import hash_password
     from search import make_backend
+    from search.cache import ResultCache
     from search.fulltext import TantivyBackend
 
     app = create_app({
@@ -390,6 +394,8 @@ def api_phase(patents: list[GenPatent], engines: list[str], es_url: str | None, 
         backends = {name: makers[name]() for name in engines if name in makers}
         if es_url:
             backends["elasticsearch"] = make_backend(es_url, "", index_prefix=f"bench-api-{os.getpid()}-")
+        for backend in backends.values():  # the same repeated queries: the engine's own cost, as before #13 §5
+            backend.result_cache = ResultCache(size=0)
         try:
             for name, backend in backends.items():
                 t0 = time.perf_counter()
@@ -542,6 +548,8 @@ def main(argv: list[str] | None = None) -> int:
             log("build done", {k: v.get("build_docs_per_s") for k, v in out["backends"].items()})
             query_phase(backends, reps, out)
             log("queries done")
+            pages_phase(backends, query_sets()["api_facets"], reps, out)
+            log("pages done", {k: v for k, v in out["pages"].items() if isinstance(v, dict)})
             for name in engines:
                 where = Path(paths[name])
                 size = where.stat().st_size if where.is_file() else sum(
