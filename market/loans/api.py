@@ -316,14 +316,12 @@ class FundBalance(MethodView):
     @api_user(Role.BANK, Role.STAFF)
     def get(self, actor):
         """The compensation fund: balance and the approved claims waiting for money."""
-        now = utcnow()
-        balance = fund_balance(db.session, now)
+        balance = fund_balance(db.session)
         waiting = waiting_claims(db.session)
         body = {"balance": balance, "waiting_claims": len(waiting),
                 "waiting_amount": sum((c.compensation for c in waiting), ZERO)}
         if actor.role is Role.STAFF:
             body["accounts"] = {a.value: account_balance(db.session, a) for a in LedgerAccount}
-        db.session.commit()
         return body
 
 
@@ -337,7 +335,7 @@ class FundContribution(MethodView):
     def post(self, data, actor):
         """Top up the fund (staff); approved claims waiting for money are then paid in order."""
         txn = _act(lambda: contribute(db.session, actor, data["amount"], utcnow(), data["memo"]))
-        return {"balance": fund_balance(db.session, utcnow()), "transaction": txn}
+        return {"balance": fund_balance(db.session), "transaction": txn}
 
 
 

@@ -134,7 +134,7 @@ def demo_step(echo: Callable[[str], None] = print) -> None:
         done.append(f"loan {loan.id} {loan.status.value}")
     _reindex_needs(echo)
     echo("Loans: " + ("; ".join(done) if done else "nothing new") +
-         f"; fund balance {fund_balance(session, utcnow())}")
+         f"; fund balance {fund_balance(session)}")
     session.commit()
 
 

@@ -121,8 +121,16 @@ def pay_queue(session: Session, now: datetime) -> int:
     return paid
 
 
+def open_fund(session: Session, now: datetime) -> dict[str, int]:
+    """Set-up (`init_db`): open the fund unless it is open, so reading it never has to. Only flushes."""
+    opened = session.get(Fund, FUND_ID) is None
+    ensure_fund(session, now)
+    return {"fund": int(opened)}
+
+
 def ensure_fund(session: Session, now: datetime) -> Fund:
-    """The fund row; on first use it is opened with the ¥25,000,000 contribution of the municipal science fund."""
+    """The fund row for a write; opened (set-up does it first, `open_fund`) with the ¥25,000,000 contribution of the
+    municipal science fund when missing."""
     fund = session.get(Fund, FUND_ID)
     if fund is None:
         try:
@@ -167,8 +175,10 @@ def _post(session: Session, ref: str, kind: str, amount: Decimal, other: LedgerA
     return txn
 
 
-def fund_balance(session: Session, now: datetime) -> Decimal:
-    return money(ensure_fund(session, now).balance)
+def fund_balance(session: Session) -> Decimal:
+    """The fund's balance, read only: zero while no fund row exists (set-up opens it)."""
+    fund = session.get(Fund, FUND_ID)
+    return ZERO if fund is None else money(fund.balance)
 
 
 def account_balance(session: Session, account: LedgerAccount) -> Decimal:

@@ -51,4 +51,4 @@ def grants():
     waiting = waiting_grants(db.session, now)
     return render_template("loans/grants.html", form=form, grants=all_grants(db.session), waiting=waiting,
                            waiting_amount=sum((g.amount for g in waiting), ZERO),
-                           balance=fund_balance(db.session, now))
+                           balance=fund_balance(db.session))

@@ -392,9 +392,7 @@ def fund():
                                                       form.memo.data), _("The fund was topped up."))
         if ok:
             return redirect(url_for("loans.fund"))
-    now = utcnow()
-    balance = fund_balance(db.session, now)
-    db.session.commit()
+    balance = fund_balance(db.session)
     txns = db.session.scalars(select(LedgerTxn).order_by(LedgerTxn.id.desc()).limit(200)).all()
     running = running_balances(db.session, [t.id for t in txns])
     waiting = waiting_claims(db.session)

@@ -369,7 +369,7 @@ def test_default_to_compensation(served, page_for, monkeypatch, lang):
     assert t["claim_paid"] in row.inner_text()
     screenshot(staff, shot + "16-claim-paid")
     with app.app_context():
-        assert fund.fund_balance(db.session, clock.now()) == Decimal("25000000.00") - compensation
+        assert fund.fund_balance(db.session) == Decimal("25000000.00") - compensation
     staff.goto(url + "/loans/fund")
     balance = Decimal("25000000.00") - compensation
     assert staff.locator("[data-test=fund-balance]").inner_text() == f"¥{balance:,.2f}"

@@ -15,7 +15,7 @@ from tests.conftest import NOW, post_at_once
 
 def _race(app):
     from market.db import db
-    from market.loans import claims, default, fund
+    from market.loans import claims, default
     from market.loans.models import CompensationClaim, LedgerTxn
     from tests.conftest import Factory
     from tests.factories import confirmed_loan, make_asset
@@ -32,7 +32,6 @@ def _race(app):
         default.declare_default(db.session, bank, loan.id, NOW, reason="逾期未还")
         claim = claims.record_recovery(db.session, bank, loan.id, Decimal("0"), NOW, evidence="处置回收凭证")
         claims.verify_recovery(db.session, staff[0], claim.id, NOW)
-        fund.fund_balance(db.session, NOW)  # open the fund
         db.session.commit()
         claim_id, emails = claim.id, [u.email for u in staff]
     decisions = ("approve", "reject")

@@ -70,7 +70,7 @@ def test_rewards_pay_each_intermediary_once_in_double_entry(world):
     for g in made:
         assert _lines_balance(s, g.ref) == 0
     assert fund.account_balance(s, LedgerAccount.REWARDS_PAID) == D("16000.00")
-    assert fund.fund_balance(s, NOW) == fund.OPENING_CONTRIBUTION - D("16000.00")
+    assert fund.fund_balance(s) == fund.OPENING_CONTRIBUTION - D("16000.00")
     # again: nothing new is granted or paid
     again = grants.grant_intermediary_rewards(s, world.staff, loan.id, LATER)
     assert [g.id for g in again] == [g.id for g in made]
@@ -149,12 +149,12 @@ def test_a_short_fund_pays_in_the_policy_order(world):
     assert claim.status is CompensationStatus.PAID
     assert sorted(g.status for g in rewards) == [GrantStatus.PAID, GrantStatus.WAITING]
     assert subsidy.status is GrantStatus.WAITING  # 1,000 left would pay it, but a reward waits before it
-    assert fund.fund_balance(s, NOW) == D("1000.00")
+    assert fund.fund_balance(s) == D("1000.00")
 
     fund.contribute(s, world.staff, D("7300"), LATER)
     s.expire_all()
     assert [g.status for g in [subsidy, *rewards]] == [GrantStatus.PAID] * 3
-    assert fund.fund_balance(s, NOW) == D("0.00")
+    assert fund.fund_balance(s) == D("0.00")
     cash = s.scalar(select(func.sum(LedgerLine.amount)).where(LedgerLine.account == LedgerAccount.FUND_CASH))
     # paid out exactly what came in (the ledger still holds the opening fund: the test emptied the cached balance)
     assert D(str(cash)) == fund.OPENING_CONTRIBUTION
@@ -225,4 +225,4 @@ def test_two_grants_at_once_pay_once(make_app, target):
     assert count(app, LedgerTxn, LedgerTxn.ref.like(f"interest:loan:{loan_id}:%")) == 1
     assert count(app, LedgerTxn, LedgerTxn.ref.like(f"reward:loan:{loan_id}:%")) == 1
     with app.app_context():
-        assert fund.fund_balance(db.session, utcnow()) == fund.OPENING_CONTRIBUTION - D("6000.00") - D("8000.00")
+        assert fund.fund_balance(db.session) == fund.OPENING_CONTRIBUTION - D("6000.00") - D("8000.00")

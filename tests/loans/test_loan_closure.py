@@ -71,7 +71,7 @@ def test_an_approved_claim_waiting_for_the_fund_keeps_the_loan_open_until_paid(w
     drain = world.loan(principal="2500000000", guarantor_org_id=world.guarantor.id, guarantee_coverage=D("0.5"),
                        guarantee_premium=D("25000000"))
     fund.pay_subsidy(s, world.staff, drain.id, NOW)  # 1 % of the loan: the whole ¥25,000,000 fund
-    assert fund.fund_balance(s, NOW) == 0
+    assert fund.fund_balance(s) == 0
     loan = _defaulted(world, principal="4000000")
     claim = claims.record_recovery(s, world.bank_user, loan.id, D("0"), NOW, evidence="处置回收凭证")
     claims.verify_recovery(s, world.staff, claim.id, NOW)

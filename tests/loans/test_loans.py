@@ -178,12 +178,12 @@ def test_one_claim_per_loan_and_only_for_defaulted_loans(world):
 
 def test_fund_opening_pay_idempotent_and_double_entry(world):
     s = world.session
-    assert fund.fund_balance(s, NOW) == D("25000000.00")
+    assert fund.fund_balance(s) == D("25000000.00")
     claim = claims.assemble_claim(s, _defaulted(world), D("0"), NOW)
     claims.approve_claim(s, world.staff, claim.id, NOW)
     assert claim.status is CompensationStatus.PAID
     assert fund.pay_claim(s, claim, NOW) is False  # retry: nothing more
-    assert fund.fund_balance(s, NOW) == D("23800000.00")
+    assert fund.fund_balance(s) == D("23800000.00")
     assert fund.account_balance(s, LedgerAccount.FUND_CASH) == D("23800000.00")
     assert fund.account_balance(s, LedgerAccount.COMPENSATION_PAID) == D("1200000.00")
     assert fund.account_balance(s, LedgerAccount.FUND_CONTRIBUTIONS) == D("-25000000.00")
@@ -198,7 +198,7 @@ def test_subsidy_paid_once_from_the_fund(world):
     t1 = fund.pay_subsidy(s, world.staff, loan.id, NOW)
     t2 = fund.pay_subsidy(s, world.staff, loan.id, NOW)
     assert t1.id == t2.id and t1.amount == D("100000.00")
-    assert fund.fund_balance(s, NOW) == D("24900000.00")
+    assert fund.fund_balance(s) == D("24900000.00")
     assert fund.account_balance(s, LedgerAccount.SUBSIDIES_PAID) == D("100000.00")
 
 
@@ -210,7 +210,7 @@ def test_fund_never_negative_claims_wait_fifo_until_top_up(world):
         claim = claims.assemble_claim(s, _defaulted(world, principal="6000000"), D("0"), NOW)
         claims.approve_claim(s, world.staff, claim.id, NOW)
         drained.append(claim)
-    assert fund.fund_balance(s, NOW) == D("1000000.00")  # 16 × 1.5M = 24M paid
+    assert fund.fund_balance(s) == D("1000000.00")  # 16 × 1.5M = 24M paid
     big = claims.assemble_claim(s, _defaulted(world, principal="6000000"), D("0"), NOW)
     small = claims.assemble_claim(s, _defaulted(world, principal="1000000"), D("0"), NOW)
     from datetime import timedelta
@@ -218,7 +218,7 @@ def test_fund_never_negative_claims_wait_fifo_until_top_up(world):
     claims.approve_claim(s, world.staff, small.id, NOW + timedelta(minutes=1))
     # the small claim (300,000) would fit but must wait behind the big one (FIFO by approval time)
     assert big.status is CompensationStatus.APPROVED and small.status is CompensationStatus.APPROVED
-    assert fund.fund_balance(s, NOW) == D("1000000.00")
+    assert fund.fund_balance(s) == D("1000000.00")
     assert [c.id for c in fund.waiting_claims(s)] == [big.id, small.id]
     with pytest.raises(Conflict):  # a subsidy larger than the balance is refused, never overdrawn
         loan = world.loan(principal="200000000", guarantor_org_id=world.guarantor.id, guarantee_coverage=D("0.5"),
@@ -228,8 +228,8 @@ def test_fund_never_negative_claims_wait_fifo_until_top_up(world):
     s.refresh(big)
     s.refresh(small)
     assert big.status is CompensationStatus.PAID and small.status is CompensationStatus.APPROVED
-    assert fund.fund_balance(s, NOW) == D("100000.00")
+    assert fund.fund_balance(s) == D("100000.00")
     fund.contribute(s, world.staff, D("200000"), NOW)
     s.refresh(small)
-    assert small.status is CompensationStatus.PAID and fund.fund_balance(s, NOW) == D("0.00")
+    assert small.status is CompensationStatus.PAID and fund.fund_balance(s) == D("0.00")
     assert fund.account_balance(s, LedgerAccount.FUND_CASH) == D("0.00")
