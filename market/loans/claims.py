@@ -31,7 +31,7 @@ from market.loans.regional import eligibility_reasons, loan_split, loan_terms
 from market.loans.schedule import outstanding_principal
 from market.loans.states import CLAIM, CLAIM_FIELDS
 from market.notices.service import notify
-from market.policy.regional import LoanModel
+from market.policy.regional import LoanModel, model_reasons
 from market.policy.rules import ZERO, as_decimal, money, pct, rate_cap, rate_reasons
 from market.security import N_, require
 
@@ -220,6 +220,9 @@ def claim_checklist(session: Session, claim: CompensationClaim) -> list[Check]:
         checks.append(Check("recovery", False, "Recovery %(amount)s: declared by the bank; the evidence is not "
                             "verified yet (%(evidence)s).",
                             {"amount": claim.recovery, "evidence": claim.recovery_evidence or "—"}))
+    model = _model_check(loan)
+    if model is not None:
+        checks.append(model)
     reasons = rate_reasons(claim.loan.policy, Decimal(loan.annual_rate), Decimal(loan.benchmark_rate))
     checks.append(Check("rate", not reasons, "Rate: %(rate)s against the cap of %(cap)s (benchmark %(benchmark)s).",
                         {"rate": pct(Decimal(loan.annual_rate)), "benchmark": pct(Decimal(loan.benchmark_rate)),
@@ -236,6 +239,28 @@ def claim_checklist(session: Session, claim: CompensationClaim) -> list[Check]:
                         {"outstanding": expected.outstanding, "recovery": expected.recovery, "loss": expected.loss,
                          "expected": expected.compensation, "claimed": money(claim.compensation)}))
     return checks
+
+
+def _model_check(loan: Loan) -> Check | None:
+    """The loan model's fact on the checklist (none for Chongqing's): Jiangsu's recommendation must be valid;
+    Shanghai's counter-guarantee and Tianjin's tangible collateral are stated for staff to check."""
+    terms = loan_terms(loan)
+    if terms.model is LoanModel.JIANGSU:
+        reasons = model_reasons(loan.policy, terms, loan.signed_on)
+        return Check("model", not reasons, "Relationship lending: recommended by %(by)s on %(day)s; the loan was "
+                     "signed on %(signed)s (a recommendation stays valid %(days)s days).",
+                     {"by": loan.recommended_by or "—", "day": loan.recommended_on.isoformat()
+                      if loan.recommended_on else "—", "signed": loan.signed_on.isoformat(),
+                      "days": loan.policy.recommendation_valid_days})
+    if terms.model is LoanModel.SHANGHAI:
+        return Check("model", True, "Counter-guarantee: %(who)s repays the guarantor %(share)s of its payment, "
+                     "secured with %(security)s.",
+                     {"who": loan.counter_guarantor.name if loan.counter_guarantor else "—",
+                      "share": pct(terms.counter_guarantee_share, 2), "security": loan.counter_guarantee_security})
+    if terms.model is LoanModel.TIANJIN:
+        return Check("model", True, "Combined pledge: %(count)s tangible assets valued %(value)s cover the loss "
+                     "first.", {"count": len(loan.collateral), "value": f"¥{money(terms.collateral_value):,}"})
+    return None
 
 
 def verify_recovery(session: Session, staff, claim_id: int, now: datetime) -> CompensationClaim:

@@ -62,17 +62,11 @@ def share_label(value) -> str:
 
 
 def loan_model(value) -> str:
-    try:
-        return str(MODEL_LABELS[LoanModel(getattr(value, "value", value))])
-    except (KeyError, ValueError):
-        return str(value)
+    return str(enum_label(MODEL_LABELS, LoanModel, value))
 
 
 def collateral_kind(value) -> str:
-    try:
-        return str(COLLATERAL_LABELS[CollateralKind(getattr(value, "value", value))])
-    except (KeyError, ValueError):
-        return str(value)
+    return str(enum_label(COLLATERAL_LABELS, CollateralKind, value))
 
 
 def loan_status(value) -> str:

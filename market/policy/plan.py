@@ -155,11 +155,15 @@ def evaluate_plan(policy, loan_amount, annual_rate, benchmark_rate, term_months,
     )
 
 
+def _yuan(amount: Decimal) -> str:
+    return f"¥{money(amount):,}"
+
+
 def model_effects(terms: ModelTerms, split) -> list[Reason]:
-    """What the model changes in a total loss, in words (the calculator and the loan page show them)."""
+    """What the model changes in a total loss, in words (the calculator shows them)."""
     if terms.model is LoanModel.SHANGHAI:
-        params = {"share": pct(terms.counter_guarantee_share, 2), "amount": split.counter_guarantor,
-                  "kept": split.guarantor}
+        params = {"share": pct(terms.counter_guarantee_share, 2), "amount": _yuan(split.counter_guarantor),
+                  "kept": _yuan(split.guarantor)}
         if terms.counter_by_enterprise:
             return [Reason("counter_guarantee", "Counter-guarantee: the enterprise itself repays the guarantor "
                            "%(share)s of what it pays (%(amount)s, counted in the enterprise's share of risk); the "
@@ -171,11 +175,11 @@ def model_effects(terms: ModelTerms, split) -> list[Reason]:
     if terms.model is LoanModel.JIANGSU:
         return [Reason("relationship", "Relationship lending: no guarantee; the government's recommendation takes "
                        "its place, and the fund compensates the bank's whole principal loss when the recommendation "
-                       "is valid (%(amount)s here).", {"amount": split.government})]
+                       "is valid (%(amount)s here).", {"amount": _yuan(split.government)})]
     if terms.model is LoanModel.TIANJIN:
         return [Reason("combined_pledge", "Combined pledge: the tangible collateral covers %(amount)s of the loss "
                        "first; the others share the remaining %(rest)s.",
-                       {"amount": split.collateral, "rest": split.loss - split.collateral})]
+                       {"amount": _yuan(split.collateral), "rest": _yuan(split.loss - split.collateral)})]
     return [Reason("multi_party", "Multi-party pledge: the guarantor and the insurer carry their coverage, the fund "
                    "compensates the bank's remaining loss.", {})]
 

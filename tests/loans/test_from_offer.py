@@ -217,3 +217,21 @@ def test_same_offer_signed_twice_at_once(make_app):
         outcomes, loans, status = _race_same_offer(app)
         assert outcomes.count("ok") == 1, outcomes
         assert loans == 1 and status is NeedStatus.FUNDED
+
+
+def test_the_signing_page_records_the_loan_model(client, session, story):
+    """The sign-offer form takes the regional model too (here Jiangsu's relationship lending); a wrong one is refused
+    in Chinese and nothing is signed."""
+    bank, offer = story["bank"], story["offer"]
+    login(client, bank)
+    base = {"signed_on": "2026-12-01", "registered_on": "2026-12-01", "registration_number": "Y2026500009998",
+            "repayment_method": "equal_principal", "guarantor_org_id": "0", "insurer_org_id": "0",
+            "counter_guarantor_org_id": "0", "loan_model": "jiangsu", "recommended_by": "重庆市知识产权局"}
+    refused = client.post(f"/loans/from-offer/{offer.id}", data=base)  # no day of the recommendation
+    assert refused.status_code == 422 and "关系型贷款须填写" in refused.get_data(as_text=True)
+    assert _loans(session) == 0
+    response = client.post(f"/loans/from-offer/{offer.id}", data={**base, "recommended_on": "2026-11-01"})
+    assert response.status_code == 302, response.get_data(as_text=True)[:3000]
+    loan = signing.loan_of_offer(session, offer.id)
+    assert (loan.loan_model.value, loan.recommended_by, loan.recommended_on) == (
+        "jiangsu", "重庆市知识产权局", date(2026, 11, 1))

@@ -50,7 +50,8 @@ def test_shanghai_claim_counter_guarantor_repays_the_guarantor_and_the_bank_is_u
     assert (claim.guarantor_share, claim.counter_guarantor_share, claim.compensation) == (
         D("4000000.00"), D("2400000.00"), D("1200000.00"))
     assert claim.status is CompensationStatus.SUBMITTED
-    assert all(c.ok for c in claims.claim_checklist(world.session, claim) if c.code == "amounts")
+    checks = {c.code: c for c in claims.claim_checklist(world.session, claim)}
+    assert checks["amounts"].ok and checks["model"].ok and "60%" in checks["model"].message % checks["model"].params
 
 
 def test_jiangsu_claim_with_a_valid_recommendation_compensates_the_whole_bank_loss(world):
@@ -59,6 +60,8 @@ def test_jiangsu_claim_with_a_valid_recommendation_compensates_the_whole_bank_lo
     claim = claims.assemble_claim(world.session, loan, D("0"), NOW)
     assert (claim.guarantor_share, claim.bank_loss, claim.compensation) == (
         D("0.00"), D("4000000.00"), D("1200000.00"))
+    checks = {c.code: c for c in claims.claim_checklist(world.session, claim)}
+    assert checks["model"].ok and "南京市知识产权局" in checks["model"].localized()
 
 
 @pytest.mark.parametrize("recommended_on, code", [(date(2014, 12, 1), "recommendation_expired"),
@@ -195,12 +198,12 @@ def test_the_loan_form_refuses_wrong_terms_in_chinese_and_keeps_nothing(app, cli
     bad = {"loan_model": "jiangsu", "recommended_by": "南京市", "recommended_on": "2026-10-01",
            "guarantor_org_id": str(guarantor.id), "guarantee_coverage": "30"}
     page = client.post("/loans/new", data=_form(enterprise, asset, **bad)).get_data(as_text=True)
-    assert "无需担保" in page
+    assert "请勿填写担保机构" in page
     page = client.post("/loans/new", data=_form(enterprise, asset, loan_model="tianjin",
                                                  **{"collateral-0-kind": "vehicle",
                                                     "collateral-0-description": "车",
                                                     "collateral-0-valuation": "Infinity"})).get_data(as_text=True)
-    assert "数字" in page
+    assert "请输入普通数字" in page
     assert session.scalar(select(func.count()).select_from(Loan)) == before
     assert session.scalar(select(func.count()).select_from(CollateralItem)) == 0
     assert asset.pledge_state is PledgeState.FREE

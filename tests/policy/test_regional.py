@@ -100,13 +100,13 @@ def test_the_plan_page_shows_each_models_effect(app, client):
     assert 'data-test="models"' in page
     for model in ("chongqing", "shanghai", "jiangsu", "tianjin"):
         assert f'data-model="{model}"' in page
-    assert "Combined pledge: the tangible collateral covers 4000000.00" in page
+    assert "Combined pledge: the tangible collateral covers ¥4,000,000.00" in page
     assert "3,000,000.00" in page  # Shanghai's counter-guarantor: 60 % of the guarantor's 5M
     assert "Counter-guarantee" in page and "Relationship lending" in page
     zh = client.post("/plans", data={**form, "loan_model": "jiangsu", "guarantee_coverage": "0"})
     client.post("/language/zh_CN")
     zh = client.post("/plans", data={**form, "loan_model": "shanghai", "guarantee_coverage": "0"})
-    assert "反担保" in zh.get_data(as_text=True)  # refused: Shanghai needs a guarantee, said in Chinese
+    assert "上海模式需要由担保机构承担" in zh.get_data(as_text=True)  # Shanghai needs a guarantee, in Chinese
 
 
 def test_the_plan_api_gives_the_model_its_effect_and_the_comparison(app, client):
