@@ -12,11 +12,22 @@ from sqlalchemy.orm import Session
 from market.accounts.models import User
 from market.exchange.models import Deposit, Listing, PreemptionRight
 from market.exchange.parties import conflicted_org_ids
+from market.i18n import when
 from market.ip.models import IpAsset, SavedSearch
 from market.notices.service import notify
 
 PARTY_MSG = "Lot %(lot)s (%(title)s) has been announced for disposal; bidding starts on %(starts)s."
 FIELD_MSG = "A lot in your IPC field %(field)s has been announced: %(title)s; bidding starts on %(starts)s."
+
+
+def bidding_start_label(stored: str) -> str:
+    """A notice's `starts` (stored naive UTC, ISO; notices from before: "YYYY-MM-DD HH:MM UTC") in Beijing time, in
+    the reader's format, like every other time of the page."""
+    try:
+        moment = datetime.fromisoformat(stored.removesuffix(" UTC"))
+    except ValueError:
+        return stored
+    return when(moment)
 
 
 def ipc_fields(codes) -> set[str]:
@@ -42,7 +53,7 @@ def _saved_search_user_ids(session: Session, fields: set[str]) -> set[int]:
 def notify_announced(session: Session, listing: Listing, now: datetime) -> dict[str, int]:
     """Send the notices for a newly announced lot; returns how many organisations and users were told."""
     link = f"/exchange/{listing.id}"
-    starts = listing.bidding_starts_at.strftime("%Y-%m-%d %H:%M UTC")
+    starts = listing.bidding_starts_at  # stored as ISO UTC; shown in Beijing time by `bidding_start_label`
     parties = conflicted_org_ids(session, listing)
     for org_id in sorted(parties):
         notify(session, msgid=PARTY_MSG, now=now, org_id=org_id, link=link, lot=listing.id, title=listing.title,

@@ -10,6 +10,7 @@ from market.exchange import (
     models,  # noqa: F401
     views_staff,  # noqa: F401  (routes on exchange_bp)
 )
+from market.exchange.announce import bidding_start_label
 from market.exchange.api import blp
 from market.exchange.clock import tick
 from market.exchange.commands import tick_command
@@ -18,6 +19,7 @@ from market.exchange.models import Listing, ListingStatus
 from market.exchange.sections import asset_sales, loan_sections, patent_sections  # noqa: F401
 from market.exchange.todos import TODOS
 from market.exchange.views import exchange_bp
+from market.notices.service import register_param_label
 
 ORDER = 60
 blueprints = [exchange_bp]
@@ -50,3 +52,7 @@ todos = TODOS
 # within seconds of its end.
 clocks = [Clock("auctions", every=2, run=tick, summary=lambda c: (
     f"Auctions: {c['opened']} opened, {c['closed']} closed, {c['unpaid']} unpaid."))]
+
+
+def init_app(app) -> None:
+    register_param_label("starts", bidding_start_label)
