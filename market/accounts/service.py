@@ -13,6 +13,7 @@ from stdnum.exceptions import ValidationError
 
 from market.accounts.models import ROLE_ORG_KIND, ApiToken, LoginThrottle, Organisation, OrgKind, OrgStatus, Role, User
 from market.audit.service import record, snapshot
+from market.db import insert_unique
 from market.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound  # noqa: F401  (re-exported)
 from market.reference.models import District, Industry
 from market.security import check_no_password, check_password, hash_password, password_problem, require
@@ -167,34 +168,42 @@ def create_user(
     session: Session, *, email: str, password: str, role: Role, org_name: str | None, now: datetime,
     name: str | None = None, credit_code: str | None = None, check_strength: bool = True,
 ) -> User:
-    """Administrative creation (CLI, scripts): the organisation is created verified when it does not exist."""
+    """Administrative creation (CLI, scripts): the organisation is created verified when it does not exist.
+
+    The unique indexes decide between two creations at once (the checks before them give the message): a second
+    account for one address is refused (409), and an organisation another creation has just made is used."""
     email = normalise_email(email)
+    taken = Conflict("This e-mail address is already registered.")
     if session.scalar(select(User.id).where(User.email == email)):
-        raise Conflict("This e-mail address is already registered.")
+        raise taken
     if check_strength:
         problem = password_problem(password, email)
         if problem:
             raise InvalidInput(problem)
     organisation = None
     if org_name:
-        organisation = session.scalar(select(Organisation).where(Organisation.name == org_name.strip()))
+        name_of_org = org_name.strip()
+        organisation = session.scalar(select(Organisation).where(Organisation.name == name_of_org))
         if organisation is None:
-            organisation = Organisation(
-                kind=ROLE_ORG_KIND[role], name=org_name.strip(), credit_code=normalise_credit_code(credit_code),
-                status=OrgStatus.VERIFIED, created_at=now, verified_at=now, contact_email=email,
-            )
-            session.add(organisation)
-            session.flush()
-            record(session, actor=None, action="organisation.created", entity_type="organisation",
-                   entity_id=organisation.id, now=now, after=snapshot(organisation, ORG_FIELDS))
-        elif organisation.kind is not ROLE_ORG_KIND[role] and role is not Role.BIDDER:
+            try:
+                organisation = insert_unique(session, Organisation(
+                    kind=ROLE_ORG_KIND[role], name=name_of_org, credit_code=normalise_credit_code(credit_code),
+                    status=OrgStatus.VERIFIED, created_at=now, verified_at=now, contact_email=email,
+                ), Conflict("An organisation with this name is already registered."))
+                record(session, actor=None, action="organisation.created", entity_type="organisation",
+                       entity_id=organisation.id, now=now, after=snapshot(organisation, ORG_FIELDS))
+            except Conflict:  # made meanwhile by another creation (same name), or its credit code is taken
+                organisation = session.scalar(select(Organisation).where(Organisation.name == name_of_org))
+                if organisation is None:
+                    raise Conflict("An organisation with this credit code is already registered.") from None
+        if organisation.kind is not ROLE_ORG_KIND[role] and role is not Role.BIDDER:
             raise Conflict("The organisation exists with another kind.")
     elif role is not Role.BIDDER:
         raise InvalidInput("An organisation is required for this role.")
-    user = User(email=email, password_hash=hash_password(password), name=name or email.split("@")[0], role=role,
-                organisation=organisation, locale="zh_CN", active=True, session_version=1, created_at=now)
-    session.add(user)
-    session.flush()
+    user = insert_unique(session, User(
+        email=email, password_hash=hash_password(password), name=name or email.split("@")[0], role=role,
+        organisation_id=organisation.id if organisation else None, locale="zh_CN", active=True, session_version=1,
+        created_at=now), taken)
     record(session, actor=None, action="user.created", entity_type="user", entity_id=user.id, now=now,
            after=snapshot(user, USER_FIELDS))
     return user
