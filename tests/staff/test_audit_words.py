@@ -49,3 +49,14 @@ def test_the_audit_log_reads_in_words(client, session, factory, lang):
     if lang == "zh-CN":
         assert not leaks(text, "zh_CN", [staff.email, bank.email, "逾期未还", "X2016500000998", staff.name or "",
                                          bank.name or ""])
+
+
+def test_generated_notes_read_as_words(app):
+    from flask_babel import force_locale
+
+    with app.test_request_context(), force_locale("zh_CN"):
+        words = app.jinja_env.get_template("staff/_audit_words.html").make_module()
+        closing = str(words.note("claim 1 (paid): recovery 2159710.00, loss 3618067.80, compensation 1085420.34"))
+        assert closing == "风险补偿申请 #1 (已支付) · 处置回收 2159710.00；本金损失 3618067.80；补偿金额 1085420.34"
+        assert str(words.note("loan 3")) == "贷款 #3" and str(words.note("assets: 2")) == "知识产权: 2"
+        assert str(words.note("权属核查未完成")) == "权属核查未完成"
