@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from market.accounts.models import Organisation, OrgKind, Role, User
 from market.audit.service import record, snapshot
+from market.bounded import AMOUNT, plain, within
 from market.db import lock_row, lock_rows
 from market.errors import Conflict, Forbidden, InvalidInput, NotFound
 from market.ip.labels import kind_label, status_label
@@ -35,7 +36,6 @@ from market.notices.service import notify
 from market.reference.loader import groups_for_industry
 from market.security import N_, require
 
-MAX_AMOUNT = Decimal("10000000000")
 MAX_TERM_MONTHS = 120
 MAX_ASSETS = 50
 
@@ -56,10 +56,9 @@ class NeedInput:
 def _validate_terms(data: NeedInput) -> None:
     if not (data.title or "").strip():
         raise InvalidInput("Give the need a title.")
-    if data.amount is None or data.amount <= 0 or data.amount > MAX_AMOUNT:
-        raise InvalidInput("The amount must be more than zero and at most 10 billion yuan.")
-    if data.amount != data.amount.quantize(Decimal("0.01")):
-        raise InvalidInput("The amount may have at most two decimals.")
+    if data.amount is None or not within(AMOUNT, data.amount):  # the one bound of amounts (forms, API, here)
+        raise InvalidInput("The amount must be more than zero and at most %(max)s yuan, with at most two decimals.",
+                           max=plain(AMOUNT.high))
     if not 1 <= data.term_months <= MAX_TERM_MONTHS:
         raise InvalidInput("The term must be between 1 and 120 months.")
     if data.max_rate is None or not Decimal("0") < data.max_rate < Decimal("1"):
