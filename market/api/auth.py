@@ -86,8 +86,12 @@ def bearer_user() -> User | None:
     return request.environ[_BEARER]
 
 
+BEARER = [{"bearer": []}]  # the security requirement of an endpoint behind `api_user` (see the API document)
+
+
 def api_user(*roles: Role, scope: str = "read"):
-    """Require a valid bearer token (and one of `roles`, when given); the user is passed as `actor`."""
+    """Require a valid bearer token (and one of `roles`, when given); the user is passed as `actor`. The API
+    document lists the endpoint as needing the token."""
 
     def decorator(view):
         @wraps(view)
@@ -111,6 +115,10 @@ def api_user(*roles: Role, scope: str = "read"):
             return view(*args, actor=user, **kwargs)
 
         wrapped.requires_token = True  # copied outwards by the decorators above it (functools.wraps)
+        # The API document says so too: what `@blp.doc(security=BEARER)` adds (flask-smorest merges the docs).
+        apidoc = dict(getattr(wrapped, "_apidoc", {}))
+        apidoc["manual_doc"] = {**apidoc.get("manual_doc", {}), "security": BEARER}
+        wrapped._apidoc = apidoc
         return wrapped
 
     return decorator

@@ -69,7 +69,6 @@ def _like(text: str) -> str:
 class Organisations(MethodView):
     @blp.arguments(OrgQuery, location="query")
     @blp.response(200, OrgList)
-    @blp.doc(security=[{"bearer": []}])
     @api_user(Role.BANK, Role.STAFF, Role.GUARANTOR, Role.INSURER, Role.VALUER)
     def get(self, args, actor):
         """Find organisations by unified social credit code (exact, check digit verified) or by part of the name;
@@ -95,7 +94,6 @@ class Organisations(MethodView):
 @blp.route("/organisations/<int:org_id>/decision", methods=["POST"])
 @blp.arguments(Decision)
 @blp.response(200, DecisionOut)
-@blp.doc(security=[{"bearer": []}])
 @api_user(Role.STAFF, scope="write")
 def decide(data, org_id, actor):
     """Staff verify (`approve: true`) or reject (`approve: false` with a reason the applicant sees) an organisation;

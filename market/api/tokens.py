@@ -67,7 +67,6 @@ class Tokens(MethodView):
     decorators = [limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])]
 
     @blp.response(200, TokenList)
-    @blp.doc(security=[{"bearer": []}])
     @api_user(scope="read")
     def get(self, actor):
         """The caller's tokens, newest first (the secret itself is never shown again)."""
@@ -95,7 +94,6 @@ class Tokens(MethodView):
 @blp.route("/tokens/<int:token_id>")
 class TokenItem(MethodView):
     @blp.response(200, TokenInfo)
-    @blp.doc(security=[{"bearer": []}])
     @api_user(scope="write")
     def delete(self, token_id, actor):
         """Revoke one of the caller's tokens; it is refused (401) from then on."""
@@ -107,7 +105,6 @@ class TokenItem(MethodView):
 @blp.route("/me")
 class Me(MethodView):
     @blp.response(200, MeResponse)
-    @blp.doc(security=[{"bearer": []}])
     @api_user()
     def get(self, actor):
         """The user behind the token."""

@@ -106,7 +106,6 @@ class AuctionBids(MethodView):
 class Deposits(MethodView):
     @blp.arguments(DepositIn)
     @blp.response(201, DepositOut)
-    @blp.doc(security=[{"bearer": []}])
     @api_user(scope="write")
     def post(self, data, listing_id, actor):
         """Pay the deposit (simulated payment recorded in the lot's ledger) and accept the lot's announcement and
@@ -125,7 +124,6 @@ class Bids(MethodView):
 
     @blp.arguments(BidIn)
     @blp.response(201, BidResult)
-    @blp.doc(security=[{"bearer": []}])
     @api_user(*Role, scope="write")
     def post(self, data, listing_id, actor):
         """Place a bid: 201 accepted; 409 outbid or closed; 422 below the minimum; 403 without a held deposit."""
@@ -139,7 +137,6 @@ class Bids(MethodView):
 @blp.route("/auctions/<int:listing_id>/payment")
 class AuctionPayment(MethodView):
     @blp.response(200, PaymentOut)
-    @blp.doc(security=[{"bearer": []}])
     @api_user(scope="write")
     def post(self, listing_id, actor):
         """Confirm the settlement of a sold lot (the winner, or staff for the winner): the deposit counts towards
@@ -153,7 +150,6 @@ class AuctionPayment(MethodView):
 class ListingObjections(MethodView):
     @blp.arguments(ObjectionIn)
     @blp.response(201, ObjectionOut)
-    @blp.doc(security=[{"bearer": []}])
     @api_user(scope="write")
     def post(self, data, listing_id, actor):
         """Object to an announced lot before bidding starts (any verified user); staff decide on it, and the lot does
@@ -165,7 +161,6 @@ class ListingObjections(MethodView):
 @blp.route("/deposits")
 class MyDepositsView(MethodView):
     @blp.response(200, MyDeposits)
-    @blp.doc(security=[{"bearer": []}])
     @api_user()
     def get(self, actor):
         """The caller's own deposits over all lots (newest first) and deposit ledger: paid, refunded at the close,

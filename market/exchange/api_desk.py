@@ -82,7 +82,6 @@ def _waiting(actor) -> list[Loan]:
 @blp.route("/disposal/loans")
 class DisposalQueue(MethodView):
     @blp.response(200, WaitingLoanList)
-    @blp.doc(security=[{"bearer": []}])
     @api_user(Role.STAFF, Role.BANK)
     def get(self, actor):
         """Defaulted loans whose pledged assets wait to be listed for disposal (staff: all; a bank: its own), with
@@ -94,7 +93,6 @@ class DisposalQueue(MethodView):
 class DisposalListLoan(MethodView):
     @blp.arguments(ListLoanIn)
     @blp.response(201, DeskListingList)
-    @blp.doc(security=[{"bearer": []}])
     @api_user(Role.STAFF, Role.BANK, scope="write")
     def post(self, data, loan_id, actor):
         """List a defaulted loan's pledges for disposal (staff, or the lending bank), as the web's "list for
@@ -117,7 +115,6 @@ class DisposalListLoan(MethodView):
 @blp.route("/disposal/loans/<int:loan_id>/end")
 class DisposalEnd(MethodView):
     @blp.response(200, EndOut)
-    @blp.doc(security=[{"bearer": []}])
     @api_user(Role.STAFF, scope="write")
     def post(self, loan_id, actor):
         """End a loan's disposal when none of its lots is open any more (staff): the compensation claim is assembled
@@ -132,7 +129,6 @@ class DisposalEnd(MethodView):
 class DeskListings(MethodView):
     @blp.arguments(DeskListingQuery, location="query")
     @blp.response(200, DeskListingPage)
-    @blp.doc(security=[{"bearer": []}])
     @api_user(Role.STAFF)
     def get(self, args, actor):
         """Every listing in any state (staff), newest first; filter by `status` or `loan_id`."""
@@ -146,7 +142,6 @@ class DeskListings(MethodView):
 
     @blp.arguments(ListingIn)
     @blp.response(201, DeskListingOut)
-    @blp.doc(security=[{"bearer": []}])
     @api_user(Role.ENTERPRISE, Role.STAFF, scope="write")
     def post(self, data, actor):
         """An owner's voluntary transfer or licence of its own asset (or staff on the owner's behalf), as the web's
@@ -165,7 +160,6 @@ class DeskListings(MethodView):
 @blp.route("/disposal/listings/<int:listing_id>")
 class DeskListing(MethodView):
     @blp.response(200, DeskListingOut)
-    @blp.doc(security=[{"bearer": []}])
     @api_user()
     def get(self, listing_id, actor):
         """One listing as the desk sees it (staff, or its author): checklist, review note, objections, deposits."""
@@ -178,7 +172,6 @@ class DeskListing(MethodView):
 class DeskHolders(MethodView):
     @blp.arguments(HolderIn)
     @blp.response(201, HolderOut)
-    @blp.doc(security=[{"bearer": []}])
     @api_user(Role.STAFF, scope="write")
     def post(self, data, listing_id, actor):
         """Register a known pre-emption holder (co-owner, exclusive licensee) on a lot not yet announced; with
@@ -194,7 +187,6 @@ class DeskHolders(MethodView):
 class DeskHolderNotices(MethodView):
     @blp.arguments(HolderNoticeIn)
     @blp.response(201, HolderOut)
-    @blp.doc(security=[{"bearer": []}])
     @api_user(Role.STAFF, scope="write")
     def post(self, data, holder_id, actor):
         """Record that a holder was told of the coming disposal: when (`told_at`, not in the future) and how. The lot
@@ -208,7 +200,6 @@ class DeskHolderNotices(MethodView):
 @blp.route("/disposal/listings/<int:listing_id>/submit")
 class DeskSubmit(MethodView):
     @blp.response(200, DeskListingOut)
-    @blp.doc(security=[{"bearer": []}])
     @api_user(scope="write")
     def post(self, listing_id, actor):
         """Submit a draft (again) for review: its author or staff."""
@@ -219,7 +210,6 @@ class DeskSubmit(MethodView):
 class DeskReview(MethodView):
     @blp.arguments(ReviewIn)
     @blp.response(200, DeskListingOut)
-    @blp.doc(security=[{"bearer": []}])
     @api_user(Role.STAFF, scope="write")
     def post(self, data, listing_id, actor):
         """Review a lot under review (staff): approving needs every checklist item confirmed and valid terms, and
@@ -232,7 +222,6 @@ class DeskReview(MethodView):
 class DeskCancel(MethodView):
     @blp.arguments(NoteIn)
     @blp.response(200, DeskListingOut)
-    @blp.doc(security=[{"bearer": []}])
     @api_user(Role.STAFF, scope="write")
     def post(self, data, listing_id, actor):
         """Cancel a lot that is not closed (staff); held deposits are refunded."""
@@ -244,7 +233,6 @@ class DeskCancel(MethodView):
 class DeskReauction(MethodView):
     @blp.arguments(TermsIn)
     @blp.response(201, DeskListingOut)
-    @blp.doc(security=[{"bearer": []}])
     @api_user(Role.STAFF, scope="write")
     def post(self, data, listing_id, actor):
         """Schedule the re-auction of a failed or unpaid first auction (staff): within 30 days of its close, a
@@ -256,7 +244,6 @@ class DeskReauction(MethodView):
 @blp.route("/disposal/listings/<int:listing_id>/fixed-price")
 class DeskFixedPrice(MethodView):
     @blp.response(201, DeskListingOut)
-    @blp.doc(security=[{"bearer": []}])
     @api_user(Role.STAFF, scope="write")
     def post(self, listing_id, actor):
         """Offer a failed re-auction's lot at a fixed price for 60 days (staff): the first buyer at the price wins."""
@@ -267,7 +254,6 @@ class DeskFixedPrice(MethodView):
 class DeskObjections(MethodView):
     @blp.arguments(ObjectionQuery, location="query")
     @blp.response(200, ObjectionList)
-    @blp.doc(security=[{"bearer": []}])
     @api_user(Role.STAFF)
     def get(self, args, actor):
         """Objections (staff): the open ones by default, oldest first."""
@@ -281,7 +267,6 @@ class DeskObjections(MethodView):
 class DeskResolve(MethodView):
     @blp.arguments(ResolveIn)
     @blp.response(200, ObjectionOut)
-    @blp.doc(security=[{"bearer": []}])
     @api_user(Role.STAFF, scope="write")
     def post(self, data, objection_id, actor):
         """Decide an open objection (staff): upholding it cancels the lot (deposits refunded); dismissing lets the

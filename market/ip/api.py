@@ -53,7 +53,7 @@ class SearchUnavailableError(DomainError, status=503, code="search_unavailable")
 
 @blp.route("/patents")
 class Patents(MethodView):
-    @blp.doc(security=[{"bearer": []}], parameters=PARAMS)
+    @blp.doc(parameters=PARAMS)
     @blp.response(200, PatentPage)
     @api_user(scope="read")
     def get(self, actor):
@@ -81,7 +81,6 @@ class Patents(MethodView):
 
 @blp.route("/patents/<int:asset_id>")
 class PatentItem(MethodView):
-    @blp.doc(security=[{"bearer": []}])
     @blp.response(200, PatentDetailOut)
     @api_user(scope="read")
     def get(self, asset_id: int, actor):
@@ -115,7 +114,6 @@ def _query_args(query: dict) -> MultiDict:
 
 @blp.route("/saved-searches")
 class SavedSearches(MethodView):
-    @blp.doc(security=[{"bearer": []}])
     @blp.response(200, SavedSearchList)
     @api_user(Role.BANK, scope="read")
     def get(self, actor):
@@ -127,7 +125,6 @@ class SavedSearches(MethodView):
             item.new_count = counts.get(item.id)
         return {"items": items}
 
-    @blp.doc(security=[{"bearer": []}])
     @blp.arguments(SavedSearchIn)
     @blp.response(201, SavedSearchOut)
     @api_user(Role.BANK, scope="write")
@@ -140,7 +137,6 @@ class SavedSearches(MethodView):
 
 @blp.route("/saved-searches/<int:saved_id>")
 class SavedSearchOne(MethodView):
-    @blp.doc(security=[{"bearer": []}])
     @blp.response(204)
     @api_user(Role.BANK, scope="write")
     def delete(self, saved_id, actor):
@@ -149,7 +145,6 @@ class SavedSearchOne(MethodView):
 
 
 @blp.route("/saved-searches/<int:saved_id>/seen", methods=["POST"])
-@blp.doc(security=[{"bearer": []}])
 @blp.response(200, SavedSearchOut)
 @api_user(Role.BANK, scope="write")
 def saved_search_seen(saved_id, actor):
@@ -167,7 +162,6 @@ def saved_search_seen(saved_id, actor):
 @blp.route("/assets", methods=["POST"])
 @blp.arguments(AssetIn)
 @blp.response(201, PatentOut)
-@blp.doc(security=[{"bearer": []}])
 @api_user(Role.ENTERPRISE, scope="write")
 def register_asset(data, actor):
     """An enterprise registers one of its IP assets (the same checks as the page: numbers normalised and unique,

@@ -77,7 +77,6 @@ class PlanEvaluate(MethodView):
 @blp.route("/loans")
 class Loans(MethodView):
     @blp.response(200, LoanList)
-    @blp.doc(security=[{"bearer": []}])
     @api_user(*LOAN_READERS)
     def get(self, actor):
         """Loans of the caller's organisation (as bank, enterprise, guarantor or insurer); all loans for staff."""
@@ -85,7 +84,6 @@ class Loans(MethodView):
 
     @blp.arguments(LoanCreate)
     @blp.response(201, LoanDetailOut)
-    @blp.doc(security=[{"bearer": []}])
     @api_user(Role.BANK, scope="write")
     def post(self, data, actor):
         """Record a loan agreed outside an offer. It is `pending`: no asset is pledged until the enterprise confirms
@@ -101,7 +99,6 @@ class Loans(MethodView):
 class OfferLoan(MethodView):
     @blp.arguments(OfferLoanCreate)
     @blp.response(201, LoanDetailOut)
-    @blp.doc(security=[{"bearer": []}])
     @api_user(Role.BANK, scope="write")
     def post(self, data, offer_id, actor):
         """Sign the loan of an offer the enterprise accepted: principal, rate and term from the offer, pledges on the
@@ -118,7 +115,6 @@ class OfferLoan(MethodView):
 @blp.route("/loans/<int:loan_id>")
 class LoanItem(MethodView):
     @blp.response(200, LoanDetailOut)
-    @blp.doc(security=[{"bearer": []}])
     @api_user(*LOAN_READERS)
     def get(self, loan_id, actor):
         """One loan with its schedule, repayments and watch flags (its bank, enterprise, guarantor, insurer, staff)."""
@@ -130,7 +126,6 @@ class LoanItem(MethodView):
 class LoanSchedule(MethodView):
     @blp.arguments(ScheduleQuery, location="query")
     @blp.response(200, ScheduleOut)
-    @blp.doc(security=[{"bearer": []}])
     @api_user(*LOAN_READERS)
     def get(self, args, loan_id, actor):
         """The repayment schedule as of a day: each instalment's due date, principal, interest, what is paid of it
@@ -147,7 +142,6 @@ class LoanSchedule(MethodView):
 @blp.route("/loans/<int:loan_id>/repayments")
 class Repayments(MethodView):
     @blp.response(200, RepaymentList)
-    @blp.doc(security=[{"bearer": []}])
     @api_user(*LOAN_READERS)
     def get(self, loan_id, actor):
         """The repayments recorded on a loan, in the order they were recorded."""
@@ -155,7 +149,6 @@ class Repayments(MethodView):
 
     @blp.arguments(RepaymentCreate)
     @blp.response(201, LoanDetailOut)
-    @blp.doc(security=[{"bearer": []}])
     @api_user(Role.BANK, scope="write")
     def post(self, data, loan_id, actor):
         """Record a repayment (the loan's bank); the loan answers with its new state."""
@@ -167,7 +160,6 @@ class Repayments(MethodView):
 @blp.route("/loans/<int:loan_id>/confirm")
 class LoanConfirm(MethodView):
     @blp.response(200, LoanDetailOut)
-    @blp.doc(security=[{"bearer": []}])
     @api_user(Role.ENTERPRISE, scope="write")
     def post(self, loan_id, actor):
         """The enterprise confirms the loan its bank recorded: the loan takes effect and its assets are pledged.
@@ -180,7 +172,6 @@ class LoanConfirm(MethodView):
 @blp.route("/loans/<int:loan_id>/decline")
 class LoanDecline(MethodView):
     @blp.response(200, LoanOut)
-    @blp.doc(security=[{"bearer": []}])
     @api_user(Role.ENTERPRISE, Role.BANK, scope="write")
     def post(self, loan_id, actor):
         """The enterprise refuses (or the bank withdraws) a pending loan: nothing is pledged."""
@@ -192,7 +183,6 @@ class LoanDecline(MethodView):
 class Default(MethodView):
     @blp.arguments(ReasonRequest)
     @blp.response(200, LoanOut)
-    @blp.doc(security=[{"bearer": []}])
     @api_user(Role.BANK, scope="write")
     def post(self, data, loan_id, actor):
         """Declare the loan in default (the loan's bank), with a reason, once an instalment is overdue past the grace
@@ -206,7 +196,6 @@ class Default(MethodView):
 class DefaultRequest(MethodView):
     @blp.arguments(ReasonRequest)
     @blp.response(200, LoanOut)
-    @blp.doc(security=[{"bearer": []}])
     @api_user(Role.BANK, scope="write")
     def post(self, data, loan_id, actor):
         """Ask exchange staff to confirm a default before the grace period has run, with the reason."""
@@ -218,7 +207,6 @@ class DefaultRequest(MethodView):
 class DefaultConfirm(MethodView):
     @blp.arguments(ReasonRequest)
     @blp.response(200, LoanOut)
-    @blp.doc(security=[{"bearer": []}])
     @api_user(Role.STAFF, scope="write")
     def post(self, data, loan_id, actor):
         """Staff confirm the bank's default request with their reason: the loan is then in default (audited)."""
@@ -230,7 +218,6 @@ class DefaultConfirm(MethodView):
 class DefaultRefuse(MethodView):
     @blp.arguments(ReasonRequest)
     @blp.response(200, LoanOut)
-    @blp.doc(security=[{"bearer": []}])
     @api_user(Role.STAFF, scope="write")
     def post(self, data, loan_id, actor):
         """Staff refuse the bank's default request with their reason: the loan goes on."""
@@ -242,7 +229,6 @@ class DefaultRefuse(MethodView):
 class LoanClaim(MethodView):
     @blp.arguments(RecoveryRequest)
     @blp.response(201, ClaimOut)
-    @blp.doc(security=[{"bearer": []}])
     @api_user(Role.BANK, Role.STAFF, scope="write")
     def post(self, data, loan_id, actor):
         """Declare what was recovered on a defaulted loan outside the exchange, with the evidence, and assemble its
@@ -255,7 +241,6 @@ class LoanClaim(MethodView):
 @blp.route("/claims")
 class Claims(MethodView):
     @blp.response(200, ClaimList)
-    @blp.doc(security=[{"bearer": []}])
     @api_user(Role.BANK, Role.STAFF)
     def get(self, actor):
         """Compensation claims of the bank's loans (all claims for staff), newest first."""
@@ -266,7 +251,6 @@ class Claims(MethodView):
 @blp.route("/claims/<int:claim_id>")
 class ClaimItem(MethodView):
     @blp.response(200, ClaimOut)
-    @blp.doc(security=[{"bearer": []}])
     @api_user(Role.BANK, Role.STAFF)
     def get(self, claim_id, actor):
         """One compensation claim: its loan's bank and staff see it; to anyone else it does not exist (404)."""
@@ -277,7 +261,6 @@ class ClaimItem(MethodView):
 @blp.route("/claims/<int:claim_id>/approve")
 class ClaimApprove(MethodView):
     @blp.response(200, ClaimOut)
-    @blp.doc(security=[{"bearer": []}])
     @api_user(Role.STAFF, scope="write")
     def post(self, claim_id, actor):
         """Approve a submitted claim (staff) when every fact of its checklist holds (409 otherwise); approved claims
@@ -290,7 +273,6 @@ class ClaimApprove(MethodView):
 class ClaimReject(MethodView):
     @blp.arguments(ReasonRequest)
     @blp.response(200, ClaimOut)
-    @blp.doc(security=[{"bearer": []}])
     @api_user(Role.STAFF, scope="write")
     def post(self, data, claim_id, actor):
         """Reject a submitted claim (staff), with the reason."""
@@ -301,7 +283,6 @@ class ClaimReject(MethodView):
 @blp.route("/claims/<int:claim_id>/verify-recovery")
 class ClaimVerify(MethodView):
     @blp.response(200, ClaimOut)
-    @blp.doc(security=[{"bearer": []}])
     @api_user(Role.STAFF, scope="write")
     def post(self, claim_id, actor):
         """Staff verified the evidence of a recovery the bank declared (409 for an exchange settlement)."""
@@ -312,7 +293,6 @@ class ClaimVerify(MethodView):
 @blp.route("/fund")
 class FundBalance(MethodView):
     @blp.response(200, FundOut)
-    @blp.doc(security=[{"bearer": []}])
     @api_user(Role.BANK, Role.STAFF)
     def get(self, actor):
         """The compensation fund: balance and the approved claims waiting for money."""
@@ -330,7 +310,6 @@ class FundBalance(MethodView):
 class FundContribution(MethodView):
     @blp.arguments(ContributionRequest)
     @blp.response(201, ContributionOut)
-    @blp.doc(security=[{"bearer": []}])
     @api_user(Role.STAFF, scope="write")
     def post(self, data, actor):
         """Top up the fund (staff); approved claims waiting for money are then paid in order."""
@@ -342,7 +321,6 @@ class FundContribution(MethodView):
 @blp.route("/fund/transactions")
 class FundTransactions(MethodView):
     @blp.response(200, LedgerTxnList)
-    @blp.doc(security=[{"bearer": []}])
     @api_user(Role.STAFF)
     def get(self, actor):
         """The fund's ledger (staff): the latest 200 balanced transactions, newest first."""
@@ -354,7 +332,6 @@ class FundTransactions(MethodView):
 @blp.route("/loans/<int:loan_id>/subsidy")
 class LoanSubsidy(MethodView):
     @blp.response(201, LedgerTxnOut)
-    @blp.doc(security=[{"bearer": []}])
     @api_user(Role.STAFF, scope="write")
     def post(self, loan_id, actor):
         """Pay the loan's guarantee/insurance premium subsidy from the fund (staff). Paying twice returns the same
@@ -367,7 +344,6 @@ class LoanSubsidy(MethodView):
 class Rates(MethodView):
     @blp.arguments(RateQuery, location="query")
     @blp.response(200, RateTable)
-    @blp.doc(security=[{"bearer": []}])
     @api_user()
     def get(self, args, actor):
         """The dated reference rates (PBoC 1-year benchmark, 1-year LPR) the rate cap is judged by, and the ones in
@@ -383,7 +359,6 @@ class Rates(MethodView):
 
     @blp.arguments(RateIn)
     @blp.response(201, RateOut)
-    @blp.doc(security=[{"bearer": []}])
     @api_user(Role.STAFF, scope="write")
     def post(self, data, actor):
         """Add a dated rate (staff); 409 when that kind already has a rate on that day."""
@@ -394,7 +369,6 @@ class Rates(MethodView):
 @blp.route("/policies")
 class Policies(MethodView):
     @blp.response(200, PolicyList)
-    @blp.doc(security=[{"bearer": []}])
     @api_user()
     def get(self, actor):
         """The policy versions (newest first) and the one in force today: eligible kinds, rate cap, premium subsidy,
@@ -404,7 +378,6 @@ class Policies(MethodView):
 
     @blp.arguments(PolicyIn)
     @blp.response(201, PolicyOut)
-    @blp.doc(security=[{"bearer": []}])
     @api_user(Role.STAFF, scope="write")
     def post(self, data, actor):
         """Add a policy version (staff) taking effect after every existing one; the version in force until then ends

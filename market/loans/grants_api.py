@@ -51,7 +51,6 @@ def grant_body(grant: FundGrant) -> dict:
 @blp.route("/fund/grants")
 class Grants(MethodView):
     @blp.response(200, GrantList)
-    @blp.doc(security=[{"bearer": []}])
     @api_user(Role.STAFF)
     def get(self, actor):
         """The latest 200 rewards and interest subsidies (staff), newest first, and the amount still waiting."""
@@ -63,7 +62,6 @@ class Grants(MethodView):
 @blp.route("/loans/<int:loan_id>/intermediary-rewards")
 class Rewards(MethodView):
     @blp.response(201, GrantOut(many=True))
-    @blp.doc(security=[{"bearer": []}])
     @api_user(Role.STAFF, scope="write")
     def post(self, loan_id, actor):
         """Reward the loan's guarantor and insurer once each (staff); the fund pays them after every waiting claim.
@@ -76,7 +74,6 @@ class Rewards(MethodView):
 @blp.route("/loans/<int:loan_id>/interest-subsidies")
 class InterestSubsidies(MethodView):
     @blp.response(201, GrantOut)
-    @blp.doc(security=[{"bearer": []}])
     @api_user(Role.STAFF, scope="write")
     def post(self, loan_id, actor):
         """Grant the enterprise the interest subsidy owed on the interest paid since the last grant (staff); paid

@@ -53,7 +53,6 @@ from market.security import require
 from market.work import commit_or_rollback
 
 blp = Blueprint("needs_api", __name__, url_prefix="/api/v1", description="Financing needs, matching and docking")
-BEARER = [{"bearer": []}]
 
 # One need: its own details and what higher areas add (the `need_details` contributions, read when the API is
 # registered: market/needs/area.py imports this module only then).
@@ -70,7 +69,6 @@ def _need_input(data: dict) -> service.NeedInput:
 
 @blp.route("/needs")
 class Needs(MethodView):
-    @blp.doc(security=BEARER)
     @blp.arguments(NeedQuery, location="query")
     @blp.response(200, NeedPage)
     @api_user()
@@ -79,7 +77,6 @@ class Needs(MethodView):
         page, per_page = args.pop("page"), args.pop("per_page")
         return browse.search_needs(db.session, get_backend(), args, page=page, per_page=per_page, catch_up=True)
 
-    @blp.doc(security=BEARER)
     @blp.arguments(NeedRequest)
     @blp.response(201, NeedDetailOut)
     @api_user(Role.ENTERPRISE, scope="write")
@@ -90,7 +87,6 @@ class Needs(MethodView):
 
 
 @blp.route("/needs/mine")
-@blp.doc(security=BEARER)
 @blp.response(200, NeedDetailList)
 @api_user(Role.ENTERPRISE)
 def my_needs(actor):
@@ -99,7 +95,6 @@ def my_needs(actor):
 
 
 @blp.route("/needs/review-queue")
-@blp.doc(security=BEARER)
 @blp.response(200, ReviewQueueOut)
 @api_user(Role.STAFF)
 def review_queue(actor):
@@ -109,7 +104,6 @@ def review_queue(actor):
 
 @blp.route("/needs/<int:need_id>")
 class NeedOne(MethodView):
-    @blp.doc(security=BEARER)
     @blp.response(200, NeedOneOut)
     @api_user()
     def get(self, need_id, actor):
@@ -120,7 +114,6 @@ class NeedOne(MethodView):
         today = utcnow().date()
         return Body(need, **{name: read(db.session, actor, need, today) for name, _field, read in DETAILS})
 
-    @blp.doc(security=BEARER)
     @blp.arguments(NeedRequest)
     @blp.response(200, NeedDetailOut)
     @api_user(Role.ENTERPRISE, scope="write")
@@ -137,7 +130,6 @@ class NeedOne(MethodView):
 
 def _need_action(name: str, fn, role: Role):
     @blp.route(f"/needs/<int:need_id>/{name}", endpoint=f"need_{name}", methods=["POST"])
-    @blp.doc(security=BEARER)
     @blp.response(200, NeedDetailOut)
     @api_user(role, scope="write")
     def action(need_id, actor):
@@ -154,7 +146,6 @@ _need_action("withdraw", service.withdraw_need, Role.ENTERPRISE)
 
 
 @blp.route("/needs/<int:need_id>/review", methods=["POST"])
-@blp.doc(security=BEARER)
 @blp.arguments(ReviewRequest)
 @blp.response(200, NeedDetailOut)
 @api_user(Role.STAFF, scope="write")
@@ -167,7 +158,6 @@ def review(data, need_id, actor):
 
 
 @blp.route("/needs/<int:need_id>/matches")
-@blp.doc(security=BEARER)
 @blp.response(200, NeedMatches)
 @api_user()
 def need_matches(need_id, actor):
@@ -179,7 +169,6 @@ def need_matches(need_id, actor):
 
 
 @blp.route("/matches")
-@blp.doc(security=BEARER)
 @blp.response(200, MatchList)
 @api_user(Role.BANK)
 def bank_matches(actor):
@@ -192,7 +181,6 @@ def bank_matches(actor):
 
 @blp.route("/products")
 class Products(MethodView):
-    @blp.doc(security=BEARER)
     @blp.arguments(LoanProductQuery, location="query")
     @blp.response(200, LoanProductList)
     @api_user()
@@ -204,7 +192,6 @@ class Products(MethodView):
         require(actor, Role.BANK, verified=False)
         return {"items": docking.bank_products(db.session, actor.organisation_id)}
 
-    @blp.doc(security=BEARER)
     @blp.arguments(ProductRequest)
     @blp.response(201, LoanProductOut)
     @api_user(Role.BANK, scope="write")
@@ -216,7 +203,6 @@ class Products(MethodView):
 
 @blp.route("/products/<int:product_id>")
 class ProductOne(MethodView):
-    @blp.doc(security=BEARER)
     @blp.response(200, LoanProductOut)
     @api_user()
     def get(self, product_id, actor):
@@ -226,7 +212,6 @@ class ProductOne(MethodView):
             raise NotFound("This loan product does not exist.")
         return product
 
-    @blp.doc(security=BEARER)
     @blp.arguments(ProductRequest)
     @blp.response(200, LoanProductOut)
     @api_user(Role.BANK, scope="write")
@@ -239,7 +224,6 @@ class ProductOne(MethodView):
 
 def _product_switch(name: str, active: bool):
     @blp.route(f"/products/<int:product_id>/{name}", endpoint=f"product_{name}", methods=["POST"])
-    @blp.doc(security=BEARER)
     @blp.response(200, LoanProductOut)
     @api_user(Role.BANK, scope="write")
     def action(product_id, actor):
@@ -265,14 +249,12 @@ def _docking_of_need(need_id: int, actor, records: str) -> list:
 
 @blp.route("/needs/<int:need_id>/claims")
 class Claims(MethodView):
-    @blp.doc(security=BEARER)
     @blp.response(200, DockingClaimList)
     @api_user()
     def get(self, need_id, actor):
         """Docking records of a need: all for its enterprise and staff, a bank's own for a bank."""
         return {"items": _docking_of_need(need_id, actor, "claims")}
 
-    @blp.doc(security=BEARER)
     @blp.arguments(ClaimRequest)
     @blp.response(201, DockingClaimOut)
     @api_user(Role.BANK, scope="write")
@@ -285,7 +267,6 @@ class Claims(MethodView):
 
 
 @blp.route("/needs/<int:need_id>/meeting", methods=["POST"])
-@blp.doc(security=BEARER)
 @blp.arguments(MeetingRequest)
 @blp.response(200, DockingClaimOut)
 @api_user(Role.BANK, scope="write")
@@ -301,14 +282,12 @@ def meeting(data, need_id, actor):
 
 @blp.route("/needs/<int:need_id>/offers")
 class Offers(MethodView):
-    @blp.doc(security=BEARER)
     @blp.response(200, DockingOfferList)
     @api_user()
     def get(self, need_id, actor):
         """Offers on a need: all for its enterprise and staff, a bank's own for a bank."""
         return {"items": _docking_of_need(need_id, actor, "offers")}
 
-    @blp.doc(security=BEARER)
     @blp.arguments(OfferRequest)
     @blp.response(201, DockingOfferOut)
     @api_user(Role.BANK, scope="write")
@@ -323,7 +302,6 @@ class Offers(MethodView):
 
 def _offer_action(name: str, fn, role: Role):
     @blp.route(f"/offers/<int:offer_id>/{name}", endpoint=f"offer_{name}", methods=["POST"])
-    @blp.doc(security=BEARER)
     @blp.response(200, DockingOfferOut)
     @api_user(role, scope="write")
     def action(offer_id, actor):
@@ -347,7 +325,6 @@ def _page(args: dict, actor, model, status_cls) -> dict:
 
 
 @blp.route("/docking/claims")
-@blp.doc(security=BEARER)
 @blp.arguments(DockingClaimQuery, location="query")
 @blp.response(200, DockingClaimPage)
 @api_user()
@@ -359,7 +336,6 @@ def docking_claims(args, actor):
 
 
 @blp.route("/docking/offers")
-@blp.doc(security=BEARER)
 @blp.arguments(DockingOfferQuery, location="query")
 @blp.response(200, DockingOfferPage)
 @api_user()

@@ -97,7 +97,6 @@ class PublicTable(MethodView):
 @blp.route("/stats/staff-tables/<string:name>")
 class StaffTable(MethodView):
     @blp.response(200, TableOut)
-    @blp.doc(security=[{"bearer": []}])
     @api_user(Role.STAFF, scope="read")
     def get(self, name, actor):
         """One staff table (names of enterprises and valuers): staff tokens only."""

@@ -27,11 +27,9 @@ from market.valuations.schemas import (
 from market.work import commit_or_rollback
 
 blp = Blueprint("valuations_api", __name__, url_prefix="/api/v1", description="Valuation reports and the expert pool")
-BEARER = [{"bearer": []}]
 
 
 @blp.route("/assets/<int:asset_id>/valuations")
-@blp.doc(security=BEARER)
 @blp.response(200, AssetValuationList)
 @api_user()
 def asset_valuations(asset_id, actor):
@@ -42,7 +40,6 @@ def asset_valuations(asset_id, actor):
 
 
 @blp.route("/valuations", methods=["POST"])
-@blp.doc(security=BEARER)
 @blp.arguments(ValuationRequest)
 @blp.response(201, ValuationOut)
 @api_user(Role.VALUER, scope="write")
@@ -55,7 +52,6 @@ def create(data, actor):
 
 
 @blp.route("/valuations/<int:valuation_id>")
-@blp.doc(security=BEARER)
 @blp.response(200, ValuationOut)
 @api_user()
 def one(valuation_id, actor):
@@ -64,7 +60,6 @@ def one(valuation_id, actor):
 
 
 @blp.route("/experts")
-@blp.doc(security=BEARER)
 @blp.response(200, ExpertList)
 @api_user()
 def expert_list(actor):
@@ -73,7 +68,6 @@ def expert_list(actor):
 
 
 @blp.route("/valuations/accuracy")
-@blp.doc(security=BEARER)
 @blp.response(200, AccuracyList)
 @api_user(Role.STAFF, Role.VALUER, Role.BANK)
 def accuracy(actor):
@@ -83,7 +77,7 @@ def accuracy(actor):
 
 
 @blp.route("/valuations/<int:valuation_id>/file")
-@blp.doc(security=BEARER, responses={"200": {"description": "The signed report as PDF", "content": {
+@blp.doc(responses={"200": {"description": "The signed report as PDF", "content": {
     "application/pdf": {"schema": {"type": "string", "format": "binary"}}}}})
 @api_user()
 def report_file(valuation_id, actor):
@@ -100,7 +94,6 @@ def report_file(valuation_id, actor):
 
 
 @blp.route("/valuations/<int:valuation_id>/issue", methods=["POST"])
-@blp.doc(security=BEARER)
 @blp.response(200, ValuationOut)
 @api_user(Role.VALUER, scope="write")
 def issue(valuation_id, actor):
@@ -110,7 +103,6 @@ def issue(valuation_id, actor):
 
 
 @blp.route("/valuations/<int:valuation_id>/withdraw", methods=["POST"])
-@blp.doc(security=BEARER)
 @blp.arguments(WithdrawRequest)
 @blp.response(200, ValuationOut)
 @api_user(Role.VALUER, scope="write")
@@ -124,7 +116,6 @@ def withdraw(data, valuation_id, actor):
 
 
 @blp.route("/consultations", methods=["GET"])
-@blp.doc(security=BEARER)
 @blp.response(200, ConsultationList)
 @api_user()
 def consultation_list(actor):
@@ -133,7 +124,6 @@ def consultation_list(actor):
 
 
 @blp.route("/consultations", methods=["POST"])
-@blp.doc(security=BEARER)
 @blp.arguments(ConsultationRequest)
 @blp.response(201, ConsultationOut)
 @api_user(Role.ENTERPRISE, scope="write")
@@ -145,7 +135,6 @@ def consultation_request(data, actor):
 
 
 @blp.route("/consultations/<int:consultation_id>", methods=["GET"])
-@blp.doc(security=BEARER)
 @blp.response(200, ConsultationOut)
 @api_user()
 def consultation_one(consultation_id, actor):
@@ -154,7 +143,6 @@ def consultation_one(consultation_id, actor):
 
 
 @blp.route("/consultations/<int:consultation_id>/answer", methods=["POST"])
-@blp.doc(security=BEARER)
 @blp.arguments(ConsultationAnswer)
 @blp.response(200, ConsultationOut)
 @api_user(Role.VALUER, scope="write")
@@ -168,7 +156,6 @@ def consultation_answer(data, consultation_id, actor):
 
 
 @blp.route("/consultations/<int:consultation_id>/close", methods=["POST"])
-@blp.doc(security=BEARER)
 @blp.response(200, ConsultationOut)
 @api_user(Role.ENTERPRISE, scope="write")
 def consultation_close(consultation_id, actor):
