@@ -56,6 +56,16 @@ def lock_rows(session, model, ids):
                                 .with_for_update(of=model).execution_options(populate_existing=True)))
 
 
+def get_or_fail(session, model, row_id, message: str):
+    """The row of `model` with this primary key; NotFound(message), a translatable msgid, when there is none."""
+    from market.errors import NotFound
+
+    row = session.get(model, row_id)
+    if row is None:
+        raise NotFound(message)
+    return row
+
+
 def lock_row(session, model, row_id):
     """One row under its row lock (see `lock_rows`), or None when it does not exist."""
     found = lock_rows(session, model, [row_id]) if row_id is not None else []

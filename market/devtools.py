@@ -52,6 +52,7 @@ def extract_messages() -> dict[str, list[str]]:
     keywords = {"_": None, "_l": None, "gettext": None, "lazy_gettext": None, "ngettext": (1, 2), "N_": None}
     # Domain errors carry their msgid as the first argument.
     keywords.update({name: (1,) for name in DOMAIN_ERRORS})
+    keywords["get_or_fail"] = (4,)  # market.db.get_or_fail(session, model, id, msgid)
     found: dict[str, list[str]] = {}
     for folder in ("market", "templates"):
         for filename, lineno, message, _comments, _context in extract_from_dir(

@@ -13,7 +13,7 @@ from stdnum.exceptions import ValidationError
 
 from market.accounts.models import ROLE_ORG_KIND, ApiToken, LoginThrottle, Organisation, OrgKind, OrgStatus, Role, User
 from market.audit.service import record, snapshot
-from market.db import insert_unique
+from market.db import get_or_fail, insert_unique
 from market.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound  # noqa: F401  (re-exported)
 from market.reference.models import District, Industry
 from market.security import check_no_password, check_password, hash_password, password_problem, require
@@ -310,9 +310,7 @@ def decide_organisation(
 ) -> Organisation:
     """Exchange staff verify or reject an organisation; a rejection needs a reason the applicant will see."""
     require(staff, Role.STAFF, verified=False)
-    org = session.get(Organisation, org_id)
-    if org is None:
-        raise NotFound("No such organisation.")
+    org = get_or_fail(session, Organisation, org_id, "No such organisation.")
     target = OrgStatus.VERIFIED if approve else OrgStatus.REJECTED
     ORG_STATES.check(org.status, target)
     if not approve and not (reason and reason.strip()):

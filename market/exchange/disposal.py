@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from market.accounts.models import Role, User
 from market.audit.service import record
-from market.db import lock_row
-from market.errors import Conflict, Forbidden, InvalidInput, NotFound
+from market.db import get_or_fail, lock_row
+from market.errors import Conflict, Forbidden, InvalidInput
 from market.exchange import rules
 from market.exchange.listings import cancel_listing, create_listing, get_listing, submit_listing
 from market.exchange.models import Listing, ListingKind, ListingSource, ListingStatus, Objection, ObjectionStatus
@@ -122,9 +122,7 @@ def resolve_objection(session: Session, actor: User, objection_id: int, uphold: 
                       now: datetime) -> Objection:
     """Staff decide: an upheld objection cancels the lot (deposits refunded); a dismissed one lets it go on."""
     require(actor, Role.STAFF)
-    objection = session.get(Objection, objection_id)
-    if objection is None:
-        raise NotFound("This objection does not exist.")
+    objection = get_or_fail(session, Objection, objection_id, "This objection does not exist.")
     lock_row(session, Listing, objection.listing_id)  # two decisions at once queue: the second sees the first
     session.refresh(objection)
     if objection.status is not ObjectionStatus.OPEN:

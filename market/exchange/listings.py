@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from market.accounts.models import Role, User
 from market.audit.service import record, snapshot
-from market.db import insert_unique, lock_row
+from market.db import get_or_fail, insert_unique, lock_row
 from market.errors import Conflict, Forbidden, InvalidInput, NotFound
 from market.exchange import preemption as holders
 from market.exchange import rules
@@ -42,9 +42,7 @@ LICENCE_FIELDS = ("exclusive", "territory", "term_months", "royalty")
 
 
 def get_listing(session: Session, listing_id: int) -> Listing:
-    listing = session.get(Listing, listing_id)
-    if listing is None:
-        raise NotFound("This listing does not exist.")
+    listing = get_or_fail(session, Listing, listing_id, "This listing does not exist.")
     return listing
 
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from market.accounts.models import Role, User
 from market.audit.service import record, snapshot
-from market.db import lock_row
+from market.db import get_or_fail, lock_row
 from market.errors import Conflict, InvalidInput, NotFound
 from market.exchange import rules
 from market.exchange.models import (
@@ -83,9 +83,7 @@ def record_notice(session: Session, actor: User, holder_id: int, *, told_at: dat
                   note: str | None, now: datetime) -> PreemptionNotice:
     """Record that a holder was told (when, how) of the coming disposal; a time in the future is refused."""
     require(actor, Role.STAFF)
-    holder = session.get(PreemptionRight, holder_id)
-    if holder is None:
-        raise NotFound("This pre-emption holder does not exist.")
+    holder = get_or_fail(session, PreemptionRight, holder_id, "This pre-emption holder does not exist.")
     if told_at > now:
         raise InvalidInput("The time the holder was told cannot be in the future.")
     before = snapshot(holder, HOLDER_FIELDS)

@@ -7,7 +7,7 @@ from sqlalchemy import Select, false, select
 from sqlalchemy.orm import Session
 
 from market.accounts.models import Role
-from market.db import lock_row
+from market.db import get_or_fail, lock_row
 from market.errors import NotFound
 from market.loans.models import Loan
 from market.security import require
@@ -39,9 +39,7 @@ def visible_loans(actor) -> Select:
 
 
 def get_loan(session: Session, loan_id: int) -> Loan:
-    loan = session.get(Loan, loan_id)
-    if loan is None:
-        raise NotFound("This loan does not exist.")
+    loan = get_or_fail(session, Loan, loan_id, "This loan does not exist.")
     return loan
 
 

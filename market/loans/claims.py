@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from market.accounts.models import Role
 from market.audit.service import record, snapshot
-from market.db import lock_row
+from market.db import get_or_fail, lock_row
 from market.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from market.loans.access import get_loan
 from market.loans.default import end_after_claim, required_reason
@@ -286,9 +286,7 @@ def loan_claim(session: Session, loan_id: int) -> CompensationClaim | None:
 
 
 def get_claim(session: Session, claim_id: int) -> CompensationClaim:
-    claim = session.get(CompensationClaim, claim_id)
-    if claim is None:
-        raise NotFound("This claim does not exist.")
+    claim = get_or_fail(session, CompensationClaim, claim_id, "This claim does not exist.")
     return claim
 
 

@@ -17,7 +17,7 @@ from market.accounts.models import Organisation, Role, User
 from market.areas import collect
 from market.audit.service import record, snapshot
 from market.bounded import AMOUNT, within
-from market.db import lock_row
+from market.db import get_or_fail, lock_row
 from market.errors import Conflict, Forbidden, InvalidInput, NotFound
 from market.ip.models import IpKind
 from market.needs.models import (
@@ -116,9 +116,7 @@ def save_product(session: Session, actor: User, data: ProductInput, now: datetim
 
 
 def _own_product(session: Session, bank: Organisation, product_id: int) -> LoanProduct:
-    product = session.get(LoanProduct, product_id)
-    if product is None:
-        raise NotFound("This loan product does not exist.")
+    product = get_or_fail(session, LoanProduct, product_id, "This loan product does not exist.")
     if product.bank_org_id != bank.id:
         raise Forbidden("This loan product belongs to another bank.")
     return product

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from market.accounts.models import Organisation, OrgKind, Role, User
 from market.audit.service import record, snapshot
-from market.db import lock_row
+from market.db import get_or_fail, lock_row
 from market.errors import Forbidden, InvalidInput, NotFound
 from market.ip.models import IpAsset
 from market.notices.service import notify
@@ -86,9 +86,7 @@ def agency_of(actor: User) -> Organisation:
 
 
 def get_valuation(session: Session, valuation_id: int) -> Valuation:
-    valuation = session.get(Valuation, valuation_id)
-    if valuation is None:
-        raise NotFound("This valuation report does not exist.")
+    valuation = get_or_fail(session, Valuation, valuation_id, "This valuation report does not exist.")
     return valuation
 
 
@@ -119,9 +117,7 @@ def create_valuation(session: Session, actor: User, data: ValuationInput, now: d
                      report: ReportFile | None = None, notify_owner: bool = True) -> Valuation:
     """A draft report (issued at once when `issue`), refused when the valuer has a conflict of interest."""
     agency_of(actor)
-    asset = session.get(IpAsset, data.asset_id)
-    if asset is None:
-        raise NotFound("This asset does not exist.")
+    asset = get_or_fail(session, IpAsset, data.asset_id, "This asset does not exist.")
     valid_until = _check_input(data, now.date())
     check_no_conflict(session, actor, asset)
     if report is not None:

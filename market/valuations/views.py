@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from market.accounts.forms import EmptyForm
 from market.accounts.models import Organisation, OrgKind, Role
-from market.db import db, utcnow
+from market.db import db, get_or_fail, utcnow
 from market.errors import NotFound
 from market.ip.models import IpAsset
 from market.paging import page_of
@@ -125,9 +125,7 @@ def download(valuation_id: int):
 @valuations_bp.route("/assets/<int:asset_id>")
 @login_required
 def asset_history(asset_id: int):
-    asset = db.session.get(IpAsset, asset_id)
-    if asset is None:
-        raise NotFound("This asset does not exist.")
+    asset = get_or_fail(db.session, IpAsset, asset_id, "This asset does not exist.")
     valuations = service.visible_valuations(db.session, current_user, asset_id)
     today = utcnow().date()
     current = service.latest_valuation(db.session, asset_id, today)
