@@ -233,13 +233,10 @@ class NoteIn(Schema):
     note = fields.String(load_default=None, validate=validate.Length(max=500))
 
 
-class TermsIn(Schema):
-    starting_price = bounded(required=True)
-    increment = bounded(required=True)
-    deposit_amount = bounded(required=True)
-    notice_starts_at = UtcDateTimeIn(required=True)
-    bidding_starts_at = UtcDateTimeIn(required=True)
-    ends_at = UtcDateTimeIn(required=True)
+# New terms of a returned draft: the prices and times of a new listing (ListingIn's own fields).
+TermsIn = Schema.from_dict({name: ListingIn._declared_fields[name] for name in (
+    "starting_price", "increment", "deposit_amount", "notice_starts_at", "bidding_starts_at", "ends_at")},
+    name="TermsIn")
 
 
 class ObjectionQuery(Schema):
