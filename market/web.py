@@ -46,6 +46,13 @@ def _wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
+def _error_answer(status: int, code: str, message: str, details=None):
+    """An error as the caller reads it: the API's JSON envelope under /api/, else the error page."""
+    if _wants_json():
+        return json_error(status, code, message, details)
+    return render_template("error.html", status=status, message=message), status
+
+
 def init_app(app: Flask) -> None:
     app.url_map.converters["int"] = RowIdConverter  # before any route is added
     from market.sanitize import CleanRequest
@@ -103,15 +110,11 @@ def _register_errors(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error):
         message = _("The form expired or did not come from this site. Please try again.")
-        if _wants_json():
-            return json_error(400, "csrf", message)
-        return render_template("error.html", status=400, message=message), 400
+        return _error_answer(400, "csrf", message)
 
     @app.errorhandler(DomainError)
     def domain_error(error: DomainError):
-        if _wants_json():
-            return json_error(error.status, error.code, error.localized())
-        return render_template("error.html", status=error.status, message=error.localized()), error.status
+        return _error_answer(error.status, error.code, error.localized())
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
@@ -129,10 +132,8 @@ def _register_errors(app: Flask) -> None:
         }
         status = error.code or 500
         message = messages.get(status, error.description or _("Something went wrong."))
-        if _wants_json():
-            details = getattr(error, "data", {}).get("messages") if hasattr(error, "data") else None
-            return json_error(status, error.name.lower().replace(" ", "_"), message, details)
-        return render_template("error.html", status=status, message=message), status
+        details = getattr(error, "data", {}).get("messages") if hasattr(error, "data") and _wants_json() else None
+        return _error_answer(status, error.name.lower().replace(" ", "_"), message, details)
 
     @app.errorhandler(OperationalError)
     def database_unavailable(error):
@@ -160,24 +161,18 @@ def _register_errors(app: Flask) -> None:
         request was wrong, not the server. Rolled back, so nothing is half-written."""
         db.session.rollback()
         message = _("A value is too large or not in the expected form. Nothing was saved.")
-        if _wants_json():
-            return json_error(422, "invalid_value", message)
-        return render_template("error.html", status=422, message=message), 422
+        return _error_answer(422, "invalid_value", message)
 
     @app.errorhandler(SearchUnavailable)
     def search_unavailable(error):
         message = _("Search is temporarily unavailable. Nothing was lost; please try again in a moment.")
-        if _wants_json():
-            return json_error(503, "search_unavailable", message)
-        return render_template("error.html", status=503, message=message), 503
+        return _error_answer(503, "search_unavailable", message)
 
     @app.errorhandler(500)
     def server_error(error):
         db.session.rollback()
         message = _("Something went wrong on our side. Nothing was saved.")
-        if _wants_json():
-            return json_error(500, "internal", message)
-        return render_template("error.html", status=500, message=message), 500
+        return _error_answer(500, "internal", message)
 
     @app.route("/language/<code>", methods=["POST"])
     def set_language(code: str):
