@@ -296,6 +296,23 @@ def page_for(browser, request):
     assert not errors, errors
 
 
+def fill_in(page, **values: str) -> None:
+    """Type each value into the page's input of that name (`fill_in(page, email="a@b.cq", password="...")`)."""
+    for name, value in values.items():
+        page.fill(f"input[name={name}]", value)
+
+
+def log_in_page(page, url: str, email: str, password: str = PASSWORD) -> None:
+    """Log a browser page in through the log-in form (submitted with Enter); it lands on the workspace."""
+    import re
+
+    page.goto(url + "/login")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", password)
+    page.press("input[name=password]", "Enter")
+    page.wait_for_url(re.compile(r".*/workspace$"))
+
+
 def screenshot(page, name: str) -> None:
     """Keep a screenshot as CI output (MARKET_ARTIFACTS_DIR), for people to look at."""
     if ARTIFACTS:
@@ -304,6 +321,18 @@ def screenshot(page, name: str) -> None:
         # mouse-down, which can move the page under the click. Nothing stays focused across a screenshot.
         page.evaluate("() => document.activeElement && document.activeElement.blur()")
         page.screenshot(path=os.path.join(ARTIFACTS, "screenshots", f"{name}.png"), full_page=True)
+
+
+def in_threads(target, arguments: list[tuple], timeout: float | None = None) -> None:
+    """Run `target(*args)` for each tuple of `arguments` in its own thread: all started, then all joined (each
+    join waits at most `timeout` seconds). What the threads found is theirs to record."""
+    import threading
+
+    threads = [threading.Thread(target=target, args=args) for args in arguments]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout)
 
 
 def post_at_once(app, emails: list[str], calls: list[tuple[str, dict | None]]) -> list[int]:
@@ -322,10 +351,6 @@ def post_at_once(app, emails: list[str], calls: list[tuple[str, dict | None]]) -
             barrier.wait(timeout=10)
             statuses[index] = client.post(path, json=body, headers={"Authorization": f"Bearer {token}"}).status_code
 
-    threads = [threading.Thread(target=run, args=(i, token, path, body))
-               for i, (token, (path, body)) in enumerate(zip(tokens, calls, strict=True))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
+    in_threads(run, [(i, token, path, body) for i, (token, (path, body)) in enumerate(zip(tokens, calls, strict=True))],
+               timeout=30)
     return statuses

@@ -30,7 +30,7 @@ from market.needs.rules import REVIEW_CHECKLIST
 from market.needs.service import NeedInput
 from market.valuations import service as valuations_service
 from market.valuations.models import ValuationMethod, ValueType
-from tests.conftest import NOW, _hashed
+from tests.conftest import NOW, _hashed, in_threads
 
 _n = count(1)
 
@@ -102,6 +102,18 @@ def confirmed_loan(session, bank_user, enterprise, now=NOW, **kw):
     return confirm_loan(session, enterprise_user(session, enterprise), loan.id, now)
 
 
+def bank_loan(session, factory, principal="1000000", assets: int = 1):
+    """A new bank user's confirmed loan to a new enterprise: `principal` yuan at 5 % over 12 months, signed on
+    2016-03-01 on `assets` new patents. (bank user, loan, the pledged assets)."""
+    bank = factory.user(Role.BANK)
+    ent = factory.org(OrgKind.ENTERPRISE)
+    pledged = [make_asset(session, ent) for _ in range(assets)]
+    loan = confirmed_loan(session, bank, ent, principal=Decimal(principal), annual_rate=Decimal("0.05"),
+                          term_months=12, asset_ids=[a.id for a in pledged], signed_on=date(2016, 3, 1), now=NOW,
+                          registration_number="R1")
+    return bank, loan, pledged
+
+
 def run_together(app, user_ids, action) -> list[str]:
     """Run `action(session, user)` for each user id in its own thread, app context and session, all starting at
     the same moment; each commits on success. Returns the outcomes: "ok" or the name of the exception raised.
@@ -127,11 +139,7 @@ def run_together(app, user_ids, action) -> list[str]:
             finally:
                 session.remove()
 
-    threads = [threading.Thread(target=run, args=(i,)) for i in user_ids]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
+    in_threads(run, [(i,) for i in user_ids], timeout=30)
     return outcomes
 
 
@@ -225,6 +233,17 @@ class NeedsKit:
                     accepted_kinds=["invention", "utility_model"], max_ltv={"invention": Decimal("0.4")})
         base.update(over)
         return docking.save_product(self.session, bank_user, ProductInput(**base), NOW)
+
+    def accepted_offer(self, conditions: str | None = None):
+        """A new enterprise's published need offering two patents, and a new bank's offer on it (¥2.8 million at
+        5.2 % for 12 months) the enterprise accepted: the signing flow's start. (enterprise, bank user, need, offer)"""
+        ent = self.enterprise()
+        need = self.published_need(ent)
+        bank = self.factory.user(Role.BANK)
+        offer = docking.make_offer(self.session, bank, need.id, Decimal("2800000.00"), Decimal("0.0520"), 12,
+                                   NOW + timedelta(hours=1), conditions=conditions)
+        docking.accept_offer(self.session, ent, offer.id, NOW + timedelta(hours=2))
+        return ent, bank, need, offer
 
 
 # --- valuations ----------------------------------------------------------------------------------------------------

@@ -40,6 +40,14 @@ def token_for(client, user) -> dict:
     return {"Authorization": f"Bearer {response.get_json()['token']}"}
 
 
+def outsiders(client, factory, roles):
+    """A new user of each role in turn, logged in on `client`: yields (role, the user's bearer headers)."""
+    for role in roles:
+        other = factory.user(role)
+        login(client, other)
+        yield role, token_for(client, other)
+
+
 def refused(response, *sentinels: str, allow_redirect: bool = False) -> None:
     """Refused (403/404, or a redirect with a message for form actions) and none of the owner's data in the body."""
     allowed = REFUSED | ({302, 303} if allow_redirect else set())
@@ -73,10 +81,7 @@ def test_needs_of_another_enterprise_are_refused(client, session, factory, kit):
     assert purpose in client.get(f"/needs/{need.id}").get_data(as_text=True)
     client.post("/logout")
 
-    for role in (Role.ENTERPRISE, Role.BANK):
-        other = factory.user(role)
-        login(client, other)
-        headers = token_for(client, other)
+    for role, headers in outsiders(client, factory, (Role.ENTERPRISE, Role.BANK)):
         refused(client.get(f"/needs/{need.id}"), purpose)
         refused(client.get(f"/api/v1/needs/{need.id}", headers=headers), purpose)
         if role is Role.ENTERPRISE:
@@ -142,10 +147,7 @@ def test_loans_of_another_bank_or_enterprise_are_refused(client, session, factor
     assert registration in client.get(f"/loans/{loan.id}").get_data(as_text=True)
     client.post("/logout")
 
-    for role in (Role.BANK, Role.ENTERPRISE, Role.GUARANTOR, Role.INSURER):
-        other = factory.user(role)
-        login(client, other)
-        headers = token_for(client, other)
+    for role, headers in outsiders(client, factory, (Role.BANK, Role.ENTERPRISE, Role.GUARANTOR, Role.INSURER)):
         refused(client.get(f"/loans/{loan.id}"), registration)
         refused(client.get(f"/api/v1/loans/{loan.id}", headers=headers), registration)
         if role is Role.BANK:

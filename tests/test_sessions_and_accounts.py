@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from market.accounts.models import ApiToken, Role
 from market.audit.models import AuditEntry
-from tests.conftest import DATABASES, PASSWORD, PG_URL, login
+from tests.conftest import DATABASES, PASSWORD, PG_URL, in_threads, login
 from tests.factories import bearer, sql_selects
 from tests.races import TARGETS, count, private_app, widen_window
 
@@ -203,11 +203,7 @@ def _parallel_failed_log_ins(app, email: str, count: int) -> list[int]:
             statuses[index] = client.post("/api/v1/tokens",
                                           json={"email": email, "password": "wrong-password-1"}).status_code
 
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    in_threads(run, [(i,) for i in range(count)], timeout=60)
     return statuses
 
 
@@ -244,10 +240,6 @@ def test_two_sign_ups_of_one_address_at_once_make_one_account(make_app, monkeypa
             barrier.wait(10)
             codes.append(client.post("/signup", data=form).status_code)
 
-    threads = [threading.Thread(target=sign_up) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
+    in_threads(sign_up, [()] * 2, timeout=30)
     assert codes == [302, 302], codes
     assert count(app, User, User.email == "race@example.cq") == 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from market.demo import credit_code
-from tests.conftest import screenshot
+from tests.conftest import fill_in, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -18,12 +18,8 @@ def test_sign_up_log_in_and_switch_language(live_server, page_for):
     assert "知识产权质押融资服务平台" in page.title()
     page.get_by_role("link", name="注册").first.click()
     page.select_option("select[name=role]", "enterprise")
-    page.fill("input[name=name]", "王五")
-    page.fill("input[name=email]", "wang@example.cq")
-    page.fill("input[name=password]", "Chongqing2026x")
-    page.fill("input[name=confirm]", "Chongqing2026x")
-    page.fill("input[name=org_name]", "重庆浏览器测试科技有限公司")
-    page.fill("input[name=credit_code]", credit_code("91500112MA5UB0001"))
+    fill_in(page, name="王五", email="wang@example.cq", password="Chongqing2026x", confirm="Chongqing2026x",
+            org_name="重庆浏览器测试科技有限公司", credit_code=credit_code("91500112MA5UB0001"))
     page.select_option("select[name=district_code]", "500112")
     screenshot(page, "signup-zh")
     page.get_by_role("button", name="注册").click()
@@ -70,12 +66,8 @@ def test_forms_refuse_bad_input_in_the_chosen_language(live_server, page_for):
     page.goto(url + "/signup")
     page.locator("[data-test=lang-switch]").click()
     page.wait_for_url(url + "/signup")
-    page.fill("input[name=name]", "Wu")
-    page.fill("input[name=email]", "wu@example.cq")
-    page.fill("input[name=password]", "short1")
-    page.fill("input[name=confirm]", "short1")
-    page.fill("input[name=org_name]", "Test Co")
-    page.fill("input[name=credit_code]", "915001120000000000")
+    fill_in(page, name="Wu", email="wu@example.cq", password="short1", confirm="short1", org_name="Test Co",
+            credit_code="915001120000000000")
     page.get_by_role("button", name="Sign up").click()
     text = page.content()
     assert "unified social credit code is not valid" in text or "at least 10 characters" in text

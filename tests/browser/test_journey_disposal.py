@@ -31,7 +31,7 @@ from market.exchange.models import Deposit, DepositStatus, Listing, ListingStatu
 from market.ip.models import IpAsset, IpKind, LegalStatus, PledgeState
 from market.loans import access, fund, repayments, schedule
 from market.loans.models import CompensationClaim, CompensationStatus, LoanStatus
-from tests.conftest import DATABASES, PASSWORD, PG_URL, Factory, screenshot
+from tests.conftest import DATABASES, PG_URL, Factory, log_in_page, screenshot
 from tests.factories import confirmed_loan
 
 pytestmark = pytest.mark.browser
@@ -117,14 +117,6 @@ def served(request, make_app):
         yield application, base, request.param
 
 
-def _log_in(page, url, email):
-    page.goto(url + "/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.locator("main form input[type=submit], main form button[type=submit]").first.click()
-    page.wait_for_url(url + "/workspace")
-
-
 def _flash(page):
     return page.locator("ul.flashes").inner_text()
 
@@ -192,7 +184,7 @@ def test_default_to_compensation(served, page_for, monkeypatch, lang):
 
     # The bank sees it overdue and declares the default.
     bank = page_for(t["browser"])
-    _log_in(bank, url, story["bank"])
+    log_in_page(bank, url, story["bank"])
     bank.goto(loan_path)
     assert t["overdue"] in bank.locator("h1").inner_text()
     screenshot(bank, shot + "01-loan-overdue")
@@ -207,7 +199,7 @@ def test_default_to_compensation(served, page_for, monkeypatch, lang):
 
     # Exchange staff list the pledge through the disposal desk with its valuation.
     staff = page_for(t["browser"])
-    _log_in(staff, url, story["staff"])
+    log_in_page(staff, url, story["staff"])
     staff.goto(url + "/exchange/staff/")
     desk = staff.locator("[data-test=loans-to-list]")
     assert t["desk"] in desk.inner_text() and f"#{story['loan']}" in desk.inner_text()
@@ -246,7 +238,7 @@ def test_default_to_compensation(served, page_for, monkeypatch, lang):
     alice, bob = page_for(t["browser"]), page_for(t["browser"])
     lot_url = f"{url}/exchange/{lot.id}"
     for page, email in ((alice, story["alice"]), (bob, story["bob"])):
-        _log_in(page, url, email)
+        log_in_page(page, url, email)
         page.goto(lot_url)
         assert page.locator("[data-field=status]").inner_text() == t["announced"]
         assert t["due_diligence"] in page.content()

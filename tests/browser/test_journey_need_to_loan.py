@@ -37,7 +37,7 @@ from market.loans.models import Loan
 from market.needs.models import Need, NeedStatus
 from market.policy.models import Policy
 from market.reference.models import District, Industry, IpcTitle
-from tests.conftest import ARTIFACTS, DATABASES, PG_URL, screenshot
+from tests.conftest import ARTIFACTS, DATABASES, PG_URL, fill_in, screenshot
 from tests.serving import serving
 
 pytestmark = pytest.mark.browser
@@ -189,12 +189,8 @@ def sign_up(page, url, journey: Journey, *, role, name, email, org, code, distri
     page.get_by_role("link", name=journey.t["sign_up"]).first.click()
     page.wait_for_url(url + "/signup")
     page.select_option("select[name=role]", role)
-    page.fill("input[name=name]", name)
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.fill("input[name=confirm]", PASSWORD)
-    page.fill("input[name=org_name]", org)
-    page.fill("input[name=credit_code]", credit_code(code))
+    fill_in(page, name=name, email=email, password=PASSWORD, confirm=PASSWORD, org_name=org,
+            credit_code=credit_code(code))
     page.select_option("select[name=district_code]", district)
     journey.shot(page, f"{role}-signup-form")
     page.get_by_role("button", name=journey.t["sign_up"]).click()
@@ -232,13 +228,8 @@ def fill_patent_form(page, url, journey: Journey, patent) -> None:
     page.get_by_role("link", name=journey.t["register_ip"]).click()
     page.wait_for_url(url + "/ip/new")
     page.select_option("select[name=kind]", kind)
-    page.fill("input[name=title]", title)
-    page.fill("input[name=application_number]", f"CN{body}.{check_character(body)}")
-    page.fill("input[name=ipc_codes]", ipc)
-    page.fill("input[name=applicants]", ENT_ORG)
-    page.fill("input[name=inventors]", "李明；王芳")
-    page.fill("input[name=filing_date]", filed)
-    page.fill("input[name=grant_date]", granted)
+    fill_in(page, title=title, application_number=f"CN{body}.{check_character(body)}", ipc_codes=ipc,
+            applicants=ENT_ORG, inventors="李明；王芳", filing_date=filed, grant_date=granted)
     page.select_option("select[name=legal_status]", "granted")
     page.fill("textarea[name=abstract]", abstract)
     journey.shot(page, f"enterprise-{kind}-form")
@@ -319,10 +310,7 @@ def test_enterprise_staff_bank_from_sign_up_to_loan(journey_server, page_for, la
     ent.goto(url + "/workspace")
     open_card(ent, t["post_need"])
     ent.wait_for_url(url + "/needs/new")
-    ent.fill("input[name=title]", NEED_TITLE)
-    ent.fill("input[name=amount]", "3000000")
-    ent.fill("input[name=term_months]", "12")
-    ent.fill("input[name=max_rate_pct]", "6.00")
+    fill_in(ent, title=NEED_TITLE, amount="3000000", term_months="12", max_rate_pct="6.00")
     ent.fill("textarea[name=purpose]", PURPOSE)
     for patent_id in patent_ids:
         ent.check(f"input[name=asset_ids][value='{patent_id}']")
@@ -364,13 +352,8 @@ def test_enterprise_staff_bank_from_sign_up_to_loan(journey_server, page_for, la
     expect(bank.locator("[data-test=verification-banner]")).to_have_count(0)
     open_card(bank, t["products"])
     bank.get_by_role("link", name=t["publish_product"]).click()
-    bank.fill("input[name=name]", PRODUCT)
-    bank.fill("input[name=min_amount]", "1000000")
-    bank.fill("input[name=max_amount]", "10000000")
-    bank.fill("input[name=min_term_months]", "6")
-    bank.fill("input[name=max_term_months]", "36")
-    bank.fill("input[name=min_rate_pct]", "4.35")
-    bank.fill("input[name=max_rate_pct]", "6.50")
+    fill_in(bank, name=PRODUCT, min_amount="1000000", max_amount="10000000", min_term_months="6", max_term_months="36",
+            min_rate_pct="4.35", max_rate_pct="6.50")
     bank.check("input[name=accepted_kinds][value=invention]")
     bank.fill("input[name=ltv_invention]", "40")
     journey.shot(bank, "bank-product-form")

@@ -19,8 +19,8 @@ from market.db import db
 from market.exchange import listings
 from market.exchange.models import Deposit, Listing, ListingSource, ListingStatus
 from tests.browser import test_journey_disposal as journey
-from tests.browser.test_journey_disposal import Clock, _flash, _log_in, _tick
-from tests.conftest import Factory, screenshot
+from tests.browser.test_journey_disposal import Clock, _flash, _tick
+from tests.conftest import Factory, log_in_page, screenshot
 from tests.factories import LOT_ASSET, make_asset
 
 pytestmark = pytest.mark.browser
@@ -57,7 +57,7 @@ def test_a_co_owner_takes_the_tie(served, page_for, monkeypatch):
 
     # Staff register the co-owner (with their bidder account) and record the letter sent five days ago.
     staff = page_for()
-    _log_in(staff, url, story["staff"])
+    log_in_page(staff, url, story["staff"])
     staff.goto(manage)
     form = staff.locator("[data-test=holder-form]")
     form.locator("input[name=name]").fill("重庆共创电池材料有限公司")
@@ -95,7 +95,7 @@ def test_a_co_owner_takes_the_tie(served, page_for, monkeypatch):
     assert "1 opened" in _tick(app)
     holder, rival = page_for(), page_for()
     for page, email in ((rival, story["rival"]), (holder, story["co_owner"])):
-        _log_in(page, url, email)
+        log_in_page(page, url, email)
         page.goto(lot_url)
         assert "共有人 × 1" in page.locator("[data-test=preemption-summary]").inner_text()
         page.locator("[data-test=deposit-form] input[name=accept]").check()

@@ -25,7 +25,7 @@ from market.clock import ClockRun
 from market.db import db
 from market.exchange import deposits
 from market.exchange.models import Deposit, Listing, ListingStatus, PreemptionKind
-from tests.conftest import PASSWORD, PG_URL, Factory, screenshot
+from tests.conftest import PG_URL, Factory, log_in_page, screenshot
 from tests.factories import build_lot
 from tests.language import leaks, visible_text
 from tests.service.helpers import DATABASES, Server, wall_now
@@ -74,14 +74,6 @@ def _lot_in_bidding(app) -> dict:
                 "rival": rival.email, "codes": codes, "title": listing.title}
 
 
-def _log_in(page, url, email):
-    page.goto(url + "/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.press("input[name=password]", "Enter")
-    page.wait_for_url(re.compile(r".*/workspace$"))
-
-
 def _bid(page, t):
     page.get_by_role("button", name=t["bid"], exact=True).click()
     with page.expect_navigation():
@@ -104,7 +96,7 @@ def test_the_server_closes_a_tied_lot_for_the_pre_emption_holder(real_server, pa
     zh, en = TEXT["zh"], TEXT["en"]
     holder, rival = page_for(), page_for("en-US")
     for page, email in ((holder, story["co_owner"]), (rival, story["rival"])):
-        _log_in(page, server.url, email)
+        log_in_page(page, server.url, email)
         page.goto(lot_url)
         expect(page.locator("#auction")).to_have_attribute("data-updated", re.compile(r"\d"), timeout=8000)
     assert holder.locator("[data-test=holder-note]").is_visible()

@@ -5,13 +5,12 @@ at once (settled once, the other 409)."""
 from __future__ import annotations
 
 import os
-from datetime import date
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
 
-from market.accounts.models import OrgKind, Role
+from market.accounts.models import Role
 from market.exchange.models import ListingSource
 from tests.conftest import NOW, post_at_once
 
@@ -21,17 +20,12 @@ def _race(app):
     from market.exchange.models import Listing
     from market.loans.default import declare_default
     from tests.conftest import Factory
-    from tests.factories import confirmed_loan, make_asset
+    from tests.factories import bank_loan
 
     with app.app_context():
         f = Factory(db.session)
         staff = [f.user(Role.STAFF), f.user(Role.STAFF)]
-        bank = f.user(Role.BANK)
-        ent = f.org(OrgKind.ENTERPRISE)
-        assets = [make_asset(db.session, ent) for _ in range(2)]
-        loan = confirmed_loan(db.session, bank, ent, principal=Decimal("1000000"),
-                         annual_rate=Decimal("0.05"), term_months=12, asset_ids=[a.id for a in assets],
-                         signed_on=date(2016, 3, 1), now=NOW, registration_number="R1")
+        bank, loan, assets = bank_loan(db.session, f, assets=2)
         declare_default(db.session, bank, loan.id, NOW, reason="逾期未还")
         db.session.commit()
         loan_id, emails = loan.id, [u.email for u in staff]

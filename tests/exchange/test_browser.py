@@ -12,18 +12,10 @@ from playwright.sync_api import expect
 from market.accounts.models import Role
 from market.db import db, utcnow
 from market.exchange import deposits
-from tests.conftest import PASSWORD, Factory, screenshot
+from tests.conftest import Factory, log_in_page, screenshot
 from tests.factories import build_lot
 
 pytestmark = pytest.mark.browser
-
-
-def log_in(page, url, email):
-    page.goto(url + "/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url(re.compile(r".*/workspace$"))
 
 
 def test_two_bidders_see_each_other_and_the_extension(live_server, page_for):
@@ -41,8 +33,8 @@ def test_two_bidders_see_each_other_and_the_extension(live_server, page_for):
         lot, a_email, b_email = listing.id, alice.email, bob.email
 
     a, b = page_for(), page_for()
-    log_in(a, url, a_email)
-    log_in(b, url, b_email)
+    log_in_page(a, url, a_email)
+    log_in_page(b, url, b_email)
     for page in (a, b):
         page.goto(f"{url}/exchange/{lot}")
         assert "暂无出价" in page.locator("[data-test=bids]").inner_text()

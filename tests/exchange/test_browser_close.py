@@ -19,18 +19,10 @@ from playwright.sync_api import expect
 from market.accounts.models import Role
 from market.db import db, utcnow
 from market.exchange import bidding, deposits
-from tests.conftest import PASSWORD, Factory, screenshot
+from tests.conftest import Factory, log_in_page, screenshot
 from tests.factories import build_lot
 
 pytestmark = pytest.mark.browser
-
-
-def log_in(page, url, email):
-    page.goto(url + "/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.press("input[name=password]", "Enter")
-    page.wait_for_url(re.compile(r".*/workspace$"))
 
 
 def _lot_ending_soon(app, *, locale: str, bid: bool, seconds: int = 8):
@@ -81,7 +73,7 @@ def test_sold_lot_updates_badge_winner_and_form_and_times_match_the_server(live_
     story = _lot_ending_soon(app, locale="en", bid=True, seconds=10)
     lot_url = f"{url}/exchange/{story['lot']}"
     page = page_for("en-US")
-    log_in(page, url, story["viewer"])
+    log_in_page(page, url, story["viewer"])
     page.goto(lot_url)
     root = page.locator("#auction")
     expect(root).to_have_attribute("data-updated", re.compile(r"\d"), timeout=8000)  # the poller rendered
@@ -125,7 +117,7 @@ def test_failed_lot_shows_unsold_in_chinese_without_reload(live_server, page_for
     story = _lot_ending_soon(app, locale="zh_CN", bid=False, seconds=6)
     lot_url = f"{url}/exchange/{story['lot']}"
     page = page_for()
-    log_in(page, url, story["viewer"])
+    log_in_page(page, url, story["viewer"])
     page.goto(lot_url)
     expect(page.locator("#auction")).to_have_attribute("data-updated", re.compile(r"\d"), timeout=8000)
     page.evaluate("window.__noReload = 1")

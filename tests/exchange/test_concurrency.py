@@ -14,7 +14,7 @@ from market.api.auth import issue_token
 from market.db import db, utcnow
 from market.exchange import clock, deposits
 from market.exchange.models import Bid, Listing, ListingStatus
-from tests.conftest import Factory
+from tests.conftest import Factory, in_threads
 from tests.factories import build_lot
 
 PG_URL_2 = os.environ.get("MARKET_TEST_POSTGRESQL_URL_2")  # a second database: the private app resets its schema
@@ -49,11 +49,7 @@ def run_bidders(app, listing_id, headers, rounds):
         except Exception as exc:  # noqa: BLE001 - reported by the test
             errors.append(repr(exc))
 
-    threads = [threading.Thread(target=bidder, args=(h,)) for h in headers]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    in_threads(bidder, [(h,) for h in headers])
     return results, errors
 
 
@@ -94,11 +90,7 @@ def test_concurrent_ticks_close_once(make_app, target):
         except Exception as exc:  # noqa: BLE001
             errors.append(repr(exc))
 
-    threads = [threading.Thread(target=tick) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    in_threads(tick, [()] * 4)
     assert not errors and sorted(outcomes) == [0, 0, 0, 1]
     with app.app_context():
         assert db.session.get(Listing, listing_id).status is ListingStatus.FAILED
@@ -117,11 +109,7 @@ def _deposit_threads(app, listing_id, headers):
         except Exception as exc:  # noqa: BLE001
             errors.append(repr(exc))
 
-    threads = [threading.Thread(target=pay, args=(h,)) for h in headers]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    in_threads(pay, [(h,) for h in headers])
     return results, errors
 
 

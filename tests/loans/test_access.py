@@ -14,7 +14,6 @@ from market.db import db
 from market.errors import NotFound
 from market.loans import access, signing
 from market.loans.models import Loan
-from market.needs import docking
 from tests.conftest import NOW, login
 from tests.factories import NeedsKit, confirmed_loan, make_asset
 
@@ -71,13 +70,7 @@ def test_staff_see_every_loan_and_other_roles_none(client, world, factory, two_l
 
 
 def test_a_needs_loan_and_may_sign_follow_the_loan_and_signing_rules(session, factory):
-    kit = NeedsKit(session, factory)
-    ent = kit.enterprise()
-    need = kit.published_need(ent)
-    bank = factory.user(Role.BANK)
-    offer = docking.make_offer(session, bank, need.id, Decimal("2800000.00"), Decimal("0.0520"), 12,
-                               NOW + timedelta(hours=1))
-    docking.accept_offer(session, ent, offer.id, NOW + timedelta(hours=2))
+    ent, bank, need, offer = NeedsKit(session, factory).accepted_offer()
     stranger_bank = factory.user(Role.BANK)
     assert signing.may_sign(session, bank, need)
     assert not signing.may_sign(session, stranger_bank, need) and not signing.may_sign(session, ent, need)

@@ -4,12 +4,11 @@ exactly one decision stands, and a claim is never paid and rejected."""
 from __future__ import annotations
 
 import os
-from datetime import date
 from decimal import Decimal
 
 import pytest
 
-from market.accounts.models import OrgKind, Role
+from market.accounts.models import Role
 from tests.conftest import NOW, post_at_once
 
 
@@ -18,17 +17,12 @@ def _race(app):
     from market.loans import claims, default
     from market.loans.models import CompensationClaim, LedgerTxn
     from tests.conftest import Factory
-    from tests.factories import confirmed_loan, make_asset
+    from tests.factories import bank_loan
 
     with app.app_context():
         f = Factory(db.session)
         staff = [f.user(Role.STAFF), f.user(Role.STAFF)]
-        bank = f.user(Role.BANK)
-        ent = f.org(OrgKind.ENTERPRISE)
-        asset = make_asset(db.session, ent)
-        loan = confirmed_loan(db.session, bank, ent, principal=Decimal("1000000"),
-                                 annual_rate=Decimal("0.05"), term_months=12, asset_ids=[asset.id],
-                                 signed_on=date(2016, 3, 1), now=NOW, registration_number="R1")
+        bank, loan, _assets = bank_loan(db.session, f)
         default.declare_default(db.session, bank, loan.id, NOW, reason="逾期未还")
         claim = claims.record_recovery(db.session, bank, loan.id, Decimal("0"), NOW, evidence="处置回收凭证")
         claims.verify_recovery(db.session, staff[0], claim.id, NOW)

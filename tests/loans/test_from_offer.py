@@ -34,12 +34,7 @@ def kit(session, factory):
 @pytest.fixture
 def story(session, factory, kit):
     """A published need of an enterprise offering two patents; a bank's offer the enterprise accepted."""
-    ent = kit.enterprise()
-    need = kit.published_need(ent)
-    bank = factory.user(Role.BANK)
-    offer = docking.make_offer(session, bank, need.id, Decimal("2800000.00"), Decimal("0.0520"), 12,
-                               NOW + timedelta(hours=1), conditions="需办理专利权质押登记")
-    docking.accept_offer(session, ent, offer.id, NOW + timedelta(hours=2))
+    ent, bank, need, offer = kit.accepted_offer(conditions="需办理专利权质押登记")
     return {"ent": ent, "bank": bank, "need": need, "offer": offer, "assets": [na.asset for na in need.assets]}
 
 

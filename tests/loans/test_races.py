@@ -9,24 +9,18 @@ from decimal import Decimal
 
 import pytest
 
-from market.accounts.models import OrgKind, Role
+from market.accounts.models import Role
 from market.bounded import MONEY_COLUMN_MAX
 from tests.conftest import NOW, Factory, post_at_once
-from tests.factories import make_asset
 from tests.races import TARGETS, count, private_app, widen_window
 
 
 def _loan(app, principal="1000"):
     from market.db import db
-    from tests.factories import confirmed_loan
+    from tests.factories import bank_loan
 
     with app.app_context():
-        f = Factory(db.session)
-        bank = f.user(Role.BANK)
-        ent = f.org(OrgKind.ENTERPRISE)
-        loan = confirmed_loan(db.session, bank, ent, principal=Decimal(principal), annual_rate=Decimal("0.05"),
-                              term_months=12, asset_ids=[make_asset(db.session, ent).id],
-                              signed_on=date(2016, 3, 1), now=NOW, registration_number="R1")
+        bank, loan, _assets = bank_loan(db.session, Factory(db.session), principal)
         db.session.commit()
         return loan.id, bank.email
 

@@ -3,15 +3,13 @@ each of them until that person reads it; two marks at the same moment keep one r
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 
 from market.accounts.models import OrgKind, Role
 from market.db import db
 from market.notices import service
 from market.notices.models import NoticeRead
-from tests.conftest import NOW, login
+from tests.conftest import NOW, in_threads, login
 from tests.races import TARGETS, count, private_app, widen_window
 
 
@@ -77,10 +75,6 @@ def test_two_marks_at_once_keep_one_row(make_app, target, monkeypatch):
         except BaseException as exc:  # noqa: BLE001  (reported below)
             errors.append(exc)
 
-    threads = [threading.Thread(target=mark) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
+    in_threads(mark, [()] * 2, timeout=30)
     assert errors == []
     assert count(app, NoticeRead, NoticeRead.notice_id == notice_id) == 1

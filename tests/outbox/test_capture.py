@@ -18,7 +18,6 @@ from market.db import db
 from market.ip import indexing
 from market.ip.models import PledgeState
 from market.loans import default, repayments, signing
-from market.needs import docking
 from market.outbox import backend as outbox_backend
 from market.outbox import models
 from tests.conftest import NOW, PASSWORD, Factory
@@ -31,13 +30,7 @@ AT = datetime(2026, 12, 1, 9)
 @pytest.fixture
 def story(session, factory):
     """A published need offering two patents; a bank's offer the enterprise accepted (the signing flow's start)."""
-    kit = NeedsKit(session, factory)
-    ent = kit.enterprise()
-    need = kit.published_need(ent)
-    bank = factory.user(Role.BANK)
-    offer = docking.make_offer(session, bank, need.id, Decimal("2800000.00"), Decimal("0.0520"), 12,
-                               NOW + timedelta(hours=1), conditions="需办理专利权质押登记")
-    docking.accept_offer(session, ent, offer.id, NOW + timedelta(hours=2))
+    ent, bank, need, offer = NeedsKit(session, factory).accepted_offer(conditions="需办理专利权质押登记")
     for na in need.assets:
         na.asset.filing_date = date(2022, 3, 1)  # an invention in force to 2042: long enough to pledge
     session.commit()

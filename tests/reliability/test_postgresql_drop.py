@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 import os
 import uuid
+from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import create_engine, event, func, select, text
@@ -57,28 +58,34 @@ def terminate(admin, pid: int) -> None:
         assert conn.execute(text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": pid}).scalar() is True
 
 
+@contextmanager
+def dropped_before_insert(app, admin, table: str):
+    """Within: the first `INSERT INTO <table>` of the app finds its connection terminated by the server (the request
+    has read and opened its transaction by then). Yields the list that holds the terminated backend's pid."""
+    with app.app_context():
+        engine = db.engine
+    fired = []
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def kill_before_insert(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith(f"INSERT INTO {table.upper()}") and not fired:
+            fired.append(conn.connection.dbapi_connection.info.backend_pid)
+            terminate(admin, fired[0])
+
+    try:
+        yield fired
+    finally:
+        event.remove(engine, "before_cursor_execute", kill_before_insert)
+
+
 def test_backend_terminated_inside_the_request_transaction(pg_app):
     app, admin = pg_app
     _, email = make_user(app, Role.ENTERPRISE)
     client = app.test_client()
     login(client, email)
     before = counts(app)
-    fired = []
-
-    with app.app_context():
-        engine = db.engine
-
-    @event.listens_for(engine, "before_cursor_execute")
-    def kill_before_insert(conn, cursor, statement, parameters, context, executemany):
-        # The request has read the user and opened its transaction; drop the connection before the INSERT.
-        if statement.lstrip().upper().startswith("INSERT INTO IP_ASSET") and not fired:
-            fired.append(conn.connection.dbapi_connection.info.backend_pid)
-            terminate(admin, fired[0])
-
-    try:
+    with dropped_before_insert(app, admin, "ip_asset") as fired:
         response = client.post("/ip/new", data=asset_form("连接中断时提交的专利"))
-    finally:
-        event.remove(engine, "before_cursor_execute", kill_before_insert)
     html = response.get_data(as_text=True)
     assert fired, "the INSERT was never reached"
     assert response.status_code == 503, html[:800]
@@ -96,20 +103,8 @@ def test_api_request_gets_json_503_when_the_connection_drops(pg_app):
     app, admin = pg_app
     _, email = make_user(app, Role.ENTERPRISE)
     client = app.test_client()
-    with app.app_context():
-        engine = db.engine
-    fired = []
-
-    @event.listens_for(engine, "before_cursor_execute")
-    def kill_before_token(conn, cursor, statement, parameters, context, executemany):
-        if statement.lstrip().upper().startswith("INSERT INTO API_TOKEN") and not fired:
-            fired.append(conn.connection.dbapi_connection.info.backend_pid)
-            terminate(admin, fired[0])
-
-    try:
+    with dropped_before_insert(app, admin, "api_token") as fired:
         response = client.post("/api/v1/tokens", json={"email": email, "password": "correct-horse-42"})
-    finally:
-        event.remove(engine, "before_cursor_execute", kill_before_token)
     assert fired, "the token INSERT was never reached"
     assert response.status_code == 503, response.get_data(as_text=True)[:500]
     body = response.get_json()

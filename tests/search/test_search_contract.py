@@ -5,7 +5,6 @@ Expected values are computed here from the fixture documents, not copied from a 
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from datetime import date
 from typing import Any
@@ -14,6 +13,7 @@ import pytest
 from searchdata import DOCS, REAL_SCHEMA, SCHEMA
 
 from search import Schema, SearchBackend, SearchQuery, UnknownIndex
+from tests.conftest import in_threads
 
 
 def ids_where(pred) -> set[str]:
@@ -332,11 +332,7 @@ class TestTantivy(BackendContract):
             except BaseException as exc:  # noqa: BLE001 - reported below
                 errors.append(exc)
 
-        threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        in_threads(work, [(n,) for n in range(4)])
         assert errors == []
         assert backend.count("patent") == 80
         backend.close()

@@ -18,7 +18,7 @@ from market.clock import Clock, ClockRun, run_clock
 from market.db import db
 from market.exchange import bidding, clock, deposits
 from market.exchange.models import Listing, ListingStatus
-from tests.conftest import NOW, Factory
+from tests.conftest import NOW, Factory, in_threads
 from tests.factories import build_lot
 from tests.service.helpers import Server, wall_now
 
@@ -103,11 +103,7 @@ def _at_once(app, clock: Clock, n: int, *, force: bool) -> list:
             results[i] = run_clock(db.session, clock, NOW, force=force)
             db.session.remove()
 
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(n)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    in_threads(work, [(i,) for i in range(n)], timeout=60)
     return results
 
 

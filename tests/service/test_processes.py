@@ -18,7 +18,7 @@ from market.clock import ClockRun
 from market.db import db
 from market.exchange import deposits
 from market.exchange.models import Bid, Listing, ListingStatus
-from tests.conftest import PASSWORD, PG_URL, REQUIRE_SERVICES, Factory
+from tests.conftest import PASSWORD, PG_URL, REQUIRE_SERVICES, Factory, in_threads
 from tests.factories import build_lot
 from tests.service.helpers import Server, redis_url, wall_now
 
@@ -56,11 +56,7 @@ def _at_once(calls) -> list[int]:
         barrier.wait(10)
         codes[i] = server.request("POST", path, body, token)[0]
 
-    threads = [threading.Thread(target=send, args=(i, *call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    in_threads(send, [(i, *call) for i, call in enumerate(calls)], timeout=60)
     return codes
 
 
