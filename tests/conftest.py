@@ -26,6 +26,12 @@ from market.security import hash_password
 PG_URL = os.environ.get("MARKET_TEST_POSTGRESQL_URL")
 PG_URL_2 = os.environ.get("MARKET_TEST_POSTGRESQL_URL_2")
 REQUIRE_SERVICES = os.environ.get("MARKET_TEST_REQUIRE_SERVICES") == "1"
+
+
+def missing_service(why: str) -> None:
+    """A test service is not there (`why`): skip the test, or fail it under MARKET_TEST_REQUIRE_SERVICES=1 (CI
+    must run it)."""
+    missing_service(why)
 DATABASES = ["sqlite"] + (["postgresql"] if PG_URL else [])
 PASSWORD = "correct-horse-42"
 NOW = datetime(2026, 11, 28, 9, 30)
@@ -266,9 +272,7 @@ def live_server(make_app):
 def browser():
     """Debian's Chromium driven by Playwright (never a downloaded browser). Skips, or fails in CI, without it."""
     if not CHROMIUM or not os.path.exists(CHROMIUM):
-        if REQUIRE_SERVICES:
-            pytest.fail("MARKET_TEST_CHROMIUM is not set or missing while MARKET_TEST_REQUIRE_SERVICES=1")
-        pytest.skip("MARKET_TEST_CHROMIUM is not set")
+        missing_service("MARKET_TEST_CHROMIUM is not set")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:

@@ -24,7 +24,7 @@ from market.db import db
 from market.ip.demo import LEGAL_STATUS
 from market.ip.models import IpAsset
 from market.outbox.models import SearchOutbox
-from tests.conftest import PASSWORD, REQUIRE_SERVICES
+from tests.conftest import PASSWORD, missing_service
 from tests.reliability.helpers import CuttableProxy, login, make_user, run_market
 
 ES_URL = os.environ.get("MARKET_TEST_ELASTICSEARCH_URL")
@@ -62,9 +62,7 @@ def outbox(app) -> int:
 @pytest.fixture
 def es_prefix():
     if not ES_URL:
-        if REQUIRE_SERVICES:
-            pytest.fail("MARKET_TEST_ELASTICSEARCH_URL is not set while MARKET_TEST_REQUIRE_SERVICES=1", pytrace=False)
-        pytest.skip("MARKET_TEST_ELASTICSEARCH_URL is not set")
+        missing_service("MARKET_TEST_ELASTICSEARCH_URL is not set")
     prefix = f"fault_{uuid.uuid4().hex[:10]}"
     yield prefix
     from search import make_backend

@@ -17,7 +17,7 @@ from market.accounts.models import Role
 from market.db import db
 from market.ip.models import IpAsset
 from market.outbox.models import SearchOutbox
-from tests.conftest import PG_URL, PG_URL_2, REQUIRE_SERVICES
+from tests.conftest import PG_URL, PG_URL_2, missing_service
 from tests.reliability.helpers import CuttableProxy, login, make_user
 
 pytestmark = pytest.mark.postgresql
@@ -27,9 +27,7 @@ _numbers = itertools.count(1)
 @pytest.fixture
 def pg_app(make_app, tmp_path):
     if not (PG_URL and PG_URL_2):
-        if REQUIRE_SERVICES:
-            pytest.fail("MARKET_TEST_POSTGRESQL_URL(_2) not set while MARKET_TEST_REQUIRE_SERVICES=1", pytrace=False)
-        pytest.skip("MARKET_TEST_POSTGRESQL_URL and MARKET_TEST_POSTGRESQL_URL_2 are needed")
+        missing_service("MARKET_TEST_POSTGRESQL_URL and MARKET_TEST_POSTGRESQL_URL_2 are needed")
     name = f"reliability-{uuid.uuid4().hex[:12]}"  # only this app's connections are ever terminated
     app = make_app(url=PG_URL, SEARCH_EMBEDDED_PATH=str(tmp_path / "search.sqlite3"), PROPAGATE_EXCEPTIONS=False,
                    SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True, "connect_args": {"application_name": name}})
@@ -132,9 +130,7 @@ def test_backends_terminated_between_requests_pool_pre_ping_recovers(pg_app):
 
 def test_database_unreachable_for_a_logged_in_user_gives_a_clear_503(make_app, tmp_path):
     if not (PG_URL and PG_URL_2):
-        if REQUIRE_SERVICES:
-            pytest.fail("MARKET_TEST_POSTGRESQL_URL(_2) not set while MARKET_TEST_REQUIRE_SERVICES=1", pytrace=False)
-        pytest.skip("MARKET_TEST_POSTGRESQL_URL and MARKET_TEST_POSTGRESQL_URL_2 are needed")
+        missing_service("MARKET_TEST_POSTGRESQL_URL and MARKET_TEST_POSTGRESQL_URL_2 are needed")
     real = make_url(PG_URL_2)
     proxy = CuttableProxy(f"{real.host}:{real.port or 5432}")
     through_proxy = real.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)

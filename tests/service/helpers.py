@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from market.db import utcnow
-from tests.conftest import PG_URL, REQUIRE_SERVICES
+from tests.conftest import PG_URL, missing_service
 
 ROOT = Path(__file__).resolve().parents[2]
 DATABASES = ["sqlite"] + (["postgresql"] if PG_URL else [])
@@ -39,9 +39,7 @@ def free_port() -> int:
 def redis_url() -> str:
     url = os.environ.get("MARKET_TEST_REDIS_URL", "").strip()
     if not url:
-        if REQUIRE_SERVICES:
-            pytest.fail("MARKET_TEST_REDIS_URL is not set but MARKET_TEST_REQUIRE_SERVICES=1", pytrace=False)
-        pytest.skip("MARKET_TEST_REDIS_URL is not set")
+        missing_service("MARKET_TEST_REDIS_URL is not set")
     return url
 
 

@@ -10,7 +10,6 @@ import uuid
 from datetime import timedelta
 from decimal import Decimal
 
-import pytest
 from sqlalchemy import select
 
 from market.accounts.models import Role
@@ -18,16 +17,14 @@ from market.clock import ClockRun
 from market.db import db
 from market.exchange import deposits
 from market.exchange.models import Bid, Listing, ListingStatus
-from tests.conftest import PASSWORD, PG_URL, REQUIRE_SERVICES, Factory, in_threads
+from tests.conftest import PASSWORD, PG_URL, Factory, in_threads, missing_service
 from tests.factories import build_lot
 from tests.service.helpers import Server, redis_url, wall_now
 
 
 def _postgresql() -> str:
     if not PG_URL:
-        if REQUIRE_SERVICES:
-            pytest.fail("MARKET_TEST_POSTGRESQL_URL is not set but MARKET_TEST_REQUIRE_SERVICES=1", pytrace=False)
-        pytest.skip("MARKET_TEST_POSTGRESQL_URL is not set")
+        missing_service("MARKET_TEST_POSTGRESQL_URL is not set")
     return PG_URL
 
 
