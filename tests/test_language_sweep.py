@@ -158,3 +158,24 @@ def test_every_page_speaks_one_language(demo_app):
                     problems.append(f"{lang} {who} {url}: {sorted(left)[:12]}")
     assert checked > 300
     assert not problems, f"{len(problems)} pages leak the other language:\n" + "\n".join(problems)
+
+
+@pytest.mark.parametrize("language", ["zh_CN", "en"])
+def test_the_search_boxs_examples_find_demo_patents(demo_app, language):
+    """What a new user types first is the box's own example: each one finds patents in the demo (before, its
+    group-level IPC example `H01M 10/052` found none, the demo's real patents carrying subclasses only). Here,
+    beside the sweep, so the demo is loaded once."""
+    from market.accounts.models import Role
+    from tests.ip.test_search_as_typed import _examples
+
+    app = demo_app
+    with app.app_context():
+        bank = db.session.scalars(select(User).where(User.role == Role.BANK).order_by(User.id)).first()
+    client = app.test_client()
+    assert client.post("/login", data={"email": bank.email, "password": DEMO_PASSWORD}).status_code == 302
+    client.post(f"/language/{language}")
+    examples = _examples(client.get("/patents").get_data(as_text=True))
+    assert len(examples) == 4
+    for example in examples:
+        found = client.get("/patents", query_string={"q": example}).get_data(as_text=True)
+        assert 'data-test="hit"' in found, example

@@ -76,7 +76,7 @@ def test_the_boxs_own_examples_always_work(client, login_as, session, owner, lan
     html = client.get("/patents").get_data(as_text=True)
     assert 'data-test="q-help"' in html and "OR" in html
     examples = _examples(html)
-    assert len(examples) == 4 and "H01M 10/052" in examples
+    assert len(examples) == 4 and "H01M" in examples
     for example in examples:
         found = client.get("/patents", query_string={"q": example, "owner": owner.id}).get_data(as_text=True)
         assert "负极材料" in found, example  # (the title may carry <mark>s)
