@@ -23,6 +23,7 @@ from market.exchange import rules
 from market.exchange.clock import close_lot
 from market.exchange.models import Bid, Deposit, DepositStatus, Listing, ListingKind, ListingStatus, PreemptionRight
 from market.exchange.parties import check_not_conflicted
+from market.i18n import when
 from market.notices.service import notify
 from market.security import N_, require
 
@@ -96,8 +97,8 @@ def bid_error(bid: Bid) -> DomainError:
     """The domain error for a refused bid (the view commits the record first, then raises this)."""
     if bid.outcome == rules.BidVerdict.NOT_OPEN:
         listing = object_session(bid).get(Listing, bid.listing_id)
-        return Conflict("Bidding on this lot has not opened yet: it opens at %(when)s (UTC).",
-                        when=listing.bidding_starts_at.strftime("%Y-%m-%d %H:%M"))
+        return Conflict("Bidding on this lot has not opened yet: it opens at %(when)s (Beijing time).",
+                        when=when(listing.bidding_starts_at))
     if bid.outcome == rules.BidVerdict.CLOSED:
         return Conflict("Bidding on this lot is closed; the bid was not accepted.")
     if bid.outcome == rules.BidVerdict.TOO_LOW:

@@ -105,7 +105,8 @@ def test_bid_before_the_opening_says_it_has_not_opened(client, session, factory)
     assert r.status_code == 409
     message = r.get_json()["error"]["message"]
     assert "尚未开始" in message and "已结束" not in message, message
-    assert lot.bidding_starts_at.strftime("%Y-%m-%d %H:%M") in message
+    beijing = lot.bidding_starts_at + timedelta(hours=8)  # stored naive UTC; told in Beijing time, not UTC
+    assert "北京时间" in message and beijing.strftime("%H:%M") in message and "UTC" not in message, message
 
 
 def test_bidders_are_codes_to_the_selling_bank_until_the_close(client, session, factory, live):  # noqa: F811
