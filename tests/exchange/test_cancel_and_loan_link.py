@@ -77,3 +77,12 @@ def test_the_lot_links_its_loan_only_for_those_who_may_see_it(session, factory, 
     login(client, d.staff)
     staff_page = client.get(f"/exchange/staff/{listing.id}").get_data(as_text=True)
     assert link in staff_page.split('data-test="default-loan"', 1)[1].split("</dd>", 1)[0]
+
+
+def test_the_lot_links_its_patent(session, factory, client):
+    """The due-diligence pack's application number opens the patent's page (its facts, history and valuations)."""
+    d = Defaulted(session, factory)
+    listing = _announced(session, d)
+    session.commit()
+    html = client.get(f"/exchange/{listing.id}").get_data(as_text=True)
+    assert f'href="/patents/{listing.asset_id}"' in html.split('data-test="lot-patent"', 1)[1].split("</dd>", 1)[0]
