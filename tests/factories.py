@@ -41,9 +41,11 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 100
 def make_asset(session, owner: Organisation | int | None = None, kind: IpKind = IpKind.INVENTION,
           status: LegalStatus = LegalStatus.GRANTED, *, pledge_state: PledgeState = PledgeState.FREE,
           ipc=("H01M10/0525",), title: str | None = None, **fields) -> IpAsset:
-    """A granted, free invention of `owner` (an organisation or its id; None for nobody's), flushed.
-    Any other column of IpAsset may be given (frozen, filing_date, ...)."""
+    """A granted, free invention of `owner` (an organisation or its id; None for nobody's), flushed, filed on
+    1 January 2024 (its right lasts past any loan the tests sign: pledgeable needs a known remaining life).
+    Any other column of IpAsset may be given (frozen, filing_date=None, ...)."""
     n = next(_n)
+    fields.setdefault("filing_date", date(2024, 1, 1))
     owner_id = owner.id if isinstance(owner, Organisation) else owner
     made = IpAsset(kind=kind, application_number=fields.pop("application_number", f"2099{n:08d}X"),
                    title=title or f"一种锂电池极片{n}", ipc_codes=list(ipc), owner_org_id=owner_id, legal_status=status,

@@ -58,6 +58,7 @@ class Eligibility:
     ok: bool
     reasons: list[str] = field(default_factory=list)  # English msgids (translate with gettext)
     remaining_months: int | None = None
+    busy: bool = False  # pledged, in disposal or frozen: the asset's state refuses it, not its rights
 
     def __bool__(self) -> bool:
         return self.ok
@@ -71,14 +72,16 @@ def pledgeable(
     margin_months: int = 0,
     eligible_kinds: Iterable[IpKind] | None = None,
 ) -> Eligibility:
-    """Can `asset` secure a loan of `term_months` now? Every failed rule is listed in `reasons`."""
+    """Can `asset` secure a loan of `term_months` from `today`? The one rule: the search, the patent page and the
+    signing of a loan (`market.loans.signing`, with the policy's kinds and the loan's start and term) all ask it.
+    An eligible kind, a right in force (of any kind), free, not frozen, and (where the term is known) a remaining
+    life of at least the term plus the margin. Every failed rule is listed in `reasons`."""
     kinds = frozenset(eligible_kinds) if eligible_kinds is not None else MEASURES_2015_KINDS
     reasons: list[str] = []
     if asset.kind not in kinds:
         reasons.append(N_("This kind of IP is not an eligible pledge object under the policy in force."))
-    if asset.kind in PATENT_KINDS or asset.kind is IpKind.IC_LAYOUT:
-        if asset.legal_status not in VALID_STATUSES:
-            reasons.append(N_("The right is not in force."))
+    if asset.legal_status not in VALID_STATUSES:
+        reasons.append(N_("The right is not in force."))
     if asset.pledge_state is PledgeState.PLEDGED:
         reasons.append(N_("The asset is already pledged."))
     elif asset.pledge_state is PledgeState.IN_DISPOSAL:
@@ -91,7 +94,8 @@ def pledgeable(
             reasons.append(N_("The remaining life is unknown (no filing date)."))
         elif left < term_months + margin_months:
             reasons.append(N_("The remaining life is shorter than the loan term plus the margin."))
-    return Eligibility(ok=not reasons, reasons=reasons, remaining_months=left)
+    busy = asset.frozen or asset.pledge_state is not PledgeState.FREE
+    return Eligibility(ok=not reasons, reasons=reasons, remaining_months=left, busy=busy)
 
 
 # --------------------------------------------------------------------------------------------- registration

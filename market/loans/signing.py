@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
+from flask_babel import LazyString, gettext
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -15,7 +16,8 @@ from market.audit.service import record, snapshot
 from market.db import lock_row
 from market.errors import Conflict, DomainError, InvalidInput, NotFound
 from market.ip import register
-from market.ip.models import IpAsset, LegalStatus, PledgeState
+from market.ip.models import IpAsset
+from market.ip.service import pledgeable
 from market.loans.access import get_loan, may_see
 from market.loans.models import Consent, Loan, LoanStatus, Pledge, RepaymentMethod
 from market.loans.regional import check_model, record_model
@@ -25,8 +27,8 @@ from market.needs.docking import mark_funded
 from market.needs.models import NeedStatus, Offer, OfferStatus
 from market.notices.service import notify
 from market.policy.plan import evaluate_plan
-from market.policy.rules import as_decimal, kind_eligible, money
-from market.policy.service import policy_in_force, rate_on
+from market.policy.rules import as_decimal, money
+from market.policy.service import accepted_kinds, policy_in_force, rate_on
 from market.security import require
 
 
@@ -41,27 +43,26 @@ def _org(session: Session, org_id: int | None, kind: OrgKind, what: str) -> Orga
     return org
 
 
-def _pledgeable_assets(session: Session, enterprise: Organisation, policy, asset_ids: list[int]) -> list[IpAsset]:
-    """The assets, each belonging to the enterprise, granted, of a kind the policy accepts, and free (not pledged,
-    frozen or in disposal); refused otherwise."""
+def _pledgeable_assets(session: Session, enterprise: Organisation, policy, asset_ids: list[int], *,
+                       signed_on: date, term_months: int) -> list[IpAsset]:
+    """The assets, each belonging to the enterprise and pledgeable for the loan by the one rule of the registry
+    (`market.ip.service.pledgeable`: a kind the loan's policy accepts, a right in force, free, not frozen, a remaining
+    life of at least the loan's term from its signing); refused otherwise, with the rule's reasons."""
     if not asset_ids:
         raise InvalidInput("A loan needs at least one pledged IP asset.")
     if len(set(asset_ids)) != len(asset_ids):
         raise InvalidInput("An asset is listed twice.")
+    kinds = accepted_kinds(policy)
     assets = []
     for asset_id in asset_ids:
         asset = session.get(IpAsset, asset_id)
         if asset is None or asset.owner_org_id != enterprise.id:
             raise InvalidInput("Asset %(id)s does not belong to the enterprise.", id=asset_id)
-        if asset.legal_status is not LegalStatus.GRANTED:
-            raise InvalidInput("Asset %(id)s is not a right in force and cannot be pledged.", id=asset_id)
-        if not kind_eligible(policy, asset.kind):
-            raise InvalidInput("The policy in force does not accept this kind of IP as a pledge (asset %(id)s).",
-                               id=asset_id)
-        if asset.frozen:
-            raise Conflict("Asset %(id)s is frozen and cannot be pledged.", id=asset_id)
-        if asset.pledge_state is not PledgeState.FREE:
-            raise Conflict("Asset %(id)s is already pledged or in disposal.", id=asset_id)
+        result = pledgeable(asset, today=signed_on, term_months=int(term_months), eligible_kinds=kinds)
+        if not result:
+            reasons = LazyString(lambda reasons=result.reasons: " ".join(gettext(r) for r in reasons))
+            raise (Conflict if result.busy else InvalidInput)("Asset %(id)s cannot be pledged: %(reasons)s",
+                                                               id=asset_id, reasons=reasons)
         assets.append(asset)
     return assets
 
@@ -108,7 +109,8 @@ def _new_loan(session: Session, bank_user, *, enterprise_org_id: int, principal,
                          counter_guarantee_share=terms.counter_guarantee_share,
                          counter_by_enterprise=terms.counter_by_enterprise, recommended_on=terms.recommended_on,
                          collateral_value=terms.collateral_value, signed_on=signed_on)
-    assets = _pledgeable_assets(session, enterprise, policy, asset_ids)
+    assets = _pledgeable_assets(session, enterprise, policy, asset_ids, signed_on=signed_on,
+                                term_months=term_months)
     loan = Loan(
         bank_org_id=bank_user.organisation_id, enterprise_org_id=enterprise.id, policy_id=policy.id,
         principal=money(as_decimal(principal, "principal")), annual_rate=as_decimal(annual_rate, "annual_rate"),
@@ -183,7 +185,8 @@ def confirm_loan(session: Session, enterprise_user, loan_id: int, now: datetime)
     require(enterprise_user, Role.ENTERPRISE)
     loan = _own_pending_loan(session, enterprise_user, loan_id)
     proposal = dict(loan.proposal or {})
-    assets = _pledgeable_assets(session, loan.enterprise, loan.policy, list(proposal.get("asset_ids", [])))
+    assets = _pledgeable_assets(session, loan.enterprise, loan.policy, list(proposal.get("asset_ids", [])),
+                                signed_on=loan.signed_on, term_months=loan.term_months)
     LOAN.move(session, enterprise_user, loan, LoanStatus.ACTIVE, now, action="loan.confirmed",
               note="assets: " + ", ".join(str(a.id) for a in assets),
               also={"consent": Consent.CONFIRMED, "consented_at": now, "consented_by_id": enterprise_user.id})

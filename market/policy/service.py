@@ -65,11 +65,15 @@ def kinds_in_force(session: Session, on: date) -> frozenset[IpKind]:
     """The IP kinds the policy in force on `on` accepts as pledges (the 2015 measures' kinds on a day no version
     covers, e.g. before the first one)."""
     try:
-        kinds = policy_in_force(session, on).eligible_kinds or []
+        return accepted_kinds(policy_in_force(session, on))
     except NotFound:
         return MEASURES_2015_KINDS
+
+
+def accepted_kinds(policy: Policy) -> frozenset[IpKind]:
+    """The IP kinds a policy version accepts as pledges."""
     known = {k.value for k in IpKind}
-    return frozenset(IpKind(k) for k in kinds if k in known)
+    return frozenset(IpKind(k) for k in policy.eligible_kinds or [] if k in known)
 
 
 def policy_versions(session: Session) -> list[Policy]:

@@ -6,6 +6,7 @@ count. Screenshots go to MARKET_ARTIFACTS_DIR/screenshots/notices/<lang>/<databa
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -53,7 +54,8 @@ def _make_people_and_offer(app) -> None:
         now = utcnow()
         asset = IpAsset(kind=IpKind.INVENTION, application_number="2021100000013", title=PATENT,
                         ipc_codes=["H01M10/0525"], owner_org_id=users["enterprise"].organisation_id,
-                        legal_status=LegalStatus.GRANTED, pledge_state=PledgeState.FREE, created_at=now, updated_at=now)
+                        legal_status=LegalStatus.GRANTED, pledge_state=PledgeState.FREE, filing_date=date(2021, 1, 4),
+                        created_at=now, updated_at=now)
         session.add(asset)
         session.flush()
         need = service.create_need(session, users["enterprise"], NeedInput(

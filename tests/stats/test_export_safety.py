@@ -24,7 +24,7 @@ def hostile_bank(session, factory):
     enterprise = factory.org(OrgKind.ENTERPRISE)
     asset = IpAsset(kind=IpKind.INVENTION, application_number="209912345678X", title="导出安全测试专利",
                     owner_org_id=enterprise.id, legal_status=LegalStatus.GRANTED, pledge_state=PledgeState.FREE,
-                    created_at=NOW, updated_at=NOW)
+                    filing_date=date(2020, 5, 1), created_at=NOW, updated_at=NOW)
     session.add(asset)
     session.flush()
     from tests.factories import confirmed_loan
