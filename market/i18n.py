@@ -199,8 +199,16 @@ def install_jinja_gettext(app) -> None:
     )
 
 
+def message(msgid: str, params: dict | None = None) -> str:
+    """A stored English msgid (a refusal or a reason kept with its parameters) in the reader's language. Formatted
+    only when it has parameters, as in Python (`DomainError.localized`): Jinja's `_` always %-formats, so a stored
+    message's "100 %" would break the page."""
+    text = request_translations().ugettext(msgid)
+    return text % params if params else text
+
+
 def init_app(app) -> None:
     compile_translations()
     install_jinja_gettext(app)
-    app.jinja_env.filters.update(money=money, money_exact=money_exact, percent=percent, when=when)
+    app.jinja_env.filters.update(money=money, money_exact=money_exact, percent=percent, when=when, message=message)
     app.jinja_env.globals.update(LANGUAGE_NAMES=LANGUAGE_NAMES)

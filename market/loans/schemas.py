@@ -95,7 +95,7 @@ class PlanRequest(Schema):
 
 
 def _refusal(row) -> str | None:
-    return DomainError(row.refusal, **row.refusal_params).localized() if row.refusal else None
+    return row.refusal_text()
 
 
 class ModelRowOut(Schema):

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
-from market.errors import InvalidInput
+from market.errors import DomainError, InvalidInput
 from market.policy.regional import LoanModel, ModelTerms, as_model, check_terms, collateral_cover, model_reasons
 from market.policy.rules import (
     RATIO_PLACES,
@@ -48,8 +48,13 @@ class ModelRow:
 
     loan_model: LoanModel
     result: PlanResult | None
-    refusal: str | None  # an English msgid (localized by the caller)
+    refusal: str | None  # an English msgid (localized by `refusal_text`)
     refusal_params: dict = field(default_factory=dict)
+
+    def refusal_text(self) -> str | None:
+        """Why the model does not fit, in the reader's language (formatted only with parameters, so a message's
+        "%" stays a percent sign)."""
+        return DomainError(self.refusal, **self.refusal_params).localized() if self.refusal else None
 
 
 def _fraction(value, name: str) -> Decimal:

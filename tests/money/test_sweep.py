@@ -228,7 +228,7 @@ def test_pages_refuse_hostile_money_and_rates_with_a_message_and_store_nothing(a
     role, url, base, names, model = _pages()[index]
     if role is not None:
         login_as(role)
-    client.get(url)  # a page that sets itself up on first view (the fund's opening entry) does so now
+    client.get(url)  # the page as a user meets it first (reads set nothing up: the fund opens at set-up)
     before = _count(session, model) if model is not None else 0
     for name in names:
         for value in ["Infinity", "sNaN", "1e309", "1E+30", "99999999999999999999.99", "1e-40", "-1"]:
