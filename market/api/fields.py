@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import cache
 
 from marshmallow import ValidationError, fields, validate
 
@@ -73,3 +75,20 @@ def places(n: int):
 
     return check
 
+
+def _serialize_derived(self, attr, obj, accessor=None, **kwargs):
+    return self._serialize(self.derive(obj), attr, obj, **kwargs)
+
+
+@cache
+def _derived_class(base: type[fields.Field]) -> type[fields.Field]:
+    """A subclass of `base` whose value is `self.derive(obj)` rather than an attribute of the object."""
+    return type(f"Derived{base.__name__}", (base,), {"serialize": _serialize_derived})
+
+
+def derived(field: fields.Field, derive: Callable) -> fields.Field:
+    """`field` with its value computed by `derive(obj)`; it stays a subclass of its own type, so the OpenAPI
+    document describes it as before."""
+    field.__class__ = _derived_class(type(field))
+    field.derive = derive
+    return field

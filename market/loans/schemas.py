@@ -7,13 +7,10 @@ OpenAPI document, are the field's own; its value is computed from the object."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import cache
-
 from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy.orm import object_session
 
-from market.api.fields import UtcDateTime, bounded, row_id
+from market.api.fields import UtcDateTime, bounded, derived, row_id
 from market.api.pages import items_of
 from market.bounded import AMOUNT, AMOUNT_OR_ZERO, ANNUAL_RATE, RATE_CAP_RATIO, REFERENCE_RATE, SHARE
 from market.errors import DomainError
@@ -32,24 +29,6 @@ REQ = {"required": True}
 def money_out(**kw) -> fields.Decimal:
     """An amount (or rate) on the way out: a decimal string such as "1500000.00"."""
     return fields.Decimal(as_string=True, **kw)
-
-
-def _serialize_derived(self, attr, obj, accessor=None, **kwargs):
-    return self._serialize(self.derive(obj), attr, obj, **kwargs)
-
-
-@cache
-def _derived_class(base: type[fields.Field]) -> type[fields.Field]:
-    """A subclass of `base` whose value is `self.derive(obj)` rather than an attribute of the object."""
-    return type(f"Derived{base.__name__}", (base,), {"serialize": _serialize_derived})
-
-
-def derived(field: fields.Field, derive: Callable) -> fields.Field:
-    """`field` with its value computed by `derive(obj)`; it stays a subclass of its own type, so the OpenAPI
-    document describes it as before."""
-    field.__class__ = _derived_class(type(field))
-    field.derive = derive
-    return field
 
 
 def _amount(positive: bool = False, **kw):

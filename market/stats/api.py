@@ -11,6 +11,7 @@ from marshmallow import Schema, fields
 
 from market.accounts.models import Role
 from market.api.auth import api_user
+from market.api.fields import derived
 from market.db import db
 from market.errors import NotFound
 from market.stats import figures, tables
@@ -39,21 +40,6 @@ class Headline(Schema):
     median_need_to_loan_days = fields.Decimal(as_string=True, allow_none=True, required=True)
 
 
-class TableOut(Schema):
-    name = fields.String(required=True)
-    title = fields.String(required=True)
-    headers = fields.List(fields.String(), required=True)
-    kinds = fields.List(fields.List(fields.String()), required=True, metadata={
-        "description": "Per row and column: text, int, money, percent (a fraction) or number"})
-    rows = fields.List(fields.List(fields.Raw(allow_none=True)), required=True, metadata={
-        "description": "Numbers as JSON integers, amounts and fractions as decimal strings, empty as null"})
-
-
-class TableNames(Schema):
-    public = fields.List(fields.String(), required=True)
-    staff = fields.List(fields.String(), required=True)
-
-
 def _plain(value):
     if isinstance(value, Decimal):
         return format(value, "f")
@@ -62,10 +48,23 @@ def _plain(value):
     return str(value)
 
 
-def table_json(t: tables.Table) -> dict:
-    kinds = [[t.row_kinds[i] if k == "row" and t.row_kinds else k for k in t.kinds] for i in range(len(t.rows))]
-    return {"name": t.name, "title": t.title, "headers": [str(h) for h in t.headers], "kinds": kinds,
-            "rows": [[_plain(v) for v in row] for row in t.rows]}
+class TableOut(Schema):
+    """A table of the dashboard (`market.stats.tables.Table`), dumped from the object."""
+
+    name = fields.String(required=True)
+    title = fields.String(required=True)
+    headers = fields.List(fields.String(), required=True)
+    kinds = derived(fields.List(fields.List(fields.String()), required=True, metadata={
+        "description": "Per row and column: text, int, money, percent (a fraction) or number"}),
+        lambda table: [[kind for _value, kind in row] for row in table.cells()])
+    rows = derived(fields.List(fields.List(fields.Raw(allow_none=True)), required=True, metadata={
+        "description": "Numbers as JSON integers, amounts and fractions as decimal strings, empty as null"}),
+        lambda table: [[_plain(value) for value in row] for row in table.rows])
+
+
+class TableNames(Schema):
+    public = fields.List(fields.String(), required=True)
+    staff = fields.List(fields.String(), required=True)
 
 
 @blp.route("/stats")
@@ -91,7 +90,7 @@ class PublicTable(MethodView):
         """One public table of the dashboard (as in its CSV export)."""
         if name not in tables.PUBLIC_TABLES:
             raise NotFound("No such table.")
-        return table_json(tables.table(db.session, name))
+        return tables.table(db.session, name)
 
 
 @blp.route("/stats/staff-tables/<string:name>")
@@ -102,4 +101,4 @@ class StaffTable(MethodView):
         """One staff table (names of enterprises and valuers): staff tokens only."""
         if name not in tables.STAFF_TABLES:
             raise NotFound("No such table.")
-        return table_json(tables.table(db.session, name))
+        return tables.table(db.session, name)

@@ -8,7 +8,8 @@ from decimal import Decimal
 
 from marshmallow import fields
 
-from market.loans.schemas import LoanDetailOut, derived, money_out
+from market.api.fields import derived
+from market.loans.schemas import LoanDetailOut, money_out
 
 
 def test_a_derived_field_is_documented_as_its_own_type(client):
