@@ -11,6 +11,7 @@ from markupsafe import Markup
 from market.accounts.models import OrgKind, OrgStatus, Role
 from market.accounts.service import people_named
 from market.db import db
+from market.reference.choices import industry_group_names
 
 ROLE_LABELS = {
     Role.ENTERPRISE: _l("Enterprise"),
@@ -140,6 +141,7 @@ def init_app(app) -> None:
     app.jinja_env.globals.update(
         nav_items=nav_items, layout_url=layout_url, workspace_cards=workspace_cards, audit_changes=audit_changes,
         people_named=lambda entries: people_named(db.session, [e.actor_id for e in entries]),
+        industry_group_names=lambda: industry_group_names(db.session),
     )
 
 

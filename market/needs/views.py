@@ -6,8 +6,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale, to_utc
 from flask_babel import gettext as _
+from flask_babel import to_utc
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -40,6 +40,7 @@ from market.needs.rules import AMOUNT_BANDS, REVIEW_CHECKLIST
 from market.paging import requested_page
 from market.policy.plan import evaluate_plan
 from market.policy.service import benchmark_on, policy_in_force
+from market.reference.choices import industry_group_names
 from market.reference.models import District, IndustryGroup
 from market.security import roles_required
 from market.work import commit_or_flash
@@ -353,10 +354,7 @@ def product_form(product_id: int | None = None):
             if hasattr(form, f"ltv_{kind}"):
                 getattr(form, f"ltv_{kind}").data = Decimal(value)
     form.accepted_kinds.choices = [(k.value, kind_label(k.value)) for k in IpKind]
-    english = str(get_locale()) == "en"
-    form.target_groups.choices = [
-        (g.code, (g.name_en or g.name_zh) if english else g.name_zh)
-        for g in db.session.scalars(select(IndustryGroup).order_by(IndustryGroup.family, IndustryGroup.code))]
+    form.target_groups.choices = list(industry_group_names(db.session).items())
     if form.validate_on_submit():
         if commit_or_flash(lambda: docking.save_product(db.session, current_user, _product_input(form), utcnow(),
                                                         product_id=product_id), _("The loan product was saved."))[0]:

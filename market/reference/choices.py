@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from market.formkit import choices
-from market.reference.models import District, Industry, IpcTitle
+from market.reference.models import District, Industry, IndustryGroup, IpcTitle
 
 IPC_SECTION_ZH = {
     "A": "人类生活必需",
@@ -31,6 +31,14 @@ def industry_choices(session: Session) -> list:
     """GB/T 4754 divisions (大类), prefixed by their section letter, e.g. 'C 39 计算机、通信和其他电子设备制造业'."""
     rows = session.scalars(select(Industry).where(Industry.level == 2).order_by(Industry.code)).all()
     return choices([("", _l("— choose —"))] + [(i.code, f"{i.section} {i.code} {i.name}") for i in rows])
+
+
+def industry_group_names(session: Session) -> dict[str, str]:
+    """Chongqing's industry groups (pillar and strategic emerging industries), code → name in the reader's language,
+    in the order their forms list them."""
+    english = str(get_locale()) == "en"
+    rows = session.scalars(select(IndustryGroup).order_by(IndustryGroup.family, IndustryGroup.code))
+    return {g.code: (g.name_en or g.name_zh) if english else g.name_zh for g in rows}
 
 
 def ipc_title(session: Session, symbol: str) -> str:

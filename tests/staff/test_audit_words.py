@@ -60,3 +60,19 @@ def test_generated_notes_read_as_words(app):
         assert closing == "风险补偿申请 #1 (已支付) · 处置回收 2159710.00；本金损失 3618067.80；补偿金额 1085420.34"
         assert str(words.note("loan 3")) == "贷款 #3" and str(words.note("assets: 2")) == "知识产权: 2"
         assert str(words.note("权属核查未完成")) == "权属核查未完成"
+
+
+@pytest.mark.parametrize(("lang", "name"), [("zh-CN", "电子信息"), ("en", "Electronics and information")])
+def test_a_products_industry_groups_read_as_names(client, session, factory, lang, name):
+    """A loan product's target groups are Chongqing's industry groups by name (were their codes, e.g.
+    pillar_electronics, in the Chinese page)."""
+    from market.audit.service import record
+
+    staff = factory.user(Role.STAFF)
+    record(session, actor=staff, action="product.saved", entity_type="loan_product", entity_id=1, now=NOW,
+           before={"target_groups": []}, after={"target_groups": ["pillar_electronics"]})
+    session.commit()
+    login(client, staff)
+    client.post(f"/language/{lang.replace('-', '_')}")
+    text = visible_text(client.get("/staff/audit?entity_type=loan_product").get_data(as_text=True))
+    assert name in text and "pillar_electronics" not in text
