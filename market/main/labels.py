@@ -132,6 +132,13 @@ def _same(a, b) -> bool:
     return False
 
 
+def _industry_group_names() -> dict[str, str]:
+    """The industry groups by name, read once per request (the audit log asks for each value it shows)."""
+    if "industry_group_names" not in g:
+        g.industry_group_names = industry_group_names(db.session)
+    return g.industry_group_names
+
+
 def init_app(app) -> None:
     app.jinja_env.filters.update(
         role_label=lambda v: ROLE_LABELS.get(Role(v), v),
@@ -141,7 +148,7 @@ def init_app(app) -> None:
     app.jinja_env.globals.update(
         nav_items=nav_items, layout_url=layout_url, workspace_cards=workspace_cards, audit_changes=audit_changes,
         people_named=lambda entries: people_named(db.session, [e.actor_id for e in entries]),
-        industry_group_names=lambda: industry_group_names(db.session),
+        industry_group_names=_industry_group_names,
     )
 
 
